@@ -1,0 +1,76 @@
+# vigil: two commands matter.
+#   make run   set everything up on a fresh machine and serve the app on the embedded default
+#   make test  install what the tests need and run every test (unit, integration, golden, browser)
+# Every step skips what is already installed, so a second run is quick.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.6
+# The wasm-bindgen CLI must match the library version locked in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, "", $$0); print; exit}' Cargo.lock)
+ADDR ?= 127.0.0.1:3000
+APT_STAMP := target/.apt-test-packages
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Tests that need ClickHouse fail instead of skipping when the server is missing.
+export VIGIL_REQUIRE_CLICKHOUSE := 1
+
+.PHONY: run test build setup setup-test lint unit golden e2e bench clean-data
+
+## make run: build the release site and serve it on http://$(ADDR)
+run: setup build
+	./target/release/vigil serve --addr $(ADDR) --site-root target/site
+
+build: setup
+	cargo leptos build --release
+
+## make test: every test, with whatever it needs installed first
+test: setup setup-test lint unit golden e2e
+
+setup:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then :; else \
+		echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles for ~15 minutes, once)"; \
+		cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; fi
+	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then :; else \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (matches Cargo.lock)"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
+
+# Debian packages the tests use: a real ClickHouse server, Chromium for the browser
+# tests, and pandas (from PyPI) for the golden reference bands.
+setup-test: $(APT_STAMP) end2end/node_modules/.installed
+	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install --quiet 'pandas>=2,<3'
+
+$(APT_STAMP):
+	@command -v clickhouse-server >/dev/null && command -v chromium >/dev/null || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server chromium; }
+	@mkdir -p target && touch $@
+
+end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+unit:
+	cargo test --workspace
+
+# The golden bands come from pandas itself; regenerate them and fail on any drift.
+golden:
+	python3 scripts/golden_iqr.py
+	git diff --exit-code -- detect/tests/golden
+
+e2e:
+	cargo leptos build
+	cd end2end && VIGIL_BIN=../target/debug/vigil VIGIL_SITE_ROOT=../target/site node --test --test-concurrency=1 tests/
+
+## make bench: throughput figures (see docs/benchmarks.md)
+bench: setup-test
+	cargo run --release -p detect --example iqr_throughput
+	python3 scripts/bench_pandas_iqr.py
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,4 @@
+//! One module per route.
+
+pub mod metric;
+pub mod overview;

@@ -1,0 +1,33 @@
+//! `detect`: vigil's anomaly detectors. Pure computation over fixed-step
+//! series, no I/O; builds for native targets and `wasm32-unknown-unknown`.
+//!
+//! Layout (later detectors plug in beside `iqr`):
+//!
+//! * [`series`] — [`Series`], a fixed-step series with gaps.
+//! * [`window`] — rolling order statistics (sorted array, treap).
+//! * [`smoothing`] — [`Smoothing`] of bands over positions.
+//! * [`detectors`] — one module per detector, and [`DetectorSpec`], the one
+//!   entry point ([`DetectorSpec::run`]) the CLI and the web page call.
+//! * [`point`] — [`Point`], the per-bucket output.
+//! * [`error`] — [`DetectError`].
+//!
+//! ```
+//! use detect::{DetectorSpec, IqrParams, Series};
+//! let values = (0..40).map(|i| Some(100.0 + (i % 4) as f64)).chain([Some(500.0)]).collect();
+//! let series = Series::new(1_700_000_000, 900, values).unwrap();
+//! let points = DetectorSpec::Iqr(IqrParams::default()).run(&series).unwrap();
+//! assert!(points.last().unwrap().is_anomaly);
+//! ```
+
+pub mod detectors;
+pub mod error;
+pub mod point;
+pub mod series;
+pub mod smoothing;
+pub mod window;
+
+pub use detectors::{iqr, iqr_into, run, DetectorSpec, IqrParams, IqrState};
+pub use error::{DetectError, MAX_WINDOW};
+pub use point::Point;
+pub use series::Series;
+pub use smoothing::Smoothing;

@@ -1,0 +1,192 @@
+//! A fixed-step time series with gaps.
+
+use crate::error::DetectError;
+
+/// A series of values at `start, start + step, start + 2*step, ...` (unix
+/// seconds). A missing bucket is a gap; non-finite inputs (NaN, ±inf) are
+/// stored as gaps too, so detectors only ever see finite values.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "SeriesRepr", into = "SeriesRepr")
+)]
+pub struct Series {
+    /// Unix seconds of the first point.
+    pub start: i64,
+    /// Seconds between consecutive points (> 0).
+    pub step: i64,
+    /// NaN marks a gap; every other value is finite.
+    values: Vec<f64>,
+}
+
+impl Series {
+    /// A series from optional values; `None` and non-finite values are gaps.
+    ///
+    /// Errors when `step <= 0` or when the last timestamp would overflow `i64`.
+    pub fn new(start: i64, step: i64, values: Vec<Option<f64>>) -> Result<Series, DetectError> {
+        let values = values
+            .into_iter()
+            .map(|v| match v {
+                Some(x) if x.is_finite() => x,
+                _ => f64::NAN,
+            })
+            .collect();
+        Self::checked(start, step, values)
+    }
+
+    /// A series from raw floats where any non-finite value (NaN, ±inf) is a gap.
+    /// Avoids the `Option` round trip for large inputs.
+    pub fn from_f64(start: i64, step: i64, mut values: Vec<f64>) -> Result<Series, DetectError> {
+        for v in &mut values {
+            if !v.is_finite() {
+                *v = f64::NAN;
+            }
+        }
+        Self::checked(start, step, values)
+    }
+
+    fn checked(start: i64, step: i64, values: Vec<f64>) -> Result<Series, DetectError> {
+        if step <= 0 {
+            return Err(DetectError::NonPositiveStep(step));
+        }
+        let len = values.len();
+        if len > 0 {
+            let last = i64::try_from(len - 1)
+                .ok()
+                .and_then(|k| k.checked_mul(step))
+                .and_then(|off| start.checked_add(off));
+            if last.is_none() {
+                return Err(DetectError::TimestampOverflow { start, step, len });
+            }
+        }
+        Ok(Series {
+            start,
+            step,
+            values,
+        })
+    }
+
+    /// Number of buckets, gaps included.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the series has no buckets at all.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The value of bucket `i`; `None` for a gap or when `i` is out of range.
+    pub fn value(&self, i: usize) -> Option<f64> {
+        match self.values.get(i) {
+            Some(&x) if x.is_finite() => Some(x),
+            _ => None,
+        }
+    }
+
+    /// Unix seconds of bucket `i` (`start + i * step`, saturating for `i` past
+    /// the end, exact within it).
+    pub fn timestamp(&self, i: usize) -> i64 {
+        let k = i64::try_from(i).unwrap_or(i64::MAX);
+        self.start.saturating_add(k.saturating_mul(self.step))
+    }
+
+    /// The values, gaps as `None`.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = Option<f64>> + '_ {
+        self.values
+            .iter()
+            .map(|&x| if x.is_finite() { Some(x) } else { None })
+    }
+
+    /// The values as floats with NaN for a gap (every other value is finite).
+    pub fn raw_values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Number of observed (non-gap) buckets.
+    pub fn observed(&self) -> usize {
+        self.values.iter().filter(|x| x.is_finite()).count()
+    }
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SeriesRepr {
+    start: i64,
+    step: i64,
+    values: Vec<Option<f64>>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<SeriesRepr> for Series {
+    type Error = DetectError;
+    fn try_from(r: SeriesRepr) -> Result<Self, Self::Error> {
+        Series::new(r.start, r.step, r.values)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Series> for SeriesRepr {
+    fn from(s: Series) -> Self {
+        SeriesRepr {
+            start: s.start,
+            step: s.step,
+            values: s.values().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_positive_step() {
+        assert_eq!(
+            Series::new(0, 0, vec![]).unwrap_err(),
+            DetectError::NonPositiveStep(0)
+        );
+        assert_eq!(
+            Series::new(0, -900, vec![Some(1.0)])
+                .unwrap_err()
+                .to_string(),
+            "step must be a positive number of seconds (got -900)"
+        );
+    }
+
+    #[test]
+    fn rejects_overflowing_timestamps() {
+        let err = Series::new(i64::MAX - 10, 900, vec![Some(1.0), Some(2.0)]).unwrap_err();
+        assert!(matches!(err, DetectError::TimestampOverflow { .. }));
+        // One point never overflows.
+        assert!(Series::new(i64::MAX, 900, vec![Some(1.0)]).is_ok());
+    }
+
+    #[test]
+    fn non_finite_values_are_gaps() {
+        let s = Series::new(
+            100,
+            900,
+            vec![
+                Some(1.0),
+                Some(f64::NAN),
+                None,
+                Some(f64::INFINITY),
+                Some(-2.5),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.len(), 5);
+        assert_eq!(s.value(0), Some(1.0));
+        assert_eq!(s.value(1), None);
+        assert_eq!(s.value(2), None);
+        assert_eq!(s.value(3), None);
+        assert_eq!(s.value(4), Some(-2.5));
+        assert_eq!(s.value(99), None);
+        assert_eq!(s.timestamp(2), 1900);
+        assert_eq!(s.observed(), 2);
+        let f = Series::from_f64(100, 900, vec![1.0, f64::NEG_INFINITY]).unwrap();
+        assert_eq!(f.values().collect::<Vec<_>>(), vec![Some(1.0), None]);
+    }
+}

@@ -1,0 +1,46 @@
+// Debian's chromium driven by playwright-core: nothing is downloaded.
+import { chromium } from 'playwright-core';
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/// Opens a page and fails the test on any uncaught error or console error in it.
+export async function openPage(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(url);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+  return { page, problems };
+}
+
+/// Count of canvas pixels that are not white, and a cheap fingerprint of the image.
+export async function canvasStats(page, selector) {
+  return page.$eval(selector, (canvas) => {
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    let inked = 0;
+    let hash = 2166136261;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] < 250 || data[i + 1] < 250 || data[i + 2] < 250) inked += 1;
+      hash = Math.imul(hash ^ (data[i] + 3 * data[i + 1] + 7 * data[i + 2]), 16777619) >>> 0;
+    }
+    return { inked, total: width * height, hash };
+  });
+}

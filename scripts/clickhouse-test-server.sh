@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Start (or stop) a throwaway ClickHouse server for vigil's integration tests and benchmarks.
+#
+#   scripts/clickhouse-test-server.sh start [DIR]   # prints CLICKHOUSE_URL=..., CLICKHOUSE_DIR=...
+#   scripts/clickhouse-test-server.sh stop DIR      # kills it and removes DIR
+#
+# The server listens on 127.0.0.1 only, on free ports picked at start, keeps all its
+# data, logs and temp files under DIR (a fresh temp dir by default), runs in UTC and
+# logs every query to system.query_log (the benchmark reads `read_rows` from there).
+# Two users: `default` without a password, and `vigil` with the password in
+# CLICKHOUSE_TEST_PASSWORD (default `vigil-test-password`) to exercise the password path.
+#
+# Works with the Debian package (18.16) and with current ClickHouse; nothing but the
+# `clickhouse-server` binary is needed. Environment:
+#   CLICKHOUSE_SERVER_BIN   server binary (default: clickhouse-server on PATH, then `clickhouse server`)
+#   CLICKHOUSE_START_TIMEOUT  seconds to wait for /ping (default 60)
+set -euo pipefail
+
+die() { echo "clickhouse-test-server: $*" >&2; exit 1; }
+
+# A port nobody listens on right now (the kernel picks it; a tiny race is acceptable for tests).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Prints the command that runs the server, as words on one line.
+server_command() {
+    if [[ -n "${CLICKHOUSE_SERVER_BIN:-}" ]]; then
+        echo "$CLICKHOUSE_SERVER_BIN"
+    elif command -v clickhouse-server >/dev/null 2>&1; then
+        command -v clickhouse-server
+    elif command -v clickhouse >/dev/null 2>&1; then
+        echo "$(command -v clickhouse) server"
+    else
+        die "clickhouse-server is not installed (apt-get install -y clickhouse-server clickhouse-client)"
+    fi
+}
+
+start() {
+    local dir="${1:-}"
+    if [[ -z "$dir" ]]; then
+        dir="$(mktemp -d "${TMPDIR:-/tmp}/vigil-clickhouse.XXXXXX")"
+    fi
+    mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
+    local http_port tcp_port interserver_port
+    http_port="$(free_port)"
+    tcp_port="$(free_port)"
+    interserver_port="$(free_port)"
+    while [[ "$tcp_port" == "$http_port" ]]; do tcp_port="$(free_port)"; done
+    while [[ "$interserver_port" == "$http_port" || "$interserver_port" == "$tcp_port" ]]; do
+        interserver_port="$(free_port)"
+    done
+    local password="${CLICKHOUSE_TEST_PASSWORD:-vigil-test-password}"
+
+    cat >"$dir/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>$dir/log/clickhouse-server.log</log>
+        <errorlog>$dir/log/clickhouse-server.err.log</errorlog>
+        <size>100M</size>
+        <count>1</count>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <http_port>$http_port</http_port>
+    <tcp_port>$tcp_port</tcp_port>
+    <interserver_http_port>$interserver_port</interserver_http_port>
+    <interserver_http_host>127.0.0.1</interserver_http_host>
+    <max_connections>256</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>50</max_concurrent_queries>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <mark_cache_size>268435456</mark_cache_size>
+    <path>$dir/data/</path>
+    <tmp_path>$dir/tmp/</tmp_path>
+    <user_files_path>$dir/user_files/</user_files_path>
+    <format_schema_path>$dir/format_schemas/</format_schema_path>
+    <users_config>$dir/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <mlock_executable>false</mlock_executable>
+    <query_log>
+        <database>system</database>
+        <table>query_log</table>
+        <flush_interval_milliseconds>500</flush_interval_milliseconds>
+    </query_log>
+</yandex>
+EOF
+
+    cat >"$dir/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>4000000000</max_memory_usage>
+            <log_queries>1</log_queries>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+        <vigil>
+            <password>$password</password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </vigil>
+    </users>
+    <quotas>
+        <default>
+            <interval>
+                <duration>3600</duration>
+                <queries>0</queries>
+                <errors>0</errors>
+                <result_rows>0</result_rows>
+                <read_rows>0</read_rows>
+                <execution_time>0</execution_time>
+            </interval>
+        </default>
+    </quotas>
+</yandex>
+EOF
+
+    local cmd
+    cmd="$(server_command)"
+    # Own process group (setsid) so `stop` can end the server and anything it spawned.
+    # TZ matters to old servers that read the zone from the environment too.
+    # shellcheck disable=SC2086 # $cmd may be "clickhouse server": two words on purpose.
+    TZ=UTC setsid $cmd --config-file="$dir/config.xml" \
+        >"$dir/log/stdout.log" 2>"$dir/log/stderr.log" </dev/null &
+    local pid=$!
+    echo "$pid" >"$dir/clickhouse.pid"
+    echo "http://127.0.0.1:$http_port" >"$dir/url"
+
+    local timeout="${CLICKHOUSE_START_TIMEOUT:-60}"
+    local deadline=$((SECONDS + timeout))
+    until [[ "$(curl -s --max-time 2 "http://127.0.0.1:$http_port/ping" 2>/dev/null)" == "Ok." ]]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "clickhouse-test-server: the server exited during start; its logs:" >&2
+            tail -n 30 "$dir/log/stderr.log" "$dir/log/clickhouse-server.err.log" >&2 2>/dev/null || true
+            rm -rf "$dir"
+            exit 1
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "clickhouse-test-server: no answer on /ping within ${timeout}s; stopping it" >&2
+            tail -n 30 "$dir/log/clickhouse-server.err.log" >&2 2>/dev/null || true
+            stop "$dir"
+            exit 1
+        fi
+        sleep 0.2
+    done
+    echo "CLICKHOUSE_URL=http://127.0.0.1:$http_port"
+    echo "CLICKHOUSE_DIR=$dir"
+    echo "CLICKHOUSE_PID=$pid"
+}
+
+stop() {
+    local dir="${1:-}"
+    [[ -n "$dir" ]] || die "usage: $0 stop DIR"
+    [[ -d "$dir" ]] || return 0
+    # Refuse to delete anything that this script did not create.
+    [[ -f "$dir/config.xml" && -d "$dir/data" ]] || die "$dir does not look like a test server dir"
+    if [[ -f "$dir/clickhouse.pid" ]]; then
+        local pid
+        pid="$(cat "$dir/clickhouse.pid")"
+        if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -rf "$dir"
+}
+
+case "${1:-}" in
+    start) shift; start "$@" ;;
+    stop) shift; stop "$@" ;;
+    *) die "usage: $0 start [DIR] | stop DIR" ;;
+esac

@@ -1,0 +1,55 @@
+//! Command-line surface of `vigil` (clap) and logging setup.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{
+    detect::DetectArgs, series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs,
+};
+
+#[derive(Parser, Debug)]
+#[command(name = "vigil", version, about = "Anomaly alerts for product metrics")]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web UI on the embedded default (simulator + SQLite) or the configured source.
+    Serve(ServeArgs),
+    /// Run a detector over a CSV series and write the bands and anomalies as CSV.
+    Detect(DetectArgs),
+    /// Print one metric's 15-minute buckets as `bucket,value` CSV from the configured source.
+    Series(SeriesArgs),
+    /// Fill the embedded store (or ClickHouse) with simulated product events.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "VIGIL_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Logs go to stderr so that commands writing CSV to stdout stay pipeable.
+/// The level comes from `RUST_LOG` (default `info`).
+pub fn init_logging(args: &LogArgs) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,139 @@
+//! `vigil serve`: the web app over the configured source. On the embedded
+//! default it first makes sure the simulator's history is in the store, then
+//! keeps appending live events while serving.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use clap::Args;
+use tokio::sync::watch;
+
+use crate::config::{Config, SourceConfig};
+use crate::simulator;
+use crate::sources::Source;
+use crate::web;
+
+/// How often the live simulator appends events.
+const LIVE_TICK: Duration = Duration::from_secs(5);
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "VIGIL_ADDR")]
+    pub addr: SocketAddr,
+    /// The built site (wasm bundle, css, assets) written by `cargo leptos build`.
+    #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
+    pub site_root: PathBuf,
+    /// Config file (default: the embedded simulator writing to SQLite).
+    #[arg(long, env = "VIGIL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded store; overrides the config's SQLite path with DIR/vigil.sqlite.
+    #[arg(long, env = "VIGIL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load_or_default(args.config.as_deref())?;
+    if let (Some(dir), SourceConfig::Sqlite(sqlite)) = (&args.data_dir, &mut config.source) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        sqlite.path = dir.join("vigil.sqlite");
+    }
+    warn_if_site_missing(&args.site_root);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(args, config))
+}
+
+async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+    let catalogue = config.catalogue()?;
+    let source = Arc::new(Source::open(&config.source)?);
+    tracing::info!(source = %source.describe(), metrics = catalogue.metrics().len(), "source opened");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // The simulator only feeds the embedded store; a ClickHouse source has real data.
+    let live = if matches!(config.source, SourceConfig::Sqlite(_)) {
+        let report = simulator::fill_history(&source, &config.simulator, simulator::unix_now())
+            .await
+            .context("writing the simulator's history")?;
+        tracing::info!(
+            events = report.events(),
+            events_per_second = report.events_per_second().round(),
+            "embedded history ready"
+        );
+        let source = Arc::clone(&source);
+        let sim = config.simulator.clone();
+        let stopped = stopped(stop_rx.clone());
+        Some(tokio::spawn(async move {
+            if let Err(error) = simulator::run_live(&source, &sim, LIVE_TICK, stopped).await {
+                tracing::error!(%error, "live simulator stopped");
+            }
+        }))
+    } else {
+        None
+    };
+
+    let options = web::leptos_options(&args.site_root, args.addr);
+    let backend = Arc::new(web::SourceBackend::new(
+        Arc::clone(&source),
+        catalogue.metrics().to_vec(),
+    ));
+    let app = web::router(options, backend);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    tracing::info!("vigil is serving http://{}", args.addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+
+    let _ = stop_tx.send(true);
+    if let Some(live) = live {
+        let _ = live.await;
+    }
+    tracing::info!("vigil stopped");
+    Ok(())
+}
+
+/// Resolves once `true` is sent (or the sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Ctrl-C or SIGTERM (what `kill`, systemd and the e2e harness send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Pages still render without the bundle, but nothing hydrates: say so at start.
+fn warn_if_site_missing(site_root: &std::path::Path) {
+    let bundle = site_root.join("pkg").join("vigil.js");
+    if !bundle.exists() {
+        tracing::warn!(
+            site_root = %site_root.display(),
+            "no wasm bundle at {}: pages will render but not be interactive; run `cargo leptos build` (or `make run`)",
+            bundle.display()
+        );
+    }
+}

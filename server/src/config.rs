@@ -1,0 +1,610 @@
+//! The TOML config file.
+//!
+//! ```toml
+//! [source]
+//! kind = "sqlite"                  # or "clickhouse"
+//! path = "./data/vigil.sqlite"     # sqlite only
+//! # url = "http://localhost:8123"  # clickhouse only
+//! # database = "default"
+//! # user = "default"
+//! # password = "..."               # or env VIGIL_CLICKHOUSE_PASSWORD (wins over the file)
+//! # feed_actions_table = "feed_actions"
+//! # message_actions_table = "message_actions"
+//!
+//! [[metrics]]                      # user-defined metrics, no code needed
+//! name = "android_views"
+//! title = "Android feed views"
+//! table = "feed_actions"           # or "message_actions"
+//! aggregate = "count"              # "count" | "distinct" (needs `column`) | "ratio"
+//! filters = { os = "Android", action = "view" }
+//! slices = ["country", "source"]
+//! # column = "user_id"             # distinct
+//! # numerator = { action = "like" }    # ratio
+//! # denominator = { action = "view" }  # ratio
+//!
+//! [simulator]
+//! users = 2000
+//! days = 14
+//! seed = 42
+//! ```
+//!
+//! Every error names the file, the key path (`metrics[2].slices[0]`) and the
+//! reason. Unknown keys are errors. The password never appears in `Debug` output.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::metrics::catalogue::Catalogue;
+use crate::metrics::model::{Aggregate, EventTable, Filter, MetricDef, TableNames};
+use crate::metrics::{self, MetricError};
+
+/// Environment variable that supplies the ClickHouse password (wins over the file).
+pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";
+/// Where the embedded store lives unless configured otherwise.
+pub const DEFAULT_SQLITE_PATH: &str = "./data/vigil.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: `{key}`: {reason}")]
+    Invalid {
+        file: String,
+        key: String,
+        reason: String,
+    },
+}
+
+/// A value that must never be printed (the database password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The clear text, for the one place that sends it to the database.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The whole configuration, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub source: SourceConfig,
+    /// User-defined metrics (the built-ins are added by [`Config::catalogue`]).
+    pub metrics: Vec<MetricDef>,
+    pub simulator: SimulatorConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            source: SourceConfig::Sqlite(SqliteConfig::default()),
+            metrics: Vec::new(),
+            simulator: SimulatorConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceConfig {
+    Sqlite(SqliteConfig),
+    ClickHouse(ClickHouseConfig),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from(DEFAULT_SQLITE_PATH),
+        }
+    }
+}
+
+/// Connection settings for ClickHouse; `Debug` shows the password as redacted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClickHouseConfig {
+    /// HTTP interface, e.g. `http://localhost:8123`.
+    pub url: String,
+    pub database: String,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub tables: TableNames,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimulatorConfig {
+    pub users: u32,
+    pub days: u32,
+    pub seed: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            users: 2000,
+            days: 14,
+            seed: 42,
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(&text, &file, std::env::var(PASSWORD_ENV).ok())
+    }
+
+    /// The file's config, or the default (embedded SQLite) when no file is given.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        path.map_or_else(|| Ok(Self::default()), Self::load)
+    }
+
+    /// Parse config text; `file` names it in errors; `env_password` is the
+    /// value of [`PASSWORD_ENV`] if set.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        env_password: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw = deserialize(text, file)?;
+        let invalid = |key: String, reason: String| ConfigError::Invalid {
+            file: file.to_string(),
+            key,
+            reason,
+        };
+        let source = match raw.source.unwrap_or_default() {
+            RawSource::Sqlite { path } => SourceConfig::Sqlite(SqliteConfig {
+                path: path.unwrap_or_else(|| PathBuf::from(DEFAULT_SQLITE_PATH)),
+            }),
+            RawSource::Clickhouse {
+                url,
+                database,
+                user,
+                password,
+                feed_actions_table,
+                message_actions_table,
+            } => {
+                let tables = TableNames {
+                    feed_actions: feed_actions_table.unwrap_or_else(|| "feed_actions".into()),
+                    message_actions: message_actions_table
+                        .unwrap_or_else(|| "message_actions".into()),
+                };
+                for (key, name) in [
+                    ("source.feed_actions_table", &tables.feed_actions),
+                    ("source.message_actions_table", &tables.message_actions),
+                ] {
+                    metrics::check_identifier("table name", name)
+                        .map_err(|error| invalid(key.into(), error.to_string()))?;
+                }
+                let database = database.unwrap_or_else(|| "default".into());
+                metrics::check_identifier("database name", &database)
+                    .map_err(|error| invalid("source.database".into(), error.to_string()))?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(invalid(
+                        "source.url".into(),
+                        "expected an http:// or https:// URL of the ClickHouse HTTP interface"
+                            .into(),
+                    ));
+                }
+                SourceConfig::ClickHouse(ClickHouseConfig {
+                    url,
+                    database,
+                    user: user.unwrap_or_else(|| "default".into()),
+                    password: env_password.or(password).map(Secret::new),
+                    tables,
+                })
+            }
+        };
+
+        let mut metrics = Vec::new();
+        for (index, raw_metric) in raw.metrics.into_iter().enumerate() {
+            metrics.push(
+                raw_metric
+                    .into_def()
+                    .map_err(|(key, reason)| invalid(format!("metrics[{index}].{key}"), reason))?,
+            );
+        }
+        Catalogue::with_user_metrics(metrics.clone()).map_err(|error| {
+            let index = match &error {
+                MetricError::Duplicate { name }
+                | MetricError::UnknownDependency { metric: name, .. } => {
+                    metrics.iter().position(|metric| &metric.name == name)
+                }
+                _ => None,
+            };
+            let key = index.map_or("metrics".to_string(), |i| format!("metrics[{i}].name"));
+            invalid(key, error.to_string())
+        })?;
+
+        let simulator = raw.simulator.unwrap_or_default();
+        let defaults = SimulatorConfig::default();
+        let simulator = SimulatorConfig {
+            users: simulator.users.unwrap_or(defaults.users),
+            days: simulator.days.unwrap_or(defaults.days),
+            seed: simulator.seed.unwrap_or(defaults.seed),
+        };
+        if simulator.users < 2 {
+            return Err(invalid(
+                "simulator.users".into(),
+                "need at least 2 users (messages go between users)".into(),
+            ));
+        }
+        if !(1..=366).contains(&simulator.days) {
+            return Err(invalid(
+                "simulator.days".into(),
+                "expected 1..=366 days of history".into(),
+            ));
+        }
+        Ok(Self {
+            source,
+            metrics,
+            simulator,
+        })
+    }
+
+    /// Built-in metrics plus the user's (already validated by [`Config::parse`]).
+    pub fn catalogue(&self) -> Result<Catalogue, MetricError> {
+        Catalogue::with_user_metrics(self.metrics.clone())
+    }
+}
+
+/// Deserialize with the key path of the first error, plus line and column.
+fn deserialize(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
+    let invalid = |key: String, error: &toml::de::Error| {
+        let location = error
+            .span()
+            .map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" (line {line}, column {column})")
+            })
+            .unwrap_or_default();
+        ConfigError::Invalid {
+            file: file.to_string(),
+            key,
+            reason: format!("{}{location}", error.message().trim()),
+        }
+    };
+    let deserializer =
+        toml::Deserializer::parse(text).map_err(|error| invalid("(syntax)".into(), &error))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let key = error.path().to_string();
+        invalid(key, error.inner())
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    source: Option<RawSource>,
+    #[serde(default)]
+    metrics: Vec<RawMetric>,
+    simulator: Option<RawSimulator>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum RawSource {
+    Sqlite {
+        path: Option<PathBuf>,
+    },
+    Clickhouse {
+        url: String,
+        database: Option<String>,
+        user: Option<String>,
+        password: Option<String>,
+        feed_actions_table: Option<String>,
+        message_actions_table: Option<String>,
+    },
+}
+
+impl Default for RawSource {
+    fn default() -> Self {
+        RawSource::Sqlite { path: None }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSimulator {
+    users: Option<u32>,
+    days: Option<u32>,
+    seed: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum RawAggregate {
+    Count,
+    Distinct,
+    Ratio,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetric {
+    name: String,
+    title: Option<String>,
+    table: EventTable,
+    aggregate: RawAggregate,
+    column: Option<String>,
+    numerator: Option<BTreeMap<String, String>>,
+    denominator: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    filters: BTreeMap<String, String>,
+    #[serde(default)]
+    slices: Vec<String>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+}
+
+impl RawMetric {
+    /// Turn into a definition, checking every field against the table's schema.
+    /// The error is (key path within this metric, reason).
+    fn into_def(self) -> Result<MetricDef, (String, String)> {
+        let table = self.table;
+        let name = self.name;
+        metrics::check_identifier("metric name", &name)
+            .map_err(|error| ("name".to_string(), error.to_string()))?;
+        let filters = |key: &str, map: BTreeMap<String, String>| {
+            map.into_iter()
+                .map(|(column, value)| {
+                    metrics::check_identifier("column", &column)
+                        .and_then(|()| metrics::column(&name, table, &column).map(|_| ()))
+                        .map_err(|error| {
+                            (
+                                format!("{key}.{}", column.escape_debug()),
+                                error.to_string(),
+                            )
+                        })?;
+                    Ok(Filter { column, value })
+                })
+                .collect::<Result<Vec<_>, (String, String)>>()
+        };
+        let misplaced = |key: &str, kind: &str| {
+            Err((
+                key.to_string(),
+                format!("only allowed with aggregate = \"{kind}\""),
+            ))
+        };
+        let aggregate = match self.aggregate {
+            RawAggregate::Count | RawAggregate::Ratio if self.column.is_some() => {
+                return misplaced("column", "distinct")
+            }
+            RawAggregate::Count | RawAggregate::Distinct
+                if self.numerator.is_some() || self.denominator.is_some() =>
+            {
+                let key = if self.numerator.is_some() {
+                    "numerator"
+                } else {
+                    "denominator"
+                };
+                return misplaced(key, "ratio");
+            }
+            RawAggregate::Count => Aggregate::Count,
+            RawAggregate::Distinct => {
+                let column = self.column.ok_or_else(|| {
+                    (
+                        "column".to_string(),
+                        "aggregate = \"distinct\" needs `column`, e.g. column = \"user_id\""
+                            .to_string(),
+                    )
+                })?;
+                metrics::check_identifier("column", &column)
+                    .and_then(|()| metrics::column(&name, table, &column).map(|_| ()))
+                    .map_err(|error| ("column".to_string(), error.to_string()))?;
+                Aggregate::Distinct { column }
+            }
+            RawAggregate::Ratio => {
+                let (Some(numerator), Some(denominator)) = (self.numerator, self.denominator)
+                else {
+                    return Err((
+                        "denominator".to_string(),
+                        "aggregate = \"ratio\" needs both `numerator` and `denominator` filters"
+                            .to_string(),
+                    ));
+                };
+                Aggregate::Ratio {
+                    numerator: filters("numerator", numerator)?,
+                    denominator: filters("denominator", denominator)?,
+                }
+            }
+        };
+        let row_filters = filters("filters", self.filters)?;
+        for (index, dimension) in self.slices.iter().enumerate() {
+            metrics::slice_column(&name, table, dimension)
+                .map_err(|error| (format!("slices[{index}]"), error.to_string()))?;
+        }
+        Ok(MetricDef {
+            title: self.title.unwrap_or_else(|| name.clone()),
+            name,
+            table,
+            aggregate,
+            filters: row_filters,
+            slices: self.slices,
+            depends_on: self.depends_on,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        Config::parse(text, "vigil.toml", None)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let config = Config::parse("", "vigil.toml", None).expect("valid");
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let config = Config::parse(
+            r#"
+[source]
+kind = "clickhouse"
+url = "http://localhost:8123"
+database = "simulator"
+password = "from-file"
+feed_actions_table = "feed_actions_v2"
+
+[[metrics]]
+name = "android_views"
+table = "feed_actions"
+aggregate = "count"
+filters = { os = "Android", action = "view" }
+slices = ["country"]
+
+[[metrics]]
+name = "ios_ctr"
+title = "iOS CTR"
+table = "feed_actions"
+aggregate = "ratio"
+numerator = { action = "like" }
+denominator = { action = "view" }
+filters = { os = "iOS" }
+
+[simulator]
+users = 500
+"#,
+            "vigil.toml",
+            Some("from-env".into()),
+        )
+        .expect("valid");
+        let SourceConfig::ClickHouse(clickhouse) = &config.source else {
+            panic!("clickhouse expected");
+        };
+        assert_eq!(
+            clickhouse.password.as_ref().map(Secret::expose),
+            Some("from-env")
+        );
+        assert_eq!(clickhouse.tables.feed_actions, "feed_actions_v2");
+        assert_eq!(config.metrics.len(), 2);
+        assert_eq!(config.simulator.users, 500);
+        assert_eq!(config.simulator.days, 14);
+        assert_eq!(config.catalogue().expect("valid").metrics().len(), 8);
+    }
+
+    #[test]
+    fn password_is_redacted_in_debug() {
+        let config = Config::parse(
+            "[source]\nkind = \"clickhouse\"\nurl = \"http://h:8123\"\npassword = \"hunter2\"\n",
+            "vigil.toml",
+            None,
+        )
+        .expect("valid");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("redacted"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_path_and_line() {
+        let message = error("[source]\nkind = \"sqlite\"\npaht = \"x\"\n");
+        assert!(message.starts_with("vigil.toml: `source"), "{message}");
+        assert!(message.contains("unknown field `paht`"), "{message}");
+        let message = error("[simulator]\nusers = 10\nspeed = 3\n");
+        assert!(message.starts_with("vigil.toml: `simulator"), "{message}");
+        assert!(
+            message.contains("speed") && message.contains("line 3"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bad_slice_names_point_at_the_slice() {
+        let metric = |slices: &str| {
+            format!(
+                "[[metrics]]\nname = \"a\"\ntable = \"feed_actions\"\naggregate = \"count\"\n\
+                 [[metrics]]\nname = \"b\"\ntable = \"feed_actions\"\naggregate = \"count\"\n\
+                 [[metrics]]\nname = \"c\"\ntable = \"message_actions\"\naggregate = \"count\"\nslices = {slices}\n"
+            )
+        };
+        let message = error(&metric(r#"["os", "os\"; DROP"]"#));
+        assert!(
+            message.starts_with("vigil.toml: `metrics[2].slices[1]`: "),
+            "{message}"
+        );
+        assert!(message.contains("quote"), "{message}");
+        let message = error(&metric(r#"["os\u0007"]"#));
+        assert!(
+            message.contains("`metrics[2].slices[0]`") && message.contains("control"),
+            "{message}"
+        );
+        let message = error(&metric(r#"["action"]"#));
+        assert!(
+            message.contains("`metrics[2].slices[0]`")
+                && message.contains("cannot be a slice of message_actions"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_column_and_wrong_types_name_the_key() {
+        let message = error("[[metrics]]\nname = \"x\"\ntable = \"message_actions\"\naggregate = \"count\"\nfilters = { action = \"view\" }\n");
+        assert!(
+            message.contains("`metrics[0].filters.action`")
+                && message.contains("no column `action`"),
+            "{message}"
+        );
+        let message = error(
+            "[[metrics]]\nname = \"x\"\ntable = \"feed_actions\"\naggregate = \"distinct\"\n",
+        );
+        assert!(message.contains("`metrics[0].column`"), "{message}");
+        let message =
+            error("[[metrics]]\nname = \"x\"\ntable = \"feeds\"\naggregate = \"count\"\n");
+        assert!(
+            message.contains("`metrics[0].table`") && message.contains("feeds"),
+            "{message}"
+        );
+        let message = error("[simulator]\nusers = \"many\"\n");
+        assert!(message.contains("`simulator.users`"), "{message}");
+        let message = error(
+            "[[metrics]]\nname = \"feed_views\"\ntable = \"feed_actions\"\naggregate = \"count\"\n",
+        );
+        assert!(
+            message.contains("`metrics[0].name`") && message.contains("twice"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let message = Config::load(Path::new("/nonexistent/vigil.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("/nonexistent/vigil.toml"), "{message}");
+    }
+}

@@ -1,0 +1,283 @@
+//! CSV I/O for `vigil detect`: a `timestamp,value` file in, a series of
+//! detector points out.
+//!
+//! Input: header `timestamp,value`; timestamps in RFC 3339 (any offset,
+//! converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, strictly
+//! increasing; an empty value (or NaN/inf) is a gap. The step is the smallest
+//! difference between consecutive timestamps; every timestamp must lie on
+//! that grid, and buckets without a row become gaps. With fewer than two rows
+//! the step is 900 s (it does not matter then: no detector has a band).
+//!
+//! Output: header `timestamp,value,lower,upper,expected,is_anomaly,score`, one
+//! row per bucket (gaps included), timestamps in the family of the first input
+//! row (RFC 3339 as `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DD HH:MM:SS`), floats
+//! in shortest round-trip form, empty cells where there is no value or no
+//! band, `is_anomaly` as 0/1.
+
+use std::io::{Read, Write};
+
+use anyhow::{anyhow, bail, Context};
+use chrono::{DateTime, NaiveDateTime};
+use detect::{Point, Series};
+
+/// Step used when it cannot be inferred (fewer than two rows).
+pub const DEFAULT_STEP: i64 = 900;
+
+/// Refuse to expand a file into more buckets than this (a typo in one
+/// timestamp would otherwise allocate gigabytes of gaps).
+pub const MAX_BUCKETS: i64 = 50_000_000;
+
+const PLAIN_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// How timestamps are written back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// `2024-05-01T12:15:00Z`.
+    Rfc3339,
+    /// `2024-05-01 12:15:00` (UTC).
+    Plain,
+}
+
+impl TimeFormat {
+    /// Formats unix seconds (UTC).
+    pub fn format(self, secs: i64) -> String {
+        match DateTime::from_timestamp(secs, 0) {
+            Some(dt) => match self {
+                TimeFormat::Rfc3339 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                TimeFormat::Plain => dt.format(PLAIN_FORMAT).to_string(),
+            },
+            None => secs.to_string(),
+        }
+    }
+}
+
+/// A series read from CSV plus how its timestamps were written.
+#[derive(Debug, Clone)]
+pub struct CsvSeries {
+    pub series: Series,
+    pub format: TimeFormat,
+}
+
+/// Parses one timestamp cell: unix seconds and the format family.
+pub fn parse_timestamp(cell: &str) -> Result<(i64, TimeFormat), String> {
+    let (secs, nanos, format) = if let Ok(dt) = DateTime::parse_from_rfc3339(cell) {
+        (
+            dt.timestamp(),
+            dt.timestamp_subsec_nanos(),
+            TimeFormat::Rfc3339,
+        )
+    } else if let Ok(dt) = NaiveDateTime::parse_from_str(cell, PLAIN_FORMAT) {
+        let dt = dt.and_utc();
+        (
+            dt.timestamp(),
+            dt.timestamp_subsec_nanos(),
+            TimeFormat::Plain,
+        )
+    } else {
+        return Err(format!(
+            "cannot parse timestamp {cell:?} (expected RFC 3339 like 2024-05-01T12:15:00Z or YYYY-MM-DD HH:MM:SS)"
+        ));
+    };
+    if nanos != 0 {
+        return Err(format!("timestamp {cell:?} has a fraction of a second"));
+    }
+    Ok((secs, format))
+}
+
+fn parse_value(cell: &str) -> Result<Option<f64>, String> {
+    if cell.is_empty() {
+        return Ok(None);
+    }
+    cell.parse::<f64>()
+        .map(|x| x.is_finite().then_some(x))
+        .map_err(|_| format!("cannot parse value {cell:?} as a number"))
+}
+
+/// Reads a `timestamp,value` CSV. `name` prefixes errors:
+/// `in.csv:17: cannot parse value "abc" as a number`.
+pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let mut rows: Vec<(u64, i64, Option<f64>)> = Vec::new();
+    let mut format = None;
+    let mut header_seen = false;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            anyhow!("{name}:{line}: {}", csv_reason(&e))
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0) == Some("") {
+            continue; // blank line
+        }
+        if !header_seen {
+            header_seen = true;
+            let cells: Vec<String> = record.iter().map(str::to_ascii_lowercase).collect();
+            if cells != ["timestamp", "value"] {
+                bail!(
+                    "{name}:{line}: expected the header \"timestamp,value\", got {:?}",
+                    record.iter().collect::<Vec<_>>().join(",")
+                );
+            }
+            continue;
+        }
+        if record.len() != 2 {
+            bail!(
+                "{name}:{line}: expected 2 fields (timestamp,value), got {}",
+                record.len()
+            );
+        }
+        let (ts, fmt) = parse_timestamp(&record[0]).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
+        let value = parse_value(&record[1]).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
+        if let Some(&(prev_line, prev, _)) = rows.last() {
+            if ts <= prev {
+                bail!(
+                    "{name}:{line}: timestamp {:?} is not after the one on line {prev_line} (timestamps must be increasing)",
+                    &record[0]
+                );
+            }
+        }
+        format.get_or_insert(fmt);
+        rows.push((line, ts, value));
+    }
+    if !header_seen {
+        bail!("{name}: empty input (expected the header \"timestamp,value\")");
+    }
+    let format = format.unwrap_or(TimeFormat::Rfc3339);
+    let step = rows
+        .windows(2)
+        .map(|w| w[1].1 - w[0].1)
+        .min()
+        .unwrap_or(DEFAULT_STEP);
+    let start = rows.first().map_or(0, |r| r.1);
+    let mut values: Vec<Option<f64>> = Vec::with_capacity(rows.len());
+    for &(line, ts, value) in &rows {
+        let offset = ts - start;
+        if offset % step != 0 {
+            bail!(
+                "{name}:{line}: timestamp {} is off the {step}-second grid that starts at {} (step inferred as the smallest gap between rows)",
+                format.format(ts),
+                format.format(start)
+            );
+        }
+        let index = offset / step;
+        if index >= MAX_BUCKETS {
+            bail!(
+                "{name}:{line}: timestamp {} is {index} steps of {step} s after the first one (at most {MAX_BUCKETS} buckets)",
+                format.format(ts)
+            );
+        }
+        let index = index as usize;
+        values.resize(index, None);
+        values.push(value);
+    }
+    let series =
+        Series::new(start, step, values).with_context(|| format!("{name}: invalid series"))?;
+    Ok(CsvSeries { series, format })
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn cell(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Writes one row per bucket; see the module docs for the format.
+pub fn write_points(output: impl Write, input: &CsvSeries, points: &[Point]) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_writer(output);
+    writer.write_record([
+        "timestamp",
+        "value",
+        "lower",
+        "upper",
+        "expected",
+        "is_anomaly",
+        "score",
+    ])?;
+    for (i, p) in points.iter().enumerate() {
+        let has_band = p.lower.is_some() && p.upper.is_some();
+        writer.write_record([
+            input.format.format(input.series.timestamp(i)),
+            cell(p.value),
+            cell(p.lower),
+            cell(p.upper),
+            cell(p.expected),
+            if p.is_anomaly { "1" } else { "0" }.to_string(),
+            if has_band {
+                p.score.to_string()
+            } else {
+                String::new()
+            },
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> anyhow::Result<CsvSeries> {
+        read_series(text.as_bytes(), "in.csv")
+    }
+
+    #[test]
+    fn infers_step_and_fills_missing_rows() {
+        let s = read(
+            "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,\n2024-01-01 00:45:00,3\n",
+        )
+        .unwrap();
+        assert_eq!(s.format, TimeFormat::Plain);
+        assert_eq!(s.series.step, 900);
+        assert_eq!(
+            s.series.values().collect::<Vec<_>>(),
+            vec![Some(1.0), None, None, Some(3.0)]
+        );
+        assert_eq!(
+            s.format.format(s.series.timestamp(2)),
+            "2024-01-01 00:30:00"
+        );
+    }
+
+    #[test]
+    fn rfc3339_with_offsets() {
+        let s =
+            read("timestamp,value\n2024-01-01T01:00:00+01:00,1\n2024-01-01T00:15:00Z,2\n").unwrap();
+        assert_eq!(s.format, TimeFormat::Rfc3339);
+        assert_eq!(s.format.format(s.series.start), "2024-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = |t: &str| format!("{:#}", read(t).unwrap_err());
+        assert_eq!(
+            e("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,abc\n"),
+            "in.csv:3: cannot parse value \"abc\" as a number"
+        );
+        assert!(e("timestamp,value\nyesterday,1\n")
+            .starts_with("in.csv:2: cannot parse timestamp \"yesterday\""));
+        assert!(e("time,v\n").starts_with("in.csv:1: expected the header"));
+        assert!(
+            e("timestamp,value\n2024-01-01 00:15:00,1\n2024-01-01 00:00:00,1\n")
+                .starts_with("in.csv:3: timestamp")
+        );
+        assert!(e("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:10:00,1\n2024-01-01 00:25:00,1\n")
+            .starts_with("in.csv:4: timestamp 2024-01-01 00:25:00 is off the 600-second grid"));
+        assert!(e("timestamp,value\n2024-01-01 00:00:00,1,2\n")
+            .starts_with("in.csv:2: expected 2 fields"));
+        assert!(e("").contains("empty input"));
+    }
+}

@@ -1,0 +1,28 @@
+//! `vigil`: the binary edge. Parses the command line, sets up logging and hands
+//! off to one module per command; everything below returns `anyhow::Result` so a
+//! bad input ends as one clear message and a non-zero exit code, never a panic.
+
+mod cli;
+mod commands;
+mod config;
+mod csv_series;
+mod events;
+mod metrics;
+mod simulator;
+mod sources;
+mod web;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    cli::init_logging(&cli.log);
+    match commands::run(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the whole context chain on one line: "reading in.csv: line 3: ...".
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

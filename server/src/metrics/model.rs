@@ -1,0 +1,96 @@
+//! The vocabulary shared by the metric catalogue, the SQL builder and every source.
+//!
+//! A metric is an aggregate over one event table, bucketed by 15 minutes
+//! (`toStartOfFifteenMinutes` in ClickHouse, the same floor in SQLite), optionally
+//! restricted by filters and split by one slice dimension. Sources return
+//! [`Bucket`]s; nothing above the sources sees SQL.
+
+use serde::{Deserialize, Serialize};
+
+/// Width of one bucket, in seconds. Every built-in metric uses 15 minutes.
+pub const BUCKET_SECONDS: i64 = 15 * 60;
+
+/// The two event tables of the product. Their physical names are configurable
+/// (see `TableNames`); these are the logical names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventTable {
+    FeedActions,
+    MessageActions,
+}
+
+/// Physical table names in the store (a user may call them differently).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableNames {
+    pub feed_actions: String,
+    pub message_actions: String,
+}
+
+impl Default for TableNames {
+    fn default() -> Self {
+        Self {
+            feed_actions: "feed_actions".into(),
+            message_actions: "message_actions".into(),
+        }
+    }
+}
+
+/// What is computed per bucket. Each variant maps to one SQL expression per dialect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Aggregate {
+    /// `uniqExact(column)` / `COUNT(DISTINCT column)`.
+    Distinct { column: String },
+    /// Number of rows (after filters).
+    Count,
+    /// Rows matching `numerator` divided by rows matching `denominator` (CTR = likes / views).
+    Ratio {
+        numerator: Vec<Filter>,
+        denominator: Vec<Filter>,
+    },
+}
+
+/// `column = value` (values are always bound or escaped, never spliced).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    pub column: String,
+    pub value: String,
+}
+
+/// One metric definition, built in or from the config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricDef {
+    /// Stable identifier used in URLs, config and alerts, e.g. `feed_views`.
+    pub name: String,
+    /// Human title, e.g. "Feed views".
+    pub title: String,
+    pub table: EventTable,
+    pub aggregate: Aggregate,
+    /// Applied to every row before aggregating.
+    pub filters: Vec<Filter>,
+    /// Dimensions this metric is also watched by (os, source, country, ...).
+    pub slices: Vec<String>,
+    /// Names of metrics this one is derived from (CTR depends on views and likes).
+    pub depends_on: Vec<String>,
+}
+
+/// A half-open time range `[from, to)` in unix seconds, aligned to buckets by the builder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Restrict a query to one slice value, e.g. `os = Android`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SliceKey {
+    pub dimension: String,
+    pub value: String,
+}
+
+/// One computed value: the bucket's start (unix seconds) and the metric's value.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub start: i64,
+    pub value: f64,
+}

@@ -1,0 +1,433 @@
+//! One metric definition -> one SQL query, for SQLite or ClickHouse.
+//!
+//! Result shape (both dialects, in this column order):
+//! - without `group_by_dimension`: `bucket` (unix seconds: UInt32 in ClickHouse,
+//!   INTEGER in SQLite), `value` (Float64 / REAL), ordered by `bucket`;
+//! - with `group_by_dimension`: `slice_value` (String / TEXT), `bucket`, `value`,
+//!   ordered by `slice_value, bucket`.
+//!
+//! Safety: table, column and dimension names only come from the schema whitelist
+//! in [`crate::metrics`] and are quoted; every user-supplied value (filter values,
+//! slice values) is a `?` placeholder whose value is in [`SqlQuery::params`], in
+//! order. The only numbers spliced into the text are the bucket-aligned time
+//! bounds, which are `i64`s computed here. The SQL uses nothing newer than
+//! ClickHouse 18.16 offers (`toStartOfFifteenMinutes`, `uniqExact`, `countIf`,
+//! `toUInt32`, `toFloat64`, `toString`, `toDateTime`).
+//!
+//! Buckets without rows are absent. A `Ratio` bucket whose denominator is zero is
+//! absent too (`HAVING`), so a value is never NaN or infinite. Filling zeros is
+//! the caller's job (see `sources::fill_interior_gaps`).
+
+use super::model::{Aggregate, Filter, MetricDef, SliceKey, TableNames, TimeRange, BUCKET_SECONDS};
+use super::{column, physical_table, slice_column, validate, Column, ColumnKind, MetricError};
+
+/// The two SQL dialects vigil speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    ClickHouse,
+}
+
+/// SQL text with `?` placeholders and the values to bind to them, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqlQuery {
+    pub sql: String,
+    pub params: Vec<String>,
+}
+
+/// Align a range outward to whole buckets: `[floor(from), ceil(to))`.
+pub fn align_range(range: TimeRange) -> Result<TimeRange, MetricError> {
+    if range.from >= range.to {
+        return Err(MetricError::EmptyRange {
+            from: range.from,
+            to: range.to,
+        });
+    }
+    let from = range.from.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
+    let to = (range.to + BUCKET_SECONDS - 1).div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
+    Ok(TimeRange { from, to })
+}
+
+/// Build the query computing `metric` per bucket over `range`, optionally
+/// restricted to `slice` and/or grouped by `group_by_dimension`.
+pub fn build(
+    dialect: Dialect,
+    metric: &MetricDef,
+    tables: &TableNames,
+    range: TimeRange,
+    slice: Option<&SliceKey>,
+    group_by_dimension: Option<&str>,
+) -> Result<SqlQuery, MetricError> {
+    validate(metric)?;
+    let range = align_range(range)?;
+    let table_name = physical_table(metric.table, tables);
+    super::check_identifier("table name", table_name)?;
+
+    let mut params = Vec::new();
+    let mut select = Vec::new();
+
+    // SELECT [slice_value,] bucket, value  -- placeholders pushed in text order.
+    if let Some(dimension) = group_by_dimension {
+        let column = slice_column(&metric.name, metric.table, dimension)?;
+        select.push(format!("{} AS slice_value", as_text(dialect, column)));
+    }
+    let time = quote(dialect, "time");
+    select.push(match dialect {
+        Dialect::Sqlite => format!("({time} / {BUCKET_SECONDS}) * {BUCKET_SECONDS} AS bucket"),
+        Dialect::ClickHouse => format!("toUInt32(toStartOfFifteenMinutes({time})) AS bucket"),
+    });
+    let mut having = None;
+    let value = match &metric.aggregate {
+        Aggregate::Count => match dialect {
+            Dialect::Sqlite => "CAST(COUNT(*) AS REAL)".to_string(),
+            Dialect::ClickHouse => "toFloat64(count())".to_string(),
+        },
+        Aggregate::Distinct { column: name } => {
+            let column = quote(dialect, column(&metric.name, metric.table, name)?.name);
+            match dialect {
+                Dialect::Sqlite => format!("CAST(COUNT(DISTINCT {column}) AS REAL)"),
+                Dialect::ClickHouse => format!("toFloat64(uniqExact({column}))"),
+            }
+        }
+        Aggregate::Ratio {
+            numerator,
+            denominator,
+        } => {
+            let numerator_sql = count_if(dialect, metric, numerator, &mut params)?;
+            let denominator_sql = count_if(dialect, metric, denominator, &mut params)?;
+            // HAVING repeats the denominator; its placeholders are appended after WHERE's.
+            having = Some(denominator);
+            match dialect {
+                Dialect::Sqlite => {
+                    format!("CAST({numerator_sql} AS REAL) / {denominator_sql}")
+                }
+                Dialect::ClickHouse => {
+                    format!("toFloat64({numerator_sql}) / toFloat64({denominator_sql})")
+                }
+            }
+        }
+    };
+    select.push(format!("{value} AS value"));
+
+    // WHERE: time range (numbers we computed), metric filters, slice.
+    let mut conditions = vec![match dialect {
+        Dialect::Sqlite => format!("{time} >= {} AND {time} < {}", range.from, range.to),
+        Dialect::ClickHouse => format!(
+            "{time} >= toDateTime({}) AND {time} < toDateTime({})",
+            range.from, range.to
+        ),
+    }];
+    for filter in &metric.filters {
+        conditions.push(equals(dialect, metric, filter, &mut params)?);
+    }
+    if let Some(slice) = slice {
+        let column = slice_column(&metric.name, metric.table, &slice.dimension)?;
+        conditions.push(format!("{} = ?", as_text(dialect, column)));
+        params.push(slice.value.clone());
+    }
+
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE {}",
+        select.join(", "),
+        quote(dialect, table_name),
+        conditions.join(" AND ")
+    );
+    let order = if group_by_dimension.is_some() {
+        "slice_value, bucket"
+    } else {
+        "bucket"
+    };
+    sql.push_str(&format!(" GROUP BY {order}"));
+    if let Some(denominator) = having {
+        let denominator_sql = count_if(dialect, metric, denominator, &mut params)?;
+        sql.push_str(&format!(" HAVING {denominator_sql} > 0"));
+    }
+    sql.push_str(&format!(" ORDER BY {order}"));
+    Ok(SqlQuery { sql, params })
+}
+
+/// The query for the newest event time of a table (`NULL`/0 when empty).
+/// ClickHouse returns `toUInt32(max(time))`, which is 0 for an empty table.
+pub fn newest_event_time(dialect: Dialect, table_name: &str) -> Result<String, MetricError> {
+    super::check_identifier("table name", table_name)?;
+    let table = quote(dialect, table_name);
+    let time = quote(dialect, "time");
+    Ok(match dialect {
+        Dialect::Sqlite => format!("SELECT MAX({time}) FROM {table}"),
+        Dialect::ClickHouse => format!("SELECT toUInt32(max({time})) FROM {table}"),
+    })
+}
+
+fn quote(dialect: Dialect, identifier: &str) -> String {
+    // Identifiers passed here are whitelisted plain names; quoting keeps keywords safe.
+    match dialect {
+        Dialect::Sqlite => format!("\"{identifier}\""),
+        Dialect::ClickHouse => format!("`{identifier}`"),
+    }
+}
+
+/// The column as text, so slice values and filter values compare as strings for
+/// every column kind (`exp_group = '1'` works on both dialects and all versions).
+fn as_text(dialect: Dialect, column: &Column) -> String {
+    let quoted = quote(dialect, column.name);
+    match (column.kind, dialect) {
+        (ColumnKind::Text, _) => quoted,
+        (_, Dialect::Sqlite) => format!("CAST({quoted} AS TEXT)"),
+        (_, Dialect::ClickHouse) => format!("toString({quoted})"),
+    }
+}
+
+fn equals(
+    dialect: Dialect,
+    metric: &MetricDef,
+    filter: &Filter,
+    params: &mut Vec<String>,
+) -> Result<String, MetricError> {
+    let column = column(&metric.name, metric.table, &filter.column)?;
+    params.push(filter.value.clone());
+    Ok(format!("{} = ?", as_text(dialect, column)))
+}
+
+/// Number of rows matching all `filters` (all rows when empty).
+fn count_if(
+    dialect: Dialect,
+    metric: &MetricDef,
+    filters: &[Filter],
+    params: &mut Vec<String>,
+) -> Result<String, MetricError> {
+    let condition = if filters.is_empty() {
+        "1".to_string()
+    } else {
+        filters
+            .iter()
+            .map(|filter| equals(dialect, metric, filter, params))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" AND ")
+    };
+    Ok(match dialect {
+        Dialect::Sqlite => format!("SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"),
+        Dialect::ClickHouse => format!("countIf({condition})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::catalogue;
+    use crate::metrics::model::EventTable;
+
+    const RANGE: TimeRange = TimeRange {
+        from: 1_700_000_150,
+        to: 1_700_003_000,
+    };
+
+    fn built(
+        dialect: Dialect,
+        name: &str,
+        slice: Option<&SliceKey>,
+        group: Option<&str>,
+    ) -> SqlQuery {
+        let metric = catalogue::builtin_metric(name).expect("built-in metric");
+        build(
+            dialect,
+            &metric,
+            &TableNames::default(),
+            RANGE,
+            slice,
+            group,
+        )
+        .expect("builds")
+    }
+
+    #[test]
+    fn every_builtin_builds_in_both_dialects() {
+        for metric in catalogue::builtin() {
+            for dialect in [Dialect::Sqlite, Dialect::ClickHouse] {
+                let query = build(dialect, &metric, &TableNames::default(), RANGE, None, None)
+                    .expect("builds");
+                assert_eq!(
+                    query.sql.matches('?').count(),
+                    query.params.len(),
+                    "{}: {}",
+                    metric.name,
+                    query.sql
+                );
+                let sliced = build(
+                    dialect,
+                    &metric,
+                    &TableNames::default(),
+                    RANGE,
+                    None,
+                    Some("os"),
+                )
+                .expect("builds grouped");
+                assert!(sliced.sql.starts_with("SELECT "));
+            }
+        }
+    }
+
+    #[test]
+    fn exact_sql_for_views_and_ctr() {
+        let views = built(Dialect::ClickHouse, "feed_views", None, None);
+        assert_eq!(
+            views.sql,
+            "SELECT toUInt32(toStartOfFifteenMinutes(`time`)) AS bucket, toFloat64(count()) AS value \
+             FROM `feed_actions` WHERE `time` >= toDateTime(1700000100) AND `time` < toDateTime(1700003700) \
+             AND `action` = ? GROUP BY bucket ORDER BY bucket"
+        );
+        assert_eq!(views.params, vec!["view"]);
+
+        let ctr = built(Dialect::Sqlite, "feed_ctr", None, None);
+        assert_eq!(
+            ctr.sql,
+            "SELECT (\"time\" / 900) * 900 AS bucket, \
+             CAST(SUM(CASE WHEN \"action\" = ? THEN 1 ELSE 0 END) AS REAL) / SUM(CASE WHEN \"action\" = ? THEN 1 ELSE 0 END) AS value \
+             FROM \"feed_actions\" WHERE \"time\" >= 1700000100 AND \"time\" < 1700003700 \
+             GROUP BY bucket HAVING SUM(CASE WHEN \"action\" = ? THEN 1 ELSE 0 END) > 0 ORDER BY bucket"
+        );
+        assert_eq!(ctr.params, vec!["like", "view", "view"]);
+
+        let ctr_ch = built(Dialect::ClickHouse, "feed_ctr", None, None);
+        assert!(ctr_ch
+            .sql
+            .contains("toFloat64(countIf(`action` = ?)) / toFloat64(countIf(`action` = ?))"));
+        let users = built(Dialect::ClickHouse, "feed_active_users", None, None);
+        assert!(users.sql.contains("toFloat64(uniqExact(`user_id`))"));
+        let users = built(Dialect::Sqlite, "messenger_active_users", None, None);
+        assert!(users.sql.contains("COUNT(DISTINCT \"user_id\")"));
+        assert!(users.sql.contains("FROM \"message_actions\""));
+    }
+
+    #[test]
+    fn slice_values_are_bound_not_spliced() {
+        let evil = SliceKey {
+            dimension: "os".into(),
+            value: "Android' OR 1=1 --".into(),
+        };
+        for dialect in [Dialect::Sqlite, Dialect::ClickHouse] {
+            let query = built(dialect, "feed_views", Some(&evil), None);
+            assert!(!query.sql.contains("OR 1=1"), "{}", query.sql);
+            assert_eq!(
+                query.params.last().map(String::as_str),
+                Some(evil.value.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn filter_values_are_bound_and_numeric_columns_compare_as_text() {
+        let mut metric = catalogue::builtin_metric("feed_views").expect("built-in");
+        metric.filters.push(Filter {
+            column: "exp_group".into(),
+            value: "1); DROP TABLE feed_actions; --".into(),
+        });
+        let query = build(
+            Dialect::ClickHouse,
+            &metric,
+            &TableNames::default(),
+            RANGE,
+            None,
+            None,
+        )
+        .expect("builds");
+        assert!(!query.sql.contains("DROP"));
+        assert!(query.sql.contains("toString(`exp_group`) = ?"));
+        let query = build(
+            Dialect::Sqlite,
+            &metric,
+            &TableNames::default(),
+            RANGE,
+            None,
+            None,
+        )
+        .expect("builds");
+        assert!(query.sql.contains("CAST(\"exp_group\" AS TEXT) = ?"));
+    }
+
+    #[test]
+    fn unknown_columns_and_bad_dimensions_are_rejected() {
+        let mut metric = catalogue::builtin_metric("feed_views").expect("built-in");
+        metric.filters.push(Filter {
+            column: "receiver_id".into(),
+            value: "1".into(),
+        });
+        let error = build(
+            Dialect::Sqlite,
+            &metric,
+            &TableNames::default(),
+            RANGE,
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("no column `receiver_id`"),
+            "{error}"
+        );
+
+        let metric = catalogue::builtin_metric("feed_views").expect("built-in");
+        for dimension in ["os\" --", "user_id", "nope"] {
+            let slice = SliceKey {
+                dimension: dimension.into(),
+                value: "x".into(),
+            };
+            assert!(build(
+                Dialect::Sqlite,
+                &metric,
+                &TableNames::default(),
+                RANGE,
+                Some(&slice),
+                None
+            )
+            .is_err());
+            assert!(build(
+                Dialect::ClickHouse,
+                &metric,
+                &TableNames::default(),
+                RANGE,
+                None,
+                Some(dimension)
+            )
+            .is_err());
+        }
+        let tables = TableNames {
+            feed_actions: "feed`; DROP".into(),
+            message_actions: "message_actions".into(),
+        };
+        assert!(build(Dialect::ClickHouse, &metric, &tables, RANGE, None, None).is_err());
+    }
+
+    #[test]
+    fn grouped_query_shape() {
+        let query = built(
+            Dialect::ClickHouse,
+            "messages_sent",
+            None,
+            Some("exp_group"),
+        );
+        assert!(query
+            .sql
+            .starts_with("SELECT toString(`exp_group`) AS slice_value, toUInt32("));
+        assert!(query
+            .sql
+            .ends_with("GROUP BY slice_value, bucket ORDER BY slice_value, bucket"));
+    }
+
+    #[test]
+    fn ranges_align_outward_and_reject_empty() {
+        let aligned = align_range(TimeRange {
+            from: 901,
+            to: 1801,
+        })
+        .expect("aligned");
+        assert_eq!(
+            aligned,
+            TimeRange {
+                from: 900,
+                to: 2700
+            }
+        );
+        assert!(align_range(TimeRange { from: 5, to: 5 }).is_err());
+        let _ = EventTable::FeedActions;
+    }
+}

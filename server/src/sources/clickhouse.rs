@@ -1,0 +1,457 @@
+//! ClickHouse source: reads metric series from the product's event tables over
+//! HTTP, and (for `vigil simulate --clickhouse-url`) creates and fills them.
+//!
+//! Compatibility floor is ClickHouse 18.16 (Debian's package), so the client is
+//! set up for what that server speaks:
+//! - rows travel as plain `RowBinary` (`with_validation(false)`: the validating
+//!   `RowBinaryWithNamesAndTypes` format arrived in 23.x), which is why every
+//!   SELECT here casts its columns to exactly the Rust types it decodes into;
+//! - no response compression (`Accept-Encoding: lz4` is a 24.x feature);
+//! - `?` placeholders are bound client side by the `clickhouse` crate, as
+//!   escaped literals (server-side `{name:Type}` parameters arrived in 19.x).
+//!
+//! Credentials go in headers (`X-ClickHouse-User`/`-Key`), never in the URL we
+//! log: [`ClickHouseSource::describe`] strips any `user:password@` part.
+
+mod ddl;
+mod rows;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clickhouse::{Client, Row};
+use hyper_util::client::legacy::{connect::HttpConnector, Client as HyperClient};
+use hyper_util::rt::TokioExecutor;
+
+use crate::config::ClickHouseConfig;
+use crate::events::{EventBatch, Incident};
+use crate::metrics::model::{Bucket, EventTable, MetricDef, SliceKey, TableNames, TimeRange};
+use crate::metrics::physical_table;
+use crate::metrics::sql::{self, Dialect, SqlQuery};
+use crate::sources::SourceError;
+
+pub use ddl::INCIDENTS_TABLE;
+
+/// Rows per INSERT: big enough that ClickHouse makes few parts, small enough
+/// that one failed insert costs little to redo.
+pub const INSERT_BATCH_ROWS: usize = 100_000;
+
+/// A server that does not accept the TCP connection within this is unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upper bound on one metric query (a full scan of a busy day takes seconds).
+const QUERY_TIMEOUT: Duration = Duration::from_secs(300);
+/// Upper bound on one INSERT batch, from first byte sent to the server's answer.
+const INSERT_TIMEOUT: Duration = Duration::from_secs(300);
+/// ClickHouse closes idle keep-alive connections after 3 s by default; drop
+/// ours sooner so a request never lands on a socket the server just closed.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_millis(2_500);
+
+/// ClickHouse error codes meaning "you may not talk to me" rather than "bad query".
+/// 192 UNKNOWN_USER, 193 WRONG_PASSWORD, 194 REQUIRED_PASSWORD,
+/// 195 IP_ADDRESS_NOT_ALLOWED, 516 AUTHENTICATION_FAILED.
+const AUTH_ERROR_CODES: [u32; 5] = [192, 193, 194, 195, 516];
+
+/// A connection to one ClickHouse database. Cheap to share: the HTTP client
+/// inside pools its connections.
+pub struct ClickHouseSource {
+    /// Talks to the configured database; metric queries use unqualified table names.
+    client: Client,
+    /// Same server without a default database: `CREATE DATABASE` must not
+    /// name the database it is about to create.
+    server: Client,
+    database: String,
+    tables: TableNames,
+    /// `http://host:port` without credentials, for messages.
+    public_url: String,
+}
+
+impl std::fmt::Debug for ClickHouseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password lives only inside `Client`, whose own Debug redacts it.
+        f.debug_struct("ClickHouseSource")
+            .field("url", &self.public_url)
+            .field("database", &self.database)
+            .field("tables", &self.tables)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClickHouseSource {
+    /// Set up the client. Does not touch the network: an unreachable server is
+    /// reported by the first query, so `vigil serve` can start and retry.
+    pub fn new(config: &ClickHouseConfig) -> Result<Self, SourceError> {
+        let public_url = public_url(&config.url)?;
+        crate::metrics::check_identifier("database name", &config.database)?;
+        crate::metrics::check_identifier("table name", &config.tables.feed_actions)?;
+        crate::metrics::check_identifier("table name", &config.tables.message_actions)?;
+
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_nodelay(true);
+        let http = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector);
+        let mut server = Client::with_http_client(http)
+            .with_url(config.url.trim_end_matches('/'))
+            .with_validation(false)
+            .with_compression(clickhouse::Compression::None)
+            .with_user(config.user.clone());
+        if let Some(password) = config.password.as_ref().map(|p| p.expose()) {
+            if !password.is_empty() {
+                server = server.with_password(password);
+            }
+        }
+        let client = server.clone().with_database(config.database.clone());
+        Ok(Self {
+            client,
+            server,
+            database: config.database.clone(),
+            tables: config.tables.clone(),
+            public_url,
+        })
+    }
+
+    /// "clickhouse http://host:8123 database vigil" — never the password.
+    pub fn describe(&self) -> String {
+        format!("clickhouse {} database {}", self.public_url, self.database)
+    }
+
+    pub async fn series(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        slice: Option<&SliceKey>,
+    ) -> Result<Vec<Bucket>, SourceError> {
+        let query = sql::build(
+            Dialect::ClickHouse,
+            metric,
+            &self.tables,
+            range,
+            slice,
+            None,
+        )?;
+        let rows: Vec<(u32, f64)> = self.fetch(&query, &metric.name).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(start, value)| Bucket {
+                start: i64::from(start),
+                value,
+            })
+            .collect())
+    }
+
+    pub async fn series_by_slice(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        let query = sql::build(
+            Dialect::ClickHouse,
+            metric,
+            &self.tables,
+            range,
+            None,
+            Some(dimension),
+        )?;
+        let context = format!("{} by {dimension}", metric.name);
+        let rows: Vec<(String, u32, f64)> = self.fetch(&query, &context).await?;
+        let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
+        // Rows come ordered by (slice_value, bucket), so each series is sorted.
+        for (value_of_slice, start, value) in rows {
+            by_value.entry(value_of_slice).or_default().push(Bucket {
+                start: i64::from(start),
+                value,
+            });
+        }
+        Ok(by_value)
+    }
+
+    pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
+        let name = physical_table(table, &self.tables);
+        let text = sql::newest_event_time(Dialect::ClickHouse, name)?;
+        let query = SqlQuery {
+            sql: text,
+            params: Vec::new(),
+        };
+        let rows: Vec<u32> = self
+            .fetch(&query, &format!("newest event in {name}"))
+            .await?;
+        // `max` over no rows is the DateTime zero, 1970-01-01: nothing ingested.
+        Ok(rows.first().copied().filter(|&t| t > 0).map(i64::from))
+    }
+
+    /// `CREATE DATABASE/TABLE IF NOT EXISTS` for the events and incidents.
+    pub async fn ensure_tables(&self) -> Result<(), SourceError> {
+        let db = &self.database;
+        let statements = [
+            ddl::create_database(db),
+            ddl::create_feed_actions(db, &self.tables.feed_actions),
+            ddl::create_message_actions(db, &self.tables.message_actions),
+            ddl::create_incidents(db),
+        ];
+        for statement in statements {
+            let request = self.server.query(&statement).execute();
+            self.guard("create tables", Kind::Write, QUERY_TIMEOUT, request)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Append events, one INSERT per table and per [`INSERT_BATCH_ROWS`] rows.
+    pub async fn write_events(&self, batch: &EventBatch) -> Result<(), SourceError> {
+        let feed_table = ddl::qualified(&self.database, &self.tables.feed_actions);
+        for chunk in batch.feed.chunks(INSERT_BATCH_ROWS) {
+            let rows = chunk
+                .iter()
+                .map(rows::FeedRow::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| write_error(&self.tables.feed_actions, error))?;
+            self.insert::<rows::FeedRow<'_>>(&feed_table, &self.tables.feed_actions, &rows)
+                .await?;
+        }
+        let message_table = ddl::qualified(&self.database, &self.tables.message_actions);
+        for chunk in batch.messages.chunks(INSERT_BATCH_ROWS) {
+            let rows = chunk
+                .iter()
+                .map(rows::MessageRow::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| write_error(&self.tables.message_actions, error))?;
+            self.insert::<rows::MessageRow<'_>>(
+                &message_table,
+                &self.tables.message_actions,
+                &rows,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Store incidents; a later write of the same id replaces the earlier one.
+    pub async fn write_incidents(&self, incidents: &[Incident]) -> Result<(), SourceError> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        // Nanoseconds since the epoch: later writes get higher versions.
+        let version = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let rows = incidents
+            .iter()
+            .map(|incident| rows::IncidentRow::new(incident, version))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| write_error(INCIDENTS_TABLE, error))?;
+        let table = ddl::qualified(&self.database, INCIDENTS_TABLE);
+        self.insert::<rows::IncidentRow<'_>>(&table, INCIDENTS_TABLE, &rows)
+            .await
+    }
+
+    /// Incidents overlapping `range`, sorted by start.
+    pub async fn incidents(&self, range: TimeRange) -> Result<Vec<Incident>, SourceError> {
+        let text = ddl::select_incidents(&self.database);
+        // Clamp to DateTime's range so a wide UI range is not an error.
+        let clamp = |t: i64| t.clamp(0, i64::from(u32::MAX));
+        let request = self
+            .client
+            .query(&text)
+            .bind(clamp(range.from))
+            .bind(clamp(range.to))
+            .fetch_all::<rows::IncidentRead>();
+        let rows = self
+            .guard("read incidents", Kind::Read, QUERY_TIMEOUT, request)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(rows::IncidentRead::into_incident)
+            .collect())
+    }
+
+    /// Run a built query, binding its parameters in order.
+    async fn fetch<T>(&self, query: &SqlQuery, context: &str) -> Result<Vec<T>, SourceError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let mut request = self.client.query(&query.sql);
+        for param in &query.params {
+            request = request.bind(param.as_str());
+        }
+        tracing::debug!(context, sql = %query.sql, "clickhouse query");
+        self.guard(context, Kind::Read, QUERY_TIMEOUT, request.fetch_all::<T>())
+            .await
+    }
+
+    async fn insert<T>(
+        &self,
+        quoted_table: &str,
+        table: &str,
+        rows: &[T::Value<'_>],
+    ) -> Result<(), SourceError>
+    where
+        T: Row + clickhouse::RowWrite,
+    {
+        let context = format!("insert into {table}");
+        let work = async {
+            let mut insert = self
+                .client
+                .insert_unescaped::<T>(quoted_table)
+                .await?
+                .with_timeouts(Some(INSERT_TIMEOUT), Some(INSERT_TIMEOUT));
+            for row in rows {
+                insert.write(row).await?;
+            }
+            insert.end().await
+        };
+        // The insert has its own timeouts; the outer bound is a backstop.
+        self.guard(&context, Kind::Write, INSERT_TIMEOUT * 2, work)
+            .await
+    }
+
+    /// Bound a request in time and turn its error into a [`SourceError`].
+    async fn guard<T>(
+        &self,
+        context: &str,
+        kind: Kind,
+        timeout: Duration,
+        request: impl Future<Output = clickhouse::error::Result<T>>,
+    ) -> Result<T, SourceError> {
+        match tokio::time::timeout(timeout, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.classify(context, kind, &error)),
+            Err(_) => Err(SourceError::Unreachable {
+                target: self.describe(),
+                reason: format!("no answer within {} s ({context})", timeout.as_secs()),
+            }),
+        }
+    }
+
+    fn classify(&self, context: &str, kind: Kind, error: &clickhouse::error::Error) -> SourceError {
+        use clickhouse::error::Error;
+        let reason = error_chain(error);
+        let unreachable = match error {
+            Error::Network(_) | Error::TimedOut => true,
+            Error::BadResponse(message) => {
+                server_error_code(message).is_some_and(|code| AUTH_ERROR_CODES.contains(&code))
+            }
+            _ => false,
+        };
+        if unreachable {
+            return SourceError::Unreachable {
+                target: self.describe(),
+                reason,
+            };
+        }
+        let context = context.to_string();
+        match kind {
+            Kind::Read => SourceError::Query { context, reason },
+            Kind::Write => SourceError::Write { context, reason },
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Read,
+    Write,
+}
+
+fn write_error(table: &str, error: rows::TimeOutOfRange) -> SourceError {
+    SourceError::Write {
+        context: format!("insert into {table}"),
+        reason: error.to_string(),
+    }
+}
+
+/// `scheme://host:port/path` of a configured URL, without credentials or query;
+/// errors for anything the HTTP client cannot use.
+fn public_url(url: &str) -> Result<String, SourceError> {
+    let invalid = |reason: &str| SourceError::Unreachable {
+        target: "clickhouse".into(),
+        // Echo only the scheme and host part: a URL may embed a password.
+        reason: format!("invalid ClickHouse URL: {reason}"),
+    };
+    let rest = if let Some(rest) = url.strip_prefix("http://") {
+        rest
+    } else if url.starts_with("https://") {
+        return Err(invalid(
+            "https is not supported by this build; use http:// (e.g. through a local TLS proxy)",
+        ));
+    } else {
+        return Err(invalid("it must start with http://"));
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if authority.contains('@') {
+        return Err(invalid(
+            "put the user and password in the config or environment, not in the URL",
+        ));
+    }
+    if host.is_empty() {
+        return Err(invalid("it has no host"));
+    }
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    Ok(format!("http://{host}{}", path.trim_end_matches('/')))
+}
+
+/// The server's error code in "Code: 47, e.displayText() = ..." (18.x) or
+/// "Code: 47. DB::Exception: ..." (current releases).
+fn server_error_code(message: &str) -> Option<u32> {
+    let after = &message[message.find("Code: ")? + "Code: ".len()..];
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// "outer: inner: innermost", skipping repeats (hyper repeats its source in Display).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !parts.iter().any(|seen| seen.contains(text)) {
+            parts.push(text.to_string());
+        }
+        next = current.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod real_server_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_strips_path_noise_and_refuses_credentials() {
+        assert_eq!(
+            public_url("http://127.0.0.1:8123/").ok().as_deref(),
+            Some("http://127.0.0.1:8123")
+        );
+        assert_eq!(
+            public_url("http://ch.local:8123/?x=1").ok().as_deref(),
+            Some("http://ch.local:8123")
+        );
+        let error = public_url("http://bob:s3cret@ch.local:8123").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert!(public_url("ch.local:8123").is_err());
+        assert!(public_url("https://ch.local").is_err());
+        assert!(public_url("http://").is_err());
+    }
+
+    #[test]
+    fn error_codes_parse_in_old_and_new_formats() {
+        assert_eq!(
+            server_error_code("Code: 193, e.displayText() = DB::Exception: Wrong password"),
+            Some(193)
+        );
+        assert_eq!(
+            server_error_code("Code: 516. DB::Exception: default: Authentication failed"),
+            Some(516)
+        );
+        assert_eq!(server_error_code("bad response: 502 Bad Gateway"), None);
+    }
+}

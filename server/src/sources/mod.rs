@@ -1,0 +1,195 @@
+//! Where metric series come from: the embedded SQLite store (default) or ClickHouse.
+//!
+//! Both backends run the SQL emitted by [`crate::metrics::sql::build`] for their
+//! dialect and return [`Bucket`]s; callers above this module never see SQL.
+//! A closed `enum` rather than a trait object: there are exactly two sources, and
+//! async methods on an enum need no boxing.
+//!
+//! Gap rule (applied here, once, for both backends — see [`fill_interior_gaps`]):
+//! a bucket with no matching rows is absent from a query's result. For `Count`
+//! and `Distinct` metrics, a missing bucket *between* the first and the last
+//! bucket that have data is a real zero and is filled with `0.0`; missing buckets
+//! before the first or after the last stay absent, because there "zero" cannot be
+//! told apart from "not ingested yet". `Ratio` metrics are never filled: a bucket
+//! with a zero denominator has no value.
+
+pub mod clickhouse;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use crate::config::SourceConfig;
+use crate::events::{EventBatch, Incident};
+use crate::metrics::model::{
+    Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
+};
+use crate::metrics::MetricError;
+
+pub use clickhouse::ClickHouseSource;
+pub use sqlite::SqliteStore;
+
+/// Why a source operation failed. Messages carry context (which table, which
+/// metric, which server) but never credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The store cannot be opened or reached (file permissions, connection refused, auth).
+    #[error("cannot reach {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    /// The store answered, but the query failed or returned something unexpected.
+    #[error("query failed ({context}): {reason}")]
+    Query { context: String, reason: String },
+    /// Writing events or incidents failed.
+    #[error("write failed ({context}): {reason}")]
+    Write { context: String, reason: String },
+    /// The metric definition or slice cannot be turned into SQL.
+    #[error("invalid metric definition: {0}")]
+    InvalidDefinition(#[from] MetricError),
+}
+
+/// The configured source of events and metric series.
+// One `Source` lives per process, so the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Source {
+    Sqlite(SqliteStore),
+    ClickHouse(ClickHouseSource),
+}
+
+impl Source {
+    /// Open the configured source (creating the SQLite file if absent).
+    pub fn open(config: &SourceConfig) -> Result<Self, SourceError> {
+        match config {
+            SourceConfig::Sqlite(sqlite) => Ok(Source::Sqlite(SqliteStore::open(&sqlite.path)?)),
+            SourceConfig::ClickHouse(clickhouse) => {
+                Ok(Source::ClickHouse(ClickHouseSource::new(clickhouse)?))
+            }
+        }
+    }
+
+    /// Human name for logs and errors ("sqlite ./data/vigil.sqlite", "clickhouse http://...").
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Sqlite(store) => store.describe(),
+            Source::ClickHouse(source) => source.describe(),
+        }
+    }
+
+    /// One metric's buckets in `range` (aligned outward to bucket boundaries),
+    /// optionally restricted to one slice. Sorted by bucket start.
+    pub async fn series(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        slice: Option<&SliceKey>,
+    ) -> Result<Vec<Bucket>, SourceError> {
+        let buckets = match self {
+            Source::Sqlite(store) => store.series(metric, range, slice).await?,
+            Source::ClickHouse(source) => source.series(metric, range, slice).await?,
+        };
+        Ok(fill_interior_gaps(&metric.aggregate, buckets))
+    }
+
+    /// One metric's buckets for every value of `dimension` seen in `range`.
+    pub async fn series_by_slice(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        let by_value = match self {
+            Source::Sqlite(store) => store.series_by_slice(metric, range, dimension).await?,
+            Source::ClickHouse(source) => source.series_by_slice(metric, range, dimension).await?,
+        };
+        Ok(by_value
+            .into_iter()
+            .map(|(value, buckets)| (value, fill_interior_gaps(&metric.aggregate, buckets)))
+            .collect())
+    }
+
+    /// Time of the newest event in `table`, or `None` when the table is empty.
+    pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
+        match self {
+            Source::Sqlite(store) => store.newest_event_time(table).await,
+            Source::ClickHouse(source) => source.newest_event_time(table).await,
+        }
+    }
+
+    /// Create the event and incident tables if absent (the simulator's write path).
+    pub async fn ensure_tables(&self) -> Result<(), SourceError> {
+        match self {
+            // The SQLite store creates its schema when opened.
+            Source::Sqlite(_) => Ok(()),
+            Source::ClickHouse(source) => source.ensure_tables().await,
+        }
+    }
+
+    /// Append events (the simulator's write path). Takes the batch by value so the
+    /// SQLite store can move it onto a blocking thread without copying.
+    pub async fn write_events(&self, batch: EventBatch) -> Result<(), SourceError> {
+        match self {
+            Source::Sqlite(store) => store.write_events(batch).await,
+            Source::ClickHouse(source) => source.write_events(&batch).await,
+        }
+    }
+
+    /// Store labelled incidents; an incident with an existing id replaces it.
+    pub async fn write_incidents(&self, incidents: &[Incident]) -> Result<(), SourceError> {
+        match self {
+            Source::Sqlite(store) => store.write_incidents(incidents.to_vec()).await,
+            Source::ClickHouse(source) => source.write_incidents(incidents).await,
+        }
+    }
+
+    /// Incidents overlapping `range`, sorted by start.
+    pub async fn incidents(&self, range: TimeRange) -> Result<Vec<Incident>, SourceError> {
+        match self {
+            Source::Sqlite(store) => store.incidents(range).await,
+            Source::ClickHouse(source) => source.incidents(range).await,
+        }
+    }
+}
+
+/// Apply the gap rule described in the module docs to one sorted series.
+pub fn fill_interior_gaps(aggregate: &Aggregate, buckets: Vec<Bucket>) -> Vec<Bucket> {
+    if matches!(aggregate, Aggregate::Ratio { .. }) || buckets.len() < 2 {
+        return buckets;
+    }
+    let mut filled = Vec::with_capacity(buckets.len());
+    let mut next_start: Option<i64> = None;
+    for bucket in buckets {
+        if let Some(mut start) = next_start {
+            while start < bucket.start {
+                filled.push(Bucket { start, value: 0.0 });
+                start += BUCKET_SECONDS;
+            }
+        }
+        next_start = Some(bucket.start + BUCKET_SECONDS);
+        filled.push(bucket);
+    }
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(start: i64, value: f64) -> Bucket {
+        Bucket { start, value }
+    }
+
+    #[test]
+    fn counts_get_interior_zeros_only() {
+        let series = vec![b(900, 5.0), b(2700, 7.0)];
+        let filled = fill_interior_gaps(&Aggregate::Count, series);
+        assert_eq!(filled, vec![b(900, 5.0), b(1800, 0.0), b(2700, 7.0)]);
+    }
+
+    #[test]
+    fn ratios_keep_their_gaps() {
+        let ratio = Aggregate::Ratio {
+            numerator: vec![],
+            denominator: vec![],
+        };
+        let series = vec![b(900, 0.2), b(2700, 0.3)];
+        assert_eq!(fill_interior_gaps(&ratio, series.clone()), series);
+    }
+}

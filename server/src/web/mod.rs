@@ -1,0 +1,40 @@
+//! The HTTP surface: Leptos pages (server-rendered, hydrated), their server
+//! functions, and static files (the wasm bundle, css).
+
+mod backend;
+
+pub use backend::SourceBackend;
+
+use std::{net::SocketAddr, path::Path, sync::Arc};
+
+use app::{api::backend::BackendHandle, shell, App};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Name of the bundle cargo-leptos writes (`[[workspace.metadata.leptos]] name`).
+const OUTPUT_NAME: &str = "vigil";
+
+/// Options for rendering: where the built site lives and the address served.
+pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// The whole app as one axum router.
+pub fn router(options: LeptosOptions, backend: Arc<dyn app::api::backend::Backend>) -> Router {
+    let routes = generate_route_list(App);
+    let handle = BackendHandle(backend);
+    let context = move || provide_context(handle.clone());
+    Router::new()
+        .leptos_routes_with_context(&options, routes, context, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+}

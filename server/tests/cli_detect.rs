@@ -1,0 +1,181 @@
+//! `vigil detect` end to end: runs the built binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn vigil(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vigil");
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            // The command may exit (e.g. on invalid parameters) before reading.
+            let _ = pipe.write_all(text.as_bytes());
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// 30 quarter-hours of a steady metric with a spike at 05:00 and a gap row at 06:00.
+fn sample_csv() -> String {
+    let mut s = String::from("timestamp,value\n");
+    for i in 0..30 {
+        let (h, m) = (i / 4, (i % 4) * 15);
+        let value = match i {
+            20 => "950".to_string(),
+            24 => String::new(),
+            _ => (100 + (i * 7) % 5).to_string(),
+        };
+        s.push_str(&format!("2024-05-01 {h:02}:{m:02}:00,{value}\n"));
+    }
+    s
+}
+
+fn rows(csv: &str) -> Vec<Vec<String>> {
+    csv.lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn round_trip_flags_the_spike_and_keeps_the_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let output = dir.path().join("out.csv");
+    std::fs::write(&input, sample_csv()).unwrap();
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--detector",
+            "iqr",
+            "--a",
+            "4",
+            "--n",
+            "5",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&output).unwrap();
+    let rows = rows(&text);
+    assert_eq!(
+        rows[0].join(","),
+        "timestamp,value,lower,upper,expected,is_anomaly,score"
+    );
+    assert_eq!(rows.len(), 31);
+    // No band for the first n points.
+    assert_eq!(rows[1][2], "");
+    assert_eq!(rows[1][6], "");
+    // The spike (row 21 = bucket 20) is the only anomaly.
+    let flagged: Vec<&str> = rows[1..]
+        .iter()
+        .filter(|r| r[5] == "1")
+        .map(|r| r[0].as_str())
+        .collect();
+    assert_eq!(flagged, vec!["2024-05-01 05:00:00"]);
+    assert!(rows[21][6].parse::<f64>().unwrap() > 1.0);
+    // The gap row keeps its timestamp, has no value, has a band, is not flagged.
+    assert_eq!(rows[25][0], "2024-05-01 06:00:00");
+    assert_eq!(rows[25][1], "");
+    assert!(!rows[25][2].is_empty());
+    assert_eq!(rows[25][5], "0");
+}
+
+#[test]
+fn stdin_to_stdout_with_rfc3339_and_missing_rows() {
+    let csv = "timestamp,value\n\
+        2024-05-01T00:00:00Z,1\n2024-05-01T00:15:00Z,2\n2024-05-01T00:45:00Z,3\n2024-05-01T01:00:00Z,2\n";
+    let out = vigil(
+        &["detect", "--input", "-", "--n", "2", "--smooth", "none"],
+        Some(csv),
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows = rows(&text);
+    assert_eq!(rows.len(), 6, "{text}");
+    // The missing 00:30 row is written back as a gap.
+    assert_eq!(rows[3][0], "2024-05-01T00:30:00Z");
+    assert_eq!(rows[3][1], "");
+    // Window [1, 2] for the gap and for 00:45: q25 1.25, q75 1.75, iqr 0.5, a 4.
+    assert_eq!(rows[3][2], "-0.75");
+    assert_eq!(rows[4][3], "3.75");
+    assert_eq!(rows[4][4], "1.5");
+}
+
+#[test]
+fn malformed_line_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:15:00,abc\n",
+    )
+    .unwrap();
+    let out = vigil(&["detect", "--input", input.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in.csv:3: cannot parse value \"abc\" as a number"),
+        "stderr: {err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn off_grid_line_is_an_error() {
+    let csv =
+        "timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:10:00,2\n2024-05-01 00:25:00,2\n";
+    let out = vigil(&["detect", "--input", "-"], Some(csv));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("<stdin>:4: timestamp 2024-05-01 00:25:00 is off the 600-second grid"),
+        "stderr: {err}"
+    );
+}
+
+#[test]
+fn invalid_params_fail_cleanly() {
+    let out = vigil(
+        &["detect", "--input", "-", "--n", "1"],
+        Some("timestamp,value\n"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("n must be at least 2 (got 1)"),
+        "stderr: {err}"
+    );
+    assert!(!err.contains("panicked"));
+
+    let out = vigil(
+        &["detect", "--input", "-", "--a", "-1"],
+        Some("timestamp,value\n"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a must be a finite number >= 0 (got -1)")
+    );
+
+    let out = vigil(&["detect", "--input", "-", "--smooth", "weekly"], Some(""));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
+}

@@ -1,0 +1,110 @@
+//! A throwaway ClickHouse server for one test: started through
+//! `scripts/clickhouse-test-server.sh` on free ports with its own temp dir, and
+//! stopped (dir removed) when the handle drops, whether the test passed or not.
+//!
+//! Also included by the in-crate tests (`src/sources/clickhouse/tests.rs`), so it
+//! only uses std.
+//!
+//! Skipping: when `clickhouse-server` is not installed AND `VIGIL_REQUIRE_CLICKHOUSE`
+//! is unset, [`TestServer::start`] prints a loud message and returns `None`.
+//! `make test` sets the variable, so in CI a missing server fails the test.
+
+#![allow(dead_code)] // each test binary uses a different part of this helper
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The password the script gives to the `vigil` user (see the script).
+pub const TEST_USER: &str = "vigil";
+pub const TEST_PASSWORD: &str = "vigil-test-password";
+
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    dir: PathBuf,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("scripts")
+        .join("clickhouse-test-server.sh")
+}
+
+fn installed() -> bool {
+    if std::env::var_os("CLICKHOUSE_SERVER_BIN").is_some() {
+        return true;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    // Debian installs the server in /usr/sbin, which a non-root PATH may lack.
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+        .any(|dir| dir.join("clickhouse-server").is_file() || dir.join("clickhouse").is_file())
+}
+
+impl TestServer {
+    /// Start a server, or `None` (after saying so loudly) when the test may be skipped.
+    pub fn start(test: &str) -> Option<Self> {
+        let required = std::env::var_os("VIGIL_REQUIRE_CLICKHOUSE").is_some_and(|v| !v.is_empty());
+        if !installed() && !required {
+            eprintln!(
+                "\n=== SKIPPED {test}: clickhouse-server is not installed ===\n\
+                 === install it (apt-get install -y clickhouse-server) or set       ===\n\
+                 === VIGIL_REQUIRE_CLICKHOUSE=1 to turn this skip into a failure.    ===\n"
+            );
+            return None;
+        }
+        let mut command = Command::new("bash");
+        command.arg(script()).arg("start");
+        // Debian's server lives in /usr/sbin; make sure the script can find it.
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        dirs.push(PathBuf::from("/usr/sbin"));
+        if let Ok(joined) = std::env::join_paths(dirs) {
+            command.env("PATH", joined);
+        }
+        command.env("CLICKHOUSE_TEST_PASSWORD", TEST_PASSWORD);
+        let output = command
+            .output()
+            .expect("running scripts/clickhouse-test-server.sh");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{test}: could not start ClickHouse: {}{}",
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let value = |key: &str| {
+            stdout
+                .lines()
+                .find_map(|line| line.strip_prefix(key))
+                .map(str::to_string)
+                .unwrap_or_else(|| panic!("{test}: the script printed no {key}: {stdout}"))
+        };
+        Some(Self {
+            url: value("CLICKHOUSE_URL="),
+            dir: PathBuf::from(value("CLICKHOUSE_DIR=")),
+        })
+    }
+
+    /// The server's data, log and config directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let status = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+        if !matches!(status, Ok(status) if status.success()) {
+            eprintln!(
+                "warning: could not stop the test ClickHouse in {}",
+                self.dir.display()
+            );
+        }
+    }
+}
