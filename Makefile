@@ -39,7 +39,7 @@ setup:
 # Debian packages the tests use: a real ClickHouse server, Chromium for the browser
 # tests, and pandas (from PyPI) for the golden reference bands.
 setup-test: $(APT_STAMP) end2end/node_modules/.installed
-	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install --quiet 'pandas>=2,<3'
+	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install --quiet 'pandas>=2'
 
 $(APT_STAMP):
 	@command -v clickhouse-server >/dev/null && command -v chromium >/dev/null || { \

@@ -7,7 +7,8 @@
 # The server listens on 127.0.0.1 only, on free ports picked at start, keeps all its
 # data, logs and temp files under DIR (a fresh temp dir by default), runs in UTC and
 # logs every query to system.query_log (the benchmark reads `read_rows` from there).
-# Two users: `default` without a password, and `vigil` with the password in
+# Users: `default` without a password; `vigil` (read-write) and `vigil_reader`
+# (readonly=1, like a production dashboard user) with the password in
 # CLICKHOUSE_TEST_PASSWORD (default `vigil-test-password`) to exercise the password path.
 #
 # Works with the Debian package (18.16) and with current ClickHouse; nothing but the
@@ -18,9 +19,27 @@ set -euo pipefail
 
 die() { echo "clickhouse-test-server: $*" >&2; exit 1; }
 
-# A port nobody listens on right now (the kernel picks it; a tiny race is acceptable for tests).
+# A port nobody listens on right now. Plain bash (no python, ss or curl needed on a
+# fresh machine): try random ports until a connection to one is refused.
+# A tiny race with other processes is acceptable for tests.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "found no free port"
+}
+
+# Answer of GET /ping ("Ok." once the server is up), over bash's /dev/tcp.
+ping_server() {
+    timeout 2 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3
+        cat <&3' _ "$1" 2>/dev/null | tr -d '\r' | tail -n 1
 }
 
 # Prints the command that runs the server, as words on one line.
@@ -97,6 +116,10 @@ EOF
             <max_memory_usage>4000000000</max_memory_usage>
             <log_queries>1</log_queries>
         </default>
+        <reader>
+            <log_queries>1</log_queries>
+            <readonly>1</readonly>
+        </reader>
     </profiles>
     <users>
         <default>
@@ -111,6 +134,12 @@ EOF
             <profile>default</profile>
             <quota>default</quota>
         </vigil>
+        <vigil_reader>
+            <password>$password</password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>reader</profile>
+            <quota>default</quota>
+        </vigil_reader>
     </users>
     <quotas>
         <default>
@@ -140,7 +169,7 @@ EOF
 
     local timeout="${CLICKHOUSE_START_TIMEOUT:-60}"
     local deadline=$((SECONDS + timeout))
-    until [[ "$(curl -s --max-time 2 "http://127.0.0.1:$http_port/ping" 2>/dev/null)" == "Ok." ]]; do
+    until [[ "$(ping_server "$http_port")" == "Ok." ]]; do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "clickhouse-test-server: the server exited during start; its logs:" >&2
             tail -n 30 "$dir/log/stderr.log" "$dir/log/clickhouse-server.err.log" >&2 2>/dev/null || true

@@ -464,6 +464,17 @@ mod tests {
     }
 
     #[test]
+    fn shipped_example_file_loads() {
+        let text = include_str!("../../vigil.example.toml");
+        let config = Config::parse(text, "vigil.example.toml", None).expect("example is valid");
+        assert_eq!(config.source, Config::default().source);
+        let catalogue = config.catalogue().expect("example metrics are valid");
+        assert!(catalogue.get("android_views").is_ok());
+        assert!(catalogue.get("ads_ctr").is_ok());
+        assert!(catalogue.get("feed_views").is_ok(), "built-ins stay");
+    }
+
+    #[test]
     fn empty_file_is_the_embedded_default() {
         let config = Config::parse("", "vigil.toml", None).expect("valid");
         assert_eq!(config, Config::default());

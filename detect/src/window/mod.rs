@@ -25,10 +25,11 @@ pub use sorted::SortedVec;
 pub use treap::Treap;
 
 /// Window length from which the rolling window uses the [`Treap`] instead of
-/// the [`SortedVec`]. Chosen by benchmark (`cargo bench -p detect -- window`):
-/// on a 2-core x86-64 box the memmove of the sorted array is still faster than
-/// the treap's pointer chasing at a few thousand values.
-pub const TREE_THRESHOLD: usize = 8192;
+/// the [`SortedVec`]. Chosen by benchmark (`cargo bench -p detect -- window`,
+/// rolling update + 2 quantile reads, 2-core x86-64): the sorted array wins
+/// up to 8192 values (2.4 vs 1.7 M updates/s there, 10.4 vs 2.4 at 96) and
+/// loses at 32768 (0.88 vs 1.4), so the crossover is in between.
+pub const TREE_THRESHOLD: usize = 16384;
 
 /// A multiset of finite floats answering k-th smallest queries.
 ///

@@ -4,14 +4,15 @@
 //! Compatibility floor is ClickHouse 18.16 (Debian's package), so the client is
 //! set up for what that server speaks:
 //! - rows travel as plain `RowBinary` (`with_validation(false)`: the validating
-//!   `RowBinaryWithNamesAndTypes` format arrived in 23.x), which is why every
+//!   `RowBinaryWithNamesAndTypes` format is missing in 18.16), which is why every
 //!   SELECT here casts its columns to exactly the Rust types it decodes into;
-//! - no response compression (`Accept-Encoding: lz4` is a 24.x feature);
+//! - no response compression (the crate's `Accept-Encoding: lz4` is newer than 18.16);
 //! - `?` placeholders are bound client side by the `clickhouse` crate, as
-//!   escaped literals (server-side `{name:Type}` parameters arrived in 19.x).
+//!   escaped literals (server-side `{name:Type}` parameters are newer too).
 //!
-//! Credentials go in headers (`X-ClickHouse-User`/`-Key`), never in the URL we
-//! log: [`ClickHouseSource::describe`] strips any `user:password@` part.
+//! Credentials go in headers (`X-ClickHouse-User`/`-Key`), never in a URL: one
+//! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
+//! only scheme, host, port and database.
 
 mod ddl;
 mod rows;
@@ -264,7 +265,14 @@ impl ClickHouseSource {
             .await?;
         Ok(rows
             .into_iter()
-            .filter_map(rows::IncidentRead::into_incident)
+            .filter_map(|row| {
+                let (id, kind) = (row.id, row.kind.clone());
+                let incident = row.into_incident();
+                if incident.is_none() {
+                    tracing::warn!(id, kind, "skipping incident of unknown kind");
+                }
+                incident
+            })
             .collect())
     }
 
@@ -366,9 +374,9 @@ fn write_error(table: &str, error: rows::TimeOutOfRange) -> SourceError {
 /// `scheme://host:port/path` of a configured URL, without credentials or query;
 /// errors for anything the HTTP client cannot use.
 fn public_url(url: &str) -> Result<String, SourceError> {
+    // The message echoes nothing of the URL, which may embed a password.
     let invalid = |reason: &str| SourceError::Unreachable {
         target: "clickhouse".into(),
-        // Echo only the scheme and host part: a URL may embed a password.
         reason: format!("invalid ClickHouse URL: {reason}"),
     };
     let rest = if let Some(rest) = url.strip_prefix("http://") {

@@ -255,6 +255,27 @@ async fn every_metric_matches_hand_written_sql_and_sqlite_bit_for_bit() {
         .iter()
         .any(|i| i.id == changed.id));
 
+    // A read-only user (readonly=1, as dashboards get) can run every read.
+    let mut reader_config = config(&server, database);
+    reader_config.user = "vigil_reader".into();
+    let reader = ClickHouseSource::new(&reader_config).expect("client");
+    let views = catalogue::builtin_metric("feed_views").expect("built in");
+    let day = TimeRange {
+        from: END - 86_400,
+        to: END,
+    };
+    assert_same(
+        "read-only user",
+        &reader
+            .series(&views, day, None)
+            .await
+            .expect("reader reads"),
+        &raw.series(&views, day, None).await.expect("reads"),
+    );
+    let error = reader.ensure_tables().await.unwrap_err();
+    assert!(matches!(error, SourceError::Write { .. }), "{error}");
+    assert!(error.to_string().contains("readonly"), "{error}");
+
     let client = raw_client(&server, database);
     let windows = [
         TimeRange {
