@@ -21,8 +21,9 @@ export VIGIL_REQUIRE_CLICKHOUSE := 1
 run: setup build
 	./target/release/vigil serve --addr $(ADDR) --site-root target/site
 
+# scripts/wasm-opt-passthrough comes first on PATH: it says why wasm-opt is skipped.
 build: setup
-	cargo leptos build --release
+	PATH="$(CURDIR)/scripts/wasm-opt-passthrough:$$PATH" cargo leptos build --release
 
 ## make test: every test, with whatever it needs installed first
 test: setup setup-test lint unit golden e2e
@@ -63,9 +64,9 @@ golden:
 	python3 scripts/golden_iqr.py
 	git diff --exit-code -- detect/tests/golden
 
-e2e:
-	cargo leptos build
-	cd end2end && VIGIL_BIN=../target/debug/vigil VIGIL_SITE_ROOT=../target/site node --test --test-concurrency=1 tests/
+# The browser tests run the release build, the same artefact `make run` serves.
+e2e: build
+	cd end2end && VIGIL_BIN=../target/release/vigil VIGIL_SITE_ROOT=../target/site node --test --test-concurrency=1 tests/
 
 ## make bench: throughput figures (see docs/benchmarks.md)
 bench: setup-test

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use detect::window::{OrderStatistics, QuantilePos, RollingWindow, SortedVec, Treap};
-use detect::{iqr, iqr_into, IqrParams, IqrState, Series, Smoothing};
+use detect::{iqr, iqr_into, Detection, IqrParams, IqrState, Series, Smoothing};
 
 const LEN: usize = 1_000_000;
 
@@ -35,7 +35,7 @@ fn bench_iqr(c: &mut Criterion) {
             a: 4.0,
             smooth: Smoothing::AsOf,
         };
-        let mut buf = Vec::new();
+        let mut buf = Detection::new();
         g.bench_with_input(BenchmarkId::new("batch_into_asof", n), &params, |b, p| {
             b.iter(|| iqr_into(black_box(&series), p, &mut buf).unwrap())
         });

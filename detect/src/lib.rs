@@ -8,17 +8,21 @@
 //! * [`smoothing`] — [`Smoothing`] of bands over positions.
 //! * [`detectors`] — one module per detector, and [`DetectorSpec`], the one
 //!   entry point ([`DetectorSpec::run`]) the CLI and the web page call.
-//! * [`point`] — [`Point`], the per-bucket output.
+//! * [`point`] — [`Point`], the per-bucket output (what a live check gets).
+//! * [`detection`] — [`Detection`], a whole series' output as columns (what
+//!   a batch run returns); [`Detection::point`] is the per-bucket view.
 //! * [`error`] — [`DetectError`].
 //!
 //! ```
 //! use detect::{DetectorSpec, IqrParams, Series};
 //! let values = (0..40).map(|i| Some(100.0 + (i % 4) as f64)).chain([Some(500.0)]).collect();
 //! let series = Series::new(1_700_000_000, 900, values).unwrap();
-//! let points = DetectorSpec::Iqr(IqrParams::default()).run(&series).unwrap();
-//! assert!(points.last().unwrap().is_anomaly);
+//! let detection = DetectorSpec::Iqr(IqrParams::default()).run(&series).unwrap();
+//! assert!(detection.point(detection.len() - 1).is_anomaly);
+//! assert_eq!(detection.anomaly_count(), 1);
 //! ```
 
+pub mod detection;
 pub mod detectors;
 pub mod error;
 pub mod point;
@@ -26,7 +30,8 @@ pub mod series;
 pub mod smoothing;
 pub mod window;
 
-pub use detectors::{iqr, iqr_into, run, DetectorSpec, IqrParams, IqrState};
+pub use detection::Detection;
+pub use detectors::{iqr, iqr_into, run, DetectorSpec, IqrParams, IqrState, BLOCKS_THRESHOLD};
 pub use error::{DetectError, MAX_WINDOW};
 pub use point::Point;
 pub use series::Series;

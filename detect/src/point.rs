@@ -63,10 +63,6 @@ impl Point {
                 }
             }
         }
-        let deviation = match (value, expected) {
-            (Some(v), Some(e)) if e != 0.0 => Some((v - e) / e.abs()),
-            _ => None,
-        };
         Point {
             value,
             lower: band.map(|b| b.0),
@@ -74,8 +70,18 @@ impl Point {
             expected,
             is_anomaly,
             score,
-            deviation,
+            deviation: deviation(value, expected),
         }
+    }
+}
+
+/// `(value - expected) / |expected|`, `None` when either is missing or
+/// expected is 0 (see [`Point::deviation`]).
+#[inline]
+pub(crate) fn deviation(value: Option<f64>, expected: Option<f64>) -> Option<f64> {
+    match (value, expected) {
+        (Some(v), Some(e)) if e != 0.0 => Some((v - e) / e.abs()),
+        _ => None,
     }
 }
 

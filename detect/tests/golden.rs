@@ -122,8 +122,9 @@ fn iqr_matches_pandas_reference() {
         let rows = read_fixture(&dir.join(file));
         let series =
             Series::new(1_700_000_000, 900, rows.iter().map(|r| r.value).collect()).unwrap();
-        let points = iqr(&series, &params).unwrap();
-        anomalies += points.iter().filter(|p| p.is_anomaly).count();
+        let detection = iqr(&series, &params).unwrap();
+        anomalies += detection.anomaly_count();
+        let points: Vec<Point> = detection.points().collect();
         errors.extend(compare(file, &rows, &points));
         fixtures += 1;
     }

@@ -3,7 +3,7 @@
 //! reimplementation written straight from the spec.
 
 use detect::window::{OrderStatistics, QuantilePos, SortedVec, Treap};
-use detect::{iqr, IqrParams, IqrState, Point, Series, Smoothing};
+use detect::{iqr, IqrParams, IqrState, Point, Series, Smoothing, BLOCKS_THRESHOLD};
 use proptest::prelude::*;
 
 fn smoothing() -> impl Strategy<Value = Smoothing> {
@@ -121,7 +121,8 @@ proptest! {
         let s = Series::new(0, 900, values.clone()).unwrap();
         let params = IqrParams { n, a, smooth };
         match iqr(&s, &params) {
-            Ok(points) => {
+            Ok(detection) => {
+                let points: Vec<Point> = detection.points().collect();
                 prop_assert_eq!(points.len(), values.len());
                 for p in &points {
                     prop_assert!(!p.score.is_nan());
@@ -138,30 +139,35 @@ proptest! {
 
     #[test]
     fn batch_equals_incremental_bit_for_bit(
-        values in prop::collection::vec(gappy_value(), 0..200),
-        n in 2usize..30,
+        values in prop::collection::vec(gappy_value(), 0..300),
+        // Both batch providers: sorted array below BLOCKS_THRESHOLD, sorted blocks from it.
+        n in prop_oneof![2usize..30, BLOCKS_THRESHOLD..100],
         a in 0.0f64..6.0,
         asof in any::<bool>(),
     ) {
         let smooth = if asof { Smoothing::AsOf } else { Smoothing::None };
         let params = IqrParams { n, a, smooth };
         let batch = iqr(&Series::new(0, 60, values.clone()).unwrap(), &params).unwrap();
+        prop_assert_eq!(batch.len(), values.len());
         let mut st = IqrState::new(params).unwrap();
         for (t, v) in values.iter().enumerate() {
             let p = st.push(*v);
-            prop_assert_eq!(bits(&p), bits(&batch[t]), "t={}", t);
+            prop_assert_eq!(bits(&p), bits(&batch.point(t)), "t={}", t);
         }
     }
 
     #[test]
     fn rule_matches_naive_reference(
         values in prop::collection::vec(gappy_value(), 0..120),
-        n in 2usize..12,
+        n in prop_oneof![2usize..12, BLOCKS_THRESHOLD..BLOCKS_THRESHOLD + 16],
         a in 0.0f64..6.0,
         smooth in smoothing(),
     ) {
         let params = IqrParams { n, a, smooth };
-        let got = iqr(&Series::new(0, 60, values.clone()).unwrap(), &params).unwrap();
+        let got: Vec<Point> = iqr(&Series::new(0, 60, values.clone()).unwrap(), &params)
+            .unwrap()
+            .points()
+            .collect();
         let want = naive(&values, &params);
         prop_assert_eq!(got.len(), want.len());
         for (t, (g, w)) in got.iter().zip(&want).enumerate() {

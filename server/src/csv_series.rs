@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, NaiveDateTime};
-use detect::{Point, Series};
+use detect::{Detection, Series};
 
 /// Step used when it cannot be inferred (fewer than two rows).
 pub const DEFAULT_STEP: i64 = 900;
@@ -195,7 +195,11 @@ fn cell(x: Option<f64>) -> String {
 }
 
 /// Writes one row per bucket; see the module docs for the format.
-pub fn write_points(output: impl Write, input: &CsvSeries, points: &[Point]) -> anyhow::Result<()> {
+pub fn write_points(
+    output: impl Write,
+    input: &CsvSeries,
+    detection: &Detection,
+) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(output);
     writer.write_record([
         "timestamp",
@@ -206,7 +210,7 @@ pub fn write_points(output: impl Write, input: &CsvSeries, points: &[Point]) -> 
         "is_anomaly",
         "score",
     ])?;
-    for (i, p) in points.iter().enumerate() {
+    for (i, p) in detection.points().enumerate() {
         let has_band = p.lower.is_some() && p.upper.is_some();
         writer.write_record([
             input.format.format(input.series.timestamp(i)),

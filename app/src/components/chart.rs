@@ -5,11 +5,12 @@
 #[cfg(feature = "hydrate")]
 mod draw;
 
-use detect::{Point, Series};
+use detect::Series;
 use leptos::prelude::*;
 
-/// Detection output as the pages hold it: the points, or a message for the user.
-pub type Detection = Result<Vec<Point>, String>;
+/// Detection output as the pages hold it: the points (as columns), or a
+/// message for the user.
+pub type Detection = Result<detect::Detection, String>;
 
 #[component]
 pub fn DetectionChart(series: StoredValue<Series>, detection: Memo<Detection>) -> impl IntoView {
@@ -21,9 +22,9 @@ pub fn DetectionChart(series: StoredValue<Series>, detection: Memo<Detection>) -
             return;
         };
         detection.with(|result| {
-            let Ok(points) = result else { return };
+            let Ok(detection) = result else { return };
             series.with_value(|series| {
-                if let Err(error) = draw::draw(&canvas, series, points) {
+                if let Err(error) = draw::draw(&canvas, series, detection) {
                     leptos::logging::error!("chart: {error}");
                 }
             })

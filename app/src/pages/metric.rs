@@ -53,7 +53,7 @@ fn DetectionLab(history: MetricHistory) -> impl IntoView {
     });
     let anomaly_count = move || {
         detection.with(|result| match result {
-            Ok(points) => points.iter().filter(|p| p.is_anomaly).count().to_string(),
+            Ok(detection) => detection.anomaly_count().to_string(),
             Err(_) => "–".to_string(),
         })
     };

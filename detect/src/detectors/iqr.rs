@@ -22,15 +22,23 @@
 //!   smoothed band but no raw window yet; there `expected` is missing and the
 //!   spread is the smoothed band width over `1 + 2a`.
 //!
-//! Cost per point: one rolling-window update and three quantile reads
-//! (see [`crate::window`] for their complexity) plus O(1) for the smoothing.
+//! Cost per point: exact order statistics of the window (the only part that
+//! differs between modes), then O(1) for quantiles, smoothing and
+//! assessment. Incremental ([`IqrState`]): one rolling-window update, O(n)
+//! moves in a sorted array (O(log n) treap from
+//! [`TREE_THRESHOLD`](crate::window::TREE_THRESHOLD)). Batch ([`iqr`]):
+//! [`SortedBlocks`], O(log n) amortised, from [`BLOCKS_THRESHOLD`] on; the
+//! sorted array below. Output: [`Detection`] columns, 41 bytes per point.
 
+use std::borrow::Cow;
+
+use crate::detection::Detection;
 use crate::error::{DetectError, MAX_WINDOW};
 use crate::point::Point;
 use crate::series::Series;
 use crate::smoothing::{PairMean, Smoothing};
 use crate::window::{
-    OrderStatistics, QuantilePos, RollingWindow, SortedVec, Treap, TREE_THRESHOLD,
+    OrderStatistics, QuantilePos, RollingWindow, SortedBlocks, SortedVec, Treap, TREE_THRESHOLD,
 };
 
 /// Parameters of the IQR rule.
@@ -84,64 +92,127 @@ struct Raw {
     iqr: f64,
 }
 
-/// The state machine shared by batch and incremental modes, monomorphised
-/// over the order-statistics structure.
+/// The order statistics of one full window that the rule reads: for q25,
+/// q50 and q75, the values at ranks [`QuantilePos::rank`] and the next.
+type Ranks = [(f64, f64); 3];
+
+/// Where the rule gets each full window's [`Ranks`] from: the only part
+/// that differs between the incremental state and batch runs. Every
+/// provider returns exact order statistics (`-0.0` read as `0.0`), so
+/// everything downstream is bit-identical whichever one runs.
+trait RankSource {
+    /// Takes the next observed value (finite) into the window; the window's
+    /// ranks once it holds `n` values.
+    fn push(&mut self, x: f64) -> Option<Ranks>;
+}
+
+/// A rolling window over an [`OrderStatistics`]: O(1) memory per value
+/// held, works one value at a time (the incremental state).
 #[derive(Debug, Clone)]
-struct Core<W> {
+struct Live<W> {
+    window: RollingWindow<W>,
+    ranks: [usize; 3],
+}
+
+impl<W: OrderStatistics> Live<W> {
+    fn new(n: usize, pos: &[QuantilePos; 3]) -> Self {
+        Live {
+            window: RollingWindow::new(n),
+            ranks: pos.map(|q| q.rank()),
+        }
+    }
+}
+
+impl<W: OrderStatistics> RankSource for Live<W> {
+    #[inline]
+    fn push(&mut self, x: f64) -> Option<Ranks> {
+        // `+ 0.0` turns -0.0 into 0.0 (as SortedBlocks does).
+        self.window.push(x + 0.0);
+        if !self.window.is_full() {
+            return None;
+        }
+        let s = self.window.stats();
+        let at = |k: usize| s.select(k).unwrap_or(f64::NAN);
+        Some(self.ranks.map(|k| (at(k), at(k + 1))))
+    }
+}
+
+/// [`SortedBlocks`] over the observed values of a whole series (batch).
+struct Blocks<'a> {
+    blocks: SortedBlocks<'a, 3>,
+    /// Observed values still to come before the first full window.
+    fill: usize,
+}
+
+impl<'a> Blocks<'a> {
+    fn new(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3]) -> Self {
+        Blocks {
+            blocks: SortedBlocks::new(observed, n, pos.map(|q| q.rank())),
+            fill: n - 1,
+        }
+    }
+}
+
+impl RankSource for Blocks<'_> {
+    #[inline]
+    fn push(&mut self, _x: f64) -> Option<Ranks> {
+        if self.fill > 0 {
+            self.fill -= 1;
+            return None;
+        }
+        self.blocks.next()
+    }
+}
+
+/// Everything after the order statistics, shared by batch and incremental
+/// modes: quantiles, raw band, smoothing, assessment.
+#[derive(Debug, Clone)]
+struct Rule {
     a: f64,
     smooth: Smoothing,
-    window: RollingWindow<W>,
-    q25: QuantilePos,
-    q50: QuantilePos,
-    q75: QuantilePos,
+    /// q25, q50, q75.
+    pos: [QuantilePos; 3],
     /// Raw band from the observations so far: the band of the next point.
     next: Option<Raw>,
     /// Sliding mean of the raw bounds for `asof`.
     mean: PairMean,
 }
 
-impl<W: OrderStatistics> Core<W> {
+impl Rule {
     fn new(p: &IqrParams) -> Self {
         let mean_width = match p.smooth {
             Smoothing::AsOf => p.n / 2 + 1,
             _ => 1,
         };
-        Core {
+        Rule {
             a: p.a,
             smooth: p.smooth,
-            window: RollingWindow::new(p.n),
-            q25: QuantilePos::new(0.25, p.n),
-            q50: QuantilePos::new(0.5, p.n),
-            q75: QuantilePos::new(0.75, p.n),
+            pos: [0.25, 0.5, 0.75].map(|q| QuantilePos::new(q, p.n)),
             next: None,
             mean: PairMean::new(mean_width),
         }
     }
 
     #[inline]
-    fn compute(&self) -> Option<Raw> {
-        let s = self.window.stats();
-        let q25 = self.q25.read(s)?;
-        let q75 = self.q75.read(s)?;
-        let median = self.q50.read(s)?;
+    fn raw(&self, r: &Ranks) -> Raw {
+        let [q25, median, q75] = [0, 1, 2].map(|i| self.pos[i].interpolate(r[i].0, r[i].1));
         let iqr = q75 - q25;
-        Some(Raw {
+        Raw {
             lower: q25 - self.a * iqr,
             upper: q75 + self.a * iqr,
             median,
             iqr,
-        })
+        }
     }
 
     /// Advances one bucket: returns the raw band at this bucket (from earlier
     /// observations) and then takes the value into the window.
     #[inline]
-    fn step(&mut self, value: Option<f64>) -> Option<Raw> {
+    fn step(&mut self, value: Option<f64>, src: &mut impl RankSource) -> Option<Raw> {
         let raw = self.next;
         if let Some(x) = value {
-            self.window.push(x);
-            if self.window.is_full() {
-                self.next = self.compute();
+            if let Some(r) = src.push(x) {
+                self.next = Some(self.raw(&r));
             }
         }
         raw
@@ -149,8 +220,8 @@ impl<W: OrderStatistics> Core<W> {
 
     /// One bucket in causal mode (`asof` or `none`).
     #[inline]
-    fn push(&mut self, value: Option<f64>) -> Point {
-        let raw = self.step(value);
+    fn push(&mut self, value: Option<f64>, src: &mut impl RankSource) -> Point {
+        let raw = self.step(value, src);
         let band = match self.smooth {
             Smoothing::AsOf => {
                 self.mean.push(raw.map(|r| (r.lower, r.upper)));
@@ -163,15 +234,26 @@ impl<W: OrderStatistics> Core<W> {
         Point::assess(value, band, raw.map(|r| r.median), raw.map(|r| r.iqr))
     }
 
-    fn run_causal(mut self, series: &Series, out: &mut Vec<Point>) {
+    fn run_causal(mut self, values: &[f64], mut src: impl RankSource, out: &mut Detection) {
         out.clear();
-        out.reserve(series.len());
-        out.extend(series.raw_values().iter().map(|&x| self.push(finite(x))));
+        out.reserve(values.len());
+        for &x in values {
+            out.push(self.push(finite(x), &mut src));
+        }
     }
 
-    fn run_centered(mut self, series: &Series, n: usize, a: f64, out: &mut Vec<Point>) {
-        let values = series.raw_values();
-        let raws: Vec<Option<Raw>> = values.iter().map(|&x| self.step(finite(x))).collect();
+    fn run_centered(
+        mut self,
+        values: &[f64],
+        mut src: impl RankSource,
+        n: usize,
+        out: &mut Detection,
+    ) {
+        let a = self.a;
+        let raws: Vec<Option<Raw>> = values
+            .iter()
+            .map(|&x| self.step(finite(x), &mut src))
+            .collect();
         let ahead = (n - 1) / 2;
         let mut mean = PairMean::new(n);
         out.clear();
@@ -198,6 +280,15 @@ impl<W: OrderStatistics> Core<W> {
             ));
         }
     }
+
+    /// Runs over a whole series with the given provider.
+    fn run(self, values: &[f64], src: impl RankSource, n: usize, out: &mut Detection) {
+        if self.smooth == Smoothing::Centered {
+            self.run_centered(values, src, n, out)
+        } else {
+            self.run_causal(values, src, out)
+        }
+    }
 }
 
 #[inline]
@@ -211,18 +302,8 @@ fn finite(x: f64) -> Option<f64> {
 
 #[derive(Debug, Clone)]
 enum Engine {
-    Small(Core<SortedVec>),
-    Large(Core<Treap>),
-}
-
-impl Engine {
-    fn new(p: &IqrParams) -> Self {
-        if p.n >= TREE_THRESHOLD {
-            Engine::Large(Core::new(p))
-        } else {
-            Engine::Small(Core::new(p))
-        }
-    }
+    Small(Live<SortedVec>),
+    Large(Live<Treap>),
 }
 
 /// Incremental IQR: push one bucket at a time, get that bucket's point
@@ -230,6 +311,7 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct IqrState {
     params: IqrParams,
+    rule: Rule,
     engine: Engine,
 }
 
@@ -241,9 +323,16 @@ impl IqrState {
         if !params.smooth.is_causal() {
             return Err(DetectError::SmoothingNeedsFuture(params.smooth));
         }
+        let rule = Rule::new(&params);
+        let engine = if params.n >= TREE_THRESHOLD {
+            Engine::Large(Live::new(params.n, &rule.pos))
+        } else {
+            Engine::Small(Live::new(params.n, &rule.pos))
+        };
         Ok(IqrState {
             params,
-            engine: Engine::new(&params),
+            rule,
+            engine,
         })
     }
 
@@ -257,38 +346,55 @@ impl IqrState {
     pub fn push(&mut self, value: Option<f64>) -> Point {
         let value = value.and_then(finite);
         match &mut self.engine {
-            Engine::Small(c) => c.push(value),
-            Engine::Large(c) => c.push(value),
+            Engine::Small(w) => self.rule.push(value, w),
+            Engine::Large(w) => self.rule.push(value, w),
         }
     }
 }
 
-/// Runs the IQR rule over a whole series: one [`Point`] per bucket.
+/// Window length from which batch runs use [`SortedBlocks`] rather than a
+/// [`SortedVec`] window. Chosen by `examples/iqr_throughput` (see
+/// `docs/benchmarks.md`).
+pub const BLOCKS_THRESHOLD: usize = 24;
+
+/// Runs the IQR rule over a whole series: one point per bucket, as columns.
 ///
-/// `asof` and `none` are [`IqrState::push`] in a loop (bit-identical);
-/// `centered` runs the same state machine for the raw bounds and then
-/// smooths them with the centered mean.
-pub fn iqr(series: &Series, params: &IqrParams) -> Result<Vec<Point>, DetectError> {
-    let mut out = Vec::new();
+/// The same [`Rule`] as [`IqrState::push`] (bit-identical points), fed by a
+/// batch order-statistics provider: [`SortedBlocks`] over the observed
+/// values (O(log n) amortised per point) from [`BLOCKS_THRESHOLD`] on, a
+/// [`SortedVec`] window below. `centered` runs the same rule for the raw
+/// bounds and then smooths them with the centered mean.
+pub fn iqr(series: &Series, params: &IqrParams) -> Result<Detection, DetectError> {
+    let mut out = Detection::new();
     iqr_into(series, params, &mut out)?;
     Ok(out)
 }
 
-/// [`iqr`] into a caller's buffer (cleared first, its allocation reused):
+/// [`iqr`] into a caller's buffer (cleared first, its allocations reused):
 /// for callers that re-run the detector often, e.g. a UI re-running on every
 /// parameter change. On error `out` is left untouched.
 pub fn iqr_into(
     series: &Series,
     params: &IqrParams,
-    out: &mut Vec<Point>,
+    out: &mut Detection,
 ) -> Result<(), DetectError> {
     params.validate()?;
-    let p = *params;
-    match (Engine::new(&p), p.smooth) {
-        (Engine::Small(c), Smoothing::Centered) => c.run_centered(series, p.n, p.a, out),
-        (Engine::Large(c), Smoothing::Centered) => c.run_centered(series, p.n, p.a, out),
-        (Engine::Small(c), _) => c.run_causal(series, out),
-        (Engine::Large(c), _) => c.run_causal(series, out),
+    let n = params.n;
+    let rule = Rule::new(params);
+    let values = series.raw_values();
+    if n < BLOCKS_THRESHOLD {
+        let src: Live<SortedVec> = Live::new(n, &rule.pos);
+        rule.run(values, src, n, out);
+    } else {
+        // The windows are over observed values: compact the gaps away
+        // (no copy when there are none).
+        let observed: Cow<'_, [f64]> = if values.iter().all(|x| x.is_finite()) {
+            Cow::Borrowed(values)
+        } else {
+            Cow::Owned(values.iter().copied().filter(|x| x.is_finite()).collect())
+        };
+        let src = Blocks::new(&observed, n, &rule.pos);
+        rule.run(values, src, n, out);
     }
     Ok(())
 }
@@ -299,6 +405,11 @@ mod tests {
 
     fn series(values: &[Option<f64>]) -> Series {
         Series::new(0, 900, values.to_vec()).unwrap()
+    }
+
+    /// The batch result as points.
+    fn run(s: &Series, params: &IqrParams) -> Vec<Point> {
+        iqr(s, params).unwrap().points().collect()
     }
 
     fn p(n: usize, a: f64, smooth: Smoothing) -> IqrParams {
@@ -337,9 +448,9 @@ mod tests {
     #[test]
     fn empty_and_short_series_have_no_band() {
         for smooth in Smoothing::ALL {
-            assert!(iqr(&series(&[]), &p(5, 4.0, smooth)).unwrap().is_empty());
+            assert!(run(&series(&[]), &p(5, 4.0, smooth)).is_empty());
             let s = series(&[Some(1.0), Some(100.0), Some(1.0), Some(-50.0), Some(2.0)]);
-            let pts = iqr(&s, &p(5, 4.0, smooth)).unwrap();
+            let pts = run(&s, &p(5, 4.0, smooth));
             assert_eq!(pts.len(), 5);
             for pt in pts {
                 assert_eq!(pt.lower, None);
@@ -356,7 +467,7 @@ mod tests {
     fn all_gap_series() {
         let s = series(&[None; 50]);
         for smooth in Smoothing::ALL {
-            let pts = iqr(&s, &p(3, 1.0, smooth)).unwrap();
+            let pts = run(&s, &p(3, 1.0, smooth));
             assert_eq!(pts.len(), 50);
             assert!(pts.iter().all(|pt| *pt == Point::default()));
         }
@@ -366,7 +477,7 @@ mod tests {
     fn leading_gaps_are_skipped_not_counted() {
         let mut v = vec![None, None, None];
         v.extend([10.0, 12.0, 11.0, 13.0, 12.0].map(Some));
-        let pts = iqr(&series(&v), &p(3, 1.0, Smoothing::None)).unwrap();
+        let pts = run(&series(&v), &p(3, 1.0, Smoothing::None));
         // Observations at 3, 4, 5: the band exists from position 6 on.
         assert!(pts[..6].iter().all(|pt| pt.upper.is_none()));
         // Window [10, 12, 11]: q25 = 10.5, q75 = 11.5, median 11.
@@ -383,7 +494,7 @@ mod tests {
         v.push(None);
         v.push(Some(500.0));
         for smooth in [Smoothing::AsOf, Smoothing::None, Smoothing::Centered] {
-            let pts = iqr(&series(&v), &p(5, 1.0, smooth)).unwrap();
+            let pts = run(&series(&v), &p(5, 1.0, smooth));
             assert!(pts[5].upper.is_some(), "{smooth}");
             assert!(!pts[5].is_anomaly);
             assert_eq!(pts[5].score, 0.0);
@@ -397,7 +508,7 @@ mod tests {
         let mut v = vec![Some(100.0); 10];
         v.push(Some(100.0));
         v.push(Some(101.0));
-        let pts = iqr(&series(&v), &p(5, 4.0, Smoothing::AsOf)).unwrap();
+        let pts = run(&series(&v), &p(5, 4.0, Smoothing::AsOf));
         assert_eq!(pts[10].lower, Some(100.0));
         assert_eq!(pts[10].upper, Some(100.0));
         assert!(!pts[10].is_anomaly);
@@ -421,7 +532,7 @@ mod tests {
         // Series::new normalises; the incremental state must too.
         let mut st = IqrState::new(params).unwrap();
         let pushed: Vec<Point> = with_nan.iter().map(|&v| st.push(v)).collect();
-        assert_eq!(pushed, iqr(&series(&with_none), &params).unwrap());
+        assert_eq!(pushed, run(&series(&with_none), &params));
         assert_eq!(pushed[3].value, None);
         assert!(!pushed[5].is_anomaly);
     }
@@ -438,10 +549,10 @@ mod tests {
             })
             .collect();
         for n in [2, 3, 4, 5, 6] {
-            let asof = iqr(&series(&v), &p(n, 2.0, Smoothing::AsOf)).unwrap();
+            let asof = run(&series(&v), &p(n, 2.0, Smoothing::AsOf));
             for t in 0..v.len() {
                 let prefix = series(&v[..=t]);
-                let centered = iqr(&prefix, &p(n, 2.0, Smoothing::Centered)).unwrap();
+                let centered = run(&prefix, &p(n, 2.0, Smoothing::Centered));
                 let (a, c) = (asof[t], centered[t]);
                 match (a.upper, c.upper) {
                     (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-12 * x.abs().max(1.0)),
@@ -456,7 +567,7 @@ mod tests {
         let mut v: Vec<Option<f64>> = (0..30).map(|i| Some(100.0 + (i % 3) as f64)).collect();
         v[20] = Some(200.0);
         v[25] = Some(10.0);
-        let pts = iqr(&series(&v), &IqrParams::default()).unwrap();
+        let pts = run(&series(&v), &IqrParams::default());
         let flagged: Vec<usize> = (0..30).filter(|&i| pts[i].is_anomaly).collect();
         assert_eq!(flagged, vec![20, 25]);
         assert!(pts[20].score > 1.0);
@@ -464,7 +575,7 @@ mod tests {
     }
 
     #[test]
-    fn sorted_and_treap_engines_agree_bit_for_bit() {
+    fn all_rank_sources_agree_bit_for_bit() {
         let mut x = 12345u64;
         let values: Vec<f64> = (0..3000)
             .map(|i| {
@@ -479,20 +590,20 @@ mod tests {
             })
             .collect();
         let s = Series::from_f64(0, 60, values).unwrap();
+        let observed: Vec<f64> = s.values().flatten().collect();
         for n in [2, 7, 64, 301] {
             for smooth in Smoothing::ALL {
                 let pr = p(n, 1.5, smooth);
-                let small = Core::<SortedVec>::new(&pr);
-                let large = Core::<Treap>::new(&pr);
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                if smooth == Smoothing::Centered {
-                    small.run_centered(&s, n, 1.5, &mut a);
-                    large.run_centered(&s, n, 1.5, &mut b);
-                } else {
-                    small.run_causal(&s, &mut a);
-                    large.run_causal(&s, &mut b);
-                }
+                let pos = Rule::new(&pr).pos;
+                let (mut a, mut b, mut c) = (Detection::new(), Detection::new(), Detection::new());
+                let small: Live<SortedVec> = Live::new(n, &pos);
+                let large: Live<Treap> = Live::new(n, &pos);
+                Rule::new(&pr).run(s.raw_values(), small, n, &mut a);
+                Rule::new(&pr).run(s.raw_values(), large, n, &mut b);
+                Rule::new(&pr).run(s.raw_values(), Blocks::new(&observed, n, &pos), n, &mut c);
                 assert_eq!(a, b, "n={n} {smooth}");
+                assert_eq!(a, c, "n={n} {smooth}");
+                assert_eq!(a, iqr(&s, &pr).unwrap(), "n={n} {smooth}");
             }
         }
     }

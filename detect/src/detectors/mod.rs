@@ -1,5 +1,5 @@
 //! Detectors: each turns a [`Series`](crate::Series) into one
-//! [`Point`](crate::Point) per bucket.
+//! [`Point`](crate::Point) per bucket, stored as a [`Detection`].
 //!
 //! A detector is a parameter struct (validated up front), a causal
 //! incremental state whose `push` gives the newest point (what a live check
@@ -11,10 +11,10 @@
 pub mod iqr;
 
 use crate::error::DetectError;
-use crate::point::Point;
+use crate::detection::Detection;
 use crate::series::Series;
 
-pub use iqr::{iqr, iqr_into, IqrParams, IqrState};
+pub use iqr::{iqr, iqr_into, IqrParams, IqrState, BLOCKS_THRESHOLD};
 
 /// A detector and its parameters. New detectors add a variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,14 +45,14 @@ impl DetectorSpec {
     }
 
     /// Runs the detector over the whole series: one point per bucket.
-    pub fn run(&self, series: &Series) -> Result<Vec<Point>, DetectError> {
+    pub fn run(&self, series: &Series) -> Result<Detection, DetectError> {
         match self {
             DetectorSpec::Iqr(p) => iqr(series, p),
         }
     }
 
     /// [`run`](Self::run) into a reused buffer (cleared first).
-    pub fn run_into(&self, series: &Series, out: &mut Vec<Point>) -> Result<(), DetectError> {
+    pub fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
         match self {
             DetectorSpec::Iqr(p) => iqr_into(series, p, out),
         }
@@ -66,6 +66,6 @@ impl From<IqrParams> for DetectorSpec {
 }
 
 /// Runs `spec` over `series` (same as [`DetectorSpec::run`]).
-pub fn run(spec: &DetectorSpec, series: &Series) -> Result<Vec<Point>, DetectError> {
+pub fn run(spec: &DetectorSpec, series: &Series) -> Result<Detection, DetectError> {
     spec.run(series)
 }

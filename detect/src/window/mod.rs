@@ -13,14 +13,21 @@
 //!   so runs are deterministic), with worse constants: pointer chasing and
 //!   cache misses. Used for windows of at least [`TREE_THRESHOLD`] values.
 //!
+//! For batch runs over a whole history, [`SortedBlocks`] answers fixed ranks
+//! for every window of a slice in O(log n) amortised per window (sorted
+//! blocks and linked lists, after Suomela 2014); it needs the whole input up
+//! front, so it is not an [`OrderStatistics`].
+//!
 //! A rolling update (evict the oldest, add the newest) is one
 //! [`OrderStatistics::replace`]; quantiles then cost 2 selects each. Nothing is
 //! re-sorted per window and nothing is allocated per point once the window is
 //! full.
 
+mod blocks;
 mod sorted;
 mod treap;
 
+pub use blocks::SortedBlocks;
 pub use sorted::SortedVec;
 pub use treap::Treap;
 
@@ -82,6 +89,26 @@ impl QuantilePos {
         }
     }
 
+    /// The 0-based rank of the lower of the two values interpolated
+    /// (`floor h`); the upper one is the next rank.
+    #[inline]
+    pub fn rank(&self) -> usize {
+        self.idx
+    }
+
+    /// The quantile from the values at ranks [`rank`](Self::rank) (`lo`) and
+    /// `rank + 1` (`hi`; unused when `h` is whole). Every reader goes
+    /// through here, so all order-statistic structures give bit-identical
+    /// quantiles.
+    #[inline]
+    pub fn interpolate(&self, lo: f64, hi: f64) -> f64 {
+        if self.frac == 0.0 {
+            lo
+        } else {
+            lo + (hi - lo) * self.frac
+        }
+    }
+
     /// The quantile read from `stats` (`None` when it holds too few values).
     #[inline]
     pub fn read<W: OrderStatistics + ?Sized>(&self, stats: &W) -> Option<f64> {
@@ -90,7 +117,7 @@ impl QuantilePos {
             return Some(lo);
         }
         let hi = stats.select(self.idx + 1)?;
-        Some(lo + (hi - lo) * self.frac)
+        Some(self.interpolate(lo, hi))
     }
 
     /// The quantile of an already sorted slice.
@@ -101,7 +128,7 @@ impl QuantilePos {
             return Some(lo);
         }
         let hi = *sorted.get(self.idx + 1)?;
-        Some(lo + (hi - lo) * self.frac)
+        Some(self.interpolate(lo, hi))
     }
 }
 

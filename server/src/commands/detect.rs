@@ -102,12 +102,12 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
         (Box::new(BufReader::new(file)), args.input.clone())
     };
     let input = csv_series::read_series(reader, &name)?;
-    let points = spec.run(&input.series).context("running the detector")?;
+    let detection = spec.run(&input.series).context("running the detector")?;
 
-    let anomalies = points.iter().filter(|p| p.is_anomaly).count();
+    let anomalies = detection.anomaly_count();
     tracing::info!(
         detector = spec.name(),
-        buckets = points.len(),
+        buckets = detection.len(),
         observed = input.series.observed(),
         step_seconds = input.series.step,
         anomalies,
@@ -116,11 +116,11 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
 
     if args.output == "-" {
         let stdout = std::io::stdout().lock();
-        write_to(BufWriter::new(stdout), &input, &points).context("writing to stdout")
+        write_to(BufWriter::new(stdout), &input, &detection).context("writing to stdout")
     } else {
         let file =
             File::create(&args.output).with_context(|| format!("cannot create {}", args.output))?;
-        write_to(BufWriter::new(file), &input, &points)
+        write_to(BufWriter::new(file), &input, &detection)
             .with_context(|| format!("writing {}", args.output))
     }
 }
@@ -128,9 +128,9 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
 fn write_to(
     mut out: impl Write,
     input: &csv_series::CsvSeries,
-    points: &[detect::Point],
+    detection: &detect::Detection,
 ) -> anyhow::Result<()> {
-    csv_series::write_points(&mut out, input, points)?;
+    csv_series::write_points(&mut out, input, detection)?;
     out.flush()?;
     Ok(())
 }

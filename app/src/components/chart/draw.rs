@@ -1,6 +1,6 @@
 //! Plotters drawing onto an HTML canvas (browser only).
 
-use detect::{Point, Series};
+use detect::{Detection, Point, Series};
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
@@ -11,7 +11,13 @@ const ANOMALY_COLOR: RGBColor = RGBColor(200, 30, 30);
 const GRID_COLOR: RGBColor = RGBColor(232, 232, 232);
 
 /// Draws value line, band and anomaly markers; gaps break lines and band.
-pub fn draw(canvas: &HtmlCanvasElement, series: &Series, points: &[Point]) -> Result<(), String> {
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    series: &Series,
+    detection: &Detection,
+) -> Result<(), String> {
+    let points: Vec<Point> = detection.points().collect();
+    let points = points.as_slice();
     let backend = CanvasBackend::with_canvas_object(canvas.clone())
         .ok_or_else(|| "canvas has no 2d context".to_string())?;
     let root = backend.into_drawing_area();

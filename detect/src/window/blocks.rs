@@ -1,0 +1,316 @@
+//! Batch rolling order statistics by sorted blocks and linked lists
+//! (J. Suomela, "Median filtering is equivalent to sorting", 2014),
+//! generalised from the median to any fixed ranks.
+//!
+//! The input is cut into blocks of `n` values. Every window of `n`
+//! consecutive values is a suffix of one block (`A`) plus a prefix of the
+//! next (`B`). Each block is sorted once and kept as a doubly linked list in
+//! sorted order. Sliding one step deletes the oldest value from `A`'s list
+//! and adds the newest to `B`'s list; `B`'s list was built complete and then
+//! emptied in reverse order, so re-inserting in forward order is O(1) per
+//! value ("dancing links").
+//!
+//! A rank `k` is tracked as a *cut* in the merged sorted order of the two
+//! lists (ties: `A` before `B`, then by position in the block): `pa`/`pb`
+//! are the first element of each list after the cut, and the `k` elements
+//! before the cut are the `k` smallest of the window. A step changes the
+//! number of elements before the cut by at most one, so the cut moves by at
+//! most one element: O(1). The values at ranks `k - 1` and `k` are the
+//! larger of the two predecessors and the smaller of `pa`/`pb`.
+//!
+//! Cost: O(n log n) to sort each block, i.e. O(log n) comparisons per value
+//! amortised, plus O(1) list and cut updates per value and per rank. All
+//! the working memory is two blocks of `n` nodes, allocated once.
+
+/// One sorted block as a doubly linked list over sorted ranks `0..len`,
+/// with a tail sentinel at index `cap` (value +inf) and a head sentinel at
+/// `cap + 1` (value -inf), so comparisons need no end-of-list branches.
+#[derive(Debug, Clone)]
+struct Block {
+    cap: usize,
+    /// Sorted values by rank, then the two sentinels.
+    val: Vec<f64>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Sorted rank of the value at each position of the block.
+    rank_of: Vec<u32>,
+}
+
+impl Block {
+    fn new(cap: usize) -> Self {
+        let mut b = Block {
+            cap,
+            val: vec![0.0; cap + 2],
+            next: vec![0; cap + 2],
+            prev: vec![0; cap + 2],
+            rank_of: vec![0; cap],
+        };
+        b.load(&[], &mut Vec::new(), true);
+        b
+    }
+
+    #[inline]
+    fn tail(&self) -> u32 {
+        self.cap as u32
+    }
+
+    #[inline]
+    fn head(&self) -> u32 {
+        self.cap as u32 + 1
+    }
+
+    /// Sorts `chunk` (at most `cap` values) into this block. With `empty`,
+    /// the list is then emptied in reverse position order, ready for
+    /// [`relink`](Self::relink) in forward order.
+    fn load(&mut self, chunk: &[f64], keys: &mut Vec<(u64, u32)>, empty: bool) {
+        debug_assert!(chunk.len() <= self.cap);
+        keys.clear();
+        keys.extend(
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| (sort_key(x + 0.0), i as u32)),
+        );
+        keys.sort_unstable();
+        let (tail, head) = (self.tail(), self.head());
+        for (r, &(_, i)) in keys.iter().enumerate() {
+            // `+ 0.0` turns -0.0 into 0.0.
+            self.val[r] = chunk[i as usize] + 0.0;
+            self.rank_of[i as usize] = r as u32;
+            self.next[r] = r as u32 + 1;
+            self.prev[r] = if r == 0 { head } else { r as u32 - 1 };
+        }
+        let len = chunk.len();
+        if len > 0 {
+            self.next[len - 1] = tail;
+        }
+        self.val[self.cap] = f64::INFINITY;
+        self.val[self.cap + 1] = f64::NEG_INFINITY;
+        self.next[head as usize] = if len > 0 { 0 } else { tail };
+        self.prev[tail as usize] = if len > 0 { len as u32 - 1 } else { head };
+        if empty {
+            for i in (0..len).rev() {
+                self.unlink(self.rank_of[i]);
+            }
+        }
+    }
+
+    #[inline]
+    fn unlink(&mut self, r: u32) {
+        let (p, n) = (self.prev[r as usize], self.next[r as usize]);
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+    }
+
+    /// Undoes the most recent [`unlink`](Self::unlink) still in effect.
+    #[inline]
+    fn relink(&mut self, r: u32) {
+        let (p, n) = (self.prev[r as usize], self.next[r as usize]);
+        self.next[p as usize] = r;
+        self.prev[n as usize] = r;
+    }
+}
+
+/// Order-preserving map of a finite float (not -0.0) to `u64`.
+#[inline]
+fn sort_key(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// A cut in the merged order: `pa`/`pb` are the first elements after it.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    pa: u32,
+    pb: u32,
+}
+
+/// Rolling order statistics of every window of `n` consecutive values of a
+/// slice, at `R` fixed ranks, in O(log n) amortised per window (see the
+/// module docs).
+///
+/// For each window, in order, [`next`](Iterator::next) gives, per rank
+/// `k`, the values at sorted ranks `k` and `k + 1` (0-based): exactly what
+/// sorting the window would give, for any input order. `-0.0` counts as
+/// `0.0`. Values must be finite.
+#[derive(Debug, Clone)]
+pub struct SortedBlocks<'a, const R: usize> {
+    xs: &'a [f64],
+    n: usize,
+    /// End (inclusive) of the next window.
+    j: usize,
+    a: Block,
+    b: Block,
+    cuts: [Cut; R],
+    keys: Vec<(u64, u32)>,
+}
+
+impl<'a, const R: usize> SortedBlocks<'a, R> {
+    /// Windows of length `n >= 2` over `xs`, at ranks `ranks` (each
+    /// `< n - 1`, so that rank `k + 1` exists).
+    pub fn new(xs: &'a [f64], n: usize, ranks: [usize; R]) -> Self {
+        assert!(n >= 2 && n < u32::MAX as usize - 2, "window length {n}");
+        assert!(ranks.iter().all(|&k| k + 1 < n), "ranks {ranks:?} for n={n}");
+        let mut keys = Vec::with_capacity(n);
+        let mut a = Block::new(n);
+        let b = Block::new(n);
+        if xs.len() >= n {
+            a.load(&xs[..n], &mut keys, false);
+        }
+        // The first window is block 0 alone: k elements before the cut.
+        let cuts = ranks.map(|k| Cut {
+            pa: k as u32 + 1,
+            pb: b.tail(),
+        });
+        SortedBlocks {
+            xs,
+            n,
+            j: n - 1,
+            a,
+            b,
+            cuts,
+            keys,
+        }
+    }
+
+    /// Values at ranks `k` and `k + 1` for each cut.
+    #[inline]
+    fn read(&self) -> [(f64, f64); R] {
+        let (a, b) = (&self.a, &self.b);
+        self.cuts.map(|c| {
+            let lo_a = a.val[a.prev[c.pa as usize] as usize];
+            let lo_b = b.val[b.prev[c.pb as usize] as usize];
+            let hi_a = a.val[c.pa as usize];
+            let hi_b = b.val[c.pb as usize];
+            (
+                if lo_b >= lo_a { lo_b } else { lo_a },
+                if hi_a <= hi_b { hi_a } else { hi_b },
+            )
+        })
+    }
+
+    /// Moves to the window ending at `self.j` (>= n).
+    fn slide(&mut self) {
+        let n = self.n;
+        let i = self.j % n;
+        if i == 0 {
+            if self.j >= 2 * n {
+                // A is now empty, B complete: B becomes A.
+                core::mem::swap(&mut self.a, &mut self.b);
+                let tail = self.b.tail();
+                for c in &mut self.cuts {
+                    c.pa = c.pb;
+                    c.pb = tail;
+                }
+            }
+            let end = (self.j + n).min(self.xs.len());
+            self.b.load(&self.xs[self.j..end], &mut self.keys, true);
+        }
+        // Delete the oldest value from A.
+        let ra = self.a.rank_of[i];
+        let a_next = self.a.next[ra as usize];
+        let mut delta = [0i8; R];
+        for (c, d) in self.cuts.iter_mut().zip(&mut delta) {
+            if c.pa == ra {
+                c.pa = a_next;
+            } else if ra < c.pa {
+                *d -= 1;
+            }
+        }
+        self.a.unlink(ra);
+        // Add the newest value to B.
+        let rb = self.b.rank_of[i];
+        self.b.relink(rb);
+        let vb = self.b.val[rb as usize];
+        for (c, d) in self.cuts.iter_mut().zip(&mut delta) {
+            if rb < c.pb {
+                if vb < self.a.val[c.pa as usize] {
+                    *d += 1;
+                } else {
+                    c.pb = rb;
+                }
+            }
+        }
+        // Restore the count before each cut: at most one move.
+        let (a, b) = (&self.a, &self.b);
+        for (c, &d) in self.cuts.iter_mut().zip(&delta) {
+            if d < 0 {
+                if a.val[c.pa as usize] <= b.val[c.pb as usize] {
+                    c.pa = a.next[c.pa as usize];
+                } else {
+                    c.pb = b.next[c.pb as usize];
+                }
+            } else if d > 0 {
+                let (qa, qb) = (a.prev[c.pa as usize], b.prev[c.pb as usize]);
+                if b.val[qb as usize] >= a.val[qa as usize] {
+                    c.pb = qb;
+                } else {
+                    c.pa = qa;
+                }
+            }
+        }
+    }
+}
+
+impl<const R: usize> Iterator for SortedBlocks<'_, R> {
+    type Item = [(f64, f64); R];
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.j >= self.xs.len() {
+            return None;
+        }
+        if self.j >= self.n {
+            self.slide();
+        }
+        self.j += 1;
+        Some(self.read())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.xs.len().saturating_sub(self.j);
+        (left, Some(left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(xs: &[f64], n: usize, ranks: &[usize]) -> Vec<Vec<(f64, f64)>> {
+        xs.windows(n)
+            .map(|w| {
+                let mut w = w.to_vec();
+                w.sort_by(f64::total_cmp);
+                ranks.iter().map(|&k| (w[k], w[k + 1])).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_sorting_every_window() {
+        let mut x = 88172645463325252u64;
+        for len in [0usize, 1, 2, 3, 5, 17, 100, 257] {
+            let xs: Vec<f64> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Many ties, some negatives.
+                    (x % 9) as f64 - 3.0
+                })
+                .collect();
+            for n in [2usize, 3, 4, 5, 8, 13] {
+                let ranks = [0, (n - 2) / 2, n - 2];
+                let got: Vec<Vec<(f64, f64)>> = SortedBlocks::new(&xs, n, ranks)
+                    .map(|r| r.to_vec())
+                    .collect();
+                assert_eq!(got, naive(&xs, n, &ranks), "len={len} n={n}");
+            }
+        }
+    }
+}
