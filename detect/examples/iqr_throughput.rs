@@ -1,7 +1,7 @@
 //! Quick throughput table for `make bench`: one line per window length,
 //! `n=5 points/s=...`, comparable with `scripts/bench_pandas_iqr.py`.
 //!
-//! `cargo run --release -p detect --example iqr_throughput [-- LEN [REPEATS]]`
+//! `cargo run --release -p detect --example iqr_throughput [-- LEN [REPEATS [N,N,...]]]`
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -17,9 +17,13 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let repeats: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let windows: Vec<usize> = args
+        .next()
+        .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![5, 96, 672]);
     let series =
         Series::from_f64(1_700_000_000, 900, common::daily_cycle(len, 42)).expect("valid series");
-    for n in [5usize, 96, 672] {
+    for n in windows {
         let params = IqrParams {
             n,
             a: 4.0,

@@ -69,7 +69,7 @@ impl Detection {
     }
 
     /// Appends the next bucket's point.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, p: Point) {
         self.value.push(nan_if_none(p.value));
         self.lower.push(nan_if_none(p.lower));

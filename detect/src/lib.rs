@@ -25,6 +25,7 @@
 pub mod detection;
 pub mod detectors;
 pub mod error;
+mod live;
 pub mod point;
 pub mod series;
 pub mod smoothing;

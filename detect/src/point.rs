@@ -34,7 +34,7 @@ impl Point {
     /// `eps = 1e-9 * max(|expected|, 1)`, so a zero spread (a constant
     /// history) still gives a finite, comparable score. A missing spread
     /// counts as 0.
-    #[inline]
+    #[inline(always)]
     pub fn assess(
         value: Option<f64>,
         band: Option<(f64, f64)>,

@@ -67,6 +67,10 @@ impl FromStr for Smoothing {
 
 /// Compensated (Neumaier) running sum: error independent of the number of
 /// additions, so a long-running add/remove window does not drift.
+///
+/// The rounding error of each addition is taken with Knuth's branch-free
+/// TwoSum, which gives exactly the same error term as Neumaier's
+/// `|sum| >= |x|` branch (both are exact), without an unpredictable branch.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct NeumaierSum {
     sum: f64,
@@ -77,11 +81,8 @@ impl NeumaierSum {
     #[inline]
     pub(crate) fn add(&mut self, x: f64) {
         let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.comp += (self.sum - t) + x;
-        } else {
-            self.comp += (x - t) + self.sum;
-        }
+        let z = t - self.sum;
+        self.comp += (self.sum - (t - z)) + (x - z);
         self.sum = t;
     }
 
@@ -123,7 +124,7 @@ impl PairMean {
 
     /// Pushes the pair at the next position (`None` = missing), evicting the
     /// pair `width` positions back.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, pair: Option<(f64, f64)>) {
         let new = pair.unwrap_or((f64::NAN, f64::NAN));
         if self.ring.len() < self.width {
@@ -154,6 +155,7 @@ impl PairMean {
         }
     }
 
+    #[inline(never)]
     fn recompute(&mut self) {
         self.lo = NeumaierSum::default();
         self.hi = NeumaierSum::default();
@@ -168,7 +170,7 @@ impl PairMean {
     }
 
     /// The mean pair, `None` when every pair in the window is missing.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn mean(&self) -> Option<(f64, f64)> {
         if self.count == 0 {
             return None;

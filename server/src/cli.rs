@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
+    check::CheckArgs,
     detect::DetectArgs, series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs,
 };
 
@@ -19,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web UI on the embedded default (simulator + SQLite) or the configured source.
     Serve(ServeArgs),
+    /// Evaluate every metric and slice at the newest complete bucket once, and exit.
+    Check(CheckArgs),
     /// Run a detector over a CSV series and write the bands and anomalies as CSV.
     Detect(DetectArgs),
     /// Print one metric's 15-minute buckets as `bucket,value` CSV from the configured source.

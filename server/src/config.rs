@@ -204,10 +204,12 @@ impl Config {
                 let database = database.unwrap_or_else(|| "default".into());
                 metrics::check_identifier("database name", &database)
                     .map_err(|error| invalid("source.database".into(), error.to_string()))?;
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                // This build has no TLS client: say so now rather than at the first check.
+                if !url.starts_with("http://") {
                     return Err(invalid(
                         "source.url".into(),
-                        "expected an http:// or https:// URL of the ClickHouse HTTP interface"
+                        "expected an http:// URL of the ClickHouse HTTP interface \
+                         (https is not built in; use a local TLS-terminating proxy)"
                             .into(),
                     ));
                 }
@@ -461,6 +463,13 @@ mod tests {
         Config::parse(text, "vigil.toml", None)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn https_url_is_refused_with_the_reason() {
+        let message = error("[source]\nkind = \"clickhouse\"\nurl = \"https://ch.example:8443\"\n");
+        assert!(message.contains("source.url"), "{message}");
+        assert!(message.contains("https is not built in"), "{message}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! off to one module per command; everything below returns `anyhow::Result` so a
 //! bad input ends as one clear message and a non-zero exit code, never a panic.
 
+mod check;
 mod cli;
 mod commands;
 mod config;

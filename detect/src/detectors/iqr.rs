@@ -133,7 +133,12 @@ impl<W: OrderStatistics> RankSource for Live<W> {
         }
         let s = self.window.stats();
         let at = |k: usize| s.select(k).unwrap_or(f64::NAN);
-        Some(self.ranks.map(|k| (at(k), at(k + 1))))
+        let [k0, k1, k2] = self.ranks;
+        Some([
+            (at(k0), at(k0 + 1)),
+            (at(k1), at(k1 + 1)),
+            (at(k2), at(k2 + 1)),
+        ])
     }
 }
 
@@ -193,9 +198,12 @@ impl Rule {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn raw(&self, r: &Ranks) -> Raw {
-        let [q25, median, q75] = [0, 1, 2].map(|i| self.pos[i].interpolate(r[i].0, r[i].1));
+        let [p25, p50, p75] = &self.pos;
+        let q25 = p25.interpolate(r[0].0, r[0].1);
+        let median = p50.interpolate(r[1].0, r[1].1);
+        let q75 = p75.interpolate(r[2].0, r[2].1);
         let iqr = q75 - q25;
         Raw {
             lower: q25 - self.a * iqr,
@@ -207,7 +215,7 @@ impl Rule {
 
     /// Advances one bucket: returns the raw band at this bucket (from earlier
     /// observations) and then takes the value into the window.
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, value: Option<f64>, src: &mut impl RankSource) -> Option<Raw> {
         let raw = self.next;
         if let Some(x) = value {
@@ -219,7 +227,7 @@ impl Rule {
     }
 
     /// One bucket in causal mode (`asof` or `none`).
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, value: Option<f64>, src: &mut impl RankSource) -> Point {
         let raw = self.step(value, src);
         let band = match self.smooth {

@@ -1,9 +1,11 @@
 //! One module per `vigil` subcommand.
 
+pub mod check;
 pub mod detect;
 pub mod series;
 pub mod serve;
 pub mod simulate;
+pub mod source_args;
 
 use crate::cli::Command;
 
@@ -11,6 +13,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args),
         Command::Detect(args) => detect::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     }

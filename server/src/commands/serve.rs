@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::sync::watch;
 
+use super::source_args::SourceArgs;
 use crate::config::{Config, SourceConfig};
 use crate::simulator;
 use crate::sources::Source;
@@ -24,21 +25,12 @@ pub struct ServeArgs {
     /// The built site (wasm bundle, css, assets) written by `cargo leptos build`.
     #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
     pub site_root: PathBuf,
-    /// Config file (default: the embedded simulator writing to SQLite).
-    #[arg(long, env = "VIGIL_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Directory of the embedded store; overrides the config's SQLite path with DIR/vigil.sqlite.
-    #[arg(long, env = "VIGIL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = Config::load_or_default(args.config.as_deref())?;
-    if let (Some(dir), SourceConfig::Sqlite(sqlite)) = (&args.data_dir, &mut config.source) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating data directory {}", dir.display()))?;
-        sqlite.path = dir.join("vigil.sqlite");
-    }
+    let config = args.source.load()?;
     warn_if_site_missing(&args.site_root);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(serve(args, config))

@@ -375,10 +375,7 @@ fn write_error(table: &str, error: rows::TimeOutOfRange) -> SourceError {
 /// errors for anything the HTTP client cannot use.
 fn public_url(url: &str) -> Result<String, SourceError> {
     // The message echoes nothing of the URL, which may embed a password.
-    let invalid = |reason: &str| SourceError::Unreachable {
-        target: "clickhouse".into(),
-        reason: format!("invalid ClickHouse URL: {reason}"),
-    };
+    let invalid = |reason: &str| SourceError::Config(format!("invalid ClickHouse URL: {reason}"));
     let rest = if let Some(rest) = url.strip_prefix("http://") {
         rest
     } else if url.starts_with("https://") {

@@ -41,6 +41,10 @@ pub enum SourceError {
     /// Writing events or incidents failed.
     #[error("write failed ({context}): {reason}")]
     Write { context: String, reason: String },
+    /// The source's settings cannot work (a malformed URL, an unsupported scheme):
+    /// retrying will not help, the configuration must change.
+    #[error("invalid source configuration: {0}")]
+    Config(String),
     /// The metric definition or slice cannot be turned into SQL.
     #[error("invalid metric definition: {0}")]
     InvalidDefinition(#[from] MetricError),

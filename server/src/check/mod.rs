@@ -1,0 +1,112 @@
+//! One evaluation of every metric and slice at one bucket: read only the
+//! buckets the detector needs, run it in newest-point mode, report each result.
+//! Alert state and delivery build on these evaluations.
+
+pub mod plan;
+
+use detect::{DetectorSpec, Point};
+
+use crate::metrics::model::{
+    Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
+};
+use crate::sources::{Source, SourceError};
+
+/// The detector's verdict on one metric (or one slice of it) at one bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub metric: String,
+    pub slice: Option<SliceKey>,
+    /// Start of the evaluated bucket (unix seconds).
+    pub bucket: i64,
+    pub detector: &'static str,
+    pub point: Point,
+}
+
+/// Evaluates `bucket` for every metric, whole and by each of its slice dimensions.
+/// A source error aborts the check: a partial check would silently skip metrics.
+pub async fn evaluate_all(
+    source: &Source,
+    metrics: &[MetricDef],
+    detector: &DetectorSpec,
+    bucket: i64,
+) -> Result<Vec<Evaluation>, SourceError> {
+    let range = plan::fetch_range(bucket, detector.lookback());
+    let watermark = watermark(source).await?;
+    let mut evaluations = Vec::new();
+    for metric in metrics {
+        let whole = source.series(metric, range, None).await?;
+        evaluations.push(evaluate(metric, None, detector, range, watermark, &whole));
+        for dimension in &metric.slices {
+            let by_value = source.series_by_slice(metric, range, dimension).await?;
+            for (value, buckets) in by_value {
+                let slice = SliceKey {
+                    dimension: dimension.clone(),
+                    value,
+                };
+                evaluations.push(evaluate(
+                    metric,
+                    Some(slice),
+                    detector,
+                    range,
+                    watermark,
+                    &buckets,
+                ));
+            }
+        }
+    }
+    Ok(evaluations)
+}
+
+/// Time of the newest event in any table: the source has data up to here.
+async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
+    let feed = source.newest_event_time(EventTable::FeedActions).await?;
+    let messages = source.newest_event_time(EventTable::MessageActions).await?;
+    Ok(feed.max(messages))
+}
+
+/// Runs the detector over the range's buckets and keeps the last point.
+///
+/// A bucket with no rows is a gap, except for counts (and distinct counts) after
+/// the first bucket with rows, in a bucket that ended before the watermark: the source was receiving events then,
+/// so silence is a real zero. That is what an outage looks like, and it must
+/// not read as "no data". Ratios stay gaps: 0/0 has no value.
+fn evaluate(
+    metric: &MetricDef,
+    slice: Option<SliceKey>,
+    detector: &DetectorSpec,
+    range: TimeRange,
+    watermark: Option<i64>,
+    buckets: &[Bucket],
+) -> Evaluation {
+    let counts = matches!(
+        metric.aggregate,
+        Aggregate::Count | Aggregate::Distinct { .. }
+    );
+    let silent_is_zero =
+        |start: i64| counts && watermark.is_some_and(|w| start + BUCKET_SECONDS <= w);
+    let bucket = range.to - BUCKET_SECONDS;
+    let mut next = buckets.iter().peekable();
+    // Leading silence stays a gap: before the first row, the metric (or a new
+    // slice) may simply not have existed yet.
+    let mut seen = false;
+    let slots = (range.from..range.to).step_by(BUCKET_SECONDS as usize);
+    let values = slots.map(|start| {
+        // Sources align ranges outward; anything before this slot is not ours.
+        while next.peek().is_some_and(|b| b.start < start) {
+            next.next();
+        }
+        let value = next.next_if(|b| b.start == start).map(|b| b.value);
+        seen |= value.is_some();
+        value.or_else(|| (seen && silent_is_zero(start)).then_some(0.0))
+    });
+    // The spec was validated when the check was configured; one that still fails
+    // leaves this point empty rather than aborting the whole check.
+    let point = detector.newest_point(values).unwrap_or_default();
+    Evaluation {
+        metric: metric.name.clone(),
+        slice,
+        bucket,
+        detector: detector.name(),
+        point,
+    }
+}

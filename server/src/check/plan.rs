@@ -1,0 +1,54 @@
+//! Which bucket a check evaluates and which buckets it must read for that.
+
+use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
+
+/// Start of the newest bucket that is complete at `now`: its end plus `grace`
+/// seconds (late events still arriving) has passed. The bucket still filling is
+/// never evaluated.
+pub fn newest_complete_bucket(now: i64, grace: i64) -> i64 {
+    (now - grace.max(0)).div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS - BUCKET_SECONDS
+}
+
+/// The range to read to evaluate `bucket` with a detector that looks back
+/// `lookback` buckets. Missing buckets are skipped by the detectors, so the range
+/// reaches twice as far back: up to `lookback` gaps still give the exact band.
+pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
+    let back = i64::try_from(lookback.saturating_mul(2)).unwrap_or(i64::MAX / BUCKET_SECONDS);
+    TimeRange {
+        from: bucket - back.saturating_mul(BUCKET_SECONDS),
+        to: bucket + BUCKET_SECONDS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: i64 = 1_763_900_100 / BUCKET_SECONDS * BUCKET_SECONDS; // a bucket start
+
+    #[test]
+    fn the_filling_bucket_is_never_evaluated() {
+        // 14:15:30 with 2 minutes of grace: 14:00-14:15 ended only 30 s ago.
+        assert_eq!(newest_complete_bucket(T + 30, 120), T - 2 * BUCKET_SECONDS);
+        // 14:17:00: 14:00-14:15 ended 2 minutes ago, so it is complete.
+        assert_eq!(newest_complete_bucket(T + 120, 120), T - BUCKET_SECONDS);
+        // Without grace, the bucket that just ended.
+        assert_eq!(newest_complete_bucket(T, 0), T - BUCKET_SECONDS);
+        assert_eq!(
+            newest_complete_bucket(T + BUCKET_SECONDS - 1, 0),
+            T - BUCKET_SECONDS
+        );
+    }
+
+    #[test]
+    fn fetch_range_ends_with_the_bucket_and_covers_the_lookback_twice() {
+        let range = fetch_range(T, 7);
+        assert_eq!(range.to, T + BUCKET_SECONDS);
+        assert_eq!(range.from, T - 14 * BUCKET_SECONDS);
+        assert_eq!(
+            fetch_range(T, usize::MAX).to,
+            T + BUCKET_SECONDS,
+            "no overflow"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Options every command that reads the configured source shares.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::{Config, SourceConfig};
+
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// Config file (default: the embedded simulator writing to SQLite).
+    #[arg(long, env = "VIGIL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded store; overrides the config's SQLite path with DIR/vigil.sqlite.
+    #[arg(long, env = "VIGIL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    /// The validated config, with `--data-dir` applied to an SQLite source.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load_or_default(self.config.as_deref())?;
+        if let (Some(dir), SourceConfig::Sqlite(sqlite)) = (&self.data_dir, &mut config.source) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating data directory {}", dir.display()))?;
+            sqlite.path = dir.join("vigil.sqlite");
+        }
+        Ok(config)
+    }
+}

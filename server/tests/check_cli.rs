@@ -1,0 +1,134 @@
+//! `vigil check` end to end on a simulated embedded store: it evaluates every
+//! metric and slice at the newest complete bucket, flags the simulator's injected
+//! feed outage, and fails clearly when it cannot.
+
+use std::process::{Command, Output};
+
+fn vigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env_remove("VIGIL_CONFIG")
+        .output()
+        .expect("vigil runs")
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "vigil failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+/// The outage incident's (start, end) as written by the simulator.
+fn outage(db: &std::path::Path) -> (i64, i64) {
+    let connection = rusqlite::Connection::open(db).expect("store opens");
+    connection
+        .query_row(
+            "SELECT \"start\", \"end\" FROM incidents WHERE kind = 'outage' AND metric = 'feed_views'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the simulator injects a feed outage")
+}
+
+fn time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .expect("valid time")
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+#[test]
+fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path");
+    stdout_of(&vigil(&[
+        "simulate",
+        "--days",
+        "4",
+        "--users",
+        "400",
+        "--seed",
+        "7",
+        "--data-dir",
+        data_arg,
+    ]));
+    let (start, _end) = outage(&data.join("vigil.sqlite"));
+
+    // Evaluate the outage's second bucket: "now" is two buckets after its start
+    // plus the grace delay, so that bucket is the newest complete one.
+    let at = time(start + 2 * 900 + 120);
+    let csv = stdout_of(&vigil(&["check", "--data-dir", data_arg, "--at", &at]));
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("bucket,metric,slice,value,lower,upper,expected,deviation,is_anomaly")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    let expected_bucket = time(start + 900);
+    assert!(
+        rows.iter().all(|r| r[0] == expected_bucket),
+        "one bucket evaluated"
+    );
+
+    // Every built-in metric is evaluated whole and by its slices.
+    for metric in [
+        "feed_active_users",
+        "feed_views",
+        "feed_likes",
+        "feed_ctr",
+        "messenger_active_users",
+        "messages_sent",
+    ] {
+        assert!(
+            rows.iter().any(|r| r[1] == metric && r[2].is_empty()),
+            "{metric}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[1] == metric && r[2].starts_with("os=")),
+            "{metric} by os"
+        );
+    }
+    let views = rows
+        .iter()
+        .find(|r| r[1] == "feed_views" && r[2].is_empty())
+        .expect("feed_views row");
+    let value: f64 = views[3].parse().expect("a value");
+    let lower: f64 = views[4].parse().expect("a band");
+    assert!(
+        value < lower,
+        "the outage bucket is below the band: {views:?}"
+    );
+    assert_eq!(views[8], "1", "and flagged: {views:?}");
+}
+
+#[test]
+fn check_fails_clearly_on_bad_input() {
+    let output = vigil(&["check", "--n", "1"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("n must be at least 2"), "{stderr}");
+
+    let output = vigil(&["check", "--at", "someday"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--at \"someday\""));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        "[source]\nkind = \"clickhouse\"\nurl = \"http://127.0.0.1:9\"\n",
+    )
+    .expect("written");
+    let output = vigil(&["check", "--config", config.to_str().expect("utf-8")]);
+    assert!(
+        !output.status.success(),
+        "an unreachable source is a failed check"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach"), "{stderr}");
+}
