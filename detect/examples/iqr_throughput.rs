@@ -1,7 +1,19 @@
 //! Quick throughput table for `make bench`: one line per window length,
-//! `n=5 points/s=...`, comparable with `scripts/bench_pandas_iqr.py`.
+//! `n=5 points/s=...`, comparable with `scripts/bench_pandas_iqr.py` (same
+//! series, value for value: compare the `checksum=` lines);
+//! `scripts/bench_iqr_vs_pandas.sh` runs both and prints the ratios.
 //!
 //! `cargo run --release -p detect --example iqr_throughput [-- LEN [REPEATS [N,N,...]]]`
+//!
+//! Per n, best of REPEATS runs after one warm-up (filters out noise from a
+//! shared machine):
+//!
+//! * `points/s`: `iqr()` with the default `asof` smoothing, returning a fresh
+//!   [`Detection`] (what the CLI does; includes faulting in its 41 MB).
+//! * `reused/s`: `iqr_into()` refilling one [`Detection`] (what the web page
+//!   does on every slider move; no page faults).
+//! * `centered/s`: fresh output with `centered` smoothing, the seed rule
+//!   exactly (`centered_anomalies` matches the pandas script's `anomalies`).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -21,39 +33,47 @@ fn main() {
         .next()
         .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| vec![5, 96, 672]);
-    let series =
-        Series::from_f64(1_700_000_000, 900, common::daily_cycle(len, 42)).expect("valid series");
+    let values = common::daily_cycle(len, 42);
+    println!(
+        "checksum={:.0} first={:?}",
+        values.iter().sum::<f64>(),
+        &values[..3.min(len)]
+    );
+    let series = Series::from_f64(1_700_000_000, 900, values).expect("valid series");
     for n in windows {
-        let params = IqrParams {
-            n,
-            a: 4.0,
-            smooth: Smoothing::AsOf,
-        };
-        // Best of `repeats` runs (after one warm-up) filters out noise from a
-        // shared machine. `points/s` is `iqr()` returning a fresh Vec (what
-        // the CLI does); `reused/s` is `iqr_into()` refilling one buffer (no
-        // page faults for the 41 MB of output).
-        let (mut best, mut best_reused) = (f64::INFINITY, f64::INFINITY);
-        let mut anomalies = 0;
+        let params = |smooth| IqrParams { n, a: 4.0, smooth };
+        let (asof, centered) = (params(Smoothing::AsOf), params(Smoothing::Centered));
+        let (mut best, mut best_reused, mut best_centered) =
+            (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let (mut anomalies, mut centered_anomalies) = (0, 0);
         let mut buf = Detection::new();
         for r in 0..=repeats {
             let t0 = Instant::now();
-            let points = iqr(&series, &params).expect("valid params");
+            let detection = iqr(&series, &asof).expect("valid params");
             let dt = t0.elapsed().as_secs_f64();
-            anomalies = points.anomaly_count();
-            drop(points);
+            anomalies = detection.anomaly_count();
+            drop(detection);
             let t0 = Instant::now();
-            iqr_into(&series, &params, &mut buf).expect("valid params");
+            iqr_into(&series, &asof, &mut buf).expect("valid params");
             let dt_reused = t0.elapsed().as_secs_f64();
+            let t0 = Instant::now();
+            let detection = iqr(&series, &centered).expect("valid params");
+            let dt_centered = t0.elapsed().as_secs_f64();
+            centered_anomalies = detection.anomaly_count();
+            drop(detection);
             if r > 0 {
                 best = best.min(dt);
                 best_reused = best_reused.min(dt_reused);
+                best_centered = best_centered.min(dt_centered);
             }
         }
+        let rate = |dt: f64| (len as f64 / dt).round();
         println!(
-            "n={n} points/s={:.0} reused/s={:.0} len={len} seconds={best:.4} anomalies={anomalies}",
-            len as f64 / best,
-            len as f64 / best_reused
+            "n={n} points/s={} reused/s={} centered/s={} len={len} seconds={best:.4} \
+             anomalies={anomalies} centered_anomalies={centered_anomalies}",
+            rate(best),
+            rate(best_reused),
+            rate(best_centered),
         );
     }
 }

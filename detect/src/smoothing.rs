@@ -65,49 +65,73 @@ impl FromStr for Smoothing {
     }
 }
 
-/// Compensated (Neumaier) running sum: error independent of the number of
-/// additions, so a long-running add/remove window does not drift.
-///
-/// The rounding error of each addition is taken with Knuth's branch-free
-/// TwoSum, which gives exactly the same error term as Neumaier's
-/// `|sum| >= |x|` branch (both are exact), without an unpredictable branch.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct NeumaierSum {
-    sum: f64,
-    comp: f64,
+/// Knuth's TwoSum: `a + b` rounded, and its exact rounding error.
+/// Branch-free.
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
 }
 
-impl NeumaierSum {
-    #[inline]
-    pub(crate) fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        let z = t - self.sum;
-        self.comp += (self.sum - (t - z)) + (x - z);
-        self.sum = t;
+/// Compensated running sums of the two bounds: `sum + comp` where every
+/// rounding error is kept exactly (TwoSum) in `comp`, so a long-running
+/// add/remove window does not drift, even after a huge value leaves it.
+#[derive(Debug, Clone, Copy, Default)]
+struct PairSum {
+    sum: [f64; 2],
+    comp: [f64; 2],
+}
+
+impl PairSum {
+    #[inline(always)]
+    fn add(&mut self, x: [f64; 2]) {
+        for ((sum, comp), x) in self.sum.iter_mut().zip(&mut self.comp).zip(x) {
+            let (t, e) = two_sum(*sum, x);
+            *sum = t;
+            *comp += e;
+        }
     }
 
-    #[inline]
-    pub(crate) fn value(&self) -> f64 {
-        self.sum + self.comp
+    /// Adds `new - old` as one step (one link in the dependency chain).
+    #[inline(always)]
+    fn replace(&mut self, old: [f64; 2], new: [f64; 2]) {
+        let lanes = self.sum.iter_mut().zip(&mut self.comp).zip(old.into_iter().zip(new));
+        for ((sum, comp), (old, new)) in lanes {
+            let (d, e1) = two_sum(new, -old);
+            let (t, e2) = two_sum(*sum, d);
+            *sum = t;
+            *comp += e1 + e2;
+        }
+    }
+
+    #[inline(always)]
+    fn value(&self) -> [f64; 2] {
+        [self.sum[0] + self.comp[0], self.sum[1] + self.comp[1]]
     }
 }
 
 /// Mean of the (lower, upper) pairs over the last `width` positions, skipping
 /// missing pairs (pandas' `min_periods=1`).
 ///
-/// O(1) per push: a ring buffer and two compensated running sums. To bound any
-/// drift the sums are recomputed from the ring every `width` pushes (O(1)
-/// amortised). Deterministic: the same pushes give bit-identical means.
+/// O(1) per push: a ring buffer and compensated running sums (see
+/// [`PairSum`]). To bound any drift the sums are also recomputed from the
+/// ring every [`RECOMPUTE_EVERY`] pushes or so (a multiple of `width`;
+/// O(1) amortised). Deterministic: the same pushes give bit-identical means.
 #[derive(Debug, Clone)]
 pub(crate) struct PairMean {
     width: usize,
-    /// NaN in `.0` marks a missing pair.
-    ring: Vec<(f64, f64)>,
+    /// NaN in `[0]` marks a missing pair.
+    ring: Vec<[f64; 2]>,
     head: usize,
+    /// Ring wraps left before the next recompute.
+    wraps_left: usize,
     count: usize,
-    lo: NeumaierSum,
-    hi: NeumaierSum,
+    sums: PairSum,
 }
+
+/// Roughly how many pushes between two exact recomputes of the sums.
+const RECOMPUTE_EVERY: usize = 1024;
 
 impl PairMean {
     pub(crate) fn new(width: usize) -> Self {
@@ -116,55 +140,67 @@ impl PairMean {
             width,
             ring: Vec::with_capacity(width.min(4096)),
             head: 0,
+            wraps_left: Self::wraps(width),
             count: 0,
-            lo: NeumaierSum::default(),
-            hi: NeumaierSum::default(),
+            sums: PairSum::default(),
         }
+    }
+
+    fn wraps(width: usize) -> usize {
+        RECOMPUTE_EVERY.div_ceil(width)
     }
 
     /// Pushes the pair at the next position (`None` = missing), evicting the
     /// pair `width` positions back.
     #[inline(always)]
     pub(crate) fn push(&mut self, pair: Option<(f64, f64)>) {
-        let new = pair.unwrap_or((f64::NAN, f64::NAN));
+        let new = pair.map_or([f64::NAN; 2], |(lo, hi)| [lo, hi]);
+        let new_ok = !new[0].is_nan();
         if self.ring.len() < self.width {
             self.ring.push(new);
-        } else {
-            let old = core::mem::replace(&mut self.ring[self.head], new);
-            self.head += 1;
-            if self.head == self.width {
-                self.head = 0;
+            if new_ok {
+                self.count += 1;
+                self.sums.add(new);
+            }
+            return;
+        }
+        let old = core::mem::replace(&mut self.ring[self.head], new);
+        self.head += 1;
+        if self.head == self.width {
+            self.head = 0;
+            self.wraps_left -= 1;
+            if self.wraps_left == 0 {
+                self.wraps_left = Self::wraps(self.width);
                 self.recompute();
                 return;
             }
-            if !old.0.is_nan() {
+        }
+        match (!old[0].is_nan(), new_ok) {
+            (true, true) => self.sums.replace(old, new),
+            (false, true) => {
+                self.count += 1;
+                self.sums.add(new);
+            }
+            (true, false) => {
                 self.count -= 1;
                 if self.count == 0 {
-                    self.lo = NeumaierSum::default();
-                    self.hi = NeumaierSum::default();
+                    self.sums = PairSum::default();
                 } else {
-                    self.lo.add(-old.0);
-                    self.hi.add(-old.1);
+                    self.sums.add([-old[0], -old[1]]);
                 }
             }
-        }
-        if !new.0.is_nan() {
-            self.count += 1;
-            self.lo.add(new.0);
-            self.hi.add(new.1);
+            (false, false) => {}
         }
     }
 
-    #[inline(never)]
+    #[cold]
     fn recompute(&mut self) {
-        self.lo = NeumaierSum::default();
-        self.hi = NeumaierSum::default();
+        self.sums = PairSum::default();
         self.count = 0;
-        for &(l, h) in &self.ring {
-            if !l.is_nan() {
+        for &pair in &self.ring {
+            if !pair[0].is_nan() {
                 self.count += 1;
-                self.lo.add(l);
-                self.hi.add(h);
+                self.sums.add(pair);
             }
         }
     }
@@ -176,7 +212,8 @@ impl PairMean {
             return None;
         }
         let c = self.count as f64;
-        Some((self.lo.value() / c, self.hi.value() / c))
+        let [lo, hi] = self.sums.value();
+        Some((lo / c, hi / c))
     }
 }
 

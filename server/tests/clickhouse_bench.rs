@@ -328,7 +328,14 @@ fn clickhouse_figures() {
         let to = (now.div_euclid(BUCKET_SECONDS) + 1) * BUCKET_SECONDS;
         let day = TimeRange { from: to - 86_400, to };
         let week = TimeRange { from: to - 7 * 86_400, to };
+        // What `vigil check` reads with the default IQR band (n = 5, asof): the
+        // evaluated bucket and twice the detector's lookback before it
+        // (`check::plan::fetch_range`), i.e. 15 buckets.
+        let lookback = detect::DetectorSpec::Iqr(detect::IqrParams::default()).lookback() as i64;
+        let check = TimeRange { from: to - (2 * lookback + 1) * BUCKET_SECONDS, to };
         let approaches: Vec<(&str, Vec<Planned>)> = vec![
+            ("vigil-check-iqr", vigil_check(&metrics, check)),
+            ("rollup-check-iqr", rollup_check(&metrics, check)),
             ("vigil-24h", vigil_check(&metrics, day)),
             ("vigil-7d", vigil_check(&metrics, week)),
             ("seed-today-yesterday", seed_check(&metrics)),
@@ -347,6 +354,7 @@ fn clickhouse_figures() {
 
         // The rollup must give vigil's values (same TSV: slice, bucket, value).
         let output_of = |name: &str| &results.iter().find(|r| r.0 == name).expect("ran").3;
+        assert_eq!(output_of("vigil-check-iqr"), output_of("rollup-check-iqr"), "rollup differs from vigil (check)");
         assert_eq!(output_of("vigil-24h"), output_of("rollup-24h"), "rollup differs from vigil (24h)");
         assert_eq!(output_of("vigil-7d"), output_of("rollup-7d"), "rollup differs from vigil (7d)");
 

@@ -226,10 +226,10 @@ impl Rule {
         raw
     }
 
-    /// One bucket in causal mode (`asof` or `none`).
+    /// Smooths this bucket's raw band and assesses the value against it
+    /// (causal modes: `asof` or `none`).
     #[inline(always)]
-    fn push(&mut self, value: Option<f64>, src: &mut impl RankSource) -> Point {
-        let raw = self.step(value, src);
+    fn finish(&mut self, value: Option<f64>, raw: Option<Raw>) -> Point {
         let band = match self.smooth {
             Smoothing::AsOf => {
                 self.mean.push(raw.map(|r| (r.lower, r.upper)));
@@ -240,6 +240,14 @@ impl Rule {
             Smoothing::None | Smoothing::Centered => raw.map(|r| (r.lower, r.upper)),
         };
         Point::assess(value, band, raw.map(|r| r.median), raw.map(|r| r.iqr))
+    }
+
+    /// One bucket in causal mode: [`step`](Self::step) then
+    /// [`finish`](Self::finish).
+    #[inline(always)]
+    fn push(&mut self, value: Option<f64>, src: &mut impl RankSource) -> Point {
+        let raw = self.step(value, src);
+        self.finish(value, raw)
     }
 
     fn run_causal(mut self, values: &[f64], mut src: impl RankSource, out: &mut Detection) {
@@ -363,7 +371,7 @@ impl IqrState {
 /// Window length from which batch runs use [`SortedBlocks`] rather than a
 /// [`SortedVec`] window. Chosen by `examples/iqr_throughput` (see
 /// `docs/benchmarks.md`).
-pub const BLOCKS_THRESHOLD: usize = 24;
+pub const BLOCKS_THRESHOLD: usize = 14;
 
 /// Runs the IQR rule over a whole series: one point per bucket, as columns.
 ///

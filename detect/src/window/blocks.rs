@@ -384,4 +384,25 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn values_differing_only_in_low_bits_take_the_slow_sort() {
+        // Keys equal above the low `b` bits: the packed sort orders them by
+        // position, the check catches it and the pair sort fixes it.
+        let xs: Vec<f64> = (0..200)
+            .map(|i| f64::from_bits(1.0f64.to_bits() + ((i * 7919) % 13) as u64))
+            .chain([-0.0, 0.0, -1.0, -1.0 - f64::EPSILON, 3.0])
+            .collect();
+        let mut buf = SortBuf::default();
+        buf.sort(&xs[..64]);
+        let sorted: Vec<f64> = buf.order.iter().map(|&i| xs[i as usize]).collect();
+        assert!(sorted.windows(2).all(|w| w[0] <= w[1]));
+        for n in [2usize, 5, 16, 40] {
+            let ranks = [0, (n - 2) / 2, n - 2];
+            let got: Vec<Vec<(f64, f64)>> = SortedBlocks::new(&xs, n, ranks)
+                .map(|r| r.to_vec())
+                .collect();
+            assert_eq!(got, naive(&xs, n, &ranks), "n={n}");
+        }
+    }
 }

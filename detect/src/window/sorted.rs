@@ -2,9 +2,45 @@
 
 use super::OrderStatistics;
 
-/// Up to this many values, `replace` shifts element by element (insertion
-/// sort step) instead of binary search + `memmove`.
+/// Up to this many values, `replace` rebuilds the array branch-free (see
+/// [`replace_small`]) instead of binary search + `memmove`.
 const LINEAR_MAX: usize = 32;
+
+/// Replaces one copy of `old` by `new` in the sorted `v` (`len <= LINEAR_MAX`)
+/// without data-dependent branches: on noisy data the slot of each value is
+/// random, and a mispredicted branch costs more than a short pass of
+/// conditional moves. Returns false (and leaves `v` alone) when `old` is
+/// absent.
+#[inline]
+fn replace_small(v: &mut [f64], old: f64, new: f64) -> bool {
+    let len = v.len();
+    // Uninitialised would do (every read slot is written first), but zeroing
+    // 256 bytes costs nothing measurable here.
+    let mut tmp = [0.0; LINEAR_MAX];
+    let i = v.iter().filter(|&&y| y < old).count();
+    if v.get(i) != Some(&old) {
+        return false;
+    }
+    // Without v[i]; q = slot of `new` among the rest.
+    let mut q = 0;
+    for j in 0..len - 1 {
+        let x = if j < i { v[j] } else { v[j + 1] };
+        tmp[j] = x;
+        q += usize::from(x < new);
+    }
+    for (j, slot) in v.iter_mut().enumerate() {
+        // j <= len - 1 < LINEAR_MAX; tmp[len - 1] is stale but then j >= q.
+        let (kept, shifted) = (tmp[j], tmp[j.saturating_sub(1)]);
+        *slot = if j < q {
+            kept
+        } else if j == q {
+            new
+        } else {
+            shifted
+        };
+    }
+    true
+}
 
 /// A sorted `Vec<f64>`. Insert/remove O(log n) comparisons + O(n) moves (one
 /// `memmove`); select O(1). See the module docs for when it is used.
@@ -72,27 +108,19 @@ impl OrderStatistics for SortedVec {
             self.remove(old);
             return;
         }
-        let i = self.lower_bound(old);
-        if self.v.get(i) != Some(&old) {
+        let v = self.v.as_mut_slice();
+        if v.len() <= LINEAR_MAX {
+            if !replace_small(v, old, new) {
+                self.insert(new);
+            }
+            return;
+        }
+        let i = v.partition_point(|&y| y < old);
+        if v.get(i) != Some(&old) {
             self.insert(new);
             return;
         }
-        let v = self.v.as_mut_slice();
-        if v.len() <= LINEAR_MAX {
-            let mut j = i;
-            if new > old {
-                while j + 1 < v.len() && v[j + 1] < new {
-                    v[j] = v[j + 1];
-                    j += 1;
-                }
-            } else {
-                while j > 0 && v[j - 1] > new {
-                    v[j] = v[j - 1];
-                    j -= 1;
-                }
-            }
-            v[j] = new;
-        } else if new > old {
+        if new > old {
             // New slot: after every value < new, among v[i+1..]; shift left.
             let j = i + 1 + v[i + 1..].partition_point(|&y| y < new);
             v.copy_within(i + 1..j, i);
