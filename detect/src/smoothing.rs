@@ -96,7 +96,11 @@ impl PairSum {
     /// Adds `new - old` as one step (one link in the dependency chain).
     #[inline(always)]
     fn replace(&mut self, old: [f64; 2], new: [f64; 2]) {
-        let lanes = self.sum.iter_mut().zip(&mut self.comp).zip(old.into_iter().zip(new));
+        let lanes = self
+            .sum
+            .iter_mut()
+            .zip(&mut self.comp)
+            .zip(old.into_iter().zip(new));
         for ((sum, comp), (old, new)) in lanes {
             let (d, e1) = two_sum(new, -old);
             let (t, e2) = two_sum(*sum, d);

@@ -2,17 +2,7 @@
 //! off to one module per command; everything below returns `anyhow::Result` so a
 //! bad input ends as one clear message and a non-zero exit code, never a panic.
 
-mod check;
-mod cli;
-mod commands;
-mod config;
-mod csv_series;
-mod events;
-mod metrics;
-mod simulator;
-mod sources;
-mod web;
-
+use server::{cli, commands};
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {

@@ -21,9 +21,7 @@
 mod clickhouse_support;
 
 // The SQL builder itself, so the figures are for exactly the queries vigil sends.
-#[allow(dead_code)]
-#[path = "../src/metrics/mod.rs"]
-mod metrics;
+use server::metrics;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

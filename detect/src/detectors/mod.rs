@@ -1,4 +1,4 @@
-//! Detectors: each turns a [`Series`](crate::Series) into one
+//! Detectors: each turns a [`Series`] into one
 //! [`Point`](crate::Point) per bucket, stored as a [`Detection`].
 //!
 //! A detector is a parameter struct (validated up front), a causal
@@ -10,8 +10,8 @@
 
 pub mod iqr;
 
-use crate::error::DetectError;
 use crate::detection::Detection;
+use crate::error::DetectError;
 use crate::series::Series;
 
 pub use iqr::{iqr, iqr_into, IqrParams, IqrState, BLOCKS_THRESHOLD};

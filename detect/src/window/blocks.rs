@@ -75,8 +75,10 @@ impl SortBuf {
         self.order.clear();
         self.order
             .extend(self.packed.iter().map(|&k| (k & low) as u32));
-        let key = |i: u32| sort_key(chunk[i as usize] + 0.0);
-        if self.order.windows(2).all(|w| key(w[0]) <= key(w[1])) {
+        // Neighbours whose high bits differ are in order by construction.
+        let key = |k: u64| sort_key(chunk[(k & low) as usize] + 0.0);
+        let in_order = |w: &[u64]| (w[0] ^ w[1]) & !low != 0 || key(w[0]) <= key(w[1]);
+        if self.packed.windows(2).all(in_order) {
             return;
         }
         self.pairs.clear();
@@ -213,7 +215,10 @@ impl<'a, const R: usize> SortedBlocks<'a, R> {
     /// `< n - 1`, so that rank `k + 1` exists).
     pub fn new(xs: &'a [f64], n: usize, ranks: [usize; R]) -> Self {
         assert!(n >= 2 && n < u32::MAX as usize - 2, "window length {n}");
-        assert!(ranks.iter().all(|&k| k + 1 < n), "ranks {ranks:?} for n={n}");
+        assert!(
+            ranks.iter().all(|&k| k + 1 < n),
+            "ranks {ranks:?} for n={n}"
+        );
         let mut buf = SortBuf::default();
         let mut a = Block::new(n);
         let b = Block::new(n);

@@ -29,6 +29,10 @@ pub struct SimulateArgs {
     /// Delete the embedded store first instead of only catching up to now.
     #[arg(long, conflicts_with = "clickhouse_url")]
     pub reset: bool,
+    /// Generate history up to TIME instead of now (same formats as `vigil series --from`).
+    /// With the same seed and TIME, the events and incidents are the same on every run.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
     /// Write to ClickHouse at this HTTP URL instead (tables are created if absent).
     #[arg(long, value_name = "URL")]
     pub clickhouse_url: Option<String>,
@@ -92,7 +96,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let now = crate::simulator::unix_now();
+    let now = match &args.now {
+        Some(text) => super::series::parse_time(text, crate::simulator::unix_now())
+            .with_context(|| format!("--now {text:?}"))?,
+        None => crate::simulator::unix_now(),
+    };
     let report = runtime
         .block_on(crate::simulator::fill_history(&source, &simulator, now))
         .with_context(|| format!("simulating into {}", source.describe()))?;
