@@ -70,8 +70,7 @@ e2e: build
 
 ## make bench: throughput figures (see docs/benchmarks.md)
 bench: setup-test
-	cargo run --release -p detect --example iqr_throughput
-	python3 scripts/bench_pandas_iqr.py
+	scripts/bench_iqr_vs_pandas.sh
 
 clean-data:
 	rm -rf data

@@ -1,6 +1,6 @@
 //! Criterion benches: the IQR rule on 1e6 points for n = 5, 96, 672
-//! (throughput in elements/s), and the two window structures head to head
-//! (the data behind `TREE_THRESHOLD`).
+//! (throughput in elements/s), and the window structures head to head
+//! (the data behind `TREE_THRESHOLD`; `sorted_blocks` is the batch provider).
 //!
 //! `cargo bench -p detect` (about a minute; `-- iqr/` or `-- window/` for one group).
 
@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use detect::window::{OrderStatistics, QuantilePos, RollingWindow, SortedVec, Treap};
+use detect::window::{OrderStatistics, QuantilePos, RollingWindow, SortedBlocks, SortedVec, Treap};
 use detect::{iqr, iqr_into, Detection, IqrParams, IqrState, Series, Smoothing};
 
 const LEN: usize = 1_000_000;
@@ -66,6 +66,13 @@ fn roll<W: OrderStatistics>(values: &[f64], n: usize) -> f64 {
     acc
 }
 
+fn roll_blocks(values: &[f64], n: usize) -> f64 {
+    let (q25, q75) = (QuantilePos::new(0.25, n), QuantilePos::new(0.75, n));
+    SortedBlocks::new(values, n, [q25.rank(), q75.rank()])
+        .map(|[lo, hi]| q75.interpolate(hi.0, hi.1) - q25.interpolate(lo.0, lo.1))
+        .sum()
+}
+
 fn bench_window(c: &mut Criterion) {
     const WLEN: usize = 200_000;
     let values = common::daily_cycle(WLEN, 7);
@@ -80,6 +87,10 @@ fn bench_window(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("treap", n), &n, |b, &n| {
             b.iter(|| roll::<Treap>(black_box(&values), n))
+        });
+        // Batch only (needs the whole input): what iqr() uses from BLOCKS_THRESHOLD.
+        g.bench_with_input(BenchmarkId::new("sorted_blocks", n), &n, |b, &n| {
+            b.iter(|| roll_blocks(black_box(&values), n))
         });
     }
     g.finish();

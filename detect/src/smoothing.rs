@@ -74,9 +74,12 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, (a - (s - bb)) + (b - bb))
 }
 
-/// Compensated running sums of the two bounds: `sum + comp` where every
-/// rounding error is kept exactly (TwoSum) in `comp`, so a long-running
-/// add/remove window does not drift, even after a huge value leaves it.
+/// Compensated running sums of the two bounds, `sum + comp`: the exact
+/// rounding error of every update of `sum` (TwoSum) is accumulated in
+/// `comp`, so a long-running add/remove window does not drift, even after a
+/// huge value leaves it (only `comp`'s own, far smaller, roundings remain).
+/// Same accuracy as the Neumaier sum it replaces, with one dependency-chain
+/// link per push instead of two and no branch: ~2x faster smoothing.
 #[derive(Debug, Clone, Copy, Default)]
 struct PairSum {
     sum: [f64; 2],

@@ -18,9 +18,13 @@
 //! most one element: O(1). The values at ranks `k - 1` and `k` are the
 //! larger of the two predecessors and the smaller of `pa`/`pb`.
 //!
-//! Cost: O(n log n) to sort each block, i.e. O(log n) comparisons per value
-//! amortised, plus O(1) list and cut updates per value and per rank. All
-//! the working memory is two blocks of `n` nodes, allocated once.
+//! Cost: sorting each block, i.e. O(log n) comparisons per value amortised
+//! (`sort_unstable` on packed `u64` keys; from [`RADIX_MIN`] values an LSD
+//! radix sort over the bytes that vary, at most 8 O(n) passes), plus O(1)
+//! list and cut updates per value and per rank. All the working memory is
+//! two blocks of `n` nodes, allocated once. Measured on 1e6 points (2-core
+//! x86-64 VM): 19-21 ns per window for three ranks at n = 96 and 672,
+//! against 60-90 ns for the sorted array.
 
 /// A list node: a value and its neighbours in sorted order (one 16-byte
 /// load per visit).
@@ -49,6 +53,47 @@ struct SortBuf {
     packed: Vec<u64>,
     pairs: Vec<(u64, u32)>,
     order: Vec<u32>,
+    radix: Vec<u64>,
+}
+
+/// Block length from which [`radix_sort`] beats `sort_unstable`
+/// (`iqr_throughput`, buffer reused, M points/s, without vs with: n = 96:
+/// 31 vs 29, 256: 24.9 vs 24.9, 672: 28.7 vs 29.8, 2048: 24.0 vs 25.8).
+const RADIX_MIN: usize = 256;
+
+/// Sorts `keys` by their `mask` bits (the rest: any order), LSD radix by
+/// bytes, skipping bytes that are the same in every key: the values of one
+/// block are usually close, so most high bytes are. O(n) per byte pass.
+fn radix_sort(keys: &mut Vec<u64>, mask: u64, tmp: &mut Vec<u64>) {
+    let Some(&first) = keys.first() else {
+        return;
+    };
+    let varying = keys.iter().fold(0, |acc, &k| acc | (k ^ first)) & mask;
+    tmp.clear();
+    tmp.resize(keys.len(), 0);
+    for byte in 0..8 {
+        let shift = byte * 8;
+        if (varying >> shift) & 0xff == 0 {
+            continue;
+        }
+        let digit = |k: u64| ((k & mask) >> shift) as usize & 0xff;
+        let mut counts = [0usize; 256];
+        for &k in keys.iter() {
+            counts[digit(k)] += 1;
+        }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let here = *c;
+            *c = sum;
+            sum += here;
+        }
+        for &k in keys.iter() {
+            let d = digit(k);
+            tmp[counts[d]] = k;
+            counts[d] += 1;
+        }
+        core::mem::swap(keys, tmp);
+    }
 }
 
 impl SortBuf {
@@ -71,7 +116,11 @@ impl SortBuf {
                 .enumerate()
                 .map(|(i, &x)| (sort_key(x + 0.0) & !low) | i as u64),
         );
-        self.packed.sort_unstable();
+        if chunk.len() >= RADIX_MIN {
+            radix_sort(&mut self.packed, !low, &mut self.radix);
+        } else {
+            self.packed.sort_unstable();
+        }
         self.order.clear();
         self.order
             .extend(self.packed.iter().map(|&k| (k & low) as u32));
@@ -388,6 +437,35 @@ mod tests {
                 assert_eq!(got, naive(&xs, n, &ranks), "len={len} n={n}");
             }
         }
+    }
+
+    #[test]
+    fn long_windows_use_radix_sort_and_match() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let xs: Vec<f64> = (0..1200)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let v = (x % 20_000) as f64 * 0.5 - 3000.0;
+                if i % 97 == 0 {
+                    v * 1e12
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let n = RADIX_MIN + 44;
+        let ranks = [0, n / 4, n - 2];
+        let got: Vec<Vec<(f64, f64)>> = SortedBlocks::new(&xs, n, ranks)
+            .map(|r| r.to_vec())
+            .collect();
+        assert_eq!(got, naive(&xs, n, &ranks));
+        let mut keys: Vec<u64> = xs.iter().map(|&v| sort_key(v + 0.0)).collect();
+        let mut want = keys.clone();
+        want.sort_unstable();
+        radix_sort(&mut keys, !0, &mut Vec::new());
+        assert_eq!(keys, want);
     }
 
     #[test]
