@@ -3,8 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    check::CheckArgs,
-    detect::DetectArgs, series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs,
+    check::CheckArgs, detect::DetectArgs, series::SeriesArgs, serve::ServeArgs,
+    simulate::SimulateArgs,
 };
 
 #[derive(Parser, Debug)]

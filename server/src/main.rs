@@ -2,8 +2,8 @@
 //! off to one module per command; everything below returns `anyhow::Result` so a
 //! bad input ends as one clear message and a non-zero exit code, never a panic.
 
-use server::{cli, commands};
 use clap::Parser;
+use server::{cli, commands};
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

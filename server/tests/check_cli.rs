@@ -2,24 +2,10 @@
 //! metric and slice at the newest complete bucket, flags the simulator's injected
 //! feed outage, and fails clearly when it cannot.
 
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env_remove("VIGIL_CONFIG")
-        .output()
-        .expect("vigil runs")
-}
-
-fn stdout_of(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "vigil failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).expect("utf-8")
-}
+use cli::{format_time, stdout_of, vigil};
 
 /// The outage incident's (start, end) as written by the simulator.
 fn outage(db: &std::path::Path) -> (i64, i64) {
@@ -31,13 +17,6 @@ fn outage(db: &std::path::Path) -> (i64, i64) {
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .expect("the simulator injects a feed outage")
-}
-
-fn time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .expect("valid time")
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
 }
 
 #[test]
@@ -63,7 +42,7 @@ fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
 
     // Evaluate the outage's first bucket: "now" is one bucket after its start
     // plus the grace delay, so that bucket is the newest complete one.
-    let at = time(start + 900 + 120);
+    let at = format_time(start + 900 + 120);
     let csv = stdout_of(&vigil(&["check", "--data-dir", data_arg, "--at", &at]));
     let mut lines = csv.lines();
     assert_eq!(
@@ -71,7 +50,7 @@ fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
         Some("bucket,metric,slice,value,lower,upper,expected,deviation,is_anomaly")
     );
     let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
-    let expected_bucket = time(start);
+    let expected_bucket = format_time(start);
     assert!(
         rows.iter().all(|r| r[0] == expected_bucket),
         "one bucket evaluated"

@@ -5,50 +5,26 @@
 //! The source's own deeper checks (every slice, SQLite vs ClickHouse bit for bit)
 //! live in `src/sources/clickhouse/real_server_tests.rs`.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 #[path = "support/clickhouse.rs"]
 mod clickhouse_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use cli::{parse_series_csv, stdout_of};
 
 use clickhouse_support::{TestServer, TEST_PASSWORD, TEST_USER};
 
 const BUCKET: i64 = 900;
 const DATABASE: &str = "vigil_cli";
 
+/// `vigil ARGS` with the test server's password in the environment.
 fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env_remove("VIGIL_CONFIG")
-        .env("VIGIL_CLICKHOUSE_PASSWORD", TEST_PASSWORD)
-        .output()
-        .expect("vigil runs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "vigil failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).expect("utf-8")
-}
-
-/// `bucket,value` CSV -> unix seconds -> value (Rust prints f64 round-trippably).
-fn parse_csv(text: &str) -> BTreeMap<i64, f64> {
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("bucket,value"));
-    lines
-        .map(|line| {
-            let (bucket, value) = line.split_once(',').expect("two columns");
-            let time = chrono::NaiveDateTime::parse_from_str(bucket, "%Y-%m-%d %H:%M:%S")
-                .expect("bucket time")
-                .and_utc()
-                .timestamp();
-            (time, value.parse().expect("number"))
-        })
-        .collect()
+    cli::vigil_with_env(args, &[("VIGIL_CLICKHOUSE_PASSWORD", TEST_PASSWORD)])
 }
 
 fn write_config(dir: &Path, url: &str, extra: &str) -> String {
@@ -124,7 +100,7 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
         "--seed",
         "5",
     ];
-    let summary = ok(&vigil(&simulate));
+    let summary = stdout_of(&vigil(&simulate));
     assert!(summary.contains("events/s"), "{summary}");
     assert!(
         summary.contains(url) && !summary.contains(TEST_PASSWORD),
@@ -145,7 +121,7 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
     assert_eq!(count("incidents"), 5);
 
     // A second run only catches up: no duplicated history.
-    ok(&vigil(&simulate));
+    stdout_of(&vigil(&simulate));
     let after = count("feed_actions");
     assert!(after - feed_rows < feed_rows / 10, "{feed_rows} -> {after}");
 
@@ -182,7 +158,7 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
                 if let Some(slice_text) = &slice_text {
                     args.extend(["--slice", slice_text.as_str()]);
                 }
-                let got = parse_csv(&ok(&vigil(&args)));
+                let got = parse_series_csv(&stdout_of(&vigil(&args)));
                 let aligned_from = from - from.rem_euclid(BUCKET);
                 let aligned_to = to + (BUCKET - to.rem_euclid(BUCKET)) % BUCKET;
                 let want: BTreeMap<i64, f64> = query::<(u32, f64)>(
@@ -218,7 +194,7 @@ fn bad_input_and_unreachable_server_are_clear_errors() {
         return;
     };
     let url = server.url.as_str();
-    ok(&vigil(&[
+    stdout_of(&vigil(&[
         "simulate",
         "--clickhouse-url",
         url,
@@ -244,7 +220,7 @@ fn bad_input_and_unreachable_server_are_clear_errors() {
         "--config",
         &config,
     ]);
-    assert_eq!(ok(&output), "bucket,value\n");
+    assert_eq!(stdout_of(&output), "bucket,value\n");
 
     // A user metric with an unknown column is rejected before any SQL is sent.
     let bad = write_config(

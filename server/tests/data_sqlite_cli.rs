@@ -2,44 +2,15 @@
 //! `series` reads it, and every built-in metric equals an independent,
 //! hand-written SQL query on the same SQLite file.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::collections::BTreeMap;
+
+use cli::{parse_series_csv, stdout_of, vigil};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const BUCKET: i64 = 900;
-
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env_remove("VIGIL_CONFIG")
-        .output()
-        .expect("vigil runs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "vigil failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).expect("utf-8")
-}
-
-/// `bucket,value` CSV -> unix seconds -> value.
-fn parse_csv(text: &str) -> BTreeMap<i64, f64> {
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("bucket,value"));
-    lines
-        .map(|line| {
-            let (bucket, value) = line.split_once(',').expect("two columns");
-            let time = chrono::NaiveDateTime::parse_from_str(bucket, "%Y-%m-%d %H:%M:%S")
-                .expect("bucket time")
-                .and_utc()
-                .timestamp();
-            (time, value.parse().expect("number"))
-        })
-        .collect()
-}
 
 struct Store {
     _dir: tempfile::TempDir,
@@ -61,7 +32,7 @@ fn simulated_store() -> Store {
         "--data-dir",
         data.to_str().expect("utf-8 path"),
     ]);
-    let summary = ok(&output);
+    let summary = stdout_of(&output);
     assert!(summary.contains("events/s"), "{summary}");
     assert!(summary.contains("5 incidents"), "{summary}");
     let db = data.join("vigil.sqlite");
@@ -166,7 +137,7 @@ fn every_metric_via_cli_equals_hand_written_sql() {
                     args.push(format!("{dimension}={value}"));
                 }
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                let got = parse_csv(&ok(&vigil(&args)));
+                let got = parse_series_csv(&stdout_of(&vigil(&args)));
                 let aligned_from = from - from.rem_euclid(BUCKET);
                 let aligned_to = to + (BUCKET - to.rem_euclid(BUCKET)) % BUCKET;
                 let want = hand_sql(&store.db, metric, slice, aligned_from, aligned_to);
@@ -206,7 +177,7 @@ fn simulate_twice_only_catches_up() {
     };
     let before = count();
     let data_dir = store.db.parent().expect("dir").to_str().expect("utf-8");
-    let output = ok(&vigil(&[
+    let output = stdout_of(&vigil(&[
         "simulate",
         "--days",
         "3",

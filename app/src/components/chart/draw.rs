@@ -22,7 +22,7 @@ pub fn draw(
         .ok_or_else(|| "canvas has no 2d context".to_string())?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    if series.len() == 0 {
+    if series.is_empty() {
         return Ok(());
     }
 

@@ -1,0 +1,60 @@
+//! Running the built `vigil` binary from integration tests.
+// Each test binary includes this file and uses a subset of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+/// `vigil ARGS`, isolated from the caller's config, with extra environment variables.
+pub fn vigil_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env_remove("VIGIL_CONFIG")
+        .envs(env.iter().copied())
+        .output()
+        .expect("vigil runs")
+}
+
+/// `vigil ARGS`, isolated from the caller's config.
+pub fn vigil(args: &[&str]) -> Output {
+    vigil_with_env(args, &[])
+}
+
+/// Stdout of a successful run; a failed run fails the test with vigil's stderr.
+pub fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "vigil failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+/// `vigil series` output (`bucket,value` CSV) as unix seconds -> value.
+/// Rust prints f64 round-trippably, so values compare exactly.
+pub fn parse_series_csv(text: &str) -> BTreeMap<i64, f64> {
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("bucket,value"));
+    lines
+        .map(|line| {
+            let (bucket, value) = line.split_once(',').expect("two columns");
+            (parse_time(bucket), value.parse().expect("number"))
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC), as vigil prints bucket times.
+pub fn format_time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .expect("valid time")
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The inverse of [`format_time`].
+pub fn parse_time(text: &str) -> i64 {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .expect("bucket time")
+        .and_utc()
+        .timestamp()
+}
