@@ -57,14 +57,7 @@ fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
     );
 
     // Every built-in metric is evaluated whole and by its slices.
-    for metric in [
-        "feed_active_users",
-        "feed_views",
-        "feed_likes",
-        "feed_ctr",
-        "messenger_active_users",
-        "messages_sent",
-    ] {
+    for metric in cli::BUILTIN_METRICS {
         assert!(
             rows.iter().any(|r| r[1] == metric && r[2].is_empty()),
             "{metric}"

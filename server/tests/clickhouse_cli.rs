@@ -137,14 +137,7 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
     let end = newest - newest % BUCKET;
     let windows = [(end - 86_400, end), (end - 6 * 3600 + 123, end - 3600 - 5)];
     let slices = [None, Some(("os", "Android")), Some(("source", "organic"))];
-    let metrics = [
-        "feed_active_users",
-        "feed_views",
-        "feed_likes",
-        "feed_ctr",
-        "messenger_active_users",
-        "messages_sent",
-    ];
+    let metrics = cli::BUILTIN_METRICS;
     for metric in metrics {
         for (from, to) in windows {
             for slice in slices {

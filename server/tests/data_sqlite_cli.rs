@@ -108,15 +108,8 @@ fn every_metric_via_cli_equals_hand_written_sql() {
         Some(("country", "Russia")),
         Some(("source", "organic")),
     ];
-    let metrics = [
-        "feed_active_users",
-        "feed_views",
-        "feed_likes",
-        "feed_ctr",
-        "messenger_active_users",
-        "messages_sent",
-        "ios_views",
-    ];
+    // The built-ins plus the config file's own metric.
+    let metrics = cli::BUILTIN_METRICS.iter().copied().chain(["ios_views"]);
     let config = store.config.to_str().expect("utf-8 path");
     for metric in metrics {
         for (from, to) in windows {

@@ -5,6 +5,17 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
+/// The built-in metrics, written out independently of the catalogue so a test
+/// notices when one disappears or is renamed.
+pub const BUILTIN_METRICS: [&str; 6] = [
+    "feed_active_users",
+    "feed_views",
+    "feed_likes",
+    "feed_ctr",
+    "messenger_active_users",
+    "messages_sent",
+];
+
 /// `vigil ARGS`, isolated from the caller's config, with extra environment variables.
 pub fn vigil_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
