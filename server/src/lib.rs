@@ -6,6 +6,7 @@
 //! `commands` and `web` (what users run and see). `config` says which source and
 //! metrics; `cli` is the command line.
 
+pub mod chart_png;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -15,4 +16,5 @@ pub mod events;
 pub mod metrics;
 pub mod simulator;
 pub mod sources;
+pub mod telegram;
 pub mod web;

@@ -1,0 +1,901 @@
+//! Alert messages for Telegram: HTML formatting within Telegram's length
+//! limits, the delivery plan (photo caption, or photo plus follow-up text) and
+//! the inline keyboard whose buttons come back as callback queries.
+//!
+//! Telegram counts a caption (≤ 1024) or a text (≤ 4096) after entity parsing:
+//! tags do not count, `&amp;` counts as one character. We measure the visible
+//! text in UTF-16 code units (what Telegram uses for entity offsets; never less
+//! than the character count) and stay a safety margin below the limits.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+use crate::check::Evaluation;
+use crate::metrics::model::SliceKey;
+
+/// Telegram's limit for a photo caption, after entity parsing.
+pub const CAPTION_LIMIT: usize = 1024;
+/// Telegram's limit for a message text, after entity parsing.
+pub const TEXT_LIMIT: usize = 4096;
+/// What we allow ourselves in a caption (a margin below [`CAPTION_LIMIT`]).
+pub const CAPTION_BUDGET: usize = CAPTION_LIMIT - 24;
+/// What we allow ourselves in a text message (a margin below [`TEXT_LIMIT`]).
+pub const TEXT_BUDGET: usize = TEXT_LIMIT - 96;
+/// Telegram's limit for `callback_data`, in bytes.
+pub const CALLBACK_DATA_LIMIT: usize = 64;
+
+const ELLIPSIS: char = '…';
+
+/// Whether an alert is open or over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlertState {
+    /// Anomalous for `for_secs` seconds so far.
+    Firing { for_secs: i64 },
+    /// Back to normal after `lasted_secs` seconds.
+    Resolved { lasted_secs: i64 },
+}
+
+/// Everything one alert message says. Plain text everywhere: escaping is done here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertMessage {
+    /// Metric identifier, e.g. `feed_views`.
+    pub metric_name: String,
+    /// Human title, e.g. "Feed views".
+    pub metric_title: String,
+    pub slice: Option<SliceKey>,
+    /// Start of the anomalous bucket (unix seconds).
+    pub bucket: i64,
+    /// Local time zone of the recipients, as a fixed offset from UTC.
+    pub utc_offset_minutes: i32,
+    pub value: Option<f64>,
+    pub expected: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// `(value - expected) / |expected|`.
+    pub deviation: Option<f64>,
+    /// Relative change against the same bucket yesterday.
+    pub vs_yesterday: Option<f64>,
+    /// Relative change against the same bucket a week ago.
+    pub vs_week_ago: Option<f64>,
+    pub detector: String,
+    /// Link to the metric's page in vigil.
+    pub page_url: String,
+    /// BI dashboards: (title, url).
+    pub dashboards: Vec<(String, String)>,
+    pub state: AlertState,
+}
+
+impl AlertMessage {
+    /// A firing alert for one evaluation; comparisons, links and zone stay empty
+    /// for the caller to fill.
+    pub fn from_evaluation(evaluation: &Evaluation, metric_title: &str, page_url: &str) -> Self {
+        let point = &evaluation.point;
+        Self {
+            metric_name: evaluation.metric.clone(),
+            metric_title: metric_title.to_string(),
+            slice: evaluation.slice.clone(),
+            bucket: evaluation.bucket,
+            utc_offset_minutes: 0,
+            value: point.value,
+            expected: point.expected,
+            lower: point.lower,
+            upper: point.upper,
+            deviation: point.deviation,
+            vs_yesterday: None,
+            vs_week_ago: None,
+            detector: evaluation.detector.to_string(),
+            page_url: page_url.to_string(),
+            dashboards: Vec::new(),
+            state: AlertState::Firing { for_secs: 0 },
+        }
+    }
+}
+
+/// What to send for one alert.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// The chart with the full text as its caption.
+    Photo { caption: String },
+    /// The chart with a short caption, then the full text as a reply to it.
+    PhotoThenText { caption: String, text: String },
+}
+
+/// Plans the delivery of an alert: the full text as the caption when it fits,
+/// otherwise a short caption and the full text (truncated to the text limit) as
+/// a follow-up message.
+pub fn plan_delivery(alert: &AlertMessage) -> Delivery {
+    let full = format_alert(alert);
+    if visible_len(&full) <= CAPTION_BUDGET {
+        return Delivery::Photo { caption: full };
+    }
+    Delivery::PhotoThenText {
+        caption: truncate_html(&format_short(alert), CAPTION_BUDGET),
+        text: truncate_html(&full, TEXT_BUDGET),
+    }
+}
+
+/// The full alert in Telegram HTML (not truncated).
+pub fn format_alert(alert: &AlertMessage) -> String {
+    let mut out = headline(alert);
+    if let Some(slice) = &alert.slice {
+        let _ = write!(
+            out,
+            "\nSlice: <b>{} = {}</b>",
+            escape_html(&slice.dimension),
+            escape_html(&slice.value)
+        );
+    }
+    let _ = write!(
+        out,
+        "\nBucket: {}",
+        escape_html(&local_time(alert.bucket, alert.utc_offset_minutes))
+    );
+    let _ = write!(out, "\nValue: <b>{}</b>", number(alert.value));
+    let _ = write!(out, "\nExpected: {}", number(alert.expected));
+    if alert.lower.is_some() || alert.upper.is_some() {
+        let _ = write!(
+            out,
+            " (normal {} – {})",
+            number(alert.lower),
+            number(alert.upper)
+        );
+    }
+    if let Some(d) = alert.deviation.filter(|d| d.is_finite()) {
+        let _ = write!(out, "\nDeviation: <b>{}</b> vs expected", percent(d));
+    }
+    let mut comparisons = Vec::new();
+    if let Some(d) = alert.vs_yesterday.filter(|d| d.is_finite()) {
+        comparisons.push(format!("{} vs yesterday", percent(d)));
+    }
+    if let Some(d) = alert.vs_week_ago.filter(|d| d.is_finite()) {
+        comparisons.push(format!("{} vs a week ago", percent(d)));
+    }
+    if !comparisons.is_empty() {
+        let _ = write!(out, "\n{}", comparisons.join(" · "));
+    }
+    let _ = write!(out, "\nDetector: {}", escape_html(&alert.detector));
+    let _ = write!(out, "\n{}", state_line(&alert.state));
+    let mut links = Vec::new();
+    if !alert.page_url.is_empty() {
+        links.push(link("Open in vigil", &alert.page_url));
+    }
+    for (title, url) in &alert.dashboards {
+        links.push(link(title, url));
+    }
+    if !links.is_empty() {
+        let _ = write!(out, "\n{}", links.join(" · "));
+    }
+    out
+}
+
+/// The short caption used when the full text goes to a follow-up message.
+pub fn format_short(alert: &AlertMessage) -> String {
+    let mut out = headline(alert);
+    if let Some(slice) = &alert.slice {
+        let _ = write!(
+            out,
+            "\n{} = {}",
+            escape_html(&slice.dimension),
+            escape_html(&slice.value)
+        );
+    }
+    let _ = write!(
+        out,
+        "\nValue: <b>{}</b> (expected {})",
+        number(alert.value),
+        number(alert.expected)
+    );
+    if let Some(d) = alert.deviation.filter(|d| d.is_finite()) {
+        let _ = write!(out, ", {}", percent(d));
+    }
+    let _ = write!(out, "\n{}", state_line(&alert.state));
+    out
+}
+
+fn headline(alert: &AlertMessage) -> String {
+    let icon = match alert.state {
+        AlertState::Firing { .. } => "🔴",
+        AlertState::Resolved { .. } => "✅",
+    };
+    format!(
+        "{icon} <b>{}</b> <code>{}</code>",
+        escape_html(&alert.metric_title),
+        escape_html(&alert.metric_name)
+    )
+}
+
+fn state_line(state: &AlertState) -> String {
+    match *state {
+        AlertState::Firing { for_secs } => format!("Firing for {}", duration(for_secs)),
+        AlertState::Resolved { lasted_secs } => {
+            format!("Resolved after {}", duration(lasted_secs))
+        }
+    }
+}
+
+fn link(title: &str, url: &str) -> String {
+    format!(
+        "<a href=\"{}\">{}</a>",
+        escape_attr(url),
+        escape_html(title)
+    )
+}
+
+/// `2026-11-23 14:15 UTC+03:00` in the given fixed offset.
+pub fn local_time(unix: i64, utc_offset_minutes: i32) -> String {
+    let offset = FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60))
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
+    match DateTime::from_timestamp(unix, 0) {
+        Some(t) => {
+            let local = t.with_timezone(&offset);
+            format!(
+                "{} UTC{}",
+                local.format("%Y-%m-%d %H:%M"),
+                offset_label(offset)
+            )
+        }
+        None => format!("@{unix}"),
+    }
+}
+
+fn offset_label(offset: FixedOffset) -> String {
+    let secs = offset.local_minus_utc();
+    if secs == 0 {
+        return String::new();
+    }
+    let sign = if secs < 0 { '-' } else { '+' };
+    let m = secs.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+/// `45 min`, `2 h 05 min`, `3 d 4 h`.
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let minutes = secs / 60;
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else {
+        format!("{m} min")
+    }
+}
+
+/// A metric value: integers as integers, fractions with a few significant digits.
+pub fn number(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => {
+            let a = v.abs();
+            if v.fract() == 0.0 && a < 1e15 {
+                format!("{v:.0}")
+            } else if a >= 100.0 {
+                format!("{v:.1}")
+            } else if a >= 1.0 {
+                format!("{v:.2}")
+            } else {
+                format!("{v:.4}")
+            }
+        }
+        _ => "—".to_string(),
+    }
+}
+
+/// A relative change as a signed percentage: `-0.177` → `−17.7 %`.
+pub fn percent(d: f64) -> String {
+    let p = d * 100.0;
+    if p < 0.0 {
+        format!("−{:.1} %", -p)
+    } else {
+        format!("+{p:.1} %")
+    }
+}
+
+/// Escapes text for Telegram HTML: `&`, `<`, `>`.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes an attribute value (also `"`).
+fn escape_attr(s: &str) -> String {
+    escape_html(s).replace('"', "&quot;")
+}
+
+/// One lexical piece of Telegram HTML.
+#[derive(Debug, PartialEq)]
+enum Token<'a> {
+    /// `<b>`, `<a href="...">`: the tag name and its raw text.
+    Open(&'a str, &'a str),
+    /// `</b>`.
+    Close(&'a str, &'a str),
+    /// Visible text (a character or an entity) and its UTF-16 length.
+    Text(&'a str, usize),
+}
+
+fn tokenize(html: &str) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < html.len() {
+        let rest = &html[i..];
+        let c = rest.chars().next().unwrap_or('\0');
+        if c == '<' {
+            if let Some(end) = rest.find('>') {
+                let raw = &rest[..=end];
+                let inner = &raw[1..raw.len() - 1];
+                let (closing, body) = match inner.strip_prefix('/') {
+                    Some(b) => (true, b),
+                    None => (false, inner),
+                };
+                let name_end = body
+                    .find(|ch: char| ch.is_whitespace())
+                    .unwrap_or(body.len());
+                let name = &body[..name_end];
+                if !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                {
+                    tokens.push(if closing {
+                        Token::Close(name, raw)
+                    } else {
+                        Token::Open(name, raw)
+                    });
+                    i += raw.len();
+                    continue;
+                }
+            }
+        } else if c == '&' {
+            if let Some(units) = entity_len(rest) {
+                let end = rest.find(';').map_or(rest.len(), |e| e + 1);
+                tokens.push(Token::Text(&rest[..end], units));
+                i += end;
+                continue;
+            }
+        }
+        let len = c.len_utf8();
+        tokens.push(Token::Text(&rest[..len], c.len_utf16()));
+        i += len;
+    }
+    tokens
+}
+
+/// If `s` starts with a complete entity (`&amp;`, `&#128512;`, `&#x1F600;`),
+/// the UTF-16 length of what it stands for.
+fn entity_len(s: &str) -> Option<usize> {
+    let end = s
+        .char_indices()
+        .take(12)
+        .find(|&(_, c)| c == ';')
+        .map(|(i, _)| i)?;
+    let body = &s[1..end];
+    if let Some(num) = body.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse::<u32>().ok()?,
+        };
+        return char::from_u32(code).map(char::len_utf16);
+    }
+    (!body.is_empty() && body.chars().all(|c| c.is_ascii_alphanumeric())).then_some(1)
+}
+
+/// The length Telegram counts: visible text after removing tags and decoding
+/// entities, in UTF-16 code units.
+pub fn visible_len(html: &str) -> usize {
+    tokenize(html)
+        .iter()
+        .map(|t| match t {
+            Token::Text(_, units) => *units,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Cuts `html` so its visible length is at most `limit`, never inside a tag or
+/// an entity, appending `…` and closing the tags left open. Unchanged if it fits.
+pub fn truncate_html(html: &str, limit: usize) -> String {
+    let tokens = tokenize(html);
+    let total: usize = tokens
+        .iter()
+        .map(|t| match t {
+            Token::Text(_, u) => *u,
+            _ => 0,
+        })
+        .sum();
+    if total <= limit {
+        return html.to_string();
+    }
+    let budget = limit.saturating_sub(ELLIPSIS.len_utf16());
+    let mut out = String::with_capacity(html.len().min(limit * 4 + 64));
+    let mut open: Vec<&str> = Vec::new();
+    let mut used = 0;
+    for token in tokens {
+        match token {
+            Token::Open(name, raw) => {
+                open.push(name);
+                out.push_str(raw);
+            }
+            Token::Close(name, raw) => {
+                if let Some(pos) = open.iter().rposition(|n| *n == name) {
+                    open.truncate(pos);
+                }
+                out.push_str(raw);
+            }
+            Token::Text(raw, units) => {
+                if used + units > budget {
+                    break;
+                }
+                used += units;
+                out.push_str(raw);
+            }
+        }
+    }
+    if limit >= ELLIPSIS.len_utf16() {
+        out.push(ELLIPSIS);
+    }
+    for name in open.iter().rev() {
+        let _ = write!(out, "</{name}>");
+    }
+    out
+}
+
+/// An action a button asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlertAction {
+    Acknowledge,
+    MuteHour,
+    MuteUntilTomorrow,
+    FalseAlarm,
+    Expected,
+}
+
+impl AlertAction {
+    pub const ALL: [AlertAction; 5] = [
+        AlertAction::Acknowledge,
+        AlertAction::MuteHour,
+        AlertAction::MuteUntilTomorrow,
+        AlertAction::FalseAlarm,
+        AlertAction::Expected,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            AlertAction::Acknowledge => "ack",
+            AlertAction::MuteHour => "m1h",
+            AlertAction::MuteUntilTomorrow => "mtd",
+            AlertAction::FalseAlarm => "fa",
+            AlertAction::Expected => "exp",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertAction::Acknowledge => "👀 Acknowledge",
+            AlertAction::MuteHour => "🔕 Mute 1 h",
+            AlertAction::MuteUntilTomorrow => "🌙 Mute until tomorrow",
+            AlertAction::FalseAlarm => "❌ False alarm",
+            AlertAction::Expected => "📅 Expected",
+        }
+    }
+}
+
+/// What a button's `callback_data` carries: `v1:<action>:<alert id>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallbackData {
+    pub alert_id: u64,
+    pub action: AlertAction,
+}
+
+const CALLBACK_PREFIX: &str = "v1";
+
+impl CallbackData {
+    /// At most 27 bytes, well within Telegram's 64.
+    pub fn encode(&self) -> String {
+        format!("{CALLBACK_PREFIX}:{}:{}", self.action.code(), self.alert_id)
+    }
+
+    /// Parses what [`CallbackData::encode`] wrote; anything else is `None`.
+    pub fn parse(data: &str) -> Option<Self> {
+        if data.len() > CALLBACK_DATA_LIMIT {
+            return None;
+        }
+        let mut parts = data.split(':');
+        let (prefix, code, id) = (parts.next()?, parts.next()?, parts.next()?);
+        if prefix != CALLBACK_PREFIX || parts.next().is_some() {
+            return None;
+        }
+        // Canonical digits only: no sign, no leading zeros (so encode(parse(x)) == x).
+        if id.is_empty()
+            || !id.bytes().all(|b| b.is_ascii_digit())
+            || (id.len() > 1 && id.starts_with('0'))
+        {
+            return None;
+        }
+        Some(Self {
+            alert_id: id.parse().ok()?,
+            action: AlertAction::from_code(code)?,
+        })
+    }
+}
+
+/// Telegram's `InlineKeyboardMarkup`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InlineKeyboardMarkup {
+    pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
+}
+
+/// One inline button: a callback or a link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InlineKeyboardButton {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl InlineKeyboardButton {
+    pub fn callback(text: &str, data: &CallbackData) -> Self {
+        Self {
+            text: text.to_string(),
+            callback_data: Some(data.encode()),
+            url: None,
+        }
+    }
+}
+
+/// The buttons under an alert: acknowledge / mute 1 h, mute until tomorrow,
+/// false alarm / expected.
+pub fn alert_keyboard(alert_id: u64) -> InlineKeyboardMarkup {
+    let button = |action| {
+        InlineKeyboardButton::callback(
+            AlertAction::label(action),
+            &CallbackData { alert_id, action },
+        )
+    };
+    InlineKeyboardMarkup {
+        inline_keyboard: vec![
+            vec![
+                button(AlertAction::Acknowledge),
+                button(AlertAction::MuteHour),
+            ],
+            vec![button(AlertAction::MuteUntilTomorrow)],
+            vec![
+                button(AlertAction::FalseAlarm),
+                button(AlertAction::Expected),
+            ],
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn alert() -> AlertMessage {
+        AlertMessage {
+            metric_name: "feed_views".into(),
+            metric_title: "Feed views".into(),
+            slice: Some(SliceKey {
+                dimension: "os".into(),
+                value: "iOS".into(),
+            }),
+            bucket: 1_763_900_100,
+            utc_offset_minutes: 180,
+            value: Some(1234.0),
+            expected: Some(1500.0),
+            lower: Some(1300.0),
+            upper: Some(1700.0),
+            deviation: Some(-0.1773),
+            vs_yesterday: Some(-0.12),
+            vs_week_ago: Some(0.031),
+            detector: "iqr".into(),
+            page_url: "https://vigil.example/metrics/feed_views?slice=os&v=iOS".into(),
+            dashboards: vec![(
+                "Feed <BI> & co".into(),
+                "https://bi.example/d/1?a=1&b=2".into(),
+            )],
+            state: AlertState::Firing { for_secs: 45 * 60 },
+        }
+    }
+
+    /// Checks the HTML is well-formed the way Telegram needs: balanced tags,
+    /// every `&` starts an entity, no stray `<` or `>`.
+    fn assert_well_formed(html: &str) {
+        let mut stack = Vec::new();
+        for token in tokenize(html) {
+            match token {
+                Token::Open(name, _) => stack.push(name),
+                Token::Close(name, _) => assert_eq!(stack.pop(), Some(name), "in {html:?}"),
+                Token::Text(raw, _) => {
+                    assert!(!matches!(raw, "<" | ">" | "&"), "stray {raw:?} in {html:?}")
+                }
+            }
+        }
+        assert!(stack.is_empty(), "unclosed {stack:?} in {html:?}");
+    }
+
+    fn visible_text(html: &str) -> String {
+        tokenize(html)
+            .into_iter()
+            .filter_map(|t| match t {
+                Token::Text(raw, _) => Some(match raw {
+                    "&amp;" => "&",
+                    "&lt;" => "<",
+                    "&gt;" => ">",
+                    "&quot;" => "\"",
+                    other => other,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn escapes_user_text() {
+        assert_eq!(escape_html("<a&b> \"q\""), "&lt;a&amp;b&gt; \"q\"");
+        let mut a = alert();
+        a.metric_title = "CTR <b>&".into();
+        a.slice = Some(SliceKey {
+            dimension: "src<".into(),
+            value: "ads & more>".into(),
+        });
+        a.detector = "<script>".into();
+        let html = format_alert(&a);
+        assert!(html.contains("CTR &lt;b&gt;&amp;"));
+        assert!(html.contains("src&lt; = ads &amp; more&gt;"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("href=\"https://bi.example/d/1?a=1&amp;b=2\""));
+        assert!(html.contains(">Feed &lt;BI&gt; &amp; co</a>"));
+        assert_well_formed(&html);
+    }
+
+    #[test]
+    fn formats_the_alert() {
+        let html = format_alert(&alert());
+        assert!(html.starts_with("🔴 <b>Feed views</b> <code>feed_views</code>"));
+        assert!(
+            html.contains("Bucket: 2025-11-23 15:15 UTC+03:00"),
+            "{html}"
+        );
+        assert!(html.contains("Value: <b>1234</b>"));
+        assert!(html.contains("Expected: 1500 (normal 1300 – 1700)"));
+        assert!(html.contains("Deviation: <b>−17.7 %</b> vs expected"));
+        assert!(html.contains("−12.0 % vs yesterday · +3.1 % vs a week ago"));
+        assert!(html.contains("Firing for 45 min"));
+        assert!(html.contains("Detector: iqr"));
+        let mut resolved = alert();
+        resolved.state = AlertState::Resolved {
+            lasted_secs: 2 * 3600 + 300,
+        };
+        resolved.utc_offset_minutes = 0;
+        let html = format_alert(&resolved);
+        assert!(html.starts_with("✅"));
+        assert!(html.contains("Resolved after 2 h 05 min"));
+        assert!(html.contains("12:15 UTC\n"), "{html}");
+        assert_eq!(
+            plan_delivery(&alert()),
+            Delivery::Photo {
+                caption: format_alert(&alert())
+            }
+        );
+    }
+
+    #[test]
+    fn builds_from_an_evaluation() {
+        let evaluation = Evaluation {
+            metric: "ctr".into(),
+            slice: None,
+            bucket: 1_763_900_100,
+            detector: "iqr",
+            point: detect::Point {
+                value: Some(0.031),
+                expected: Some(0.042),
+                lower: Some(0.038),
+                upper: Some(0.046),
+                deviation: Some(-0.26),
+                is_anomaly: true,
+                ..Default::default()
+            },
+        };
+        let a = AlertMessage::from_evaluation(&evaluation, "CTR", "http://v/m/ctr");
+        assert_eq!(
+            (a.value, a.lower, a.upper),
+            (Some(0.031), Some(0.038), Some(0.046))
+        );
+        let html = format_alert(&a);
+        assert!(html.contains("Value: <b>0.0310</b>"), "{html}");
+        assert!(html.contains("Deviation: <b>−26.0 %</b>"));
+        assert!(!html.contains("Slice:"));
+    }
+
+    #[test]
+    fn counts_like_telegram() {
+        assert_eq!(visible_len("<b>a&amp;b</b>"), 3);
+        assert_eq!(visible_len("é"), 1);
+        assert_eq!(visible_len("😀"), 2);
+        assert_eq!(visible_len("&#128512;&#x41;"), 3);
+        assert_eq!(visible_len("a & b < c"), 9);
+    }
+
+    #[test]
+    fn exact_limits_with_multibyte_text() {
+        // Emoji are 2 UTF-16 units: 512 of them fill a caption exactly.
+        let emoji = "😀".repeat(CAPTION_LIMIT / 2);
+        assert_eq!(visible_len(&emoji), CAPTION_LIMIT);
+        assert_eq!(truncate_html(&emoji, CAPTION_LIMIT), emoji);
+        let over = format!("{emoji}é");
+        let cut = truncate_html(&over, CAPTION_LIMIT);
+        assert_eq!(visible_len(&cut), CAPTION_LIMIT - 1);
+        assert!(cut.ends_with("😀…"));
+        // Cyrillic: 1 unit per character, 2 bytes each.
+        let cyr = "ж".repeat(TEXT_LIMIT);
+        assert_eq!(truncate_html(&cyr, TEXT_LIMIT), cyr);
+        let cut = truncate_html(&format!("{cyr}ж"), TEXT_LIMIT);
+        assert_eq!(visible_len(&cut), TEXT_LIMIT);
+        assert_eq!(cut.chars().count(), TEXT_LIMIT);
+        // An emoji never gets split to fit the last unit.
+        let cut = truncate_html(&"😀".repeat(10), 4);
+        assert_eq!(cut, "😀…");
+    }
+
+    #[test]
+    fn truncation_keeps_entities_and_tags_whole() {
+        let html = "<b>a&amp;b</b> <a href=\"x?a=1&amp;b=2\">link &lt;text&gt;</a>";
+        for limit in 0..=visible_len(html) {
+            let cut = truncate_html(html, limit);
+            assert!(visible_len(&cut) <= limit, "{limit}: {cut}");
+            assert_well_formed(&cut);
+        }
+        assert_eq!(truncate_html(html, 3), "<b>a&amp;…</b>");
+        assert_eq!(
+            truncate_html(html, 8),
+            "<b>a&amp;b</b> <a href=\"x?a=1&amp;b=2\">lin…</a>"
+        );
+    }
+
+    #[test]
+    fn long_alert_splits_into_caption_and_text() {
+        let mut a = alert();
+        a.dashboards = (0..60)
+            .map(|i| {
+                (
+                    format!("Dashboard №{i} & <friends> 📈"),
+                    format!("https://bi.example/d/{i}"),
+                )
+            })
+            .collect();
+        match plan_delivery(&a) {
+            Delivery::PhotoThenText { caption, text } => {
+                assert!(visible_len(&caption) <= CAPTION_BUDGET);
+                assert!(caption.contains("Value: <b>1234</b> (expected 1500), −17.7 %"));
+                assert_eq!(text, format_alert(&a));
+                assert!(visible_len(&text) > CAPTION_LIMIT);
+                assert!(visible_len(&text) <= TEXT_BUDGET);
+                assert_well_formed(&caption);
+                assert_well_formed(&text);
+            }
+            other => panic!("expected a split, got {other:?}"),
+        }
+        // Enormous names: both parts truncated, still well formed.
+        a.metric_title = "📉&<".repeat(3000);
+        match plan_delivery(&a) {
+            Delivery::PhotoThenText { caption, text } => {
+                assert!(visible_len(&caption) <= CAPTION_BUDGET);
+                assert!(visible_len(&text) <= TEXT_BUDGET);
+                assert!(caption.ends_with("…</b>"));
+                assert_well_formed(&caption);
+                assert_well_formed(&text);
+            }
+            other => panic!("expected a split, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn callback_data_round_trips() {
+        for action in AlertAction::ALL {
+            for alert_id in [0, 1, 42, u64::MAX] {
+                let data = CallbackData { alert_id, action };
+                let encoded = data.encode();
+                assert!(encoded.len() <= CALLBACK_DATA_LIMIT);
+                assert_eq!(CallbackData::parse(&encoded), Some(data));
+            }
+        }
+        for garbage in [
+            "",
+            "v1",
+            "v1:ack",
+            "v1:ack:",
+            "v1:ack:-1",
+            "v1:ack:01",
+            "v1:ack:+1",
+            "v1:ack:1:2",
+            "v2:ack:1",
+            "v1:nope:1",
+            "v1:ack:18446744073709551616",
+            "v1:ACK:1",
+            "v1:ack: 1",
+            "v1:ack:１",
+        ] {
+            assert_eq!(CallbackData::parse(garbage), None, "{garbage:?}");
+        }
+        let keyboard = alert_keyboard(7);
+        let buttons: Vec<_> = keyboard.inline_keyboard.iter().flatten().collect();
+        assert_eq!(buttons.len(), 5);
+        let actions: Vec<_> = buttons
+            .iter()
+            .map(|b| CallbackData::parse(b.callback_data.as_deref().unwrap()).unwrap())
+            .collect();
+        assert!(actions.iter().all(|d| d.alert_id == 7));
+        assert_eq!(
+            actions.iter().map(|d| d.action).collect::<Vec<_>>(),
+            AlertAction::ALL.to_vec()
+        );
+        let json = serde_json::to_value(&keyboard).unwrap();
+        assert_eq!(json["inline_keyboard"][0][0]["callback_data"], "v1:ack:7");
+        assert!(json["inline_keyboard"][0][0].get("url").is_none());
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("&".to_string()),
+            Just("<".to_string()),
+            Just(">".to_string()),
+            Just("😀".to_string()),
+            Just("👩‍💻".to_string()),
+            Just("é".to_string()),
+            Just("amp;".to_string()),
+            "[a-z ]{1,4}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn truncation_is_safe(
+            parts in prop::collection::vec((piece(), 0..4u8), 0..40),
+            limit in 0usize..80,
+        ) {
+            // Build HTML the way the formatter does: escaped text inside tags.
+            let mut html = String::new();
+            let mut plain = String::new();
+            for (text, tag) in &parts {
+                plain.push_str(text);
+                let escaped = escape_html(text);
+                match tag {
+                    0 => html.push_str(&escaped),
+                    1 => { let _ = write!(html, "<b>{escaped}</b>"); }
+                    2 => { let _ = write!(html, "<a href=\"https://x.y/?a=1&amp;b=2\"><i>{escaped}</i></a>"); }
+                    _ => { let _ = write!(html, "<code>{escaped}</code>"); }
+                }
+            }
+            prop_assert_eq!(visible_len(&html), plain.encode_utf16().count());
+            prop_assert_eq!(visible_text(&html), plain.clone());
+            let cut = truncate_html(&html, limit);
+            prop_assert!(visible_len(&cut) <= limit);
+            assert_well_formed(&cut);
+            let shown = visible_text(&cut);
+            if visible_len(&html) <= limit {
+                prop_assert_eq!(cut, html);
+            } else {
+                let kept = shown.strip_suffix('…').unwrap_or(&shown);
+                prop_assert!(plain.starts_with(kept));
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Telegram delivery: the Bot API client ([`client`]) and the alert message
+//! formatting with its inline keyboard ([`message`]).
+
+pub mod client;
+pub mod message;
