@@ -41,6 +41,36 @@ pub enum DetectError {
     #[error("unknown smoothing {0:?} (expected asof, centered or none)")]
     UnknownSmoothing(String),
     /// A detector name that is not known.
-    #[error("unknown detector {0:?} (expected iqr)")]
+    #[error("unknown detector {0:?} (expected iqr, seasonal_iqr, seasonal, drop or changepoint)")]
     UnknownDetector(String),
+    /// A count parameter (period, seasons, window...) out of its range.
+    #[error("{name} must be between {min} and {max} (got {value})")]
+    CountOutOfRange {
+        /// Parameter name, as in the params struct.
+        name: &'static str,
+        /// The value given.
+        value: usize,
+        /// Smallest accepted value.
+        min: usize,
+        /// Largest accepted value.
+        max: usize,
+    },
+    /// A real parameter (threshold, width, fraction...) that is NaN, infinite or out of range.
+    #[error("{name} must be a finite number {requirement} (got {value})")]
+    InvalidNumber {
+        /// Parameter name, as in the params struct.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What is accepted, e.g. `>= 0` or `in [0, 1)`.
+        requirement: &'static str,
+    },
+    /// `seasons * period` above [`MAX_WINDOW`]: the history kept per point would be unbounded.
+    #[error("seasons * period must be at most {max} points (got {seasons} * {period})", max = MAX_WINDOW)]
+    HistoryTooLong {
+        /// Seasons asked for.
+        seasons: usize,
+        /// Period in points.
+        period: usize,
+    },
 }

@@ -1,7 +1,8 @@
 //! `detect`: vigil's anomaly detectors. Pure computation over fixed-step
 //! series, no I/O; builds for native targets and `wasm32-unknown-unknown`.
 //!
-//! Layout (later detectors plug in beside `iqr`):
+//! Layout (each detector is a module beside `iqr`: `seasonal_iqr`,
+//! `seasonal`, `drop`, `changepoint`):
 //!
 //! * [`series`] — [`Series`], a fixed-step series with gaps.
 //! * [`window`] — rolling order statistics (sorted array, treap).
@@ -32,7 +33,12 @@ pub mod smoothing;
 pub mod window;
 
 pub use detection::Detection;
-pub use detectors::{iqr, iqr_into, run, DetectorSpec, IqrParams, IqrState, BLOCKS_THRESHOLD};
+pub use detectors::{
+    changepoint, changepoint_into, drop_rule, drop_rule_into, iqr, iqr_into, run, seasonal,
+    seasonal_into, seasonal_iqr, seasonal_iqr_into, ChangepointParams, ChangepointState,
+    DetectorSpec, DropParams, DropState, IqrParams, IqrState, SeasonalIqrParams, SeasonalIqrState,
+    SeasonalParams, SeasonalState, BLOCKS_THRESHOLD, DETECTOR_NAMES,
+};
 pub use error::{DetectError, MAX_WINDOW};
 pub use point::Point;
 pub use series::Series;

@@ -2,7 +2,10 @@
 //! result for its newest point, and that newest point itself. Sources use the
 //! lookback to fetch only the buckets a detector needs.
 
-use crate::{DetectError, DetectorSpec, IqrParams, IqrState, Point, Smoothing};
+use crate::{
+    ChangepointState, DetectError, DetectorSpec, DropState, IqrParams, IqrState, Point,
+    SeasonalIqrState, SeasonalState, Smoothing,
+};
 
 impl IqrParams {
     /// Points before the evaluated one that its band depends on, on a series
@@ -18,10 +21,22 @@ impl IqrParams {
 }
 
 impl DetectorSpec {
-    /// See [`IqrParams::lookback`].
+    /// How many points before the evaluated one a live check must read. Exact
+    /// (the newest point from `lookback()` earlier points equals the batch
+    /// point over the whole history) for every detector but `changepoint`,
+    /// whose sums carry the whole past: there it adds one period of warm-up.
+    /// See [`IqrParams::lookback`],
+    /// [`SeasonalIqrParams::lookback`](crate::SeasonalIqrParams::lookback),
+    /// [`SeasonalParams::lookback`](crate::SeasonalParams::lookback),
+    /// [`DropParams::lookback`](crate::DropParams::lookback),
+    /// [`ChangepointParams::lookback`](crate::ChangepointParams::lookback).
     pub fn lookback(&self) -> usize {
         match self {
             DetectorSpec::Iqr(params) => params.lookback(),
+            DetectorSpec::SeasonalIqr(params) => params.lookback(),
+            DetectorSpec::Seasonal(params) => params.lookback(),
+            DetectorSpec::Drop(params) => params.lookback(),
+            DetectorSpec::Changepoint(params) => params.lookback(),
         }
     }
 
@@ -32,14 +47,36 @@ impl DetectorSpec {
         &self,
         values: impl IntoIterator<Item = Option<f64>>,
     ) -> Result<Point, DetectError> {
-        match self {
+        fn last(
+            values: impl IntoIterator<Item = Option<f64>>,
+            mut push: impl FnMut(Option<f64>) -> Point,
+        ) -> Point {
+            values
+                .into_iter()
+                .fold(Point::default(), |_, value| push(value))
+        }
+        Ok(match self {
             DetectorSpec::Iqr(params) => {
                 let mut state = IqrState::new(*params)?;
-                Ok(values
-                    .into_iter()
-                    .fold(Point::default(), |_, value| state.push(value)))
+                last(values, |v| state.push(v))
             }
-        }
+            DetectorSpec::SeasonalIqr(params) => {
+                let mut state = SeasonalIqrState::new(*params)?;
+                last(values, |v| state.push(v))
+            }
+            DetectorSpec::Seasonal(params) => {
+                let mut state = SeasonalState::new(*params)?;
+                last(values, |v| state.push(v))
+            }
+            DetectorSpec::Drop(params) => {
+                let mut state = DropState::new(*params)?;
+                last(values, |v| state.push(v))
+            }
+            DetectorSpec::Changepoint(params) => {
+                let mut state = ChangepointState::new(*params)?;
+                last(values, |v| state.push(v))
+            }
+        })
     }
 }
 
@@ -74,6 +111,49 @@ mod tests {
                 let tail = &values[values.len() - 1 - spec.lookback()..];
                 let newest = spec.newest_point(tail.iter().copied()).expect("valid");
                 assert_eq!(newest, expected, "n={n} smooth={smooth}");
+            }
+        }
+    }
+
+    #[test]
+    fn lookback_is_exact_for_the_history_detectors() {
+        use crate::{DropParams, SeasonalIqrParams, SeasonalParams};
+        let values: Vec<Option<f64>> = (0..300)
+            .map(|i| {
+                if i % 17 == 3 {
+                    None
+                } else {
+                    Some(100.0 + (i as f64 * 0.9).sin() * 30.0 + (i % 5) as f64)
+                }
+            })
+            .collect();
+        let specs = [
+            DetectorSpec::SeasonalIqr(SeasonalIqrParams {
+                period: 10,
+                seasons: 4,
+                ..SeasonalIqrParams::default()
+            }),
+            DetectorSpec::Seasonal(SeasonalParams {
+                period: 10,
+                seasons: 4,
+                level_window: 7,
+                ..SeasonalParams::default()
+            }),
+            DetectorSpec::Drop(DropParams {
+                window: 5,
+                confirm: 3,
+                drop_fraction: 0.1,
+                rise_fraction: Some(0.1),
+            }),
+        ];
+        for spec in specs {
+            let full = spec
+                .run(&Series::new(0, 900, values.clone()).unwrap())
+                .unwrap();
+            for end in [100, 200, 299] {
+                let tail = &values[end - spec.lookback()..=end];
+                let newest = spec.newest_point(tail.iter().copied()).unwrap();
+                assert_eq!(newest, full.point(end), "{} end={end}", spec.name());
             }
         }
     }

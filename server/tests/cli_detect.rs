@@ -179,3 +179,147 @@ fn invalid_params_fail_cleanly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
 }
+
+/// `days` days of a 15-minute daily cycle (the same every day), with the
+/// bucket at `zero` set to 0.
+fn daily_csv(days: usize, zero: usize) -> String {
+    let mut s = String::from("timestamp,value\n");
+    for i in 0..days * 96 {
+        let (d, h, m) = (1 + i / 96, (i % 96) / 4, (i % 4) * 15);
+        let slot = (i % 96) as f64;
+        let value = if i == zero {
+            0.0
+        } else {
+            (100.0 + 80.0 * (slot / 96.0 * std::f64::consts::TAU).sin()).round()
+        };
+        s.push_str(&format!("2024-05-{d:02}T{h:02}:{m:02}:00Z,{value}\n"));
+    }
+    s
+}
+
+#[test]
+fn seasonal_detector_flags_the_outage_with_a_duration_period() {
+    // 02:30 on day 3, a quiet hour of the cycle (value ~ 100 - 80 sin).
+    let zero = 2 * 96 + 10;
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "seasonal",
+            "--period",
+            "1d",
+            "--seasons",
+            "2",
+            "--min-seasons",
+            "2",
+            "--z",
+            "4",
+        ],
+        Some(&daily_csv(3, zero)),
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows = rows(&text);
+    assert_eq!(rows.len(), 1 + 3 * 96);
+    // No band before two days of history.
+    assert_eq!(rows[1 + 96 + 10][2], "");
+    let flagged: Vec<&str> = rows[1..]
+        .iter()
+        .filter(|r| r[5] == "1")
+        .map(|r| r[0].as_str())
+        .collect();
+    assert_eq!(flagged, vec!["2024-05-03T02:30:00Z"]);
+    assert!(rows[1 + zero][6].parse::<f64>().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_seasonal_parameters_fail_cleanly() {
+    // A 7-minute step does not divide a day.
+    let csv =
+        "timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:07:00,2\n2024-05-01 00:14:00,3\n";
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "seasonal",
+            "--period",
+            "1d",
+        ],
+        Some(csv),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--period 1d (86400 s) is not a whole number of the series' 420-second steps"),
+        "stderr: {err}"
+    );
+
+    // A period longer than the history names both.
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "changepoint",
+            "--period",
+            "1w",
+        ],
+        Some(&daily_csv(3, usize::MAX)),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--period of 672 points (1w at 900 s per point) is longer than the history of <stdin>: 288 points"),
+        "stderr: {err}"
+    );
+
+    // Out-of-range values and flags of another detector.
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "drop",
+            "--drop-fraction",
+            "1.5",
+        ],
+        Some("timestamp,value\n"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("drop_fraction must be a finite number in (0, 1] (got 1.5)"),
+        "stderr: {err}"
+    );
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "seasonal",
+            "--drift",
+            "1",
+            "--n",
+            "3",
+        ],
+        Some("timestamp,value\n"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--n, --drift not used by --detector seasonal"),
+        "stderr: {err}"
+    );
+    assert!(!err.contains("panicked"));
+}

@@ -5,7 +5,10 @@ use std::io::{BufReader, BufWriter, Read, Write};
 
 use anyhow::Context;
 use clap::ValueEnum;
-use detect::{DetectorSpec, IqrParams, Smoothing};
+use detect::{
+    ChangepointParams, DetectorSpec, DropParams, IqrParams, SeasonalIqrParams, SeasonalParams,
+    Smoothing,
+};
 
 use crate::csv_series;
 
@@ -14,6 +17,27 @@ use crate::csv_series;
 pub enum DetectorKind {
     /// Rolling interquartile range of the previous n observations (the seed rule).
     Iqr,
+    /// The IQR rule over the same slot of the previous --seasons periods.
+    #[value(name = "seasonal_iqr")]
+    SeasonalIqr,
+    /// Same-slot median scaled to the recent level, band of --z robust sds.
+    Seasonal,
+    /// Fall below (1 - --drop-fraction) x the median of the previous --window points.
+    Drop,
+    /// CUSUM of the seasonal residuals: sustained level shifts (slow declines, steps).
+    Changepoint,
+}
+
+impl DetectorKind {
+    fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Iqr => "iqr",
+            DetectorKind::SeasonalIqr => "seasonal_iqr",
+            DetectorKind::Seasonal => "seasonal",
+            DetectorKind::Drop => "drop",
+            DetectorKind::Changepoint => "changepoint",
+        }
+    }
 }
 
 /// Band smoothing (see `detect::Smoothing`).
@@ -37,7 +61,7 @@ impl From<SmoothArg> for Smoothing {
     }
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 #[command(after_long_help = "\
 INPUT: CSV with the header `timestamp,value`. Timestamps are RFC 3339 (e.g. 2024-05-01T12:15:00Z, \
 any offset, converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, increasing. An empty \
@@ -48,9 +72,18 @@ OUTPUT: CSV with the header `timestamp,value,lower,upper,expected,is_anomaly,sco
 bucket including gaps. Timestamps are written in the family of the first input row: RFC 3339 as \
 `YYYY-MM-DDTHH:MM:SSZ`, otherwise `YYYY-MM-DD HH:MM:SS`. lower/upper/expected/score are empty where \
 the detector has no band yet; is_anomaly is 0 or 1; score is 0 inside the band, else the distance \
-beyond the nearest bound in IQRs.
+beyond the nearest bound in the detector's spread (IQRs for iqr/seasonal_iqr, robust sds for \
+seasonal, fractions of the median for drop); for changepoint it is the CUSUM over its threshold \
+(an alarm above 1).
 
-EXAMPLE: vigil detect --input dau.csv --output flagged.csv --detector iqr --n 96 --a 4")]
+DETECTORS: iqr (--n --a --smooth), seasonal_iqr (--period --seasons --min-seasons --a), seasonal \
+(--period --seasons --min-seasons --level-window --neighbours --z --min-rel-width --min-abs-width), \
+drop (--window --drop-fraction --rise-fraction --confirm), changepoint (the seasonal baseline's \
+flags but --z, plus --drift --threshold). A flag the chosen detector does not use is an error.
+
+EXAMPLES: vigil detect --input dau.csv --output flagged.csv --detector iqr --n 96 --a 4
+          vigil detect --input dau.csv --detector seasonal --period 1d --seasons 7 --z 4
+          vigil detect --input dau.csv --detector changepoint --period 1w --seasons 3")]
 pub struct DetectArgs {
     /// Input CSV (`-` for stdin).
     #[arg(long, short, value_name = "FILE")]
@@ -64,35 +97,248 @@ pub struct DetectArgs {
     #[arg(long, value_enum, default_value_t = DetectorKind::Iqr)]
     pub detector: DetectorKind,
 
-    /// IQR: window length, the number of previous observations (>= 2).
-    #[arg(long, default_value_t = 5)]
-    pub n: usize,
+    /// iqr: window length, the number of previous observations (>= 2) [default: 5].
+    #[arg(long)]
+    pub n: Option<usize>,
 
-    /// IQR: band width in IQRs beyond the quartiles (>= 0).
-    #[arg(long, default_value_t = 4.0, allow_negative_numbers = true)]
-    pub a: f64,
+    /// iqr, seasonal_iqr: band width in IQRs beyond the quartiles (>= 0) [default: 4 for iqr, 3 for seasonal_iqr].
+    #[arg(long, allow_negative_numbers = true)]
+    pub a: Option<f64>,
 
-    /// IQR: smoothing of the band.
-    #[arg(long, value_enum, default_value_t = SmoothArg::Asof)]
-    pub smooth: SmoothArg,
+    /// iqr: smoothing of the band [default: asof].
+    #[arg(long, value_enum)]
+    pub smooth: Option<SmoothArg>,
+
+    /// seasonal_iqr, seasonal, changepoint: the season, as a number of points or a duration
+    /// (`90m`, `6h`, `1d`, `1w`) that must be a whole number of the series' steps [default: 1d].
+    #[arg(long, value_name = "POINTS|DURATION")]
+    pub period: Option<String>,
+
+    /// seasonal_iqr, seasonal, changepoint: earlier periods used [default: 7].
+    #[arg(long)]
+    pub seasons: Option<usize>,
+
+    /// seasonal_iqr, seasonal, changepoint: observed same-slot values needed for a band [default: 3].
+    #[arg(long)]
+    pub min_seasons: Option<usize>,
+
+    /// seasonal, changepoint: points whose value/baseline ratios give the level (0 = none)
+    /// [default: 24 for seasonal, 96 for changepoint].
+    #[arg(long)]
+    pub level_window: Option<usize>,
+
+    /// seasonal, changepoint: neighbouring slots on each side pooled into the spread [default: 1].
+    #[arg(long)]
+    pub neighbours: Option<usize>,
+
+    /// seasonal: band half-width in robust sds (>= 0) [default: 4].
+    #[arg(long, allow_negative_numbers = true)]
+    pub z: Option<f64>,
+
+    /// seasonal, changepoint: smallest spread as a fraction of expected (>= 0) [default: 0.05].
+    #[arg(long, allow_negative_numbers = true)]
+    pub min_rel_width: Option<f64>,
+
+    /// seasonal, changepoint: smallest spread in the series' units (>= 0) [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    pub min_abs_width: Option<f64>,
+
+    /// drop: points before each one whose median is the reference (>= 2) [default: 6].
+    #[arg(long)]
+    pub window: Option<usize>,
+
+    /// drop: flag value/median below 1 - this (in (0, 1]) [default: 0.5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub drop_fraction: Option<f64>,
+
+    /// drop: also flag value/median above 1 + this (> 0) [default: off].
+    #[arg(long, allow_negative_numbers = true)]
+    pub rise_fraction: Option<f64>,
+
+    /// drop: points the fall must last before it is flagged [default: 1].
+    #[arg(long)]
+    pub confirm: Option<usize>,
+
+    /// changepoint: CUSUM drift k in robust sds (>= 0) [default: 0.5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub drift: Option<f64>,
+
+    /// changepoint: CUSUM alarm threshold h in robust sds (> 0) [default: 5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+}
+
+/// Parses `--period`: a number of points, or a duration (`s`, `m`, `h`, `d`,
+/// `w` suffix) that is a whole number of `step`-second buckets.
+pub fn parse_period(arg: &str, step: i64) -> anyhow::Result<usize> {
+    let arg = arg.trim();
+    if let Ok(points) = arg.parse::<usize>() {
+        return Ok(points);
+    }
+    let split = arg
+        .find(|c: char| !c.is_ascii_digit())
+        .filter(|&i| i > 0)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--period {arg:?}: expected a number of points or a duration like 6h, 1d, 1w"
+            )
+        })?;
+    let (count, unit) = arg.split_at(split);
+    let unit_seconds: i64 = match unit {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => anyhow::bail!("--period {arg:?}: unknown unit {unit:?} (expected s, m, h, d or w)"),
+    };
+    let seconds = count
+        .parse::<i64>()
+        .ok()
+        .and_then(|c| c.checked_mul(unit_seconds))
+        .ok_or_else(|| anyhow::anyhow!("--period {arg:?} is too long"))?;
+    if seconds % step != 0 {
+        anyhow::bail!(
+            "--period {arg} ({seconds} s) is not a whole number of the series' {step}-second steps"
+        );
+    }
+    usize::try_from(seconds / step).map_err(|_| anyhow::anyhow!("--period {arg:?} is too long"))
 }
 
 impl DetectArgs {
-    /// The detector the arguments describe.
-    pub fn spec(&self) -> DetectorSpec {
-        match self.detector {
-            DetectorKind::Iqr => DetectorSpec::Iqr(IqrParams {
-                n: self.n,
-                a: self.a,
-                smooth: self.smooth.into(),
-            }),
+    /// Flags given that `self.detector` does not use, as `--flag` names.
+    fn foreign_flags(&self) -> Vec<&'static str> {
+        use DetectorKind::*;
+        let k = self.detector;
+        let seasonal_family = matches!(k, SeasonalIqr | Seasonal | Changepoint);
+        let baseline = matches!(k, Seasonal | Changepoint);
+        let flags: [(&str, bool, bool); 17] = [
+            ("--n", self.n.is_some(), k == Iqr),
+            ("--a", self.a.is_some(), matches!(k, Iqr | SeasonalIqr)),
+            ("--smooth", self.smooth.is_some(), k == Iqr),
+            ("--period", self.period.is_some(), seasonal_family),
+            ("--seasons", self.seasons.is_some(), seasonal_family),
+            ("--min-seasons", self.min_seasons.is_some(), seasonal_family),
+            ("--level-window", self.level_window.is_some(), baseline),
+            ("--neighbours", self.neighbours.is_some(), baseline),
+            ("--z", self.z.is_some(), k == Seasonal),
+            ("--min-rel-width", self.min_rel_width.is_some(), baseline),
+            ("--min-abs-width", self.min_abs_width.is_some(), baseline),
+            ("--window", self.window.is_some(), k == Drop),
+            ("--drop-fraction", self.drop_fraction.is_some(), k == Drop),
+            ("--rise-fraction", self.rise_fraction.is_some(), k == Drop),
+            ("--confirm", self.confirm.is_some(), k == Drop),
+            ("--drift", self.drift.is_some(), k == Changepoint),
+            ("--threshold", self.threshold.is_some(), k == Changepoint),
+        ];
+        flags
+            .into_iter()
+            .filter(|&(_, given, used)| given && !used)
+            .map(|(name, _, _)| name)
+            .collect()
+    }
+
+    /// The detector the arguments describe, for a series of `step`-second
+    /// buckets (`--period` durations are converted with it).
+    pub fn spec(&self, step: i64) -> anyhow::Result<DetectorSpec> {
+        let foreign = self.foreign_flags();
+        if !foreign.is_empty() {
+            anyhow::bail!(
+                "{} not used by --detector {}",
+                foreign.join(", "),
+                self.detector.name()
+            );
         }
+        // The seasonal detectors default to one day of the series' steps.
+        let period = match (&self.period, self.detector) {
+            (_, DetectorKind::Iqr | DetectorKind::Drop) => None,
+            (Some(arg), _) => Some(parse_period(arg, step)?),
+            (None, _) => Some(
+                parse_period("1d", step).context("the default --period is 1d; pass --period")?,
+            ),
+        };
+        Ok(match self.detector {
+            DetectorKind::Iqr => {
+                let d = IqrParams::default();
+                DetectorSpec::Iqr(IqrParams {
+                    n: self.n.unwrap_or(d.n),
+                    a: self.a.unwrap_or(d.a),
+                    smooth: self.smooth.map_or(d.smooth, Into::into),
+                })
+            }
+            DetectorKind::SeasonalIqr => {
+                let d = SeasonalIqrParams::default();
+                DetectorSpec::SeasonalIqr(SeasonalIqrParams {
+                    period: period.unwrap_or(d.period),
+                    seasons: self.seasons.unwrap_or(d.seasons),
+                    min_seasons: self.min_seasons.unwrap_or(d.min_seasons),
+                    a: self.a.unwrap_or(d.a),
+                })
+            }
+            DetectorKind::Seasonal => {
+                let d = SeasonalParams::default();
+                DetectorSpec::Seasonal(SeasonalParams {
+                    period: period.unwrap_or(d.period),
+                    seasons: self.seasons.unwrap_or(d.seasons),
+                    min_seasons: self.min_seasons.unwrap_or(d.min_seasons),
+                    level_window: self.level_window.unwrap_or(d.level_window),
+                    neighbours: self.neighbours.unwrap_or(d.neighbours),
+                    z: self.z.unwrap_or(d.z),
+                    min_rel_width: self.min_rel_width.unwrap_or(d.min_rel_width),
+                    min_abs_width: self.min_abs_width.unwrap_or(d.min_abs_width),
+                })
+            }
+            DetectorKind::Drop => {
+                let d = DropParams::default();
+                DetectorSpec::Drop(DropParams {
+                    window: self.window.unwrap_or(d.window),
+                    drop_fraction: self.drop_fraction.unwrap_or(d.drop_fraction),
+                    rise_fraction: self.rise_fraction.or(d.rise_fraction),
+                    confirm: self.confirm.unwrap_or(d.confirm),
+                })
+            }
+            DetectorKind::Changepoint => {
+                let d = ChangepointParams::default();
+                DetectorSpec::Changepoint(ChangepointParams {
+                    period: period.unwrap_or(d.period),
+                    seasons: self.seasons.unwrap_or(d.seasons),
+                    min_seasons: self.min_seasons.unwrap_or(d.min_seasons),
+                    level_window: self.level_window.unwrap_or(d.level_window),
+                    neighbours: self.neighbours.unwrap_or(d.neighbours),
+                    min_rel_width: self.min_rel_width.unwrap_or(d.min_rel_width),
+                    min_abs_width: self.min_abs_width.unwrap_or(d.min_abs_width),
+                    drift: self.drift.unwrap_or(d.drift),
+                    threshold: self.threshold.unwrap_or(d.threshold),
+                })
+            }
+        })
+    }
+}
+
+/// The period of a seasonal detector, `None` for the others.
+fn period_of(spec: &DetectorSpec) -> Option<usize> {
+    match spec {
+        DetectorSpec::SeasonalIqr(p) => Some(p.period),
+        DetectorSpec::Seasonal(p) => Some(p.period),
+        DetectorSpec::Changepoint(p) => Some(p.period),
+        _ => None,
     }
 }
 
 pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
-    let spec = args.spec();
-    spec.validate().context("invalid detector parameters")?;
+    // Everything but a --period duration can be checked before reading input.
+    let provisional = DetectArgs {
+        period: args
+            .period
+            .as_ref()
+            .filter(|p| p.parse::<usize>().is_ok())
+            .cloned(),
+        ..args.clone()
+    };
+    provisional
+        .spec(900)?
+        .validate()
+        .context("invalid detector parameters")?;
 
     let (reader, name): (Box<dyn Read>, String) = if args.input == "-" {
         (Box::new(std::io::stdin().lock()), "<stdin>".to_string())
@@ -102,6 +348,18 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
         (Box::new(BufReader::new(file)), args.input.clone())
     };
     let input = csv_series::read_series(reader, &name)?;
+    let step = input.series.step;
+    let spec = args.spec(step)?;
+    spec.validate().context("invalid detector parameters")?;
+    if let Some(period) = period_of(&spec) {
+        let len = input.series.len();
+        if period > len {
+            anyhow::bail!(
+                "--period of {period} points ({} at {step} s per point) is longer than the history of {name}: {len} points",
+                args.period.as_deref().unwrap_or("the default 1d")
+            );
+        }
+    }
     let detection = spec.run(&input.series).context("running the detector")?;
 
     let anomalies = detection.anomaly_count();
@@ -133,4 +391,26 @@ fn write_to(
     csv_series::write_points(&mut out, input, detection)?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_period;
+
+    #[test]
+    fn periods_in_points_and_durations() {
+        assert_eq!(parse_period("96", 900).unwrap(), 96);
+        assert_eq!(parse_period("1d", 900).unwrap(), 96);
+        assert_eq!(parse_period("1w", 900).unwrap(), 672);
+        assert_eq!(parse_period("6h", 900).unwrap(), 24);
+        assert_eq!(parse_period("90m", 60).unwrap(), 90);
+        let err = |arg: &str, step| parse_period(arg, step).unwrap_err().to_string();
+        assert_eq!(
+            err("1d", 420),
+            "--period 1d (86400 s) is not a whole number of the series' 420-second steps"
+        );
+        assert!(err("1y", 900).contains("unknown unit \"y\""));
+        assert!(err("d", 900).contains("expected a number of points or a duration"));
+        assert!(err("99999999999999999999w", 900).contains("too long"));
+    }
 }
