@@ -69,7 +69,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         Arc::clone(&source),
         catalogue.metrics().to_vec(),
     ));
-    let app = web::router(options, backend);
+    let app = web::router(options, backend, Arc::clone(&source));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

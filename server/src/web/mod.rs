@@ -2,6 +2,7 @@
 //! functions, and static files (the wasm bundle, css).
 
 mod backend;
+mod health;
 
 pub use backend::SourceBackend;
 
@@ -25,8 +26,12 @@ pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// The whole app as one axum router.
-pub fn router(options: LeptosOptions, backend: Arc<dyn app::api::backend::Backend>) -> Router {
+/// The whole app as one axum router: pages, server functions, probes, static files.
+pub fn router(
+    options: LeptosOptions,
+    backend: Arc<dyn app::api::backend::Backend>,
+    source: Arc<crate::sources::Source>,
+) -> Router {
     let routes = generate_route_list(App);
     let handle = BackendHandle(backend);
     let context = move || provide_context(handle.clone());
@@ -37,4 +42,5 @@ pub fn router(options: LeptosOptions, backend: Arc<dyn app::api::backend::Backen
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .merge(health::routes(source))
 }

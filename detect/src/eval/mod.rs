@@ -1,0 +1,19 @@
+//! Honest evaluation of detectors against labelled incidents. Pure, no I/O
+//! (the web lab reuses it in wasm).
+//!
+//! * [`labels`] — [`Incident`] (a half-open index range) and
+//!   [`LabelledSeries`] (a series with its incidents).
+//! * [`score`] — event-level scoring of one [`Detection`](crate::Detection)
+//!   against the labels ([`Score`]).
+//! * [`synthetic`] — a deterministic labelled benchmark ([`generate`]).
+//! * [`report`] — [`evaluate`]: per detector × class figures ([`Report`]).
+
+pub mod labels;
+pub mod report;
+pub mod score;
+pub mod synthetic;
+
+pub use labels::{incidents_from_flags, Incident, LabelledSeries};
+pub use report::{evaluate, evaluate_detector, ClassReport, DetectorReport, Report};
+pub use score::{alert_events, score, Score, DEFAULT_TOLERANCE};
+pub use synthetic::{generate, generate_case, AnomalyClass, Scale};
