@@ -3,8 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    check::CheckArgs, detect::DetectArgs, series::SeriesArgs, serve::ServeArgs,
-    simulate::SimulateArgs,
+    check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs, series::SeriesArgs,
+    serve::ServeArgs, simulate::SimulateArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -22,8 +22,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Evaluate every metric and slice at the newest complete bucket once, and exit.
     Check(CheckArgs),
+    /// Work with the config file (`vigil config check`).
+    Config(ConfigArgs),
     /// Run a detector over a CSV series and write the bands and anomalies as CSV.
     Detect(DetectArgs),
+    /// Score detectors on labelled incidents (synthetic benchmark or a labelled CSV).
+    Eval(EvalArgs),
     /// Print one metric's 15-minute buckets as `bucket,value` CSV from the configured source.
     Series(SeriesArgs),
     /// Fill the embedded store (or ClickHouse) with simulated product events.

@@ -59,6 +59,28 @@ pub enum ConfigError {
         key: String,
         reason: String,
     },
+    /// Several problems, one per line, each naming file, key and reason.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Problems(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// One error for one problem, a [`ConfigError::Problems`] for several.
+    fn from_problems(mut problems: Vec<ConfigError>) -> Self {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            ConfigError::Problems(problems)
+        }
+    }
+
+    /// Every single problem in this error, in file order.
+    pub fn problems(&self) -> Vec<&ConfigError> {
+        match self {
+            ConfigError::Problems(all) => all.iter().collect(),
+            single => vec![single],
+        }
+    }
 }
 
 /// A value that must never be printed (the database password).
@@ -171,7 +193,16 @@ impl Config {
         file: &str,
         env_password: Option<String>,
     ) -> Result<Self, ConfigError> {
-        let raw = deserialize(text, file)?;
+        let raw = match deserialize(text, file) {
+            Ok(raw) => raw,
+            Err(first) => {
+                let mut problems = vec![first];
+                problems.extend(more_shape_problems(text, file, &problems[0]));
+                return Err(ConfigError::from_problems(problems));
+            }
+        };
+        // Every problem is collected, so one run of `vigil config check` lists them all.
+        let mut problems = Vec::new();
         let invalid = |key: String, reason: String| ConfigError::Invalid {
             file: file.to_string(),
             key,
@@ -198,15 +229,17 @@ impl Config {
                     ("source.feed_actions_table", &tables.feed_actions),
                     ("source.message_actions_table", &tables.message_actions),
                 ] {
-                    metrics::check_identifier("table name", name)
-                        .map_err(|error| invalid(key.into(), error.to_string()))?;
+                    if let Err(error) = metrics::check_identifier("table name", name) {
+                        problems.push(invalid(key.into(), error.to_string()));
+                    }
                 }
                 let database = database.unwrap_or_else(|| "default".into());
-                metrics::check_identifier("database name", &database)
-                    .map_err(|error| invalid("source.database".into(), error.to_string()))?;
+                if let Err(error) = metrics::check_identifier("database name", &database) {
+                    problems.push(invalid("source.database".into(), error.to_string()));
+                }
                 // This build has no TLS client: say so now rather than at the first check.
                 if !url.starts_with("http://") {
-                    return Err(invalid(
+                    problems.push(invalid(
                         "source.url".into(),
                         "expected an http:// URL of the ClickHouse HTTP interface \
                          (https is not built in; use a local TLS-terminating proxy)"
@@ -225,13 +258,20 @@ impl Config {
 
         let mut metrics = Vec::new();
         for (index, raw_metric) in raw.metrics.into_iter().enumerate() {
-            metrics.push(
-                raw_metric
-                    .into_def()
-                    .map_err(|(key, reason)| invalid(format!("metrics[{index}].{key}"), reason))?,
-            );
+            match raw_metric.into_def() {
+                Ok(def) => metrics.push(def),
+                Err((key, reason)) => {
+                    problems.push(invalid(format!("metrics[{index}].{key}"), reason));
+                }
+            }
         }
-        Catalogue::with_user_metrics(metrics.clone()).map_err(|error| {
+        // Cross-metric checks only make sense once every metric is well formed.
+        let catalogue_check = if problems.is_empty() {
+            Catalogue::with_user_metrics(metrics.clone()).err()
+        } else {
+            None
+        };
+        if let Some(error) = catalogue_check {
             let index = match &error {
                 MetricError::Duplicate { name }
                 | MetricError::UnknownDependency { metric: name, .. } => {
@@ -240,8 +280,8 @@ impl Config {
                 _ => None,
             };
             let key = index.map_or("metrics".to_string(), |i| format!("metrics[{i}].name"));
-            invalid(key, error.to_string())
-        })?;
+            problems.push(invalid(key, error.to_string()));
+        }
 
         let simulator = raw.simulator.unwrap_or_default();
         let defaults = SimulatorConfig::default();
@@ -251,16 +291,19 @@ impl Config {
             seed: simulator.seed.unwrap_or(defaults.seed),
         };
         if simulator.users < 2 {
-            return Err(invalid(
+            problems.push(invalid(
                 "simulator.users".into(),
                 "need at least 2 users (messages go between users)".into(),
             ));
         }
         if !(1..=366).contains(&simulator.days) {
-            return Err(invalid(
+            problems.push(invalid(
                 "simulator.days".into(),
                 "expected 1..=366 days of history".into(),
             ));
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::from_problems(problems));
         }
         Ok(Self {
             source,
@@ -299,6 +342,72 @@ fn deserialize(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
         let key = error.path().to_string();
         invalid(key, error.inner())
     })
+}
+
+/// After the first deserialization error, the other sections and metrics are
+/// deserialized one by one so that their problems are reported too (by key path;
+/// only the first error knows its line). Problems under the first error's
+/// section are left out: they would repeat it.
+fn more_shape_problems(text: &str, file: &str, first: &ConfigError) -> Vec<ConfigError> {
+    let ConfigError::Invalid { key: first_key, .. } = first else {
+        return Vec::new();
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new(); // a syntax error: nothing further can be read
+    };
+    let mut sections: Vec<(String, Result<(), (String, String)>)> = Vec::new();
+    for (name, value) in &table {
+        let path = name.to_string();
+        let check = match name.as_str() {
+            "source" => shape::<RawSource>(value),
+            "simulator" => shape::<RawSimulator>(value),
+            "metrics" => match value.as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        sections.push((format!("metrics[{index}]"), shape::<RawMetric>(item)));
+                    }
+                    Ok(())
+                }
+                None => Err((
+                    String::new(),
+                    "expected an array of tables, [[metrics]]".to_string(),
+                )),
+            },
+            _ => Err((String::new(), "unknown section".to_string())),
+        };
+        sections.push((path, check));
+    }
+    sections
+        .into_iter()
+        .filter_map(|(section, check)| check.err().map(|error| (section, error)))
+        .filter(|(section, _)| {
+            !first_key.starts_with(section.as_str()) && !section.starts_with(first_key.as_str())
+        })
+        .map(|(section, (inner, reason))| {
+            let key = if inner.is_empty() {
+                section
+            } else {
+                format!("{section}.{inner}")
+            };
+            (key, reason)
+        })
+        .map(|(key, reason)| ConfigError::Invalid {
+            file: file.to_string(),
+            key,
+            reason,
+        })
+        .collect()
+}
+
+/// Whether `value` deserializes as `T`; the error is (key path inside it, reason).
+fn shape<T: serde::de::DeserializeOwned>(value: &toml::Value) -> Result<(), (String, String)> {
+    serde_path_to_error::deserialize::<_, T>(value.clone())
+        .map(|_| ())
+        .map_err(|error| {
+            let path = error.path().to_string();
+            let inner = if path == "." { String::new() } else { path };
+            (inner, error.into_inner().message().trim().to_string())
+        })
 }
 
 #[derive(Deserialize, Default)]
@@ -470,6 +579,66 @@ mod tests {
         let message = error("[source]\nkind = \"clickhouse\"\nurl = \"https://ch.example:8443\"\n");
         assert!(message.contains("source.url"), "{message}");
         assert!(message.contains("https is not built in"), "{message}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_just_the_first() {
+        let text = r#"
+[simulator]
+users = 1
+
+[[metrics]]
+name = "a"
+table = "feed_actions"
+aggregate = "distinct"
+column = "nope"
+
+[[metrics]]
+name = "b"
+table = "feed_actions"
+aggregate = "count"
+slices = ["platform"]
+"#;
+        let error = Config::parse(text, "vigil.toml", None).unwrap_err();
+        let keys: Vec<String> = error
+            .problems()
+            .iter()
+            .map(|p| match p {
+                ConfigError::Invalid { key, .. } => key.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        assert_eq!(keys.len(), 3, "{error}");
+        assert!(keys.iter().any(|k| k == "metrics[0].column"), "{keys:?}");
+        assert!(
+            keys.iter().any(|k| k.starts_with("metrics[1].slices")),
+            "{keys:?}"
+        );
+        assert!(keys.iter().any(|k| k == "simulator.users"), "{keys:?}");
+        // One line per problem, each naming the file.
+        let message = error.to_string();
+        assert_eq!(message.lines().count(), 3, "{message}");
+        assert!(
+            message
+                .lines()
+                .all(|line| line.starts_with("vigil.toml: `")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn shape_errors_in_several_sections_are_all_reported() {
+        let text = "[simulator]\nspeed = 3\n\n[[metrics]]\nname = \"a\"\ntable = \"nowhere\"\naggregate = \"count\"\n";
+        let error = Config::parse(text, "vigil.toml", None).unwrap_err();
+        let message = error.to_string();
+        assert_eq!(error.problems().len(), 2, "{message}");
+        // The first problem serde meets keeps its line; the others name their key.
+        assert!(message.contains("`metrics[0].table`"), "{message}");
+        assert!(
+            message.contains("nowhere") && message.contains("line 6"),
+            "{message}"
+        );
+        assert!(message.contains("`simulator.speed`"), "{message}");
     }
 
     #[test]

@@ -107,3 +107,25 @@ fn check_fails_clearly_on_bad_input() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot reach"), "{stderr}");
 }
+
+#[test]
+fn config_check_lists_every_problem_or_summarises_a_valid_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[simulator]\nusers = 0\n\n[[metrics]]\nname = \"x\"\ntable = \"feed_actions\"\naggregate = \"count\"\nslices = [\"os'; DROP\"]\n",
+    )
+    .expect("written");
+    let output = vigil(&["config", "check", "--config", bad.to_str().expect("utf-8")]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`metrics[0].slices[0]`"), "{stderr}");
+    assert!(stderr.contains("`simulator.users`"), "{stderr}");
+    assert!(stderr.contains("has 2 problems"), "{stderr}");
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../vigil.example.toml");
+    let stdout = stdout_of(&vigil(&["config", "check", "--config", example]));
+    assert!(stdout.contains(": ok: source sqlite"), "{stdout}");
+    assert!(stdout.contains("8 metrics (2 from the file)"), "{stdout}");
+}

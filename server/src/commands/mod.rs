@@ -1,7 +1,9 @@
 //! One module per `vigil` subcommand.
 
 pub mod check;
+pub mod config;
 pub mod detect;
+pub mod eval;
 pub mod series;
 pub mod serve;
 pub mod simulate;
@@ -13,7 +15,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args),
         Command::Detect(args) => detect::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Config(args) => config::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     }

@@ -1,0 +1,71 @@
+//! `vigil config check`: validate a config file and list every problem, each
+//! with the file, the key path and the reason. `serve` refuses an invalid file
+//! with the same messages.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::config::{Config, SourceConfig};
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate a config file: prints a summary when valid, every problem when not.
+    Check {
+        /// The file to check.
+        #[arg(long, env = "VIGIL_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+pub fn run(args: &ConfigArgs) -> anyhow::Result<()> {
+    match &args.command {
+        ConfigCommand::Check { config } => check(config),
+    }
+}
+
+fn check(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            let count = error.problems().len();
+            for problem in error.problems() {
+                eprintln!("{problem}");
+            }
+            anyhow::bail!(
+                "{} has {count} problem{}",
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            );
+        }
+    };
+    let catalogue = config.catalogue()?;
+    let source = match &config.source {
+        SourceConfig::Sqlite(sqlite) => format!("sqlite {}", sqlite.path.display()),
+        // The URL, database and user are not secret; the password is never printed.
+        SourceConfig::ClickHouse(ch) => format!(
+            "clickhouse {} database {} user {} (password {})",
+            ch.url,
+            ch.database,
+            ch.user,
+            if ch.password.is_some() {
+                "set"
+            } else {
+                "not set"
+            }
+        ),
+    };
+    println!(
+        "{}: ok: source {source}; {} metrics ({} from the file)",
+        path.display(),
+        catalogue.metrics().len(),
+        config.metrics.len()
+    );
+    Ok(())
+}
