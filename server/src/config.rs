@@ -355,7 +355,7 @@ fn more_shape_problems(text: &str, file: &str, first: &ConfigError) -> Vec<Confi
     let Ok(table) = text.parse::<toml::Table>() else {
         return Vec::new(); // a syntax error: nothing further can be read
     };
-    let mut sections: Vec<(String, Result<(), (String, String)>)> = Vec::new();
+    let mut sections: Vec<(String, Result<(), ShapeProblem>)> = Vec::new();
     for (name, value) in &table {
         let path = name.to_string();
         let check = match name.as_str() {
@@ -399,8 +399,12 @@ fn more_shape_problems(text: &str, file: &str, first: &ConfigError) -> Vec<Confi
         .collect()
 }
 
-/// Whether `value` deserializes as `T`; the error is (key path inside it, reason).
-fn shape<T: serde::de::DeserializeOwned>(value: &toml::Value) -> Result<(), (String, String)> {
+/// Where inside a section a value failed to deserialize ("" for the section
+/// itself), and why.
+type ShapeProblem = (String, String);
+
+/// Whether `value` deserializes as `T`.
+fn shape<T: serde::de::DeserializeOwned>(value: &toml::Value) -> Result<(), ShapeProblem> {
     serde_path_to_error::deserialize::<_, T>(value.clone())
         .map(|_| ())
         .map_err(|error| {
