@@ -6,6 +6,7 @@
 //! `commands` and `web` (what users run and see). `config` says which source and
 //! metrics; `cli` is the command line.
 
+pub mod alerts;
 pub mod chart_png;
 pub mod check;
 pub mod cli;

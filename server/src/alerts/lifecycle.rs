@@ -1,0 +1,449 @@
+//! The alert state machine of one series (a metric, or one slice of it):
+//! ok -> firing -> resolved (-> ok), driven by one [`Evaluation`] per bucket.
+//!
+//! Pure: no I/O and no clock. [`step`] takes the series' state, the evaluation,
+//! `now` (for silences only) and the active silences, mutates the state and
+//! says what, if anything, to notify. Timing (repeat interval, durations) is in
+//! *bucket* time, so replaying the same buckets always gives the same result,
+//! however late they are evaluated.
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::Evaluation;
+use crate::metrics::model::SliceKey;
+
+/// Alert identifier (what button callbacks carry).
+pub type AlertId = u64;
+
+/// Lifecycle settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertConfig {
+    /// A still-firing alert is repeated once this many seconds (of bucket time)
+    /// have passed since its last notification. Default: 1 hour.
+    pub repeat_after_secs: i64,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        Self {
+            repeat_after_secs: 3600,
+        }
+    }
+}
+
+/// The open alert of a series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenAlert {
+    pub id: AlertId,
+    /// First anomalous bucket.
+    pub started_at: i64,
+    /// Bucket of the last notification (sent or muted).
+    pub last_notified_at: i64,
+    /// Whether any notification of this alert was not muted (a message exists
+    /// to reply to or edit).
+    pub announced: bool,
+}
+
+/// What is remembered per series between evaluations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesState {
+    /// Newest evaluated bucket; anything at or before it is a no-op.
+    pub last_bucket: Option<i64>,
+    pub open: Option<OpenAlert>,
+}
+
+/// What a silence covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "snake_case")]
+pub enum SilenceScope {
+    /// Every metric and slice.
+    All,
+    /// A metric, whole and all its slices.
+    Metric { metric: String },
+    /// One slice of a metric (or the whole metric only, with `slice: None`).
+    Slice {
+        metric: String,
+        slice: Option<SliceKey>,
+    },
+}
+
+impl SilenceScope {
+    pub fn covers(&self, metric: &str, slice: Option<&SliceKey>) -> bool {
+        match self {
+            SilenceScope::All => true,
+            SilenceScope::Metric { metric: m } => m == metric,
+            SilenceScope::Slice {
+                metric: m,
+                slice: s,
+            } => m == metric && s.as_ref() == slice,
+        }
+    }
+}
+
+/// A silence: notifications in its scope are muted until `until` (unix seconds)
+/// unless it was ended earlier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: i64,
+    pub scope: SilenceScope,
+    pub until: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl Silence {
+    pub fn is_active(&self, now: i64) -> bool {
+        self.created_at <= now && now < self.until && self.ended_at.is_none_or(|end| now < end)
+    }
+}
+
+/// Whether any of `silences` mutes this series at `now`.
+pub fn is_muted(silences: &[Silence], metric: &str, slice: Option<&SliceKey>, now: i64) -> bool {
+    silences
+        .iter()
+        .any(|s| s.is_active(now) && s.scope.covers(metric, slice))
+}
+
+/// A notification the lifecycle asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notify {
+    /// A new alert: send a new message.
+    Opened,
+    /// Still firing after the repeat interval: send as a reply to the original.
+    Repeat { firing_secs: i64 },
+    /// Back inside the band: edit the original message.
+    Resolved { lasted_secs: i64 },
+}
+
+impl Notify {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notify::Opened => "opened",
+            Notify::Repeat { .. } => "repeat",
+            Notify::Resolved { .. } => "resolved",
+        }
+    }
+}
+
+/// One transition of a series, with what to notify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub alert_id: AlertId,
+    pub bucket: i64,
+    pub notify: Notify,
+    /// Recorded but not to be sent (a silence covers it, or a resolution of an
+    /// alert that was never announced: there is no message to edit).
+    pub muted: bool,
+    /// First anomalous bucket of the alert.
+    pub started_at: i64,
+}
+
+/// How one evaluation reads.
+enum Reading {
+    Anomalous,
+    Normal,
+    /// No value, or no band yet: neither opens nor resolves.
+    Unknown,
+}
+
+fn read(evaluation: &Evaluation) -> Reading {
+    let p = &evaluation.point;
+    match (p.value, p.lower, p.upper) {
+        (Some(v), Some(_), Some(_)) if v.is_finite() => {
+            if p.is_anomaly {
+                Reading::Anomalous
+            } else {
+                Reading::Normal
+            }
+        }
+        _ => Reading::Unknown,
+    }
+}
+
+/// Advances `state` by one evaluation. `new_id` is called only when an alert
+/// opens. Returns the step to record, or `None` (nothing to notify, a gap, or
+/// a bucket at or before the last evaluated one — then `state` is unchanged).
+pub fn step(
+    state: &mut SeriesState,
+    evaluation: &Evaluation,
+    now: i64,
+    config: &AlertConfig,
+    silences: &[Silence],
+    new_id: impl FnOnce() -> AlertId,
+) -> Option<Step> {
+    let bucket = evaluation.bucket;
+    if state.last_bucket.is_some_and(|last| bucket <= last) {
+        return None;
+    }
+    state.last_bucket = Some(bucket);
+    let muted = is_muted(silences, &evaluation.metric, evaluation.slice.as_ref(), now);
+    match (read(evaluation), state.open.as_mut()) {
+        (Reading::Anomalous, None) => {
+            let id = new_id();
+            state.open = Some(OpenAlert {
+                id,
+                started_at: bucket,
+                last_notified_at: bucket,
+                announced: !muted,
+            });
+            Some(Step {
+                alert_id: id,
+                bucket,
+                notify: Notify::Opened,
+                muted,
+                started_at: bucket,
+            })
+        }
+        (Reading::Anomalous, Some(open)) => {
+            if bucket - open.last_notified_at < config.repeat_after_secs.max(1) {
+                return None;
+            }
+            open.last_notified_at = bucket;
+            open.announced |= !muted;
+            Some(Step {
+                alert_id: open.id,
+                bucket,
+                notify: Notify::Repeat {
+                    firing_secs: bucket - open.started_at,
+                },
+                muted,
+                started_at: open.started_at,
+            })
+        }
+        (Reading::Normal, Some(open)) => {
+            let step = Step {
+                alert_id: open.id,
+                bucket,
+                notify: Notify::Resolved {
+                    lasted_secs: bucket - open.started_at,
+                },
+                muted: muted || !open.announced,
+                started_at: open.started_at,
+            };
+            state.open = None;
+            Some(step)
+        }
+        (Reading::Normal, None) | (Reading::Unknown, _) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::model::BUCKET_SECONDS;
+    use detect::Point;
+
+    const T0: i64 = 1_700_000_100 - 1_700_000_100 % BUCKET_SECONDS;
+
+    fn eval(bucket_index: i64, value: Option<f64>) -> Evaluation {
+        let (lower, upper) = (90.0, 110.0);
+        let is_anomaly = value.is_some_and(|v| v < lower || v > upper);
+        Evaluation {
+            metric: "feed_views".into(),
+            slice: None,
+            bucket: T0 + bucket_index * BUCKET_SECONDS,
+            detector: "iqr",
+            point: Point {
+                value,
+                lower: Some(lower),
+                upper: Some(upper),
+                expected: Some(100.0),
+                is_anomaly,
+                score: if is_anomaly { 1.0 } else { 0.0 },
+                deviation: value.map(|v| (v - 100.0) / 100.0),
+            },
+        }
+    }
+
+    struct Run {
+        state: SeriesState,
+        next: AlertId,
+        silences: Vec<Silence>,
+    }
+
+    impl Run {
+        fn new() -> Self {
+            Self {
+                state: SeriesState::default(),
+                next: 1,
+                silences: Vec::new(),
+            }
+        }
+        fn at(&mut self, bucket_index: i64, value: Option<f64>) -> Option<Step> {
+            let e = eval(bucket_index, value);
+            let now = e.bucket + BUCKET_SECONDS;
+            let next = &mut self.next;
+            step(
+                &mut self.state,
+                &e,
+                now,
+                &AlertConfig::default(),
+                &self.silences,
+                || {
+                    *next += 1;
+                    *next - 1
+                },
+            )
+        }
+    }
+
+    #[test]
+    fn anomaly_opens_an_alert() {
+        let mut run = Run::new();
+        assert_eq!(run.at(0, Some(100.0)), None);
+        let s = run.at(1, Some(200.0)).expect("opened");
+        assert_eq!(s.notify, Notify::Opened);
+        assert_eq!(
+            (s.alert_id, s.started_at, s.muted),
+            (1, T0 + BUCKET_SECONDS, false)
+        );
+        assert!(run.state.open.is_some());
+    }
+
+    #[test]
+    fn no_repeat_within_interval_then_repeat_after() {
+        let mut run = Run::new();
+        run.at(0, Some(200.0)).expect("opened");
+        for i in 1..4 {
+            assert_eq!(run.at(i, Some(200.0)), None, "bucket {i}");
+        }
+        let s = run.at(4, Some(200.0)).expect("repeat after an hour");
+        assert_eq!(s.notify, Notify::Repeat { firing_secs: 3600 });
+        assert_eq!(s.alert_id, 1);
+        for i in 5..8 {
+            assert_eq!(run.at(i, Some(200.0)), None);
+        }
+        assert_eq!(
+            run.at(8, Some(200.0)).map(|s| s.notify),
+            Some(Notify::Repeat { firing_secs: 7200 })
+        );
+    }
+
+    #[test]
+    fn resolve_reports_duration_once() {
+        let mut run = Run::new();
+        run.at(0, Some(50.0)).expect("opened");
+        run.at(1, Some(50.0));
+        let s = run.at(2, Some(100.0)).expect("resolved");
+        assert_eq!(s.notify, Notify::Resolved { lasted_secs: 1800 });
+        assert_eq!(run.state.open, None);
+        assert_eq!(run.at(3, Some(100.0)), None);
+        // A new anomaly is a new alert.
+        let s = run.at(4, Some(50.0)).expect("reopened");
+        assert_eq!((s.notify, s.alert_id), (Notify::Opened, 2));
+    }
+
+    #[test]
+    fn gap_neither_opens_nor_resolves() {
+        let mut run = Run::new();
+        assert_eq!(run.at(0, None), None);
+        assert_eq!(run.state.open, None);
+        run.at(1, Some(200.0)).expect("opened");
+        assert_eq!(run.at(2, None), None);
+        assert!(run.state.open.is_some());
+        // No band yet reads like a gap too.
+        let mut no_band = eval(3, Some(100.0));
+        no_band.point.lower = None;
+        no_band.point.upper = None;
+        let s = step(
+            &mut run.state,
+            &no_band,
+            0,
+            &AlertConfig::default(),
+            &[],
+            || 99,
+        );
+        assert_eq!(s, None);
+        assert!(run.state.open.is_some());
+        assert_eq!(run.state.last_bucket, Some(no_band.bucket));
+    }
+
+    #[test]
+    fn old_or_same_bucket_is_a_no_op() {
+        let mut run = Run::new();
+        run.at(5, Some(200.0)).expect("opened");
+        let before = run.state.clone();
+        assert_eq!(run.at(5, Some(200.0)), None);
+        assert_eq!(
+            run.at(3, Some(100.0)),
+            None,
+            "an old bucket does not resolve"
+        );
+        assert_eq!(run.at(0, Some(200.0)), None);
+        assert_eq!(run.state, before);
+    }
+
+    #[test]
+    fn silence_marks_notifications_muted_but_records_them() {
+        let mut run = Run::new();
+        run.silences.push(Silence {
+            id: 1,
+            scope: SilenceScope::Metric {
+                metric: "feed_views".into(),
+            },
+            until: T0 + 3 * BUCKET_SECONDS,
+            created_by: "ann".into(),
+            created_at: T0,
+            ended_at: None,
+        });
+        let s = run.at(0, Some(200.0)).expect("opened, muted");
+        assert!(s.muted);
+        assert!(run.state.open.as_ref().is_some_and(|o| !o.announced));
+        // Silence over by bucket 4 (now = bucket 5 start): the repeat is sent.
+        let s = run.at(4, Some(200.0)).expect("repeat");
+        assert!(!s.muted);
+        let s = run.at(5, Some(100.0)).expect("resolved");
+        assert!(!s.muted);
+    }
+
+    #[test]
+    fn resolution_of_a_never_announced_alert_is_muted() {
+        let mut run = Run::new();
+        run.silences.push(Silence {
+            id: 1,
+            scope: SilenceScope::All,
+            until: T0 + 2 * BUCKET_SECONDS,
+            created_by: "ann".into(),
+            created_at: T0,
+            ended_at: None,
+        });
+        assert!(run.at(0, Some(200.0)).expect("opened").muted);
+        let s = run.at(2, Some(100.0)).expect("resolved");
+        assert!(s.muted, "no message to edit");
+    }
+
+    #[test]
+    fn scopes_cover_what_they_say() {
+        let android = SliceKey {
+            dimension: "os".into(),
+            value: "Android".into(),
+        };
+        let ios = SliceKey {
+            dimension: "os".into(),
+            value: "iOS".into(),
+        };
+        let metric = SilenceScope::Metric {
+            metric: "ctr".into(),
+        };
+        let slice = SilenceScope::Slice {
+            metric: "ctr".into(),
+            slice: Some(android.clone()),
+        };
+        assert!(SilenceScope::All.covers("x", Some(&ios)));
+        assert!(metric.covers("ctr", None) && metric.covers("ctr", Some(&ios)));
+        assert!(!metric.covers("views", None));
+        assert!(slice.covers("ctr", Some(&android)));
+        assert!(!slice.covers("ctr", Some(&ios)) && !slice.covers("ctr", None));
+        let ended = Silence {
+            id: 1,
+            scope: SilenceScope::All,
+            until: 100,
+            created_by: "a".into(),
+            created_at: 0,
+            ended_at: Some(50),
+        };
+        assert!(ended.is_active(49) && !ended.is_active(50) && !ended.is_active(100));
+    }
+}
