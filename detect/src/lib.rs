@@ -13,6 +13,8 @@
 //! * [`detection`] — [`Detection`], a whole series' output as columns (what
 //!   a batch run returns); [`Detection::point`] is the per-bucket view.
 //! * [`error`] — [`DetectError`].
+//! * [`eval`] — labelled incidents, event-level scoring, the synthetic
+//!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
 //! ```
 //! use detect::{DetectorSpec, IqrParams, Series};
@@ -26,6 +28,7 @@
 pub mod detection;
 pub mod detectors;
 pub mod error;
+pub mod eval;
 mod live;
 pub mod point;
 pub mod series;

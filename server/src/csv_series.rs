@@ -96,12 +96,43 @@ fn parse_value(cell: &str) -> Result<Option<f64>, String> {
 /// Reads a `timestamp,value` CSV. `name` prefixes errors:
 /// `in.csv:17: cannot parse value "abc" as a number`.
 pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
+    read_table(input, name, false).map(|(series, _)| series)
+}
+
+/// Reads a `timestamp,value,label` CSV (label `0` or `1`; for `vigil eval`):
+/// the series as [`read_series`] reads it, and one label per bucket (buckets
+/// without a row are unlabelled, `false`).
+pub fn read_labelled_series(
+    input: impl Read,
+    name: &str,
+) -> anyhow::Result<(CsvSeries, Vec<bool>)> {
+    read_table(input, name, true)
+}
+
+fn parse_label(cell: &str) -> Result<bool, String> {
+    match cell {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(format!("label {cell:?} is not 0 or 1")),
+    }
+}
+
+fn read_table(
+    input: impl Read,
+    name: &str,
+    labelled: bool,
+) -> anyhow::Result<(CsvSeries, Vec<bool>)> {
+    let (header, fields): (&[&str], &str) = if labelled {
+        (&["timestamp", "value", "label"], "timestamp,value,label")
+    } else {
+        (&["timestamp", "value"], "timestamp,value")
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(input);
-    let mut rows: Vec<(u64, i64, Option<f64>)> = Vec::new();
+    let mut rows: Vec<(u64, i64, Option<f64>, bool)> = Vec::new();
     let mut format = None;
     let mut header_seen = false;
     let mut record = csv::StringRecord::new();
@@ -120,23 +151,29 @@ pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
         if !header_seen {
             header_seen = true;
             let cells: Vec<String> = record.iter().map(str::to_ascii_lowercase).collect();
-            if cells != ["timestamp", "value"] {
+            if cells != header {
                 bail!(
-                    "{name}:{line}: expected the header \"timestamp,value\", got {:?}",
+                    "{name}:{line}: expected the header \"{fields}\", got {:?}",
                     record.iter().collect::<Vec<_>>().join(",")
                 );
             }
             continue;
         }
-        if record.len() != 2 {
+        if record.len() != header.len() {
             bail!(
-                "{name}:{line}: expected 2 fields (timestamp,value), got {}",
+                "{name}:{line}: expected {} fields ({fields}), got {}",
+                header.len(),
                 record.len()
             );
         }
         let (ts, fmt) = parse_timestamp(&record[0]).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
         let value = parse_value(&record[1]).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
-        if let Some(&(prev_line, prev, _)) = rows.last() {
+        let label = if labelled {
+            parse_label(&record[2]).map_err(|e| anyhow!("{name}:{line}: {e}"))?
+        } else {
+            false
+        };
+        if let Some(&(prev_line, prev, _, _)) = rows.last() {
             if ts <= prev {
                 bail!(
                     "{name}:{line}: timestamp {:?} is not after the one on line {prev_line} (timestamps must be increasing)",
@@ -145,10 +182,10 @@ pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
             }
         }
         format.get_or_insert(fmt);
-        rows.push((line, ts, value));
+        rows.push((line, ts, value, label));
     }
     if !header_seen {
-        bail!("{name}: empty input (expected the header \"timestamp,value\")");
+        bail!("{name}: empty input (expected the header \"{fields}\")");
     }
     let format = format.unwrap_or(TimeFormat::Rfc3339);
     let step = rows
@@ -158,7 +195,8 @@ pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
         .unwrap_or(DEFAULT_STEP);
     let start = rows.first().map_or(0, |r| r.1);
     let mut values: Vec<Option<f64>> = Vec::with_capacity(rows.len());
-    for &(line, ts, value) in &rows {
+    let mut labels: Vec<bool> = Vec::with_capacity(if labelled { rows.len() } else { 0 });
+    for &(line, ts, value, label) in &rows {
         let offset = ts - start;
         if offset % step != 0 {
             bail!(
@@ -177,10 +215,14 @@ pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
         let index = index as usize;
         values.resize(index, None);
         values.push(value);
+        if labelled {
+            labels.resize(index, false);
+            labels.push(label);
+        }
     }
     let series =
         Series::new(start, step, values).with_context(|| format!("{name}: invalid series"))?;
-    Ok(CsvSeries { series, format })
+    Ok((CsvSeries { series, format }, labels))
 }
 
 fn csv_reason(e: &csv::Error) -> String {
@@ -283,5 +325,25 @@ mod tests {
         assert!(e("timestamp,value\n2024-01-01 00:00:00,1,2\n")
             .starts_with("in.csv:2: expected 2 fields"));
         assert!(e("").contains("empty input"));
+    }
+
+    #[test]
+    fn labelled_series() {
+        let read = |t: &str| read_labelled_series(t.as_bytes(), "l.csv");
+        let (s, labels) = read(
+            "timestamp,value,label\n2024-01-01 00:00:00,1,0\n2024-01-01 00:15:00,,1\n2024-01-01 00:45:00,3,1\n",
+        )
+        .unwrap();
+        assert_eq!(s.series.len(), 4);
+        assert_eq!(labels, vec![false, true, false, true]);
+        let e = |t: &str| format!("{:#}", read(t).unwrap_err());
+        assert_eq!(
+            e("timestamp,value,label\n2024-01-01 00:00:00,1,0\n2024-01-01 00:15:00,2,yes\n"),
+            "l.csv:3: label \"yes\" is not 0 or 1"
+        );
+        assert!(e("timestamp,value\n")
+            .starts_with("l.csv:1: expected the header \"timestamp,value,label\""));
+        assert!(e("timestamp,value,label\n2024-01-01 00:00:00,1\n")
+            .starts_with("l.csv:2: expected 3 fields (timestamp,value,label), got 2"));
     }
 }

@@ -67,6 +67,9 @@ pub struct LabelledSeries {
     pub name: String,
     /// The class the case is reported under (e.g. `fold_drop`, `clean`).
     pub class: String,
+    /// A second grouping, e.g. the synthetic benchmark's scale (`tiny`,
+    /// `medium`, `large`, `ratio`); empty for none.
+    pub scale: String,
     /// The series the detectors run over.
     pub series: Series,
     /// Labelled incidents, sorted, not overlapping.
