@@ -18,4 +18,5 @@ pub mod metrics;
 pub mod simulator;
 pub mod sources;
 pub mod telegram;
+pub mod times;
 pub mod web;

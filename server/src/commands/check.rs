@@ -9,10 +9,10 @@ use anyhow::Context;
 use clap::Args;
 use detect::{DetectorSpec, IqrParams, Smoothing};
 
-use super::series::{format_time, parse_time};
 use super::source_args::SourceArgs;
 use crate::check::{self, plan, Evaluation};
 use crate::sources::Source;
+use crate::times::{format_time, parse_time};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {

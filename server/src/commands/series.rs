@@ -9,6 +9,7 @@ use clap::Args;
 use crate::config::Config;
 use crate::metrics::model::{SliceKey, TimeRange};
 use crate::sources::Source;
+use crate::times::{format_time, parse_time};
 
 #[derive(Args, Debug)]
 pub struct SeriesArgs {
@@ -108,71 +109,4 @@ fn parse_slice(text: &str, metric: &crate::metrics::model::MetricDef) -> anyhow:
         dimension: dimension.to_string(),
         value: value.to_string(),
     })
-}
-
-/// `YYYY-MM-DD HH:MM:SS` in UTC.
-pub fn format_time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|time| time.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| unix.to_string())
-}
-
-/// Parse a point in time (UTC). `now` is the current unix time.
-pub fn parse_time(text: &str, now: i64) -> anyhow::Result<i64> {
-    let text = text.trim();
-    if let Some(rest) = text.strip_prefix("now") {
-        if rest.is_empty() {
-            return Ok(now);
-        }
-        let Some(amount) = rest.strip_prefix('-') else {
-            bail!("expected now or now-<N>m|h|d, e.g. now-6h");
-        };
-        let (number, unit) = amount.split_at(amount.len().saturating_sub(1));
-        let number: i64 = number
-            .parse()
-            .with_context(|| format!("expected now-<N>m|h|d, e.g. now-6h, got {text:?}"))?;
-        let seconds = match unit {
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => bail!("unknown unit {unit:?}: use m, h or d"),
-        };
-        return Ok(now - number * seconds);
-    }
-    if let Ok(unix) = text.parse::<i64>() {
-        return Ok(unix);
-    }
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(time.timestamp());
-    }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(time) = chrono::NaiveDateTime::parse_from_str(text, format) {
-            return Ok(time.and_utc().timestamp());
-        }
-    }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(time) = date.and_hms_opt(0, 0, 0) {
-            return Ok(time.and_utc().timestamp());
-        }
-    }
-    bail!("not a time: use `YYYY-MM-DD HH:MM:SS` (UTC), `YYYY-MM-DD`, RFC 3339, unix seconds or now-6h")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_parse_in_every_format() {
-        let now = 1_704_067_200;
-        assert_eq!(parse_time("now", now).unwrap(), now);
-        assert_eq!(parse_time("now-6h", now).unwrap(), now - 6 * 3600);
-        assert_eq!(parse_time("2024-01-01 00:00:00", now).unwrap(), now);
-        assert_eq!(parse_time("2024-01-01", now).unwrap(), now);
-        assert_eq!(parse_time("2024-01-01T03:00:00+03:00", now).unwrap(), now);
-        assert_eq!(parse_time("1704067200", now).unwrap(), now);
-        assert!(parse_time("yesterday", now).is_err());
-        assert!(parse_time("now-6y", now).is_err());
-        assert_eq!(format_time(now + 900), "2024-01-01 00:15:00");
-    }
 }

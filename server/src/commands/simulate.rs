@@ -97,7 +97,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let mut out = stdout.lock();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let now = match &args.now {
-        Some(text) => super::series::parse_time(text, crate::simulator::unix_now())
+        Some(text) => crate::times::parse_time(text, crate::simulator::unix_now())
             .with_context(|| format!("--now {text:?}"))?,
         None => crate::simulator::unix_now(),
     };
@@ -120,8 +120,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         report.message_events,
         report.incidents,
         source.describe(),
-        super::series::format_time(report.from),
-        super::series::format_time(report.to),
+        crate::times::format_time(report.from),
+        crate::times::format_time(report.to),
         report.elapsed.as_secs_f64(),
         report.events_per_second()
     )?;
@@ -143,8 +143,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             incident.id,
             incident.kind.as_str(),
             incident.metric,
-            super::series::format_time(incident.start),
-            super::series::format_time(incident.end),
+            crate::times::format_time(incident.start),
+            crate::times::format_time(incident.end),
             incident.description
         )?;
     }
