@@ -7,7 +7,7 @@ pub mod plan;
 use detect::{DetectorSpec, Point};
 
 use crate::metrics::model::{
-    Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
+    on_grid, Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
 };
 use crate::sources::{Source, SourceError};
 
@@ -85,20 +85,17 @@ fn evaluate(
     let silent_is_zero =
         |start: i64| counts && watermark.is_some_and(|w| start + BUCKET_SECONDS <= w);
     let bucket = range.to - BUCKET_SECONDS;
-    let mut next = buckets.iter().peekable();
     // Leading silence stays a gap: before the first row, the metric (or a new
     // slice) may simply not have existed yet.
     let mut seen = false;
-    let slots = (range.from..range.to).step_by(BUCKET_SECONDS as usize);
-    let values = slots.map(|start| {
-        // Sources align ranges outward; anything before this slot is not ours.
-        while next.peek().is_some_and(|b| b.start < start) {
-            next.next();
-        }
-        let value = next.next_if(|b| b.start == start).map(|b| b.value);
-        seen |= value.is_some();
-        value.or_else(|| (seen && silent_is_zero(start)).then_some(0.0))
-    });
+    let values = on_grid(range, buckets)
+        .into_iter()
+        .enumerate()
+        .map(|(slot, value)| {
+            let start = range.from + slot as i64 * BUCKET_SECONDS;
+            seen |= value.is_some();
+            value.or_else(|| (seen && silent_is_zero(start)).then_some(0.0))
+        });
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
     let point = detector.newest_point(values).unwrap_or_default();

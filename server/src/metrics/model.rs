@@ -94,3 +94,46 @@ pub struct Bucket {
     pub start: i64,
     pub value: f64,
 }
+
+/// The buckets of `range` on its 15-minute grid, oldest first, `None` where the
+/// source returned no bucket. Buckets off the grid or outside the range are
+/// ignored rather than misplaced.
+pub fn on_grid(range: TimeRange, buckets: &[Bucket]) -> Vec<Option<f64>> {
+    let len = usize::try_from((range.to - range.from) / BUCKET_SECONDS).unwrap_or(0);
+    let mut values = vec![None; len];
+    for bucket in buckets {
+        let offset = bucket.start - range.from;
+        if offset >= 0 && offset % BUCKET_SECONDS == 0 {
+            if let Some(slot) = values.get_mut((offset / BUCKET_SECONDS) as usize) {
+                *slot = Some(bucket.value);
+            }
+        }
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_grid_places_buckets_and_leaves_gaps() {
+        let from = 1_700_000_100 / BUCKET_SECONDS * BUCKET_SECONDS;
+        let bucket = |start: i64, value: f64| Bucket { start, value };
+        let buckets = [
+            bucket(from - BUCKET_SECONDS, 8.0), // before the range (sources align outward)
+            bucket(from, 1.0),
+            bucket(from + 2 * BUCKET_SECONDS, 3.0),
+            bucket(from + 7, 9.0),                   // off the grid
+            bucket(from + 10 * BUCKET_SECONDS, 9.0), // after the range
+        ];
+        let range = TimeRange {
+            from,
+            to: from + 4 * BUCKET_SECONDS,
+        };
+        assert_eq!(
+            on_grid(range, &buckets),
+            vec![Some(1.0), None, Some(3.0), None]
+        );
+    }
+}
