@@ -3,8 +3,10 @@
 //! Data flows one way through these modules:
 //! `sources` (SQLite, ClickHouse; filled by `simulator`) -> `metrics` (catalogue,
 //! SQL) -> `check` (detection at the newest bucket, via the `detect` crate) ->
-//! `commands` and `web` (what users run and see). `config` says which source and
-//! metrics; `cli` is the command line.
+//! `alerts` (lifecycle, durable state, outbox) -> `delivery` (Telegram with
+//! `chart_png`, or the log) and `web` (what users see). `scheduler` runs checks
+//! and delivery on the clock; `pipeline` wires them from `config`; `commands`
+//! and `cli` are the command line.
 
 pub mod alerts;
 pub mod chart_png;
@@ -13,8 +15,11 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod csv_series;
+pub mod delivery;
 pub mod events;
 pub mod metrics;
+pub mod pipeline;
+pub mod scheduler;
 pub mod simulator;
 pub mod sources;
 pub mod telegram;

@@ -2,17 +2,13 @@
 //! server on 127.0.0.1 that checks the token in the path, records every request
 //! (multipart fields and files, JSON bodies) and answers from a script.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+#[path = "support/fake_telegram.rs"]
+mod fake_telegram;
+
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
-use serde_json::{json, Value};
+use fake_telegram::{FakeApi, CHAT, TOKEN};
+use serde_json::json;
 
 use server::chart_png::{self, ChartInput};
 use server::metrics::model::SliceKey;
@@ -23,180 +19,6 @@ use server::telegram::message::{
     alert_keyboard, plan_delivery, visible_len, AlertMessage, AlertState, CallbackData, Delivery,
     InlineKeyboardMarkup, CAPTION_LIMIT, TEXT_LIMIT,
 };
-
-const TOKEN: &str = "7654321:AAE-very_secret-TOKEN";
-const CHAT: i64 = -1001234567890;
-
-/// One request as the fake saw it.
-#[derive(Clone, Debug, Default)]
-struct Recorded {
-    method: String,
-    token_ok: bool,
-    /// Multipart text fields.
-    fields: HashMap<String, String>,
-    /// Multipart files: name -> (file name, content type, bytes).
-    files: HashMap<String, (String, String, Vec<u8>)>,
-    /// JSON body.
-    json: Option<Value>,
-}
-
-/// A scripted answer: status, body (raw, so non-JSON can be sent) and delay.
-#[derive(Clone)]
-struct Scripted {
-    status: u16,
-    body: String,
-    delay: Duration,
-}
-
-#[derive(Default)]
-struct Fake {
-    requests: Vec<Recorded>,
-    script: HashMap<String, VecDeque<Scripted>>,
-    next_message_id: i64,
-}
-
-#[derive(Clone)]
-struct FakeApi {
-    state: Arc<Mutex<Fake>>,
-    base_url: String,
-}
-
-impl FakeApi {
-    async fn start() -> Self {
-        let state = Arc::new(Mutex::new(Fake {
-            next_message_id: 100,
-            ..Default::default()
-        }));
-        let app = Router::new()
-            .route("/{bot}/{method}", post(handle))
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            state,
-            base_url: format!("http://{addr}"),
-        }
-    }
-
-    fn client(&self) -> TelegramClient {
-        self.client_with(TOKEN, Duration::from_secs(5))
-    }
-
-    fn client_with(&self, token: &str, timeout: Duration) -> TelegramClient {
-        let mut config = ClientConfig::new(BotToken::new(token)).with_base_url(&self.base_url);
-        config.timeout = timeout;
-        TelegramClient::new(config).unwrap()
-    }
-
-    fn push(&self, method: &str, status: u16, body: impl Into<String>) {
-        self.push_delayed(method, status, body, Duration::ZERO);
-    }
-
-    fn push_delayed(&self, method: &str, status: u16, body: impl Into<String>, delay: Duration) {
-        self.state
-            .lock()
-            .unwrap()
-            .script
-            .entry(method.to_string())
-            .or_default()
-            .push_back(Scripted {
-                status,
-                body: body.into(),
-                delay,
-            });
-    }
-
-    fn requests(&self) -> Vec<Recorded> {
-        self.state.lock().unwrap().requests.clone()
-    }
-}
-
-fn default_result(fake: &mut Fake, method: &str, json: Option<&Value>) -> Value {
-    let chat_id = json
-        .and_then(|j| j.get("chat_id"))
-        .and_then(Value::as_i64)
-        .unwrap_or(CHAT);
-    match method {
-        "sendPhoto" | "sendMessage" | "editMessageCaption" => {
-            fake.next_message_id += 1;
-            json!({
-                "message_id": fake.next_message_id,
-                "date": 1_763_900_000,
-                "chat": {"id": chat_id, "type": "supergroup", "title": "alerts"},
-            })
-        }
-        "getUpdates" => json!([]),
-        _ => json!(true),
-    }
-}
-
-async fn handle(
-    State(state): State<Arc<Mutex<Fake>>>,
-    Path((bot, method)): Path<(String, String)>,
-    request: Request,
-) -> Response {
-    let mut recorded = Recorded {
-        method: method.clone(),
-        token_ok: bot == format!("bot{TOKEN}"),
-        ..Default::default()
-    };
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if multipart {
-        let mut form = Multipart::from_request(request, &()).await.unwrap();
-        while let Some(field) = form.next_field().await.unwrap() {
-            let name = field.name().unwrap_or_default().to_string();
-            match field.file_name().map(str::to_string) {
-                Some(file_name) => {
-                    let content_type = field.content_type().unwrap_or_default().to_string();
-                    let bytes = field.bytes().await.unwrap().to_vec();
-                    recorded
-                        .files
-                        .insert(name, (file_name, content_type, bytes));
-                }
-                None => {
-                    recorded.fields.insert(name, field.text().await.unwrap());
-                }
-            }
-        }
-    } else {
-        let bytes = Bytes::from_request(request, &()).await.unwrap();
-        recorded.json = serde_json::from_slice(&bytes).ok();
-    }
-    let (scripted, token_ok) = {
-        let mut fake = state.lock().unwrap();
-        let token_ok = recorded.token_ok;
-        let scripted = fake.script.get_mut(&method).and_then(VecDeque::pop_front);
-        let scripted = scripted.unwrap_or_else(|| {
-            let result = default_result(&mut fake, &method, recorded.json.as_ref());
-            Scripted {
-                status: 200,
-                body: json!({"ok": true, "result": result}).to_string(),
-                delay: Duration::ZERO,
-            }
-        });
-        fake.requests.push(recorded);
-        (scripted, token_ok)
-    };
-    if !token_ok {
-        let body = json!({"ok": false, "error_code": 401, "description": "Unauthorized"});
-        return (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
-    }
-    tokio::time::sleep(scripted.delay).await;
-    let status = StatusCode::from_u16(scripted.status).unwrap();
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        scripted.body,
-    )
-        .into_response()
-}
 
 fn alert() -> AlertMessage {
     AlertMessage {
@@ -219,6 +41,7 @@ fn alert() -> AlertMessage {
         page_url: "http://vigil.local/metrics/feed_views?os=iOS&range=24h".into(),
         dashboards: vec![("Feed (BI)".into(), "https://bi.example/d/feed".into())],
         state: AlertState::Firing { for_secs: 30 * 60 },
+        extra: Default::default(),
     }
 }
 

@@ -254,6 +254,7 @@ mod tests {
                 score: if is_anomaly { 1.0 } else { 0.0 },
                 deviation: value.map(|v| (v - 100.0) / 100.0),
             },
+            context: Default::default(),
         }
     }
 

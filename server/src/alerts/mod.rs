@@ -11,4 +11,7 @@ pub mod store;
 mod store_tests;
 
 pub use lifecycle::{AlertConfig, AlertId, Notify, Silence, SilenceScope};
-pub use store::{AlertError, AlertStore, Label, OutboxItem, SentMessage};
+pub use store::{
+    AlertError, AlertRecord, AlertStatus, AlertStore, CheckRecord, Label, NotificationPayload,
+    OutboxItem, SentMessage, SOURCE_METRIC,
+};

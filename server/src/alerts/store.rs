@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::lifecycle::{
     self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Silence, SilenceScope, Step,
 };
-use crate::check::Evaluation;
+use crate::check::{AlertContext, Evaluation};
 use crate::metrics::model::SliceKey;
 
 /// File name of the state database inside the data directory.
@@ -125,7 +125,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     chat_id             INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, id);
+CREATE TABLE IF NOT EXISTS checks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket      INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    ok          INTEGER NOT NULL,
+    late        INTEGER NOT NULL,
+    evaluated   INTEGER NOT NULL,
+    anomalies   INTEGER NOT NULL,
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS checks_bucket ON checks (ok, bucket);
 "#;
+
+/// The pseudo-metric of "the source cannot be read" alerts.
+pub const SOURCE_METRIC: &str = "(source)";
 
 /// What an outbox item asks the sender to deliver (stored as JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,6 +159,12 @@ pub struct NotificationPayload {
     pub expected: Option<f64>,
     pub deviation: Option<f64>,
     pub detector: String,
+    /// Drill-down, comparisons, cause, lateness.
+    #[serde(default)]
+    pub context: AlertContext,
+    /// For alerts about vigil itself (the source is unreadable): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// One pending (or sent) notification.
@@ -743,6 +764,310 @@ impl AlertStore {
             .map_err(sql("events"))?;
         rows.collect::<Result<_, _>>().map_err(sql("events row"))
     }
+    /// Records a delivery that produced no Telegram message: the item was
+    /// logged to the console (no Telegram configured), or Telegram rejected it
+    /// for good (`note` says why) — it must not block the queue forever.
+    pub fn mark_done_without_message(
+        &mut self,
+        id: i64,
+        now: i64,
+        note: Option<&str>,
+    ) -> Result<(), AlertError> {
+        let note = note.map(redact);
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = ?3
+                 WHERE id = ?1 AND sent_at IS NULL",
+                params![id, now, note],
+            )
+            .map_err(sql("mark done"))?;
+        if changed == 0 && !self.outbox_exists(id)? {
+            return Err(AlertError::UnknownOutboxItem(id));
+        }
+        if let Some(note) = note {
+            tracing::error!(outbox_id = id, reason = %note, "alert notification abandoned");
+        }
+        Ok(())
+    }
+
+    /// The alerts announced by one Telegram message (a group, or just one),
+    /// each with the payload it was opened with, in the order they were queued.
+    pub fn message_group(
+        &self,
+        message: SentMessage,
+    ) -> Result<Vec<(NotificationPayload, AlertRecord)>, AlertError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT payload FROM outbox
+                 WHERE chat_id = ?1 AND telegram_message_id = ?2 AND kind = 'opened' ORDER BY id",
+            )
+            .map_err(sql("message group"))?;
+        let payloads: Vec<String> = stmt
+            .query_map(params![message.chat_id, message.message_id], |r| r.get(0))
+            .map_err(sql("message group"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("message group row"))?;
+        let mut group = Vec::new();
+        for payload in payloads {
+            let payload: NotificationPayload =
+                serde_json::from_str(&payload).map_err(|e| AlertError::Corrupt {
+                    what: "outbox payload",
+                    reason: e.to_string(),
+                })?;
+            if let Some(record) = self.alert(payload.alert_id)? {
+                group.push((payload, record));
+            }
+        }
+        Ok(group)
+    }
+
+    /// Outbox items by delivery state: (pending, delivered, abandoned).
+    pub fn outbox_counts(&self) -> Result<(u64, u64, u64), AlertError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(sent_at IS NULL), 0),
+                        COALESCE(SUM(sent_at IS NOT NULL AND last_error IS NULL), 0),
+                        COALESCE(SUM(sent_at IS NOT NULL AND last_error IS NOT NULL), 0)
+                 FROM outbox",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .map(|(p, d, a)| (p.max(0) as u64, d.max(0) as u64, a.max(0) as u64))
+            .map_err(sql("outbox counts"))
+    }
+
+    /// Alerts by state: (firing, resolved).
+    pub fn alert_counts(&self) -> Result<(u64, u64), AlertError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(state = 'firing'), 0), COALESCE(SUM(state = 'resolved'), 0) FROM alerts",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .map(|(f, r)| (f.max(0) as u64, r.max(0) as u64))
+            .map_err(sql("alert counts"))
+    }
+
+    /// Opens the "source unavailable" alert unless it is already open; returns
+    /// its notification (none when already open or muted by a silence of all).
+    pub fn source_unavailable(
+        &mut self,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<OutboxItem>, AlertError> {
+        let reason = redact(reason);
+        let tx = self.conn.transaction().map_err(sql("begin source alert"))?;
+        if open_source_alert(&tx)?.is_some() {
+            return Ok(None);
+        }
+        let id: i64 = tx
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM alerts", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql("next alert id"))?;
+        let muted = lifecycle::is_muted(&query_silences(&tx, Some(now))?, SOURCE_METRIC, None, now);
+        tx.execute(
+            "INSERT INTO alerts (id, metric, started_at, detector, state, muted)
+             VALUES (?1, ?2, ?3, 'availability', 'firing', ?4)",
+            params![id, SOURCE_METRIC, now, muted],
+        )
+        .map_err(sql("insert source alert"))?;
+        let item = record_notice(&tx, id as AlertId, Notify::Opened, now, now, &reason, muted)?;
+        tx.commit().map_err(sql("commit source alert"))?;
+        tracing::error!(alert_id = id, %reason, "source unavailable: alert opened");
+        Ok(item)
+    }
+
+    /// Resolves the "source unavailable" alert if open; returns its notification.
+    pub fn source_available(&mut self, now: i64) -> Result<Option<OutboxItem>, AlertError> {
+        let tx = self.conn.transaction().map_err(sql("begin source alert"))?;
+        let Some((id, started_at, muted)) = open_source_alert(&tx)? else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE alerts SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
+            params![id as i64, now],
+        )
+        .map_err(sql("resolve source alert"))?;
+        let lasted_secs = now - started_at;
+        let item = record_notice(
+            &tx,
+            id,
+            Notify::Resolved { lasted_secs },
+            started_at,
+            now,
+            "the source answers again",
+            muted,
+        )?;
+        tx.commit().map_err(sql("commit source alert"))?;
+        tracing::info!(
+            alert_id = id,
+            lasted_secs,
+            "source available again: alert resolved"
+        );
+        Ok(item)
+    }
+
+    /// Records one check run (what `/readyz`, `/metrics` and the scheduler read).
+    pub fn record_check(&mut self, check: &CheckRecord) -> Result<(), AlertError> {
+        self.conn
+            .execute(
+                "INSERT INTO checks (bucket, started_at, duration_ms, ok, late, evaluated, anomalies, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    check.bucket,
+                    check.started_at,
+                    check.duration_ms,
+                    check.ok,
+                    check.late,
+                    check.evaluated,
+                    check.anomalies,
+                    check.error.as_deref().map(redact),
+                ],
+            )
+            .map_err(sql("record check"))?;
+        Ok(())
+    }
+
+    /// The newest bucket a check evaluated successfully.
+    pub fn last_checked_bucket(&self) -> Result<Option<i64>, AlertError> {
+        self.conn
+            .query_row("SELECT MAX(bucket) FROM checks WHERE ok = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql("last checked bucket"))
+    }
+
+    /// The most recent check run (ok or not).
+    pub fn last_check(&self) -> Result<Option<CheckRecord>, AlertError> {
+        self.conn
+            .query_row(
+                "SELECT bucket, started_at, duration_ms, ok, late, evaluated, anomalies, error
+                 FROM checks ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(CheckRecord {
+                        bucket: r.get(0)?,
+                        started_at: r.get(1)?,
+                        duration_ms: r.get(2)?,
+                        ok: r.get(3)?,
+                        late: r.get(4)?,
+                        evaluated: r.get(5)?,
+                        anomalies: r.get(6)?,
+                        error: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("last check"))
+    }
+
+    /// Check runs so far: (ok, failed).
+    pub fn check_counts(&self) -> Result<(u64, u64), AlertError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(ok = 1), 0), COALESCE(SUM(ok = 0), 0) FROM checks",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .map(|(o, f)| (o.max(0) as u64, f.max(0) as u64))
+            .map_err(sql("check counts"))
+    }
+}
+
+/// One check run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRecord {
+    pub bucket: i64,
+    /// Wall-clock start (unix seconds).
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub ok: bool,
+    /// Evaluated after its scheduled time (catch-up).
+    pub late: bool,
+    pub evaluated: i64,
+    pub anomalies: i64,
+    pub error: Option<String>,
+}
+
+/// The open source alert: (id, started_at, muted).
+fn open_source_alert(tx: &Transaction<'_>) -> Result<Option<(AlertId, i64, bool)>, AlertError> {
+    tx.query_row(
+        "SELECT id, started_at, muted FROM alerts WHERE metric = ?1 AND state = 'firing'
+         ORDER BY id DESC LIMIT 1",
+        params![SOURCE_METRIC],
+        |r| Ok((r.get::<_, i64>(0)? as AlertId, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+    .map_err(sql("open source alert"))
+}
+
+/// History entry and (unless muted) outbox row of a source notice.
+fn record_notice(
+    tx: &Transaction<'_>,
+    alert_id: AlertId,
+    notify: Notify,
+    started_at: i64,
+    now: i64,
+    reason: &str,
+    muted: bool,
+) -> Result<Option<OutboxItem>, AlertError> {
+    insert_event(tx, alert_id, now, None, notify.kind(), reason, None, muted)?;
+    if muted {
+        return Ok(None);
+    }
+    let payload = NotificationPayload {
+        alert_id,
+        notify,
+        metric: SOURCE_METRIC.to_string(),
+        slice: None,
+        bucket: now,
+        started_at,
+        value: None,
+        lower: None,
+        upper: None,
+        expected: None,
+        deviation: None,
+        detector: "availability".to_string(),
+        context: AlertContext::default(),
+        notice: Some(reason.to_string()),
+    };
+    enqueue(tx, payload, now).map(Some)
+}
+
+/// Inserts an outbox row for `payload`.
+fn enqueue(
+    tx: &Transaction<'_>,
+    payload: NotificationPayload,
+    now: i64,
+) -> Result<OutboxItem, AlertError> {
+    let json = serde_json::to_string(&payload).map_err(|e| AlertError::Corrupt {
+        what: "outbox payload",
+        reason: e.to_string(),
+    })?;
+    tx.execute(
+        "INSERT INTO outbox (alert_id, kind, payload, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![payload.alert_id as i64, payload.notify.kind(), json, now],
+    )
+    .map_err(sql("enqueue notification"))?;
+    Ok(OutboxItem {
+        id: tx.last_insert_rowid(),
+        alert_id: payload.alert_id,
+        payload,
+        created_at: now,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: None,
+    })
 }
 
 const ALERT_COLUMNS: &str = "id, metric, slice_dimension, slice_value, started_at, resolved_at, \
@@ -973,11 +1298,9 @@ fn record_step(
         expected: p.expected,
         deviation: p.deviation,
         detector: evaluation.detector.to_string(),
+        context: evaluation.context.clone(),
+        notice: None,
     };
-    let json = serde_json::to_string(&payload).map_err(|e| AlertError::Corrupt {
-        what: "outbox payload",
-        reason: e.to_string(),
-    })?;
     let details = serde_json::to_string(&step.notify).unwrap_or_default();
     insert_event(
         tx,
@@ -997,19 +1320,5 @@ fn record_step(
         );
         return Ok(None);
     }
-    tx.execute(
-        "INSERT INTO outbox (alert_id, kind, payload, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![id, step.notify.kind(), json, now],
-    )
-    .map_err(sql("enqueue notification"))?;
-    Ok(Some(OutboxItem {
-        id: tx.last_insert_rowid(),
-        alert_id: step.alert_id,
-        payload,
-        created_at: now,
-        attempts: 0,
-        next_attempt_at: now,
-        last_error: None,
-    }))
+    enqueue(tx, payload, now).map(Some)
 }

@@ -41,6 +41,7 @@ fn eval_of(metric: &str, slice: Option<&str>, i: i64, value: Option<f64>) -> Eva
             score: if is_anomaly { 1.0 } else { 0.0 },
             deviation: value.map(|v| (v - 100.0) / 100.0),
         },
+        context: Default::default(),
     }
 }
 

@@ -2,9 +2,15 @@
 //! buckets the detector needs, run it in newest-point mode, report each result.
 //! Alert state and delivery build on these evaluations.
 
+pub mod context;
 pub mod plan;
+pub mod run;
+
+pub use context::{AlertContext, SliceChange};
 
 use detect::{DetectorSpec, Point};
+
+use crate::config::DetectorChoice;
 
 use crate::metrics::model::{
     on_grid, Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
@@ -20,20 +26,25 @@ pub struct Evaluation {
     pub bucket: i64,
     pub detector: &'static str,
     pub point: Point,
+    /// Drill-down, comparisons, cause; filled for anomalous evaluations.
+    pub context: AlertContext,
 }
 
-/// Evaluates `bucket` for every metric, whole and by each of its slice dimensions.
+/// Evaluates `bucket` for every metric, whole and by each of its slice
+/// dimensions, with each metric's detector, then attaches the alert context
+/// (drill-down, cause, day/week comparisons) to the anomalous ones.
 /// A source error aborts the check: a partial check would silently skip metrics.
 pub async fn evaluate_all(
     source: &Source,
     metrics: &[MetricDef],
-    detector: &DetectorSpec,
+    detectors: &DetectorChoice,
     bucket: i64,
 ) -> Result<Vec<Evaluation>, SourceError> {
-    let range = plan::fetch_range(bucket, detector.lookback());
     let watermark = watermark(source).await?;
     let mut evaluations = Vec::new();
     for metric in metrics {
+        let detector = detectors.for_metric(&metric.name);
+        let range = plan::fetch_range(bucket, detector.lookback());
         let whole = source.series(metric, range, None).await?;
         evaluations.push(evaluate(metric, None, detector, range, watermark, &whole));
         for dimension in &metric.slices {
@@ -54,11 +65,13 @@ pub async fn evaluate_all(
             }
         }
     }
+    context::attach_related(&mut evaluations, metrics);
+    context::attach_comparisons(source, &mut evaluations, metrics).await?;
     Ok(evaluations)
 }
 
 /// Time of the newest event in any table: the source has data up to here.
-async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
+pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
     let feed = source.newest_event_time(EventTable::FeedActions).await?;
     let messages = source.newest_event_time(EventTable::MessageActions).await?;
     Ok(feed.max(messages))
@@ -78,24 +91,8 @@ fn evaluate(
     watermark: Option<i64>,
     buckets: &[Bucket],
 ) -> Evaluation {
-    let counts = matches!(
-        metric.aggregate,
-        Aggregate::Count | Aggregate::Distinct { .. }
-    );
-    let silent_is_zero =
-        |start: i64| counts && watermark.is_some_and(|w| start + BUCKET_SECONDS <= w);
+    let values = grid_values(metric, range, watermark, buckets);
     let bucket = range.to - BUCKET_SECONDS;
-    // Leading silence stays a gap: before the first row, the metric (or a new
-    // slice) may simply not have existed yet.
-    let mut seen = false;
-    let values = on_grid(range, buckets)
-        .into_iter()
-        .enumerate()
-        .map(|(slot, value)| {
-            let start = range.from + slot as i64 * BUCKET_SECONDS;
-            seen |= value.is_some();
-            value.or_else(|| (seen && silent_is_zero(start)).then_some(0.0))
-        });
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
     let point = detector.newest_point(values).unwrap_or_default();
@@ -105,5 +102,34 @@ fn evaluate(
         bucket,
         detector: detector.name(),
         point,
+        context: AlertContext::default(),
     }
+}
+
+/// The range's buckets on the grid, as the detectors see them (see [`evaluate`]
+/// for when a missing bucket is a zero). The alert chart uses the same values.
+pub fn grid_values(
+    metric: &MetricDef,
+    range: TimeRange,
+    watermark: Option<i64>,
+    buckets: &[Bucket],
+) -> Vec<Option<f64>> {
+    let counts = matches!(
+        metric.aggregate,
+        Aggregate::Count | Aggregate::Distinct { .. }
+    );
+    let silent_is_zero =
+        |start: i64| counts && watermark.is_some_and(|w| start + BUCKET_SECONDS <= w);
+    // Leading silence stays a gap: before the first row, the metric (or a new
+    // slice) may simply not have existed yet.
+    let mut seen = false;
+    on_grid(range, buckets)
+        .into_iter()
+        .enumerate()
+        .map(|(slot, value)| {
+            let start = range.from + slot as i64 * BUCKET_SECONDS;
+            seen |= value.is_some();
+            value.or_else(|| (seen && silent_is_zero(start)).then_some(0.0))
+        })
+        .collect()
 }

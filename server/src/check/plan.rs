@@ -20,6 +20,35 @@ pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
     }
 }
 
+/// The buckets a scheduler tick evaluates, oldest first, each with whether it
+/// is late (not the newest). After downtime every missed bucket is caught up,
+/// at most `catch_up` of them; the first ever check evaluates only the newest.
+pub fn buckets_to_check(
+    last_checked: Option<i64>,
+    newest: i64,
+    catch_up: usize,
+) -> Vec<(i64, bool)> {
+    let Some(last) = last_checked else {
+        return vec![(newest, false)];
+    };
+    let oldest_allowed = newest - (catch_up.max(1) as i64 - 1) * BUCKET_SECONDS;
+    let first = (last + BUCKET_SECONDS).max(oldest_allowed);
+    (0..)
+        .map(|k| first + k * BUCKET_SECONDS)
+        .take_while(|bucket| *bucket <= newest)
+        .map(|bucket| (bucket, bucket < newest))
+        .collect()
+}
+
+/// The next scheduler tick after `now`: a quarter-hour (:00, :15, :30, :45)
+/// plus `grace` seconds.
+pub fn next_tick(now: i64, grace: i64) -> i64 {
+    let grace = grace.max(0);
+    let tick = (now - grace).div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS + BUCKET_SECONDS + grace;
+    debug_assert!(tick > now);
+    tick
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +67,31 @@ mod tests {
             newest_complete_bucket(T + BUCKET_SECONDS - 1, 0),
             T - BUCKET_SECONDS
         );
+    }
+
+    #[test]
+    fn ticks_are_quarter_hours_plus_grace() {
+        assert_eq!(next_tick(T, 120), T + 120);
+        assert_eq!(next_tick(T + 120, 120), T + BUCKET_SECONDS + 120);
+        assert_eq!(next_tick(T + 119, 120), T + 120);
+        assert_eq!(next_tick(T - 1, 0), T);
+        assert_eq!(next_tick(T, 0), T + BUCKET_SECONDS);
+    }
+
+    #[test]
+    fn missed_buckets_are_caught_up_in_order_and_marked_late() {
+        let b = BUCKET_SECONDS;
+        assert_eq!(buckets_to_check(None, T, 96), vec![(T, false)]);
+        assert_eq!(buckets_to_check(Some(T), T, 96), vec![], "already checked");
+        assert_eq!(buckets_to_check(Some(T - b), T, 96), vec![(T, false)]);
+        assert_eq!(
+            buckets_to_check(Some(T - 3 * b), T, 96),
+            vec![(T - 2 * b, true), (T - b, true), (T, false)]
+        );
+        // A week down: only the last `catch_up` buckets.
+        let caught = buckets_to_check(Some(T - 672 * b), T, 4);
+        assert_eq!(caught.first(), Some(&(T - 3 * b, true)));
+        assert_eq!(caught.len(), 4);
     }
 
     #[test]

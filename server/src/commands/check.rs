@@ -1,9 +1,16 @@
-//! `vigil check`: one evaluation of every metric and slice at the newest
-//! complete bucket, for cron or an Airflow BashOperator. Prints every result as
-//! CSV on stdout and each anomaly as a warning on stderr. Exits non-zero when the
-//! source cannot be read.
+//! `vigil check`: one check of every metric and slice, for cron or an Airflow
+//! BashOperator. Evaluates the newest complete bucket (catching up on buckets
+//! missed since the last check) or the bucket at `--at`, updates the alert
+//! state, delivers the resulting alerts (Telegram, or the log) and exits.
+//! Prints every result as CSV on stdout and each anomaly as a warning on
+//! stderr. Exits non-zero when the source cannot be read (after queueing and
+//! sending one "data unavailable" alert).
+//!
+//! `--dry-run` only evaluates and prints: no state, no alerts.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -11,76 +18,194 @@ use detect::{DetectorSpec, IqrParams, Smoothing};
 
 use super::source_args::SourceArgs;
 use crate::check::{self, plan, Evaluation};
+use crate::config::Config;
+use crate::delivery::DeliveryReport;
+use crate::pipeline::{self, Pipeline};
 use crate::sources::Source;
 use crate::times::{format_time, parse_time};
+
+/// A one-shot run waits at most this long for Telegram's flood control.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Evaluate as if the time were TIME (default now); same formats as `vigil series --from`.
+    /// Evaluate the bucket complete at TIME (default: now, catching up on
+    /// missed buckets); same formats as `vigil series --from`.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Seconds after a bucket ends before it is evaluated (late events still arriving).
-    #[arg(long, default_value_t = 120, env = "VIGIL_GRACE_SECONDS")]
-    pub grace_seconds: i64,
-    /// IQR band width in IQRs.
-    #[arg(long, default_value_t = IqrParams::default().a)]
-    pub a: f64,
-    /// IQR window: points before the evaluated one.
-    #[arg(long, default_value_t = IqrParams::default().n)]
-    pub n: usize,
+    /// Evaluate and print only: no alert state, no notifications.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds after a bucket ends before it is evaluated (default: the
+    /// config's schedule.grace_seconds, 120).
+    #[arg(long, env = "VIGIL_GRACE_SECONDS")]
+    pub grace_seconds: Option<i64>,
+    /// Use the IQR rule with this band width for every metric (instead of the
+    /// config's detectors).
+    #[arg(long)]
+    pub a: Option<f64>,
+    /// Use the IQR rule with this window for every metric.
+    #[arg(long)]
+    pub n: Option<usize>,
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.grace_seconds >= 0,
-        "--grace-seconds must not be negative"
-    );
-    let detector = DetectorSpec::Iqr(IqrParams {
-        n: args.n,
-        a: args.a,
-        smooth: Smoothing::AsOf,
-    });
-    detector.validate().context("detector parameters")?;
-    let config = args.source.load()?;
+    let mut config = args.source.load()?;
+    apply_overrides(args, &mut config)?;
     let catalogue = config.catalogue()?;
     let now = crate::simulator::unix_now();
     let at = match &args.at {
-        Some(text) => parse_time(text, now).with_context(|| format!("--at {text:?}"))?,
-        None => now,
+        Some(text) => Some(parse_time(text, now).with_context(|| format!("--at {text:?}"))?),
+        None => None,
     };
-    let bucket = plan::newest_complete_bucket(at, args.grace_seconds);
-
-    let source = Source::open(&config.source)?;
+    let grace = config.alerting.schedule.grace_seconds;
+    let source = Arc::new(Source::open(&config.source)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let evaluations = runtime
-        .block_on(check::evaluate_all(
-            &source,
-            catalogue.metrics(),
-            &detector,
-            bucket,
-        ))
-        .with_context(|| {
-            format!(
-                "checking {} from {}",
-                format_time(bucket),
-                source.describe()
-            )
-        })?;
 
-    let anomalies = evaluations.iter().filter(|e| e.point.is_anomaly).count();
+    if args.dry_run {
+        let bucket = plan::newest_complete_bucket(at.unwrap_or(now), grace);
+        let evaluations = runtime
+            .block_on(check::evaluate_all(
+                &source,
+                catalogue.metrics(),
+                &config.alerting.detectors,
+                bucket,
+            ))
+            .with_context(|| checking(bucket, &source))?;
+        report_evaluations(&evaluations)?;
+        return Ok(());
+    }
+
+    let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
+    let pipeline = Pipeline::build(
+        &config,
+        Arc::clone(&source),
+        catalogue.metrics().to_vec(),
+        &state_dir,
+        "http://127.0.0.1:3000",
+    )?;
+    runtime.block_on(async {
+        if let Some(client) = &pipeline.telegram {
+            if config.alerting.telegram.poll_updates {
+                // Presses since the last run (a mute must hold before this check).
+                if let Err(error) = crate::telegram::updates::drain_pending(
+                    client,
+                    &pipeline.store,
+                    config.alerting.utc_offset_minutes,
+                )
+                .await
+                {
+                    tracing::warn!(%error, "button presses not read; they stay queued in Telegram");
+                }
+            }
+        }
+        let result = match at {
+            Some(at) => {
+                let bucket = plan::newest_complete_bucket(at, grace);
+                pipeline
+                    .checker
+                    .run(bucket, false, false)
+                    .await
+                    .map(|outcome| outcome.evaluations)
+                    .with_context(|| checking(bucket, &source))
+            }
+            None => catch_up(&pipeline, now).await,
+        };
+        // Deliver in any case: a failed check has queued "data unavailable".
+        let delivery = deliver(&pipeline, now).await;
+        let evaluations = result?;
+        report_evaluations(&evaluations)?;
+        let delivery = delivery?;
+        tracing::info!(
+            delivered = delivery.delivered,
+            abandoned = delivery.abandoned,
+            "delivery done"
+        );
+        if let Some(blocked) = delivery.blocked {
+            tracing::warn!(error = %blocked.error, "some alerts wait in the outbox for the next run");
+        }
+        Ok(())
+    })
+}
+
+/// `--grace-seconds`, `--a` and `--n` over the config.
+fn apply_overrides(args: &CheckArgs, config: &mut Config) -> anyhow::Result<()> {
+    if let Some(grace) = args.grace_seconds {
+        anyhow::ensure!(grace >= 0, "--grace-seconds must not be negative");
+        config.alerting.schedule.grace_seconds = grace;
+    }
+    if args.a.is_some() || args.n.is_some() {
+        let defaults = IqrParams::default();
+        let detector = DetectorSpec::Iqr(IqrParams {
+            n: args.n.unwrap_or(defaults.n),
+            a: args.a.unwrap_or(defaults.a),
+            smooth: Smoothing::AsOf,
+        });
+        detector.validate().context("detector parameters")?;
+        config.alerting.detectors.default = detector;
+        config.alerting.detectors.per_metric.clear();
+    }
+    Ok(())
+}
+
+/// Every bucket due since the last check; the evaluations of the newest.
+async fn catch_up(pipeline: &Pipeline, now: i64) -> anyhow::Result<Vec<Evaluation>> {
+    let schedule = pipeline.checker.alerting.schedule;
+    let newest = plan::newest_complete_bucket(now, schedule.grace_seconds);
+    let store = Arc::clone(&pipeline.store);
+    let last = crate::delivery::with_store(&store, |s| s.last_checked_bucket()).await?;
+    let mut evaluations = Vec::new();
+    for (bucket, late) in plan::buckets_to_check(last, newest, schedule.catch_up_buckets) {
+        evaluations = pipeline
+            .checker
+            .run(bucket, late, false)
+            .await
+            .map(|outcome| outcome.evaluations)
+            .with_context(|| checking(bucket, &pipeline.checker.source))?;
+    }
+    if evaluations.is_empty() {
+        tracing::info!(bucket = %format_time(newest), "already checked; nothing to do");
+    }
+    Ok(evaluations)
+}
+
+/// Sends what is queued, in order; waits out a short flood-control delay.
+async fn deliver(pipeline: &Pipeline, now: i64) -> anyhow::Result<DeliveryReport> {
+    let mut total = DeliveryReport::default();
+    for _ in 0..3 {
+        let report = pipeline.deliverer.deliver_due(now, true).await?;
+        total.delivered += report.delivered;
+        total.abandoned += report.abandoned;
+        total.blocked = report.blocked;
+        match &total.blocked {
+            Some(blocked) => match blocked.retry_after_secs {
+                Some(secs) if Duration::from_secs(secs.max(0) as u64) <= MAX_RATE_LIMIT_WAIT => {
+                    tokio::time::sleep(Duration::from_secs(secs.max(0) as u64)).await;
+                }
+                _ => break,
+            },
+            None => break,
+        }
+    }
+    Ok(total)
+}
+
+fn checking(bucket: i64, source: &Source) -> String {
+    format!(
+        "checking {} from {}",
+        format_time(bucket),
+        source.describe()
+    )
+}
+
+/// The CSV on stdout and a warning per anomaly.
+fn report_evaluations(evaluations: &[Evaluation]) -> anyhow::Result<()> {
     for evaluation in evaluations.iter().filter(|e| e.point.is_anomaly) {
         tracing::warn!("anomaly: {}", describe(evaluation));
     }
-    write_csv(&evaluations)?;
-    tracing::info!(
-        bucket = %format_time(bucket),
-        evaluated = evaluations.len(),
-        anomalies,
-        "check done"
-    );
-    Ok(())
+    write_csv(evaluations)
 }
 
 fn write_csv(evaluations: &[Evaluation]) -> anyhow::Result<()> {

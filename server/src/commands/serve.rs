@@ -1,6 +1,7 @@
-//! `vigil serve`: the web app over the configured source. On the embedded
-//! default it first makes sure the simulator's history is in the store, then
-//! keeps appending live events while serving.
+//! `vigil serve`: the web app, the check scheduler, the alert sender and the
+//! Telegram button poller over the configured source. On the embedded default
+//! it first makes sure the simulator's history is in the store, then keeps
+//! appending live events while serving.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -10,6 +11,8 @@ use tokio::sync::watch;
 
 use super::source_args::SourceArgs;
 use crate::config::{Config, SourceConfig};
+use crate::pipeline::{self, Pipeline};
+use crate::scheduler;
 use crate::simulator;
 use crate::sources::Source;
 use crate::web;
@@ -64,6 +67,35 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         None
     };
 
+    let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
+    let pipeline = Pipeline::build(
+        &config,
+        Arc::clone(&source),
+        catalogue.metrics().to_vec(),
+        &state_dir,
+        &format!("http://{}", args.addr),
+    )?;
+    let mut background = Vec::new();
+    let sender_wake = Arc::new(tokio::sync::Notify::new());
+    background.push(tokio::spawn(scheduler::run_checks(
+        Arc::clone(&pipeline.checker),
+        Arc::clone(&sender_wake),
+        stopped(stop_rx.clone()),
+    )));
+    background.push(tokio::spawn(scheduler::run_sender(
+        Arc::clone(&pipeline.deliverer),
+        sender_wake,
+        stopped(stop_rx.clone()),
+    )));
+    if let (Some(client), true) = (&pipeline.telegram, config.alerting.telegram.poll_updates) {
+        background.push(tokio::spawn(crate::telegram::updates::run(
+            client.clone(),
+            Arc::clone(&pipeline.store),
+            config.alerting.utc_offset_minutes,
+            stopped(stop_rx.clone()),
+        )));
+    }
+
     let options = web::leptos_options(&args.site_root, args.addr);
     let backend = Arc::new(web::SourceBackend::new(
         Arc::clone(&source),
@@ -82,6 +114,9 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     if let Some(live) = live {
         let _ = live.await;
+    }
+    for task in background {
+        let _ = task.await;
     }
     tracing::info!("vigil stopped");
     Ok(())

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::check::Evaluation;
+use crate::check::{Evaluation, SliceChange};
 use crate::metrics::model::SliceKey;
 
 /// Telegram's limit for a photo caption, after entity parsing.
@@ -65,6 +65,32 @@ pub struct AlertMessage {
     /// BI dashboards: (title, url).
     pub dashboards: Vec<(String, String)>,
     pub state: AlertState,
+    /// Drill-down, cause, lateness and the rest of a group.
+    pub extra: MessageExtras,
+}
+
+/// What an alert message may say beyond its own numbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MessageExtras {
+    /// Evaluated late (catch-up after downtime).
+    pub late: bool,
+    /// Slices contributing most to the deviation.
+    pub drilldown: Vec<SliceChange>,
+    /// Metrics it depends on that fire too (the probable cause).
+    pub caused_by: Vec<String>,
+    /// The other alerts announced in the same message.
+    pub group: Vec<GroupLine>,
+}
+
+/// One more alert in a grouped message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupLine {
+    pub metric_title: String,
+    pub slice: Option<SliceKey>,
+    pub value: Option<f64>,
+    pub deviation: Option<f64>,
+    pub caused_by: Vec<String>,
+    pub resolved: bool,
 }
 
 impl AlertMessage {
@@ -89,6 +115,12 @@ impl AlertMessage {
             page_url: page_url.to_string(),
             dashboards: Vec::new(),
             state: AlertState::Firing { for_secs: 0 },
+            extra: MessageExtras {
+                drilldown: evaluation.context.drilldown.clone(),
+                caused_by: evaluation.context.caused_by.clone(),
+                late: evaluation.context.late,
+                group: Vec::new(),
+            },
         }
     }
 }
@@ -155,8 +187,20 @@ pub fn format_alert(alert: &AlertMessage) -> String {
     if !comparisons.is_empty() {
         let _ = write!(out, "\n{}", comparisons.join(" · "));
     }
+    write_drilldown(&mut out, &alert.extra.drilldown);
+    if !alert.extra.caused_by.is_empty() {
+        let _ = write!(
+            out,
+            "\nProbable cause: <b>{}</b> fires too",
+            escape_html(&alert.extra.caused_by.join(", "))
+        );
+    }
     let _ = write!(out, "\nDetector: {}", escape_html(&alert.detector));
     let _ = write!(out, "\n{}", state_line(&alert.state));
+    if alert.extra.late {
+        out.push_str(" · evaluated late (catch-up after downtime)");
+    }
+    write_group(&mut out, &alert.extra.group);
     let mut links = Vec::new();
     if !alert.page_url.is_empty() {
         links.push(link("Open in vigil", &alert.page_url));
@@ -168,6 +212,67 @@ pub fn format_alert(alert: &AlertMessage) -> String {
         let _ = write!(out, "\n{}", links.join(" · "));
     }
     out
+}
+
+/// `Top slices: os = Android −75.0 % (75 % of the change) · ...`
+fn write_drilldown(out: &mut String, drilldown: &[SliceChange]) {
+    if drilldown.is_empty() {
+        return;
+    }
+    out.push_str("\nTop slices:");
+    for change in drilldown {
+        let _ = write!(
+            out,
+            "\n  • {} = {}: {} → {}",
+            escape_html(&change.slice.dimension),
+            escape_html(&change.slice.value),
+            number(Some(change.expected)),
+            number(Some(change.value)),
+        );
+        if let Some(c) = change.change.filter(|c| c.is_finite()) {
+            let _ = write!(out, " ({})", percent(c));
+        }
+        if let Some(share) = change.share.filter(|s| s.is_finite()) {
+            let _ = write!(out, ", {:.0} % of the change", share * 100.0);
+        }
+    }
+}
+
+/// `Also firing (2):` and one line per other alert of the message.
+fn write_group(out: &mut String, group: &[GroupLine]) {
+    if group.is_empty() {
+        return;
+    }
+    let firing = group.iter().filter(|g| !g.resolved).count();
+    let _ = write!(
+        out,
+        "\nAlso in this alert ({} firing, {} resolved):",
+        firing,
+        group.len() - firing
+    );
+    for line in group {
+        let icon = if line.resolved { "✅" } else { "🔴" };
+        let _ = write!(out, "\n  {icon} {}", escape_html(&line.metric_title));
+        if let Some(slice) = &line.slice {
+            let _ = write!(
+                out,
+                " [{} = {}]",
+                escape_html(&slice.dimension),
+                escape_html(&slice.value)
+            );
+        }
+        let _ = write!(out, ": {}", number(line.value));
+        if let Some(d) = line.deviation.filter(|d| d.is_finite()) {
+            let _ = write!(out, " ({})", percent(d));
+        }
+        if !line.caused_by.is_empty() {
+            let _ = write!(
+                out,
+                ", caused by {}",
+                escape_html(&line.caused_by.join(", "))
+            );
+        }
+    }
 }
 
 /// The short caption used when the full text goes to a follow-up message.
@@ -191,6 +296,13 @@ pub fn format_short(alert: &AlertMessage) -> String {
         let _ = write!(out, ", {}", percent(d));
     }
     let _ = write!(out, "\n{}", state_line(&alert.state));
+    if !alert.extra.group.is_empty() {
+        let _ = write!(
+            out,
+            "\n+ {} more in this alert (details below)",
+            alert.extra.group.len()
+        );
+    }
     out
 }
 
@@ -612,6 +724,7 @@ mod tests {
                 "https://bi.example/d/1?a=1&b=2".into(),
             )],
             state: AlertState::Firing { for_secs: 45 * 60 },
+            extra: MessageExtras::default(),
         }
     }
 
@@ -713,6 +826,7 @@ mod tests {
                 is_anomaly: true,
                 ..Default::default()
             },
+            context: Default::default(),
         };
         let a = AlertMessage::from_evaluation(&evaluation, "CTR", "http://v/m/ctr");
         assert_eq!(

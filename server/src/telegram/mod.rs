@@ -1,5 +1,7 @@
-//! Telegram delivery: the Bot API client ([`client`]) and the alert message
-//! formatting with its inline keyboard ([`message`]).
+//! Telegram: the Bot API client ([`client`]), the alert message formatting
+//! with its inline keyboard ([`message`]) and the button presses that come
+//! back ([`updates`]).
 
 pub mod client;
 pub mod message;
+pub mod updates;

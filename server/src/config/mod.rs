@@ -41,6 +41,12 @@ use crate::metrics::catalogue::Catalogue;
 use crate::metrics::model::{Aggregate, EventTable, Filter, MetricDef, TableNames};
 use crate::metrics::{self, MetricError};
 
+pub mod alerting;
+
+pub use alerting::{
+    AlertingConfig, DashboardLink, DetectorChoice, ScheduleConfig, TelegramSettings, TOKEN_ENV,
+};
+
 /// Environment variable that supplies the ClickHouse password (wins over the file).
 pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";
 /// Where the embedded store lives unless configured otherwise.
@@ -111,6 +117,8 @@ pub struct Config {
     /// User-defined metrics (the built-ins are added by [`Config::catalogue`]).
     pub metrics: Vec<MetricDef>,
     pub simulator: SimulatorConfig,
+    /// Schedule, lifecycle, Telegram, links and detectors.
+    pub alerting: AlertingConfig,
 }
 
 impl Default for Config {
@@ -119,6 +127,27 @@ impl Default for Config {
             source: SourceConfig::Sqlite(SqliteConfig::default()),
             metrics: Vec::new(),
             simulator: SimulatorConfig::default(),
+            alerting: AlertingConfig::default(),
+        }
+    }
+}
+
+/// Secrets the environment supplies; each wins over the file.
+#[derive(Clone, Default)]
+pub struct SecretEnv {
+    /// [`PASSWORD_ENV`].
+    pub clickhouse_password: Option<String>,
+    /// [`TOKEN_ENV`].
+    pub telegram_token: Option<String>,
+}
+
+impl SecretEnv {
+    /// What this process's environment sets (empty values count as unset).
+    pub fn from_process() -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Self {
+            clickhouse_password: var(PASSWORD_ENV),
+            telegram_token: var(TOKEN_ENV),
         }
     }
 }
@@ -178,21 +207,21 @@ impl Config {
             file: file.clone(),
             source,
         })?;
-        Self::parse(&text, &file, std::env::var(PASSWORD_ENV).ok())
+        Self::parse(&text, &file, &SecretEnv::from_process())
     }
 
-    /// The file's config, or the default (embedded SQLite) when no file is given.
+    /// The file's config, or the default (embedded SQLite) when no file is
+    /// given; secrets from the environment apply either way.
     pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
-        path.map_or_else(|| Ok(Self::default()), Self::load)
+        match path {
+            Some(path) => Self::load(path),
+            None => Self::parse("", "(no config file)", &SecretEnv::from_process()),
+        }
     }
 
-    /// Parse config text; `file` names it in errors; `env_password` is the
-    /// value of [`PASSWORD_ENV`] if set.
-    pub fn parse(
-        text: &str,
-        file: &str,
-        env_password: Option<String>,
-    ) -> Result<Self, ConfigError> {
+    /// Parse config text; `file` names it in errors; `env` holds the secrets
+    /// the environment sets.
+    pub fn parse(text: &str, file: &str, env: &SecretEnv) -> Result<Self, ConfigError> {
         let raw = match deserialize(text, file) {
             Ok(raw) => raw,
             Err(first) => {
@@ -250,7 +279,11 @@ impl Config {
                     url,
                     database,
                     user: user.unwrap_or_else(|| "default".into()),
-                    password: env_password.or(password).map(Secret::new),
+                    password: env
+                        .clickhouse_password
+                        .clone()
+                        .or(password)
+                        .map(Secret::new),
                     tables,
                 })
             }
@@ -302,6 +335,27 @@ impl Config {
                 "expected 1..=366 days of history".into(),
             ));
         }
+        let metric_names: Vec<String> = Catalogue::with_user_metrics(metrics.clone())
+            .map(|c| c.metrics().iter().map(|m| m.name.clone()).collect())
+            .unwrap_or_else(|_| metrics.iter().map(|m| m.name.clone()).collect());
+        let mut alerting_problems = Vec::new();
+        let alerting = alerting::validate(
+            alerting::RawAlerting {
+                schedule: raw.schedule,
+                alerts: raw.alerts,
+                telegram: raw.telegram,
+                links: raw.links,
+                detectors: raw.detectors,
+            },
+            &metric_names,
+            env.telegram_token.clone(),
+            &mut alerting_problems,
+        );
+        problems.extend(
+            alerting_problems
+                .into_iter()
+                .map(|(key, reason)| invalid(key, reason)),
+        );
         if !problems.is_empty() {
             return Err(ConfigError::from_problems(problems));
         }
@@ -309,6 +363,7 @@ impl Config {
             source,
             metrics,
             simulator,
+            alerting,
         })
     }
 
@@ -361,6 +416,23 @@ fn more_shape_problems(text: &str, file: &str, first: &ConfigError) -> Vec<Confi
         let check = match name.as_str() {
             "source" => shape::<RawSource>(value),
             "simulator" => shape::<RawSimulator>(value),
+            "schedule" => shape::<alerting::RawSchedule>(value),
+            "alerts" => shape::<alerting::RawAlerts>(value),
+            "telegram" => shape::<alerting::RawTelegram>(value),
+            "detectors" => shape::<alerting::RawDetectors>(value),
+            "links" => match value.as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        sections
+                            .push((format!("links[{index}]"), shape::<alerting::RawLink>(item)));
+                    }
+                    Ok(())
+                }
+                None => Err((
+                    String::new(),
+                    "expected an array of tables, [[links]]".to_string(),
+                )),
+            },
             "metrics" => match value.as_array() {
                 Some(items) => {
                     for (index, item) in items.iter().enumerate() {
@@ -421,6 +493,12 @@ struct RawConfig {
     #[serde(default)]
     metrics: Vec<RawMetric>,
     simulator: Option<RawSimulator>,
+    schedule: Option<alerting::RawSchedule>,
+    alerts: Option<alerting::RawAlerts>,
+    telegram: Option<alerting::RawTelegram>,
+    #[serde(default)]
+    links: Vec<alerting::RawLink>,
+    detectors: Option<alerting::RawDetectors>,
 }
 
 #[derive(Deserialize)]
@@ -573,7 +651,7 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        Config::parse(text, "vigil.toml", None)
+        Config::parse(text, "vigil.toml", &SecretEnv::default())
             .unwrap_err()
             .to_string()
     }
@@ -603,7 +681,7 @@ table = "feed_actions"
 aggregate = "count"
 slices = ["platform"]
 "#;
-        let error = Config::parse(text, "vigil.toml", None).unwrap_err();
+        let error = Config::parse(text, "vigil.toml", &SecretEnv::default()).unwrap_err();
         let keys: Vec<String> = error
             .problems()
             .iter()
@@ -633,7 +711,7 @@ slices = ["platform"]
     #[test]
     fn shape_errors_in_several_sections_are_all_reported() {
         let text = "[simulator]\nspeed = 3\n\n[[metrics]]\nname = \"a\"\ntable = \"nowhere\"\naggregate = \"count\"\n";
-        let error = Config::parse(text, "vigil.toml", None).unwrap_err();
+        let error = Config::parse(text, "vigil.toml", &SecretEnv::default()).unwrap_err();
         let message = error.to_string();
         assert_eq!(error.problems().len(), 2, "{message}");
         // The first problem serde meets keeps its line; the others name their key.
@@ -647,8 +725,9 @@ slices = ["platform"]
 
     #[test]
     fn shipped_example_file_loads() {
-        let text = include_str!("../../vigil.example.toml");
-        let config = Config::parse(text, "vigil.example.toml", None).expect("example is valid");
+        let text = include_str!("../../../vigil.example.toml");
+        let config = Config::parse(text, "vigil.example.toml", &SecretEnv::default())
+            .expect("example is valid");
         assert_eq!(config.source, Config::default().source);
         let catalogue = config.catalogue().expect("example metrics are valid");
         assert!(catalogue.get("android_views").is_ok());
@@ -658,7 +737,7 @@ slices = ["platform"]
 
     #[test]
     fn empty_file_is_the_embedded_default() {
-        let config = Config::parse("", "vigil.toml", None).expect("valid");
+        let config = Config::parse("", "vigil.toml", &SecretEnv::default()).expect("valid");
         assert_eq!(config, Config::default());
     }
 
@@ -693,7 +772,10 @@ filters = { os = "iOS" }
 users = 500
 "#,
             "vigil.toml",
-            Some("from-env".into()),
+            &SecretEnv {
+                clickhouse_password: Some("from-env".into()),
+                telegram_token: None,
+            },
         )
         .expect("valid");
         let SourceConfig::ClickHouse(clickhouse) = &config.source else {
@@ -715,7 +797,7 @@ users = 500
         let config = Config::parse(
             "[source]\nkind = \"clickhouse\"\nurl = \"http://h:8123\"\npassword = \"hunter2\"\n",
             "vigil.toml",
-            None,
+            &SecretEnv::default(),
         )
         .expect("valid");
         let debug = format!("{config:?}");

@@ -1,0 +1,432 @@
+//! The alerting part of the config file: when checks run, how alerts repeat,
+//! where they go (Telegram), which links they carry and which detector judges
+//! each metric.
+//!
+//! ```toml
+//! [schedule]
+//! grace_seconds = 120          # wait this long after a bucket ends (late events)
+//! catch_up_hours = 24          # after downtime, evaluate at most this far back
+//!
+//! [alerts]
+//! repeat_after_minutes = 60    # a still-firing alert is repeated this often
+//! utc_offset = "+03:00"        # times in messages and charts
+//! public_url = "http://vigil.internal:3000"   # links to vigil's pages
+//!
+//! [telegram]
+//! # token = "..."              # better: env VIGIL_TELEGRAM_TOKEN (wins over the file)
+//! chat = -1001234567890        # default chat
+//! chats = { messages_sent = -1009876543210 }   # per metric
+//! # api_url = "https://api.telegram.org"
+//! # poll_updates = true        # read button presses with getUpdates
+//!
+//! [[links]]
+//! metric = "feed_views"        # or "*" for every metric
+//! title = "Feed dashboard"
+//! url = "https://bi.example.com/dashboard/12"
+//!
+//! [detectors]
+//! default = { detector = "iqr", a = 4, n = 5 }
+//! metrics = { feed_ctr = { detector = "seasonal" } }
+//! ```
+
+use std::collections::BTreeMap;
+
+use detect::{DetectorSpec, IqrParams};
+use serde::Deserialize;
+
+use super::Secret;
+use crate::alerts::AlertConfig;
+
+/// Environment variable with the bot token (wins over the file).
+pub const TOKEN_ENV: &str = "VIGIL_TELEGRAM_TOKEN";
+/// The public Bot API.
+pub const DEFAULT_TELEGRAM_API: &str = "https://api.telegram.org";
+
+/// Everything about turning evaluations into delivered alerts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertingConfig {
+    pub schedule: ScheduleConfig,
+    pub lifecycle: AlertConfig,
+    /// Recipients' time zone as a fixed offset from UTC, in minutes.
+    pub utc_offset_minutes: i32,
+    /// Base URL of this vigil for links in messages (default: the serve address).
+    pub public_url: Option<String>,
+    pub telegram: TelegramSettings,
+    pub links: Vec<DashboardLink>,
+    pub detectors: DetectorChoice,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        Self {
+            schedule: ScheduleConfig::default(),
+            lifecycle: AlertConfig::default(),
+            utc_offset_minutes: 0,
+            public_url: None,
+            telegram: TelegramSettings::default(),
+            links: Vec::new(),
+            detectors: DetectorChoice::default(),
+        }
+    }
+}
+
+/// When the scheduler evaluates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScheduleConfig {
+    /// Seconds after a bucket ends before it is evaluated.
+    pub grace_seconds: i64,
+    /// After downtime, missed buckets up to this many are evaluated (late).
+    pub catch_up_buckets: usize,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            grace_seconds: 120,
+            catch_up_buckets: 96,
+        }
+    }
+}
+
+/// Where Telegram alerts go. Without a token (or without a chat) alerts are
+/// logged and shown in the UI only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelegramSettings {
+    pub token: Option<Secret>,
+    pub api_url: String,
+    pub default_chat: Option<i64>,
+    pub chats: BTreeMap<String, i64>,
+    pub poll_updates: bool,
+}
+
+impl Default for TelegramSettings {
+    fn default() -> Self {
+        Self {
+            token: None,
+            api_url: DEFAULT_TELEGRAM_API.to_string(),
+            default_chat: None,
+            chats: BTreeMap::new(),
+            poll_updates: true,
+        }
+    }
+}
+
+impl TelegramSettings {
+    /// Whether alerts are sent to Telegram at all.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() && (self.default_chat.is_some() || !self.chats.is_empty())
+    }
+
+    /// The chat a metric's alerts go to (its own, else the default).
+    pub fn chat_for(&self, metric: &str) -> Option<i64> {
+        self.chats.get(metric).copied().or(self.default_chat)
+    }
+}
+
+/// A BI dashboard or chart link shown under alerts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardLink {
+    /// `None`: under every metric's alerts.
+    pub metric: Option<String>,
+    pub title: String,
+    pub url: String,
+}
+
+/// Which detector judges each metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectorChoice {
+    pub default: DetectorSpec,
+    pub per_metric: BTreeMap<String, DetectorSpec>,
+}
+
+impl Default for DetectorChoice {
+    fn default() -> Self {
+        Self {
+            default: DetectorSpec::Iqr(IqrParams::default()),
+            per_metric: BTreeMap::new(),
+        }
+    }
+}
+
+impl DetectorChoice {
+    pub fn for_metric(&self, metric: &str) -> &DetectorSpec {
+        self.per_metric.get(metric).unwrap_or(&self.default)
+    }
+}
+
+impl AlertingConfig {
+    /// Dashboard links for `metric`'s alerts: (title, url).
+    pub fn links_for(&self, metric: &str) -> Vec<(String, String)> {
+        self.links
+            .iter()
+            .filter(|l| l.metric.as_deref().is_none_or(|m| m == metric))
+            .map(|l| (l.title.clone(), l.url.clone()))
+            .collect()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    grace_seconds: Option<i64>,
+    catch_up_hours: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    repeat_after_minutes: Option<i64>,
+    utc_offset: Option<String>,
+    public_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTelegram {
+    token: Option<String>,
+    api_url: Option<String>,
+    chat: Option<i64>,
+    #[serde(default)]
+    chats: BTreeMap<String, i64>,
+    poll_updates: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLink {
+    metric: String,
+    title: String,
+    url: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDetectors {
+    default: Option<DetectorSpec>,
+    #[serde(default)]
+    metrics: BTreeMap<String, DetectorSpec>,
+}
+
+/// The raw alerting sections, as read from the file.
+#[derive(Default)]
+pub(super) struct RawAlerting {
+    pub schedule: Option<RawSchedule>,
+    pub alerts: Option<RawAlerts>,
+    pub telegram: Option<RawTelegram>,
+    pub links: Vec<RawLink>,
+    pub detectors: Option<RawDetectors>,
+}
+
+/// Validates the alerting sections. `metric_names` are every known metric
+/// (built-in and the file's); problems are (key path, reason).
+pub(super) fn validate(
+    raw: RawAlerting,
+    metric_names: &[String],
+    env_token: Option<String>,
+    problems: &mut Vec<(String, String)>,
+) -> AlertingConfig {
+    let defaults = AlertingConfig::default();
+    let known = |name: &str| metric_names.iter().any(|m| m == name);
+    let mut problem = |key: &str, reason: String| problems.push((key.to_string(), reason));
+
+    let schedule = raw.schedule.unwrap_or_default();
+    let grace_seconds = schedule
+        .grace_seconds
+        .unwrap_or(defaults.schedule.grace_seconds);
+    if !(0..=3600).contains(&grace_seconds) {
+        problem("schedule.grace_seconds", "expected 0..=3600 seconds".into());
+    }
+    let catch_up_hours = schedule.catch_up_hours.unwrap_or(24);
+    if catch_up_hours > 24 * 31 {
+        problem(
+            "schedule.catch_up_hours",
+            "expected at most 744 hours (31 days)".into(),
+        );
+    }
+
+    let alerts = raw.alerts.unwrap_or_default();
+    let repeat_minutes = alerts.repeat_after_minutes.unwrap_or(60);
+    if !(15..=7 * 24 * 60).contains(&repeat_minutes) {
+        problem(
+            "alerts.repeat_after_minutes",
+            "expected 15..=10080 minutes (one check to one week)".into(),
+        );
+    }
+    let utc_offset_minutes = match alerts.utc_offset.as_deref().map(parse_utc_offset) {
+        None => 0,
+        Some(Ok(minutes)) => minutes,
+        Some(Err(reason)) => {
+            problem("alerts.utc_offset", reason);
+            0
+        }
+    };
+    if let Some(url) = &alerts.public_url {
+        if let Err(reason) = check_http_url(url) {
+            problem("alerts.public_url", reason);
+        }
+    }
+
+    let telegram = raw.telegram.unwrap_or_default();
+    let api_url = telegram
+        .api_url
+        .unwrap_or_else(|| DEFAULT_TELEGRAM_API.to_string());
+    if let Err(reason) = check_http_url(&api_url) {
+        problem("telegram.api_url", reason);
+    }
+    let token = env_token.or(telegram.token).filter(|t| !t.is_empty());
+    if let Some(token) = &token {
+        if !looks_like_token(token) {
+            // Never echo the value: it is a secret even when malformed.
+            problem(
+                "telegram.token",
+                format!("not a bot token (expected <bot id>:<secret>, as BotFather gives it; or set {TOKEN_ENV})"),
+            );
+        }
+    }
+    for metric in telegram.chats.keys() {
+        if !known(metric) {
+            problem(
+                &format!("telegram.chats.{metric}"),
+                "no metric with this name".into(),
+            );
+        }
+    }
+    if token.is_some() && telegram.chat.is_none() && telegram.chats.is_empty() {
+        problem(
+            "telegram.chat",
+            "a bot token is set but no chat: set `chat` (the default chat id) or `chats`".into(),
+        );
+    }
+
+    let mut links = Vec::new();
+    for (index, link) in raw.links.into_iter().enumerate() {
+        if link.metric != "*" && !known(&link.metric) {
+            problem(
+                &format!("links[{index}].metric"),
+                format!(
+                    "no metric named {:?} (use \"*\" for every metric)",
+                    link.metric
+                ),
+            );
+        }
+        if let Err(reason) = check_http_url(&link.url) {
+            problem(&format!("links[{index}].url"), reason);
+        }
+        if link.title.trim().is_empty() {
+            problem(&format!("links[{index}].title"), "must not be empty".into());
+        }
+        links.push(DashboardLink {
+            metric: (link.metric != "*").then_some(link.metric),
+            title: link.title,
+            url: link.url,
+        });
+    }
+
+    let detectors = raw.detectors.unwrap_or_default();
+    let default_detector = detectors.default.unwrap_or(defaults.detectors.default);
+    if let Err(error) = default_detector.validate() {
+        problem("detectors.default", error.to_string());
+    }
+    for (metric, spec) in &detectors.metrics {
+        if !known(metric) {
+            problem(
+                &format!("detectors.metrics.{metric}"),
+                "no metric with this name".into(),
+            );
+        }
+        if let Err(error) = spec.validate() {
+            problem(&format!("detectors.metrics.{metric}"), error.to_string());
+        }
+    }
+
+    AlertingConfig {
+        schedule: ScheduleConfig {
+            grace_seconds,
+            catch_up_buckets: catch_up_hours as usize * 4,
+        },
+        lifecycle: AlertConfig {
+            repeat_after_secs: repeat_minutes * 60,
+        },
+        utc_offset_minutes,
+        public_url: alerts
+            .public_url
+            .map(|u| u.trim_end_matches('/').to_string()),
+        telegram: TelegramSettings {
+            token: token.map(Secret::new),
+            api_url,
+            default_chat: telegram.chat,
+            chats: telegram.chats,
+            poll_updates: telegram.poll_updates.unwrap_or(true),
+        },
+        links,
+        detectors: DetectorChoice {
+            default: default_detector,
+            per_metric: detectors.metrics,
+        },
+    }
+}
+
+/// `+03:00`, `-05:30`, `UTC`, `Z` -> minutes east of UTC.
+pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
+    let text = text.trim();
+    if matches!(text, "UTC" | "Z" | "utc" | "z" | "+00:00" | "00:00") {
+        return Ok(0);
+    }
+    let bad = || format!("{text:?} is not a UTC offset like \"+03:00\" or \"-05:30\"");
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(bad()),
+    };
+    let (hours, minutes) = rest.split_once(':').ok_or_else(bad)?;
+    let hours: i32 = hours.parse().map_err(|_| bad())?;
+    let minutes: i32 = minutes.parse().map_err(|_| bad())?;
+    if !(0..=14).contains(&hours) || !(0..60).contains(&minutes) {
+        return Err(bad());
+    }
+    Ok(sign * (hours * 60 + minutes))
+}
+
+fn check_http_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok(())
+}
+
+/// `123456:ABC-def_...`: digits, a colon, at least 20 URL-safe characters.
+fn looks_like_token(token: &str) -> bool {
+    token.split_once(':').is_some_and(|(id, secret)| {
+        !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && secret.len() >= 20
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_offsets_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_utc_offset("+03:00"), Ok(180));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(-330));
+        assert_eq!(parse_utc_offset("UTC"), Ok(0));
+        assert!(parse_utc_offset("Moscow").unwrap_err().contains("Moscow"));
+        assert!(parse_utc_offset("+25:00").is_err());
+    }
+
+    #[test]
+    fn token_shape() {
+        assert!(looks_like_token("123456789:AAHk-abcdefghijklmnopqrstuv"));
+        assert!(!looks_like_token("hunter2"));
+        assert!(!looks_like_token("abc:AAHk-abcdefghijklmnopqrstuv"));
+    }
+}

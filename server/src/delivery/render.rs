@@ -1,0 +1,175 @@
+//! What a queued notification looks like: its message (from the stored
+//! payload and the config) and its chart (read from the source, banded by the
+//! metric's detector, like the check that raised it).
+
+use detect::Series;
+
+use crate::alerts::lifecycle::Notify;
+use crate::alerts::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC};
+use crate::chart_png::ChartInput;
+use crate::check::{grid_values, watermark};
+use crate::config::AlertingConfig;
+use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
+use crate::sources::{Source, SourceError};
+use crate::telegram::message::{escape_html, AlertMessage, AlertState, GroupLine, MessageExtras};
+
+/// Buckets in the chart: the last 24 hours.
+pub const CHART_BUCKETS: usize = 96;
+
+/// Where links in messages point.
+#[derive(Clone, Debug)]
+pub struct Links {
+    /// Base URL of vigil's pages, without a trailing slash.
+    pub base_url: String,
+}
+
+impl Links {
+    /// vigil's page for a metric, at the alert's bucket.
+    pub fn metric_page(&self, metric: &str, bucket: i64) -> String {
+        format!("{}/metric/{metric}?at={bucket}", self.base_url)
+    }
+}
+
+/// The message of one alert from its payload. `state` is how it stands now.
+pub fn alert_message(
+    payload: &NotificationPayload,
+    metric: Option<&MetricDef>,
+    alerting: &AlertingConfig,
+    links: &Links,
+    state: AlertState,
+) -> AlertMessage {
+    AlertMessage {
+        metric_name: payload.metric.clone(),
+        metric_title: metric.map_or_else(|| payload.metric.clone(), |m| m.title.clone()),
+        slice: payload.slice.clone(),
+        bucket: payload.bucket,
+        utc_offset_minutes: alerting.utc_offset_minutes,
+        value: payload.value,
+        expected: payload.expected,
+        lower: payload.lower,
+        upper: payload.upper,
+        deviation: payload.deviation,
+        vs_yesterday: payload.context.vs_yesterday,
+        vs_week_ago: payload.context.vs_week_ago,
+        detector: payload.detector.clone(),
+        page_url: links.metric_page(&payload.metric, payload.bucket),
+        dashboards: alerting.links_for(&payload.metric),
+        state,
+        extra: MessageExtras {
+            late: payload.context.late,
+            drilldown: payload.context.drilldown.clone(),
+            caused_by: payload.context.caused_by.clone(),
+            group: Vec::new(),
+        },
+    }
+}
+
+/// The state a payload announces.
+pub fn state_of(payload: &NotificationPayload) -> AlertState {
+    match payload.notify {
+        Notify::Opened => AlertState::Firing {
+            for_secs: payload.bucket - payload.started_at + BUCKET_SECONDS,
+        },
+        Notify::Repeat { firing_secs } => AlertState::Firing {
+            for_secs: firing_secs,
+        },
+        Notify::Resolved { lasted_secs } => AlertState::Resolved { lasted_secs },
+    }
+}
+
+/// The state an alert record is in now (for rewriting a message).
+pub fn state_of_record(record: &AlertRecord) -> AlertState {
+    match (record.status, record.resolved_at) {
+        (AlertStatus::Resolved, Some(resolved)) => AlertState::Resolved {
+            lasted_secs: resolved - record.started_at,
+        },
+        _ => AlertState::Firing {
+            for_secs: BUCKET_SECONDS,
+        },
+    }
+}
+
+/// One line for another alert of the same message.
+pub fn group_line(
+    payload: &NotificationPayload,
+    metric: Option<&MetricDef>,
+    resolved: bool,
+) -> GroupLine {
+    GroupLine {
+        metric_title: metric.map_or_else(|| payload.metric.clone(), |m| m.title.clone()),
+        slice: payload.slice.clone(),
+        value: payload.value,
+        deviation: payload.deviation,
+        caused_by: payload.context.caused_by.clone(),
+        resolved,
+    }
+}
+
+/// The text of a notice about vigil itself (the source cannot be read).
+pub fn notice_text(payload: &NotificationPayload, source: &str) -> String {
+    let reason = escape_html(payload.notice.as_deref().unwrap_or("unknown reason"));
+    let source = escape_html(source);
+    match payload.notify {
+        Notify::Resolved { lasted_secs } => format!(
+            "✅ <b>Data available again</b>\nvigil reads {source} again after {}.\nChecks resume; missed buckets are evaluated late.",
+            crate::telegram::message::duration(lasted_secs)
+        ),
+        _ => format!(
+            "⚠️ <b>Data unavailable</b>\nvigil cannot read {source}: {reason}\nNo metric is checked until it answers; vigil keeps retrying."
+        ),
+    }
+}
+
+/// Whether a payload is a notice about the source rather than a metric alert.
+pub fn is_notice(payload: &NotificationPayload) -> bool {
+    payload.metric == SOURCE_METRIC
+}
+
+/// The chart of an alert: the last 24 hours up to its bucket with the band the
+/// detector computes, yesterday's values and the alert's point marked.
+pub async fn chart_input(
+    source: &Source,
+    metric: &MetricDef,
+    payload: &NotificationPayload,
+    detector: &detect::DetectorSpec,
+    utc_offset_minutes: i32,
+) -> Result<ChartInput, SourceError> {
+    let lookback = detector.lookback().min(4 * 7 * 96);
+    // Yesterday's day, today's day, and what the band needs before both.
+    let buckets = 2 * CHART_BUCKETS + 2 * lookback;
+    let to = payload.bucket + BUCKET_SECONDS;
+    let range = TimeRange {
+        from: to - buckets as i64 * BUCKET_SECONDS,
+        to,
+    };
+    let data = source.series(metric, range, payload.slice.as_ref()).await?;
+    let watermark = watermark(source).await?;
+    let values = grid_values(metric, range, watermark, &data);
+    let n = values.len();
+    let start = n.saturating_sub(CHART_BUCKETS);
+    let detection = Series::new(range.from, BUCKET_SECONDS, values.clone())
+        .ok()
+        .and_then(|series| detector.run(&series).ok());
+    let band = |pick: fn(&detect::Point) -> Option<f64>| -> Vec<Option<f64>> {
+        (start..n)
+            .map(|i| detection.as_ref().and_then(|d| pick(&d.point(i))))
+            .collect()
+    };
+    let title = match &payload.slice {
+        Some(slice) => format!("{} · {} = {}", metric.title, slice.dimension, slice.value),
+        None => metric.title.clone(),
+    };
+    Ok(ChartInput {
+        title,
+        start: range.from + start as i64 * BUCKET_SECONDS,
+        step: BUCKET_SECONDS,
+        values: values[start..].to_vec(),
+        lower: band(|p| p.lower),
+        upper: band(|p| p.upper),
+        yesterday: (start..n)
+            .map(|i| i.checked_sub(CHART_BUCKETS).and_then(|k| values[k]))
+            .collect(),
+        marked: (n - start).checked_sub(1),
+        utc_offset_minutes,
+    })
+}

@@ -1,0 +1,104 @@
+//! Wires the alerting pipeline from the config: the alert store, the checker
+//! (source -> evaluations -> alert state) and the deliverer (outbox ->
+//! Telegram or log). `vigil serve` and `vigil check` build the same one.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+
+use crate::alerts::{store::state_path, AlertStore};
+use crate::check::run::Checker;
+use crate::config::{Config, SourceConfig};
+use crate::delivery::{render::Links, Deliverer};
+use crate::metrics::model::MetricDef;
+use crate::sources::Source;
+use crate::telegram::client::{BotToken, ClientConfig, TelegramClient};
+
+/// The pieces of the pipeline, shared by the scheduler, the sender, the
+/// button poller and the web backend.
+pub struct Pipeline {
+    pub store: Arc<Mutex<AlertStore>>,
+    pub checker: Arc<Checker>,
+    pub deliverer: Arc<Deliverer>,
+    pub telegram: Option<TelegramClient>,
+}
+
+/// Where vigil keeps its own state: the SQLite store's directory, or
+/// `--data-dir`, or `./data`.
+pub fn state_dir(config: &Config, data_dir: Option<&Path>) -> PathBuf {
+    if let Some(dir) = data_dir {
+        return dir.to_path_buf();
+    }
+    match &config.source {
+        SourceConfig::Sqlite(sqlite) => sqlite
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        SourceConfig::ClickHouse(_) => PathBuf::from("./data"),
+    }
+}
+
+impl Pipeline {
+    /// Opens the alert state in `state_dir` and builds the pipeline.
+    /// `default_base_url` is used for links when `alerts.public_url` is unset.
+    pub fn build(
+        config: &Config,
+        source: Arc<Source>,
+        metrics: Vec<MetricDef>,
+        state_dir: &Path,
+        default_base_url: &str,
+    ) -> anyhow::Result<Self> {
+        let store = AlertStore::open(&state_path(state_dir))
+            .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
+        let store = Arc::new(Mutex::new(store));
+        let alerting = config.alerting.clone();
+        let telegram = if alerting.telegram.enabled() {
+            let token = alerting
+                .telegram
+                .token
+                .as_ref()
+                .map(|t| BotToken::new(t.expose()))
+                .context("telegram token")?;
+            let client = TelegramClient::new(
+                ClientConfig::new(token).with_base_url(alerting.telegram.api_url.clone()),
+            )
+            .context("setting up the Telegram client")?;
+            tracing::info!(api = %alerting.telegram.api_url, "alerts go to Telegram");
+            Some(client)
+        } else {
+            tracing::info!(
+                "no Telegram bot token and chat configured: alerts are logged and shown in the UI \
+                 (set VIGIL_TELEGRAM_TOKEN and [telegram] chat to send them)"
+            );
+            None
+        };
+        let links = Links {
+            base_url: alerting
+                .public_url
+                .clone()
+                .unwrap_or_else(|| default_base_url.trim_end_matches('/').to_string()),
+        };
+        let checker = Arc::new(Checker {
+            source: Arc::clone(&source),
+            metrics: metrics.clone(),
+            alerting: alerting.clone(),
+            store: Arc::clone(&store),
+        });
+        let deliverer = Arc::new(Deliverer::new(
+            Arc::clone(&store),
+            source,
+            metrics,
+            alerting,
+            links,
+            telegram.clone(),
+        ));
+        Ok(Self {
+            store,
+            checker,
+            deliverer,
+            telegram,
+        })
+    }
+}

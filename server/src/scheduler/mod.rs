@@ -1,0 +1,103 @@
+//! The scheduler inside `vigil serve`: every quarter-hour plus the grace
+//! delay it checks the newest complete bucket, catching up (late) on buckets
+//! missed while vigil was down, then wakes the sender. Which buckets were
+//! checked lives in the alert store, so a restart neither repeats nor skips.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::check::plan::{buckets_to_check, newest_complete_bucket, next_tick};
+use crate::check::run::Checker;
+use crate::delivery::{with_store, Deliverer};
+
+/// After a failed check (source unreachable), try again this soon rather than
+/// at the next quarter-hour.
+const RETRY_FAILED_CHECK: Duration = Duration::from_secs(60);
+/// The sender looks at the outbox at least this often.
+const SENDER_IDLE: Duration = Duration::from_secs(30);
+
+/// Runs checks on schedule until `stopped` resolves.
+pub async fn run_checks(
+    checker: Arc<Checker>,
+    sender_wake: Arc<Notify>,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    let schedule = checker.alerting.schedule;
+    loop {
+        let now = crate::simulator::unix_now();
+        let failed = tick(&checker, now).await;
+        sender_wake.notify_one();
+        let next = next_tick(crate::simulator::unix_now(), schedule.grace_seconds);
+        let mut wait =
+            Duration::from_secs(u64::try_from(next - crate::simulator::unix_now()).unwrap_or(1));
+        if failed {
+            wait = wait.min(RETRY_FAILED_CHECK);
+        }
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Checks every bucket due at `now`; returns whether a check failed.
+pub async fn tick(checker: &Checker, now: i64) -> bool {
+    let schedule = checker.alerting.schedule;
+    let newest = newest_complete_bucket(now, schedule.grace_seconds);
+    let last = match with_store(&checker.store, |store| store.last_checked_bucket()).await {
+        Ok(last) => last,
+        Err(error) => {
+            tracing::error!(%error, "alert state unreadable; check skipped");
+            return true;
+        }
+    };
+    let due = buckets_to_check(last, newest, schedule.catch_up_buckets);
+    if due.len() > 1 {
+        tracing::warn!(
+            missed = due.len() - 1,
+            "catching up on buckets missed while down"
+        );
+    }
+    for (bucket, late) in due {
+        if let Err(error) = checker.run(bucket, late, false).await {
+            tracing::error!(%error, bucket = %crate::times::format_time(bucket), "check failed; will retry");
+            return true;
+        }
+    }
+    false
+}
+
+/// Delivers the outbox whenever woken, when a backoff ends, and every
+/// [`SENDER_IDLE`], until `stopped` resolves.
+pub async fn run_sender(
+    deliverer: Arc<Deliverer>,
+    wake: Arc<Notify>,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    loop {
+        let now = crate::simulator::unix_now();
+        let wait = match deliverer.deliver_due(now, false).await {
+            Ok(report) => match report.blocked {
+                Some(blocked) => {
+                    tracing::warn!(error = %blocked.error, retry_at = blocked.retry_at, "delivery paused; queued alerts wait in order");
+                    Duration::from_secs(u64::try_from(blocked.retry_at - now).unwrap_or(1).max(1))
+                        .min(SENDER_IDLE)
+                }
+                None => SENDER_IDLE,
+            },
+            Err(error) => {
+                tracing::error!(%error, "outbox unreadable");
+                SENDER_IDLE
+            }
+        };
+        tokio::select! {
+            () = &mut stopped => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
