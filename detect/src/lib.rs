@@ -2,7 +2,8 @@
 //! series, no I/O; builds for native targets and `wasm32-unknown-unknown`.
 //!
 //! Layout (each detector is a module beside `iqr`: `seasonal_iqr`,
-//! `seasonal`, `drop`, `changepoint`):
+//! `seasonal`, `drop`, `changepoint`, `forecast` — the last one grafana's
+//! augurs MSTL + ETS):
 //!
 //! * [`series`] — [`Series`], a fixed-step series with gaps.
 //! * [`window`] — rolling order statistics (sorted array, treap).
@@ -37,10 +38,11 @@ pub mod window;
 
 pub use detection::Detection;
 pub use detectors::{
-    changepoint, changepoint_into, drop_rule, drop_rule_into, iqr, iqr_into, run, seasonal,
-    seasonal_into, seasonal_iqr, seasonal_iqr_into, ChangepointParams, ChangepointState,
-    DetectorSpec, DropParams, DropState, IqrParams, IqrState, SeasonalIqrParams, SeasonalIqrState,
-    SeasonalParams, SeasonalState, BLOCKS_THRESHOLD, DETECTOR_NAMES,
+    changepoint, changepoint_into, drop_rule, drop_rule_into, forecast, forecast_into, iqr,
+    iqr_into, run, seasonal, seasonal_into, seasonal_iqr, seasonal_iqr_into, ChangepointParams,
+    ChangepointState, DetectorSpec, DropParams, DropState, ForecastParams, ForecastState,
+    IqrParams, IqrState, SeasonalIqrParams, SeasonalIqrState, SeasonalParams, SeasonalState,
+    BLOCKS_THRESHOLD, DETECTOR_NAMES,
 };
 pub use error::{DetectError, MAX_WINDOW};
 pub use point::Point;

@@ -3,8 +3,8 @@
 //! lookback to fetch only the buckets a detector needs.
 
 use crate::{
-    ChangepointState, DetectError, DetectorSpec, DropState, IqrParams, IqrState, Point,
-    SeasonalIqrState, SeasonalState, Smoothing,
+    ChangepointState, DetectError, DetectorSpec, DropState, ForecastState, IqrParams, IqrState,
+    Point, SeasonalIqrState, SeasonalState, Smoothing,
 };
 
 impl IqrParams {
@@ -29,7 +29,8 @@ impl DetectorSpec {
     /// [`SeasonalIqrParams::lookback`](crate::SeasonalIqrParams::lookback),
     /// [`SeasonalParams::lookback`](crate::SeasonalParams::lookback),
     /// [`DropParams::lookback`](crate::DropParams::lookback),
-    /// [`ChangepointParams::lookback`](crate::ChangepointParams::lookback).
+    /// [`ChangepointParams::lookback`](crate::ChangepointParams::lookback),
+    /// [`ForecastParams::lookback`](crate::ForecastParams::lookback).
     pub fn lookback(&self) -> usize {
         match self {
             DetectorSpec::Iqr(params) => params.lookback(),
@@ -37,6 +38,7 @@ impl DetectorSpec {
             DetectorSpec::Seasonal(params) => params.lookback(),
             DetectorSpec::Drop(params) => params.lookback(),
             DetectorSpec::Changepoint(params) => params.lookback(),
+            DetectorSpec::Forecast(params) => params.lookback(),
         }
     }
 
@@ -76,6 +78,8 @@ impl DetectorSpec {
                 let mut state = ChangepointState::new(*params)?;
                 last(values, |v| state.push(v))
             }
+            // One fit on the values before the last, not one per value.
+            DetectorSpec::Forecast(params) => ForecastState::newest(params, values)?,
         })
     }
 }

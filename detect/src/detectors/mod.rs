@@ -11,6 +11,7 @@
 pub mod changepoint;
 mod common;
 pub mod drop;
+pub mod forecast;
 pub mod iqr;
 pub mod seasonal;
 pub mod seasonal_iqr;
@@ -21,6 +22,7 @@ use crate::series::Series;
 
 pub use changepoint::{changepoint, changepoint_into, ChangepointParams, ChangepointState};
 pub use drop::{drop_rule, drop_rule_into, DropParams, DropState};
+pub use forecast::{forecast, forecast_into, ForecastParams, ForecastState};
 pub use iqr::{iqr, iqr_into, IqrParams, IqrState, BLOCKS_THRESHOLD};
 pub use seasonal::{seasonal, seasonal_into, SeasonalParams, SeasonalState};
 pub use seasonal_iqr::{seasonal_iqr, seasonal_iqr_into, SeasonalIqrParams, SeasonalIqrState};
@@ -44,14 +46,23 @@ pub enum DetectorSpec {
     Drop(DropParams),
     /// CUSUM of the seasonal residuals: sustained level shifts.
     Changepoint(ChangepointParams),
+    /// augurs MSTL + ETS forecast, its prediction interval as the band.
+    Forecast(ForecastParams),
 }
 
 /// Every detector name, as [`DetectorSpec::name`] gives them.
-pub const DETECTOR_NAMES: [&str; 5] = ["iqr", "seasonal_iqr", "seasonal", "drop", "changepoint"];
+pub const DETECTOR_NAMES: [&str; 6] = [
+    "iqr",
+    "seasonal_iqr",
+    "seasonal",
+    "drop",
+    "changepoint",
+    "forecast",
+];
 
 impl DetectorSpec {
     /// The detector's short name (`iqr`, `seasonal_iqr`, `seasonal`, `drop`,
-    /// `changepoint`), as on the command line.
+    /// `changepoint`, `forecast`), as on the command line.
     pub fn name(&self) -> &'static str {
         match self {
             DetectorSpec::Iqr(_) => "iqr",
@@ -59,6 +70,7 @@ impl DetectorSpec {
             DetectorSpec::Seasonal(_) => "seasonal",
             DetectorSpec::Drop(_) => "drop",
             DetectorSpec::Changepoint(_) => "changepoint",
+            DetectorSpec::Forecast(_) => "forecast",
         }
     }
 
@@ -70,6 +82,7 @@ impl DetectorSpec {
             "seasonal" => DetectorSpec::Seasonal(SeasonalParams::default()),
             "drop" => DetectorSpec::Drop(DropParams::default()),
             "changepoint" => DetectorSpec::Changepoint(ChangepointParams::default()),
+            "forecast" => DetectorSpec::Forecast(ForecastParams::default()),
             _ => return Err(DetectError::UnknownDetector(name.to_string())),
         })
     }
@@ -82,6 +95,7 @@ impl DetectorSpec {
             DetectorSpec::Seasonal(p) => p.validate(),
             DetectorSpec::Drop(p) => p.validate(),
             DetectorSpec::Changepoint(p) => p.validate(),
+            DetectorSpec::Forecast(p) => p.validate(),
         }
     }
 
@@ -100,6 +114,7 @@ impl DetectorSpec {
             DetectorSpec::Seasonal(p) => seasonal_into(series, p, out),
             DetectorSpec::Drop(p) => drop_rule_into(series, p, out),
             DetectorSpec::Changepoint(p) => changepoint_into(series, p, out),
+            DetectorSpec::Forecast(p) => forecast_into(series, p, out),
         }
     }
 }
@@ -131,6 +146,12 @@ impl From<DropParams> for DetectorSpec {
 impl From<ChangepointParams> for DetectorSpec {
     fn from(p: ChangepointParams) -> Self {
         DetectorSpec::Changepoint(p)
+    }
+}
+
+impl From<ForecastParams> for DetectorSpec {
+    fn from(p: ForecastParams) -> Self {
+        DetectorSpec::Forecast(p)
     }
 }
 

@@ -1,0 +1,408 @@
+//! Forecast band: grafana's augurs MSTL decomposition with an ETS model of
+//! the deseasonalised series, and its prediction interval as the band.
+//!
+//! For a fit at bucket `r`, the `window` buckets before `r` are decomposed
+//! by MSTL (`augurs-mstl`, one seasonal component of `period` buckets) and
+//! the trend plus remainder is fitted by AutoETS (`augurs-ets`, additive
+//! error, no/additive/damped trend chosen by AICc; these models have
+//! closed-form intervals, no random simulation). The forecast `h` buckets
+//! ahead is the ETS forecast plus the last period's seasonal component;
+//! its interval at `level` (`augurs-core`'s `ForecastIntervals`) is the band,
+//! the point forecast is `expected`, and `score` is the distance beyond the
+//! band in units of its half-width (`score > x` is a band `1 + x` times as
+//! wide).
+//!
+//! **Cost and refits.** One fit (MSTL plus three ETS optimisations) costs
+//! about a millisecond per few hundred buckets, far too much for every
+//! bucket of a long series. The batch mode therefore fits once every
+//! `refit` buckets and forecasts the following buckets from that fit (1 to
+//! `refit` steps ahead, with intervals that widen with the horizon). The
+//! refit grid is anchored at the **last** bucket: the last bucket always has
+//! a fresh one-step-ahead fit on the `window` buckets before it, which is
+//! exactly what a live check computes ([`ForecastState::push`] and
+//! [`DetectorSpec::newest_point`](crate::DetectorSpec::newest_point) fit
+//! on every call). Earlier buckets move between a fresh fit and a
+//! `refit`-step-ahead one as the series grows; with `refit = 1` every
+//! bucket is a one-step-ahead forecast (exact, and `refit` times slower).
+//!
+//! **Gaps.** Gaps inside the fit window are filled by linear interpolation
+//! between the neighbouring observed values (before the first or after the
+//! last observed value: that value). A window with fewer than half of its
+//! buckets observed, a fit that fails (e.g. too little variation for the
+//! optimiser) or a non-finite forecast gives no band, never a panic. A gap
+//! at the evaluated bucket keeps its band and is never anomalous.
+//!
+//! The first `window` buckets have no band (and, in batch mode, up to
+//! `refit - 1` more, until the first fit whose window is full).
+
+use augurs_core::{Fit, Predict};
+use augurs_ets::AutoETS;
+use augurs_mstl::MSTLModel;
+
+use crate::detection::Detection;
+use crate::error::DetectError;
+use crate::point::Point;
+use crate::series::Series;
+
+use super::common::{check_count, finite, MAX_LEVEL_WINDOW};
+
+/// Parameters of the forecast detector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
+pub struct ForecastParams {
+    /// Points per season (>= 2, at most `window / 2`): 96 = one day of 15-minute buckets.
+    pub period: usize,
+    /// Buckets before the fit point that the model is fitted on (>= 2 · period).
+    pub window: usize,
+    /// Batch mode: buckets between two fits (1..=window; 1 = a fresh
+    /// one-step-ahead fit for every bucket).
+    pub refit: usize,
+    /// Coverage of the prediction interval, in (0, 1): 0.99 = 99 %.
+    pub level: f64,
+}
+
+impl Default for ForecastParams {
+    /// A day of 15-minute buckets, fitted on the last 7 days, refitted
+    /// every 12 hours, 99.9999 % interval (about ±4.9 sds: the ETS
+    /// residuals are assumed normal and of constant variance, which Poisson
+    /// counts with a daily cycle are not). Chosen with `vigil eval` (see
+    /// docs/benchmarks.md): 4 days or 99.99 % gave several false alerts a
+    /// week, refits every 6 hours cost twice as much for no better F1.
+    fn default() -> Self {
+        ForecastParams {
+            period: 96,
+            window: 7 * 96,
+            refit: 48,
+            level: 0.999_999,
+        }
+    }
+}
+
+impl ForecastParams {
+    /// Checks `2 <= period <= window / 2`, `window` bounded,
+    /// `1 <= refit <= window` and `0 < level < 1`.
+    pub fn validate(&self) -> Result<(), DetectError> {
+        check_count("window", self.window, 4, MAX_LEVEL_WINDOW)?;
+        check_count("period", self.period, 2, self.window / 2)?;
+        check_count("refit", self.refit, 1, self.window)?;
+        let l = self.level;
+        if !(l.is_finite() && l > 0.0 && l < 1.0) {
+            return Err(DetectError::InvalidNumber {
+                name: "level",
+                value: l,
+                requirement: "in (0, 1)",
+            });
+        }
+        Ok(())
+    }
+
+    /// Points before the evaluated one that its band depends on: the fit
+    /// window (exact for the newest point, which is always freshly fitted).
+    pub fn lookback(&self) -> usize {
+        self.window
+    }
+}
+
+/// One fit: forecasts `horizon` buckets after `history` (oldest first, NaN
+/// for a gap; `history.len() == window`). `None` when there is too little
+/// data or the fit fails. `buf` is scratch space.
+fn fit_forecast(
+    params: &ForecastParams,
+    history: &[f64],
+    horizon: usize,
+    buf: &mut Vec<f64>,
+) -> Option<augurs_core::Forecast> {
+    if !fill_gaps(history, buf) {
+        return None;
+    }
+    let ets = AutoETS::new(1, "AZN").ok()?.into_trend_model();
+    let model = MSTLModel::new(vec![params.period], ets);
+    let fitted = model.fit(buf).ok()?;
+    let f = fitted.predict(horizon, params.level).ok()?;
+    let ok = f.point.len() == horizon
+        && f.intervals
+            .as_ref()
+            .is_some_and(|i| i.lower.len() == horizon && i.upper.len() == horizon);
+    ok.then_some(f)
+}
+
+/// Copies `history` into `out` with gaps linearly interpolated; false when
+/// fewer than half of the buckets are observed.
+fn fill_gaps(history: &[f64], out: &mut Vec<f64>) -> bool {
+    out.clear();
+    out.extend_from_slice(history);
+    let observed = history.iter().filter(|x| x.is_finite()).count();
+    if observed == 0 || 2 * observed < history.len() {
+        return false;
+    }
+    let mut prev: Option<usize> = None;
+    for i in 0..out.len() {
+        if !out[i].is_finite() {
+            continue;
+        }
+        match prev {
+            None => {
+                let v = out[i];
+                out[..i].iter_mut().for_each(|x| *x = v);
+            }
+            Some(p) if p + 1 < i => {
+                let (a, b) = (out[p], out[i]);
+                let span = (i - p) as f64;
+                for (k, x) in out[p + 1..i].iter_mut().enumerate() {
+                    *x = a + (b - a) * (k + 1) as f64 / span;
+                }
+            }
+            _ => {}
+        }
+        prev = Some(i);
+    }
+    if let Some(p) = prev {
+        let v = out[p];
+        out[p + 1..].iter_mut().for_each(|x| *x = v);
+    }
+    true
+}
+
+/// The point of a bucket with `value` from the forecast `f` at step `h` (0-based).
+fn assess(value: Option<f64>, f: Option<&augurs_core::Forecast>, h: usize) -> Point {
+    let band = f.and_then(|f| {
+        let i = f.intervals.as_ref()?;
+        let (e, lo, hi) = (f.point[h], i.lower[h], i.upper[h]);
+        (e.is_finite() && lo.is_finite() && hi.is_finite() && lo <= hi).then_some((e, lo, hi))
+    });
+    match band {
+        Some((e, lo, hi)) => Point::assess(value, Some((lo, hi)), Some(e), Some((hi - lo) / 2.0)),
+        None => Point::assess(value, None, None, None),
+    }
+}
+
+/// Newest-point mode: every push fits the model on the `window` buckets
+/// before it and gives the one-step-ahead point, exactly the batch
+/// [`forecast`](fn@crate::forecast) point of the last bucket of a series
+/// ending there.
+#[derive(Debug, Clone)]
+pub struct ForecastState {
+    params: ForecastParams,
+    /// The last `window` values (NaN = gap), oldest first.
+    history: std::collections::VecDeque<f64>,
+    scratch: Vec<f64>,
+    buf: Vec<f64>,
+}
+
+impl ForecastState {
+    /// A fresh state; errors on invalid parameters.
+    pub fn new(params: ForecastParams) -> Result<Self, DetectError> {
+        params.validate()?;
+        Ok(ForecastState {
+            params,
+            history: std::collections::VecDeque::with_capacity(params.window),
+            scratch: Vec::with_capacity(params.window),
+            buf: Vec::with_capacity(params.window),
+        })
+    }
+
+    /// The parameters this state runs with.
+    pub fn params(&self) -> &ForecastParams {
+        &self.params
+    }
+
+    /// The next bucket's value (`None` or non-finite = gap) -> its point.
+    pub fn push(&mut self, value: Option<f64>) -> Point {
+        let value = finite(value);
+        let point = if self.history.len() == self.params.window {
+            self.scratch.clear();
+            self.scratch.extend(self.history.iter().copied());
+            let f = fit_forecast(&self.params, &self.scratch, 1, &mut self.buf);
+            assess(value, f.as_ref(), 0)
+        } else {
+            Point::assess(value, None, None, None)
+        };
+        if self.history.len() == self.params.window {
+            self.history.pop_front();
+        }
+        self.history.push_back(value.unwrap_or(f64::NAN));
+        point
+    }
+
+    /// The point of the last of `values` without keeping a state: one fit
+    /// on the `window` values before it (what a live check computes).
+    pub(crate) fn newest(
+        params: &ForecastParams,
+        values: impl IntoIterator<Item = Option<f64>>,
+    ) -> Result<Point, DetectError> {
+        params.validate()?;
+        let w = params.window;
+        // Keep only the last window + 1 values.
+        let mut tail: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+        for v in values {
+            if tail.len() == w + 1 {
+                tail.pop_front();
+            }
+            tail.push_back(finite(v).unwrap_or(f64::NAN));
+        }
+        let Some(&last) = tail.back() else {
+            return Ok(Point::default());
+        };
+        let value = finite(Some(last));
+        if tail.len() < w + 1 {
+            return Ok(Point::assess(value, None, None, None));
+        }
+        let history: Vec<f64> = tail.iter().take(w).copied().collect();
+        let f = fit_forecast(params, &history, 1, &mut Vec::with_capacity(w));
+        Ok(assess(value, f.as_ref(), 0))
+    }
+}
+
+/// Runs the forecast detector over a whole series (see the module doc for
+/// the refit grid).
+pub fn forecast(series: &Series, params: &ForecastParams) -> Result<Detection, DetectError> {
+    let mut out = Detection::new();
+    forecast_into(series, params, &mut out)?;
+    Ok(out)
+}
+
+/// [`forecast()`] into a reused buffer (cleared first; untouched on error).
+pub fn forecast_into(
+    series: &Series,
+    params: &ForecastParams,
+    out: &mut Detection,
+) -> Result<(), DetectError> {
+    params.validate()?;
+    let values = series.raw_values();
+    let n = values.len();
+    let (w, k) = (params.window, params.refit);
+    let mut points = vec![Point::default(); n];
+    let mut buf = Vec::with_capacity(w);
+    // Blocks [r, r + k) with r = n - 1, n - 1 - k, ... (the last bucket alone).
+    let mut end = n;
+    let mut r = n.saturating_sub(1);
+    while end > 0 {
+        let f = if r >= w {
+            fit_forecast(params, &values[r - w..r], end - r, &mut buf)
+        } else {
+            None
+        };
+        for t in r..end {
+            points[t] = assess(finite(Some(values[t])), f.as_ref(), t - r);
+        }
+        end = r;
+        r = r.saturating_sub(k);
+    }
+    out.clear();
+    out.reserve(n);
+    for p in points {
+        out.push(p);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daily(days: usize, period: usize) -> Vec<Option<f64>> {
+        (0..days * period)
+            .map(|i| {
+                let phase = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
+                let noise = ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 4.0;
+                Some(100.0 + 30.0 * phase.sin() + noise)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validation_messages() {
+        let d = ForecastParams::default();
+        let err = |p: ForecastParams| p.validate().unwrap_err().to_string();
+        assert!(d.validate().is_ok());
+        assert_eq!(
+            err(ForecastParams { level: 1.0, ..d }),
+            "level must be a finite number in (0, 1) (got 1)"
+        );
+        assert_eq!(
+            err(ForecastParams {
+                level: f64::NAN,
+                ..d
+            }),
+            "level must be a finite number in (0, 1) (got NaN)"
+        );
+        assert_eq!(
+            err(ForecastParams { period: 700, ..d }),
+            "period must be between 2 and 336 (got 700)"
+        );
+        assert_eq!(
+            err(ForecastParams { refit: 0, ..d }),
+            "refit must be between 1 and 672 (got 0)"
+        );
+    }
+
+    #[test]
+    fn gaps_are_interpolated() {
+        let nan = f64::NAN;
+        let mut out = Vec::new();
+        assert!(fill_gaps(
+            &[nan, 1.0, nan, nan, 4.0, 5.0, 6.0, nan],
+            &mut out
+        ));
+        assert_eq!(out, [1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 6.0]);
+        assert!(!fill_gaps(&[nan, nan, 1.0], &mut out));
+    }
+
+    #[test]
+    fn flags_a_drop_and_matches_the_newest_point() {
+        let period = 24;
+        let mut values = daily(6, period);
+        let last = values.len() - 1;
+        values[last] = Some(10.0);
+        let p = ForecastParams {
+            period,
+            window: 4 * period,
+            refit: 5,
+            level: 0.99,
+        };
+        let series = Series::new(0, 900, values.clone()).unwrap();
+        let d = forecast(&series, &p).unwrap();
+        let point = d.point(last);
+        assert!(point.is_anomaly, "{point:?}");
+        assert!(point.score > 1.0);
+        // Normal buckets after the warm-up are mostly inside the band.
+        let flagged = (p.window + p.refit..last)
+            .filter(|&i| d.point(i).is_anomaly)
+            .count();
+        assert!(flagged <= 3, "{flagged} false flags");
+        assert!(d.point(p.window - 1).lower.is_none());
+        // Newest-point mode: the same point from only the lookback.
+        let tail = &values[last - p.lookback()..];
+        let spec = crate::DetectorSpec::Forecast(p);
+        assert_eq!(spec.newest_point(tail.iter().copied()).unwrap(), point);
+        // And the state pushed over the whole history.
+        let mut state = ForecastState::new(p).unwrap();
+        let pushed = values.iter().map(|&v| state.push(v)).last().unwrap();
+        assert_eq!(pushed, point);
+    }
+
+    #[test]
+    fn gaps_and_constant_series_do_not_panic() {
+        let p = ForecastParams {
+            period: 4,
+            window: 16,
+            refit: 3,
+            level: 0.95,
+        };
+        let constant = vec![Some(5.0); 40];
+        let d = forecast(&Series::new(0, 60, constant).unwrap(), &p).unwrap();
+        assert_eq!(d.len(), 40);
+        let gappy: Vec<Option<f64>> = (0..40).map(|i| (i % 3 != 0).then_some(i as f64)).collect();
+        let d = forecast(&Series::new(0, 60, gappy).unwrap(), &p).unwrap();
+        assert!(!d.point(39).is_anomaly);
+        let sparse: Vec<Option<f64>> = (0..40).map(|i| (i % 5 == 0).then_some(1.0)).collect();
+        let d = forecast(&Series::new(0, 60, sparse).unwrap(), &p).unwrap();
+        assert!(d.points().all(|p| p.lower.is_none()));
+        let empty = forecast(&Series::new(0, 60, vec![]).unwrap(), &p).unwrap();
+        assert!(empty.is_empty());
+    }
+}
