@@ -14,6 +14,8 @@
 //! * [`detection`] — [`Detection`], a whole series' output as columns (what
 //!   a batch run returns); [`Detection::point`] is the per-bucket view.
 //! * [`error`] — [`DetectError`].
+//! * [`period`] — [`detect_period`], the seasonal period of a series
+//!   (augurs' periodogram refined by autocorrelation).
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
@@ -31,6 +33,7 @@ pub mod detectors;
 pub mod error;
 pub mod eval;
 mod live;
+pub mod period;
 pub mod point;
 pub mod series;
 pub mod smoothing;
@@ -45,6 +48,7 @@ pub use detectors::{
     BLOCKS_THRESHOLD, DETECTOR_NAMES,
 };
 pub use error::{DetectError, MAX_WINDOW};
+pub use period::detect_period;
 pub use point::Point;
 pub use series::Series;
 pub use smoothing::Smoothing;

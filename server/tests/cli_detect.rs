@@ -323,3 +323,132 @@ fn bad_seasonal_parameters_fail_cleanly() {
     );
     assert!(!err.contains("panicked"));
 }
+
+/// `days` days of a 5-minute daily cycle with a little noise, the bucket at
+/// `zero` set to 0.
+fn five_minute_csv(days: usize, zero: usize) -> String {
+    let mut s = String::from("timestamp,value\n");
+    for i in 0..days * 288 {
+        let (d, h, m) = (1 + i / 288, (i % 288) / 12, (i % 12) * 5);
+        let slot = (i % 288) as f64;
+        let noise = ((i * 7919) % 13) as f64;
+        let value = if i == zero {
+            0.0
+        } else {
+            (300.0 + 200.0 * (slot / 288.0 * std::f64::consts::TAU).sin() + noise).round()
+        };
+        s.push_str(&format!("2024-05-{d:02}T{h:02}:{m:02}:00Z,{value}\n"));
+    }
+    s
+}
+
+#[test]
+fn period_auto_finds_the_day_of_a_five_minute_series() {
+    let zero = 3 * 288 + 100;
+    let csv = five_minute_csv(4, zero);
+    let run = |period: &str| {
+        let out = vigil(
+            &[
+                "detect",
+                "--input",
+                "-",
+                "--detector",
+                "seasonal",
+                "--period",
+                period,
+                "--seasons",
+                "3",
+                "--min-seasons",
+                "2",
+            ],
+            Some(&csv),
+        );
+        assert!(
+            out.status.success(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let auto = run("auto");
+    // auto = 1d = 288 points at 5 minutes.
+    assert!(auto == run("1d"), "--period auto is not 1d");
+    assert!(auto == run("288"), "--period auto is not 288 points");
+    assert_eq!(rows(&auto)[1 + zero][5], "1");
+
+    // No period in a short constant series.
+    let flat = "timestamp,value\n".to_string()
+        + &(0..40)
+            .map(|i| format!("2024-05-01 00:{i:02}:00,5\n"))
+            .collect::<String>();
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "seasonal",
+            "--period",
+            "auto",
+        ],
+        Some(&flat),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "--period auto: no seasonal period found in <stdin> (40 points); pass --period"
+        ),
+        "stderr: {err}"
+    );
+}
+
+#[test]
+fn forecast_detector_flags_the_outage() {
+    let zero = 7 * 96 + 40;
+    let out = vigil(
+        &[
+            "detect",
+            "--input",
+            "-",
+            "--detector",
+            "forecast",
+            "--period",
+            "1d",
+            "--window",
+            "384",
+            "--refit",
+            "24",
+            "--level",
+            "0.999",
+        ],
+        Some(&daily_csv(8, zero)),
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows = rows(&text);
+    assert_eq!(rows[1 + zero][5], "1", "{:?}", rows[1 + zero]);
+    assert_eq!(rows[1 + 100][2], "", "no band before the window is full");
+
+    let bad = |args: &[&str], expected: &str| {
+        let mut all = vec!["detect", "--input", "-", "--detector", "forecast"];
+        all.extend_from_slice(args);
+        let out = vigil(&all, Some(&daily_csv(3, usize::MAX)));
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "stderr: {err}");
+    };
+    bad(
+        &["--level", "1.5"],
+        "level must be a finite number in (0, 1) (got 1.5)",
+    );
+    bad(
+        &["--window", "100"],
+        "period must be between 2 and 50 (got 96)",
+    );
+    bad(&["--z", "3"], "--z not used by --detector forecast");
+}

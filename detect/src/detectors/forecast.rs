@@ -132,7 +132,7 @@ fn fit_forecast(
 
 /// Copies `history` into `out` with gaps linearly interpolated; false when
 /// fewer than half of the buckets are observed.
-fn fill_gaps(history: &[f64], out: &mut Vec<f64>) -> bool {
+pub(crate) fn fill_gaps(history: &[f64], out: &mut Vec<f64>) -> bool {
     out.clear();
     out.extend_from_slice(history);
     let observed = history.iter().filter(|x| x.is_finite()).count();

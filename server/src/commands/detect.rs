@@ -6,8 +6,8 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use anyhow::Context;
 use clap::ValueEnum;
 use detect::{
-    ChangepointParams, DetectorSpec, DropParams, IqrParams, SeasonalIqrParams, SeasonalParams,
-    Smoothing,
+    ChangepointParams, DetectorSpec, DropParams, ForecastParams, IqrParams, SeasonalIqrParams,
+    SeasonalParams, Smoothing,
 };
 
 use crate::csv_series;
@@ -26,6 +26,8 @@ pub enum DetectorKind {
     Drop,
     /// CUSUM of the seasonal residuals: sustained level shifts (slow declines, steps).
     Changepoint,
+    /// MSTL + ETS forecast (grafana's augurs), its --level prediction interval as the band.
+    Forecast,
 }
 
 impl DetectorKind {
@@ -36,6 +38,7 @@ impl DetectorKind {
             DetectorKind::Seasonal => "seasonal",
             DetectorKind::Drop => "drop",
             DetectorKind::Changepoint => "changepoint",
+            DetectorKind::Forecast => "forecast",
         }
     }
 }
@@ -73,17 +76,25 @@ bucket including gaps. Timestamps are written in the family of the first input r
 `YYYY-MM-DDTHH:MM:SSZ`, otherwise `YYYY-MM-DD HH:MM:SS`. lower/upper/expected/score are empty where \
 the detector has no band yet; is_anomaly is 0 or 1; score is 0 inside the band, else the distance \
 beyond the nearest bound in the detector's spread (IQRs for iqr/seasonal_iqr, robust sds for \
-seasonal, fractions of the median for drop); for changepoint it is the CUSUM over its threshold \
-(an alarm above 1).
+seasonal, fractions of the median for drop, half-widths of the interval for forecast); for \
+changepoint it is the CUSUM over its threshold (an alarm above 1).
 
 DETECTORS: iqr (--n --a --smooth), seasonal_iqr (--period --seasons --min-seasons --a), seasonal \
 (--period --seasons --min-seasons --level-window --neighbours --z --min-rel-width --min-abs-width), \
 drop (--window --drop-fraction --rise-fraction --confirm), changepoint (the seasonal baseline's \
-flags but --z, plus --drift --threshold). A flag the chosen detector does not use is an error.
+flags but --z, plus --drift --threshold), forecast (--period --window --refit --level). A flag the \
+chosen detector does not use is an error.
+
+PERIOD: --period takes a number of points, a duration (90m, 6h, 1d, 1w) that is a whole number of \
+the series' steps, or `auto`: the dominant period found in the input (augurs' periodogram refined \
+by autocorrelation, a whole day, week or hour preferred; an error when there is none). The \
+default 1d works for any step that divides a day.
 
 EXAMPLES: vigil detect --input dau.csv --output flagged.csv --detector iqr --n 96 --a 4
           vigil detect --input dau.csv --detector seasonal --period 1d --seasons 7 --z 4
-          vigil detect --input dau.csv --detector changepoint --period 1w --seasons 3")]
+          vigil detect --input dau.csv --detector changepoint --period 1w --seasons 3
+          vigil detect --input dau_5min.csv --detector seasonal --period auto
+          vigil detect --input dau.csv --detector forecast --level 0.9999")]
 pub struct DetectArgs {
     /// Input CSV (`-` for stdin).
     #[arg(long, short, value_name = "FILE")]
@@ -109,9 +120,10 @@ pub struct DetectArgs {
     #[arg(long, value_enum)]
     pub smooth: Option<SmoothArg>,
 
-    /// seasonal_iqr, seasonal, changepoint: the season, as a number of points or a duration
-    /// (`90m`, `6h`, `1d`, `1w`) that must be a whole number of the series' steps [default: 1d].
-    #[arg(long, value_name = "POINTS|DURATION")]
+    /// seasonal_iqr, seasonal, changepoint, forecast: the season, as a number of points, a
+    /// duration (`90m`, `6h`, `1d`, `1w`) that must be a whole number of the series' steps, or
+    /// `auto` (detected in the input) [default: 1d].
+    #[arg(long, value_name = "POINTS|DURATION|auto")]
     pub period: Option<String>,
 
     /// seasonal_iqr, seasonal, changepoint: earlier periods used [default: 7].
@@ -143,9 +155,18 @@ pub struct DetectArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub min_abs_width: Option<f64>,
 
-    /// drop: points before each one whose median is the reference (>= 2) [default: 6].
+    /// drop: points before each one whose median is the reference (>= 2) [default: 6];
+    /// forecast: points the model is fitted on (>= 2 periods) [default: 7 days of 15-minute points, 672].
     #[arg(long)]
     pub window: Option<usize>,
+
+    /// forecast: points between two fits in batch mode (1 = a fresh fit per point) [default: 48].
+    #[arg(long)]
+    pub refit: Option<usize>,
+
+    /// forecast: coverage of the prediction interval, in (0, 1) [default: 0.999999].
+    #[arg(long, allow_negative_numbers = true)]
+    pub level: Option<f64>,
 
     /// drop: flag value/median below 1 - this (in (0, 1]) [default: 0.5].
     #[arg(long, allow_negative_numbers = true)]
@@ -211,12 +232,13 @@ impl DetectArgs {
         use DetectorKind::*;
         let k = self.detector;
         let seasonal_family = matches!(k, SeasonalIqr | Seasonal | Changepoint);
+        let periodic = seasonal_family || k == Forecast;
         let baseline = matches!(k, Seasonal | Changepoint);
-        let flags: [(&str, bool, bool); 17] = [
+        let flags: [(&str, bool, bool); 19] = [
             ("--n", self.n.is_some(), k == Iqr),
             ("--a", self.a.is_some(), matches!(k, Iqr | SeasonalIqr)),
             ("--smooth", self.smooth.is_some(), k == Iqr),
-            ("--period", self.period.is_some(), seasonal_family),
+            ("--period", self.period.is_some(), periodic),
             ("--seasons", self.seasons.is_some(), seasonal_family),
             ("--min-seasons", self.min_seasons.is_some(), seasonal_family),
             ("--level-window", self.level_window.is_some(), baseline),
@@ -224,7 +246,13 @@ impl DetectArgs {
             ("--z", self.z.is_some(), k == Seasonal),
             ("--min-rel-width", self.min_rel_width.is_some(), baseline),
             ("--min-abs-width", self.min_abs_width.is_some(), baseline),
-            ("--window", self.window.is_some(), k == Drop),
+            (
+                "--window",
+                self.window.is_some(),
+                matches!(k, Drop | Forecast),
+            ),
+            ("--refit", self.refit.is_some(), k == Forecast),
+            ("--level", self.level.is_some(), k == Forecast),
             ("--drop-fraction", self.drop_fraction.is_some(), k == Drop),
             ("--rise-fraction", self.rise_fraction.is_some(), k == Drop),
             ("--confirm", self.confirm.is_some(), k == Drop),
@@ -239,7 +267,8 @@ impl DetectArgs {
     }
 
     /// The detector the arguments describe, for a series of `step`-second
-    /// buckets (`--period` durations are converted with it).
+    /// buckets (`--period` durations are converted with it; `--period auto`
+    /// must have been resolved with [`resolve_auto_period`] first).
     pub fn spec(&self, step: i64) -> anyhow::Result<DetectorSpec> {
         let foreign = self.foreign_flags();
         if !foreign.is_empty() {
@@ -297,6 +326,18 @@ impl DetectArgs {
                     confirm: self.confirm.unwrap_or(d.confirm),
                 })
             }
+            DetectorKind::Forecast => {
+                let d = ForecastParams::default();
+                let period = period.unwrap_or(d.period);
+                // The default window is 7 periods (7 days at the default period).
+                let window = self.window.unwrap_or(7 * period);
+                DetectorSpec::Forecast(ForecastParams {
+                    period,
+                    window,
+                    refit: self.refit.unwrap_or(d.refit),
+                    level: self.level.unwrap_or(d.level),
+                })
+            }
             DetectorKind::Changepoint => {
                 let d = ChangepointParams::default();
                 DetectorSpec::Changepoint(ChangepointParams {
@@ -315,12 +356,34 @@ impl DetectArgs {
     }
 }
 
+/// `args` with `--period auto` replaced by the number of points
+/// [`detect::detect_period`] finds in `series` (an error when it finds none).
+pub fn resolve_auto_period(
+    args: &DetectArgs,
+    series: &detect::Series,
+    name: &str,
+) -> anyhow::Result<DetectArgs> {
+    let mut args = args.clone();
+    if args.period.as_deref().map(str::trim) == Some("auto") {
+        let period = detect::detect_period(series).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--period auto: no seasonal period found in {name} ({} points); pass --period",
+                series.len()
+            )
+        })?;
+        tracing::info!(period, step_seconds = series.step, "--period auto");
+        args.period = Some(period.to_string());
+    }
+    Ok(args)
+}
+
 /// The period of a seasonal detector, `None` for the others.
 fn period_of(spec: &DetectorSpec) -> Option<usize> {
     match spec {
         DetectorSpec::SeasonalIqr(p) => Some(p.period),
         DetectorSpec::Seasonal(p) => Some(p.period),
         DetectorSpec::Changepoint(p) => Some(p.period),
+        DetectorSpec::Forecast(p) => Some(p.period),
         _ => None,
     }
 }
@@ -335,10 +398,14 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
             .cloned(),
         ..args.clone()
     };
-    provisional
-        .spec(900)?
-        .validate()
-        .context("invalid detector parameters")?;
+    let provisional_spec = provisional.spec(900)?;
+    // The forecast window is checked against the period: only once it is known.
+    let period_known = args.period == provisional.period;
+    if period_known || args.detector != DetectorKind::Forecast {
+        provisional_spec
+            .validate()
+            .context("invalid detector parameters")?;
+    }
 
     let (reader, name): (Box<dyn Read>, String) = if args.input == "-" {
         (Box::new(std::io::stdin().lock()), "<stdin>".to_string())
@@ -349,6 +416,7 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     };
     let input = csv_series::read_series(reader, &name)?;
     let step = input.series.step;
+    let args = resolve_auto_period(args, &input.series, &name)?;
     let spec = args.spec(step)?;
     spec.validate().context("invalid detector parameters")?;
     if let Some(period) = period_of(&spec) {
