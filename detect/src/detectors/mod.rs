@@ -6,9 +6,11 @@
 //! computes), and a batch function that is that state run in a loop (plus any
 //! non-causal post-processing). [`DetectorSpec`] names one detector with its
 //! parameters; [`DetectorSpec::run`] is the single entry point used by the
-//! CLI and the web page.
+//! CLI and the web page. [`Ensemble`] combines several of them
+//! ([`combine`]).
 
 pub mod changepoint;
+pub mod combine;
 mod common;
 pub mod drop;
 pub mod forecast;
@@ -21,6 +23,7 @@ use crate::error::DetectError;
 use crate::series::Series;
 
 pub use changepoint::{changepoint, changepoint_into, ChangepointParams, ChangepointState};
+pub use combine::{CombineRule, Ensemble, EnsembleDetection, EnsemblePoint};
 pub use drop::{drop_rule, drop_rule_into, DropParams, DropState};
 pub use forecast::{forecast, forecast_into, ForecastParams, ForecastState};
 pub use iqr::{iqr, iqr_into, IqrParams, IqrState, BLOCKS_THRESHOLD};

@@ -1,0 +1,327 @@
+//! Several detectors combined into one verdict per bucket: an [`Ensemble`].
+//!
+//! Every member runs on the same series with its own parameters. A member
+//! *fires* at a bucket when its own point is anomalous there. The
+//! [`CombineRule`] turns the members' verdicts into the ensemble's:
+//!
+//! * [`Any`](CombineRule::Any): at least one member fires (union of alerts:
+//!   e.g. `seasonal` for gradual changes or `drop` for sudden falls);
+//! * [`All`](CombineRule::All): every member fires (intersection: fewer
+//!   false alerts, and a member without a band yet — still warming up —
+//!   never fires, so nothing is flagged until all have history);
+//! * [`Majority`](CombineRule::Majority): strictly more than half of the
+//!   members fire (2 of 3, 3 of 4 or 5; with 2 members it is `All`).
+//!   Members without a band count as not firing.
+//!
+//! The combined [`Point`] takes its band, `expected` and `score` from the
+//! first member (in `members` order) that fired at that bucket, or from the
+//! first member when none fired; its `is_anomaly` is the rule's verdict (so
+//! with `All` or `Majority` a point can lie outside the band it shows and
+//! still not be anomalous, when too few members agree). `fired` names the
+//! members that fired ([`DetectorSpec::name`]; two members of the same
+//! detector with different parameters share a name).
+//!
+//! The lookback of an ensemble is its members' largest, and its newest
+//! point gives every member all of the values: each member's newest point is
+//! then its own, as exact as that member's lookback is.
+
+use crate::detection::Detection;
+use crate::error::DetectError;
+use crate::point::Point;
+use crate::series::Series;
+
+use super::DetectorSpec;
+
+/// Most members of one ensemble (their verdicts are a bit mask).
+pub const MAX_MEMBERS: usize = 64;
+
+/// How the members' verdicts combine (see the [module doc](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum CombineRule {
+    /// At least one member fires.
+    #[default]
+    Any,
+    /// Every member fires.
+    All,
+    /// Strictly more than half of the members fire.
+    Majority,
+}
+
+impl CombineRule {
+    /// Whether `fired` of `members` members satisfy the rule.
+    pub fn holds(self, fired: usize, members: usize) -> bool {
+        match self {
+            CombineRule::Any => fired >= 1,
+            CombineRule::All => members > 0 && fired == members,
+            CombineRule::Majority => 2 * fired > members,
+        }
+    }
+}
+
+/// Several detectors and the rule that combines them.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Ensemble {
+    /// The detectors, in priority order: the first that fires gives the band.
+    pub members: Vec<DetectorSpec>,
+    /// How their verdicts combine.
+    pub rule: CombineRule,
+}
+
+/// One bucket of an ensemble: the combined point and the members that fired.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnsemblePoint {
+    /// Band, expected and score of the first member that fired (else of the
+    /// first member); `is_anomaly` is the rule's verdict.
+    pub point: Point,
+    /// Names of the members that flagged this bucket, in `members` order.
+    pub fired: Vec<&'static str>,
+}
+
+/// An ensemble's output over a whole series.
+#[derive(Debug, Clone, Default)]
+pub struct EnsembleDetection {
+    /// The combined points (see [`EnsemblePoint::point`]).
+    pub detection: Detection,
+    /// The members' names, in order.
+    pub members: Vec<&'static str>,
+    /// Per bucket, bit `i` set when member `i` fired.
+    pub masks: Vec<u64>,
+}
+
+impl EnsembleDetection {
+    /// Number of buckets.
+    pub fn len(&self) -> usize {
+        self.detection.len()
+    }
+
+    /// True when there are no buckets.
+    pub fn is_empty(&self) -> bool {
+        self.detection.is_empty()
+    }
+
+    /// Names of the members that fired at bucket `i`. Panics when `i >= len()`.
+    pub fn fired(&self, i: usize) -> Vec<&'static str> {
+        names(&self.members, self.masks[i])
+    }
+
+    /// The combined point of bucket `i` with the members that fired. Panics
+    /// when `i >= len()`.
+    pub fn point(&self, i: usize) -> EnsemblePoint {
+        EnsemblePoint {
+            point: self.detection.point(i),
+            fired: self.fired(i),
+        }
+    }
+
+    /// Buckets the rule flags.
+    pub fn anomaly_count(&self) -> usize {
+        self.detection.anomaly_count()
+    }
+}
+
+fn names(members: &[&'static str], mask: u64) -> Vec<&'static str> {
+    members
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask >> i & 1 == 1)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+impl Ensemble {
+    /// An ensemble of `members` under `rule`.
+    pub fn new(members: Vec<DetectorSpec>, rule: CombineRule) -> Self {
+        Ensemble { members, rule }
+    }
+
+    /// Checks that there are 1 to [`MAX_MEMBERS`] members and that each one's
+    /// parameters are valid.
+    pub fn validate(&self) -> Result<(), DetectError> {
+        super::common::check_count("members", self.members.len(), 1, MAX_MEMBERS)?;
+        self.members.iter().try_for_each(DetectorSpec::validate)
+    }
+
+    /// Points before the evaluated one that a live check must read: the
+    /// members' largest [`DetectorSpec::lookback`].
+    pub fn lookback(&self) -> usize {
+        self.members
+            .iter()
+            .map(DetectorSpec::lookback)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Runs every member over the whole series and combines them per bucket.
+    pub fn run(&self, series: &Series) -> Result<EnsembleDetection, DetectError> {
+        self.validate()?;
+        let runs = self
+            .members
+            .iter()
+            .map(|m| m.run(series))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = series.len();
+        let mut out = EnsembleDetection {
+            detection: Detection::with_capacity(n),
+            members: self.members.iter().map(DetectorSpec::name).collect(),
+            masks: Vec::with_capacity(n),
+        };
+        let mut points = Vec::with_capacity(runs.len());
+        for i in 0..n {
+            points.clear();
+            points.extend(runs.iter().map(|d| d.point(i)));
+            let (point, mask) = self.combine(&points);
+            out.detection.push(point);
+            out.masks.push(mask);
+        }
+        Ok(out)
+    }
+
+    /// The ensemble's point for the last of `values` (oldest first, `None` for
+    /// a gap): every member's [`DetectorSpec::newest_point`] over all of
+    /// them, combined. An empty input gives an empty point.
+    pub fn newest_point(
+        &self,
+        values: impl IntoIterator<Item = Option<f64>>,
+    ) -> Result<EnsemblePoint, DetectError> {
+        self.validate()?;
+        let values: Vec<Option<f64>> = values.into_iter().collect();
+        let points = self
+            .members
+            .iter()
+            .map(|m| m.newest_point(values.iter().copied()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (point, mask) = self.combine(&points);
+        let members: Vec<&'static str> = self.members.iter().map(DetectorSpec::name).collect();
+        Ok(EnsemblePoint {
+            point,
+            fired: names(&members, mask),
+        })
+    }
+
+    /// The combined point of the members' `points` (one per member, in order)
+    /// and the mask of those that fired.
+    fn combine(&self, points: &[Point]) -> (Point, u64) {
+        let mut mask = 0u64;
+        let mut first_fired = None;
+        for (i, p) in points.iter().enumerate() {
+            if p.is_anomaly {
+                mask |= 1 << i;
+                first_fired.get_or_insert(i);
+            }
+        }
+        let fired = mask.count_ones() as usize;
+        let mut point = points
+            .get(first_fired.unwrap_or(0))
+            .copied()
+            .unwrap_or_default();
+        point.is_anomaly = self.rule.holds(fired, points.len());
+        (point, mask)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DropParams, IqrParams, SeasonalParams, Smoothing};
+
+    fn members() -> Vec<DetectorSpec> {
+        vec![
+            DetectorSpec::Iqr(IqrParams {
+                n: 8,
+                a: 3.0,
+                smooth: Smoothing::None,
+            }),
+            DetectorSpec::Drop(DropParams::default()),
+            DetectorSpec::Seasonal(SeasonalParams {
+                period: 10,
+                seasons: 3,
+                level_window: 5,
+                ..SeasonalParams::default()
+            }),
+        ]
+    }
+
+    /// A period-10 cycle; a spike at 50 (iqr and seasonal see it, drop does
+    /// not look up), a fall to zero at 70 (all three).
+    fn values() -> Vec<Option<f64>> {
+        (0..80)
+            .map(|i| {
+                Some(match i {
+                    50 => 400.0,
+                    70 => 0.0,
+                    _ => 100.0 + (i % 10) as f64 + (i % 3) as f64,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rules_combine_the_members_verdicts() {
+        let series = Series::new(0, 900, values()).unwrap();
+        let run = |rule| Ensemble::new(members(), rule).run(&series).unwrap();
+        let any = run(CombineRule::Any);
+        assert_eq!(any.fired(50), ["iqr", "seasonal"]);
+        assert_eq!(any.fired(70), ["iqr", "drop", "seasonal"]);
+        assert!(any.point(50).point.is_anomaly);
+        // The band comes from the first member that fired.
+        let iqr = members()[0].run(&series).unwrap();
+        assert_eq!(any.point(50).point, iqr.point(50));
+        let all = run(CombineRule::All);
+        assert!(!all.point(50).point.is_anomaly);
+        assert!(all.point(70).point.is_anomaly);
+        let majority = run(CombineRule::Majority);
+        assert!(majority.point(50).point.is_anomaly);
+        assert!(majority.point(70).point.is_anomaly);
+        for d in [&any, &all, &majority] {
+            for i in 0..d.len() {
+                let p = d.point(i);
+                if p.fired.is_empty() {
+                    assert!(!p.point.is_anomaly, "{i}");
+                }
+            }
+        }
+        assert!(all.anomaly_count() <= majority.anomaly_count());
+        assert!(majority.anomaly_count() <= any.anomaly_count());
+    }
+
+    #[test]
+    fn newest_point_matches_the_batch() {
+        let v = values();
+        let ensemble = Ensemble::new(members(), CombineRule::Majority);
+        let full = ensemble
+            .run(&Series::new(0, 900, v.clone()).unwrap())
+            .unwrap();
+        for end in [50, 70, 79] {
+            let tail = &v[end - ensemble.lookback()..=end];
+            let newest = ensemble.newest_point(tail.iter().copied()).unwrap();
+            assert_eq!(newest, full.point(end), "end={end}");
+        }
+        assert_eq!(ensemble.newest_point([]).unwrap(), EnsemblePoint::default());
+    }
+
+    #[test]
+    fn validation() {
+        let empty = Ensemble::new(vec![], CombineRule::Any);
+        assert_eq!(
+            empty.validate().unwrap_err().to_string(),
+            "members must be between 1 and 64 (got 0)"
+        );
+        let bad = Ensemble::new(
+            vec![DetectorSpec::Iqr(IqrParams {
+                n: 1,
+                ..IqrParams::default()
+            })],
+            CombineRule::All,
+        );
+        assert!(bad.run(&Series::new(0, 60, vec![]).unwrap()).is_err());
+        assert!(CombineRule::Majority.holds(2, 3));
+        assert!(!CombineRule::Majority.holds(1, 2));
+        assert!(!CombineRule::All.holds(0, 0));
+    }
+}
