@@ -152,7 +152,8 @@ fn read(evaluation: &Evaluation) -> Reading {
     let p = &evaluation.point;
     match (p.value, p.lower, p.upper) {
         (Some(v), Some(_), Some(_)) if v.is_finite() => {
-            if p.is_anomaly {
+            // A suppressed anomaly (too small to matter) reads as normal.
+            if p.is_anomaly && evaluation.context.suppressed.is_none() {
                 Reading::Anomalous
             } else {
                 Reading::Normal

@@ -946,6 +946,33 @@ impl AlertStore {
             .map_err(sql("last checked bucket"))
     }
 
+    /// Every series with an open alert and its first anomalous bucket.
+    pub fn open_since(&self) -> Result<crate::check::OpenSince, AlertError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT metric, sliced, slice_dimension, slice_value, started_at FROM alert_state
+                 WHERE open_alert_id IS NOT NULL AND started_at IS NOT NULL",
+            )
+            .map_err(sql("open alerts"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let sliced: bool = r.get(1)?;
+                let slice = sliced
+                    .then(|| -> rusqlite::Result<SliceKey> {
+                        Ok(SliceKey {
+                            dimension: r.get(2)?,
+                            value: r.get(3)?,
+                        })
+                    })
+                    .transpose()?;
+                Ok(((r.get::<_, String>(0)?, slice), r.get::<_, i64>(4)?))
+            })
+            .map_err(sql("open alerts"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("open alert row"))
+    }
+
     /// The most recent check run (ok or not).
     pub fn last_check(&self) -> Result<Option<CheckRecord>, AlertError> {
         self.conn

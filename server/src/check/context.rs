@@ -37,6 +37,9 @@ pub struct AlertContext {
     /// Metrics this one is computed from that fire in the same check.
     #[serde(default)]
     pub caused_by: Vec<String>,
+    /// Why an anomalous point does not alert (too small to matter), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
 }
 
 /// One slice's part in a metric's deviation.

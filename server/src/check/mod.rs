@@ -5,8 +5,11 @@
 pub mod context;
 pub mod plan;
 pub mod run;
+pub mod significance;
 
 pub use context::{AlertContext, SliceChange};
+
+use std::collections::HashMap;
 
 use detect::{DetectorSpec, Point};
 
@@ -30,6 +33,11 @@ pub struct Evaluation {
     pub context: AlertContext,
 }
 
+/// Series with an open alert, and the first anomalous bucket of each: the
+/// baseline of such a series leaves out the buckets since then, so an outage
+/// does not become the "normal" it is compared with (nor its end a new alert).
+pub type OpenSince = HashMap<(String, Option<SliceKey>), i64>;
+
 /// Evaluates `bucket` for every metric, whole and by each of its slice
 /// dimensions, with each metric's detector, then attaches the alert context
 /// (drill-down, cause, day/week comparisons) to the anomalous ones.
@@ -39,28 +47,53 @@ pub async fn evaluate_all(
     metrics: &[MetricDef],
     detectors: &DetectorChoice,
     bucket: i64,
+    open_since: &OpenSince,
 ) -> Result<Vec<Evaluation>, SourceError> {
     let watermark = watermark(source).await?;
     let mut evaluations = Vec::new();
     for metric in metrics {
         let detector = detectors.for_metric(&metric.name);
-        let range = plan::fetch_range(bucket, detector.lookback());
+        let mut range = plan::fetch_range(bucket, detector.lookback());
+        // Reach back past any masked span so the band still has its points.
+        let masked_from = open_since
+            .iter()
+            .filter(|((name, _), _)| *name == metric.name)
+            .map(|(_, since)| *since)
+            .min();
+        if let Some(since) = masked_from.filter(|since| *since < bucket) {
+            range.from = range
+                .from
+                .min(plan::fetch_range(since, detector.lookback()).from);
+        }
+        // A slice leaves out its own alert's span and the whole metric's: an
+        // outage of the metric is not the normal of any of its slices either.
+        let whole_since = open_since.get(&(metric.name.clone(), None)).copied();
+        let mask = |slice: &Option<SliceKey>| {
+            let own = open_since
+                .get(&(metric.name.clone(), slice.clone()))
+                .copied();
+            own.into_iter().chain(whole_since).min()
+        };
         let whole = source.series(metric, range, None).await?;
-        evaluations.push(evaluate(metric, None, detector, range, watermark, &whole));
+        evaluations.push(evaluate(
+            metric,
+            None,
+            detector,
+            range,
+            watermark,
+            &whole,
+            mask(&None),
+        ));
         for dimension in &metric.slices {
             let by_value = source.series_by_slice(metric, range, dimension).await?;
             for (value, buckets) in by_value {
-                let slice = SliceKey {
+                let slice = Some(SliceKey {
                     dimension: dimension.clone(),
                     value,
-                };
+                });
+                let masked = mask(&slice);
                 evaluations.push(evaluate(
-                    metric,
-                    Some(slice),
-                    detector,
-                    range,
-                    watermark,
-                    &buckets,
+                    metric, slice, detector, range, watermark, &buckets, masked,
                 ));
             }
         }
@@ -83,6 +116,9 @@ pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
 /// the first bucket with rows, in a bucket that ended before the watermark: the source was receiving events then,
 /// so silence is a real zero. That is what an outage looks like, and it must
 /// not read as "no data". Ratios stay gaps: 0/0 has no value.
+///
+/// Buckets from `masked_from` up to (not including) the evaluated one are left
+/// out of the baseline: they belong to the alert still open on this series.
 fn evaluate(
     metric: &MetricDef,
     slice: Option<SliceKey>,
@@ -90,9 +126,18 @@ fn evaluate(
     range: TimeRange,
     watermark: Option<i64>,
     buckets: &[Bucket],
+    masked_from: Option<i64>,
 ) -> Evaluation {
-    let values = grid_values(metric, range, watermark, buckets);
     let bucket = range.to - BUCKET_SECONDS;
+    let mut values = grid_values(metric, range, watermark, buckets);
+    if let Some(from) = masked_from {
+        for (slot, value) in values.iter_mut().enumerate() {
+            let start = range.from + slot as i64 * BUCKET_SECONDS;
+            if start >= from && start < bucket {
+                *value = None;
+            }
+        }
+    }
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
     let point = detector.newest_point(values).unwrap_or_default();

@@ -51,11 +51,13 @@ impl Checker {
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let started_at = crate::simulator::unix_now();
+        let open_since = with_store(&self.store, |store| store.open_since()).await?;
         let result = evaluate_all(
             &self.source,
             &self.metrics,
             &self.alerting.detectors,
             bucket,
+            &open_since,
         )
         .await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -86,6 +88,7 @@ impl Checker {
         for evaluation in &mut evaluations {
             evaluation.context.late = late;
         }
+        self.alerting.floor.apply(&mut evaluations, &self.metrics);
         let anomalies = evaluations.iter().filter(|e| e.point.is_anomaly).count();
         let mut enqueued = 0;
         if !dry_run {

@@ -72,6 +72,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
                 catalogue.metrics(),
                 &config.alerting.detectors,
                 bucket,
+                &check::OpenSince::new(),
             ))
             .with_context(|| checking(bucket, &source))?;
         report_evaluations(&evaluations)?;

@@ -11,6 +11,9 @@
 //! repeat_after_minutes = 60    # a still-firing alert is repeated this often
 //! utc_offset = "+03:00"        # times in messages and charts
 //! public_url = "http://vigil.internal:3000"   # links to vigil's pages
+//! min_volume = 20              # counts below this never alert (noise of tiny slices)
+//! min_abs_change = 5           # nor changes smaller than this
+//! ratio_slices = false         # CTR of one slice alerts on its own only if true
 //!
 //! [telegram]
 //! # token = "..."              # better: env VIGIL_TELEGRAM_TOKEN (wins over the file)
@@ -36,6 +39,7 @@ use serde::Deserialize;
 
 use super::Secret;
 use crate::alerts::AlertConfig;
+use crate::check::significance::AlertFloor;
 
 /// Environment variable with the bot token (wins over the file).
 pub const TOKEN_ENV: &str = "VIGIL_TELEGRAM_TOKEN";
@@ -43,7 +47,7 @@ pub const TOKEN_ENV: &str = "VIGIL_TELEGRAM_TOKEN";
 pub const DEFAULT_TELEGRAM_API: &str = "https://api.telegram.org";
 
 /// Everything about turning evaluations into delivered alerts.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertingConfig {
     pub schedule: ScheduleConfig,
     pub lifecycle: AlertConfig,
@@ -54,20 +58,8 @@ pub struct AlertingConfig {
     pub telegram: TelegramSettings,
     pub links: Vec<DashboardLink>,
     pub detectors: DetectorChoice,
-}
-
-impl Default for AlertingConfig {
-    fn default() -> Self {
-        Self {
-            schedule: ScheduleConfig::default(),
-            lifecycle: AlertConfig::default(),
-            utc_offset_minutes: 0,
-            public_url: None,
-            telegram: TelegramSettings::default(),
-            links: Vec::new(),
-            detectors: DetectorChoice::default(),
-        }
-    }
+    /// Anomalies too small to alert on.
+    pub floor: AlertFloor,
 }
 
 /// When the scheduler evaluates.
@@ -178,6 +170,9 @@ pub(super) struct RawAlerts {
     repeat_after_minutes: Option<i64>,
     utc_offset: Option<String>,
     public_url: Option<String>,
+    min_volume: Option<f64>,
+    min_abs_change: Option<f64>,
+    ratio_slices: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -263,6 +258,22 @@ pub(super) fn validate(
     if let Some(url) = &alerts.public_url {
         if let Err(reason) = check_http_url(url) {
             problem("alerts.public_url", reason);
+        }
+    }
+
+    let floor = AlertFloor {
+        min_volume: alerts.min_volume.unwrap_or(defaults.floor.min_volume),
+        min_abs_change: alerts
+            .min_abs_change
+            .unwrap_or(defaults.floor.min_abs_change),
+        ratio_slices: alerts.ratio_slices.unwrap_or(defaults.floor.ratio_slices),
+    };
+    for (key, value) in [
+        ("alerts.min_volume", floor.min_volume),
+        ("alerts.min_abs_change", floor.min_abs_change),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            problem(key, "expected a number >= 0".into());
         }
     }
 
@@ -363,6 +374,7 @@ pub(super) fn validate(
             default: default_detector,
             per_metric: detectors.metrics,
         },
+        floor,
     }
 }
 

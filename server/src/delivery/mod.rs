@@ -18,15 +18,17 @@ pub mod render;
 use std::sync::{Arc, Mutex};
 
 use crate::alerts::lifecycle::Notify;
-use crate::alerts::{AlertError, AlertStore, NotificationPayload, OutboxItem, SentMessage};
+use crate::alerts::{
+    AlertError, AlertRecord, AlertStore, NotificationPayload, OutboxItem, SentMessage,
+};
 use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{
-    alert_keyboard, format_alert, format_short, plan_delivery, truncate_html, AlertState, Delivery,
-    TEXT_BUDGET,
+    alert_keyboard, format_alert, format_short, plan_delivery, truncate_html, AlertMessage,
+    AlertState, Delivery, TEXT_BUDGET,
 };
 use render::Links;
 
@@ -158,11 +160,15 @@ impl Deliverer {
         Ok(report)
     }
 
-    /// Items at the head of `items` that go out as one message: alerts opened
-    /// by the same check for the same chat.
+    /// Items at the head of `items` that go out together: alerts opened by the
+    /// same check for the same chat (one message), or resolved by the same
+    /// check (one edit per original message).
     fn batch_len(&self, items: &[OutboxItem]) -> usize {
         let first = &items[0];
-        if !matches!(first.payload.notify, Notify::Opened) || render::is_notice(&first.payload) {
+        let kind = first.payload.notify.kind();
+        if matches!(first.payload.notify, Notify::Repeat { .. })
+            || render::is_notice(&first.payload)
+        {
             return 1;
         }
         let chat = self.chat_for(&first.payload);
@@ -170,7 +176,7 @@ impl Deliverer {
             .iter()
             .take_while(|item| {
                 item.created_at == first.created_at
-                    && matches!(item.payload.notify, Notify::Opened)
+                    && item.payload.notify.kind() == kind
                     && !render::is_notice(&item.payload)
                     && self.chat_for(&item.payload) == chat
             })
@@ -208,7 +214,7 @@ impl Deliverer {
             match first.notify {
                 Notify::Opened => self.send_opened(client, &chat, batch).await,
                 Notify::Repeat { .. } => self.send_repeat(client, &chat, &batch[0]).await,
-                Notify::Resolved { .. } => self.send_resolved(client, &chat, &batch[0]).await,
+                Notify::Resolved { .. } => self.send_resolved(client, &chat, batch).await,
             }
         };
         match result {
@@ -322,41 +328,74 @@ impl Deliverer {
         }
     }
 
-    /// Back to normal: rewrite the original message's caption (the whole group
-    /// with each alert's state) and drop the buttons once all are resolved.
+    /// Back to normal: rewrite each original message's caption once (the whole
+    /// group with every alert's state) and drop the buttons once all are
+    /// resolved. An alert never announced in Telegram gets a short message.
     async fn send_resolved(
         &self,
         client: &TelegramClient,
         chat: &ChatId,
-        item: &OutboxItem,
+        batch: &[OutboxItem],
     ) -> Result<SentMessage, TelegramError> {
-        let alert_id = item.alert_id;
-        let original = self
-            .with_store(move |store| store.message_of(alert_id))
+        let ids: Vec<u64> = batch.iter().map(|item| item.alert_id).collect();
+        let originals: Vec<Option<SentMessage>> = self
+            .with_store(move |store| ids.iter().map(|id| store.message_of(*id)).collect())
             .await
-            .ok()
-            .flatten();
-        let resolved = render::alert_message(
-            &item.payload,
-            self.metric(&item.payload.metric),
-            &self.alerting,
-            &self.links,
-            render::state_of(&item.payload),
-        );
-        let Some(original) = original else {
-            // Never announced in Telegram (logged, or refused): say it briefly.
-            return send_text(client, chat, &format_short(&resolved), None).await;
-        };
+            .unwrap_or_else(|_| vec![None; batch.len()]);
+        let changed: Vec<(&NotificationPayload, AlertMessage)> = batch
+            .iter()
+            .map(|item| {
+                let message = render::alert_message(
+                    &item.payload,
+                    self.metric(&item.payload.metric),
+                    &self.alerting,
+                    &self.links,
+                    render::state_of(&item.payload),
+                );
+                (&item.payload, message)
+            })
+            .collect();
+        let mut first_sent = None;
+        let mut edited: Vec<SentMessage> = Vec::new();
+        for ((payload, message), original) in changed.iter().zip(&originals) {
+            let sent = match original {
+                None => send_text(client, chat, &format_short(message), None).await?,
+                Some(original) if edited.contains(original) => *original,
+                Some(original) => {
+                    edited.push(*original);
+                    self.edit_group(client, chat, *original, &changed, payload, message)
+                        .await?
+                }
+            };
+            first_sent.get_or_insert(sent);
+        }
+        first_sent.ok_or_else(|| TelegramError::InvalidResponse {
+            method: "editMessageCaption",
+            message: "empty batch".into(),
+        })
+    }
+
+    /// Rewrites one original message after some of its alerts resolved.
+    async fn edit_group(
+        &self,
+        client: &TelegramClient,
+        chat: &ChatId,
+        original: SentMessage,
+        changed: &[(&NotificationPayload, AlertMessage)],
+        payload: &NotificationPayload,
+        message: &AlertMessage,
+    ) -> Result<SentMessage, TelegramError> {
         let group = self
             .with_store(move |store| store.message_group(original))
             .await
             .unwrap_or_default();
-        let caption = self.group_caption(&group, &item.payload, &resolved);
+        let caption = self.group_caption(&group, changed);
+        let resolved_now = |id: u64| changed.iter().any(|(p, _)| p.alert_id == id);
         let all_resolved = group
             .iter()
-            .all(|(p, record)| p.alert_id == alert_id || record.resolved_at.is_some());
+            .all(|(p, record)| resolved_now(p.alert_id) || record.resolved_at.is_some());
         let keyboard = (!all_resolved)
-            .then(|| alert_keyboard(group.first().map_or(alert_id, |g| g.0.alert_id)));
+            .then(|| alert_keyboard(group.first().map_or(payload.alert_id, |g| g.0.alert_id)));
         match client
             .edit_message_caption(
                 &ChatId::Id(original.chat_id),
@@ -375,7 +414,7 @@ impl Deliverer {
             // A text message (no chart) has no caption, or the original is gone:
             // reply instead, or post anew.
             Err(TelegramError::Rejected { .. }) => {
-                let text = format_short(&resolved);
+                let text = format_short(message);
                 match send_reply(client, chat, &text, original.message_id).await {
                     Err(TelegramError::Rejected { .. }) => {
                         send_text(client, chat, &text, None).await
@@ -387,22 +426,23 @@ impl Deliverer {
         }
     }
 
-    /// The caption of a message after one of its alerts changed state.
+    /// The caption of a message after some of its alerts changed state.
     fn group_caption(
         &self,
-        group: &[(NotificationPayload, crate::alerts::AlertRecord)],
-        changed: &NotificationPayload,
-        changed_message: &crate::telegram::message::AlertMessage,
+        group: &[(NotificationPayload, AlertRecord)],
+        changed: &[(&NotificationPayload, AlertMessage)],
     ) -> String {
-        let state_now = |p: &NotificationPayload, record: &crate::alerts::AlertRecord| {
-            if p.alert_id == changed.alert_id {
-                changed_message.state.clone()
-            } else {
-                render::state_of_record(record)
-            }
+        let state_now = |p: &NotificationPayload, record: &AlertRecord| {
+            changed
+                .iter()
+                .find(|(c, _)| c.alert_id == p.alert_id)
+                .map_or_else(|| render::state_of_record(record), |(_, m)| m.state.clone())
         };
         let Some(((primary, primary_record), others)) = group.split_first() else {
-            return caption_of(changed_message);
+            return changed
+                .first()
+                .map(|(_, m)| caption_of(m))
+                .unwrap_or_default();
         };
         let mut message = render::alert_message(
             primary,
@@ -481,7 +521,7 @@ pub async fn with_store<T: Send + 'static>(
 }
 
 /// The caption for a message: the full text when it fits, else the short one.
-fn caption_of(message: &crate::telegram::message::AlertMessage) -> String {
+fn caption_of(message: &AlertMessage) -> String {
     match plan_delivery(message) {
         Delivery::Photo { caption } | Delivery::PhotoThenText { caption, .. } => caption,
     }

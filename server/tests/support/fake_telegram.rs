@@ -35,6 +35,8 @@ pub struct Recorded {
     pub files: HashMap<String, (String, String, Vec<u8>)>,
     /// JSON body.
     pub json: Option<Value>,
+    /// The message id the fake answered with (successful sends and edits).
+    pub message_id: Option<i64>,
 }
 
 /// A scripted answer: status, body (raw, so non-JSON can be sent) and delay.
@@ -243,6 +245,7 @@ async fn handle(
         let scripted = fake.script.get_mut(&method).and_then(VecDeque::pop_front);
         let scripted = scripted.unwrap_or_else(|| {
             let result = default_result(&mut fake, &method, recorded.json.as_ref());
+            recorded.message_id = result.get("message_id").and_then(Value::as_i64);
             Scripted {
                 status: 200,
                 body: json!({"ok": true, "result": result}).to_string(),
