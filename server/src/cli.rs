@@ -3,8 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs, series::SeriesArgs,
-    serve::ServeArgs, simulate::SimulateArgs,
+    alerts::AlertsArgs, check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs,
+    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -20,8 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web UI on the embedded default (simulator + SQLite) or the configured source.
     Serve(ServeArgs),
-    /// Evaluate every metric and slice at the newest complete bucket once, and exit.
+    /// Check every metric and slice once (newest bucket, or --at), send the alerts, and exit.
     Check(CheckArgs),
+    /// Alert history and silences (`vigil alerts list|silence|silences|unsilence`).
+    Alerts(AlertsArgs),
     /// Work with the config file (`vigil config check`).
     Config(ConfigArgs),
     /// Run a detector over a CSV series and write the bands and anomalies as CSV.

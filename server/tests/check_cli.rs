@@ -99,7 +99,13 @@ fn check_fails_clearly_on_bad_input() {
         "[source]\nkind = \"clickhouse\"\nurl = \"http://127.0.0.1:9\"\n",
     )
     .expect("written");
-    let output = vigil(&["check", "--config", config.to_str().expect("utf-8")]);
+    let output = vigil(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
     assert!(
         !output.status.success(),
         "an unreachable source is a failed check"

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 struct Server {
     child: Child,
     addr: String,
+    /// Everything the server logged (stderr).
+    log: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -23,7 +25,13 @@ impl Drop for Server {
 /// Starts `vigil serve` with `config` (TOML, where `{DIR}` stands for a fresh
 /// temporary directory) and waits until `/healthz` answers.
 fn serve(config: &str) -> Server {
+    serve_with_env(config, &[])
+}
+
+/// [`serve`] with extra environment variables (e.g. secrets).
+fn serve_with_env(config: &str, env: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("vigil.log");
     let config_path = dir.path().join("vigil.toml");
     let config = config.replace("{DIR}", dir.path().to_str().expect("utf-8 path"));
     std::fs::write(&config_path, config).expect("config written");
@@ -37,15 +45,19 @@ fn serve(config: &str) -> Server {
         .arg(&config_path)
         .arg("--site-root")
         .arg(dir.path().join("site"))
+        .arg("--data-dir")
+        .arg(dir.path())
         .env_remove("VIGIL_CONFIG")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "debug")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("vigil starts");
     let mut server = Server {
         child,
         addr,
+        log,
         _dir: dir,
     };
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -138,4 +150,96 @@ fn readyz_reports_an_unreachable_source_without_secrets() {
     );
     // Liveness is separate from readiness: the process is fine.
     assert_eq!(get(&server.addr, "/healthz").map(|r| r.0), Some(200));
+}
+
+/// Polls `path` until its body contains `needle` (or fails after `secs`).
+fn wait_for(addr: &str, path: &str, needle: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some((_, body)) = get(addr, path) {
+            if body.contains(needle) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never showed {needle:?}: {body}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_scheduler_checks_at_start_and_metrics_and_readiness_say_so() {
+    let server = serve(&format!(
+        "[source]\nkind = \"sqlite\"\npath = \"{{DIR}}/vigil.sqlite\"\n{SMALL_EMBEDDED}"
+    ));
+    // The first check runs at startup (the newest complete bucket).
+    let metrics = wait_for(
+        &server.addr,
+        "/metrics",
+        "vigil_checks_total{result=\"ok\"} 1",
+        60,
+    );
+    for line in [
+        "# TYPE vigil_checks_total counter",
+        "vigil_checks_total{result=\"failed\"} 0",
+        "vigil_source_up 1",
+        "vigil_last_check_success 1",
+        "vigil_alerts{state=\"firing\"}",
+        "vigil_notifications{status=\"pending\"}",
+        "vigil_source_probe_duration_seconds",
+        "vigil_last_check_duration_seconds",
+    ] {
+        assert!(metrics.contains(line), "{line:?} missing in:\n{metrics}");
+    }
+    let (status, body) = get(&server.addr, "/readyz").expect("readyz");
+    assert_eq!(status, 200, "{body}");
+    let readiness: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(readiness["last_check_ok"], true, "{body}");
+    assert!(readiness["last_check"].as_i64().is_some(), "{body}");
+}
+
+#[test]
+fn no_secret_appears_in_any_log_line_or_response() {
+    const TOKEN: &str = "123456789:AAF-secret_token_value_xyz123";
+    const PASSWORD: &str = "s3cret-pw-for-clickhouse";
+    let mut server = serve_with_env(
+        &format!(
+            "[source]\nkind = \"clickhouse\"\nurl = \"http://127.0.0.1:9\"\nuser = \"reader\"\npassword = \"{PASSWORD}\"\n\n\
+             [telegram]\nchat = -100123\napi_url = \"http://127.0.0.1:9\"\n"
+        ),
+        &[("VIGIL_TELEGRAM_TOKEN", TOKEN)],
+    );
+    // A failed check (source down) queues a notice the sender fails to deliver
+    // (Telegram unreachable), and the button poller fails too: every error path logs.
+    wait_for(
+        &server.addr,
+        "/metrics",
+        "vigil_checks_total{result=\"failed\"} 1",
+        60,
+    );
+    wait_for(
+        &server.addr,
+        "/metrics",
+        "vigil_notifications{status=\"pending\"} 1",
+        30,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let mut bodies = String::new();
+    for path in ["/", "/metric/feed_views", "/readyz", "/metrics", "/healthz"] {
+        bodies.push_str(&get(&server.addr, path).map(|r| r.1).unwrap_or_default());
+    }
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let log = std::fs::read_to_string(&server.log).expect("log");
+    assert!(
+        log.contains("telegram") && log.contains("cannot reach"),
+        "the failures were logged at all:\n{log}"
+    );
+    let secret_part = TOKEN.split_once(':').expect("token").1;
+    for (what, text) in [("log", &log), ("responses", &bodies)] {
+        assert!(!text.contains(secret_part), "bot token in the {what}");
+        assert!(!text.contains(PASSWORD), "password in the {what}");
+    }
 }

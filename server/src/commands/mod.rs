@@ -1,5 +1,6 @@
 //! One module per `vigil` subcommand.
 
+pub mod alerts;
 pub mod check;
 pub mod config;
 pub mod detect;
@@ -17,6 +18,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Detect(args) => detect::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Alerts(args) => alerts::run(&args),
         Command::Config(args) => config::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),

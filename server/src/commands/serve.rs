@@ -101,7 +101,11 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         Arc::clone(&source),
         catalogue.metrics().to_vec(),
     ));
-    let app = web::router(options, backend, Arc::clone(&source));
+    let health = web::HealthState {
+        source: Arc::clone(&source),
+        store: Arc::clone(&pipeline.store),
+    };
+    let app = web::router(options, backend, health);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

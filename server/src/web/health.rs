@@ -1,13 +1,35 @@
-//! Probes for load balancers and orchestrators: `/healthz` says the process
-//! answers, `/readyz` says it can do its job (the source answers a query).
+//! Probes and metrics for load balancers, orchestrators and Prometheus:
+//! `/healthz` says the process answers; `/readyz` says it can do its job (the
+//! source answers a query, the alert state is readable, and the last check is
+//! recent); `/metrics` exposes checks, alerts, deliveries and source timings
+//! in the Prometheus text format. None of them shows a credential.
 
-use std::sync::Arc;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    routing::get,
+    Json, Router,
+};
 use serde::Serialize;
 
-use crate::metrics::model::EventTable;
+use crate::alerts::{AlertError, AlertStore, CheckRecord};
+use crate::delivery::with_store;
+use crate::metrics::model::{EventTable, BUCKET_SECONDS};
 use crate::sources::Source;
+
+/// A check older than this (two missed ticks) makes the server not ready.
+const STALE_CHECK_SECS: i64 = 2 * BUCKET_SECONDS + 300;
+
+#[derive(Clone)]
+pub struct HealthState {
+    pub source: Arc<Source>,
+    pub store: Arc<Mutex<AlertStore>>,
+}
 
 #[derive(Serialize)]
 struct Readiness {
@@ -16,43 +38,189 @@ struct Readiness {
     source: String,
     /// Unix seconds of the newest event, when the source has any.
     newest_event: Option<i64>,
+    /// Unix seconds the last check started, if any ran.
+    last_check: Option<i64>,
+    last_check_ok: Option<bool>,
     /// Why not ready, when not.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
-pub fn routes(source: Arc<Source>) -> Router {
+pub fn routes(state: HealthState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .with_state(source)
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
-async fn readyz(State(source): State<Arc<Source>>) -> impl IntoResponse {
-    let feed = source.newest_event_time(EventTable::FeedActions).await;
-    let messages = source.newest_event_time(EventTable::MessageActions).await;
-    let (status, readiness) = match (feed, messages) {
-        (Ok(feed), Ok(messages)) => (
-            StatusCode::OK,
-            Readiness {
-                ready: true,
-                source: source.describe(),
-                newest_event: feed.max(messages),
-                error: None,
-            },
-        ),
-        (Err(error), _) | (_, Err(error)) => {
+async fn newest_event(source: &Source) -> Result<Option<i64>, crate::sources::SourceError> {
+    let feed = source.newest_event_time(EventTable::FeedActions).await?;
+    let messages = source.newest_event_time(EventTable::MessageActions).await?;
+    Ok(feed.max(messages))
+}
+
+async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
+    let now = crate::simulator::unix_now();
+    let newest = newest_event(&state.source).await;
+    let last = with_store(&state.store, |store| store.last_check()).await;
+    let mut readiness = Readiness {
+        ready: true,
+        source: state.source.describe(),
+        newest_event: None,
+        last_check: None,
+        last_check_ok: None,
+        error: None,
+    };
+    match newest {
+        Ok(newest) => readiness.newest_event = newest,
+        Err(error) => {
             tracing::warn!(%error, "readiness probe: source unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Readiness {
-                    ready: false,
-                    source: source.describe(),
-                    newest_event: None,
-                    error: Some(error.to_string()),
-                },
-            )
+            readiness.ready = false;
+            readiness.error = Some(error.to_string());
         }
+    }
+    match last {
+        Ok(Some(check)) => {
+            readiness.last_check = Some(check.started_at);
+            readiness.last_check_ok = Some(check.ok);
+            if readiness.ready && now - check.started_at > STALE_CHECK_SECS {
+                readiness.ready = false;
+                readiness.error = Some(format!(
+                    "the last check started {} s ago (checks run every {} s)",
+                    now - check.started_at,
+                    BUCKET_SECONDS
+                ));
+            }
+        }
+        Ok(None) => {} // starting: the first check has not run yet
+        Err(error) => {
+            readiness.ready = false;
+            readiness.error = Some(error.to_string());
+        }
+    }
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness))
+}
+
+/// What `/metrics` reads from the alert state in one go.
+struct StoreFigures {
+    checks: (u64, u64),
+    last: Option<CheckRecord>,
+    alerts: (u64, u64),
+    outbox: (u64, u64, u64),
+}
+
+async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
+    let started = Instant::now();
+    let newest = newest_event(&state.source).await;
+    let probe_secs = started.elapsed().as_secs_f64();
+    let figures = with_store(&state.store, |store| -> Result<StoreFigures, AlertError> {
+        Ok(StoreFigures {
+            checks: store.check_counts()?,
+            last: store.last_check()?,
+            alerts: store.alert_counts()?,
+            outbox: store.outbox_counts()?,
+        })
+    })
+    .await;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "vigil_source_up",
+        "gauge",
+        "Whether the source answered the probe query.",
+        &[("", f64::from(u8::from(newest.is_ok())))],
+    );
+    metric(
+        "vigil_source_probe_duration_seconds",
+        "gauge",
+        "Time of the probe query (newest event per table) made for this scrape.",
+        &[("", probe_secs)],
+    );
+    if let Ok(Some(newest)) = &newest {
+        metric(
+            "vigil_source_newest_event_timestamp_seconds",
+            "gauge",
+            "Time of the newest event in the source.",
+            &[("", *newest as f64)],
+        );
+    }
+    match figures {
+        Ok(f) => {
+            metric(
+                "vigil_checks_total",
+                "counter",
+                "Checks run, by result.",
+                &[
+                    ("{result=\"ok\"}", f.checks.0 as f64),
+                    ("{result=\"failed\"}", f.checks.1 as f64),
+                ],
+            );
+            if let Some(last) = &f.last {
+                metric(
+                    "vigil_last_check_duration_seconds",
+                    "gauge",
+                    "Duration of the last check (source queries and detection).",
+                    &[("", last.duration_ms as f64 / 1000.0)],
+                );
+                metric(
+                    "vigil_last_check_timestamp_seconds",
+                    "gauge",
+                    "When the last check started.",
+                    &[("", last.started_at as f64)],
+                );
+                metric(
+                    "vigil_last_check_success",
+                    "gauge",
+                    "Whether the last check could read the source.",
+                    &[("", f64::from(u8::from(last.ok)))],
+                );
+            }
+            metric(
+                "vigil_alerts",
+                "gauge",
+                "Alerts by state.",
+                &[
+                    ("{state=\"firing\"}", f.alerts.0 as f64),
+                    ("{state=\"resolved\"}", f.alerts.1 as f64),
+                ],
+            );
+            metric(
+                "vigil_notifications",
+                "gauge",
+                "Notifications in the outbox by delivery status.",
+                &[
+                    ("{status=\"pending\"}", f.outbox.0 as f64),
+                    ("{status=\"sent\"}", f.outbox.1 as f64),
+                    ("{status=\"failed\"}", f.outbox.2 as f64),
+                ],
+            );
+        }
+        Err(error) => {
+            tracing::warn!(%error, "metrics: alert state unreadable");
+            metric(
+                "vigil_state_up",
+                "gauge",
+                "Whether the alert state is readable.",
+                &[("", 0.0)],
+            );
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

@@ -5,6 +5,7 @@ mod backend;
 mod health;
 
 pub use backend::SourceBackend;
+pub use health::HealthState;
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
@@ -26,11 +27,12 @@ pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// The whole app as one axum router: pages, server functions, probes, static files.
+/// The whole app as one axum router: pages, server functions, probes,
+/// Prometheus metrics, static files.
 pub fn router(
     options: LeptosOptions,
     backend: Arc<dyn app::api::backend::Backend>,
-    source: Arc<crate::sources::Source>,
+    health: HealthState,
 ) -> Router {
     let routes = generate_route_list(App);
     let handle = BackendHandle(backend);
@@ -42,5 +44,5 @@ pub fn router(
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
-        .merge(health::routes(source))
+        .merge(health::routes(health))
 }

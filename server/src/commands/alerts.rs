@@ -1,0 +1,243 @@
+//! `vigil alerts`: the alert history and silences from the command line.
+//!
+//! ```text
+//! vigil alerts list [--metric feed_views] [--state firing] [--limit 50]
+//! vigil alerts silence --metric feed_views [--slice os=Android] --for 2h [--by ann]
+//! vigil alerts silence --all --for 30m
+//! vigil alerts silences
+//! vigil alerts unsilence 3
+//! ```
+//!
+//! A muted alert is still recorded (and shown here and in the UI); it is not sent.
+
+use std::io::Write;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+
+use super::source_args::SourceArgs;
+use crate::alerts::store::{state_path, HistoryFilter};
+use crate::alerts::{AlertStatus, AlertStore, SilenceScope};
+use crate::metrics::model::SliceKey;
+use crate::pipeline;
+use crate::times::format_time;
+
+#[derive(Args, Debug)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// Print the alert history as CSV, newest first.
+    List {
+        #[arg(long)]
+        metric: Option<String>,
+        /// `firing` or `resolved`.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Mute a metric, a slice of it, or everything, for a while.
+    Silence {
+        /// The metric to mute (whole and all its slices, unless --slice).
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        metric: Option<String>,
+        /// Only this slice, as DIMENSION=VALUE (e.g. os=Android).
+        #[arg(long, requires = "metric")]
+        slice: Option<String>,
+        /// Mute every metric.
+        #[arg(long)]
+        all: bool,
+        /// How long: e.g. 30m, 2h, 1d.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Who mutes (recorded with the silence).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// List the silences in force.
+    Silences,
+    /// End a silence early.
+    Unsilence { id: i64 },
+}
+
+pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
+    let config = args.source.load()?;
+    let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
+    let mut store = AlertStore::open(&state_path(&dir))?;
+    let now = crate::simulator::unix_now();
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        AlertsCommand::List {
+            metric,
+            state,
+            limit,
+        } => {
+            let status = match state.as_deref() {
+                None => None,
+                Some("firing") => Some(AlertStatus::Firing),
+                Some("resolved") => Some(AlertStatus::Resolved),
+                Some(other) => bail!("--state {other:?}: expected firing or resolved"),
+            };
+            let filter = HistoryFilter {
+                metric: metric.clone(),
+                status,
+                ..HistoryFilter::default()
+            };
+            writeln!(
+                out,
+                "id,started,metric,slice,value,lower,upper,deviation,state,resolved,muted,label,label_by"
+            )?;
+            let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+            for alert in store.history(&filter, *limit)? {
+                let slice = alert
+                    .slice
+                    .as_ref()
+                    .map(|s| format!("{}={}", s.dimension, s.value))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    alert.id,
+                    format_time(alert.started_at),
+                    alert.metric,
+                    csv_cell(&slice),
+                    cell(alert.value),
+                    cell(alert.lower),
+                    cell(alert.upper),
+                    cell(alert.deviation),
+                    match alert.status {
+                        AlertStatus::Firing => "firing",
+                        AlertStatus::Resolved => "resolved",
+                    },
+                    alert.resolved_at.map(format_time).unwrap_or_default(),
+                    u8::from(alert.muted),
+                    alert.label.map(|l| l.as_str()).unwrap_or_default(),
+                    csv_cell(alert.label_by.as_deref().unwrap_or_default()),
+                )?;
+            }
+        }
+        AlertsCommand::Silence {
+            metric,
+            slice,
+            all,
+            duration,
+            by,
+        } => {
+            let secs = parse_duration(duration).with_context(|| format!("--for {duration:?}"))?;
+            let catalogue = config.catalogue()?;
+            let scope = match (metric, slice, all) {
+                (_, _, true) => SilenceScope::All,
+                (Some(metric), None, false) => {
+                    catalogue.get(metric)?;
+                    SilenceScope::Metric {
+                        metric: metric.clone(),
+                    }
+                }
+                (Some(metric), Some(slice), false) => {
+                    catalogue.get(metric)?;
+                    let (dimension, value) = slice
+                        .split_once('=')
+                        .context("--slice: expected DIMENSION=VALUE, e.g. os=Android")?;
+                    SilenceScope::Slice {
+                        metric: metric.clone(),
+                        slice: Some(SliceKey {
+                            dimension: dimension.trim().to_string(),
+                            value: value.trim().to_string(),
+                        }),
+                    }
+                }
+                (None, _, false) => bail!("give --metric NAME or --all"),
+            };
+            let silence = store.silence(scope, now + secs, by, now)?;
+            writeln!(
+                out,
+                "silence {} until {} UTC",
+                silence.id,
+                format_time(silence.until)
+            )?;
+        }
+        AlertsCommand::Silences => {
+            writeln!(out, "id,scope,metric,slice,until,created_by")?;
+            for silence in store.active_silences(now)? {
+                let (scope, metric, slice) = match &silence.scope {
+                    SilenceScope::All => ("all", String::new(), String::new()),
+                    SilenceScope::Metric { metric } => ("metric", metric.clone(), String::new()),
+                    SilenceScope::Slice { metric, slice } => (
+                        "slice",
+                        metric.clone(),
+                        slice
+                            .as_ref()
+                            .map(|s| format!("{}={}", s.dimension, s.value))
+                            .unwrap_or_default(),
+                    ),
+                };
+                writeln!(
+                    out,
+                    "{},{scope},{metric},{},{},{}",
+                    silence.id,
+                    csv_cell(&slice),
+                    format_time(silence.until),
+                    csv_cell(&silence.created_by)
+                )?;
+            }
+        }
+        AlertsCommand::Unsilence { id } => {
+            store.end_silence(*id, now)?;
+            writeln!(out, "silence {id} ended")?;
+        }
+    }
+    Ok(())
+}
+
+/// `30m`, `2h`, `1d` -> seconds (at most a year).
+pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .context("expected a number and a unit, e.g. 30m, 2h, 1d")?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .context("expected a number and a unit, e.g. 30m, 2h, 1d")?;
+    let unit_secs = match unit {
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => bail!("unknown unit {unit:?}: use m, h or d"),
+    };
+    let secs = number
+        .checked_mul(unit_secs)
+        .filter(|s| (1..=366 * 86_400).contains(s))
+        .context("expected a duration between 1 minute and a year")?;
+    Ok(secs)
+}
+
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m").unwrap(), 1800);
+        assert_eq!(parse_duration("2h").unwrap(), 7200);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400);
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
+}
