@@ -61,11 +61,26 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
             }
         ),
     };
+    let telegram = &config.alerting.telegram;
+    let alerts_to = if telegram.enabled() {
+        format!(
+            "Telegram ({} chat{}, token set)",
+            telegram.chats.len() + usize::from(telegram.default_chat.is_some()),
+            if telegram.chats.len() + usize::from(telegram.default_chat.is_some()) == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )
+    } else {
+        "the log (no Telegram token or chat)".to_string()
+    };
     println!(
-        "{}: ok: source {source}; {} metrics ({} from the file)",
+        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}",
         path.display(),
         catalogue.metrics().len(),
-        config.metrics.len()
+        config.metrics.len(),
+        config.alerting.detectors.default.name(),
     );
     Ok(())
 }

@@ -876,6 +876,56 @@ users = 500
     }
 
     #[test]
+    fn alerting_sections_are_validated_key_by_key() {
+        let text = "[telegram]\ntoken = \"x\"\n\n[alerts]\nutc_offset = \"Mars\"\nrepeat_after_minutes = 1\n\n\
+                    [[links]]\nmetric = \"nope\"\ntitle = \"BI\"\nurl = \"ftp://x\"\n\n\
+                    [detectors]\ndefault = { detector = \"iqr\", n = 1 }\nmetrics = { feed_vews = { detector = \"drop\" } }\n";
+        let error = Config::parse(text, "vigil.toml", &SecretEnv::default()).unwrap_err();
+        let message = error.to_string();
+        for key in [
+            "`telegram.token`",
+            "`telegram.chat`",
+            "`alerts.utc_offset`",
+            "`alerts.repeat_after_minutes`",
+            "`links[0].metric`",
+            "`links[0].url`",
+            "`detectors.default`",
+            "`detectors.metrics.feed_vews`",
+        ] {
+            assert!(message.contains(key), "{key} in {message}");
+        }
+        assert!(
+            !message.contains("\"x\""),
+            "a token is never echoed: {message}"
+        );
+    }
+
+    #[test]
+    fn the_token_from_the_environment_wins_and_enables_telegram() {
+        let env = SecretEnv {
+            clickhouse_password: None,
+            telegram_token: Some("123456789:AAF-secret_token_value_xyz123".into()),
+        };
+        let text = "[telegram]\nchat = -100\n\n[detectors]\nmetrics = { feed_ctr = { detector = \"seasonal\" } }\n";
+        let config = Config::parse(text, "vigil.toml", &env).expect("valid");
+        let telegram = &config.alerting.telegram;
+        assert!(telegram.enabled());
+        assert_eq!(telegram.chat_for("feed_views"), Some(-100));
+        assert_eq!(
+            config.alerting.detectors.for_metric("feed_ctr").name(),
+            "seasonal"
+        );
+        assert_eq!(
+            config.alerting.detectors.for_metric("feed_views").name(),
+            "iqr"
+        );
+        assert!(
+            !format!("{config:?}").contains("secret_token"),
+            "redacted in Debug"
+        );
+    }
+
+    #[test]
     fn missing_file_is_named() {
         let message = Config::load(Path::new("/nonexistent/vigil.toml"))
             .unwrap_err()
