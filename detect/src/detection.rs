@@ -1,6 +1,6 @@
 //! [`Detection`], a detector's output over a whole series, column by column.
 
-use crate::point::{deviation, Point};
+use crate::point::{deviation, Assessed, Point};
 
 /// One [`Point`] per bucket, stored as columns.
 ///
@@ -77,6 +77,51 @@ impl Detection {
         self.expected.push(nan_if_none(p.expected));
         self.score.push(p.score);
         self.is_anomaly.push(p.is_anomaly);
+    }
+
+    /// Appends a block of buckets assessed by [`Assessed::new`] from
+    /// columns (all the same length; NaN for "missing"): for batch kernels
+    /// that work a block at a time, in place of a [`push`](Self::push) per
+    /// point, and bit for bit what pushing each [`Point::assess`] gives.
+    /// Writes each column once, straight into its spare capacity (a
+    /// branch-free loop that vectorises).
+    #[inline(always)]
+    pub(crate) fn extend_assessed(
+        &mut self,
+        value: &[f64],
+        lower: &[f64],
+        upper: &[f64],
+        expected: &[f64],
+        spread: &[f64],
+    ) {
+        let len = value.len();
+        assert!([lower.len(), upper.len(), expected.len(), spread.len()]
+            .iter()
+            .all(|&l| l == len));
+        self.reserve(len);
+        self.value.extend_from_slice(value);
+        self.expected.extend_from_slice(expected);
+        let lo = &mut self.lower.spare_capacity_mut()[..len];
+        let hi = &mut self.upper.spare_capacity_mut()[..len];
+        let score = &mut self.score.spare_capacity_mut()[..len];
+        let flag = &mut self.is_anomaly.spare_capacity_mut()[..len];
+        for i in 0..len {
+            let a = Assessed::new(value[i], lower[i], upper[i], expected[i], spread[i]);
+            lo[i].write(a.lower);
+            hi[i].write(a.upper);
+            score[i].write(a.score);
+            flag[i].write(a.is_anomaly);
+        }
+        for col in [&mut self.lower, &mut self.upper, &mut self.score] {
+            let new_len = col.len() + len;
+            // SAFETY: the loop above initialised the `len` slots after the
+            // current length (every index below `len`, in each column),
+            // and `reserve` made room for them.
+            unsafe { col.set_len(new_len) };
+        }
+        let new_len = self.is_anomaly.len() + len;
+        // SAFETY: as above.
+        unsafe { self.is_anomaly.set_len(new_len) };
     }
 
     /// Number of buckets.

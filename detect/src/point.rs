@@ -41,36 +41,61 @@ impl Point {
         expected: Option<f64>,
         spread: Option<f64>,
     ) -> Point {
-        // Bounds can only be NaN after overflow on values near f64::MAX.
-        let band = band.filter(|(lo, hi)| !lo.is_nan() && !hi.is_nan());
-        let mut is_anomaly = false;
-        let mut score = 0.0;
-        if let (Some(v), Some((lo, hi))) = (value, band) {
-            let beyond = if v > hi {
-                v - hi
-            } else if v < lo {
-                lo - v
-            } else {
-                0.0
-            };
-            if beyond > 0.0 {
-                is_anomaly = true;
-                let eps = 1e-9 * expected.map_or(1.0, |e| e.abs().max(1.0));
-                let denom = spread.unwrap_or(0.0).max(eps);
-                score = beyond / denom;
-                if score.is_nan() {
-                    score = f64::INFINITY;
-                }
-            }
-        }
+        let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        let (lo, hi) = band.unwrap_or((f64::NAN, f64::NAN));
+        let a = Assessed::new(nan(value), lo, hi, nan(expected), nan(spread));
+        let some = |x: f64| if x.is_nan() { None } else { Some(x) };
         Point {
             value,
-            lower: band.map(|b| b.0),
-            upper: band.map(|b| b.1),
+            lower: some(a.lower),
+            upper: some(a.upper),
             expected,
-            is_anomaly,
-            score,
+            is_anomaly: a.is_anomaly,
+            score: a.score,
             deviation: deviation(value, expected),
+        }
+    }
+}
+
+/// [`Point::assess`] on plain floats, NaN for "missing" everywhere: the one
+/// implementation of the rule, shared by the per-point path and the batch
+/// kernels that assess a block of buckets at a time (branch-free, so a loop
+/// over it vectorises). Missing and NaN are the same thing to the rule: a
+/// NaN bound drops the band, a NaN expectation counts as missing in `eps`
+/// and a NaN spread as 0 (`max` ignores NaN).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Assessed {
+    /// The band's bounds, both NaN when either is.
+    pub lower: f64,
+    pub upper: f64,
+    pub score: f64,
+    pub is_anomaly: bool,
+}
+
+impl Assessed {
+    #[inline(always)]
+    pub(crate) fn new(value: f64, lo: f64, hi: f64, expected: f64, spread: f64) -> Assessed {
+        // Bounds can only be NaN after overflow on values near f64::MAX.
+        let band = !lo.is_nan() && !hi.is_nan();
+        let (lo, hi) = if band { (lo, hi) } else { (f64::NAN, f64::NAN) };
+        // A NaN value or band fails both comparisons: not anomalous.
+        let beyond = if value > hi {
+            value - hi
+        } else if value < lo {
+            lo - value
+        } else {
+            0.0
+        };
+        let is_anomaly = beyond > 0.0;
+        // eps = 1e-9 * max(|expected|, 1); NaN.max(1.0) is 1.0.
+        let eps = 1e-9 * expected.abs().max(1.0);
+        let score = beyond / spread.max(eps);
+        let score = if score.is_nan() { f64::INFINITY } else { score };
+        Assessed {
+            lower: lo,
+            upper: hi,
+            score: if is_anomaly { score } else { 0.0 },
+            is_anomaly,
         }
     }
 }

@@ -140,6 +140,113 @@ pub(crate) struct PairMean {
 /// Roughly how many pushes between two exact recomputes of the sums.
 const RECOMPUTE_EVERY: usize = 1024;
 
+/// Most pushes [`PairMean::push_block`] takes the fast path for at once
+/// (its scratch arrays live on the stack).
+const FAST_BLOCK: usize = 256;
+
+/// Fewest pushes worth the fast path's setup.
+const FAST_MIN: usize = 16;
+
+/// Scratch space of [`PairMean::push_block`] (16 KB: keep one per run, not
+/// one per call, so it is not zeroed every time). Pairs are (lower, upper).
+#[derive(Debug, Clone)]
+pub(crate) struct BlockScratch {
+    /// The pair each push evicts.
+    old: [[f64; 2]; FAST_BLOCK],
+    /// `two_sum(new, -old)` of each push.
+    d: [[f64; 2]; FAST_BLOCK],
+    e: [[f64; 2]; FAST_BLOCK],
+    /// `sum + comp` after each push.
+    value: [[f64; 2]; FAST_BLOCK],
+}
+
+impl BlockScratch {
+    pub(crate) fn new() -> Self {
+        BlockScratch {
+            old: [[0.0; 2]; FAST_BLOCK],
+            d: [[0.0; 2]; FAST_BLOCK],
+            e: [[0.0; 2]; FAST_BLOCK],
+            value: [[0.0; 2]; FAST_BLOCK],
+        }
+    }
+}
+
+/// [`PairMean`]'s state once its ring is full, by value (kept in registers
+/// over a block of pushes).
+#[derive(Debug, Clone, Copy)]
+struct Steady {
+    head: usize,
+    wraps_left: usize,
+    count: usize,
+    sums: PairSum,
+}
+
+impl Steady {
+    /// One push into the full `ring` (the [`PairMean`]'s).
+    #[inline(always)]
+    fn push(&mut self, ring: &mut [[f64; 2]], new: [f64; 2]) {
+        let width = ring.len();
+        let old = core::mem::replace(&mut ring[self.head], new);
+        self.head += 1;
+        if self.head == width {
+            self.head = 0;
+            self.wraps_left -= 1;
+            if self.wraps_left == 0 {
+                self.wraps_left = PairMean::wraps(width);
+                (self.sums, self.count) = recompute(ring);
+                return;
+            }
+        }
+        match (!old[0].is_nan(), !new[0].is_nan()) {
+            (true, true) => self.sums.replace(old, new),
+            (false, true) => {
+                self.count += 1;
+                self.sums.add(new);
+            }
+            (true, false) => {
+                self.count -= 1;
+                if self.count == 0 {
+                    self.sums = PairSum::default();
+                } else {
+                    self.sums.add([-old[0], -old[1]]);
+                }
+            }
+            (false, false) => {}
+        }
+    }
+
+    /// [`PairMean::mean_pair`].
+    #[inline(always)]
+    fn mean(&self) -> [f64; 2] {
+        mean_of(&self.sums, self.count)
+    }
+}
+
+/// The sums and count of the pairs in `ring`, from scratch.
+#[cold]
+fn recompute(ring: &[[f64; 2]]) -> (PairSum, usize) {
+    let mut sums = PairSum::default();
+    let mut count = 0;
+    for &pair in ring {
+        if !pair[0].is_nan() {
+            count += 1;
+            sums.add(pair);
+        }
+    }
+    (sums, count)
+}
+
+/// The mean of `count` pairs summing to `sums`, NaN when there are none.
+#[inline(always)]
+fn mean_of(sums: &PairSum, count: usize) -> [f64; 2] {
+    if count == 0 {
+        return [f64::NAN; 2];
+    }
+    let c = count as f64;
+    let [lo, hi] = sums.value();
+    [lo / c, hi / c]
+}
+
 impl PairMean {
     pub(crate) fn new(width: usize) -> Self {
         let width = width.max(1);
@@ -161,66 +268,188 @@ impl PairMean {
     /// pair `width` positions back.
     #[inline(always)]
     pub(crate) fn push(&mut self, pair: Option<(f64, f64)>) {
-        let new = pair.map_or([f64::NAN; 2], |(lo, hi)| [lo, hi]);
-        let new_ok = !new[0].is_nan();
+        self.push_pair(pair.map_or([f64::NAN; 2], |(lo, hi)| [lo, hi]));
+    }
+
+    /// [`push`](Self::push) with NaN in `new[0]` for a missing pair.
+    #[inline(always)]
+    pub(crate) fn push_pair(&mut self, new: [f64; 2]) {
         if self.ring.len() < self.width {
             self.ring.push(new);
-            if new_ok {
+            if !new[0].is_nan() {
                 self.count += 1;
                 self.sums.add(new);
             }
             return;
         }
-        let old = core::mem::replace(&mut self.ring[self.head], new);
-        self.head += 1;
-        if self.head == self.width {
-            self.head = 0;
-            self.wraps_left -= 1;
-            if self.wraps_left == 0 {
-                self.wraps_left = Self::wraps(self.width);
-                self.recompute();
-                return;
-            }
+        let mut s = Steady {
+            head: self.head,
+            wraps_left: self.wraps_left,
+            count: self.count,
+            sums: self.sums,
+        };
+        s.push(&mut self.ring, new);
+        (self.head, self.wraps_left, self.count) = (s.head, s.wraps_left, s.count);
+        self.sums = s.sums;
+    }
+
+    /// [`push_pair`](Self::push_pair) then [`mean_pair`](Self::mean_pair)
+    /// for each `(lower[i], upper[i])`, the means into `out_lower` and
+    /// `out_upper` (all four the same length).
+    ///
+    /// The same steps as one [`push_pair`](Self::push_pair) each (hence the
+    /// same bits), with the state in registers for the whole block.
+    #[inline(always)]
+    pub(crate) fn push_block(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        out_lower: &mut [f64],
+        out_upper: &mut [f64],
+        scratch: &mut BlockScratch,
+    ) {
+        let len = lower.len();
+        assert!(upper.len() == len && out_lower.len() == len && out_upper.len() == len);
+        let mut i = 0;
+        while i < len && self.ring.len() < self.width {
+            self.push_pair([lower[i], upper[i]]);
+            [out_lower[i], out_upper[i]] = self.mean_pair();
+            i += 1;
         }
-        match (!old[0].is_nan(), new_ok) {
-            (true, true) => self.sums.replace(old, new),
-            (false, true) => {
-                self.count += 1;
-                self.sums.add(new);
-            }
-            (true, false) => {
-                self.count -= 1;
-                if self.count == 0 {
-                    self.sums = PairSum::default();
-                } else {
-                    self.sums.add([-old[0], -old[1]]);
+        while i < len {
+            // Gap-free stretches before the next recompute take the fast
+            // path; anything else one push at a time.
+            let w = self.width;
+            let to_recompute = (w - self.head) + (self.wraps_left - 1) * w;
+            let k = (len - i).min(to_recompute - 1).min(FAST_BLOCK);
+            let all_ok = lower[i..i + k].iter().fold(true, |ok, x| ok & !x.is_nan());
+            if self.count == w && k >= FAST_MIN && all_ok {
+                let r = i..i + k;
+                self.push_full(
+                    &lower[r.clone()],
+                    &upper[r.clone()],
+                    &mut out_lower[r.clone()],
+                    &mut out_upper[r.clone()],
+                    scratch,
+                );
+                let c = w as f64;
+                for x in out_lower[r.clone()].iter_mut() {
+                    *x /= c;
                 }
+                for x in out_upper[r.clone()].iter_mut() {
+                    *x /= c;
+                }
+                i += k;
+                continue;
             }
-            (false, false) => {}
+            let mut s = Steady {
+                head: self.head,
+                wraps_left: self.wraps_left,
+                count: self.count,
+                sums: self.sums,
+            };
+            s.push(&mut self.ring, [lower[i], upper[i]]);
+            [out_lower[i], out_upper[i]] = s.mean();
+            (self.head, self.wraps_left, self.count) = (s.head, s.wraps_left, s.count);
+            self.sums = s.sums;
+            i += 1;
         }
     }
 
-    #[cold]
-    fn recompute(&mut self) {
-        self.sums = PairSum::default();
-        self.count = 0;
-        for &pair in &self.ring {
-            if !pair[0].is_nan() {
-                self.count += 1;
-                self.sums.add(pair);
+    /// `lower.len()` (at most [`FAST_BLOCK`]) pushes of present pairs into
+    /// a ring full of present pairs, none of them due to recompute (the
+    /// caller checks): exactly the steps of [`Steady::push`] in that case
+    /// (`PairSum::replace` per push, same operations in the same order),
+    /// regrouped so that all but the two running sums are computed in
+    /// vectorisable passes. Writes `sum + comp` after each push (the
+    /// caller divides by the count, `width`).
+    #[inline(always)]
+    fn push_full(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        out_lower: &mut [f64],
+        out_upper: &mut [f64],
+        scratch: &mut BlockScratch,
+    ) {
+        let k = lower.len();
+        assert!(k <= FAST_BLOCK && upper.len() == k);
+        assert!(out_lower.len() == k && out_upper.len() == k);
+        let w = self.width;
+        let head = self.head;
+        debug_assert!(self.ring.len() == w && head < w);
+        // old[j]: the pair pushed `w` pushes before pair j (ring, in push
+        // order from `head`, then the block itself).
+        let BlockScratch { old, d, e, value } = scratch;
+        let from_ring = k.min(w);
+        let ring_in_order = self.ring[head..].iter().chain(&self.ring[..head]);
+        for (o, p) in old.iter_mut().zip(ring_in_order.take(from_ring)) {
+            *o = *p;
+        }
+        let pairs = lower.iter().zip(upper).take(k - from_ring);
+        for (o, (&lo, &hi)) in old[from_ring..k].iter_mut().zip(pairs) {
+            *o = [lo, hi];
+        }
+        // The ring after the block: the last `w` pairs.
+        let mut at = (head + k.saturating_sub(w)) % w;
+        for j in k.saturating_sub(w)..k {
+            self.ring[at] = [lower[j], upper[j]];
+            at += 1;
+            if at == w {
+                at = 0;
             }
         }
+        self.wraps_left -= (head + k) / w;
+        self.head = (head + k) % w;
+        // `two_sum(new, -old)` of each push: independent of the sums.
+        // (lower, upper) lanes side by side, so the sequential loop below
+        // runs both in one register.
+        for j in 0..k {
+            let (d_lo, e_lo) = two_sum(lower[j], -old[j][0]);
+            let (d_hi, e_hi) = two_sum(upper[j], -old[j][1]);
+            d[j] = [d_lo, d_hi];
+            e[j] = [e_lo, e_hi];
+        }
+        // The running sums: the only sequential part.
+        let PairSum { mut sum, mut comp } = self.sums;
+        for j in 0..k {
+            let (dj, ej) = (d[j], e[j]);
+            let t = [sum[0] + dj[0], sum[1] + dj[1]];
+            let bb = [t[0] - sum[0], t[1] - sum[1]];
+            let e2 = [
+                (sum[0] - (t[0] - bb[0])) + (dj[0] - bb[0]),
+                (sum[1] - (t[1] - bb[1])) + (dj[1] - bb[1]),
+            ];
+            sum = t;
+            comp = [comp[0] + (ej[0] + e2[0]), comp[1] + (ej[1] + e2[1])];
+            value[j] = [sum[0] + comp[0], sum[1] + comp[1]];
+        }
+        for j in 0..k {
+            [out_lower[j], out_upper[j]] = value[j];
+        }
+        let [s_lo, s_hi] = sum;
+        let [c_lo, c_hi] = comp;
+        self.sums = PairSum {
+            sum: [s_lo, s_hi],
+            comp: [c_lo, c_hi],
+        };
+    }
+
+    /// [`mean`](Self::mean) with NaN for `None`.
+    #[inline(always)]
+    pub(crate) fn mean_pair(&self) -> [f64; 2] {
+        mean_of(&self.sums, self.count)
     }
 
     /// The mean pair, `None` when every pair in the window is missing.
     #[inline(always)]
     pub(crate) fn mean(&self) -> Option<(f64, f64)> {
+        let [lo, hi] = mean_of(&self.sums, self.count);
         if self.count == 0 {
-            return None;
+            None
+        } else {
+            Some((lo, hi))
         }
-        let c = self.count as f64;
-        let [lo, hi] = self.sums.value();
-        Some((lo / c, hi / c))
     }
 }
 

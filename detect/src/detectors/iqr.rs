@@ -26,9 +26,12 @@
 //! differs between modes), then O(1) for quantiles, smoothing and
 //! assessment. Incremental ([`IqrState`]): one rolling-window update, O(n)
 //! moves in a sorted array (O(log n) treap from
-//! [`TREE_THRESHOLD`]). Batch ([`iqr`]):
-//! [`SortedBlocks`], O(log n) amortised, from [`BLOCKS_THRESHOLD`] on; the
-//! sorted array below. Output: [`Detection`] columns, 41 bytes per point.
+//! [`TREE_THRESHOLD`]). Batch ([`iqr`], `asof`/`none`): a sorting network
+//! per window up to n = 24, [`SortedBlocks`] (O(log n) amortised) above,
+//! then quantiles, smoothing and assessment over blocks of buckets in
+//! vectorised loops; `centered`: [`SortedBlocks`] from [`BLOCKS_THRESHOLD`]
+//! on, the sorted array below. Output: [`Detection`] columns, 41 bytes per
+//! point.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -37,9 +40,10 @@ use crate::detection::Detection;
 use crate::error::{DetectError, MAX_WINDOW};
 use crate::point::Point;
 use crate::series::Series;
-use crate::smoothing::{PairMean, Smoothing};
+use crate::smoothing::{BlockScratch, PairMean, Smoothing};
 use crate::window::{
-    OrderStatistics, QuantilePos, RollingWindow, SortedBlocks, SortedVec, Treap, TREE_THRESHOLD,
+    sort_network, OrderStatistics, QuantilePos, RollingWindow, SortedBlocks, SortedVec, Treap,
+    NETWORK_MAX, TREE_THRESHOLD,
 };
 
 /// Parameters of the IQR rule.
@@ -91,6 +95,32 @@ struct Raw {
     upper: f64,
     median: f64,
     iqr: f64,
+}
+
+impl Raw {
+    /// No band (NaN everywhere, as the batch columns store "missing").
+    const NONE: Raw = Raw {
+        lower: f64::NAN,
+        upper: f64::NAN,
+        median: f64::NAN,
+        iqr: f64::NAN,
+    };
+
+    /// The raw band from a full window's ranks: quantiles, then the bounds.
+    #[inline(always)]
+    fn from_ranks(a: f64, pos: &[QuantilePos; 3], r: &Ranks) -> Raw {
+        let [p25, p50, p75] = pos;
+        let q25 = p25.interpolate(r[0].0, r[0].1);
+        let median = p50.interpolate(r[1].0, r[1].1);
+        let q75 = p75.interpolate(r[2].0, r[2].1);
+        let iqr = q75 - q25;
+        Raw {
+            lower: q25 - a * iqr,
+            upper: q75 + a * iqr,
+            median,
+            iqr,
+        }
+    }
 }
 
 /// The order statistics of one full window that the rule reads: for q25,
@@ -201,17 +231,7 @@ impl Rule {
 
     #[inline(always)]
     fn raw(&self, r: &Ranks) -> Raw {
-        let [p25, p50, p75] = &self.pos;
-        let q25 = p25.interpolate(r[0].0, r[0].1);
-        let median = p50.interpolate(r[1].0, r[1].1);
-        let q75 = p75.interpolate(r[2].0, r[2].1);
-        let iqr = q75 - q25;
-        Raw {
-            lower: q25 - self.a * iqr,
-            upper: q75 + self.a * iqr,
-            median,
-            iqr,
-        }
+        Raw::from_ranks(self.a, &self.pos, r)
     }
 
     /// Advances one bucket: returns the raw band at this bucket (from earlier
@@ -317,6 +337,290 @@ impl Rule {
     }
 }
 
+/// Buckets per block of the causal batch pipeline ([`run_blocks`]): its
+/// scratch columns (about 12 KB) stay in L1.
+const CHUNK: usize = 256;
+
+/// The raw bands of one block of buckets, NaN where there is none.
+struct RawCols {
+    lower: [f64; CHUNK],
+    upper: [f64; CHUNK],
+    median: [f64; CHUNK],
+    iqr: [f64; CHUNK],
+}
+
+impl RawCols {
+    #[inline(always)]
+    fn set(&mut self, i: usize, r: Raw) {
+        self.lower[i] = r.lower;
+        self.upper[i] = r.upper;
+        self.median[i] = r.median;
+        self.iqr[i] = r.iqr;
+    }
+}
+
+/// Where the causal batch pipeline gets each bucket's raw band from, a
+/// block of buckets at a time.
+trait RawSource {
+    /// The raw bands of the next `values.len()` (`<= CHUNK`) buckets (the
+    /// band of a bucket is from the observations before it) into
+    /// `raw[..values.len()]`.
+    fn fill(&mut self, values: &[f64], raw: &mut RawCols);
+}
+
+/// Any [`RankSource`], one bucket at a time: exactly [`Rule::step`].
+struct Sequential<S> {
+    src: S,
+    a: f64,
+    pos: [QuantilePos; 3],
+    next: Raw,
+}
+
+impl<S: RankSource> Sequential<S> {
+    fn new(src: S, rule: &Rule) -> Self {
+        Sequential {
+            src,
+            a: rule.a,
+            pos: rule.pos,
+            next: Raw::NONE,
+        }
+    }
+}
+
+impl<S: RankSource> RawSource for Sequential<S> {
+    #[inline(always)]
+    fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
+        for (i, &x) in values.iter().enumerate().take(CHUNK) {
+            raw.set(i, self.next);
+            if x.is_finite() {
+                if let Some(r) = self.src.push(x) {
+                    self.next = Raw::from_ranks(self.a, &self.pos, &r);
+                }
+            }
+        }
+    }
+}
+
+/// [`Blocks`] for the causal pipeline: a gap-free block of buckets past
+/// the first window reads its ranks in one tight loop and turns them into
+/// bands in a vectorisable pass ([`Raw::from_ranks`], as
+/// [`Sequential`] does one bucket at a time); any other block goes through
+/// [`Sequential`].
+struct BlocksRaw<'a> {
+    seq: Sequential<Blocks<'a>>,
+    /// Per bucket of the block, the values at ranks `k` and `k + 1` of each
+    /// quantile's rank `k` (q25, q50, q75).
+    lo: [[f64; CHUNK]; 3],
+    hi: [[f64; CHUNK]; 3],
+}
+
+impl<'a> BlocksRaw<'a> {
+    fn new(observed: &'a [f64], n: usize, rule: &Rule) -> Self {
+        BlocksRaw {
+            seq: Sequential::new(Blocks::new(observed, n, &rule.pos), rule),
+            lo: [[0.0; CHUNK]; 3],
+            hi: [[0.0; CHUNK]; 3],
+        }
+    }
+}
+
+impl RawSource for BlocksRaw<'_> {
+    #[inline(always)]
+    fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
+        let len = values.len().min(CHUNK);
+        if len == 0 || self.seq.src.fill > 0 || !all_finite(values) {
+            return self.seq.fill(values, raw);
+        }
+        // One window per observed value from here on: never `None`.
+        for i in 0..len {
+            let r = self
+                .seq
+                .src
+                .blocks
+                .next()
+                .unwrap_or([(f64::NAN, f64::NAN); 3]);
+            for ((lo, hi), r) in self.lo.iter_mut().zip(&mut self.hi).zip(r) {
+                (lo[i], hi[i]) = r;
+            }
+        }
+        let (a, pos) = (self.seq.a, self.seq.pos);
+        let ranks = |i: usize| {
+            let (lo, hi) = (&self.lo, &self.hi);
+            [
+                (lo[0][i], hi[0][i]),
+                (lo[1][i], hi[1][i]),
+                (lo[2][i], hi[2][i]),
+            ]
+        };
+        // Bucket i's band is from the window that ends just before it.
+        raw.set(0, self.seq.next);
+        for i in 1..len {
+            raw.set(i, Raw::from_ranks(a, &pos, &ranks(i - 1)));
+        }
+        self.seq.next = Raw::from_ranks(a, &pos, &ranks(len - 1));
+    }
+}
+
+/// Windows of `N` (at most [`NETWORK_MAX`](crate::window::NETWORK_MAX))
+/// observations, each sorted from scratch by a sorting network: no state
+/// carried from one window to the next, so a block of gap-free buckets is
+/// one loop of independent windows, which the compiler vectorises. Same
+/// order statistics as any other source, hence bit-identical bands.
+struct Network<'a, const N: usize> {
+    /// The observed values of the whole series (gaps compacted away).
+    observed: &'a [f64],
+    /// Observed values before the next bucket.
+    seen: usize,
+    a: f64,
+    pos: [QuantilePos; 3],
+}
+
+impl<'a, const N: usize> Network<'a, N> {
+    /// Ranks of q25, q50 and q75 among `N` values ([`QuantilePos::rank`]:
+    /// `floor(q * (N - 1))`, exact in integers).
+    const RANKS: [usize; 3] = [(N - 1) / 4, (N - 1) / 2, 3 * (N - 1) / 4];
+
+    fn new(observed: &'a [f64], rule: &Rule) -> Self {
+        debug_assert_eq!(Self::RANKS, rule.pos.map(|q| q.rank()));
+        Network {
+            observed,
+            seen: 0,
+            a: rule.a,
+            pos: rule.pos,
+        }
+    }
+
+    /// The raw band of one full window.
+    #[inline(always)]
+    fn band(&self, w: &[f64; N]) -> Raw {
+        // `+ 0.0` turns -0.0 into 0.0 (as every other source does).
+        let mut v = w.map(|x| x + 0.0);
+        sort_network(&mut v);
+        let [k0, k1, k2] = Self::RANKS;
+        let ranks = [(v[k0], v[k0 + 1]), (v[k1], v[k1 + 1]), (v[k2], v[k2 + 1])];
+        Raw::from_ranks(self.a, &self.pos, &ranks)
+    }
+}
+
+impl<const N: usize> RawSource for Network<'_, N> {
+    #[inline(always)]
+    fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
+        let len = values.len().min(CHUNK);
+        let seen = self.seen;
+        if seen >= N && all_finite(values) {
+            // Bucket i's window is observed[seen + i - N..seen + i].
+            let obs = &self.observed[seen - N..seen + len - 1];
+            for i in 0..len {
+                let w: &[f64; N] = obs[i..i + N].try_into().expect("N values");
+                raw.set(i, self.band(w));
+            }
+            self.seen += len;
+            return;
+        }
+        for (i, &x) in values.iter().enumerate().take(len) {
+            let r = match self.seen.checked_sub(N) {
+                Some(from) => {
+                    let w: &[f64; N] = self.observed[from..self.seen].try_into().expect("N values");
+                    self.band(w)
+                }
+                None => Raw::NONE,
+            };
+            raw.set(i, r);
+            if x.is_finite() {
+                self.seen += 1;
+            }
+        }
+    }
+}
+
+/// The causal batch pipeline (`asof` or `none`), a block of [`CHUNK`]
+/// buckets at a time: raw bands from `src`, then the smoothing
+/// ([`PairMean::push_block`], the same steps as [`Rule::finish`]'s pushes),
+/// then the assessment straight into `out`'s columns
+/// ([`Detection::extend_assessed`], a branch-free loop). Bit for bit what
+/// [`Rule::run_causal`] (hence [`IqrState::push`]) gives: the same
+/// operations per bucket, regrouped into tight loops over L1-resident
+/// columns that the compiler vectorises. On x86-64 the loops are compiled
+/// for the widest of AVX-512 and AVX2 the CPU has (checked at run time).
+fn run_blocks(rule: &Rule, values: &[f64], src: impl RawSource, out: &mut Detection) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { run_blocks_avx512(rule, values, src, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { run_blocks_avx2(rule, values, src, out) };
+        }
+    }
+    run_blocks_body(rule, values, src, out)
+}
+
+/// [`run_blocks`] compiled for AVX-512: its loops over a block vectorise
+/// eight lanes wide instead of two. The same operations (Rust never fuses a
+/// multiply and an add on its own), so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn run_blocks_avx512(rule: &Rule, values: &[f64], src: impl RawSource, out: &mut Detection) {
+    run_blocks_body(rule, values, src, out)
+}
+
+/// [`run_blocks`] compiled for AVX2 (four lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn run_blocks_avx2(rule: &Rule, values: &[f64], src: impl RawSource, out: &mut Detection) {
+    run_blocks_body(rule, values, src, out)
+}
+
+#[inline(always)]
+fn run_blocks_body(rule: &Rule, values: &[f64], mut src: impl RawSource, out: &mut Detection) {
+    let mut mean = rule.mean.clone();
+    let asof = rule.smooth == Smoothing::AsOf;
+    let mut raw = RawCols {
+        lower: [0.0; CHUNK],
+        upper: [0.0; CHUNK],
+        median: [0.0; CHUNK],
+        iqr: [0.0; CHUNK],
+    };
+    let (mut lo, mut hi) = ([0.0; CHUNK], [0.0; CHUNK]);
+    let mut scratch = BlockScratch::new();
+    out.clear();
+    out.reserve(values.len());
+    for chunk in values.chunks(CHUNK) {
+        let len = chunk.len();
+        src.fill(chunk, &mut raw);
+        if asof {
+            mean.push_block(
+                &raw.lower[..len],
+                &raw.upper[..len],
+                &mut lo[..len],
+                &mut hi[..len],
+                &mut scratch,
+            );
+        } else {
+            lo[..len].copy_from_slice(&raw.lower[..len]);
+            hi[..len].copy_from_slice(&raw.upper[..len]);
+        }
+        out.extend_assessed(
+            chunk,
+            &lo[..len],
+            &hi[..len],
+            &raw.median[..len],
+            &raw.iqr[..len],
+        );
+    }
+}
+
+/// True when no value is a gap: a branch-free pass per 64 values (which
+/// vectorises), not a branch per value.
+#[inline(always)]
+fn all_finite(values: &[f64]) -> bool {
+    values
+        .chunks(64)
+        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()))
+}
+
 #[inline]
 fn finite(x: f64) -> Option<f64> {
     if x.is_finite() {
@@ -378,19 +682,25 @@ impl IqrState {
     }
 }
 
-/// Window length from which batch runs use [`SortedBlocks`] rather than a
-/// [`SortedVec`] window. Chosen with `examples/iqr_throughput` (1e6 points,
-/// buffer reused, M points/s, sorted array vs blocks): n = 8: 34 vs 26,
-/// 12: 30 vs 26, 16: 24 vs 26, 24: 20 vs 28.
+/// Window length from which `centered` batch runs use [`SortedBlocks`]
+/// rather than a [`SortedVec`] window. Chosen with
+/// `examples/iqr_throughput` (1e6 points, buffer reused, M points/s,
+/// sorted array vs blocks): n = 8: 34 vs 26, 12: 30 vs 26, 16: 24 vs 26,
+/// 24: 20 vs 28. Causal batch runs (`asof`, `none`) sort each window with a
+/// sorting network up to n = 24 (140-300 M points/s there) and use
+/// [`SortedBlocks`] above.
 pub const BLOCKS_THRESHOLD: usize = 14;
 
 /// Runs the IQR rule over a whole series: one point per bucket, as columns.
 ///
-/// The same code as [`IqrState::push`] after the order statistics
-/// (bit-identical points), fed by a batch order-statistics provider: [`SortedBlocks`] over the observed
-/// values (O(log n) amortised per point) from [`BLOCKS_THRESHOLD`] on, a
-/// [`SortedVec`] window below. `centered` runs the same rule for the raw
-/// bounds and then smooths them with the centered mean.
+/// Bit-identical to [`IqrState::push`] point by point, from batch order
+/// statistics: for `asof` and `none`, a sorting network per window up to
+/// n = 24 (independent windows, vectorised) and [`SortedBlocks`] over the
+/// observed values (O(log n) amortised per point) above, then the rest of
+/// the rule a block of buckets at a time. `centered` runs the same rule for
+/// the raw bounds ([`SortedBlocks`] from [`BLOCKS_THRESHOLD`] on, a
+/// [`SortedVec`] window below) and then smooths them with the centered
+/// mean.
 pub fn iqr(series: &Series, params: &IqrParams) -> Result<Detection, DetectError> {
     let mut out = Detection::new();
     iqr_into(series, params, &mut out)?;
@@ -409,20 +719,41 @@ pub fn iqr_into(
     let n = params.n;
     let rule = Rule::new(params);
     let values = series.raw_values();
-    if n < BLOCKS_THRESHOLD {
-        let src: Live<SortedVec> = Live::new(n, &rule.pos);
-        rule.run(values, src, n, out);
-    } else {
-        // The windows are over observed values: compact the gaps away
-        // (no copy when there are none).
-        let observed: Cow<'_, [f64]> = if values.iter().all(|x| x.is_finite()) {
+    // The windows are over observed values: compact the gaps away (no copy
+    // when there are none).
+    let observed = || -> Cow<'_, [f64]> {
+        if all_finite(values) {
             Cow::Borrowed(values)
         } else {
             Cow::Owned(values.iter().copied().filter(|x| x.is_finite()).collect())
-        };
-        let src = Blocks::new(&observed, n, &rule.pos);
-        rule.run(values, src, n, out);
+        }
+    };
+    if rule.smooth == Smoothing::Centered {
+        if n < BLOCKS_THRESHOLD {
+            let src: Live<SortedVec> = Live::new(n, &rule.pos);
+            rule.run(values, src, n, out);
+        } else {
+            let observed = observed();
+            let src = Blocks::new(&observed, n, &rule.pos);
+            rule.run(values, src, n, out);
+        }
+        return Ok(());
     }
+    if n > NETWORK_MAX {
+        let observed = observed();
+        run_blocks(&rule, values, BlocksRaw::new(&observed, n, &rule), out);
+        return Ok(());
+    }
+    let observed = observed();
+    macro_rules! network {
+        ($($n:literal)*) => {
+            match n {
+                $($n => run_blocks(&rule, values, Network::<$n>::new(&observed, &rule), out),)*
+                _ => unreachable!("2 <= n={n} <= NETWORK_MAX"),
+            }
+        };
+    }
+    network!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24);
     Ok(())
 }
 
@@ -601,36 +932,97 @@ mod tests {
         assert!(pts[25].deviation.unwrap() < -0.8);
     }
 
+    /// Every field of a point, floats as bits (`-0.0 != 0.0`).
+    fn bits(p: &Point) -> [Option<u64>; 7] {
+        let b = |x: Option<f64>| x.map(f64::to_bits);
+        [
+            b(p.value),
+            b(p.lower),
+            b(p.upper),
+            b(p.expected),
+            Some(u64::from(p.is_anomaly)),
+            Some(p.score.to_bits()),
+            b(p.deviation),
+        ]
+    }
+
+    /// The causal batch pipeline compiled without the run-time selected
+    /// SIMD extensions (what a CPU without AVX2 runs), for some `n`.
+    fn portable(s: &Series, pr: &IqrParams, observed: &[f64]) -> Option<Detection> {
+        if !pr.smooth.is_causal() {
+            return None;
+        }
+        let rule = Rule::new(pr);
+        let mut d = Detection::new();
+        let values = s.raw_values();
+        match pr.n {
+            5 => run_blocks_body(&rule, values, Network::<5>::new(observed, &rule), &mut d),
+            17 => run_blocks_body(&rule, values, Network::<17>::new(observed, &rule), &mut d),
+            n if n > NETWORK_MAX => {
+                run_blocks_body(&rule, values, BlocksRaw::new(observed, n, &rule), &mut d)
+            }
+            _ => return None,
+        }
+        Some(d)
+    }
+
     #[test]
     fn all_rank_sources_agree_bit_for_bit() {
         let mut x = 12345u64;
-        let values: Vec<f64> = (0..3000)
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // Scattered gaps, a gap-free stretch then a burst of gaps (blocks
+        // of the batch pipeline with and without gaps), no gaps at all,
+        // and ties.
+        let gappy: Vec<f64> = (0..3000)
             .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if x.is_multiple_of(13) {
+                let x = next();
+                let gap = if i < 1500 {
+                    x.is_multiple_of(13)
+                } else {
+                    (2100..2200).contains(&i) && x.is_multiple_of(2)
+                };
+                if gap {
                     f64::NAN
                 } else {
                     ((x % 1000) as f64) + (i % 50) as f64
                 }
             })
             .collect();
-        let s = Series::from_f64(0, 60, values).unwrap();
-        let observed: Vec<f64> = s.values().flatten().collect();
-        for n in [2, 7, 64, 301] {
-            for smooth in Smoothing::ALL {
-                let pr = p(n, 1.5, smooth);
-                let pos = Rule::new(&pr).pos;
-                let (mut a, mut b, mut c) = (Detection::new(), Detection::new(), Detection::new());
-                let small: Live<SortedVec> = Live::new(n, &pos);
-                let large: Live<Treap> = Live::new(n, &pos);
-                Rule::new(&pr).run(s.raw_values(), small, n, &mut a);
-                Rule::new(&pr).run(s.raw_values(), large, n, &mut b);
-                Rule::new(&pr).run(s.raw_values(), Blocks::new(&observed, n, &pos), n, &mut c);
-                assert_eq!(a, b, "n={n} {smooth}");
-                assert_eq!(a, c, "n={n} {smooth}");
-                assert_eq!(a, iqr(&s, &pr).unwrap(), "n={n} {smooth}");
+        let clean: Vec<f64> = (0..2000).map(|_| (next() % 100) as f64 - 50.0).collect();
+        for values in [gappy, clean] {
+            let s = Series::from_f64(0, 60, values).unwrap();
+            let observed: Vec<f64> = s.values().flatten().collect();
+            for n in (2..=17).chain([64, 301]) {
+                for smooth in Smoothing::ALL {
+                    let pr = p(n, 1.5, smooth);
+                    let pos = Rule::new(&pr).pos;
+                    let (mut a, mut b, mut c) =
+                        (Detection::new(), Detection::new(), Detection::new());
+                    let small: Live<SortedVec> = Live::new(n, &pos);
+                    let large: Live<Treap> = Live::new(n, &pos);
+                    Rule::new(&pr).run(s.raw_values(), small, n, &mut a);
+                    Rule::new(&pr).run(s.raw_values(), large, n, &mut b);
+                    let blocks = Blocks::new(&observed, n, &pos);
+                    Rule::new(&pr).run(s.raw_values(), blocks, n, &mut c);
+                    assert_eq!(a, b, "n={n} {smooth}");
+                    assert_eq!(a, c, "n={n} {smooth}");
+                    assert_eq!(a, iqr(&s, &pr).unwrap(), "n={n} {smooth}");
+                    if let Some(d) = portable(&s, &pr, &observed) {
+                        assert_eq!(a, d, "n={n} {smooth}");
+                    }
+                    let mut st = IqrState::new(pr);
+                    if let Ok(st) = &mut st {
+                        for (t, v) in s.values().enumerate() {
+                            let (want, got) = (a.point(t), st.push(v));
+                            assert_eq!(bits(&want), bits(&got), "n={n} {smooth} t={t}");
+                        }
+                    }
+                }
             }
         }
     }

@@ -24,10 +24,12 @@
 //! full.
 
 mod blocks;
+mod network;
 mod sorted;
 mod treap;
 
 pub use blocks::SortedBlocks;
+pub(crate) use network::{sort as sort_network, NETWORK_MAX};
 pub use sorted::SortedVec;
 pub use treap::Treap;
 
