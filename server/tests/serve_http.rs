@@ -243,3 +243,39 @@ fn no_secret_appears_in_any_log_line_or_response() {
         assert!(!text.contains(PASSWORD), "password in the {what}");
     }
 }
+
+#[test]
+fn an_oversized_request_body_is_refused_before_it_is_read() {
+    let server = serve(&format!(
+        "[source]\nkind = \"sqlite\"\npath = \"{{DIR}}/vigil.sqlite\"\n{SMALL_EMBEDDED}"
+    ));
+    let body = "x".repeat(1024 * 1024);
+    let mut stream = TcpStream::connect(&server.addr).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let _ = write!(
+        stream,
+        "POST /api/fetch_metrics HTTP/1.0\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status: u16 = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    assert_eq!(
+        status,
+        413,
+        "{}",
+        response.lines().next().unwrap_or_default()
+    );
+    assert_eq!(
+        get(&server.addr, "/healthz").map(|r| r.0),
+        Some(200),
+        "still serving"
+    );
+}

@@ -14,6 +14,9 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Name of the bundle cargo-leptos writes (`[[workspace.metadata.leptos]] name`).
 const OUTPUT_NAME: &str = "vigil";
 
@@ -45,4 +48,9 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .merge(health::routes(health))
+        // Every request body (server-function forms and JSON) is small; a
+        // bigger one is refused with 413 before it is read into memory.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
 }
