@@ -53,10 +53,192 @@ pub async fn fetch_metric_history(name: String, days: u32) -> Result<MetricHisto
         .map_err(ServerFnError::new)
 }
 
+/// One alert as the history page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub id: u64,
+    /// Unix seconds of the first anomalous bucket.
+    pub started_at: i64,
+    pub metric: String,
+    /// `dimension=value`, or `None` for the whole metric.
+    pub slice: Option<String>,
+    pub value: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// (value - expected) / expected: -0.23 is 23% below.
+    pub deviation: Option<f64>,
+    /// `firing` or `resolved`.
+    pub state: String,
+    pub resolved_at: Option<i64>,
+    /// Whether its last notification was muted by a silence.
+    pub muted: bool,
+    /// Where its notification went: `sent`, `muted` or `not sent`.
+    pub delivery: String,
+    /// `false_alarm` or `expected`, set from a button.
+    pub label: Option<String>,
+    pub label_by: Option<String>,
+    /// Button presses and labels, oldest first.
+    pub events: Vec<AlertEventRow>,
+}
+
+/// One entry of an alert's history: a button press or a label.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertEventRow {
+    /// Unix seconds.
+    pub at: i64,
+    pub kind: String,
+    pub details: String,
+    pub actor: Option<String>,
+}
+
+/// A silence in force.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilenceRow {
+    pub id: i64,
+    /// `None` mutes every metric.
+    pub metric: Option<String>,
+    /// `dimension=value`, or `None` for the whole metric.
+    pub slice: Option<String>,
+    /// Unix seconds.
+    pub until: i64,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A validated request to mute: what [`create_silence`] hands the backend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceRequest {
+    /// `None` mutes everything.
+    pub metric: Option<String>,
+    /// (dimension, value); only with a metric.
+    pub slice: Option<(String, String)>,
+    pub minutes: u32,
+}
+
+/// The longest silence: one year.
+pub const MAX_SILENCE_MINUTES: u32 = 525_600;
+/// The most alerts one request returns.
+pub const MAX_ALERTS: u32 = 1000;
+/// What the web UI shows to someone without the operator token configured.
+pub const READ_ONLY: &str =
+    "read-only: no operator token configured (set VIGIL_OPERATOR_TOKEN and restart vigil serve)";
+
+/// `Some` non-blank text, trimmed; blank is `None`.
+fn non_blank(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Checks a silence request's fields; the message says what is wrong.
+pub fn validate_silence(
+    metric: Option<String>,
+    slice: Option<String>,
+    minutes: u32,
+    known_metrics: &[String],
+) -> Result<SilenceRequest, String> {
+    let metric = non_blank(metric);
+    let slice = non_blank(slice);
+    if let Some(name) = &metric {
+        if !known_metrics.iter().any(|m| m == name) {
+            return Err(format!("unknown metric {name:?}"));
+        }
+    }
+    let slice = match slice {
+        None => None,
+        Some(text) => {
+            if metric.is_none() {
+                return Err("a slice needs a metric: choose one, or clear the slice".into());
+            }
+            let Some((dimension, value)) = text.split_once('=') else {
+                return Err(format!(
+                    "slice {text:?}: expected dimension=value, e.g. os=Android"
+                ));
+            };
+            let (dimension, value) = (dimension.trim(), value.trim());
+            if dimension.is_empty() || value.is_empty() {
+                return Err(format!(
+                    "slice {text:?}: expected dimension=value, e.g. os=Android"
+                ));
+            }
+            Some((dimension.to_string(), value.to_string()))
+        }
+    };
+    if !(1..=MAX_SILENCE_MINUTES).contains(&minutes) {
+        return Err(format!(
+            "duration {minutes} minutes: expected 1 to {MAX_SILENCE_MINUTES} (one year)"
+        ));
+    }
+    Ok(SilenceRequest {
+        metric,
+        slice,
+        minutes,
+    })
+}
+
+#[server(endpoint = "fetch_alerts")]
+pub async fn fetch_alerts(
+    metric: Option<String>,
+    state: Option<String>,
+    limit: u32,
+) -> Result<Vec<AlertRow>, ServerFnError> {
+    let backend = backend::from_context()?;
+    let metric = non_blank(metric);
+    if let Some(name) = &metric {
+        if !backend.metrics().iter().any(|m| &m.name == name) {
+            return Err(ServerFnError::new(format!("unknown metric {name:?}")));
+        }
+    }
+    let state = non_blank(state);
+    if let Some(state) = &state {
+        if state != "firing" && state != "resolved" {
+            return Err(ServerFnError::new(format!(
+                "state {state:?}: expected firing or resolved"
+            )));
+        }
+    }
+    let limit = limit.clamp(1, MAX_ALERTS);
+    backend
+        .alerts(metric, state, limit)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+#[server(endpoint = "fetch_silences")]
+pub async fn fetch_silences() -> Result<Vec<SilenceRow>, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend.silences().await.map_err(ServerFnError::new)
+}
+
+#[server(endpoint = "create_silence")]
+pub async fn create_silence(
+    metric: Option<String>,
+    slice: Option<String>,
+    minutes: u32,
+    token: String,
+) -> Result<SilenceRow, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    let known: Vec<String> = backend.metrics().into_iter().map(|m| m.name).collect();
+    let request = validate_silence(metric, slice, minutes, &known).map_err(ServerFnError::new)?;
+    backend
+        .create_silence(request)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+#[server(endpoint = "end_silence")]
+pub async fn end_silence(id: i64, token: String) -> Result<(), ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    if id <= 0 {
+        return Err(ServerFnError::new(format!("no silence with id {id}")));
+    }
+    backend.end_silence(id).await.map_err(ServerFnError::new)
+}
+
 /// The server side of the contract, implemented by the `vigil` binary.
 #[cfg(feature = "ssr")]
 pub mod backend {
-    use super::{MetricHistory, MetricSummary};
+    use super::{AlertRow, MetricHistory, MetricSummary, SilenceRequest, SilenceRow, READ_ONLY};
     use leptos::prelude::*;
     use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -71,6 +253,74 @@ pub mod backend {
             name: &'a str,
             days: u32,
         ) -> BoxFuture<'a, Result<MetricHistory, String>>;
+
+        /// Alerts, newest first; `state` is `firing` or `resolved`.
+        fn alerts(
+            &self,
+            metric: Option<String>,
+            state: Option<String>,
+            limit: u32,
+        ) -> BoxFuture<'_, Result<Vec<AlertRow>, String>> {
+            let _ = (metric, state, limit);
+            Box::pin(async { Err("alert history is not available here".to_string()) })
+        }
+
+        /// Silences in force now.
+        fn silences(&self) -> BoxFuture<'_, Result<Vec<SilenceRow>, String>> {
+            Box::pin(async { Err("silences are not available here".to_string()) })
+        }
+
+        /// Mutes from now for `request.minutes` (already validated and authorized).
+        fn create_silence(
+            &self,
+            request: SilenceRequest,
+        ) -> BoxFuture<'_, Result<SilenceRow, String>> {
+            let _ = request;
+            Box::pin(async { Err("silences are not available here".to_string()) })
+        }
+
+        /// Ends a silence early (already authorized).
+        fn end_silence(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+            let _ = id;
+            Box::pin(async { Err("silences are not available here".to_string()) })
+        }
+
+        /// Whether an operator token is configured at all; without one the UI is read-only.
+        fn writes_enabled(&self) -> bool {
+            false
+        }
+
+        /// Whether `token` is the operator token (compared in constant time).
+        fn check_operator_token(&self, token: &str) -> bool {
+            let _ = token;
+            false
+        }
+    }
+
+    /// Refuses a write unless writes are enabled and `token` is the operator token.
+    pub fn authorize(backend: &dyn Backend, token: &str) -> Result<(), ServerFnError> {
+        if !backend.writes_enabled() {
+            return Err(ServerFnError::new(READ_ONLY));
+        }
+        if token.is_empty() {
+            return Err(ServerFnError::new(
+                "operator token required: enter it to change silences",
+            ));
+        }
+        if !backend.check_operator_token(token) {
+            return Err(ServerFnError::new("wrong operator token"));
+        }
+        Ok(())
+    }
+
+    /// Compares two secrets in time that depends only on `expected`'s length.
+    pub fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
+        let mut diff = given.len() ^ expected.len();
+        for (i, byte) in expected.iter().enumerate() {
+            let other = given.get(i).copied().unwrap_or(0);
+            diff |= usize::from(other ^ byte);
+        }
+        diff == 0
     }
 
     /// Cheap to clone; provided as Leptos context for rendering and server functions.
@@ -81,5 +331,56 @@ pub mod backend {
         use_context::<BackendHandle>()
             .map(|handle| handle.0)
             .ok_or_else(|| ServerFnError::new("vigil backend missing from context"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Vec<String> {
+        vec!["feed_views".to_string()]
+    }
+
+    #[test]
+    fn silence_fields_are_validated() {
+        let ok = validate_silence(
+            Some("feed_views".into()),
+            Some(" os = Android ".into()),
+            30,
+            &known(),
+        )
+        .unwrap();
+        assert_eq!(ok.slice, Some(("os".into(), "Android".into())));
+        let all = validate_silence(Some("  ".into()), Some(String::new()), 1, &known()).unwrap();
+        assert_eq!((all.metric, all.slice), (None, None));
+        for (metric, slice, minutes, expected) in [
+            (Some("nope"), None, 30, "unknown metric"),
+            (Some("feed_views"), Some("Android"), 30, "dimension=value"),
+            (Some("feed_views"), Some("os="), 30, "dimension=value"),
+            (None, Some("os=Android"), 30, "a slice needs a metric"),
+            (Some("feed_views"), None, 0, "expected 1 to 525600"),
+            (Some("feed_views"), None, 525_601, "expected 1 to 525600"),
+        ] {
+            let error = validate_silence(
+                metric.map(String::from),
+                slice.map(String::from),
+                minutes,
+                &known(),
+            )
+            .unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn tokens_compare_exactly() {
+        use backend::constant_time_eq;
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secreT", b"secret"));
+        assert!(!constant_time_eq(b"secret1", b"secret"));
+        assert!(!constant_time_eq(b"secre", b"secret"));
+        assert!(!constant_time_eq(b"", b"secret"));
     }
 }

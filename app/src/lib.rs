@@ -52,12 +52,14 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"vigil"</A>
                 <nav aria-label="Main">
                     <A href="/">"Metrics"</A>
+                    <A href="/alerts">"Alerts"</A>
                 </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("/") view=pages::overview::OverviewPage/>
                     <Route path=path!("/metric/:name") view=pages::metric::MetricPage/>
+                    <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
                 </Routes>
             </main>
         </Router>

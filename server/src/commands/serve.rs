@@ -97,9 +97,18 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     }
 
     let options = web::leptos_options(&args.site_root, args.addr);
+    // Unlocks silences in the web UI; without it the UI is read-only.
+    let operator_token = std::env::var("VIGIL_OPERATOR_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty());
+    if operator_token.is_none() {
+        tracing::info!("VIGIL_OPERATOR_TOKEN is not set: the web UI is read-only");
+    }
     let backend = Arc::new(web::SourceBackend::new(
         Arc::clone(&source),
         catalogue.metrics().to_vec(),
+        Arc::clone(&pipeline.store),
+        operator_token,
     ));
     let health = web::HealthState {
         source: Arc::clone(&source),

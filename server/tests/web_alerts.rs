@@ -1,0 +1,312 @@
+//! The alert history and silences as the web UI reaches them: a real `vigil
+//! serve` process, its server functions called over HTTP, and `/alerts`
+//! rendered on the server.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use server::alerts::{store::state_path, AlertStore, Label};
+
+const TOKEN: &str = "op-token-4f1c9e";
+
+struct Server {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `vigil serve` on the small embedded default with `env`, after
+/// `prepare` has had the data directory, and waits until `/healthz` answers.
+fn serve(env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_path = dir.path().join("vigil.toml");
+    let config = format!(
+        "[source]\nkind = \"sqlite\"\npath = \"{}/vigil.sqlite\"\n[simulator]\nusers = 60\ndays = 2\nseed = 3\n",
+        dir.path().to_str().expect("utf-8 path")
+    );
+    std::fs::write(&config_path, config).expect("config written");
+    prepare(dir.path());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["serve", "--addr", &addr, "--config"])
+        .arg(&config_path)
+        .arg("--site-root")
+        .arg(dir.path().join("site"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("VIGIL_CONFIG")
+        .env_remove("VIGIL_OPERATOR_TOKEN")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vigil starts");
+    let mut server = Server {
+        child,
+        addr,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while request(&server.addr, "GET", "/healthz", "").is_none() {
+        assert!(
+            server.child.try_wait().expect("status").is_none(),
+            "vigil serve exited early"
+        );
+        assert!(Instant::now() < deadline, "vigil serve did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+/// A plain HTTP/1.0 request (form-encoded body for POST): (status, body).
+fn request(addr: &str, method: &str, path: &str, form: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())?;
+    Some((status, body))
+}
+
+fn post(server: &Server, endpoint: &str, form: &str) -> (u16, String) {
+    request(&server.addr, "POST", &format!("/api/{endpoint}"), form).expect("server answers")
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// One resolved alert on a slice, labelled and with a button press, written
+/// to the alert state before the server opens it.
+fn seed_alert(dir: &Path) {
+    let path = state_path(dir);
+    drop(AlertStore::open(&path).expect("state opens"));
+    let conn = rusqlite::Connection::open(&path).expect("state opens");
+    conn.execute(
+        "INSERT INTO alerts (id, metric, slice_dimension, slice_value, started_at, resolved_at,
+             value, lower, upper, expected, deviation, detector, state, muted)
+         VALUES (7, 'feed_views', 'os', 'Android', 1700000100, 1700003700,
+             120.0, 300.0, 500.0, 400.0, -0.7, 'iqr', 'resolved', 0)",
+        [],
+    )
+    .expect("alert inserted");
+    drop(conn);
+    let mut store = AlertStore::open(&path).expect("state opens");
+    store
+        .label(7, Label::FalseAlarm, "ann", 1_700_000_500)
+        .expect("labelled");
+    store
+        .record_button(7, "acknowledged", "bob", 1_700_000_600)
+        .expect("button recorded");
+}
+
+#[test]
+fn silences_need_the_operator_token_and_round_trip() {
+    let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], |_| {});
+
+    // A wrong or missing token is refused, and nothing is created.
+    let (status, body) = post(
+        &server,
+        "create_silence",
+        "metric=feed_views&minutes=30&token=not-the-token",
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("wrong operator token"), "{body}");
+    let (status, body) = post(
+        &server,
+        "create_silence",
+        "metric=feed_views&minutes=30&token=",
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("operator token required"), "{body}");
+    let (status, body) = post(&server, "fetch_silences", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body), serde_json::json!([]));
+
+    // Every field is validated with a message that says what is wrong.
+    for (form, expected) in [
+        ("metric=no_such_metric&minutes=30", "unknown metric"),
+        (
+            "metric=feed_views&slice=Android&minutes=30",
+            "dimension=value",
+        ),
+        ("metric=feed_views&minutes=0", "expected 1 to 525600"),
+        ("metric=feed_views&minutes=525601", "expected 1 to 525600"),
+        ("slice=os%3DAndroid&minutes=30", "a slice needs a metric"),
+        (
+            "metric=feed_views&slice=planet%3DMars&minutes=30",
+            "not sliced by",
+        ),
+    ] {
+        let (status, body) = post(&server, "create_silence", &format!("{form}&token={TOKEN}"));
+        assert_ne!(status, 200, "{form}: {body}");
+        assert!(body.contains(expected), "{form}: {body}");
+    }
+
+    // The right token creates it; it is listed back.
+    let (status, body) = post(
+        &server,
+        "create_silence",
+        &format!("metric=feed_views&slice=os%3DAndroid&minutes=90&token={TOKEN}"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let created = json(&body);
+    let id = created["id"].as_i64().expect("an id");
+    assert_eq!(created["metric"], "feed_views");
+    assert_eq!(created["slice"], "os=Android");
+    let span = created["until"].as_i64().unwrap() - created["created_at"].as_i64().unwrap();
+    assert_eq!(span, 90 * 60);
+
+    let (status, body) = post(
+        &server,
+        "create_silence",
+        &format!("minutes=5&token={TOKEN}"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let all = json(&body);
+    assert_eq!(
+        all["metric"],
+        serde_json::Value::Null,
+        "no metric: mute all"
+    );
+
+    let (status, body) = post(&server, "fetch_silences", "");
+    assert_eq!(status, 200, "{body}");
+    let listed = json(&body);
+    let ids: Vec<i64> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&id), "{body}");
+    assert_eq!(ids.len(), 2, "{body}");
+
+    // Ending needs the token too.
+    let (status, body) = post(&server, "end_silence", &format!("id={id}&token=nope"));
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("wrong operator token"), "{body}");
+    let (status, body) = post(&server, "end_silence", &format!("id={id}&token={TOKEN}"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&server, "end_silence", &format!("id=99999&token={TOKEN}"));
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("no silence with id 99999"), "{body}");
+
+    let (_, body) = post(&server, "fetch_silences", "");
+    let ids: Vec<i64> = json(&body)
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert!(!ids.contains(&id), "ended silence no longer listed: {body}");
+    assert_eq!(ids.len(), 1, "{body}");
+}
+
+#[test]
+fn without_a_token_the_ui_is_read_only() {
+    let server = serve(&[], |_| {});
+    for (endpoint, form) in [
+        (
+            "create_silence",
+            "metric=feed_views&minutes=30&token=anything",
+        ),
+        ("create_silence", "minutes=30&token="),
+        ("end_silence", "id=1&token=anything"),
+    ] {
+        let (status, body) = post(&server, endpoint, form);
+        assert_ne!(status, 200, "{body}");
+        assert!(
+            body.contains("read-only: no operator token configured"),
+            "{body}"
+        );
+    }
+    let (status, body) = post(&server, "fetch_silences", "");
+    assert_eq!(status, 200, "reading stays open: {body}");
+}
+
+#[test]
+fn alerts_are_served_and_rendered() {
+    let server = serve(&[], seed_alert);
+
+    let (status, body) = post(&server, "fetch_alerts", "metric=feed_views&limit=50");
+    assert_eq!(status, 200, "{body}");
+    let alerts = json(&body);
+    let alert = alerts
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|a| a["id"] == 7)
+        .unwrap_or_else(|| panic!("the seeded alert: {body}"));
+    assert_eq!(alert["slice"], "os=Android");
+    assert_eq!(alert["state"], "resolved");
+    assert_eq!(alert["label"], "false_alarm");
+    assert_eq!(alert["label_by"], "ann");
+    let kinds: Vec<&str> = alert["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["label", "button"], "{body}");
+
+    let (status, body) = post(&server, "fetch_alerts", "state=firing&limit=50");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains("\"id\":7,"),
+        "the resolved alert is filtered out: {body}"
+    );
+    let (status, body) = post(&server, "fetch_alerts", "state=sleeping&limit=5");
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("expected firing or resolved"), "{body}");
+    let (status, body) = post(&server, "fetch_alerts", "metric=nope&limit=5");
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("unknown metric"), "{body}");
+
+    let (status, page) = request(&server.addr, "GET", "/alerts", "").expect("page answers");
+    assert_eq!(status, 200);
+    assert!(page.contains("data-testid=\"alerts-table\""), "{page}");
+    assert!(
+        page.contains("href=\"/metric/feed_views\""),
+        "rows link the metric"
+    );
+    assert!(page.contains("os=Android"), "the slice is shown");
+    assert!(
+        page.contains("2023-11-14 22:15 UTC"),
+        "UTC start time: {page}"
+    );
+    assert!(page.contains("-70.0%"), "deviation in percent");
+    assert!(page.contains("false_alarm"), "the label");
+    assert!(page.contains("acknowledged"), "the button press");
+    assert!(
+        page.contains("data-testid=\"silences\""),
+        "the silences section"
+    );
+}
