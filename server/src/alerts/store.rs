@@ -272,6 +272,9 @@ pub struct AlertRecord {
     pub muted: bool,
     pub label: Option<Label>,
     pub label_by: Option<String>,
+    /// Its notifications: `pending` (in the outbox), `sent` (to Telegram),
+    /// `failed` (refused for good), `logged` (no Telegram), or `none` (all muted).
+    pub delivery: String,
 }
 
 /// One history entry of an alert.
@@ -1098,7 +1101,15 @@ fn enqueue(
 }
 
 const ALERT_COLUMNS: &str = "id, metric, slice_dimension, slice_value, started_at, resolved_at, \
-     value, lower, upper, expected, deviation, detector, state, muted, label, label_by";
+     value, lower, upper, expected, deviation, detector, state, muted, label, label_by, \
+     (SELECT CASE \
+        WHEN COUNT(*) = 0 THEN 'none' \
+        WHEN SUM(o.sent_at IS NULL) > 0 THEN 'pending' \
+        WHEN SUM(o.sent_at IS NOT NULL AND o.telegram_message_id IS NULL \
+                 AND o.last_error IS NOT NULL) > 0 THEN 'failed' \
+        WHEN SUM(o.telegram_message_id IS NOT NULL) > 0 THEN 'sent' \
+        ELSE 'logged' END \
+      FROM outbox o WHERE o.alert_id = alerts.id)";
 
 fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     let state: String = r.get(12)?;
@@ -1123,6 +1134,7 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
         muted: r.get(13)?,
         label: label.as_deref().and_then(Label::parse),
         label_by: r.get(15)?,
+        delivery: r.get(16)?,
     })
 }
 

@@ -506,3 +506,42 @@ proptest! {
         prop_assert_eq!(queued(&messy), queued(&clean));
     }
 }
+
+#[test]
+fn history_shows_each_alerts_delivery_status() {
+    let (_dir, _path, mut store) = temp_store();
+    let cfg = AlertConfig::default();
+    let items = store
+        .apply(
+            &[
+                eval_of("feed_views", None, 0, Some(200.0)),
+                eval_of("feed_likes", None, 0, Some(200.0)),
+                eval_of("messages_sent", None, 0, Some(200.0)),
+                eval_of("feed_ctr", None, 0, Some(200.0)),
+            ],
+            now_after(0),
+            &cfg,
+        )
+        .unwrap();
+    assert_eq!(items.len(), 4);
+    store.mark_sent(items[0].id, now_after(0), sent(1)).unwrap();
+    store
+        .mark_done_without_message(items[1].id, now_after(0), Some("chat not found"))
+        .unwrap();
+    store
+        .mark_done_without_message(items[2].id, now_after(0), None)
+        .unwrap();
+    let status = |metric: &str| {
+        store
+            .history(&HistoryFilter::default(), 10)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.metric == metric)
+            .map(|a| a.delivery)
+            .unwrap()
+    };
+    assert_eq!(status("feed_views"), "sent");
+    assert_eq!(status("feed_likes"), "failed");
+    assert_eq!(status("messages_sent"), "logged");
+    assert_eq!(status("feed_ctr"), "pending");
+}

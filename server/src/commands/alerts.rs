@@ -91,7 +91,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             };
             writeln!(
                 out,
-                "id,started,metric,slice,value,lower,upper,deviation,state,resolved,muted,label,label_by"
+                "id,started,metric,slice,value,lower,upper,deviation,state,resolved,muted,delivery,label,label_by"
             )?;
             let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
             for alert in store.history(&filter, *limit)? {
@@ -102,7 +102,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                     .unwrap_or_default();
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                     alert.id,
                     format_time(alert.started_at),
                     alert.metric,
@@ -117,6 +117,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                     },
                     alert.resolved_at.map(format_time).unwrap_or_default(),
                     u8::from(alert.muted),
+                    alert.delivery,
                     alert.label.map(|l| l.as_str()).unwrap_or_default(),
                     csv_cell(alert.label_by.as_deref().unwrap_or_default()),
                 )?;

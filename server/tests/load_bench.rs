@@ -1,0 +1,179 @@
+//! Load benchmark (ignored by `cargo test`; run by `make bench`):
+//! `vigil serve` on the embedded default, 200 concurrent clients requesting
+//! the overview and metric pages on loopback for 60 seconds while checks run
+//! against the same store. Prints requests, errors and latency percentiles.
+//!
+//! ```sh
+//! cargo test --release -p server --test load_bench -- --ignored --nocapture
+//! # VIGIL_LOAD_CLIENTS=200 VIGIL_LOAD_SECONDS=60 by default
+//! ```
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[test]
+#[ignore = "benchmark: run with --ignored (make bench)"]
+fn two_hundred_clients_on_the_pages_while_checks_run() {
+    let clients = env_or("VIGIL_LOAD_CLIENTS", 200) as usize;
+    let seconds = env_or("VIGIL_LOAD_SECONDS", 60);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let vigil = env!("CARGO_BIN_EXE_vigil");
+    let data_dir = dir.path().to_str().expect("utf-8").to_string();
+    let _server = Killed(
+        Command::new(vigil)
+            .args(["serve", "--addr", &addr, "--data-dir", &data_dir])
+            .args([
+                "--site-root",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"),
+            ])
+            .env_remove("VIGIL_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vigil serve starts"),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    // Wait for the default history (14 days) and the first check.
+    runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if let Ok(r) = http.get(format!("{base}/metrics")).send().await {
+                if r.text()
+                    .await
+                    .is_ok_and(|t| t.contains("vigil_checks_total{result=\"ok\"} 1"))
+                {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "vigil serve did not come up");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+
+    // Checks against the same store, back to back, for the whole run.
+    let stop = Arc::new(AtomicBool::new(false));
+    let checks = {
+        let stop = Arc::clone(&stop);
+        let data_dir = data_dir.clone();
+        std::thread::spawn(move || {
+            let mut count = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let status = Command::new(vigil)
+                    .args(["check", "--dry-run", "--data-dir", &data_dir])
+                    .env_remove("VIGIL_CONFIG")
+                    .env("RUST_LOG", "error")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("vigil check runs");
+                assert!(status.success(), "check failed during the load");
+                count += 1;
+            }
+            count
+        })
+    };
+
+    let paths = [
+        "/",
+        "/metric/feed_views",
+        "/metric/feed_ctr",
+        "/metric/messages_sent",
+    ];
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let results = runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for client in 0..clients {
+            let http = http.clone();
+            let base = base.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                let mut i = client;
+                while Instant::now() < until {
+                    let path = paths[i % paths.len()];
+                    i += 1;
+                    let t = Instant::now();
+                    match http.get(format!("{base}{path}")).send().await {
+                        Ok(response) if response.status().is_success() => {
+                            if response.bytes().await.is_err() {
+                                errors += 1;
+                            }
+                        }
+                        _ => errors += 1,
+                    }
+                    latencies.push(t.elapsed());
+                }
+                (latencies, errors)
+            }));
+        }
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for task in tasks {
+            let (latencies, e) = task.await.expect("client task");
+            all.extend(latencies);
+            errors += e;
+        }
+        (all, errors)
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let checks = checks.join().expect("checks thread");
+    let (mut latencies, errors) = results;
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "clients={clients} seconds={elapsed:.0} requests={} errors={errors} rps={:.0} \
+         p50_ms={:.1} p90_ms={:.1} p99_ms={:.1} max_ms={:.1} concurrent_checks_run={checks}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+    );
+    assert_eq!(errors, 0, "no request may fail under load");
+    assert!(checks > 0, "checks ran during the load");
+}
