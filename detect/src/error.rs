@@ -41,7 +41,7 @@ pub enum DetectError {
     #[error("unknown smoothing {0:?} (expected asof, centered or none)")]
     UnknownSmoothing(String),
     /// A detector name that is not known.
-    #[error("unknown detector {0:?} (expected iqr, seasonal_iqr, seasonal, drop or changepoint)")]
+    #[error("unknown detector {0:?} (expected iqr, seasonal_iqr, seasonal, drop, changepoint or forecast)")]
     UnknownDetector(String),
     /// A count parameter (period, seasons, window...) out of its range.
     #[error("{name} must be between {min} and {max} (got {value})")]
