@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
     alerts::AlertsArgs, check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs,
-    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs,
+    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs, tune::TuneArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -34,6 +34,8 @@ pub enum Command {
     Series(SeriesArgs),
     /// Fill the embedded store (or ClickHouse) with simulated product events.
     Simulate(SimulateArgs),
+    /// Search each detector's parameters on a metric's history against its labels.
+    Tune(TuneArgs),
 }
 
 #[derive(Args, Debug)]

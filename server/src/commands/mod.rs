@@ -9,6 +9,7 @@ pub mod series;
 pub mod serve;
 pub mod simulate;
 pub mod source_args;
+pub mod tune;
 
 use crate::cli::Command;
 
@@ -22,5 +23,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Config(args) => config::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Tune(args) => tune::run(&args),
     }
 }

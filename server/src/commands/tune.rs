@@ -1,0 +1,331 @@
+//! `vigil tune --metric NAME`: searches a parameter grid per detector on the
+//! metric's own history, scored against its labels, and prints the best
+//! setting of each detector with its figures (F1, precision, recall, delay,
+//! false alerts per week), best first, with the `[detectors]` line to use it.
+//!
+//! Labels: the incidents recorded in the source (the simulator writes its
+//! injected ones; on ClickHouse, the `incidents` table you fill) for the whole
+//! metric are the events to find; incidents confined to one slice, and alerts
+//! labelled "expected" from Telegram, are neutral (neither right nor wrong).
+//! An alert labelled "false alarm" is a false alert by construction: any
+//! detector firing there is penalised through the false-alert count.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use detect::eval::{evaluate_detector, Incident as Span, LabelledSeries, DEFAULT_TOLERANCE};
+use detect::{DetectorSpec, Series};
+use serde_json::{json, Value};
+
+use super::source_args::SourceArgs;
+use crate::alerts::store::{state_path, HistoryFilter};
+use crate::alerts::{AlertStore, Label};
+use crate::check::{grid_values, watermark};
+use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
+use crate::pipeline;
+use crate::sources::Source;
+use crate::times::{format_time, parse_time};
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The metric to tune (whole metric).
+    #[arg(long)]
+    pub metric: String,
+    /// Start of the history to tune on (default: 14 days ago).
+    #[arg(long, default_value = "now-14d")]
+    pub from: String,
+    /// End of the history (default: now).
+    #[arg(long, default_value = "now")]
+    pub to: String,
+    /// Detectors to tune (default: iqr, seasonal_iqr, seasonal, drop, changepoint).
+    #[arg(long = "detector", value_name = "NAME")]
+    pub detectors: Vec<String>,
+}
+
+/// The grid: for each detector, the parameters varied and their values.
+fn grid(detector: &str) -> Vec<(&'static str, Vec<Value>)> {
+    match detector {
+        "iqr" => vec![
+            (
+                "a",
+                vec![json!(1.5), json!(2.0), json!(3.0), json!(4.0), json!(6.0)],
+            ),
+            (
+                "n",
+                vec![json!(5), json!(12), json!(24), json!(48), json!(96)],
+            ),
+        ],
+        "seasonal_iqr" => vec![
+            (
+                "a",
+                vec![json!(1.0), json!(1.5), json!(2.0), json!(3.0), json!(4.0)],
+            ),
+            ("seasons", vec![json!(3), json!(5), json!(7)]),
+        ],
+        "seasonal" => vec![
+            ("z", vec![json!(3.0), json!(4.0), json!(5.0), json!(6.0)]),
+            ("min_rel_width", vec![json!(0.03), json!(0.05), json!(0.1)]),
+        ],
+        "drop" => vec![
+            (
+                "drop_fraction",
+                vec![json!(0.3), json!(0.4), json!(0.5), json!(0.6)],
+            ),
+            ("confirm", vec![json!(1), json!(2)]),
+        ],
+        "changepoint" => vec![
+            (
+                "threshold",
+                vec![json!(3.0), json!(5.0), json!(8.0), json!(12.0)],
+            ),
+            ("drift", vec![json!(0.25), json!(0.5), json!(1.0)]),
+        ],
+        // forecast refits a model per point: too slow for a grid here.
+        _ => Vec::new(),
+    }
+}
+
+/// Every combination of the grid's values applied to the detector's defaults.
+fn settings(detector: &str) -> anyhow::Result<Vec<DetectorSpec>> {
+    let base = serde_json::to_value(DetectorSpec::default_for(detector)?)?;
+    let mut specs = vec![base];
+    for (key, values) in grid(detector) {
+        specs = specs
+            .into_iter()
+            .flat_map(|spec| {
+                values.iter().map(move |value| {
+                    let mut spec = spec.clone();
+                    spec[key] = value.clone();
+                    spec
+                })
+            })
+            .collect();
+    }
+    specs
+        .into_iter()
+        .map(|v| serde_json::from_value(v).context("grid setting"))
+        .collect()
+}
+
+/// One tuned detector.
+struct Best {
+    spec: DetectorSpec,
+    f1: f64,
+    precision: Option<f64>,
+    recall: Option<f64>,
+    delay: Option<f64>,
+    false_per_week: Option<f64>,
+    tried: usize,
+}
+
+pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
+    let config = args.source.load()?;
+    let catalogue = config.catalogue()?;
+    let metric = catalogue.get(&args.metric)?.clone();
+    let now = crate::simulator::unix_now();
+    let from = parse_time(&args.from, now).with_context(|| format!("--from {:?}", args.from))?;
+    let to = parse_time(&args.to, now).with_context(|| format!("--to {:?}", args.to))?;
+    if from >= to {
+        bail!("--from must be before --to");
+    }
+    let range = TimeRange {
+        from: from.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS,
+        to: to.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS,
+    };
+    let source = Arc::new(Source::open(&config.source)?);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (values, incidents): (Vec<Option<f64>>, _) = runtime.block_on(async {
+        let buckets = source.series(&metric, range, None).await?;
+        let watermark = watermark(&source).await?;
+        let incidents = source.incidents(range).await?;
+        anyhow::Ok((grid_values(&metric, range, watermark, &buckets), incidents))
+    })?;
+    let slot = |t: i64| ((t.clamp(range.from, range.to) - range.from) / BUCKET_SECONDS) as usize;
+    let mut events = Vec::new();
+    let mut neutral = Vec::new();
+    for incident in incidents.iter().filter(|i| i.metric == metric.name) {
+        let span = Span::new(
+            slot(incident.start),
+            slot(incident.end).max(slot(incident.start) + 1),
+        );
+        if incident.slice_dimension.is_some() {
+            neutral.push(span);
+        } else {
+            events.push(span);
+        }
+    }
+    // Alerts labelled "expected" were real but not a problem: neutral.
+    let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
+    let state = state_path(&dir);
+    if state.exists() {
+        let store = AlertStore::open(&state)?;
+        let filter = HistoryFilter {
+            metric: Some(metric.name.clone()),
+            from: Some(range.from),
+            to: Some(range.to),
+            ..HistoryFilter::default()
+        };
+        for alert in store.history(&filter, 10_000)? {
+            if alert.slice.is_none() && alert.label == Some(Label::Expected) {
+                let end = alert
+                    .resolved_at
+                    .unwrap_or(alert.started_at + BUCKET_SECONDS);
+                neutral.push(Span::new(
+                    slot(alert.started_at),
+                    slot(end).max(slot(alert.started_at) + 1),
+                ));
+            }
+        }
+    }
+    if values.iter().all(Option::is_none) {
+        bail!(
+            "{} has no data from {} to {} in {}",
+            metric.name,
+            format_time(range.from),
+            format_time(range.to),
+            source.describe()
+        );
+    }
+    if events.is_empty() {
+        tracing::warn!(
+            "no labelled incident of {} in this range: F1 is undefined, only false alerts per week count",
+            metric.name
+        );
+    }
+    events.sort_by_key(|s| s.start);
+    neutral.sort_by_key(|s| s.start);
+    let case = LabelledSeries {
+        name: metric.name.clone(),
+        class: "history".into(),
+        scale: String::new(),
+        series: Series::new(range.from, BUCKET_SECONDS, values)?,
+        incidents: events,
+        neutral,
+        // The first two days are warm-up for the seasonal detectors.
+        eval_start: 0,
+    };
+    let names: Vec<String> = if args.detectors.is_empty() {
+        ["iqr", "seasonal_iqr", "seasonal", "drop", "changepoint"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        args.detectors.clone()
+    };
+    let mut results = Vec::new();
+    for name in &names {
+        let specs = settings(name)?;
+        let tried = specs.len();
+        let mut best: Option<Best> = None;
+        for spec in specs {
+            let report =
+                evaluate_detector(name, &spec, std::slice::from_ref(&case), DEFAULT_TOLERANCE)?;
+            let o = &report.overall;
+            let f1 = o.f1.unwrap_or(0.0);
+            let fpw = o.false_per_week.unwrap_or(f64::INFINITY);
+            let better = best.as_ref().is_none_or(|b| {
+                f1 > b.f1 || (f1 == b.f1 && fpw < b.false_per_week.unwrap_or(f64::INFINITY))
+            });
+            if better {
+                best = Some(Best {
+                    spec,
+                    f1,
+                    precision: o.precision,
+                    recall: o.recall,
+                    delay: o.delay_median,
+                    false_per_week: o.false_per_week,
+                    tried,
+                });
+            }
+        }
+        results.extend(best);
+    }
+    results.sort_by(|a, b| b.f1.total_cmp(&a.f1));
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} from {} to {}: {} buckets, {} labelled incidents",
+        metric.name,
+        format_time(range.from),
+        format_time(range.to),
+        case.series.len(),
+        case.incidents.len()
+    )?;
+    let cell =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
+    writeln!(
+        out,
+        "detector       f1     precision recall delay  false/wk tried  setting"
+    )?;
+    for r in &results {
+        writeln!(
+            out,
+            "{:<14} {:<6} {:<9} {:<6} {:<6} {:<8} {:<6} {}",
+            r.spec.name(),
+            format!("{:.3}", r.f1),
+            cell(r.precision, 3),
+            cell(r.recall, 3),
+            cell(r.delay, 1),
+            cell(r.false_per_week, 2),
+            r.tried,
+            serde_json::to_string(&r.spec)?
+        )?;
+    }
+    if let Some(best) = results.first() {
+        writeln!(
+            out,
+            "\nto use the best in vigil.toml:\n[detectors]\nmetrics = {{ {} = {} }}",
+            metric.name,
+            toml_inline(&serde_json::to_value(&best.spec)?)
+        )?;
+    }
+    Ok(())
+}
+
+/// A JSON object as a TOML inline table.
+fn toml_inline(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            // The tag first: `{ detector = "iqr", a = 4.0, ... }` reads best.
+            let mut entries: Vec<(&String, &Value)> =
+                map.iter().filter(|(_, v)| !v.is_null()).collect();
+            entries.sort_by_key(|(k, _)| *k != "detector");
+            let fields: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{k} = {}", toml_inline(v)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_expand_to_valid_settings() {
+        for name in ["iqr", "seasonal_iqr", "seasonal", "drop", "changepoint"] {
+            let specs = settings(name).expect("grid builds");
+            let expected: usize = grid(name).iter().map(|(_, v)| v.len()).product();
+            assert_eq!(specs.len(), expected, "{name}");
+            for spec in specs {
+                assert_eq!(spec.name(), name);
+                spec.validate().expect("valid setting");
+            }
+        }
+    }
+
+    #[test]
+    fn settings_print_as_toml() {
+        let spec = DetectorSpec::default_for("iqr").expect("iqr");
+        let text = toml_inline(&serde_json::to_value(spec).expect("json"));
+        assert!(text.starts_with("{ detector = \"iqr\""), "{text}");
+        let parsed: toml::Table = format!("x = {text}").parse().expect("valid TOML");
+        assert!(parsed.contains_key("x"));
+    }
+}
