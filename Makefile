@@ -71,6 +71,7 @@ e2e: build
 ## make bench: throughput figures (see docs/benchmarks.md)
 bench: setup-test
 	scripts/bench_iqr_vs_pandas.sh
+	cargo test --release -p server --test alerting_bench -- --ignored --nocapture --test-threads 1
 
 clean-data:
 	rm -rf data
