@@ -142,12 +142,12 @@ const RECOMPUTE_EVERY: usize = 1024;
 
 /// Most pushes [`PairMean::push_block`] takes the fast path for at once
 /// (its scratch arrays live on the stack).
-const FAST_BLOCK: usize = 256;
+const FAST_BLOCK: usize = 512;
 
 /// Fewest pushes worth the fast path's setup.
 const FAST_MIN: usize = 16;
 
-/// Scratch space of [`PairMean::push_block`] (16 KB: keep one per run, not
+/// Scratch space of [`PairMean::push_block`] (32 KB: keep one per run, not
 /// one per call, so it is not zeroed every time). Pairs are (lower, upper).
 #[derive(Debug, Clone)]
 pub(crate) struct BlockScratch {
