@@ -72,7 +72,8 @@ pub struct AlertRow {
     pub resolved_at: Option<i64>,
     /// Whether its last notification was muted by a silence.
     pub muted: bool,
-    /// Where its notification went: `sent`, `muted` or `not sent`.
+    /// Its notifications: `pending`, `sent` (to Telegram), `failed`, `logged`
+    /// (no Telegram configured), or `muted` (nothing was sent).
     pub delivery: String,
     /// `false_alarm` or `expected`, set from a button.
     pub label: Option<String>,

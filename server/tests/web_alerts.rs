@@ -269,6 +269,7 @@ fn alerts_are_served_and_rendered() {
     assert_eq!(alert["state"], "resolved");
     assert_eq!(alert["label"], "false_alarm");
     assert_eq!(alert["label_by"], "ann");
+    assert_eq!(alert["delivery"], "none", "nothing was queued for it");
     let kinds: Vec<&str> = alert["events"]
         .as_array()
         .expect("events")

@@ -220,7 +220,7 @@ fn slice_text(slice: Option<&SliceKey>) -> Option<String> {
     slice.map(|s| format!("{}={}", s.dimension, s.value))
 }
 
-fn alert_row(store: &mut AlertStore, alert: AlertRecord) -> Result<AlertRow, AlertError> {
+fn alert_row(store: &AlertStore, alert: AlertRecord) -> Result<AlertRow, AlertError> {
     let events = store
         .events(Some(alert.id))?
         .into_iter()
@@ -232,12 +232,10 @@ fn alert_row(store: &mut AlertStore, alert: AlertRecord) -> Result<AlertRow, Ale
             actor: event.actor,
         })
         .collect();
-    let delivery = if store.message_of(alert.id)?.is_some() {
-        "sent"
-    } else if alert.muted {
-        "muted"
-    } else {
-        "not sent"
+    // The store says pending, sent, failed, logged, or none (every notification muted).
+    let delivery = match alert.delivery.as_str() {
+        "none" if alert.muted => "muted".to_string(),
+        _ => alert.delivery.clone(),
     };
     Ok(AlertRow {
         id: alert.id,
@@ -255,7 +253,7 @@ fn alert_row(store: &mut AlertStore, alert: AlertRecord) -> Result<AlertRow, Ale
         .to_string(),
         resolved_at: alert.resolved_at,
         muted: alert.muted,
-        delivery: delivery.to_string(),
+        delivery,
         label: alert.label.map(|label| label.as_str().to_string()),
         label_by: alert.label_by,
         events,
