@@ -13,6 +13,8 @@ use crate::delivery::with_store;
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
 
+use super::history_cache::HistoryCache;
+
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
 
@@ -22,6 +24,8 @@ pub struct SourceBackend {
     store: Arc<Mutex<AlertStore>>,
     /// `None`: the UI is read-only.
     operator_token: Option<String>,
+    /// Page histories, shared by concurrent viewers for a few seconds.
+    history_cache: HistoryCache,
 }
 
 impl SourceBackend {
@@ -38,6 +42,7 @@ impl SourceBackend {
             metrics,
             store,
             operator_token: operator_token.filter(|token| !token.is_empty()),
+            history_cache: HistoryCache::default(),
         }
     }
 
@@ -140,8 +145,8 @@ impl SourceBackend {
         let to = chrono::Utc::now().timestamp().div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
         let from = to - i64::from(days) * 86_400;
         let buckets = self
-            .source
-            .series(metric, TimeRange { from, to }, None)
+            .history_cache
+            .series(&self.source, metric, TimeRange { from, to }, None)
             .await
             .map_err(|error| {
                 tracing::warn!(metric = %metric.name, %error, "history query failed");

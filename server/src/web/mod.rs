@@ -3,6 +3,7 @@
 
 mod backend;
 mod health;
+mod history_cache;
 
 pub use backend::SourceBackend;
 pub use health::HealthState;
