@@ -52,6 +52,22 @@ impl Pipeline {
     ) -> anyhow::Result<Self> {
         let store = AlertStore::open(&state_path(state_dir))
             .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
+        let mut store = store;
+        let now = crate::simulator::unix_now();
+        let planned: Vec<_> = config
+            .alerting
+            .silences
+            .iter()
+            // Without `from` a silence holds at once; 0 keeps it the same
+            // silence across restarts (the start is part of its identity).
+            .map(|s| (s.scope.clone(), s.from.unwrap_or(0).min(s.until), s.until))
+            .collect();
+        let added = store
+            .sync_configured_silences(&planned, now)
+            .context("applying the config's silences")?;
+        if added > 0 {
+            tracing::info!(added, "planned silences from the config applied");
+        }
         let store = Arc::new(Mutex::new(store));
         let alerting = config.alerting.clone();
         let telegram = if alerting.telegram.enabled() {

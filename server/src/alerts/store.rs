@@ -624,6 +624,31 @@ impl AlertStore {
         Ok(silence)
     }
 
+    /// Makes the config's planned silences exist (once each: a silence with
+    /// the same scope, start and end by "config" is not added again).
+    /// Returns how many were added.
+    pub fn sync_configured_silences(
+        &mut self,
+        silences: &[(SilenceScope, i64, i64)],
+        now: i64,
+    ) -> Result<usize, AlertError> {
+        let existing = query_silences(&self.conn, None)?;
+        let mut added = 0;
+        for (scope, from, until) in silences {
+            let present = existing.iter().any(|s| {
+                s.created_by == "config"
+                    && &s.scope == scope
+                    && s.created_at == *from
+                    && s.until == *until
+            });
+            if !present && *until > now {
+                self.silence(scope.clone(), *until, "config", *from)?;
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
     /// Ends a silence early (idempotent).
     pub fn end_silence(&mut self, id: i64, now: i64) -> Result<(), AlertError> {
         let changed = self

@@ -545,3 +545,32 @@ fn history_shows_each_alerts_delivery_status() {
     assert_eq!(status("messages_sent"), "logged");
     assert_eq!(status("feed_ctr"), "pending");
 }
+
+#[test]
+fn configured_silences_are_added_once() {
+    let (_dir, path, mut store) = temp_store();
+    let scope = SilenceScope::Metric {
+        metric: "feed_views".into(),
+    };
+    let now = 1_800_000_000;
+    let planned = [
+        (scope.clone(), 0, now + 3600),
+        (SilenceScope::All, 0, now - 10),
+    ];
+    assert_eq!(
+        store.sync_configured_silences(&planned, now).unwrap(),
+        1,
+        "expired ones are skipped"
+    );
+    drop(store);
+    let mut store = reopen(&path);
+    assert_eq!(
+        store.sync_configured_silences(&planned, now + 60).unwrap(),
+        0,
+        "not twice across restarts"
+    );
+    let active = store.active_silences(now + 60).unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].scope, scope);
+    assert_eq!(active[0].created_by, "config");
+}

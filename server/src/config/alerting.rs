@@ -30,6 +30,13 @@
 //! [detectors]
 //! default = { detector = "iqr", a = 4, n = 5 }
 //! metrics = { feed_ctr = { detector = "seasonal" } }
+//!
+//! [[silences]]                 # planned: maintenance, a holiday
+//! metric = "messages_sent"     # or "*"
+//! slice = "os=Android"         # optional
+//! from = "2026-12-31 20:00:00" # optional, UTC; default: at once
+//! until = "2027-01-01 12:00:00"
+//! reason = "New Year"
 //! ```
 
 use std::collections::BTreeMap;
@@ -60,6 +67,18 @@ pub struct AlertingConfig {
     pub detectors: DetectorChoice,
     /// Anomalies too small to alert on.
     pub floor: AlertFloor,
+    /// Planned silences (maintenance, holidays), applied at startup.
+    pub silences: Vec<ConfiguredSilence>,
+}
+
+/// A silence from the config file (`[[silences]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfiguredSilence {
+    pub scope: crate::alerts::SilenceScope,
+    /// Unix seconds.
+    pub from: Option<i64>,
+    pub until: i64,
+    pub reason: String,
 }
 
 /// When the scheduler evaluates.
@@ -194,6 +213,17 @@ pub(super) struct RawLink {
     url: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSilence {
+    metric: String,
+    slice: Option<String>,
+    from: Option<String>,
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDetectors {
@@ -210,6 +240,7 @@ pub(super) struct RawAlerting {
     pub telegram: Option<RawTelegram>,
     pub links: Vec<RawLink>,
     pub detectors: Option<RawDetectors>,
+    pub silences: Vec<RawSilence>,
 }
 
 /// Validates the alerting sections. `metric_names` are every known metric
@@ -350,6 +381,78 @@ pub(super) fn validate(
         }
     }
 
+    let mut silences = Vec::new();
+    for (index, raw) in raw.silences.into_iter().enumerate() {
+        let key = |field: &str| format!("silences[{index}].{field}");
+        let absolute = |text: &str| crate::times::parse_time(text, 0).ok().filter(|t| *t > 0);
+        let until = absolute(&raw.until);
+        if until.is_none() {
+            problem(
+                &key("until"),
+                format!(
+                    "{:?} is not a time like \"2026-12-01 09:00:00\" (UTC) or RFC 3339",
+                    raw.until
+                ),
+            );
+        }
+        let from = raw.from.as_deref().map(absolute);
+        if from == Some(None) {
+            problem(
+                &key("from"),
+                "not a time like \"2026-12-01 09:00:00\" (UTC) or RFC 3339".into(),
+            );
+        }
+        if raw.metric != "*" && !known(&raw.metric) {
+            problem(
+                &key("metric"),
+                format!(
+                    "no metric named {:?} (use \"*\" for every metric)",
+                    raw.metric
+                ),
+            );
+        }
+        let slice = match raw.slice.as_deref().map(|s| s.split_once('=')) {
+            None => None,
+            Some(Some((dimension, value))) if !dimension.trim().is_empty() => {
+                Some(crate::metrics::model::SliceKey {
+                    dimension: dimension.trim().to_string(),
+                    value: value.trim().to_string(),
+                })
+            }
+            Some(_) => {
+                problem(
+                    &key("slice"),
+                    "expected DIMENSION=VALUE, e.g. \"os=Android\"".into(),
+                );
+                None
+            }
+        };
+        if slice.is_some() && raw.metric == "*" {
+            problem(&key("slice"), "a slice needs one metric, not \"*\"".into());
+        }
+        if let (Some(Some(from)), Some(until)) = (from, until) {
+            if from >= until {
+                problem(&key("until"), "must be after `from`".into());
+            }
+        }
+        let scope = match (raw.metric.as_str(), slice) {
+            ("*", _) => crate::alerts::SilenceScope::All,
+            (metric, None) => crate::alerts::SilenceScope::Metric {
+                metric: metric.to_string(),
+            },
+            (metric, Some(slice)) => crate::alerts::SilenceScope::Slice {
+                metric: metric.to_string(),
+                slice: Some(slice),
+            },
+        };
+        silences.push(ConfiguredSilence {
+            scope,
+            from: from.flatten(),
+            until: until.unwrap_or(0),
+            reason: raw.reason,
+        });
+    }
+
     AlertingConfig {
         schedule: ScheduleConfig {
             grace_seconds,
@@ -375,6 +478,7 @@ pub(super) fn validate(
             per_metric: detectors.metrics,
         },
         floor,
+        silences,
     }
 }
 

@@ -346,6 +346,7 @@ impl Config {
                 telegram: raw.telegram,
                 links: raw.links,
                 detectors: raw.detectors,
+                silences: raw.silences,
             },
             &metric_names,
             env.telegram_token.clone(),
@@ -420,6 +421,21 @@ fn more_shape_problems(text: &str, file: &str, first: &ConfigError) -> Vec<Confi
             "alerts" => shape::<alerting::RawAlerts>(value),
             "telegram" => shape::<alerting::RawTelegram>(value),
             "detectors" => shape::<alerting::RawDetectors>(value),
+            "silences" => match value.as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        sections.push((
+                            format!("silences[{index}]"),
+                            shape::<alerting::RawSilence>(item),
+                        ));
+                    }
+                    Ok(())
+                }
+                None => Err((
+                    String::new(),
+                    "expected an array of tables, [[silences]]".to_string(),
+                )),
+            },
             "links" => match value.as_array() {
                 Some(items) => {
                     for (index, item) in items.iter().enumerate() {
@@ -499,6 +515,8 @@ struct RawConfig {
     #[serde(default)]
     links: Vec<alerting::RawLink>,
     detectors: Option<alerting::RawDetectors>,
+    #[serde(default)]
+    silences: Vec<alerting::RawSilence>,
 }
 
 #[derive(Deserialize)]
@@ -923,6 +941,29 @@ users = 500
             !format!("{config:?}").contains("secret_token"),
             "redacted in Debug"
         );
+    }
+
+    #[test]
+    fn planned_silences_are_read_and_checked() {
+        let text = "[[silences]]\nmetric = \"messages_sent\"\nslice = \"os=Android\"\nuntil = \"2027-01-01 12:00:00\"\nreason = \"New Year\"\n\n\
+                    [[silences]]\nmetric = \"*\"\nfrom = \"2027-01-02\"\nuntil = \"2027-01-03\"\n";
+        let config = Config::parse(text, "vigil.toml", &SecretEnv::default()).expect("valid");
+        let silences = &config.alerting.silences;
+        assert_eq!(silences.len(), 2);
+        assert_eq!(silences[0].until, 1_798_804_800);
+        assert_eq!(silences[0].from, None);
+        assert_eq!(silences[1].scope, crate::alerts::SilenceScope::All);
+        let bad = "[[silences]]\nmetric = \"nope\"\nslice = \"os\"\nuntil = \"soon\"\n";
+        let message = Config::parse(bad, "vigil.toml", &SecretEnv::default())
+            .unwrap_err()
+            .to_string();
+        for key in [
+            "`silences[0].metric`",
+            "`silences[0].slice`",
+            "`silences[0].until`",
+        ] {
+            assert!(message.contains(key), "{key} in {message}");
+        }
     }
 
     #[test]
