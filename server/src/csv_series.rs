@@ -236,6 +236,16 @@ fn cell(x: Option<f64>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// One CSV cell: quoted when it holds a comma, quote or line break (slice
+/// values and user names are data and may).
+pub fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
 /// Writes one row per bucket; see the module docs for the format.
 pub fn write_points(
     output: impl Write,

@@ -202,6 +202,15 @@ fn the_scheduler_checks_at_start_and_metrics_and_readiness_say_so() {
 
 #[test]
 fn no_secret_appears_in_any_log_line_or_response() {
+    secrets_stay_out_of_logs_and_responses("human");
+}
+
+#[test]
+fn no_secret_appears_in_json_logs_either() {
+    secrets_stay_out_of_logs_and_responses("json");
+}
+
+fn secrets_stay_out_of_logs_and_responses(log_format: &str) {
     const TOKEN: &str = "123456789:AAF-secret_token_value_xyz123";
     const PASSWORD: &str = "s3cret-pw-for-clickhouse";
     let mut server = serve_with_env(
@@ -209,7 +218,10 @@ fn no_secret_appears_in_any_log_line_or_response() {
             "[source]\nkind = \"clickhouse\"\nurl = \"http://127.0.0.1:9\"\nuser = \"reader\"\npassword = \"{PASSWORD}\"\n\n\
              [telegram]\nchat = -100123\napi_url = \"http://127.0.0.1:9\"\n"
         ),
-        &[("VIGIL_TELEGRAM_TOKEN", TOKEN)],
+        &[
+            ("VIGIL_TELEGRAM_TOKEN", TOKEN),
+            ("VIGIL_LOG_FORMAT", log_format),
+        ],
     );
     // A failed check (source down) queues a notice the sender fails to deliver
     // (Telegram unreachable), and the button poller fails too: every error path logs.
@@ -233,6 +245,13 @@ fn no_secret_appears_in_any_log_line_or_response() {
     let _ = server.child.kill();
     let _ = server.child.wait();
     let log = std::fs::read_to_string(&server.log).expect("log");
+    if log_format == "json" {
+        assert!(
+            log.lines()
+                .all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()),
+            "every line is JSON:\n{log}"
+        );
+    }
     assert!(
         log.contains("telegram") && log.contains("cannot reach"),
         "the failures were logged at all:\n{log}"

@@ -18,6 +18,7 @@ use clap::{Args, Subcommand};
 use super::source_args::SourceArgs;
 use crate::alerts::store::{state_path, HistoryFilter};
 use crate::alerts::{AlertStatus, AlertStore, SilenceScope};
+use crate::csv_series::csv_cell;
 use crate::metrics::model::SliceKey;
 use crate::pipeline;
 use crate::times::format_time;
@@ -217,14 +218,6 @@ pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
         .filter(|s| (1..=366 * 86_400).contains(s))
         .context("expected a duration between 1 minute and a year")?;
     Ok(secs)
-}
-
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use detect::{DetectorSpec, IqrParams, Smoothing};
 use super::source_args::SourceArgs;
 use crate::check::{self, plan, Evaluation};
 use crate::config::Config;
+use crate::csv_series;
 use crate::delivery::DeliveryReport;
 use crate::pipeline::{self, Pipeline};
 use crate::sources::Source;
@@ -227,7 +228,7 @@ fn write_csv(evaluations: &[Evaluation]) -> anyhow::Result<()> {
             "{},{},{},{},{},{},{},{},{}",
             format_time(e.bucket),
             e.metric,
-            csv_escape(&slice),
+            csv_series::csv_cell(&slice),
             cell(e.point.value),
             cell(e.point.lower),
             cell(e.point.upper),
@@ -238,15 +239,6 @@ fn write_csv(evaluations: &[Evaluation]) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// Slice values are data from the events (a city may contain a comma).
-fn csv_escape(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// `feed_views os=Android at 2026-11-23 14:00:00: 512 (expected 980, band 870..1090, -48%) by iqr`
