@@ -190,6 +190,9 @@ fn the_scheduler_checks_at_start_and_metrics_and_readiness_say_so() {
         "vigil_notifications{status=\"pending\"}",
         "vigil_source_probe_duration_seconds",
         "vigil_last_check_duration_seconds",
+        "vigil_source_queries_total{result=\"ok\"}",
+        "vigil_source_query_duration_seconds_total",
+        "vigil_source_query_duration_seconds_max",
     ] {
         assert!(metrics.contains(line), "{line:?} missing in:\n{metrics}");
     }

@@ -15,6 +15,7 @@
 
 pub mod clickhouse;
 pub mod sqlite;
+pub mod stats;
 
 use std::collections::BTreeMap;
 
@@ -85,11 +86,13 @@ impl Source {
         range: TimeRange,
         slice: Option<&SliceKey>,
     ) -> Result<Vec<Bucket>, SourceError> {
-        let buckets = match self {
-            Source::Sqlite(store) => store.series(metric, range, slice).await?,
-            Source::ClickHouse(source) => source.series(metric, range, slice).await?,
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => store.series(metric, range, slice).await,
+            Source::ClickHouse(source) => source.series(metric, range, slice).await,
         };
-        Ok(fill_interior_gaps(&metric.aggregate, buckets))
+        stats::record(started, result.is_ok());
+        Ok(fill_interior_gaps(&metric.aggregate, result?))
     }
 
     /// One metric's buckets for every value of `dimension` seen in `range`.
@@ -99,11 +102,13 @@ impl Source {
         range: TimeRange,
         dimension: &str,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
-        let by_value = match self {
-            Source::Sqlite(store) => store.series_by_slice(metric, range, dimension).await?,
-            Source::ClickHouse(source) => source.series_by_slice(metric, range, dimension).await?,
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => store.series_by_slice(metric, range, dimension).await,
+            Source::ClickHouse(source) => source.series_by_slice(metric, range, dimension).await,
         };
-        Ok(by_value
+        stats::record(started, result.is_ok());
+        Ok(result?
             .into_iter()
             .map(|(value, buckets)| (value, fill_interior_gaps(&metric.aggregate, buckets)))
             .collect())
@@ -111,10 +116,13 @@ impl Source {
 
     /// Time of the newest event in `table`, or `None` when the table is empty.
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
-        match self {
+        let started = std::time::Instant::now();
+        let result = match self {
             Source::Sqlite(store) => store.newest_event_time(table).await,
             Source::ClickHouse(source) => source.newest_event_time(table).await,
-        }
+        };
+        stats::record(started, result.is_ok());
+        result
     }
 
     /// Create the event and incident tables if absent (the simulator's write path).

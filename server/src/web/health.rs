@@ -147,6 +147,28 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
         "Time of the probe query (newest event per table) made for this scrape.",
         &[("", probe_secs)],
     );
+    let queries = crate::sources::stats::snapshot();
+    metric(
+        "vigil_source_queries_total",
+        "counter",
+        "Queries sent to the source (checks, pages, probes), by result.",
+        &[
+            ("{result=\"ok\"}", (queries.queries - queries.failed) as f64),
+            ("{result=\"failed\"}", queries.failed as f64),
+        ],
+    );
+    metric(
+        "vigil_source_query_duration_seconds_total",
+        "counter",
+        "Time spent in source queries.",
+        &[("", queries.micros_total as f64 / 1e6)],
+    );
+    metric(
+        "vigil_source_query_duration_seconds_max",
+        "gauge",
+        "The longest source query so far.",
+        &[("", queries.micros_max as f64 / 1e6)],
+    );
     if let Ok(Some(newest)) = &newest {
         metric(
             "vigil_source_newest_event_timestamp_seconds",
