@@ -139,6 +139,16 @@ CREATE TABLE IF NOT EXISTS checks (
 CREATE INDEX IF NOT EXISTS checks_bucket ON checks (ok, bucket);
 "#;
 
+/// An outbox row Telegram refused for good (done, no message, a reason):
+/// see [`AlertStore::mark_done_without_message`]. A row that failed, then
+/// went through, keeps its last error but has a message: it is sent.
+macro_rules! abandoned {
+    () => {
+        "(sent_at IS NOT NULL AND telegram_message_id IS NULL AND last_error IS NOT NULL)"
+    };
+}
+const ABANDONED: &str = abandoned!();
+
 /// The pseudo-metric of "the source cannot be read" alerts.
 pub const SOURCE_METRIC: &str = "(source)";
 
@@ -245,10 +255,20 @@ pub enum AlertStatus {
 }
 
 impl AlertStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             AlertStatus::Firing => "firing",
             AlertStatus::Resolved => "resolved",
+        }
+    }
+
+    /// `firing` or `resolved` (what [`AlertStatus::as_str`] writes); anything
+    /// else is an error that says what is expected.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "firing" => Ok(AlertStatus::Firing),
+            "resolved" => Ok(AlertStatus::Resolved),
+            other => Err(format!("state {other:?}: expected firing or resolved")),
         }
     }
 }
@@ -399,13 +419,7 @@ impl AlertStore {
     ) -> Result<Vec<OutboxItem>, AlertError> {
         let tx = self.conn.transaction().map_err(sql("begin apply"))?;
         let silences = query_silences(&tx, Some(now))?;
-        let mut next_id: AlertId = tx
-            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM alerts", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map_err(sql("next alert id"))?
-            .try_into()
-            .unwrap_or(1);
+        let mut next_id = next_alert_id(&tx)?;
         let mut enqueued = Vec::new();
         for evaluation in evaluations {
             let mut state = load_state(&tx, evaluation)?;
@@ -853,35 +867,40 @@ impl AlertStore {
 
     /// Outbox items by delivery state: (pending, delivered, abandoned).
     pub fn outbox_counts(&self) -> Result<(u64, u64, u64), AlertError> {
-        self.conn
-            .query_row(
-                "SELECT COALESCE(SUM(sent_at IS NULL), 0),
-                        COALESCE(SUM(sent_at IS NOT NULL AND last_error IS NULL), 0),
-                        COALESCE(SUM(sent_at IS NOT NULL AND last_error IS NOT NULL), 0)
-                 FROM outbox",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
-            )
-            .map(|(p, d, a)| (p.max(0) as u64, d.max(0) as u64, a.max(0) as u64))
-            .map_err(sql("outbox counts"))
+        let [pending, done, abandoned] = self.counts(
+            &format!(
+                "SELECT COALESCE(SUM(sent_at IS NULL), 0), COALESCE(SUM(sent_at IS NOT NULL), 0),
+                        COALESCE(SUM({ABANDONED}), 0) FROM outbox"
+            ),
+            "outbox counts",
+        )?;
+        Ok((pending, done - abandoned, abandoned))
     }
 
     /// Alerts by state: (firing, resolved).
     pub fn alert_counts(&self) -> Result<(u64, u64), AlertError> {
+        let [firing, resolved] = self.counts(
+            "SELECT COALESCE(SUM(state = 'firing'), 0), COALESCE(SUM(state = 'resolved'), 0) FROM alerts",
+            "alert counts",
+        )?;
+        Ok((firing, resolved))
+    }
+
+    /// The `N` non-negative integers of a one-row aggregate query.
+    fn counts<const N: usize>(
+        &self,
+        query: &str,
+        context: &'static str,
+    ) -> Result<[u64; N], AlertError> {
         self.conn
-            .query_row(
-                "SELECT COALESCE(SUM(state = 'firing'), 0), COALESCE(SUM(state = 'resolved'), 0) FROM alerts",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-            )
-            .map(|(f, r)| (f.max(0) as u64, r.max(0) as u64))
-            .map_err(sql("alert counts"))
+            .query_row(query, [], |r| {
+                let mut out = [0u64; N];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = r.get::<_, i64>(i)?.max(0) as u64;
+                }
+                Ok(out)
+            })
+            .map_err(sql(context))
     }
 
     /// Opens the "source unavailable" alert unless it is already open; returns
@@ -896,19 +915,15 @@ impl AlertStore {
         if open_source_alert(&tx)?.is_some() {
             return Ok(None);
         }
-        let id: i64 = tx
-            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM alerts", [], |r| {
-                r.get(0)
-            })
-            .map_err(sql("next alert id"))?;
+        let id = next_alert_id(&tx)?;
         let muted = lifecycle::is_muted(&query_silences(&tx, Some(now))?, SOURCE_METRIC, None, now);
         tx.execute(
             "INSERT INTO alerts (id, metric, started_at, detector, state, muted)
              VALUES (?1, ?2, ?3, 'availability', 'firing', ?4)",
-            params![id, SOURCE_METRIC, now, muted],
+            params![id as i64, SOURCE_METRIC, now, muted],
         )
         .map_err(sql("insert source alert"))?;
-        let item = record_notice(&tx, id as AlertId, Notify::Opened, now, now, &reason, muted)?;
+        let item = record_notice(&tx, id, Notify::Opened, now, now, &reason, muted)?;
         tx.commit().map_err(sql("commit source alert"))?;
         tracing::error!(alert_id = id, %reason, "source unavailable: alert opened");
         Ok(item)
@@ -1027,14 +1042,11 @@ impl AlertStore {
 
     /// Check runs so far: (ok, failed).
     pub fn check_counts(&self) -> Result<(u64, u64), AlertError> {
-        self.conn
-            .query_row(
-                "SELECT COALESCE(SUM(ok = 1), 0), COALESCE(SUM(ok = 0), 0) FROM checks",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-            )
-            .map(|(o, f)| (o.max(0) as u64, f.max(0) as u64))
-            .map_err(sql("check counts"))
+        let [ok, failed] = self.counts(
+            "SELECT COALESCE(SUM(ok = 1), 0), COALESCE(SUM(ok = 0), 0) FROM checks",
+            "check counts",
+        )?;
+        Ok((ok, failed))
     }
 }
 
@@ -1051,6 +1063,16 @@ pub struct CheckRecord {
     pub evaluated: i64,
     pub anomalies: i64,
     pub error: Option<String>,
+}
+
+/// The id the next new alert gets.
+fn next_alert_id(tx: &Transaction<'_>) -> Result<AlertId, AlertError> {
+    let id: i64 = tx
+        .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM alerts", [], |r| {
+            r.get(0)
+        })
+        .map_err(sql("next alert id"))?;
+    Ok(AlertId::try_from(id).unwrap_or(1))
 }
 
 /// The open source alert: (id, started_at, muted).
@@ -1125,16 +1147,19 @@ fn enqueue(
     })
 }
 
-const ALERT_COLUMNS: &str = "id, metric, slice_dimension, slice_value, started_at, resolved_at, \
+const ALERT_COLUMNS: &str = concat!(
+    "id, metric, slice_dimension, slice_value, started_at, resolved_at, \
      value, lower, upper, expected, deviation, detector, state, muted, label, label_by, \
      (SELECT CASE \
         WHEN COUNT(*) = 0 THEN 'none' \
-        WHEN SUM(o.sent_at IS NULL) > 0 THEN 'pending' \
-        WHEN SUM(o.sent_at IS NOT NULL AND o.telegram_message_id IS NULL \
-                 AND o.last_error IS NOT NULL) > 0 THEN 'failed' \
-        WHEN SUM(o.telegram_message_id IS NOT NULL) > 0 THEN 'sent' \
+        WHEN SUM(sent_at IS NULL) > 0 THEN 'pending' \
+        WHEN SUM(",
+    abandoned!(),
+    ") > 0 THEN 'failed' \
+        WHEN SUM(telegram_message_id IS NOT NULL) > 0 THEN 'sent' \
         ELSE 'logged' END \
-      FROM outbox o WHERE o.alert_id = alerts.id)";
+      FROM outbox WHERE outbox.alert_id = alerts.id)"
+);
 
 fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     let state: String = r.get(12)?;

@@ -574,3 +574,34 @@ fn configured_silences_are_added_once() {
     assert_eq!(active[0].scope, scope);
     assert_eq!(active[0].created_by, "config");
 }
+
+#[test]
+fn an_item_that_failed_then_went_through_counts_as_sent() {
+    let (_dir, _path, mut store) = temp_store();
+    let cfg = AlertConfig::default();
+    let items = store
+        .apply(
+            &[
+                eval_of("feed_views", None, 0, Some(200.0)),
+                eval_of("feed_likes", None, 0, Some(200.0)),
+            ],
+            now_after(0),
+            &cfg,
+        )
+        .unwrap();
+    store
+        .mark_failed(
+            items[0].id,
+            "telegram sendPhoto: server error 502",
+            now_after(0) + 10,
+        )
+        .unwrap();
+    store
+        .mark_sent(items[0].id, now_after(0) + 20, sent(1))
+        .unwrap();
+    assert_eq!(store.outbox_counts().unwrap(), (1, 1, 0));
+    store
+        .mark_done_without_message(items[1].id, now_after(0) + 30, Some("chat not found"))
+        .unwrap();
+    assert_eq!(store.outbox_counts().unwrap(), (0, 1, 1));
+}

@@ -79,12 +79,11 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             state,
             limit,
         } => {
-            let status = match state.as_deref() {
-                None => None,
-                Some("firing") => Some(AlertStatus::Firing),
-                Some("resolved") => Some(AlertStatus::Resolved),
-                Some(other) => bail!("--state {other:?}: expected firing or resolved"),
-            };
+            let status = state
+                .as_deref()
+                .map(AlertStatus::parse)
+                .transpose()
+                .map_err(|reason| anyhow::anyhow!("--{reason}"))?;
             let filter = HistoryFilter {
                 metric: metric.clone(),
                 status,
@@ -112,10 +111,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                     cell(alert.lower),
                     cell(alert.upper),
                     cell(alert.deviation),
-                    match alert.status {
-                        AlertStatus::Firing => "firing",
-                        AlertStatus::Resolved => "resolved",
-                    },
+                    alert.status.as_str(),
                     alert.resolved_at.map(format_time).unwrap_or_default(),
                     u8::from(alert.muted),
                     alert.delivery,

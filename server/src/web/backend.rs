@@ -52,12 +52,7 @@ impl SourceBackend {
         state: Option<String>,
         limit: u32,
     ) -> Result<Vec<AlertRow>, String> {
-        let status = match state.as_deref() {
-            None => None,
-            Some("firing") => Some(AlertStatus::Firing),
-            Some("resolved") => Some(AlertStatus::Resolved),
-            Some(other) => return Err(format!("state {other:?}: expected firing or resolved")),
-        };
+        let status = state.as_deref().map(AlertStatus::parse).transpose()?;
         let filter = HistoryFilter {
             metric,
             status,
