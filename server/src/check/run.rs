@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::{evaluate_all, Evaluation};
+use super::{evaluate_all, plan, Evaluation};
 use crate::alerts::{AlertError, AlertStore, CheckRecord};
 use crate::config::AlertingConfig;
 use crate::delivery::with_store;
@@ -40,7 +40,47 @@ pub struct Checker {
     pub store: Arc<Mutex<AlertStore>>,
 }
 
+/// A check of [`Checker::run_due`] that failed, and its bucket.
+#[derive(Debug, thiserror::Error)]
+#[error("checking {}: {error}", crate::times::format_time(*bucket))]
+pub struct DueCheckError {
+    pub bucket: i64,
+    #[source]
+    pub error: CheckError,
+}
+
 impl Checker {
+    /// Checks every bucket due at `now`, oldest first: the newest complete
+    /// one and, after downtime, the missed ones since the last check (late),
+    /// at most `schedule.catch_up_buckets`. Stops at the first failure.
+    /// Returns the outcomes (empty when the newest bucket was already checked).
+    pub async fn run_due(&self, now: i64) -> Result<Vec<CheckOutcome>, DueCheckError> {
+        let schedule = self.alerting.schedule;
+        let newest = plan::newest_complete_bucket(now, schedule.grace_seconds);
+        let last = with_store(&self.store, |store| store.last_checked_bucket())
+            .await
+            .map_err(|error| DueCheckError {
+                bucket: newest,
+                error: error.into(),
+            })?;
+        let due = plan::buckets_to_check(last, newest, schedule.catch_up_buckets);
+        if due.len() > 1 {
+            tracing::warn!(
+                missed = due.len() - 1,
+                "catching up on buckets missed while down"
+            );
+        }
+        let mut outcomes = Vec::with_capacity(due.len());
+        for (bucket, late) in due {
+            let outcome = self
+                .run(bucket, late, false)
+                .await
+                .map_err(|error| DueCheckError { bucket, error })?;
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
     /// Evaluates `bucket` (marked `late` when caught up after downtime) and
     /// applies the result to the alert state. `dry_run` evaluates only.
     pub async fn run(

@@ -154,23 +154,18 @@ fn apply_overrides(args: &CheckArgs, config: &mut Config) -> anyhow::Result<()> 
 
 /// Every bucket due since the last check; the evaluations of the newest.
 async fn catch_up(pipeline: &Pipeline, now: i64) -> anyhow::Result<Vec<Evaluation>> {
-    let schedule = pipeline.checker.alerting.schedule;
-    let newest = plan::newest_complete_bucket(now, schedule.grace_seconds);
-    let store = Arc::clone(&pipeline.store);
-    let last = crate::delivery::with_store(&store, |s| s.last_checked_bucket()).await?;
-    let mut evaluations = Vec::new();
-    for (bucket, late) in plan::buckets_to_check(last, newest, schedule.catch_up_buckets) {
-        evaluations = pipeline
-            .checker
-            .run(bucket, late, false)
-            .await
-            .map(|outcome| outcome.evaluations)
-            .with_context(|| checking(bucket, &pipeline.checker.source))?;
+    let outcomes = pipeline.checker.run_due(now).await.map_err(|e| {
+        anyhow::Error::new(e.error).context(checking(e.bucket, &pipeline.checker.source))
+    })?;
+    match outcomes.into_iter().last() {
+        Some(newest) => Ok(newest.evaluations),
+        None => {
+            let newest =
+                plan::newest_complete_bucket(now, pipeline.checker.alerting.schedule.grace_seconds);
+            tracing::info!(bucket = %format_time(newest), "already checked; nothing to do");
+            Ok(Vec::new())
+        }
     }
-    if evaluations.is_empty() {
-        tracing::info!(bucket = %format_time(newest), "already checked; nothing to do");
-    }
-    Ok(evaluations)
 }
 
 /// Sends what is queued, in order; waits out a short flood-control delay.

@@ -61,6 +61,18 @@ enum Outcome {
     Abandon(String),
 }
 
+impl Outcome {
+    /// Records a finished attempt of outbox item `id` (not a retry).
+    fn record(&self, store: &mut AlertStore, id: i64, at: i64) -> Result<(), AlertError> {
+        match self {
+            Outcome::Sent(sent) => store.mark_sent(id, at, *sent),
+            Outcome::Logged => store.mark_done_without_message(id, at, None),
+            Outcome::Abandon(reason) => store.mark_done_without_message(id, at, Some(reason)),
+            Outcome::Retry(_) => Ok(()), // handled by the caller: it backs off
+        }
+    }
+}
+
 /// Delivers the outbox.
 pub struct Deliverer {
     store: Arc<Mutex<AlertStore>>,
@@ -108,54 +120,34 @@ impl Deliverer {
             let (batch, tail) = rest.split_at(size);
             rest = tail;
             let outcome = self.deliver_batch(batch).await;
-            let ids: Vec<i64> = batch.iter().map(|item| item.id).collect();
-            match outcome {
-                Outcome::Sent(sent) => {
-                    let at = crate::simulator::unix_now();
-                    self.with_store(move |store| {
-                        ids.iter().try_for_each(|id| store.mark_sent(*id, at, sent))
-                    })
+            let at = crate::simulator::unix_now();
+            if let Outcome::Retry(error) = outcome {
+                let retry_after = error
+                    .retry_after()
+                    .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                let retry_at = first.retry_at(at, retry_after);
+                let text = error.to_string();
+                let id = first.id;
+                let stored = text.clone();
+                self.with_store(move |store| store.mark_failed(id, &stored, retry_at))
                     .await?;
-                    report.delivered += batch.len();
-                }
-                Outcome::Logged => {
-                    let at = crate::simulator::unix_now();
-                    self.with_store(move |store| {
-                        ids.iter()
-                            .try_for_each(|id| store.mark_done_without_message(*id, at, None))
-                    })
-                    .await?;
-                    report.delivered += batch.len();
-                }
-                Outcome::Abandon(reason) => {
-                    let at = crate::simulator::unix_now();
-                    self.with_store(move |store| {
-                        ids.iter().try_for_each(|id| {
-                            store.mark_done_without_message(*id, at, Some(&reason))
-                        })
-                    })
-                    .await?;
-                    report.abandoned += batch.len();
-                }
-                Outcome::Retry(error) => {
-                    let at = crate::simulator::unix_now();
-                    let retry_after = error
-                        .retry_after()
-                        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-                    let retry_at = first.retry_at(at, retry_after);
-                    let text = error.to_string();
-                    let id = first.id;
-                    let stored = text.clone();
-                    self.with_store(move |store| store.mark_failed(id, &stored, retry_at))
-                        .await?;
-                    report.blocked = Some(Blocked {
-                        error: text,
-                        retry_after_secs: retry_after,
-                        retry_at,
-                    });
-                    break;
-                }
+                report.blocked = Some(Blocked {
+                    error: text,
+                    retry_after_secs: retry_after,
+                    retry_at,
+                });
+                break;
             }
+            if matches!(outcome, Outcome::Abandon(_)) {
+                report.abandoned += batch.len();
+            } else {
+                report.delivered += batch.len();
+            }
+            let ids: Vec<i64> = batch.iter().map(|item| item.id).collect();
+            self.with_store(move |store| {
+                ids.iter().try_for_each(|id| outcome.record(store, *id, at))
+            })
+            .await?;
         }
         Ok(report)
     }

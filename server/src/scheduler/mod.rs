@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::check::plan::{buckets_to_check, newest_complete_bucket, next_tick};
+use crate::check::plan::next_tick;
 use crate::check::run::Checker;
-use crate::delivery::{with_store, Deliverer};
+use crate::delivery::Deliverer;
 
 /// After a failed check (source unreachable), try again this soon rather than
 /// at the next quarter-hour.
@@ -45,29 +45,13 @@ pub async fn run_checks(
 
 /// Checks every bucket due at `now`; returns whether a check failed.
 pub async fn tick(checker: &Checker, now: i64) -> bool {
-    let schedule = checker.alerting.schedule;
-    let newest = newest_complete_bucket(now, schedule.grace_seconds);
-    let last = match with_store(&checker.store, |store| store.last_checked_bucket()).await {
-        Ok(last) => last,
+    match checker.run_due(now).await {
+        Ok(_) => false,
         Err(error) => {
-            tracing::error!(%error, "alert state unreadable; check skipped");
-            return true;
-        }
-    };
-    let due = buckets_to_check(last, newest, schedule.catch_up_buckets);
-    if due.len() > 1 {
-        tracing::warn!(
-            missed = due.len() - 1,
-            "catching up on buckets missed while down"
-        );
-    }
-    for (bucket, late) in due {
-        if let Err(error) = checker.run(bucket, late, false).await {
-            tracing::error!(%error, bucket = %crate::times::format_time(bucket), "check failed; will retry");
-            return true;
+            tracing::error!(%error, "check failed; will retry");
+            true
         }
     }
-    false
 }
 
 /// Delivers the outbox whenever woken, when a backoff ends, and every

@@ -181,19 +181,12 @@ pub async fn drain_pending(
     client: &TelegramClient,
     store: &Arc<Mutex<AlertStore>>,
     utc_offset_minutes: i32,
-) -> Result<usize, TelegramError> {
-    let updates = client.get_updates(None, 0).await?;
-    let count = updates.len();
-    let mut next = None;
-    for update in updates {
-        next = Some(next.unwrap_or(i64::MIN).max(update.update_id + 1));
-        handle(client, store, update, utc_offset_minutes).await;
-    }
-    if let Some(offset) = next {
+) -> Result<(), TelegramError> {
+    if let Some(offset) = poll_once(client, store, None, 0, utc_offset_minutes).await? {
         // Confirms them: Telegram forgets updates below the offset.
         client.get_updates(Some(offset), 0).await?;
     }
-    Ok(count)
+    Ok(())
 }
 
 /// The serve loop: long-polls until `stopped` resolves, backing off on errors.

@@ -18,8 +18,9 @@ use axum::{
 use serde::Serialize;
 
 use crate::alerts::{AlertError, AlertStore, CheckRecord};
+use crate::check::watermark;
 use crate::delivery::with_store;
-use crate::metrics::model::{EventTable, BUCKET_SECONDS};
+use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::Source;
 
 /// A check older than this (two missed ticks) makes the server not ready.
@@ -54,15 +55,9 @@ pub fn routes(state: HealthState) -> Router {
         .with_state(state)
 }
 
-async fn newest_event(source: &Source) -> Result<Option<i64>, crate::sources::SourceError> {
-    let feed = source.newest_event_time(EventTable::FeedActions).await?;
-    let messages = source.newest_event_time(EventTable::MessageActions).await?;
-    Ok(feed.max(messages))
-}
-
 async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     let now = crate::simulator::unix_now();
-    let newest = newest_event(&state.source).await;
+    let newest = watermark(&state.source).await;
     let last = with_store(&state.store, |store| store.last_check()).await;
     let mut readiness = Readiness {
         ready: true,
@@ -117,7 +112,7 @@ struct StoreFigures {
 
 async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
     let started = Instant::now();
-    let newest = newest_event(&state.source).await;
+    let newest = watermark(&state.source).await;
     let probe_secs = started.elapsed().as_secs_f64();
     let figures = with_store(&state.store, |store| -> Result<StoreFigures, AlertError> {
         Ok(StoreFigures {
