@@ -173,3 +173,48 @@ pub async fn chart_input(
         utc_offset_minutes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telegram::message::format_alert;
+
+    #[test]
+    fn a_payload_becomes_its_message() {
+        let payload = NotificationPayload {
+            alert_id: 1,
+            notify: Notify::Opened,
+            metric: "ctr".into(),
+            slice: None,
+            bucket: 1_763_900_100,
+            started_at: 1_763_900_100,
+            value: Some(0.031),
+            lower: Some(0.038),
+            upper: Some(0.046),
+            expected: Some(0.042),
+            deviation: Some(-0.26),
+            detector: "iqr".into(),
+            context: Default::default(),
+            notice: None,
+        };
+        let links = Links {
+            base_url: "http://v".into(),
+        };
+        let a = alert_message(
+            &payload,
+            None,
+            &AlertingConfig::default(),
+            &links,
+            state_of(&payload),
+        );
+        assert_eq!(
+            (a.value, a.lower, a.upper),
+            (Some(0.031), Some(0.038), Some(0.046))
+        );
+        assert_eq!(a.page_url, "http://v/metric/ctr?at=1763900100");
+        let html = format_alert(&a);
+        assert!(html.contains("Value: <b>0.0310</b>"), "{html}");
+        assert!(html.contains("Deviation: <b>−26.0 %</b>"));
+        assert!(!html.contains("Slice:"));
+    }
+}

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::check::{Evaluation, SliceChange};
+use crate::check::SliceChange;
 use crate::metrics::model::SliceKey;
 
 /// Telegram's limit for a photo caption, after entity parsing.
@@ -91,38 +91,6 @@ pub struct GroupLine {
     pub deviation: Option<f64>,
     pub caused_by: Vec<String>,
     pub resolved: bool,
-}
-
-impl AlertMessage {
-    /// A firing alert for one evaluation; comparisons, links and zone stay empty
-    /// for the caller to fill.
-    pub fn from_evaluation(evaluation: &Evaluation, metric_title: &str, page_url: &str) -> Self {
-        let point = &evaluation.point;
-        Self {
-            metric_name: evaluation.metric.clone(),
-            metric_title: metric_title.to_string(),
-            slice: evaluation.slice.clone(),
-            bucket: evaluation.bucket,
-            utc_offset_minutes: 0,
-            value: point.value,
-            expected: point.expected,
-            lower: point.lower,
-            upper: point.upper,
-            deviation: point.deviation,
-            vs_yesterday: None,
-            vs_week_ago: None,
-            detector: evaluation.detector.to_string(),
-            page_url: page_url.to_string(),
-            dashboards: Vec::new(),
-            state: AlertState::Firing { for_secs: 0 },
-            extra: MessageExtras {
-                drilldown: evaluation.context.drilldown.clone(),
-                caused_by: evaluation.context.caused_by.clone(),
-                late: evaluation.context.late,
-                group: Vec::new(),
-            },
-        }
-    }
 }
 
 /// What to send for one alert.
@@ -808,35 +776,6 @@ mod tests {
                 caption: format_alert(&alert())
             }
         );
-    }
-
-    #[test]
-    fn builds_from_an_evaluation() {
-        let evaluation = Evaluation {
-            metric: "ctr".into(),
-            slice: None,
-            bucket: 1_763_900_100,
-            detector: "iqr",
-            point: detect::Point {
-                value: Some(0.031),
-                expected: Some(0.042),
-                lower: Some(0.038),
-                upper: Some(0.046),
-                deviation: Some(-0.26),
-                is_anomaly: true,
-                ..Default::default()
-            },
-            context: Default::default(),
-        };
-        let a = AlertMessage::from_evaluation(&evaluation, "CTR", "http://v/m/ctr");
-        assert_eq!(
-            (a.value, a.lower, a.upper),
-            (Some(0.031), Some(0.038), Some(0.046))
-        );
-        let html = format_alert(&a);
-        assert!(html.contains("Value: <b>0.0310</b>"), "{html}");
-        assert!(html.contains("Deviation: <b>−26.0 %</b>"));
-        assert!(!html.contains("Slice:"));
     }
 
     #[test]
