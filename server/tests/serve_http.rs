@@ -2,91 +2,24 @@
 //! answering its probes and server-rendering its pages, and stopping cleanly on
 //! SIGTERM.
 
+#[path = "support/serve.rs"]
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    addr: String,
-    /// Everything the server logged (stderr).
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+use support::{get, serve_with, Server};
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `vigil serve` with `config` (TOML, where `{DIR}` stands for a fresh
-/// temporary directory) and waits until `/healthz` answers.
+/// [`serve_with`] without extra environment.
 fn serve(config: &str) -> Server {
     serve_with_env(config, &[])
 }
 
-/// [`serve`] with extra environment variables (e.g. secrets).
+/// [`serve_with`] with extra environment variables (e.g. secrets).
 fn serve_with_env(config: &str, env: &[(&str, &str)]) -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let log = dir.path().join("vigil.log");
-    let config_path = dir.path().join("vigil.toml");
-    let config = config.replace("{DIR}", dir.path().to_str().expect("utf-8 path"));
-    std::fs::write(&config_path, config).expect("config written");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["serve", "--addr", &addr, "--config"])
-        .arg(&config_path)
-        .arg("--site-root")
-        .arg(dir.path().join("site"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_remove("VIGIL_CONFIG")
-        .env("RUST_LOG", "debug")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("vigil starts");
-    let mut server = Server {
-        child,
-        addr,
-        log,
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while get(&server.addr, "/healthz").is_none() {
-        assert!(
-            server.child.try_wait().expect("status").is_none(),
-            "vigil serve exited early"
-        );
-        assert!(Instant::now() < deadline, "vigil serve did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server.child.try_wait().expect("status");
-    server
-}
-
-/// A plain HTTP/1.0 GET: (status code, body), or None when nothing listens.
-fn get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())?;
-    Some((status, body))
+    serve_with(config, env, |_| {})
 }
 
 const SMALL_EMBEDDED: &str = "[simulator]\nusers = 60\ndays = 2\nseed = 3\n";

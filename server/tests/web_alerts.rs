@@ -2,97 +2,24 @@
 //! serve` process, its server functions called over HTTP, and `/alerts`
 //! rendered on the server.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+#[path = "support/serve.rs"]
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use server::alerts::{store::state_path, AlertStore, Label};
+use support::{request, serve_with, Server};
 
 const TOKEN: &str = "op-token-4f1c9e";
 
-struct Server {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `vigil serve` on the small embedded default with `env`, after
-/// `prepare` has had the data directory, and waits until `/healthz` answers.
+/// `vigil serve` on the small embedded default with `env`, after `prepare`
+/// has had the data directory.
 fn serve(env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config_path = dir.path().join("vigil.toml");
-    let config = format!(
-        "[source]\nkind = \"sqlite\"\npath = \"{}/vigil.sqlite\"\n[simulator]\nusers = 60\ndays = 2\nseed = 3\n",
-        dir.path().to_str().expect("utf-8 path")
-    );
-    std::fs::write(&config_path, config).expect("config written");
-    prepare(dir.path());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["serve", "--addr", &addr, "--config"])
-        .arg(&config_path)
-        .arg("--site-root")
-        .arg(dir.path().join("site"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_remove("VIGIL_CONFIG")
-        .env_remove("VIGIL_OPERATOR_TOKEN")
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil starts");
-    let mut server = Server {
-        child,
-        addr,
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while request(&server.addr, "GET", "/healthz", "").is_none() {
-        assert!(
-            server.child.try_wait().expect("status").is_none(),
-            "vigil serve exited early"
-        );
-        assert!(Instant::now() < deadline, "vigil serve did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-/// A plain HTTP/1.0 request (form-encoded body for POST): (status, body).
-fn request(addr: &str, method: &str, path: &str, form: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
+    serve_with(
+        "[source]\nkind = \"sqlite\"\npath = \"{DIR}/vigil.sqlite\"\n[simulator]\nusers = 60\ndays = 2\nseed = 3\n",
+        env,
+        prepare,
     )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())?;
-    Some((status, body))
 }
 
 fn post(server: &Server, endpoint: &str, form: &str) -> (u16, String) {
