@@ -6,7 +6,9 @@
 //! `alerts` (lifecycle, durable state, outbox) -> `delivery` (Telegram with
 //! `chart_png`, or the log) and `web` (what users see). `scheduler` runs checks
 //! and delivery on the clock; `pipeline` wires them from `config`; `commands`
-//! and `cli` are the command line.
+//! and `cli` are the command line. `labels` (incidents, false alarms, expected
+//! changes, from the source, Telegram buttons and the web UI) is what
+//! `vigil tune`, `vigil eval --metric` and the web lab score detectors against.
 
 pub mod alerts;
 pub mod chart_png;
@@ -17,6 +19,7 @@ pub mod config;
 pub mod csv_series;
 pub mod delivery;
 pub mod events;
+pub mod labels;
 pub mod metrics;
 pub mod pipeline;
 pub mod scheduler;

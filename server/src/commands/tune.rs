@@ -3,26 +3,26 @@
 //! setting of each detector with its figures (F1, precision, recall, delay,
 //! false alerts per week), best first, with the `[detectors]` line to use it.
 //!
-//! Labels: the incidents recorded in the source (the simulator writes its
-//! injected ones; on ClickHouse, the `incidents` table you fill) for the whole
-//! metric are the events to find; incidents confined to one slice, and alerts
-//! labelled "expected" from Telegram, are neutral (neither right nor wrong).
-//! An alert labelled "false alarm" is a false alert by construction: any
-//! detector firing there is penalised through the false-alert count.
+//! Labels: see [`crate::labels`]. Incidents of the whole metric (recorded in
+//! the source or marked in the web UI) are the events to find; incidents
+//! confined to one slice, and alerts or spans labelled "expected", are neutral
+//! (neither right nor wrong). A "false alarm" is a false alert by
+//! construction: any detector firing there is penalised through the
+//! false-alert count, and it overrides a recorded incident it overlaps.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use detect::eval::{evaluate_detector, Incident as Span, LabelledSeries, DEFAULT_TOLERANCE};
+use detect::eval::{evaluate_detector, LabelledSeries, DEFAULT_TOLERANCE};
 use detect::{DetectorSpec, Series};
 use serde_json::{json, Value};
 
 use super::source_args::SourceArgs;
-use crate::alerts::store::{state_path, HistoryFilter};
-use crate::alerts::{AlertStore, Label};
+use crate::alerts::store::state_path;
 use crate::check::{grid_values, watermark};
+use crate::labels;
 use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
 use crate::pipeline;
 use crate::sources::Source;
@@ -138,49 +138,19 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     };
     let source = Arc::new(Source::open(&config.source)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (values, incidents): (Vec<Option<f64>>, _) = runtime.block_on(async {
+    let values: Vec<Option<f64>> = runtime.block_on(async {
         let buckets = source.series(&metric, range, None).await?;
         let watermark = watermark(&source).await?;
-        let incidents = source.incidents(range).await?;
-        anyhow::Ok((grid_values(&metric, range, watermark, &buckets), incidents))
+        anyhow::Ok(grid_values(&metric, range, watermark, &buckets))
     })?;
-    let slot = |t: i64| ((t.clamp(range.from, range.to) - range.from) / BUCKET_SECONDS) as usize;
-    let mut events = Vec::new();
-    let mut neutral = Vec::new();
-    for incident in incidents.iter().filter(|i| i.metric == metric.name) {
-        let span = Span::new(
-            slot(incident.start),
-            slot(incident.end).max(slot(incident.start) + 1),
-        );
-        if incident.slice_dimension.is_some() {
-            neutral.push(span);
-        } else {
-            events.push(span);
-        }
-    }
-    // Alerts labelled "expected" were real but not a problem: neutral.
     let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
-    let state = state_path(&dir);
-    if state.exists() {
-        let store = AlertStore::open(&state)?;
-        let filter = HistoryFilter {
-            metric: Some(metric.name.clone()),
-            from: Some(range.from),
-            to: Some(range.to),
-            ..HistoryFilter::default()
-        };
-        for alert in store.history(&filter, 10_000)? {
-            if alert.slice.is_none() && alert.label == Some(Label::Expected) {
-                let end = alert
-                    .resolved_at
-                    .unwrap_or(alert.started_at + BUCKET_SECONDS);
-                neutral.push(Span::new(
-                    slot(alert.started_at),
-                    slot(end).max(slot(alert.started_at) + 1),
-                ));
-            }
-        }
-    }
+    let spans = runtime.block_on(labels::load(
+        &source,
+        &state_path(&dir),
+        &metric.name,
+        range,
+    ))?;
+    let (events, neutral) = labels::to_eval_spans(&spans, range.from, values.len());
     if values.iter().all(Option::is_none) {
         bail!(
             "{} has no data from {} to {} in {}",
@@ -196,8 +166,6 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             metric.name
         );
     }
-    events.sort_by_key(|s| s.start);
-    neutral.sort_by_key(|s| s.start);
     let case = LabelledSeries {
         name: metric.name.clone(),
         class: "history".into(),

@@ -5,6 +5,10 @@
 //! rusqlite is blocking, so every operation runs on tokio's blocking pool. WAL
 //! mode lets readers run while the simulator writes: one writer connection
 //! behind a mutex, plus a small pool of reader connections opened on demand.
+//! Metric queries go through [`bucket_cache`], so a bucket computed once is not
+//! recomputed from raw events until an event for it (or before it) arrives.
+
+mod bucket_cache;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +20,8 @@ use crate::events::{EventBatch, Incident, IncidentKind};
 use crate::metrics::model::{Bucket, EventTable, MetricDef, SliceKey, TableNames, TimeRange};
 use crate::metrics::sql::{self, Dialect};
 use crate::sources::SourceError;
+
+use bucket_cache::{BucketCache, CacheKey, CachedRow};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS feed_actions (
@@ -64,6 +70,7 @@ pub struct SqliteStore {
     tables: TableNames,
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    cache: Arc<BucketCache>,
 }
 
 fn unreachable(path: &Path, error: impl std::fmt::Display) -> SourceError {
@@ -110,6 +117,7 @@ impl SqliteStore {
             tables: TableNames::default(),
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            cache: Arc::new(BucketCache::default()),
         })
     }
 
@@ -173,22 +181,35 @@ impl SqliteStore {
         range: TimeRange,
         slice: Option<&SliceKey>,
     ) -> Result<Vec<Bucket>, SourceError> {
-        let query = sql::build(Dialect::Sqlite, metric, &self.tables, range, slice, None)?;
+        let query = CachedQuery::new(&self.tables, metric, slice, None)?;
+        // A slice's buckets may already be in memory from the check's query
+        // grouped by that slice's dimension (an alert's chart reads them).
+        let grouped = slice
+            .map(|slice| {
+                CachedQuery::new(&self.tables, metric, None, Some(&slice.dimension))
+                    .map(|grouped| (grouped.key, slice.value.clone()))
+            })
+            .transpose()?;
         let context = format!("metric {}", metric.name);
+        let cache = Arc::clone(&self.cache);
         self.read(move |connection| {
-            let mut statement = connection
-                .prepare_cached(&query.sql)
+            let range = query.aligned(range)?;
+            cache
+                .sync(connection, &query.key.table)
                 .map_err(|error| query_error(&context, error))?;
-            let rows = statement
-                .query_map(rusqlite::params_from_iter(&query.params), |row| {
-                    Ok(Bucket {
-                        start: row.get(0)?,
-                        value: row.get(1)?,
-                    })
+            let from_grouped =
+                grouped.and_then(|(key, value)| cache.slice_of_grouped(&key, range, &value));
+            let rows = match from_grouped {
+                Some(rows) => rows,
+                None => query.rows(&cache, connection, range, &context)?,
+            };
+            Ok(rows
+                .into_iter()
+                .map(|row| Bucket {
+                    start: row.bucket,
+                    value: row.value,
                 })
-                .map_err(|error| query_error(&context, error))?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(|error| query_error(&context, error))
+                .collect())
         })
         .await
     }
@@ -199,35 +220,20 @@ impl SqliteStore {
         range: TimeRange,
         dimension: &str,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
-        let query = sql::build(
-            Dialect::Sqlite,
-            metric,
-            &self.tables,
-            range,
-            None,
-            Some(dimension),
-        )?;
+        let query = CachedQuery::new(&self.tables, metric, None, Some(dimension))?;
         let context = format!("metric {} by {dimension}", metric.name);
+        let cache = Arc::clone(&self.cache);
         self.read(move |connection| {
-            let mut statement = connection
-                .prepare_cached(&query.sql)
-                .map_err(|error| query_error(&context, error))?;
-            let mut rows = statement
-                .query(rusqlite::params_from_iter(&query.params))
+            let range = query.aligned(range)?;
+            cache
+                .sync(connection, &query.key.table)
                 .map_err(|error| query_error(&context, error))?;
             let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
-            while let Some(row) = rows.next().map_err(|error| query_error(&context, error))? {
-                let read = || -> rusqlite::Result<(String, Bucket)> {
-                    Ok((
-                        row.get(0)?,
-                        Bucket {
-                            start: row.get(1)?,
-                            value: row.get(2)?,
-                        },
-                    ))
-                };
-                let (value, bucket) = read().map_err(|error| query_error(&context, error))?;
-                by_value.entry(value).or_default().push(bucket);
+            for row in query.rows(&cache, connection, range, &context)? {
+                by_value.entry(row.slice).or_default().push(Bucket {
+                    start: row.bucket,
+                    value: row.value,
+                });
             }
             Ok(by_value)
         })
@@ -394,6 +400,94 @@ impl SqliteStore {
             Ok(incidents)
         })
         .await
+    }
+}
+
+/// A metric query in the shape the bucket cache keys it by: everything but
+/// the time range, which [`CachedQuery::rows`] fills in per missing sub-range.
+struct CachedQuery {
+    key: CacheKey,
+    tables: TableNames,
+    metric: MetricDef,
+    slice: Option<SliceKey>,
+    dimension: Option<String>,
+}
+
+impl CachedQuery {
+    fn new(
+        tables: &TableNames,
+        metric: &MetricDef,
+        slice: Option<&SliceKey>,
+        dimension: Option<&str>,
+    ) -> Result<Self, SourceError> {
+        // The SQL for a fixed range stands for the query itself: only the
+        // range's numbers differ between two reads of it.
+        let fixed = TimeRange {
+            from: 0,
+            to: crate::metrics::model::BUCKET_SECONDS,
+        };
+        let shape = sql::build(Dialect::Sqlite, metric, tables, fixed, slice, dimension)?;
+        Ok(Self {
+            key: CacheKey {
+                table: crate::metrics::physical_table(metric.table, tables).to_string(),
+                shape: format!("{}\u{0}{}", shape.sql, shape.params.join("\u{0}")),
+            },
+            tables: tables.clone(),
+            metric: metric.clone(),
+            slice: slice.cloned(),
+            dimension: dimension.map(str::to_string),
+        })
+    }
+
+    fn aligned(&self, range: TimeRange) -> Result<TimeRange, SourceError> {
+        sql::align_range(range).map_err(SourceError::InvalidDefinition)
+    }
+
+    /// The rows in `range`, from the cache where it has them.
+    fn rows(
+        &self,
+        cache: &BucketCache,
+        connection: &Connection,
+        range: TimeRange,
+        context: &str,
+    ) -> Result<Vec<CachedRow>, SourceError> {
+        cache.rows(&self.key, range, |sub_range| {
+            self.fetch(connection, sub_range, context)
+        })
+    }
+
+    /// Runs the query for one sub-range against the events.
+    fn fetch(
+        &self,
+        connection: &Connection,
+        range: TimeRange,
+        context: &str,
+    ) -> Result<Vec<CachedRow>, SourceError> {
+        let query = sql::build(
+            Dialect::Sqlite,
+            &self.metric,
+            &self.tables,
+            range,
+            self.slice.as_ref(),
+            self.dimension.as_deref(),
+        )?;
+        let mut statement = connection
+            .prepare_cached(&query.sql)
+            .map_err(|error| query_error(context, error))?;
+        let grouped = self.dimension.is_some();
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(&query.params), |row| {
+                // Grouped: slice_value, bucket, value; otherwise bucket, value.
+                let first = usize::from(grouped);
+                Ok(CachedRow {
+                    slice: if grouped { row.get(0)? } else { String::new() },
+                    bucket: row.get(first)?,
+                    value: row.get(first + 1)?,
+                })
+            })
+            .map_err(|error| query_error(context, error))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|error| query_error(context, error))
     }
 }
 
@@ -610,6 +704,83 @@ mod tests {
                         &want,
                     );
                 }
+            }
+        }
+    }
+
+    /// The bucket cache never serves a stale value: events written later by
+    /// another process (a second store on the same file), including late ones
+    /// for buckets already read, show up in the next read.
+    #[tokio::test]
+    async fn later_and_late_events_from_another_writer_are_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vigil.sqlite");
+        let reader = Source::Sqlite(SqliteStore::open(&path).expect("opens"));
+        let writer = Source::Sqlite(SqliteStore::open(&path).expect("opens again"));
+        let config = SimulatorConfig {
+            users: 200,
+            days: 1,
+            seed: 4,
+        };
+        let mut simulator = Simulator::new(&config, END, None);
+        let mut all = simulator.generate(START, START + 6 * 3600);
+        writer.write_events(all.clone()).await.expect("writes");
+        let range = TimeRange {
+            from: START,
+            to: START + 8 * 3600,
+        };
+        let aligned = sql::align_range(range).expect("range");
+        let views = catalogue::builtin_metric("feed_views").expect("built-in");
+        let users = catalogue::builtin_metric("feed_active_users").expect("built-in");
+        for metric in [&views, &users] {
+            reader.series(metric, range, None).await.expect("warms");
+            reader
+                .series_by_slice(metric, range, "os")
+                .await
+                .expect("warms");
+        }
+
+        // Two more hours, and a late batch for the first hour (already cached).
+        let later = simulator.generate(START + 6 * 3600, START + 8 * 3600);
+        let mut late = simulator.generate(START, START + 3600);
+        late.feed.truncate(50);
+        late.messages.clear();
+        for batch in [later, late] {
+            all.feed.extend(batch.feed.iter().cloned());
+            all.messages.extend(batch.messages.iter().cloned());
+            writer.write_events(batch).await.expect("writes more");
+        }
+        for metric in [&views, &users] {
+            let got = reader.series(metric, range, None).await.expect("series");
+            let want = expected(&metric.name, &all, aligned, &|_, _, _| true);
+            assert_matches(&metric.name, &metric.aggregate, &got, &want);
+            let by_os = reader
+                .series_by_slice(metric, range, "os")
+                .await
+                .expect("by slice");
+            for (os, got) in &by_os {
+                let want = expected(&metric.name, &all, aligned, &|_, o, _| o == os);
+                assert_matches(
+                    &format!("{} os={os}", metric.name),
+                    &metric.aggregate,
+                    got,
+                    &want,
+                );
+                // The same slice read alone, served from the grouped entry.
+                let key = SliceKey {
+                    dimension: "os".into(),
+                    value: os.clone(),
+                };
+                let alone = reader
+                    .series(metric, range, Some(&key))
+                    .await
+                    .expect("one slice");
+                assert_matches(
+                    &format!("{} os={os} alone", metric.name),
+                    &metric.aggregate,
+                    &alone,
+                    &want,
+                );
             }
         }
     }
