@@ -87,3 +87,82 @@ fn tune_explains_what_it_cannot_do() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `vigil eval --metric` scores detectors, alone and combined, on the
+/// metric's history against its labels; a 'false alarm' label marked over the
+/// recorded outage takes it out of the incidents, an 'incident' label adds one.
+#[test]
+fn eval_on_a_metric_uses_its_labels() {
+    use server::labels::{LabelKind, LabelStore, NewLabel};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8");
+    stdout_of(&vigil(&[
+        "simulate",
+        "--days",
+        "10",
+        "--users",
+        "300",
+        "--seed",
+        "7",
+        "--now",
+        "2026-03-10 18:00:00",
+        "--data-dir",
+        data,
+    ]));
+    let eval = || -> serde_json::Value {
+        let out = stdout_of(&vigil(&[
+            "eval",
+            "--metric",
+            "feed_views",
+            "--data-dir",
+            data,
+            "--from",
+            "2026-02-28 18:00:00",
+            "--to",
+            "2026-03-10 18:00:00",
+            "--detector",
+            "iqr",
+            "--detector",
+            "seasonal+drop",
+            "--combine",
+            "any",
+            "--format",
+            "json",
+        ]));
+        serde_json::from_str(&out).expect("json")
+    };
+    let incidents = |json: &serde_json::Value| json["detectors"][0]["overall"]["incidents"].clone();
+
+    let json = eval();
+    assert_eq!(json["benchmark"], "metric");
+    assert_eq!(json["input"], "feed_views");
+    let detectors = json["detectors"].as_array().expect("detectors");
+    assert_eq!(detectors[0]["name"], "iqr");
+    assert_eq!(detectors[1]["name"], "seasonal+drop");
+    assert_eq!(detectors[1]["spec"]["combine"], "any");
+    assert_eq!(detectors[1]["spec"]["members"][1]["detector"], "drop");
+    assert_eq!(incidents(&json), 1, "the simulator's outage");
+
+    let time = |text: &str| server::times::parse_time(text, 0).expect("a time");
+    let mut labels = LabelStore::open(&dir.path().join("vigil-state.sqlite")).expect("state file");
+    let whole_range = NewLabel {
+        metric: "feed_views".into(),
+        from: time("2026-02-28 18:00:00"),
+        to: time("2026-03-10 18:00:00"),
+        kind: LabelKind::FalseAlarm,
+        note: "not an outage: the tracking was off".into(),
+    };
+    labels.add(&whole_range, "test", 0).expect("label");
+    assert_eq!(incidents(&eval()), 0, "overridden by the false alarm");
+
+    let marked = NewLabel {
+        kind: LabelKind::Incident,
+        from: time("2026-03-05 10:00:00"),
+        to: time("2026-03-05 11:00:00"),
+        note: String::new(),
+        ..whole_range
+    };
+    labels.add(&marked, "test", 0).expect("label");
+    assert_eq!(incidents(&eval()), 1, "the incident marked by hand");
+}

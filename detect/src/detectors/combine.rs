@@ -53,6 +53,22 @@ pub enum CombineRule {
 }
 
 impl CombineRule {
+    pub const ALL: [CombineRule; 3] = [CombineRule::Any, CombineRule::All, CombineRule::Majority];
+
+    /// `any`, `all` or `majority`, as in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CombineRule::Any => "any",
+            CombineRule::All => "all",
+            CombineRule::Majority => "majority",
+        }
+    }
+
+    /// The rule named `text` (see [`as_str`](Self::as_str)).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|rule| rule.as_str() == text)
+    }
+
     /// Whether `fired` of `members` members satisfy the rule.
     pub fn holds(self, fired: usize, members: usize) -> bool {
         match self {
@@ -63,9 +79,14 @@ impl CombineRule {
     }
 }
 
-/// Several detectors and the rule that combines them.
+/// Several detectors and the rule that combines them. One detector is an
+/// ensemble of one member, so callers handle a single type.
+///
+/// With the `serde` feature it reads and writes in the shape of a config
+/// entry: one member is written as that detector alone
+/// (`{"detector": "iqr", "a": 4, ...}`), several as
+/// `{"combine": "any", "members": [...]}`.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ensemble {
     /// The detectors, in priority order: the first that fires gives the band.
     pub members: Vec<DetectorSpec>,
@@ -138,6 +159,50 @@ impl Ensemble {
     /// An ensemble of `members` under `rule`.
     pub fn new(members: Vec<DetectorSpec>, rule: CombineRule) -> Self {
         Ensemble { members, rule }
+    }
+
+    /// One detector on its own.
+    pub fn single(spec: DetectorSpec) -> Self {
+        Ensemble {
+            members: vec![spec],
+            rule: CombineRule::Any,
+        }
+    }
+
+    /// The one member, when there is exactly one.
+    pub fn as_single(&self) -> Option<&DetectorSpec> {
+        match self.members.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+
+    /// `iqr` for one member; `any(seasonal+drop)` for several.
+    pub fn name(&self) -> String {
+        match self.as_single() {
+            Some(spec) => spec.name().to_string(),
+            None => format!(
+                "{}({})",
+                self.rule.as_str(),
+                self.members
+                    .iter()
+                    .map(DetectorSpec::name)
+                    .collect::<Vec<_>>()
+                    .join("+")
+            ),
+        }
+    }
+
+    /// The combined points over the whole series into a reused buffer: a
+    /// single member runs straight into it, without the combining pass.
+    pub fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
+        match self.as_single() {
+            Some(spec) => spec.run_into(series, out),
+            None => {
+                *out = self.run(series)?.detection;
+                Ok(())
+            }
+        }
     }
 
     /// Checks that there are 1 to [`MAX_MEMBERS`] members and that each one's
@@ -225,6 +290,50 @@ impl Ensemble {
     }
 }
 
+#[cfg(feature = "serde")]
+mod config_shape {
+    //! (De)serialization of [`Ensemble`] in the shape of a config entry.
+    use super::{CombineRule, DetectorSpec, Ensemble};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Several {
+        #[serde(default)]
+        combine: CombineRule,
+        members: Vec<DetectorSpec>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shape {
+        Several(Several),
+        One(DetectorSpec),
+    }
+
+    impl Serialize for Ensemble {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            match self.as_single() {
+                Some(spec) => spec.serialize(serializer),
+                None => Several {
+                    combine: self.rule,
+                    members: self.members.clone(),
+                }
+                .serialize(serializer),
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Ensemble {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Ok(match Shape::deserialize(deserializer)? {
+                Shape::Several(several) => Ensemble::new(several.members, several.combine),
+                Shape::One(spec) => Ensemble::single(spec),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +354,36 @@ mod tests {
                 ..SeasonalParams::default()
             }),
         ]
+    }
+
+    #[test]
+    fn names_and_single_members() {
+        let several = Ensemble::new(members(), CombineRule::Majority);
+        assert_eq!(several.name(), "majority(iqr+drop+seasonal)");
+        assert!(several.as_single().is_none());
+        let one = Ensemble::single(members().remove(1));
+        assert_eq!(one.name(), "drop");
+        for rule in CombineRule::ALL {
+            assert_eq!(CombineRule::parse(rule.as_str()), Some(rule));
+        }
+        assert_eq!(CombineRule::parse("some"), None);
+    }
+
+    #[test]
+    fn run_into_matches_run_for_one_and_several() {
+        let series = Series::new(0, 900, values()).unwrap();
+        let mut out = Detection::new();
+        for ensemble in [
+            Ensemble::single(members().remove(0)),
+            Ensemble::new(members(), CombineRule::Any),
+        ] {
+            ensemble.run_into(&series, &mut out).unwrap();
+            let batch = ensemble.run(&series).unwrap().detection;
+            assert_eq!(out.len(), batch.len());
+            for i in 0..out.len() {
+                assert_eq!(out.point(i).is_anomaly, batch.point(i).is_anomaly, "{i}");
+            }
+        }
     }
 
     /// A period-10 cycle; a spike at 50 (iqr and seasonal see it, drop does

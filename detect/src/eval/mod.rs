@@ -14,6 +14,8 @@ pub mod score;
 pub mod synthetic;
 
 pub use labels::{incidents_from_flags, Incident, LabelledSeries};
-pub use report::{evaluate, evaluate_detector, ClassReport, DetectorReport, Report};
+pub use report::{
+    evaluate, evaluate_detector, evaluate_ensemble, ClassReport, DetectorReport, Report,
+};
 pub use score::{alert_events, score, Score, DEFAULT_TOLERANCE};
 pub use synthetic::{generate, generate_case, AnomalyClass, Scale};

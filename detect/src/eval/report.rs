@@ -1,7 +1,7 @@
 //! [`evaluate`]: detectors × benchmark cases → per-class figures.
 
 use crate::detection::Detection;
-use crate::detectors::DetectorSpec;
+use crate::detectors::{DetectorSpec, Ensemble};
 use crate::error::DetectError;
 use crate::eval::labels::LabelledSeries;
 use crate::eval::score::{score, Score, DEFAULT_TOLERANCE};
@@ -62,8 +62,8 @@ impl ClassReport {
 pub struct DetectorReport {
     /// The name it was given to [`evaluate`].
     pub name: String,
-    /// Its parameters.
-    pub spec: DetectorSpec,
+    /// Its parameters: one detector, or several and their combining rule.
+    pub spec: Ensemble,
     /// One entry per class, in the order classes first appear in the cases.
     pub classes: Vec<ClassReport>,
     /// One entry per [`LabelledSeries::scale`] (every class pooled; its
@@ -107,6 +107,16 @@ pub fn evaluate(
 pub fn evaluate_detector(
     name: &str,
     spec: &DetectorSpec,
+    cases: &[LabelledSeries],
+    tolerance: usize,
+) -> Result<DetectorReport, DetectError> {
+    evaluate_ensemble(name, &Ensemble::single(spec.clone()), cases, tolerance)
+}
+
+/// Several detectors combined by a rule, scored like one detector.
+pub fn evaluate_ensemble(
+    name: &str,
+    spec: &Ensemble,
     cases: &[LabelledSeries],
     tolerance: usize,
 ) -> Result<DetectorReport, DetectError> {

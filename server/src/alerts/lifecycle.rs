@@ -245,7 +245,7 @@ mod tests {
             metric: "feed_views".into(),
             slice: None,
             bucket: T0 + bucket_index * BUCKET_SECONDS,
-            detector: "iqr",
+            detector: "iqr".into(),
             point: Point {
                 value,
                 lower: Some(lower),

@@ -31,7 +31,7 @@ fn eval_of(metric: &str, slice: Option<&str>, i: i64, value: Option<f64>) -> Eva
             value: v.into(),
         }),
         bucket: bucket(i),
-        detector: "iqr",
+        detector: "iqr".into(),
         point: Point {
             value,
             lower: Some(lower),

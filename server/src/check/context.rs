@@ -181,7 +181,7 @@ mod tests {
                 value: v.into(),
             }),
             bucket: 900,
-            detector: "iqr",
+            detector: "iqr".into(),
             point: Point {
                 value: Some(value),
                 expected: Some(expected),

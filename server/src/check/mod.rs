@@ -11,7 +11,7 @@ pub use context::{AlertContext, SliceChange};
 
 use std::collections::HashMap;
 
-use detect::{DetectorSpec, Point};
+use detect::{Ensemble, Point};
 
 use crate::config::DetectorChoice;
 
@@ -27,7 +27,7 @@ pub struct Evaluation {
     pub slice: Option<SliceKey>,
     /// Start of the evaluated bucket (unix seconds).
     pub bucket: i64,
-    pub detector: &'static str,
+    pub detector: String,
     pub point: Point,
     /// Drill-down, comparisons, cause; filled for anomalous evaluations.
     pub context: AlertContext,
@@ -122,7 +122,7 @@ pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
 fn evaluate(
     metric: &MetricDef,
     slice: Option<SliceKey>,
-    detector: &DetectorSpec,
+    detector: &Ensemble,
     range: TimeRange,
     watermark: Option<i64>,
     buckets: &[Bucket],
@@ -140,14 +140,24 @@ fn evaluate(
     }
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
-    let point = detector.newest_point(values).unwrap_or_default();
+    let combined = detector.newest_point(values).unwrap_or_default();
     Evaluation {
         metric: metric.name.clone(),
         slice,
         bucket,
-        detector: detector.name(),
-        point,
+        detector: fired_name(detector, &combined.fired),
+        point: combined.point,
         context: AlertContext::default(),
+    }
+}
+
+/// What an alert says fired: the detector's name, or for several combined,
+/// the members that fired (`seasonal+drop`) or the whole ensemble when none did.
+fn fired_name(detector: &Ensemble, fired: &[&str]) -> String {
+    if detector.as_single().is_some() || fired.is_empty() {
+        detector.name()
+    } else {
+        fired.join("+")
     }
 }
 
@@ -177,4 +187,66 @@ pub fn grid_values(
             value.or_else(|| (seen && silent_is_zero(start)).then_some(0.0))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use detect::{CombineRule, DetectorSpec, DropParams, IqrParams};
+
+    use super::*;
+    use crate::metrics::catalogue;
+
+    const T: i64 = 1_763_900_100 / BUCKET_SECONDS * BUCKET_SECONDS;
+
+    /// 40 buckets of views around 1000, the last one `last`.
+    fn evaluate_last(detector: &Ensemble, last: f64) -> Evaluation {
+        let metric = catalogue::builtin_metric("feed_views").expect("built-in");
+        let range = TimeRange {
+            from: T - 39 * BUCKET_SECONDS,
+            to: T + BUCKET_SECONDS,
+        };
+        let buckets: Vec<Bucket> = (0..40)
+            .map(|k| Bucket {
+                start: range.from + k * BUCKET_SECONDS,
+                value: if k == 39 {
+                    last
+                } else {
+                    1000.0 + (k % 5) as f64 * 10.0
+                },
+            })
+            .collect();
+        evaluate(
+            &metric,
+            None,
+            detector,
+            range,
+            Some(T + BUCKET_SECONDS),
+            &buckets,
+            None,
+        )
+    }
+
+    #[test]
+    fn an_ensemble_alert_names_the_members_that_fired() {
+        let members = vec![
+            DetectorSpec::Iqr(IqrParams::default()),
+            DetectorSpec::Drop(DropParams::default()),
+        ];
+        let any = Ensemble::new(members.clone(), CombineRule::Any);
+        let fall = evaluate_last(&any, 0.0);
+        assert!(fall.point.is_anomaly);
+        assert_eq!(fall.detector, "iqr+drop");
+        // A spike: the drop rule only looks down, so only the IQR band fires.
+        let spike = evaluate_last(&any, 5000.0);
+        assert!(spike.point.is_anomaly);
+        assert_eq!(spike.detector, "iqr");
+        let all = Ensemble::new(members, CombineRule::All);
+        let spike = evaluate_last(&all, 5000.0);
+        assert!(!spike.point.is_anomaly, "`all` needs both");
+        let calm = evaluate_last(&any, 1020.0);
+        assert!(!calm.point.is_anomaly);
+        assert_eq!(calm.detector, "any(iqr+drop)");
+        let single = Ensemble::single(DetectorSpec::Iqr(IqrParams::default()));
+        assert_eq!(evaluate_last(&single, 0.0).detector, "iqr");
+    }
 }

@@ -86,7 +86,7 @@ mod tests {
                 value: "Finland".into(),
             }),
             bucket: 0,
-            detector: "iqr",
+            detector: "iqr".into(),
             point: Point {
                 value: Some(value),
                 expected: Some(expected),

@@ -146,7 +146,7 @@ fn apply_overrides(args: &CheckArgs, config: &mut Config) -> anyhow::Result<()> 
             smooth: Smoothing::AsOf,
         });
         detector.validate().context("detector parameters")?;
-        config.alerting.detectors.default = detector;
+        config.alerting.detectors.default = detect::Ensemble::single(detector);
         config.alerting.detectors.per_metric.clear();
     }
     Ok(())

@@ -1,6 +1,7 @@
-//! `vigil eval`: score detectors on labelled incidents — the synthetic
-//! benchmark of `detect::eval::synthetic`, or a user's labelled CSV — and
-//! print precision, recall, F1, detection delay and false alerts per week.
+//! `vigil eval`: score detectors (alone or combined) on labelled incidents —
+//! the synthetic benchmark of `detect::eval::synthetic`, a user's labelled
+//! CSV, or a metric's own history with its labels — and print precision,
+//! recall, F1, detection delay and false alerts per week.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -9,12 +10,14 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::ValueEnum;
 use detect::eval::{
-    evaluate_detector, generate, incidents_from_flags, ClassReport, LabelledSeries, Report,
+    evaluate_ensemble, generate, incidents_from_flags, ClassReport, LabelledSeries, Report,
     DEFAULT_TOLERANCE,
 };
-use detect::{DetectorSpec, IqrParams, Smoothing, DETECTOR_NAMES};
+use detect::{CombineRule, DetectorSpec, Ensemble, IqrParams, Smoothing, DETECTOR_NAMES};
 use serde::Serialize;
 
+use super::history_case;
+use super::source_args::SourceArgs;
 use crate::csv_series;
 
 /// Output format.
@@ -43,14 +46,43 @@ anomaly. Deterministic per --seed.
 LABELLED CSV (--input): header `timestamp,value,label`, timestamps and values as for `vigil \
 detect`, label 0 or 1; consecutive 1s form one incident. Every bucket is scored.
 
+A METRIC'S HISTORY (--metric): the metric from the configured source between --from and --to, \
+scored against its labels: incidents recorded in the source and marked in the web UI are to be \
+found; alerts labelled 'expected' (Telegram button) and incidents of a single slice are neutral; \
+a 'false alarm' overrides a recorded incident it overlaps.
+
+COMBINED DETECTORS: `--detector seasonal+drop` evaluates the two (default parameters) combined by \
+--combine: any (one fires), all (every one fires) or majority (more than half fire).
+
 EXAMPLES: vigil eval
-          vigil eval --detector seasonal --detector drop --cases 10 --format json
-          vigil eval --input labelled.csv --detector changepoint")]
+          vigil eval --detector seasonal --detector drop --detector seasonal+drop --cases 10 --format json
+          vigil eval --input labelled.csv --detector changepoint
+          vigil eval --metric feed_views --from now-14d")]
 pub struct EvalArgs {
-    /// Detector to evaluate with its default parameters; repeat for several
+    /// Detector to evaluate with its default parameters, or several joined by `+`
+    /// (combined by --combine); repeat for more
     /// [default: every detector, and the seed rule iqr a=4 n=5 asof if that differs from iqr's defaults].
     #[arg(long = "detector", value_name = "NAME")]
     pub detectors: Vec<String>,
+
+    /// How detectors joined by `+` combine: any, all or majority.
+    #[arg(long, default_value = "any", value_parser = ["any", "all", "majority"])]
+    pub combine: String,
+
+    /// Evaluate on this metric's history and labels instead of the synthetic benchmark.
+    #[arg(long, conflicts_with_all = ["input", "seed", "cases"])]
+    pub metric: Option<String>,
+
+    /// Start of the metric's history (with --metric).
+    #[arg(long, default_value = "now-14d", requires = "metric")]
+    pub from: String,
+
+    /// End of the metric's history (with --metric).
+    #[arg(long, default_value = "now", requires = "metric")]
+    pub to: String,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Seed of the synthetic benchmark.
     #[arg(long, default_value_t = 1, conflicts_with = "input")]
@@ -82,45 +114,56 @@ fn seed_baseline() -> DetectorSpec {
     })
 }
 
-/// The detectors to evaluate, named.
-pub fn detectors(names: &[String]) -> anyhow::Result<Vec<(String, DetectorSpec)>> {
+/// The detectors to evaluate, named; `a+b` combines `a` and `b` by `rule`.
+pub fn detectors(names: &[String], rule: CombineRule) -> anyhow::Result<Vec<(String, Ensemble)>> {
     if names.is_empty() {
-        let mut out: Vec<(String, DetectorSpec)> = DETECTOR_NAMES
+        let mut out: Vec<(String, Ensemble)> = DETECTOR_NAMES
             .iter()
             .map(|&n| {
                 (
                     n.to_string(),
-                    DetectorSpec::default_for(n).expect("known name"),
+                    Ensemble::single(DetectorSpec::default_for(n).expect("known name")),
                 )
             })
             .collect();
-        if !out.iter().any(|(_, s)| *s == seed_baseline()) {
-            out.push(("iqr_seed".to_string(), seed_baseline()));
+        let seed = Ensemble::single(seed_baseline());
+        if !out.iter().any(|(_, s)| *s == seed) {
+            out.push(("iqr_seed".to_string(), seed));
         }
         return Ok(out);
     }
     names
         .iter()
         .map(|name| {
-            let spec = if name == "iqr_seed" {
-                seed_baseline()
-            } else {
-                DetectorSpec::default_for(name).map_err(|_| {
-                    anyhow::anyhow!(
-                        "--detector {name:?}: unknown detector (expected one of {}, iqr_seed)",
-                        DETECTOR_NAMES.join(", ")
-                    )
-                })?
+            let members = name
+                .split('+')
+                .map(|member| member_spec(name, member.trim()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let ensemble = match <[DetectorSpec; 1]>::try_from(members) {
+                Ok([one]) => Ensemble::single(one),
+                Err(members) => Ensemble::new(members, rule),
             };
-            Ok((name.clone(), spec))
+            Ok((name.clone(), ensemble))
         })
         .collect()
+}
+
+fn member_spec(name: &str, member: &str) -> anyhow::Result<DetectorSpec> {
+    if member == "iqr_seed" {
+        return Ok(seed_baseline());
+    }
+    DetectorSpec::default_for(member).map_err(|_| {
+        anyhow::anyhow!(
+            "--detector {name:?}: unknown detector {member:?} (expected one of {}, iqr_seed, or several joined by +)",
+            DETECTOR_NAMES.join(", ")
+        )
+    })
 }
 
 /// What `--format json` prints.
 #[derive(Serialize)]
 struct JsonOutput<'a> {
-    /// `synthetic` or `csv`.
+    /// `synthetic`, `csv` or `metric`.
     benchmark: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
@@ -148,7 +191,7 @@ pub fn labelled_case(input: impl Read, name: &str) -> anyhow::Result<LabelledSer
 
 /// Evaluates every detector, one thread each.
 pub fn evaluate(
-    detectors: &[(String, DetectorSpec)],
+    detectors: &[(String, Ensemble)],
     cases: &[LabelledSeries],
     tolerance: usize,
 ) -> anyhow::Result<Report> {
@@ -156,7 +199,7 @@ pub fn evaluate(
         let handles: Vec<_> = detectors
             .iter()
             .map(|(name, spec)| {
-                scope.spawn(move || evaluate_detector(name, spec, cases, tolerance))
+                scope.spawn(move || evaluate_ensemble(name, spec, cases, tolerance))
             })
             .collect();
         handles
@@ -250,15 +293,26 @@ pub fn write_table(mut out: impl Write, report: &Report) -> std::io::Result<()> 
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    let detectors = detectors(&args.detectors)?;
+    let rule = CombineRule::parse(&args.combine).with_context(|| {
+        format!(
+            "--combine {:?}: expected any, all or majority",
+            args.combine
+        )
+    })?;
+    let detectors = detectors(&args.detectors, rule)?;
     let started = Instant::now();
-    let cases = match &args.input {
-        Some(path) if path == "-" => vec![labelled_case(std::io::stdin().lock(), "<stdin>")?],
-        Some(path) => {
+    let cases = match (&args.input, &args.metric) {
+        (_, Some(metric)) => {
+            vec![history_case::load(&args.source, metric, &args.from, &args.to)?.case]
+        }
+        (Some(path), None) if path == "-" => {
+            vec![labelled_case(std::io::stdin().lock(), "<stdin>")?]
+        }
+        (Some(path), None) => {
             let file = File::open(path).with_context(|| format!("opening {path}"))?;
             vec![labelled_case(BufReader::new(file), path)?]
         }
-        None => generate(args.seed, args.cases),
+        (None, None) => generate(args.seed, args.cases),
     };
     let report = evaluate(&detectors, &cases, args.tolerance)?;
     tracing::info!(
@@ -272,15 +326,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     match args.format {
         EvalFormat::Table => write_table(&mut out, &report)?,
         EvalFormat::Json => {
+            let synthetic = args.input.is_none() && args.metric.is_none();
             let json = JsonOutput {
-                benchmark: if args.input.is_some() {
-                    "csv"
-                } else {
-                    "synthetic"
+                benchmark: match (&args.input, &args.metric) {
+                    (_, Some(_)) => "metric",
+                    (Some(_), None) => "csv",
+                    (None, None) => "synthetic",
                 },
-                seed: args.input.is_none().then_some(args.seed),
-                cases_per_class: args.input.is_none().then_some(args.cases),
-                input: args.input.as_deref(),
+                seed: synthetic.then_some(args.seed),
+                cases_per_class: synthetic.then_some(args.cases),
+                input: args.input.as_deref().or(args.metric.as_deref()),
                 report: &report,
             };
             serde_json::to_writer_pretty(&mut out, &json)?;

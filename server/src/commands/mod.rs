@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod detect;
 pub mod eval;
+pub mod history_case;
 pub mod series;
 pub mod serve;
 pub mod simulate;

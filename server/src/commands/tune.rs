@@ -11,22 +11,16 @@
 //! false-alert count, and it overrides a recorded incident it overlaps.
 
 use std::io::Write;
-use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use detect::eval::{evaluate_detector, LabelledSeries, DEFAULT_TOLERANCE};
-use detect::{DetectorSpec, Series};
+use detect::eval::{evaluate_detector, DEFAULT_TOLERANCE};
+use detect::DetectorSpec;
 use serde_json::{json, Value};
 
+use super::history_case;
 use super::source_args::SourceArgs;
-use crate::alerts::store::state_path;
-use crate::check::{grid_values, watermark};
-use crate::labels;
-use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
-use crate::pipeline;
-use crate::sources::Source;
-use crate::times::{format_time, parse_time};
+use crate::times::format_time;
 
 #[derive(Args, Debug)]
 pub struct TuneArgs {
@@ -123,59 +117,9 @@ struct Best {
 }
 
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
-    let config = args.source.load()?;
-    let catalogue = config.catalogue()?;
-    let metric = catalogue.get(&args.metric)?.clone();
-    let now = crate::simulator::unix_now();
-    let from = parse_time(&args.from, now).with_context(|| format!("--from {:?}", args.from))?;
-    let to = parse_time(&args.to, now).with_context(|| format!("--to {:?}", args.to))?;
-    if from >= to {
-        bail!("--from must be before --to");
-    }
-    let range = TimeRange {
-        from: from.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS,
-        to: to.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS,
-    };
-    let source = Arc::new(Source::open(&config.source)?);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let values: Vec<Option<f64>> = runtime.block_on(async {
-        let buckets = source.series(&metric, range, None).await?;
-        let watermark = watermark(&source).await?;
-        anyhow::Ok(grid_values(&metric, range, watermark, &buckets))
-    })?;
-    let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
-    let spans = runtime.block_on(labels::load(
-        &source,
-        &state_path(&dir),
-        &metric.name,
-        range,
-    ))?;
-    let (events, neutral) = labels::to_eval_spans(&spans, range.from, values.len());
-    if values.iter().all(Option::is_none) {
-        bail!(
-            "{} has no data from {} to {} in {}",
-            metric.name,
-            format_time(range.from),
-            format_time(range.to),
-            source.describe()
-        );
-    }
-    if events.is_empty() {
-        tracing::warn!(
-            "no labelled incident of {} in this range: F1 is undefined, only false alerts per week count",
-            metric.name
-        );
-    }
-    let case = LabelledSeries {
-        name: metric.name.clone(),
-        class: "history".into(),
-        scale: String::new(),
-        series: Series::new(range.from, BUCKET_SECONDS, values)?,
-        incidents: events,
-        neutral,
-        // The first two days are warm-up for the seasonal detectors.
-        eval_start: 0,
-    };
+    let case = history_case::load(&args.source, &args.metric, &args.from, &args.to)?;
+    let metric = &case.metric;
+    let (range, case) = (case.range, case.case);
     let names: Vec<String> = if args.detectors.is_empty() {
         ["iqr", "seasonal_iqr", "seasonal", "drop", "changepoint"]
             .map(String::from)

@@ -29,7 +29,9 @@
 //!
 //! [detectors]
 //! default = { detector = "iqr", a = 4, n = 5 }
-//! metrics = { feed_ctr = { detector = "seasonal" } }
+//! # several detectors: combine = "any" (default), "all" or "majority";
+//! # the alert names the ones that fired
+//! metrics = { feed_ctr = { detector = "seasonal" }, feed_views = { combine = "any", members = [{ detector = "seasonal" }, { detector = "drop" }] } }
 //!
 //! [[silences]]                 # planned: maintenance, a holiday
 //! metric = "messages_sent"     # or "*"
@@ -41,7 +43,7 @@
 
 use std::collections::BTreeMap;
 
-use detect::{DetectorSpec, IqrParams};
+use detect::{CombineRule, DetectorSpec, Ensemble, IqrParams};
 use serde::Deserialize;
 
 use super::Secret;
@@ -143,24 +145,24 @@ pub struct DashboardLink {
     pub url: String,
 }
 
-/// Which detector judges each metric.
+/// Which detector, or which detectors combined by which rule, judge each metric.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DetectorChoice {
-    pub default: DetectorSpec,
-    pub per_metric: BTreeMap<String, DetectorSpec>,
+    pub default: Ensemble,
+    pub per_metric: BTreeMap<String, Ensemble>,
 }
 
 impl Default for DetectorChoice {
     fn default() -> Self {
         Self {
-            default: DetectorSpec::Iqr(IqrParams::default()),
+            default: Ensemble::single(DetectorSpec::Iqr(IqrParams::default())),
             per_metric: BTreeMap::new(),
         }
     }
 }
 
 impl DetectorChoice {
-    pub fn for_metric(&self, metric: &str) -> &DetectorSpec {
+    pub fn for_metric(&self, metric: &str) -> &Ensemble {
         self.per_metric.get(metric).unwrap_or(&self.default)
     }
 }
@@ -224,12 +226,47 @@ pub(super) struct RawSilence {
     reason: String,
 }
 
+/// Detector entries stay raw TOML until [`validate`]: an entry is either one
+/// detector or `{ combine, members }`, and each shape deserves its own error.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDetectors {
-    default: Option<DetectorSpec>,
+    default: Option<toml::Value>,
     #[serde(default)]
-    metrics: BTreeMap<String, DetectorSpec>,
+    metrics: BTreeMap<String, toml::Value>,
+}
+
+/// Several detectors in one entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnsemble {
+    #[serde(default)]
+    combine: Option<String>,
+    members: Vec<DetectorSpec>,
+}
+
+/// One `[detectors]` entry: `{ detector = "iqr", ... }`, or
+/// `{ combine = "any", members = [ { detector = "seasonal" }, ... ] }`.
+fn detector_entry(value: toml::Value) -> Result<Ensemble, String> {
+    let several = value.as_table().is_some_and(|t| t.contains_key("members"));
+    let ensemble = if several {
+        let raw: RawEnsemble = value.try_into().map_err(|e| e.to_string())?;
+        let rule = match raw.combine.as_deref() {
+            None => CombineRule::Any,
+            Some(text) => CombineRule::parse(text).ok_or_else(|| {
+                format!("combine = {text:?}: expected \"any\", \"all\" or \"majority\"")
+            })?,
+        };
+        Ensemble::new(raw.members, rule)
+    } else {
+        Ensemble::single(
+            value
+                .try_into()
+                .map_err(|e: toml::de::Error| e.to_string())?,
+        )
+    };
+    ensemble.validate().map_err(|e| e.to_string())?;
+    Ok(ensemble)
 }
 
 /// The raw alerting sections, as read from the file.
@@ -365,19 +402,25 @@ pub(super) fn validate(
     }
 
     let detectors = raw.detectors.unwrap_or_default();
-    let default_detector = detectors.default.unwrap_or(defaults.detectors.default);
-    if let Err(error) = default_detector.validate() {
-        problem("detectors.default", error.to_string());
-    }
-    for (metric, spec) in &detectors.metrics {
-        if !known(metric) {
-            problem(
-                &format!("detectors.metrics.{metric}"),
-                "no metric with this name".into(),
-            );
+    let default_detector = match detectors.default.map(detector_entry) {
+        None => defaults.detectors.default.clone(),
+        Some(Ok(ensemble)) => ensemble,
+        Some(Err(reason)) => {
+            problem("detectors.default", reason);
+            defaults.detectors.default.clone()
         }
-        if let Err(error) = spec.validate() {
-            problem(&format!("detectors.metrics.{metric}"), error.to_string());
+    };
+    let mut per_metric = BTreeMap::new();
+    for (metric, value) in detectors.metrics {
+        let key = format!("detectors.metrics.{metric}");
+        if !known(&metric) {
+            problem(&key, "no metric with this name".into());
+        }
+        match detector_entry(value) {
+            Ok(ensemble) => {
+                per_metric.insert(metric, ensemble);
+            }
+            Err(reason) => problem(&key, reason),
         }
     }
 
@@ -475,7 +518,7 @@ pub(super) fn validate(
         links,
         detectors: DetectorChoice {
             default: default_detector,
-            per_metric: detectors.metrics,
+            per_metric,
         },
         floor,
         silences,

@@ -919,6 +919,36 @@ users = 500
     }
 
     #[test]
+    fn several_detectors_combine_by_a_rule() {
+        let text = "[detectors]\n\
+            default = { combine = \"majority\", members = [{ detector = \"seasonal\" }, { detector = \"drop\" }, { detector = \"iqr\", a = 3 }] }\n\
+            metrics = { feed_ctr = { members = [{ detector = \"seasonal\" }] } }\n";
+        let config = Config::parse(text, "vigil.toml", &SecretEnv::default()).expect("valid");
+        let detectors = &config.alerting.detectors;
+        assert_eq!(
+            detectors.for_metric("feed_views").name(),
+            "majority(seasonal+drop+iqr)"
+        );
+        assert_eq!(detectors.for_metric("feed_views").members.len(), 3);
+        assert_eq!(detectors.for_metric("feed_ctr").name(), "seasonal");
+
+        let bad = "[detectors]\n\
+            default = { combine = \"some\", members = [{ detector = \"drop\" }] }\n\
+            metrics = { feed_views = { combine = \"any\", members = [{ detector = \"iqr\", n = 1 }] }, feed_likes = { combine = \"all\", members = [] } }\n";
+        let message = Config::parse(bad, "vigil.toml", &SecretEnv::default())
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "`detectors.default`",
+            "\"some\"",
+            "`detectors.metrics.feed_views`",
+            "`detectors.metrics.feed_likes`",
+        ] {
+            assert!(message.contains(expected), "{expected} in {message}");
+        }
+    }
+
+    #[test]
     fn the_token_from_the_environment_wins_and_enables_telegram() {
         let env = SecretEnv {
             clickhouse_password: None,

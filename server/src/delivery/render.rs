@@ -131,7 +131,7 @@ pub async fn chart_input(
     source: &Source,
     metric: &MetricDef,
     payload: &NotificationPayload,
-    detector: &detect::DetectorSpec,
+    detector: &detect::Ensemble,
     utc_offset_minutes: i32,
 ) -> Result<ChartInput, SourceError> {
     let lookback = detector.lookback().min(4 * 7 * 96);
@@ -149,7 +149,11 @@ pub async fn chart_input(
     let start = n.saturating_sub(CHART_BUCKETS);
     let detection = Series::new(range.from, BUCKET_SECONDS, values.clone())
         .ok()
-        .and_then(|series| detector.run(&series).ok());
+        .and_then(|series| {
+            let mut detection = detect::Detection::new();
+            detector.run_into(&series, &mut detection).ok()?;
+            Some(detection)
+        });
     let band = |pick: fn(&detect::Point) -> Option<f64>| -> Vec<Option<f64>> {
         (start..n)
             .map(|i| detection.as_ref().and_then(|d| pick(&d.point(i))))
