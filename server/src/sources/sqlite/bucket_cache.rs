@@ -87,6 +87,18 @@ struct Plan {
     missing: Vec<TimeRange>,
 }
 
+/// The table's largest rowid and the oldest event time among rows above `?1`.
+/// `NOT INDEXED`: otherwise SQLite answers `MIN(time)` by walking the time
+/// index from its start, testing each row's rowid, which reads the whole
+/// index when no row is new (seconds at 10 million events); without the index
+/// it seeks to the rowid and reads only the new rows.
+fn new_rows_sql(quoted_table: &str) -> String {
+    format!(
+        "SELECT (SELECT MAX(rowid) FROM {quoted_table}), \
+                (SELECT MIN(time) FROM {quoted_table} NOT INDEXED WHERE rowid > ?1)"
+    )
+}
+
 impl BucketCache {
     /// Accounts for rows added to `table` since the last call: cached buckets
     /// at or after the oldest new event's bucket are dropped.
@@ -102,14 +114,11 @@ impl BucketCache {
                 })?,
                 None,
             ),
-            Some(watermark) => connection.query_row(
-                &format!(
-                    "SELECT (SELECT MAX(rowid) FROM {quoted}), \
-                            (SELECT MIN(time) FROM {quoted} WHERE rowid > ?1)"
-                ),
-                [watermark],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?,
+            Some(watermark) => {
+                connection.query_row(&new_rows_sql(&quoted), [watermark], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+            }
         };
         let max_rowid = max_rowid.unwrap_or(0);
         let mut inner = self.lock();
@@ -215,7 +224,8 @@ impl BucketCache {
         };
         entry.used = clock;
         let covered = entry.covered;
-        // Disjoint from what is cached: fetch it all (it replaces the entry).
+        // Disjoint from what is cached: fetch it all (see `store` for whether
+        // it then replaces the entry).
         if covered.to < range.from || covered.from > range.to {
             return Plan {
                 generation,
@@ -286,7 +296,12 @@ impl BucketCache {
             });
             let adjoins = entry.covered.to >= range.from && entry.covered.from <= range.to;
             if !adjoins {
-                // Keep one contiguous span: the newest request wins.
+                // One contiguous span per query: the longer one stays, so a
+                // check's sliding window is not evicted by a one-bucket read
+                // of the same metric a day or a week earlier.
+                if range.to - range.from < entry.covered.to - entry.covered.from {
+                    continue;
+                }
                 entry.rows.clear();
                 entry.covered = range;
             }
@@ -341,9 +356,33 @@ mod tests {
     fn connection() -> Connection {
         let connection = Connection::open_in_memory().expect("sqlite");
         connection
-            .execute_batch("CREATE TABLE events (time INTEGER NOT NULL)")
+            .execute_batch(
+                "CREATE TABLE events (time INTEGER NOT NULL); \
+                 CREATE INDEX events_time ON events (time);",
+            )
             .expect("schema");
         connection
+    }
+
+    #[test]
+    fn looking_for_new_rows_seeks_by_rowid_instead_of_walking_the_time_index() {
+        let connection = connection();
+        let plan: Vec<String> = connection
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                new_rows_sql("\"events\"")
+            ))
+            .expect("explain")
+            .query_map([0], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INTEGER PRIMARY KEY (rowid>?)")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|step| step.contains("INDEX")), "{plan:?}");
     }
 
     fn insert(connection: &Connection, times: &[i64]) {
@@ -480,11 +519,18 @@ mod tests {
     }
 
     #[test]
-    fn a_disjoint_range_replaces_the_entry() {
+    fn a_longer_disjoint_range_replaces_the_entry_a_shorter_one_does_not() {
         let connection = connection();
         insert(&connection, &(0..40).map(|k| k * B).collect::<Vec<_>>());
         let cache = BucketCache::default();
         read(&cache, &connection, span(0, 5));
+        // A one-bucket look a "day" earlier leaves the window cached.
+        let (rows, queried) = read(&cache, &connection, span(30, 31));
+        assert_eq!(queried, vec![span(30, 31)]);
+        assert_eq!(rows, direct(&connection, span(30, 31)));
+        let (_, queried) = read(&cache, &connection, span(1, 4));
+        assert!(queried.is_empty(), "{queried:?}");
+        // A window as long or longer elsewhere takes over.
         let (rows, queried) = read(&cache, &connection, span(20, 25));
         assert_eq!(queried, vec![span(20, 25)]);
         assert_eq!(rows, direct(&connection, span(20, 25)));
