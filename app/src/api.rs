@@ -236,10 +236,117 @@ pub async fn end_silence(id: i64, token: String) -> Result<(), ServerFnError> {
     backend.end_silence(id).await.map_err(ServerFnError::new)
 }
 
+/// What a person can say about an alert from the history page (the same as
+/// the Telegram buttons): it feeds `vigil tune`, `vigil eval --metric` and the lab.
+pub const ALERT_LABELS: [&str; 2] = ["false_alarm", "expected"];
+
+#[server(endpoint = "label_alert")]
+pub async fn label_alert(id: u64, label: String, token: String) -> Result<(), ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    if !ALERT_LABELS.contains(&label.as_str()) {
+        return Err(ServerFnError::new(format!(
+            "label {label:?}: expected false_alarm or expected"
+        )));
+    }
+    backend
+        .label_alert(id, label)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Kinds of span a person can mark on a metric's history.
+pub const LABEL_KINDS: [&str; 3] = ["incident", "false_alarm", "expected"];
+/// The longest span one label covers: 31 days, the longest history a page shows.
+pub const MAX_LABEL_SECONDS: i64 = 31 * 86_400;
+/// The longest note on a label.
+pub const MAX_LABEL_NOTE: usize = 500;
+
+/// A validated request to mark a span: what [`create_label`] hands the backend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelRequest {
+    pub metric: String,
+    /// Unix seconds, `[from, to)`.
+    pub from: i64,
+    pub to: i64,
+    /// One of [`LABEL_KINDS`].
+    pub kind: String,
+    pub note: String,
+}
+
+/// Checks a label's fields; the message says what is wrong.
+pub fn validate_label(
+    request: LabelRequest,
+    known_metrics: &[String],
+) -> Result<LabelRequest, String> {
+    if !known_metrics.contains(&request.metric) {
+        return Err(format!("unknown metric {:?}", request.metric));
+    }
+    if !LABEL_KINDS.contains(&request.kind.as_str()) {
+        return Err(format!(
+            "kind {:?}: expected incident, false_alarm or expected",
+            request.kind
+        ));
+    }
+    if request.from >= request.to {
+        return Err("the span must end after it starts".into());
+    }
+    if request.to - request.from > MAX_LABEL_SECONDS {
+        return Err("a label spans at most 31 days".into());
+    }
+    let note = request.note.trim().to_string();
+    if note.chars().count() > MAX_LABEL_NOTE {
+        return Err(format!(
+            "the note is longer than {MAX_LABEL_NOTE} characters"
+        ));
+    }
+    Ok(LabelRequest { note, ..request })
+}
+
+/// Marks a span of a metric's history; returns the new label's id.
+#[server(endpoint = "create_label")]
+pub async fn create_label(
+    metric: String,
+    from: i64,
+    to: i64,
+    kind: String,
+    note: String,
+    token: String,
+) -> Result<i64, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    let known: Vec<String> = backend.metrics().into_iter().map(|m| m.name).collect();
+    let request = validate_label(
+        LabelRequest {
+            metric,
+            from,
+            to,
+            kind,
+            note,
+        },
+        &known,
+    )
+    .map_err(ServerFnError::new)?;
+    backend
+        .create_label(request)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Removes a label marked in the UI.
+#[server(endpoint = "remove_label")]
+pub async fn remove_label(id: i64, token: String) -> Result<(), ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    backend.remove_label(id).await.map_err(ServerFnError::new)
+}
+
 /// The server side of the contract, implemented by the `vigil` binary.
 #[cfg(feature = "ssr")]
 pub mod backend {
-    use super::{AlertRow, MetricHistory, MetricSummary, SilenceRequest, SilenceRow, READ_ONLY};
+    use super::{
+        AlertRow, LabelRequest, MetricHistory, MetricSummary, SilenceRequest, SilenceRow, READ_ONLY,
+    };
     use leptos::prelude::*;
     use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -286,6 +393,24 @@ pub mod backend {
             Box::pin(async { Err("silences are not available here".to_string()) })
         }
 
+        /// Labels an alert `false_alarm` or `expected` (already validated and authorized).
+        fn label_alert(&self, id: u64, label: String) -> BoxFuture<'_, Result<(), String>> {
+            let _ = (id, label);
+            Box::pin(async { Err("labels are not available here".to_string()) })
+        }
+
+        /// Stores a label (already validated and authorized); returns its id.
+        fn create_label(&self, request: LabelRequest) -> BoxFuture<'_, Result<i64, String>> {
+            let _ = request;
+            Box::pin(async { Err("labels are not available here".to_string()) })
+        }
+
+        /// Removes a stored label (already authorized).
+        fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+            let _ = id;
+            Box::pin(async { Err("labels are not available here".to_string()) })
+        }
+
         /// Whether an operator token is configured at all; without one the UI is read-only.
         fn writes_enabled(&self) -> bool {
             false
@@ -305,7 +430,7 @@ pub mod backend {
         }
         if token.is_empty() {
             return Err(ServerFnError::new(
-                "operator token required: enter it to change silences",
+                "operator token required: enter it to make changes",
             ));
         }
         if !backend.check_operator_token(token) {
@@ -370,6 +495,34 @@ mod tests {
                 &known(),
             )
             .unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn label_fields_are_validated() {
+        let request = |kind: &str, from: i64, to: i64, note: &str| LabelRequest {
+            metric: "feed_views".into(),
+            from,
+            to,
+            kind: kind.into(),
+            note: note.into(),
+        };
+        let ok = validate_label(request("incident", 0, 900, "  outage  "), &known()).unwrap();
+        assert_eq!(ok.note, "outage");
+        let mut unknown = request("incident", 0, 900, "");
+        unknown.metric = "nope".into();
+        for (bad, expected) in [
+            (unknown, "unknown metric"),
+            (request("bogus", 0, 900, ""), "expected incident"),
+            (request("expected", 900, 900, ""), "end after it starts"),
+            (request("expected", 0, MAX_LABEL_SECONDS + 1, ""), "31 days"),
+            (
+                request("false_alarm", 0, 900, &"x".repeat(MAX_LABEL_NOTE + 1)),
+                "longer than",
+            ),
+        ] {
+            let error = validate_label(bad, &known()).unwrap_err();
             assert!(error.contains(expected), "{error}");
         }
     }

@@ -1,13 +1,14 @@
-//! `/alerts`: the alert history (filtered by metric and state) and the
-//! silences in force, with a form to mute a metric, a slice, or everything.
-//! Changing silences needs the operator token; without one configured on the
+//! `/alerts`: the alert history (filtered by metric and state), where an alert
+//! can be labelled a false alarm or expected, and the silences in force, with
+//! a form to mute a metric, a slice, or everything. Labels and silences need
+//! the operator token (one field for the page); without one configured on the
 //! server the page is read-only and says so.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{
-    fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence,
+    fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence, LabelAlert,
     MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
 };
 
@@ -39,11 +40,17 @@ pub fn AlertsPage() -> impl IntoView {
 fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
     let metric = RwSignal::new(String::new());
     let state = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
+    let label = ServerAction::<LabelAlert>::new();
     let alerts = Resource::new(
-        move || (metric.get(), state.get()),
-        |(metric, state)| fetch_alerts(non_empty(metric), non_empty(state), ALERT_LIMIT),
+        move || (metric.get(), state.get(), label.version().get()),
+        |(metric, state, _)| fetch_alerts(non_empty(metric), non_empty(state), ALERT_LIMIT),
     );
     let options = metrics.clone();
+    let label_error = move || match label.value().get() {
+        Some(Err(error)) => Some(error_text(&error)),
+        _ => None,
+    };
 
     view! {
         <form class="filters" aria-label="Filter alerts" on:submit=|ev| ev.prevent_default()>
@@ -67,17 +74,34 @@ fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
                 <option value="resolved">"Resolved"</option>
             </select>
         </form>
+        // One token for every change on the page: labels and silences.
+        <div class="field operator-token">
+            <label for="operator-token">"Operator token (to label alerts and change silences)"</label>
+            <input
+                id="operator-token"
+                type="password"
+                autocomplete="current-password"
+                on:input=move |ev| token.set(event_target_value(&ev))
+                prop:value=move || token.get()
+            />
+        </div>
         <Transition fallback=|| view! { <p class="loading">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {
                 match alerts.await {
-                    Ok(rows) => view! { <AlertTable rows/> }.into_any(),
+                    Ok(rows) => view! { <AlertTable rows label token/> }.into_any(),
                     Err(error) => {
                         view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any()
                     }
                 }
             })}
         </Transition>
-        <Silences metrics/>
+        {move || {
+            label_error()
+                .map(|message| {
+                    view! { <p class="error" role="alert" data-testid="label-error">{message}</p> }
+                })
+        }}
+        <Silences metrics token/>
     }
 }
 
@@ -89,7 +113,11 @@ fn metric_options(metrics: &[MetricSummary]) -> impl IntoView {
 }
 
 #[component]
-fn AlertTable(rows: Vec<AlertRow>) -> impl IntoView {
+fn AlertTable(
+    rows: Vec<AlertRow>,
+    label: ServerAction<LabelAlert>,
+    token: RwSignal<String>,
+) -> impl IntoView {
     let empty = rows.is_empty();
     view! {
         <table class="alerts" data-testid="alerts-table" aria-label="Alert history">
@@ -117,13 +145,20 @@ fn AlertTable(rows: Vec<AlertRow>) -> impl IntoView {
                             </tr>
                         }
                     })}
-                {rows.into_iter().map(alert_row).collect_view()}
+                {rows
+                    .into_iter()
+                    .map(|alert| alert_row(alert, label, token))
+                    .collect_view()}
             </tbody>
         </table>
     }
 }
 
-fn alert_row(alert: AlertRow) -> impl IntoView {
+fn alert_row(
+    alert: AlertRow,
+    action: ServerAction<LabelAlert>,
+    token: RwSignal<String>,
+) -> impl IntoView {
     let href = format!("/metric/{}", alert.metric);
     let band = format!("{} – {}", number(alert.lower), number(alert.upper));
     let deviation = alert
@@ -139,6 +174,35 @@ fn alert_row(alert: AlertRow) -> impl IntoView {
         (Some(label), None) => label.clone(),
         _ => String::new(),
     };
+    let id = alert.id;
+    // Unlabelled alerts offer the same labels as the Telegram buttons.
+    let buttons = alert.label.is_none().then(|| {
+        let press = move |label: &'static str| {
+            action.dispatch(LabelAlert {
+                id,
+                label: label.to_string(),
+                token: token.get_untracked(),
+            });
+        };
+        view! {
+            <span class="label-buttons">
+                <button
+                    type="button"
+                    aria-label=format!("Label alert {id} a false alarm")
+                    on:click=move |_| press("false_alarm")
+                >
+                    "False alarm"
+                </button>
+                <button
+                    type="button"
+                    aria-label=format!("Label alert {id} expected")
+                    on:click=move |_| press("expected")
+                >
+                    "Expected"
+                </button>
+            </span>
+        }
+    });
     let state_class = format!("state state-{}", alert.state);
     view! {
         <tr data-alert-id=alert.id.to_string()>
@@ -155,7 +219,7 @@ fn alert_row(alert: AlertRow) -> impl IntoView {
             </td>
             <td>{alert.delivery.clone()}</td>
             <td>{if alert.muted { "yes" } else { "no" }}</td>
-            <td>{label}</td>
+            <td>{label} {buttons}</td>
             <td>
                 <ul class="events">
                     {alert
@@ -178,7 +242,7 @@ fn alert_row(alert: AlertRow) -> impl IntoView {
 }
 
 #[component]
-fn Silences(metrics: Vec<MetricSummary>) -> impl IntoView {
+fn Silences(metrics: Vec<MetricSummary>, token: RwSignal<String>) -> impl IntoView {
     let create = ServerAction::<CreateSilence>::new();
     let end = ServerAction::<EndSilence>::new();
     let silences = Resource::new(
@@ -189,7 +253,6 @@ fn Silences(metrics: Vec<MetricSummary>) -> impl IntoView {
     let metric = RwSignal::new(String::new());
     let slice = RwSignal::new(String::new());
     let minutes = RwSignal::new("60".to_string());
-    let token = RwSignal::new(String::new());
     let local_error = RwSignal::new(None::<String>);
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -299,16 +362,6 @@ fn Silences(metrics: Vec<MetricSummary>) -> impl IntoView {
                         step="1"
                         on:input=move |ev| minutes.set(event_target_value(&ev))
                         prop:value=move || minutes.get()
-                    />
-                </div>
-                <div class="field">
-                    <label for="operator-token">"Operator token"</label>
-                    <input
-                        id="operator-token"
-                        type="password"
-                        autocomplete="current-password"
-                        on:input=move |ev| token.set(event_target_value(&ev))
-                        prop:value=move || token.get()
                     />
                 </div>
                 <button type="submit" disabled=move || create.pending().get()>

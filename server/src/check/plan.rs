@@ -20,6 +20,21 @@ pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
     }
 }
 
+/// Buckets an alert's chart shows: the last 24 hours (and yesterday's line).
+pub const CHART_BUCKETS: usize = 96;
+
+/// The range an alert's chart at `bucket` reads: today's day, yesterday's day
+/// (the faint line), and what the detector's band needs before both (its
+/// lookback twice over, as for a check, capped at four weeks).
+pub fn chart_range(bucket: i64, lookback: usize) -> TimeRange {
+    let buckets = 2 * CHART_BUCKETS + 2 * lookback.min(4 * 7 * 96);
+    let to = bucket + BUCKET_SECONDS;
+    TimeRange {
+        from: to - buckets as i64 * BUCKET_SECONDS,
+        to,
+    }
+}
+
 /// The buckets a scheduler tick evaluates, oldest first, each with whether it
 /// is late (not the newest). After downtime every missed bucket is caught up,
 /// at most `catch_up` of them; the first ever check evaluates only the newest.

@@ -7,14 +7,12 @@ use detect::Series;
 use crate::alerts::lifecycle::Notify;
 use crate::alerts::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC};
 use crate::chart_png::ChartInput;
+use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, watermark};
 use crate::config::AlertingConfig;
-use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
+use crate::metrics::model::{MetricDef, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 use crate::telegram::message::{escape_html, AlertMessage, AlertState, GroupLine, MessageExtras};
-
-/// Buckets in the chart: the last 24 hours.
-pub const CHART_BUCKETS: usize = 96;
 
 /// Where links in messages point.
 #[derive(Clone, Debug)]
@@ -134,14 +132,7 @@ pub async fn chart_input(
     detector: &detect::Ensemble,
     utc_offset_minutes: i32,
 ) -> Result<ChartInput, SourceError> {
-    let lookback = detector.lookback().min(4 * 7 * 96);
-    // Yesterday's day, today's day, and what the band needs before both.
-    let buckets = 2 * CHART_BUCKETS + 2 * lookback;
-    let to = payload.bucket + BUCKET_SECONDS;
-    let range = TimeRange {
-        from: to - buckets as i64 * BUCKET_SECONDS,
-        to,
-    };
+    let range = plan::chart_range(payload.bucket, detector.lookback());
     let data = source.series(metric, range, payload.slice.as_ref()).await?;
     let watermark = watermark(source).await?;
     let values = grid_values(metric, range, watermark, &data);

@@ -11,11 +11,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{LabelKind, LabelRecord};
 
-/// The longest label: 31 days (the longest history a page shows).
-pub const MAX_LABEL_SECONDS: i64 = 31 * 86_400;
-/// The longest note.
-pub const MAX_NOTE_CHARS: usize = 500;
-
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
     #[error("labels in {path}: {reason}")]
@@ -28,8 +23,8 @@ pub enum LabelError {
     },
     #[error("no label with id {0}")]
     Unknown(i64),
-    #[error("invalid label: {0}")]
-    Invalid(String),
+    #[error("bad stored label: {0}")]
+    Corrupt(String),
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
@@ -51,7 +46,7 @@ CREATE TABLE IF NOT EXISTS labels (
 CREATE INDEX IF NOT EXISTS labels_metric ON labels (metric, "from");
 "#;
 
-/// A label to store, as the UI sends it.
+/// A label to store, as the UI sends it (validated there: `app::api::validate_label`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewLabel {
     pub metric: String,
@@ -59,32 +54,6 @@ pub struct NewLabel {
     pub to: i64,
     pub kind: LabelKind,
     pub note: String,
-}
-
-impl NewLabel {
-    /// Checks the fields a user typed; `known` tells whether a metric exists.
-    pub fn validate(&self, known: impl Fn(&str) -> bool) -> Result<(), LabelError> {
-        if !known(&self.metric) {
-            return Err(LabelError::Invalid(format!(
-                "unknown metric `{}`",
-                self.metric
-            )));
-        }
-        if self.from >= self.to {
-            return Err(LabelError::Invalid(
-                "the span must end after it starts".into(),
-            ));
-        }
-        if self.to - self.from > MAX_LABEL_SECONDS {
-            return Err(LabelError::Invalid("a label spans at most 31 days".into()));
-        }
-        if self.note.chars().count() > MAX_NOTE_CHARS {
-            return Err(LabelError::Invalid(format!(
-                "the note has more than {MAX_NOTE_CHARS} characters"
-            )));
-        }
-        Ok(())
-    }
 }
 
 /// The labels table, on its own connection to the state file.
@@ -202,7 +171,7 @@ impl LabelStore {
         for row in rows {
             let (kind, mut label) = row.map_err(sql("read label"))?;
             label.kind = LabelKind::parse(&kind).ok_or_else(|| {
-                LabelError::Invalid(format!(
+                LabelError::Corrupt(format!(
                     "stored label {} has unknown kind `{kind}`",
                     label.id
                 ))
@@ -300,31 +269,5 @@ mod tests {
             store.remove(first.id, 11),
             Err(LabelError::Unknown(_))
         ));
-    }
-
-    #[test]
-    fn invalid_labels_say_why() {
-        let known = |metric: &str| metric == "feed_views";
-        let cases = [
-            (label("nope", 0, 10, LabelKind::Incident), "unknown metric"),
-            (
-                label("feed_views", 10, 10, LabelKind::Incident),
-                "end after",
-            ),
-            (
-                label("feed_views", 0, MAX_LABEL_SECONDS + 1, LabelKind::Incident),
-                "31 days",
-            ),
-        ];
-        for (new, reason) in cases {
-            let error = new.validate(known).expect_err("invalid").to_string();
-            assert!(error.contains(reason), "{error}");
-        }
-        let mut long = label("feed_views", 0, 10, LabelKind::Incident);
-        long.note = "x".repeat(MAX_NOTE_CHARS + 1);
-        assert!(long.validate(known).is_err());
-        assert!(label("feed_views", 0, 10, LabelKind::Expected)
-            .validate(known)
-            .is_ok());
     }
 }

@@ -114,6 +114,35 @@ impl Source {
             .collect())
     }
 
+    /// Reads `range` of `metric` (whole, and grouped by each of `dimensions`)
+    /// into the embedded store's bucket cache, so that reading it again (an
+    /// alert's chart) runs no query; once warm, a call computes only the
+    /// buckets that received events since. ClickHouse keeps no such cache:
+    /// nothing happens there.
+    pub async fn warm(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimensions: &[String],
+    ) -> Result<(), SourceError> {
+        let Source::Sqlite(store) = self else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let mut result = store.series(metric, range, None).await.map(drop);
+        for dimension in dimensions {
+            if result.is_err() {
+                break;
+            }
+            result = store
+                .series_by_slice(metric, range, dimension)
+                .await
+                .map(drop);
+        }
+        stats::record(started, result.is_ok());
+        result
+    }
+
     /// Time of the newest event in `table`, or `None` when the table is empty.
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
         let started = std::time::Instant::now();

@@ -4,12 +4,16 @@ use std::sync::{Arc, Mutex};
 
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, MetricHistory, MetricSummary, SilenceRequest, SilenceRow,
+    AlertEventRow, AlertRow, LabelRequest, MetricHistory, MetricSummary, SilenceRequest,
+    SilenceRow,
 };
 
 use crate::alerts::store::HistoryFilter;
-use crate::alerts::{AlertError, AlertRecord, AlertStatus, AlertStore, Silence, SilenceScope};
+use crate::alerts::{
+    AlertError, AlertRecord, AlertStatus, AlertStore, Label, Silence, SilenceScope,
+};
 use crate::delivery::with_store;
+use crate::labels::{LabelError, LabelKind, LabelStore, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
 
@@ -26,6 +30,9 @@ pub struct SourceBackend {
     operator_token: Option<String>,
     /// Page histories, shared by concurrent viewers for a few seconds.
     history_cache: HistoryCache,
+    /// Labels marked in the UI, in the same state file as `store`; `Err` says
+    /// why it could not be opened (shown to whoever tries to label).
+    labels: Result<Arc<Mutex<LabelStore>>, String>,
 }
 
 impl SourceBackend {
@@ -37,13 +44,82 @@ impl SourceBackend {
         store: Arc<Mutex<AlertStore>>,
         operator_token: Option<String>,
     ) -> Self {
+        let state_file = store
+            .lock()
+            .map(|store| store.path().to_path_buf())
+            .map_err(|_| "the alert state is unavailable".to_string());
+        let labels = state_file.and_then(|path| {
+            LabelStore::open(&path)
+                .map(|labels| Arc::new(Mutex::new(labels)))
+                .map_err(|error| {
+                    tracing::warn!(%error, "labels unavailable");
+                    "labels are unavailable; see the server log".to_string()
+                })
+        });
         Self {
             source,
             metrics,
             store,
             operator_token: operator_token.filter(|token| !token.is_empty()),
             history_cache: HistoryCache::default(),
+            labels,
         }
+    }
+
+    /// Runs `job` on the label store on the blocking pool.
+    async fn with_labels<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut LabelStore) -> Result<T, LabelError> + Send + 'static,
+    ) -> Result<T, String> {
+        let labels = Arc::clone(self.labels.as_ref().map_err(Clone::clone)?);
+        tokio::task::spawn_blocking(move || {
+            let mut labels = labels
+                .lock()
+                .map_err(|_| "labels are unavailable after an earlier failure".to_string())?;
+            job(&mut labels).map_err(|error| match error {
+                LabelError::Unknown(id) => format!("no label with id {id}"),
+                other => {
+                    tracing::warn!(error = %other, "label store failed");
+                    "could not read or write labels; see the server log".to_string()
+                }
+            })
+        })
+        .await
+        .map_err(|_| "the label task failed".to_string())?
+    }
+
+    async fn add_label(&self, request: LabelRequest) -> Result<i64, String> {
+        let kind = LabelKind::parse(&request.kind)
+            .ok_or_else(|| format!("unknown label kind {:?}", request.kind))?;
+        self.metric(&request.metric)?;
+        let label = NewLabel {
+            metric: request.metric,
+            from: request.from,
+            to: request.to,
+            kind,
+            note: request.note,
+        };
+        let now = crate::simulator::unix_now();
+        self.with_labels(move |labels| labels.add(&label, WEB_ACTOR, now))
+            .await
+            .map(|record| record.id)
+    }
+
+    async fn set_alert_label(&self, id: u64, label: String) -> Result<(), String> {
+        let label = match label.as_str() {
+            "false_alarm" => Label::FalseAlarm,
+            "expected" => Label::Expected,
+            other => return Err(format!("unknown alert label {other:?}")),
+        };
+        let now = crate::simulator::unix_now();
+        with_store(&self.store, move |store| {
+            store.label(id, label, WEB_ACTOR, now)
+        })
+        .await
+        .map_err(|error| match error {
+            AlertError::UnknownAlert(id) => format!("no alert with id {id}"),
+            other => store_error("label alert")(other),
+        })
     }
 
     async fn load_alerts(
@@ -195,6 +271,19 @@ impl Backend for SourceBackend {
 
     fn end_silence(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(self.stop_silence(id))
+    }
+
+    fn label_alert(&self, id: u64, label: String) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(self.set_alert_label(id, label))
+    }
+
+    fn create_label(&self, request: LabelRequest) -> BoxFuture<'_, Result<i64, String>> {
+        Box::pin(self.add_label(request))
+    }
+
+    fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+        let now = crate::simulator::unix_now();
+        Box::pin(self.with_labels(move |labels| labels.remove(id, now)))
     }
 
     fn writes_enabled(&self) -> bool {
