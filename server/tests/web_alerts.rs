@@ -238,3 +238,106 @@ fn alerts_are_served_and_rendered() {
         "the silences section"
     );
 }
+
+/// One unlabelled, resolved alert of the whole metric (id 8).
+fn seed_unlabelled_alert(dir: &Path) {
+    let path = state_path(dir);
+    drop(AlertStore::open(&path).expect("state opens"));
+    let conn = rusqlite::Connection::open(&path).expect("state opens");
+    conn.execute(
+        "INSERT INTO alerts (id, metric, started_at, resolved_at, value, lower, upper, expected,
+             deviation, detector, state, muted)
+         VALUES (8, 'feed_views', 1700000100, 1700003700, 0.0, 300.0, 500.0, 400.0, -1.0,
+             'iqr', 'resolved', 0)",
+        [],
+    )
+    .expect("alert inserted");
+}
+
+#[test]
+fn alerts_and_spans_are_labelled_with_the_token() {
+    use server::labels::{LabelKind, LabelStore};
+
+    let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], seed_unlabelled_alert);
+
+    // An alert: refused without the right token or with an unknown label.
+    let (status, body) = post(&server, "label_alert", "id=8&label=false_alarm&token=nope");
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("wrong operator token"), "{body}");
+    let (status, body) = post(
+        &server,
+        "label_alert",
+        &format!("id=8&label=boring&token={TOKEN}"),
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("expected false_alarm or expected"), "{body}");
+    let (status, body) = post(
+        &server,
+        "label_alert",
+        &format!("id=99&label=expected&token={TOKEN}"),
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("no alert with id 99"), "{body}");
+    let (status, body) = post(
+        &server,
+        "label_alert",
+        &format!("id=8&label=false_alarm&token={TOKEN}"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = post(&server, "fetch_alerts", "metric=feed_views&limit=50");
+    let alerts = json(&body);
+    let alert = alerts
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|a| a["id"] == 8)
+        .unwrap_or_else(|| panic!("the seeded alert: {body}"));
+    assert_eq!(alert["label"], "false_alarm");
+    assert_eq!(alert["label_by"], "web");
+
+    // A span: validated, stored in the state file, removable.
+    let (status, body) = post(
+        &server,
+        "create_label",
+        &format!(
+            "metric=feed_views&from=1700000100&to=1700000000&kind=incident&note=&token={TOKEN}"
+        ),
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("end after it starts"), "{body}");
+    let (status, body) = post(
+        &server,
+        "create_label",
+        "metric=feed_views&from=1700000100&to=1700003700&kind=incident&note=x&token=",
+    );
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("operator token required"), "{body}");
+    let (status, body) = post(
+        &server,
+        "create_label",
+        &format!(
+            "metric=feed_views&from=1700000100&to=1700003700&kind=incident&note=CDN+outage&token={TOKEN}"
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id: i64 = json(&body).as_i64().expect("the new label's id");
+    let stored = LabelStore::open(&state_path(server.dir.path()))
+        .expect("state opens")
+        .list(Some("feed_views"), 0, i64::MAX)
+        .expect("labels");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (
+            stored[0].id,
+            stored[0].kind,
+            stored[0].note.as_str(),
+            stored[0].created_by.as_str()
+        ),
+        (id, LabelKind::Incident, "CDN outage", "web")
+    );
+    let (status, body) = post(&server, "remove_label", &format!("id={id}&token={TOKEN}"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&server, "remove_label", &format!("id={id}&token={TOKEN}"));
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains(&format!("no label with id {id}")), "{body}");
+}
