@@ -341,11 +341,71 @@ pub async fn remove_label(id: i64, token: String) -> Result<(), ServerFnError> {
     backend.remove_label(id).await.map_err(ServerFnError::new)
 }
 
+/// The detector judging a metric, and how it came to be.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectorSettings {
+    pub metric: String,
+    /// The detector in effect, as JSON in the shape of a `[detectors]` entry:
+    /// `{"detector":"iqr","n":5,...}` or `{"combine":"any","members":[...]}`.
+    pub in_effect: String,
+    /// Its short name: `iqr`, `any(seasonal+drop)`.
+    pub name: String,
+    /// `config` (the config file's choice) or `applied` (from the lab).
+    pub origin: String,
+    /// Changes applied from the lab, newest first.
+    pub changes: Vec<SettingChangeRow>,
+}
+
+/// One change of a metric's detector, with the old and new values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingChangeRow {
+    /// Unix seconds.
+    pub at: i64,
+    pub by: String,
+    /// The detector applied (JSON as in [`DetectorSettings::in_effect`]);
+    /// `None` went back to the config file's.
+    pub detector: Option<String>,
+    /// What was in effect before (JSON).
+    pub previous: String,
+}
+
+#[server(endpoint = "fetch_detector")]
+pub async fn fetch_detector(metric: String) -> Result<DetectorSettings, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend
+        .detector_settings(metric)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Applies a detector to a metric from the next check on (`detector` as JSON
+/// in the shape of a `[detectors]` entry), or, with an empty `detector`,
+/// returns the metric to the config file's choice. The change is recorded
+/// with its time and the old and new values.
+#[server(endpoint = "apply_detector")]
+pub async fn apply_detector(
+    metric: String,
+    detector: String,
+    token: String,
+) -> Result<DetectorSettings, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    if detector.len() > 16 * 1024 {
+        return Err(ServerFnError::new("the detector settings are too long"));
+    }
+    let detector = non_blank(Some(detector));
+    backend
+        .apply_detector(metric, detector)
+        .await
+        .map_err(ServerFnError::new)
+}
+
 /// The server side of the contract, implemented by the `vigil` binary.
 #[cfg(feature = "ssr")]
 pub mod backend {
     use super::{
-        AlertRow, LabelRequest, MetricHistory, MetricSummary, SilenceRequest, SilenceRow, READ_ONLY,
+        AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSummary, SilenceRequest,
+        SilenceRow, READ_ONLY,
     };
     use leptos::prelude::*;
     use std::{future::Future, pin::Pin, sync::Arc};
@@ -409,6 +469,26 @@ pub mod backend {
         fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
             let _ = id;
             Box::pin(async { Err("labels are not available here".to_string()) })
+        }
+
+        /// The detector in effect for `metric` and its changes.
+        fn detector_settings(
+            &self,
+            metric: String,
+        ) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+            let _ = metric;
+            Box::pin(async { Err("detector settings are not available here".to_string()) })
+        }
+
+        /// Applies `detector` (JSON, validated here) to `metric`, or reverts to the
+        /// config's choice with `None` (already authorized).
+        fn apply_detector(
+            &self,
+            metric: String,
+            detector: Option<String>,
+        ) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+            let _ = (metric, detector);
+            Box::pin(async { Err("detector settings are not available here".to_string()) })
         }
 
         /// Whether an operator token is configured at all; without one the UI is read-only.

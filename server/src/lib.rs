@@ -23,6 +23,7 @@ pub mod labels;
 pub mod metrics;
 pub mod pipeline;
 pub mod scheduler;
+pub mod settings;
 pub mod simulator;
 pub mod sources;
 pub mod telegram;

@@ -47,7 +47,7 @@ fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("bucket,metric,slice,value,lower,upper,expected,deviation,is_anomaly")
+        Some("bucket,metric,slice,value,lower,upper,expected,deviation,is_anomaly,detector")
     );
     let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
     let expected_bucket = format_time(start);

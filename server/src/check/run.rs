@@ -92,14 +92,10 @@ impl Checker {
         let started = Instant::now();
         let started_at = crate::simulator::unix_now();
         let open_since = with_store(&self.store, |store| store.open_since()).await?;
-        let result = evaluate_all(
-            &self.source,
-            &self.metrics,
-            &self.alerting.detectors,
-            bucket,
-            &open_since,
-        )
-        .await;
+        // Settings applied from the web lab take effect here, at the next check.
+        let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
+        let result =
+            evaluate_all(&self.source, &self.metrics, &detectors, bucket, &open_since).await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mut evaluations = match result {
             Ok(evaluations) => evaluations,

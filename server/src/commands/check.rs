@@ -17,6 +17,7 @@ use clap::Args;
 use detect::{DetectorSpec, IqrParams, Smoothing};
 
 use super::source_args::SourceArgs;
+use crate::alerts::store::state_path;
 use crate::check::{self, plan, Evaluation};
 use crate::config::Config;
 use crate::csv_series;
@@ -67,11 +68,24 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 
     if args.dry_run {
         let bucket = plan::newest_complete_bucket(at.unwrap_or(now), grace);
+        // The detectors a real check would use: with the lab's applied settings.
+        let state = state_path(&pipeline::state_dir(
+            &config,
+            args.source.data_dir.as_deref(),
+        ));
+        let detectors = if state.exists() {
+            runtime.block_on(crate::settings::effective_at(
+                state,
+                &config.alerting.detectors,
+            ))
+        } else {
+            config.alerting.detectors.clone()
+        };
         let evaluations = runtime
             .block_on(check::evaluate_all(
                 &source,
                 catalogue.metrics(),
-                &config.alerting.detectors,
+                &detectors,
                 bucket,
                 &check::OpenSince::new(),
             ))
@@ -148,6 +162,7 @@ fn apply_overrides(args: &CheckArgs, config: &mut Config) -> anyhow::Result<()> 
         detector.validate().context("detector parameters")?;
         config.alerting.detectors.default = detect::Ensemble::single(detector);
         config.alerting.detectors.per_metric.clear();
+        config.alerting.detectors.fixed = true;
     }
     Ok(())
 }
@@ -209,7 +224,7 @@ fn write_csv(evaluations: &[Evaluation]) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(
         out,
-        "bucket,metric,slice,value,lower,upper,expected,deviation,is_anomaly"
+        "bucket,metric,slice,value,lower,upper,expected,deviation,is_anomaly,detector"
     )?;
     let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for e in evaluations {
@@ -220,7 +235,7 @@ fn write_csv(evaluations: &[Evaluation]) -> anyhow::Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             format_time(e.bucket),
             e.metric,
             csv_series::csv_cell(&slice),
@@ -230,6 +245,7 @@ fn write_csv(evaluations: &[Evaluation]) -> anyhow::Result<()> {
             cell(e.point.expected),
             cell(e.point.deviation),
             u8::from(e.point.is_anomaly),
+            csv_series::csv_cell(&e.detector),
         )?;
     }
     out.flush()?;

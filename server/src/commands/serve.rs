@@ -104,12 +104,15 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     if operator_token.is_none() {
         tracing::info!("VIGIL_OPERATOR_TOKEN is not set: the web UI is read-only");
     }
-    let backend = Arc::new(web::SourceBackend::new(
-        Arc::clone(&source),
-        catalogue.metrics().to_vec(),
-        Arc::clone(&pipeline.store),
-        operator_token,
-    ));
+    let backend = Arc::new(
+        web::SourceBackend::new(
+            Arc::clone(&source),
+            catalogue.metrics().to_vec(),
+            Arc::clone(&pipeline.store),
+            operator_token,
+        )
+        .with_detectors(config.alerting.detectors.clone()),
+    );
     let health = web::HealthState {
         source: Arc::clone(&source),
         store: Arc::clone(&pipeline.store),

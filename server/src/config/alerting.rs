@@ -150,6 +150,9 @@ pub struct DashboardLink {
 pub struct DetectorChoice {
     pub default: Ensemble,
     pub per_metric: BTreeMap<String, Ensemble>,
+    /// Set by a command-line override (`vigil check --a --n`): settings applied
+    /// from the web lab (see `crate::settings`) do not replace this choice.
+    pub fixed: bool,
 }
 
 impl Default for DetectorChoice {
@@ -157,6 +160,7 @@ impl Default for DetectorChoice {
         Self {
             default: Ensemble::single(DetectorSpec::Iqr(IqrParams::default())),
             per_metric: BTreeMap::new(),
+            fixed: false,
         }
     }
 }
@@ -519,6 +523,7 @@ pub(super) fn validate(
         detectors: DetectorChoice {
             default: default_detector,
             per_metric,
+            fixed: false,
         },
         floor,
         silences,

@@ -456,12 +456,12 @@ impl Deliverer {
     /// The chart PNG, or `None` (logged) when it cannot be read or drawn: a
     /// chart failure never holds an alert back.
     async fn chart(&self, metric: &MetricDef, payload: &NotificationPayload) -> Option<Vec<u8>> {
-        let detector = self.alerting.detectors.for_metric(&metric.name);
+        let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
         let input = match render::chart_input(
             &self.source,
             metric,
             payload,
-            detector,
+            detectors.for_metric(&metric.name),
             self.alerting.utc_offset_minutes,
         )
         .await

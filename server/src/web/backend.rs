@@ -4,17 +4,19 @@ use std::sync::{Arc, Mutex};
 
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, LabelRequest, MetricHistory, MetricSummary, SilenceRequest,
-    SilenceRow,
+    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSummary,
+    SettingChangeRow, SilenceRequest, SilenceRow,
 };
 
 use crate::alerts::store::HistoryFilter;
 use crate::alerts::{
     AlertError, AlertRecord, AlertStatus, AlertStore, Label, Silence, SilenceScope,
 };
+use crate::config::DetectorChoice;
 use crate::delivery::with_store;
 use crate::labels::{LabelError, LabelKind, LabelStore, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
+use crate::settings::{SettingsError, SettingsStore};
 use crate::sources::Source;
 
 use super::history_cache::HistoryCache;
@@ -33,6 +35,8 @@ pub struct SourceBackend {
     /// Labels marked in the UI, in the same state file as `store`; `Err` says
     /// why it could not be opened (shown to whoever tries to label).
     labels: Result<Arc<Mutex<LabelStore>>, String>,
+    /// The config file's detectors, under the settings applied from the lab.
+    configured_detectors: DetectorChoice,
 }
 
 impl SourceBackend {
@@ -63,7 +67,63 @@ impl SourceBackend {
             operator_token: operator_token.filter(|token| !token.is_empty()),
             history_cache: HistoryCache::default(),
             labels,
+            configured_detectors: DetectorChoice::default(),
         }
+    }
+
+    /// The config file's `[detectors]` (the default IQR band otherwise).
+    pub fn with_detectors(mut self, configured: DetectorChoice) -> Self {
+        self.configured_detectors = configured;
+        self
+    }
+
+    /// Runs `job` on the detector settings in the state file, on the blocking pool.
+    async fn with_settings<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut SettingsStore, &DetectorChoice) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let path = with_store(&self.store, |store| Ok(store.path().to_path_buf()))
+            .await
+            .map_err(store_error("detector settings"))?;
+        let configured = self.configured_detectors.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut settings = SettingsStore::open(&path).map_err(settings_error)?;
+            job(&mut settings, &configured)
+        })
+        .await
+        .map_err(|_| "the detector settings task failed".to_string())?
+    }
+
+    async fn load_detector_settings(&self, metric: String) -> Result<DetectorSettings, String> {
+        self.metric(&metric)?;
+        self.with_settings(move |settings, configured| settings_view(settings, configured, &metric))
+            .await
+    }
+
+    async fn change_detector(
+        &self,
+        metric: String,
+        detector: Option<String>,
+    ) -> Result<DetectorSettings, String> {
+        self.metric(&metric)?;
+        let detector = detector
+            .map(|text| {
+                let ensemble: detect::Ensemble = serde_json::from_str(&text)
+                    .map_err(|error| format!("detector settings: {error}"))?;
+                ensemble
+                    .validate()
+                    .map_err(|error| format!("detector settings: {error}"))?;
+                Ok::<_, String>(ensemble)
+            })
+            .transpose()?;
+        let now = crate::simulator::unix_now();
+        self.with_settings(move |settings, configured| {
+            settings
+                .apply(&metric, detector.as_ref(), configured, WEB_ACTOR, now)
+                .map_err(settings_error)?;
+            settings_view(settings, configured, &metric)
+        })
+        .await
     }
 
     /// Runs `job` on the label store on the blocking pool.
@@ -286,6 +346,18 @@ impl Backend for SourceBackend {
         Box::pin(self.with_labels(move |labels| labels.remove(id, now)))
     }
 
+    fn detector_settings(&self, metric: String) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+        Box::pin(self.load_detector_settings(metric))
+    }
+
+    fn apply_detector(
+        &self,
+        metric: String,
+        detector: Option<String>,
+    ) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+        Box::pin(self.change_detector(metric, detector))
+    }
+
     fn writes_enabled(&self) -> bool {
         self.operator_token.is_some()
     }
@@ -303,6 +375,46 @@ fn store_error(what: &'static str) -> impl Fn(AlertError) -> String {
         tracing::warn!(%error, "{what} failed");
         format!("could not read or write the alert state ({what}); see the server log")
     }
+}
+
+/// Logs a settings store failure and turns it into a message without internals.
+fn settings_error(error: SettingsError) -> String {
+    tracing::warn!(%error, "detector settings failed");
+    "could not read or write the detector settings; see the server log".to_string()
+}
+
+/// What the lab shows of a metric's detector: the one in effect and the changes.
+fn settings_view(
+    settings: &SettingsStore,
+    configured: &DetectorChoice,
+    metric: &str,
+) -> Result<DetectorSettings, String> {
+    let changes = settings.history(Some(metric)).map_err(settings_error)?;
+    let in_effect = settings
+        .effective(configured)
+        .map_err(settings_error)?
+        .for_metric(metric)
+        .clone();
+    let json = |ensemble: &detect::Ensemble| serde_json::to_string(ensemble).unwrap_or_default();
+    Ok(DetectorSettings {
+        metric: metric.to_string(),
+        in_effect: json(&in_effect),
+        name: in_effect.name(),
+        origin: match changes.first() {
+            Some(change) if change.detector.is_some() => "applied",
+            _ => "config",
+        }
+        .to_string(),
+        changes: changes
+            .iter()
+            .map(|change| SettingChangeRow {
+                at: change.applied_at,
+                by: change.applied_by.clone(),
+                detector: change.detector.as_ref().map(json),
+                previous: json(&change.previous),
+            })
+            .collect(),
+    })
 }
 
 fn slice_text(slice: Option<&SliceKey>) -> Option<String> {
