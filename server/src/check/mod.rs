@@ -74,15 +74,6 @@ pub async fn evaluate_all(
                 .copied();
             own.into_iter().chain(whole_since).min()
         };
-        // The embedded store keeps what it computes: an alert's chart then
-        // reads from memory, and once warm this costs one bucket per check.
-        source
-            .warm(
-                metric,
-                plan::chart_range(bucket, detector.lookback()),
-                &metric.slices,
-            )
-            .await?;
         let whole = source.series(metric, range, None).await?;
         evaluations.push(evaluate(
             metric,

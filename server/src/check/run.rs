@@ -50,6 +50,29 @@ pub struct DueCheckError {
 }
 
 impl Checker {
+    /// Reads what the alert charts of the next check will show into the
+    /// embedded store's bucket cache (nothing happens on ClickHouse), so that
+    /// delivering an alert reads its chart from memory. `vigil serve` runs it
+    /// after each tick, off the path from tick to alert: the first time it
+    /// computes two days of every metric and slice, afterwards about one bucket.
+    pub async fn warm_charts(&self, now: i64) {
+        let started = Instant::now();
+        let bucket = plan::newest_complete_bucket(now, self.alerting.schedule.grace_seconds);
+        let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
+        for metric in &self.metrics {
+            let lookback = detectors.for_metric(&metric.name).lookback();
+            let range = plan::chart_range(bucket, lookback);
+            if let Err(error) = self.source.warm(metric, range, &metric.slices).await {
+                tracing::debug!(metric = %metric.name, %error, "warming chart data failed");
+                return;
+            }
+        }
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "chart data warmed"
+        );
+    }
+
     /// Checks every bucket due at `now`, oldest first: the newest complete
     /// one and, after downtime, the missed ones since the last check (late),
     /// at most `schedule.catch_up_buckets`. Stops at the first failure.

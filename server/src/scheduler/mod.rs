@@ -30,6 +30,9 @@ pub async fn run_checks(
         let now = crate::simulator::unix_now();
         let failed = tick(&checker, now).await;
         sender_wake.notify_one();
+        if !failed {
+            checker.warm_charts(crate::simulator::unix_now()).await;
+        }
         let next = next_tick(crate::simulator::unix_now(), schedule.grace_seconds);
         let mut wait =
             Duration::from_secs(u64::try_from(next - crate::simulator::unix_now()).unwrap_or(1));
