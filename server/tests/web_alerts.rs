@@ -222,8 +222,8 @@ fn alerts_are_served_and_rendered() {
     assert_eq!(status, 200);
     assert!(page.contains("data-testid=\"alerts-table\""), "{page}");
     assert!(
-        page.contains("href=\"/metric/feed_views\""),
-        "rows link the metric"
+        page.contains("href=\"/metric/feed_views?at=1700000100\""),
+        "rows link the metric at the alert's moment: {page}"
     );
     assert!(page.contains("os=Android"), "the slice is shown");
     assert!(

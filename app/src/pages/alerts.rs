@@ -159,7 +159,8 @@ fn alert_row(
     action: ServerAction<LabelAlert>,
     token: RwSignal<String>,
 ) -> impl IntoView {
-    let href = format!("/metric/{}", alert.metric);
+    // The metric page at the alert's moment (as the Telegram link does).
+    let href = format!("/metric/{}?at={}", alert.metric, alert.started_at);
     let band = format!("{} – {}", number(alert.lower), number(alert.upper));
     let deviation = alert
         .deviation
