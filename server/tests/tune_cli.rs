@@ -7,16 +7,14 @@ mod cli;
 
 use cli::{stdout_of, vigil};
 
-#[test]
-fn tune_ranks_detectors_on_the_metrics_history_and_suggests_a_config_line() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_str().expect("utf-8");
+/// Ten simulated days up to 2026-03-10 18:00 (with the simulator's feed outage) in `data`.
+fn simulate_ten_days(data: &str, users: &str) {
     stdout_of(&vigil(&[
         "simulate",
         "--days",
         "10",
         "--users",
-        "600",
+        users,
         "--seed",
         "7",
         "--now",
@@ -24,6 +22,13 @@ fn tune_ranks_detectors_on_the_metrics_history_and_suggests_a_config_line() {
         "--data-dir",
         data,
     ]));
+}
+
+#[test]
+fn tune_ranks_detectors_on_the_metrics_history_and_suggests_a_config_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8");
+    simulate_ten_days(data, "600");
     let out = stdout_of(&vigil(&[
         "tune",
         "--metric",
@@ -97,19 +102,7 @@ fn eval_on_a_metric_uses_its_labels() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().to_str().expect("utf-8");
-    stdout_of(&vigil(&[
-        "simulate",
-        "--days",
-        "10",
-        "--users",
-        "300",
-        "--seed",
-        "7",
-        "--now",
-        "2026-03-10 18:00:00",
-        "--data-dir",
-        data,
-    ]));
+    simulate_ten_days(data, "300");
     let eval = || -> serde_json::Value {
         let out = stdout_of(&vigil(&[
             "eval",

@@ -76,14 +76,16 @@ fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
         </form>
         // One token for every change on the page: labels and silences.
         <div class="field operator-token">
-            <label for="operator-token">"Operator token (to label alerts and change silences)"</label>
+            <label for="operator-token">"Operator token"</label>
             <input
                 id="operator-token"
                 type="password"
                 autocomplete="current-password"
+                aria-describedby="operator-token-hint"
                 on:input=move |ev| token.set(event_target_value(&ev))
                 prop:value=move || token.get()
             />
+            <small id="operator-token-hint">"needed to label alerts and to change silences"</small>
         </div>
         <Transition fallback=|| view! { <p class="loading">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {

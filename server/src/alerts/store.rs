@@ -380,22 +380,11 @@ fn redact(error: &str) -> String {
 impl AlertStore {
     /// Opens (creating the file, its directory and the schema if absent).
     pub fn open(path: &Path) -> Result<Self, AlertError> {
-        let fail = |reason: String| AlertError::Open {
+        // A committed state change and its outbox row survive a power loss.
+        let conn = crate::state_file::open(path, SCHEMA).map_err(|reason| AlertError::Open {
             path: path.display().to_string(),
             reason,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-        }
-        let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
-        // WAL + FULL: a committed state change and its outbox row survive a
-        // power loss; the write volume is tiny.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
-        )
-        .map_err(|e| fail(e.to_string()))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| fail(format!("creating schema: {e}")))?;
+        })?;
         tracing::debug!(path = %path.display(), "alert state opened");
         Ok(Self {
             path: path.to_path_buf(),

@@ -66,20 +66,10 @@ pub struct SettingsStore {
 impl SettingsStore {
     /// Opens the state file at `path` (creating it and the table if absent).
     pub fn open(path: &Path) -> Result<Self, SettingsError> {
-        let fail = |reason: String| SettingsError::Open {
+        let conn = crate::state_file::open(path, SCHEMA).map_err(|reason| SettingsError::Open {
             path: path.display().to_string(),
             reason,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-        }
-        let conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
-        )
-        .map_err(|e| fail(e.to_string()))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| fail(format!("creating schema: {e}")))?;
+        })?;
         Ok(Self { conn })
     }
 
