@@ -146,6 +146,45 @@ test('invalid input gets an inline message, never a broken page', async () => {
   await page.close();
 });
 
+test('range presets, zoom, pan and a clicked alert redraw the chart', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const redrawn = async (previous) => {
+    await page.waitForFunction(
+      async ([selector, hash]) => {
+        const canvas = document.querySelector(selector);
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let h = 2166136261;
+        for (let i = 0; i < data.length; i += 4) {
+          h = Math.imul(h ^ (data[i] + 3 * data[i + 1] + 7 * data[i + 2]), 16777619) >>> 0;
+        }
+        return h !== hash;
+      },
+      [CHART, previous.hash],
+      { timeout: 10_000 },
+    );
+    return canvasStats(page, CHART);
+  };
+  let stats = await canvasStats(page, CHART);
+  await page.click('.chart-tools button:text-is("1d")');
+  assert.equal(await page.getAttribute('.chart-tools button:text-is("1d")', 'aria-pressed'), 'true');
+  stats = await redrawn(stats);
+  // Keyboard: pan back a quarter, zoom out.
+  await page.focus(CHART);
+  await page.keyboard.press('ArrowLeft');
+  stats = await redrawn(stats);
+  await page.keyboard.press('-');
+  stats = await redrawn(stats);
+  await page.click('button[aria-label="Zoom in"]');
+  stats = await redrawn(stats);
+  // A would-be alert from the list: the chart zooms to a day around it.
+  await page.click('.alert-list summary');
+  await page.locator('[data-testid="alert-list"] button').last().click();
+  stats = await redrawn(stats);
+  assert.ok(stats.inked > stats.total * 0.02, 'the zoomed chart is drawn');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('the lab fits a phone-width screen', async () => {
   const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
   const problems = [];
