@@ -23,6 +23,28 @@ pub struct MetricHistory {
     /// Seconds between buckets.
     pub step: i64,
     pub values: Vec<Option<f64>>,
+    /// Labelled spans of this metric inside the range, oldest first: what the
+    /// lab scores detectors against and the chart shades.
+    #[serde(default)]
+    pub labels: Vec<LabelSpan>,
+}
+
+/// A labelled stretch of a metric's history. Today these are the incidents the
+/// simulator (or whoever fills the source's `incidents` table) recorded; the
+/// type is kept general so that labels people make can join them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelSpan {
+    /// Unix seconds, inclusive.
+    pub from: i64,
+    /// Unix seconds, exclusive.
+    pub to: i64,
+    /// What happened, e.g. `outage`, `spike`, `slow_decline`.
+    pub kind: String,
+    pub description: String,
+    /// `dimension=value` when the span concerns one slice only. Such spans are
+    /// neutral when scoring the whole metric: an alert there is neither right
+    /// nor wrong (the same rule as `vigil tune`).
+    pub slice: Option<String>,
 }
 
 impl MetricHistory {
@@ -32,8 +54,9 @@ impl MetricHistory {
     }
 }
 
-/// Days of history the metric page loads.
-pub const HISTORY_DAYS: u32 = 14;
+/// Days of history the metric page loads: the longest range preset (30 days)
+/// plus one day of warm-up. Leading buckets without data are trimmed.
+pub const HISTORY_DAYS: u32 = 31;
 
 #[server]
 pub async fn fetch_metrics() -> Result<Vec<MetricSummary>, ServerFnError> {

@@ -1,4 +1,6 @@
 //! Reusable pieces of the pages.
 
 pub mod chart;
+pub mod format;
+pub mod perf;
 pub mod slider;

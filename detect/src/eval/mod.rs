@@ -7,11 +7,14 @@
 //!   against the labels ([`Score`]).
 //! * [`synthetic`] — a deterministic labelled benchmark ([`generate`]).
 //! * [`report`] — [`evaluate`]: per detector × class figures ([`Report`]).
+//! * [`tuning`] — what the web lab varies and searches: parameter knobs,
+//!   grids, alert events and rates, the alert-budget bisection.
 
 pub mod labels;
 pub mod report;
 pub mod score;
 pub mod synthetic;
+pub mod tuning;
 
 pub use labels::{incidents_from_flags, Incident, LabelledSeries};
 pub use report::{

@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSummary,
-    SettingChangeRow, SilenceRequest, SilenceRow,
+    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelSpan, MetricHistory,
+    MetricSummary, SettingChangeRow, SilenceRequest, SilenceRow,
 };
 
 use crate::alerts::store::HistoryFilter;
@@ -283,12 +283,34 @@ impl SourceBackend {
                 tracing::warn!(metric = %metric.name, %error, "history query failed");
                 format!("could not read {}: {error}", metric.name)
             })?;
+        // Labels are an extra: when they cannot be read the chart still shows.
+        let labels = match self.source.incidents(TimeRange { from, to }).await {
+            Ok(incidents) => incidents
+                .into_iter()
+                .filter(|incident| incident.metric == metric.name)
+                .map(|incident| LabelSpan {
+                    from: incident.start,
+                    to: incident.end,
+                    kind: incident.kind.as_str().to_string(),
+                    slice: incident
+                        .slice_dimension
+                        .zip(incident.slice_value)
+                        .map(|(dimension, value)| format!("{dimension}={value}")),
+                    description: incident.description,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!(metric = %metric.name, %error, "incident query failed");
+                Vec::new()
+            }
+        };
         Ok(MetricHistory {
             name: metric.name.clone(),
             title: metric.title.clone(),
             start: from,
             step: BUCKET_SECONDS,
             values: on_grid(TimeRange { from, to }, &buckets),
+            labels,
         })
     }
 }

@@ -1,0 +1,83 @@
+//! The detector picker and its parameters: a labelled `<select>` of every
+//! detector and, for the chosen one, a slider with a number box per main
+//! parameter. Every change goes through [`Lab::apply`].
+
+use detect::eval::tuning;
+use detect::{DetectorSpec, DETECTOR_NAMES};
+use leptos::prelude::*;
+
+use super::state::Lab;
+use crate::components::slider::Slider;
+
+/// What each detector is, in the picker.
+fn describe(name: &str) -> &'static str {
+    match name {
+        "iqr" => "IQR band (rolling window)",
+        "seasonal_iqr" => "Seasonal IQR (same slot of earlier days)",
+        "seasonal" => "Seasonal baseline (robust spread)",
+        "drop" => "Drop (fall below the recent median)",
+        "changepoint" => "Changepoint (CUSUM)",
+        "forecast" => "Forecast (MSTL + ETS, slow)",
+        _ => "",
+    }
+}
+
+#[component]
+pub fn DetectorControls(lab: Lab) -> impl IntoView {
+    let name = Memo::new(move |_| lab.spec.with(|s| s.name()));
+    let pick = move |ev| {
+        let picked = event_target_value(&ev);
+        match DetectorSpec::default_for(&picked) {
+            Ok(spec) => lab.apply(spec),
+            Err(error) => lab.error.set(Some(error.to_string())),
+        }
+    };
+    let knobs = move || {
+        let spec = DetectorSpec::default_for(name.get()).ok()?;
+        let sliders = tuning::knobs(&spec)
+            .iter()
+            .map(|knob| {
+                let key = knob.key;
+                let value = Signal::derive(move || {
+                    lab.spec.with(|s| tuning::get(s, key)).unwrap_or(f64::NAN)
+                });
+                let on_set = Callback::new(move |v: f64| {
+                    let mut spec = lab.spec.get_untracked();
+                    if tuning::set(&mut spec, key, v) {
+                        lab.apply(spec);
+                    }
+                });
+                view! {
+                    <Slider
+                        id=format!("param-{key}")
+                        label=knob.label
+                        min=knob.min
+                        max=knob.max
+                        step=knob.step
+                        value
+                        on_set
+                    />
+                }
+            })
+            .collect_view();
+        Some(sliders)
+    };
+
+    view! {
+        <div class="field">
+            <label for="detector">"Detector"</label>
+            <select id="detector" on:change=pick prop:value=move || name.get()>
+                {DETECTOR_NAMES
+                    .iter()
+                    .map(|n| view! { <option value=*n>{describe(n)}</option> })
+                    .collect_view()}
+            </select>
+        </div>
+        {knobs}
+        {move || lab.busy.get().then(|| view! { <p class="busy" role="status">"Computing the forecast…"</p> })}
+        {move || lab.error.get().map(|message| view! {
+            <p class="error" role="alert" data-testid="lab-error">{message}</p>
+        })}
+    }
+    .into_any()
+}

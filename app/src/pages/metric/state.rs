@@ -1,0 +1,219 @@
+//! The lab's shared state: the loaded history as a labelled case, the chosen
+//! detector and its last good output, and what the chart looks at. Every
+//! panel of the page reads and writes these signals; nothing else is shared.
+
+use detect::eval::{Incident, LabelledSeries};
+use detect::{Detection, DetectorSpec, Series};
+use leptos::prelude::*;
+
+use crate::api::{LabelSpan, MetricHistory};
+use crate::components::perf;
+
+/// A label as bucket indices of the loaded series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelView {
+    pub span: Incident,
+    /// Confined to one slice: shaded differently and not scored.
+    pub neutral: bool,
+    pub label: LabelSpan,
+}
+
+#[derive(Clone, Copy)]
+pub struct Lab {
+    /// The series with its whole-metric labels (scored) and slice labels (neutral).
+    pub case: StoredValue<LabelledSeries>,
+    pub labels: StoredValue<Vec<LabelView>>,
+    pub spec: RwSignal<DetectorSpec>,
+    /// Output of the last valid spec.
+    pub detection: RwSignal<Detection>,
+    /// Why the current spec cannot run (shown inline); `None` when it ran.
+    pub error: RwSignal<Option<String>>,
+    /// A slow detector is running (forecast): the page says so.
+    pub busy: RwSignal<bool>,
+    /// The chart's visible buckets `[from, to)`.
+    pub view: RwSignal<(usize, usize)>,
+    /// Replay position: only buckets up to it are drawn.
+    pub cursor: RwSignal<Option<usize>>,
+    /// A bucket to point at (a clicked alert).
+    pub focus: RwSignal<Option<usize>>,
+}
+
+impl Lab {
+    /// Builds the state and runs the default detector once, so the server
+    /// renders the same figures the browser starts from.
+    pub fn new(history: &MetricHistory) -> Result<Lab, String> {
+        let series = trimmed_series(history)?;
+        let labels = label_views(&series, &history.labels);
+        let case = LabelledSeries {
+            name: history.name.clone(),
+            class: String::new(),
+            scale: String::new(),
+            incidents: labels
+                .iter()
+                .filter(|l| !l.neutral)
+                .map(|l| l.span)
+                .collect(),
+            neutral: labels
+                .iter()
+                .filter(|l| l.neutral)
+                .map(|l| l.span)
+                .collect(),
+            series,
+            eval_start: 0,
+        };
+        let spec = DetectorSpec::Iqr(detect::IqrParams::default());
+        let detection = spec.run(&case.series).map_err(|e| e.to_string())?;
+        let len = case.series.len();
+        Ok(Lab {
+            case: StoredValue::new(case),
+            labels: StoredValue::new(labels),
+            spec: RwSignal::new(spec),
+            detection: RwSignal::new(detection),
+            error: RwSignal::new(None),
+            busy: RwSignal::new(false),
+            view: RwSignal::new((0, len)),
+            cursor: RwSignal::new(None),
+            focus: RwSignal::new(None),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.case.with_value(|c| c.series.len())
+    }
+
+    pub fn step(&self) -> i64 {
+        self.case.with_value(|c| c.series.step)
+    }
+
+    /// Unix seconds of bucket `i`.
+    pub fn time(&self, i: usize) -> i64 {
+        self.case.with_value(|c| c.series.timestamp(i))
+    }
+
+    /// Applies `spec` when it is valid (and says why inline when not), then
+    /// recomputes: at once for the fast detectors, after a paint for the
+    /// forecast, so its "computing" note shows first.
+    pub fn apply(&self, spec: DetectorSpec) {
+        let valid = spec.validate();
+        self.spec.set(spec.clone());
+        if let Err(error) = valid {
+            self.error.set(Some(error.to_string()));
+            return;
+        }
+        self.error.set(None);
+        let lab = *self;
+        if matches!(spec, DetectorSpec::Forecast(_)) {
+            self.busy.set(true);
+            #[cfg(feature = "hydrate")]
+            set_timeout(
+                move || lab.recompute(&spec),
+                std::time::Duration::from_millis(30),
+            );
+            #[cfg(not(feature = "hydrate"))]
+            lab.recompute(&spec);
+        } else {
+            lab.recompute(&spec);
+        }
+    }
+
+    fn recompute(&self, spec: &DetectorSpec) {
+        // A newer change superseded this one while it waited.
+        if self.spec.with_untracked(|current| current != spec) {
+            return;
+        }
+        perf::start(perf::CHANGE_MARK);
+        let series = self.case;
+        let mut failed = None;
+        self.detection.update(|out| {
+            series.with_value(|c| {
+                if let Err(error) = spec.run_into(&c.series, out) {
+                    failed = Some(error.to_string());
+                }
+            })
+        });
+        self.error.set(failed);
+        self.busy.set(false);
+    }
+}
+
+/// The history's series without the leading buckets that have no data (the
+/// page asks for a month; a younger metric starts later).
+pub fn trimmed_series(history: &MetricHistory) -> Result<Series, String> {
+    let first = history
+        .values
+        .iter()
+        .position(Option::is_some)
+        .ok_or_else(|| format!("{} has no data in this range", history.name))?;
+    Series::new(
+        history.start + first as i64 * history.step,
+        history.step,
+        history.values[first..].to_vec(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Labels that overlap the series, as bucket ranges (at least one bucket).
+pub fn label_views(series: &Series, labels: &[LabelSpan]) -> Vec<LabelView> {
+    let len = series.len() as i64;
+    let slot = |t: i64| (t - series.start).div_euclid(series.step);
+    labels
+        .iter()
+        .filter_map(|label| {
+            let start = slot(label.from).max(0);
+            let end = (slot(label.to + series.step - 1)).min(len).max(start + 1);
+            (start < len && label.to > series.start).then(|| LabelView {
+                span: Incident::new(start as usize, end as usize),
+                neutral: label.slice.is_some(),
+                label: label.clone(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(from: i64, to: i64, slice: Option<&str>) -> LabelSpan {
+        LabelSpan {
+            from,
+            to,
+            kind: "outage".into(),
+            description: String::new(),
+            slice: slice.map(String::from),
+        }
+    }
+
+    #[test]
+    fn leading_gaps_are_trimmed_and_labels_map_to_buckets() {
+        let history = MetricHistory {
+            name: "m".into(),
+            title: "M".into(),
+            start: 0,
+            step: 900,
+            values: vec![None, None, Some(1.0), None, Some(2.0), Some(3.0)],
+            labels: vec![],
+        };
+        let series = trimmed_series(&history).unwrap();
+        assert_eq!((series.start, series.len()), (1800, 4));
+        let views = label_views(
+            &series,
+            &[
+                label(0, 900, None),               // before the series: dropped
+                label(2700, 3600, None),           // bucket 1
+                label(2800, 4000, Some("os=iOS")), // buckets 1..3, neutral
+                label(5000, 99_000, None),         // clipped to the end
+            ],
+        );
+        let spans: Vec<_> = views
+            .iter()
+            .map(|v| (v.span.start, v.span.end, v.neutral))
+            .collect();
+        assert_eq!(spans, vec![(1, 2, false), (1, 3, true), (3, 4, false)]);
+        let empty = MetricHistory {
+            values: vec![None; 3],
+            ..history
+        };
+        assert!(trimmed_series(&empty).unwrap_err().contains("no data"));
+    }
+}
