@@ -29,22 +29,39 @@ pub struct MetricHistory {
     pub labels: Vec<LabelSpan>,
 }
 
-/// A labelled stretch of a metric's history. Today these are the incidents the
-/// simulator (or whoever fills the source's `incidents` table) recorded; the
-/// type is kept general so that labels people make can join them.
+/// A labelled stretch of a metric's history: an incident the source recorded,
+/// an alert labelled from Telegram or the alerts page, or a span marked on the
+/// metric page. The server merges them by one rule (`server::labels`), and
+/// the lab scores detectors by `role` exactly as `vigil tune` does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelSpan {
     /// Unix seconds, inclusive.
     pub from: i64,
     /// Unix seconds, exclusive.
     pub to: i64,
-    /// What happened, e.g. `outage`, `spike`, `slow_decline`.
+    /// What happened, e.g. `outage`, `slow_decline`, `false_alarm`.
     pub kind: String,
     pub description: String,
-    /// `dimension=value` when the span concerns one slice only. Such spans are
-    /// neutral when scoring the whole metric: an alert there is neither right
-    /// nor wrong (the same rule as `vigil tune`).
+    /// `dimension=value` when the span concerns one slice only.
     pub slice: Option<String>,
+    /// How the span counts when scoring the whole metric.
+    pub role: LabelRole,
+    /// `source`, `alert` or `user` (marked on the metric page).
+    pub origin: String,
+    /// Set for spans marked on the metric page: they can be removed.
+    pub id: Option<i64>,
+}
+
+/// How a labelled span counts when a detector is scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelRole {
+    /// Something broke: an alert inside is found, none is a miss.
+    Incident,
+    /// Neither right nor wrong (a slice's incident, an expected change).
+    Neutral,
+    /// Nothing broke: an alert inside is false.
+    FalseAlarm,
 }
 
 impl MetricHistory {

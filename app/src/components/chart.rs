@@ -11,12 +11,12 @@ use detect::eval::{Incident, LabelledSeries};
 use detect::Detection;
 use leptos::prelude::*;
 
-/// A shaded stretch of the chart: a labelled incident (`neutral`: confined to
-/// a slice, shaded lighter).
+/// A shaded stretch of the chart: a labelled span, coloured by how it counts
+/// (an incident, a neutral span, a false alarm).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shade {
     pub span: Incident,
-    pub neutral: bool,
+    pub role: crate::api::LabelRole,
 }
 
 /// What one redraw needs besides the series and detection.
@@ -215,7 +215,8 @@ pub fn DetectionChart(
                 <span class="key key-band">"expected band"</span>
                 <span class="key key-anomaly">"▲ anomaly"</span>
                 <span class="key key-label">"labelled incident"</span>
-                <span class="key key-neutral">"slice incident"</span>
+                <span class="key key-neutral">"slice incident or expected"</span>
+                <span class="key key-false-alarm">"false alarm"</span>
             </figcaption>
         </figure>
     }

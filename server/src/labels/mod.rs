@@ -106,6 +106,11 @@ pub struct Span {
     pub to: i64,
     pub kind: LabelKind,
     pub origin: Origin,
+    /// What happened in words fit for a legend: the source's incident kind
+    /// (`outage`, `slow_decline`), else the label's kind.
+    pub what: String,
+    /// `dimension=value` for an incident confined to one slice.
+    pub slice: Option<String>,
     /// Set for labels stored in [`store`] (they can be removed).
     pub id: Option<i64>,
     pub note: String,
@@ -152,13 +157,14 @@ pub fn collect(
                 LabelKind::Incident
             },
             origin: Origin::Source,
+            what: incident.kind.as_str().to_string(),
+            slice: incident
+                .slice_dimension
+                .as_ref()
+                .zip(incident.slice_value.as_ref())
+                .map(|(dimension, value)| format!("{dimension}={value}")),
             id: None,
-            note: match (&incident.slice_dimension, &incident.slice_value) {
-                (Some(dimension), Some(value)) => {
-                    format!("{} ({dimension}={value} only)", incident.description)
-                }
-                _ => incident.description.clone(),
-            },
+            note: incident.description.clone(),
         });
     }
     for alert in alerts
@@ -178,6 +184,8 @@ pub fn collect(
             to: end.max(alert.started_at + BUCKET_SECONDS),
             kind,
             origin: Origin::Alert,
+            what: kind.as_str().to_string(),
+            slice: None,
             id: None,
             note: format!(
                 "alert #{} labelled by {}",
@@ -192,6 +200,8 @@ pub fn collect(
             to: label.to,
             kind: label.kind,
             origin: Origin::User,
+            what: label.kind.as_str().to_string(),
+            slice: None,
             id: Some(label.id),
             note: label.note.clone(),
         });
@@ -328,7 +338,9 @@ mod tests {
             "unlabelled alerts and slice alerts are not labels of the metric"
         );
         assert_eq!(spans[3].id, Some(3));
-        assert!(spans[1].note.contains("os=iOS"));
+        assert_eq!(spans[1].slice.as_deref(), Some("os=iOS"));
+        assert_eq!(spans[0].what, "outage");
+        assert_eq!(spans[2].what, "expected");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The pages' data access, answered from the configured source.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelSpan, MetricHistory,
+    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelRole, LabelSpan, MetricHistory,
     MetricSummary, SettingChangeRow, SilenceRequest, SilenceRow,
 };
 
@@ -32,8 +33,10 @@ pub struct SourceBackend {
     operator_token: Option<String>,
     /// Page histories, shared by concurrent viewers for a few seconds.
     history_cache: HistoryCache,
-    /// Labels marked in the UI, in the same state file as `store`; `Err` says
-    /// why it could not be opened (shown to whoever tries to label).
+    /// The state file `store` keeps; labels and detector settings live there too.
+    state_file: PathBuf,
+    /// Labels marked in the UI; `Err` says why they could not be opened
+    /// (shown to whoever tries to label).
     labels: Result<Arc<Mutex<LabelStore>>, String>,
     /// The config file's detectors, under the settings applied from the lab.
     configured_detectors: DetectorChoice,
@@ -50,22 +53,22 @@ impl SourceBackend {
     ) -> Self {
         let state_file = store
             .lock()
-            .map(|store| store.path().to_path_buf())
-            .map_err(|_| "the alert state is unavailable".to_string());
-        let labels = state_file.and_then(|path| {
-            LabelStore::open(&path)
-                .map(|labels| Arc::new(Mutex::new(labels)))
-                .map_err(|error| {
-                    tracing::warn!(%error, "labels unavailable");
-                    "labels are unavailable; see the server log".to_string()
-                })
-        });
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .path()
+            .to_path_buf();
+        let labels = LabelStore::open(&state_file)
+            .map(|labels| Arc::new(Mutex::new(labels)))
+            .map_err(|error| {
+                tracing::warn!(%error, "labels unavailable");
+                "labels are unavailable; see the server log".to_string()
+            });
         Self {
             source,
             metrics,
             store,
             operator_token: operator_token.filter(|token| !token.is_empty()),
             history_cache: HistoryCache::default(),
+            state_file,
             labels,
             configured_detectors: DetectorChoice::default(),
         }
@@ -82,9 +85,7 @@ impl SourceBackend {
         &self,
         job: impl FnOnce(&mut SettingsStore, &DetectorChoice) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
-        let path = with_store(&self.store, |store| Ok(store.path().to_path_buf()))
-            .await
-            .map_err(store_error("detector settings"))?;
+        let path = self.state_file.clone();
         let configured = self.configured_detectors.clone();
         tokio::task::spawn_blocking(move || {
             let mut settings = SettingsStore::open(&path).map_err(settings_error)?;
@@ -284,23 +285,17 @@ impl SourceBackend {
                 format!("could not read {}: {error}", metric.name)
             })?;
         // Labels are an extra: when they cannot be read the chart still shows.
-        let labels = match self.source.incidents(TimeRange { from, to }).await {
-            Ok(incidents) => incidents
-                .into_iter()
-                .filter(|incident| incident.metric == metric.name)
-                .map(|incident| LabelSpan {
-                    from: incident.start,
-                    to: incident.end,
-                    kind: incident.kind.as_str().to_string(),
-                    slice: incident
-                        .slice_dimension
-                        .zip(incident.slice_value)
-                        .map(|(dimension, value)| format!("{dimension}={value}")),
-                    description: incident.description,
-                })
-                .collect(),
+        let labels = match crate::labels::load(
+            &self.source,
+            &self.state_file,
+            &metric.name,
+            TimeRange { from, to },
+        )
+        .await
+        {
+            Ok(spans) => spans.into_iter().map(label_span).collect(),
             Err(error) => {
-                tracing::warn!(metric = %metric.name, %error, "incident query failed");
+                tracing::warn!(metric = %metric.name, %error, "labels unreadable");
                 Vec::new()
             }
         };
@@ -396,6 +391,30 @@ fn store_error(what: &'static str) -> impl Fn(AlertError) -> String {
     move |error| {
         tracing::warn!(%error, "{what} failed");
         format!("could not read or write the alert state ({what}); see the server log")
+    }
+}
+
+/// A label as the pages show it.
+fn label_span(span: crate::labels::Span) -> LabelSpan {
+    use crate::labels::Origin;
+    LabelSpan {
+        from: span.from,
+        to: span.to,
+        kind: span.what,
+        description: span.note,
+        slice: span.slice,
+        role: match span.kind {
+            LabelKind::Incident => LabelRole::Incident,
+            LabelKind::Expected => LabelRole::Neutral,
+            LabelKind::FalseAlarm => LabelRole::FalseAlarm,
+        },
+        origin: match span.origin {
+            Origin::Source => "source",
+            Origin::Alert => "alert",
+            Origin::User => "user",
+        }
+        .to_string(),
+        id: span.id,
     }
 }
 

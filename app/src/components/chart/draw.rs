@@ -6,6 +6,7 @@ use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
 use super::{Frame, Shade};
+use crate::api::LabelRole;
 use crate::components::format::{format_time, format_value};
 
 const VALUE_COLOR: RGBColor = RGBColor(31, 87, 153);
@@ -14,6 +15,7 @@ const ANOMALY_COLOR: RGBColor = RGBColor(200, 30, 30);
 const GRID_COLOR: RGBColor = RGBColor(232, 232, 232);
 const LABEL_COLOR: RGBColor = RGBColor(240, 160, 40);
 const NEUTRAL_COLOR: RGBColor = RGBColor(170, 170, 170);
+const FALSE_ALARM_COLOR: RGBColor = RGBColor(90, 140, 220);
 const CURSOR_COLOR: RGBColor = RGBColor(60, 60, 60);
 
 /// Sizes the canvas's pixel buffer to its CSS box times the device pixel
@@ -89,10 +91,10 @@ pub fn draw(
         .iter()
         .filter(|s| s.span.start < to && s.span.end > from)
         .map(|s| {
-            let color = if s.neutral {
-                NEUTRAL_COLOR.mix(0.18)
-            } else {
-                LABEL_COLOR.mix(0.25)
+            let color = match s.role {
+                LabelRole::Incident => LABEL_COLOR.mix(0.25),
+                LabelRole::Neutral => NEUTRAL_COLOR.mix(0.18),
+                LabelRole::FalseAlarm => FALSE_ALARM_COLOR.mix(0.18),
             };
             let (a, b) = (s.span.start.max(from), s.span.end.min(to));
             Rectangle::new(

@@ -60,7 +60,10 @@ fn solve(lab: Lab, budget: f64) -> Result<Outcome, String> {
     tuning::set(&mut best, knob.key, solution.value);
     lab.apply(best);
     let incidents = lab.labels.with_value(|labels| {
-        let scored: Vec<_> = labels.iter().filter(|l| !l.neutral).collect();
+        let scored: Vec<_> = labels
+            .iter()
+            .filter(|l| l.role == crate::api::LabelRole::Incident)
+            .collect();
         let spans: Vec<_> = scored.iter().map(|l| l.span).collect();
         let caught = lab.detection.with_untracked(|d| tuning::caught(d, &spans));
         scored

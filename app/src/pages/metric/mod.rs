@@ -53,7 +53,7 @@ fn BacktestLab(history: MetricHistory) -> impl IntoView {
             .iter()
             .map(|l| Shade {
                 span: l.span,
-                neutral: l.neutral,
+                role: l.role,
             })
             .collect::<Vec<_>>()
     }));

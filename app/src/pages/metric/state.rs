@@ -6,21 +6,22 @@ use detect::eval::{Incident, LabelledSeries};
 use detect::{Detection, DetectorSpec, Series};
 use leptos::prelude::*;
 
-use crate::api::{LabelSpan, MetricHistory};
+use crate::api::{LabelRole, LabelSpan, MetricHistory};
 use crate::components::perf;
 
 /// A label as bucket indices of the loaded series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LabelView {
     pub span: Incident,
-    /// Confined to one slice: shaded differently and not scored.
-    pub neutral: bool,
+    /// How it counts: incidents are to be found, neutral spans are not
+    /// scored, false alarms count any alert inside as false.
+    pub role: LabelRole,
     pub label: LabelSpan,
 }
 
 #[derive(Clone, Copy)]
 pub struct Lab {
-    /// The series with its whole-metric labels (scored) and slice labels (neutral).
+    /// The series with its incidents (scored) and neutral spans.
     pub case: StoredValue<LabelledSeries>,
     pub labels: StoredValue<Vec<LabelView>>,
     pub spec: RwSignal<DetectorSpec>,
@@ -50,12 +51,12 @@ impl Lab {
             scale: String::new(),
             incidents: labels
                 .iter()
-                .filter(|l| !l.neutral)
+                .filter(|l| l.role == LabelRole::Incident)
                 .map(|l| l.span)
                 .collect(),
             neutral: labels
                 .iter()
-                .filter(|l| l.neutral)
+                .filter(|l| l.role == LabelRole::Neutral)
                 .map(|l| l.span)
                 .collect(),
             series,
@@ -163,7 +164,7 @@ pub fn label_views(series: &Series, labels: &[LabelSpan]) -> Vec<LabelView> {
             let end = (slot(label.to + series.step - 1)).min(len).max(start + 1);
             (start < len && label.to > series.start).then(|| LabelView {
                 span: Incident::new(start as usize, end as usize),
-                neutral: label.slice.is_some(),
+                role: label.role,
                 label: label.clone(),
             })
         })
@@ -181,6 +182,13 @@ mod tests {
             kind: "outage".into(),
             description: String::new(),
             slice: slice.map(String::from),
+            role: if slice.is_some() {
+                LabelRole::Neutral
+            } else {
+                LabelRole::Incident
+            },
+            origin: "source".into(),
+            id: None,
         }
     }
 
@@ -207,9 +215,16 @@ mod tests {
         );
         let spans: Vec<_> = views
             .iter()
-            .map(|v| (v.span.start, v.span.end, v.neutral))
+            .map(|v| (v.span.start, v.span.end, v.role))
             .collect();
-        assert_eq!(spans, vec![(1, 2, false), (1, 3, true), (3, 4, false)]);
+        assert_eq!(
+            spans,
+            vec![
+                (1, 2, LabelRole::Incident),
+                (1, 3, LabelRole::Neutral),
+                (3, 4, LabelRole::Incident)
+            ]
+        );
         let empty = MetricHistory {
             values: vec![None; 3],
             ..history
