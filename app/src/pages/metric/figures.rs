@@ -97,13 +97,7 @@ const LIST_LIMIT: usize = 200;
 pub fn FiguresPanel(lab: Lab) -> impl IntoView {
     let figures = Memo::new(move |_| figures(lab));
     let f = move |pick: fn(&Figures) -> String| move || figures.with(pick);
-    let focus = move |at: usize| {
-        let len = lab.len();
-        let half = (86_400 / lab.step().max(1)) as usize / 2;
-        let from = at.saturating_sub(half);
-        lab.view.set((from, (at + half).min(len).max(from + 1)));
-        lab.focus.set(Some(at));
-    };
+    let focus = move |at: usize| lab.focus_bucket(at);
     view! {
         <section class="figures" aria-label="What this setting would have done">
             <dl>

@@ -2,17 +2,21 @@
 //! labelled incidents; pick a detector and its parameters and everything
 //! reruns in the browser through `detect`: the chart, the would-be alerts and
 //! their scores against the labels, a parameter heatmap, an alert-budget
-//! solver and a replay of what the live check would have sent.
+//! solver and a replay of what the live check would have sent. Labels can be
+//! marked, and the tuned detector applied to the live checks, with the
+//! operator token. `?at=UNIX` (the link in alerts) opens the day around it.
 
 mod budget;
 mod controls;
 mod figures;
 mod heatmap;
+mod labels;
 mod replay;
+mod settings;
 mod state;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
@@ -22,13 +26,18 @@ use state::Lab;
 pub fn MetricPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
+    let query = use_query_map();
+    let at = move || query.read().get("at").and_then(|at| at.parse::<i64>().ok());
     let history = Resource::new(name, |name| fetch_metric_history(name, HISTORY_DAYS));
+    let reload = Callback::new(move |()| history.refetch());
 
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 match history.await {
-                    Ok(history) => view! { <BacktestLab history/> }.into_any(),
+                    Ok(history) => {
+                        view! { <BacktestLab history at=at() reload/> }.into_any()
+                    }
                     Err(error) => {
                         view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
                     }
@@ -41,7 +50,7 @@ pub fn MetricPage() -> impl IntoView {
 /// The page once the history is here. The server renders the default
 /// detector's figures; the browser recomputes on every change.
 #[component]
-fn BacktestLab(history: MetricHistory) -> impl IntoView {
+fn BacktestLab(history: MetricHistory, at: Option<i64>, reload: Callback<()>) -> impl IntoView {
     let lab = match Lab::new(&history) {
         Ok(lab) => lab,
         Err(error) => {
@@ -57,6 +66,10 @@ fn BacktestLab(history: MetricHistory) -> impl IntoView {
             })
             .collect::<Vec<_>>()
     }));
+    let token = RwSignal::new(String::new());
+    if let Some(at) = at {
+        lab.show_day_around(at);
+    }
     let days = (lab.len() as i64 * lab.step()) as f64 / 86_400.0;
     let label_count = lab.labels.with_value(Vec::len);
 
@@ -87,6 +100,22 @@ fn BacktestLab(history: MetricHistory) -> impl IntoView {
                 <heatmap::Heatmap lab/>
                 <budget::BudgetPanel lab/>
                 <replay::ReplayPanel lab/>
+            </div>
+            <div class="lab-tools lab-changes">
+                <div class="field operator-token">
+                    <label for="operator-token">"Operator token"</label>
+                    <input
+                        id="operator-token"
+                        type="password"
+                        autocomplete="current-password"
+                        aria-describedby="operator-token-hint"
+                        on:input=move |ev| token.set(event_target_value(&ev))
+                        prop:value=move || token.get()
+                    />
+                    <small id="operator-token-hint">"needed to mark labels and to apply settings"</small>
+                </div>
+                <labels::LabelsPanel lab metric=history.name.clone() labels=history.labels.clone() token reload/>
+                <settings::ApplyPanel lab metric=history.name.clone() token/>
             </div>
         </section>
     }

@@ -86,6 +86,27 @@ impl Lab {
         self.case.with_value(|c| c.series.step)
     }
 
+    /// Shows the day around bucket `i` and points at it (a clicked alert).
+    pub fn focus_bucket(&self, i: usize) {
+        let len = self.len();
+        let half = (86_400 / self.step().max(1)) as usize / 2;
+        let from = i.saturating_sub(half);
+        self.view.set((from, (i + half).min(len).max(from + 1)));
+        self.focus.set(Some(i));
+    }
+
+    /// [`focus_bucket`](Self::focus_bucket) for a time (`?at=` in links from
+    /// alerts); a time outside the loaded history changes nothing.
+    pub fn show_day_around(&self, at: i64) {
+        let start = self.time(0);
+        let index = (at - start).div_euclid(self.step().max(1));
+        if let Ok(index) = usize::try_from(index) {
+            if index < self.len() {
+                self.focus_bucket(index);
+            }
+        }
+    }
+
     /// Unix seconds of bucket `i`.
     pub fn time(&self, i: usize) -> i64 {
         self.case.with_value(|c| c.series.timestamp(i))

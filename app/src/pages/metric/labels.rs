@@ -1,0 +1,203 @@
+//! Labels on the metric page: the labelled spans the figures are scored
+//! against (from the source, from labelled alerts, and marked here), and a
+//! form to mark a span — the chart's visible range with one click, so
+//! zooming to an incident and pressing "Use the visible range" selects it —
+//! or to remove a span marked here. Writes need the operator token; the
+//! page reloads the history afterwards, so the new label is scored at once.
+
+use leptos::prelude::*;
+
+use super::state::Lab;
+use crate::api::{CreateLabel, LabelRole, LabelSpan, RemoveLabel, LABEL_KINDS};
+use crate::components::format::format_time;
+
+/// `2026-11-23 14:15` in UTC, as the form reads and writes times.
+fn form_time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Reads a form time (UTC); the message says what is expected.
+pub fn parse_form_time(field: &str, text: &str) -> Result<i64, String> {
+    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
+        .map(|t| t.and_utc().timestamp())
+        .map_err(|_| {
+            format!(
+                "{field}: expected YYYY-MM-DD HH:MM (UTC), not {:?}",
+                text.trim()
+            )
+        })
+}
+
+fn role_text(role: LabelRole) -> &'static str {
+    match role {
+        LabelRole::Incident => "to find",
+        LabelRole::Neutral => "neutral",
+        LabelRole::FalseAlarm => "false alarm",
+    }
+}
+
+#[component]
+pub fn LabelsPanel(
+    lab: Lab,
+    metric: String,
+    labels: Vec<LabelSpan>,
+    token: RwSignal<String>,
+    /// Reloads the page's history (and so its labels).
+    reload: Callback<()>,
+) -> impl IntoView {
+    let create = ServerAction::<CreateLabel>::new();
+    let remove = ServerAction::<RemoveLabel>::new();
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let kind = RwSignal::new("incident".to_string());
+    let note = RwSignal::new(String::new());
+    let local_error = RwSignal::new(None::<String>);
+
+    // Reload once a write went through.
+    Effect::new(move |_| {
+        let created = matches!(create.value().get(), Some(Ok(_)));
+        let removed = matches!(remove.value().get(), Some(Ok(())));
+        if created || removed {
+            reload.run(());
+        }
+    });
+
+    let use_view = move |_| {
+        let (first, last) = lab.view.get_untracked();
+        if last > first {
+            from.set(form_time(lab.time(first)));
+            to.set(form_time(lab.time(last - 1) + lab.step()));
+        }
+    };
+    let metric_for_submit = metric.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let span = parse_form_time("from", &from.get_untracked())
+            .and_then(|start| parse_form_time("to", &to.get_untracked()).map(|end| (start, end)));
+        match span {
+            Err(message) => local_error.set(Some(message)),
+            Ok((start, end)) => {
+                local_error.set(None);
+                create.dispatch(CreateLabel {
+                    metric: metric_for_submit.clone(),
+                    from: start,
+                    to: end,
+                    kind: kind.get_untracked(),
+                    note: note.get_untracked(),
+                    token: token.get_untracked(),
+                });
+            }
+        }
+    };
+    let message = move || {
+        if let Some(message) = local_error.get() {
+            return Some(message);
+        }
+        [
+            create.value().get().and_then(|r| r.err()),
+            remove.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|error| match error {
+            ServerFnError::ServerError(message) => message,
+            other => other.to_string(),
+        })
+    };
+
+    let rows = labels
+        .into_iter()
+        .map(|label| {
+            let remove_button = label.id.map(|id| {
+                view! {
+                    <button
+                        type="button"
+                        aria-label=format!("Remove label {id}")
+                        on:click=move |_| {
+                            remove.dispatch(RemoveLabel {
+                                id,
+                                token: token.get_untracked(),
+                            });
+                        }
+                    >
+                        "Remove"
+                    </button>
+                }
+            });
+            let slice = label.slice.map(|s| format!(" ({s})")).unwrap_or_default();
+            let origin = label.origin.clone();
+            view! {
+                <li data-origin=origin>
+                    <time>{format_time(label.from)}</time>
+                    " – "
+                    <time>{format_time(label.to)}</time>
+                    " · " <strong>{label.kind}</strong> {slice}
+                    " · " {role_text(label.role)} " · from " {label.origin}
+                    {(!label.description.is_empty()).then(|| format!(" · {}", label.description))}
+                    " " {remove_button}
+                </li>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <section class="lab-panel labels-panel" aria-labelledby="labels-heading" data-testid="labels">
+            <h2 id="labels-heading">"Labels"</h2>
+            <ul class="label-list" data-testid="label-list">{rows}</ul>
+            <form class="label-form" aria-label="Mark a span" novalidate on:submit=on_submit>
+                <div class="field">
+                    <label for="label-from">"From (UTC)"</label>
+                    <input id="label-from" type="text" placeholder="2026-11-23 14:00"
+                        on:input=move |ev| from.set(event_target_value(&ev))
+                        prop:value=move || from.get()/>
+                </div>
+                <div class="field">
+                    <label for="label-to">"To (UTC)"</label>
+                    <input id="label-to" type="text" placeholder="2026-11-23 15:00"
+                        on:input=move |ev| to.set(event_target_value(&ev))
+                        prop:value=move || to.get()/>
+                </div>
+                <button type="button" on:click=use_view>"Use the visible range"</button>
+                <div class="field">
+                    <label for="label-kind">"Kind"</label>
+                    <select id="label-kind"
+                        on:change=move |ev| kind.set(event_target_value(&ev))
+                        prop:value=move || kind.get()>
+                        {LABEL_KINDS
+                            .iter()
+                            .map(|k| view! { <option value=*k>{k.replace('_', " ")}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="label-note">"Note"</label>
+                    <input id="label-note" type="text" maxlength="500"
+                        on:input=move |ev| note.set(event_target_value(&ev))
+                        prop:value=move || note.get()/>
+                </div>
+                <button type="submit" disabled=move || create.pending().get()>"Mark"</button>
+            </form>
+            {move || message().map(|text| view! {
+                <p class="error" role="alert" data-testid="label-error">{text}</p>
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_times_round_trip_and_say_what_is_wrong() {
+        let t = parse_form_time("from", " 2026-11-23 14:15 ").unwrap();
+        assert_eq!(t % 900, 0);
+        assert_eq!(form_time(t), "2026-11-23 14:15");
+        let error = parse_form_time("to", "yesterday").unwrap_err();
+        assert!(error.contains("to: expected YYYY-MM-DD HH:MM"), "{error}");
+    }
+}

@@ -1,0 +1,101 @@
+//! Apply: the detector judging this metric in the live checks, the lab's
+//! current detector applied in its place from the next check on, or the
+//! config file's choice restored — each change recorded with its time and
+//! the old and new values, listed here.
+
+use leptos::prelude::*;
+
+use super::state::Lab;
+use crate::api::{fetch_detector, ApplyDetector, DetectorSettings};
+use crate::components::format::format_time;
+
+#[component]
+pub fn ApplyPanel(lab: Lab, metric: String, token: RwSignal<String>) -> impl IntoView {
+    let apply = ServerAction::<ApplyDetector>::new();
+    let metric_for_fetch = metric.clone();
+    let settings = Resource::new(
+        move || apply.version().get(),
+        move |_| fetch_detector(metric_for_fetch.clone()),
+    );
+    let metric_for_apply = metric.clone();
+    let dispatch = move |detector: String| {
+        apply.dispatch(ApplyDetector {
+            metric: metric_for_apply.clone(),
+            detector,
+            token: token.get_untracked(),
+        });
+    };
+    let dispatch_revert = dispatch.clone();
+    let apply_current = move |_| {
+        // The lab's detector in the shape of a `[detectors]` entry.
+        match serde_json::to_string(&lab.spec.get_untracked()) {
+            Ok(json) => dispatch(json),
+            Err(error) => lab.error.set(Some(error.to_string())),
+        }
+    };
+    let error = move || match apply.value().get() {
+        Some(Err(ServerFnError::ServerError(message))) => Some(message),
+        Some(Err(other)) => Some(other.to_string()),
+        _ => None,
+    };
+    let current = move || lab.spec.with(|spec| spec.name());
+
+    view! {
+        <section class="lab-panel apply-panel" aria-labelledby="apply-heading" data-testid="apply">
+            <h2 id="apply-heading">"Apply to the live checks"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(settings) => view! { <InEffect settings/> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <p>
+                <button type="button" data-testid="apply-current" on:click=apply_current
+                    disabled=move || apply.pending().get()>
+                    {move || format!("Apply {} with these parameters", current())}
+                </button>
+                " "
+                <button type="button" on:click=move |_| dispatch_revert(String::new())
+                    disabled=move || apply.pending().get()>
+                    "Back to the config's choice"
+                </button>
+            </p>
+            {move || error().map(|text| view! {
+                <p class="error" role="alert" data-testid="apply-error">{text}</p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn InEffect(settings: DetectorSettings) -> impl IntoView {
+    let origin = if settings.origin == "applied" {
+        "applied from the lab"
+    } else {
+        "from the config file"
+    };
+    let changes = settings
+        .changes
+        .into_iter()
+        .map(|change| {
+            let new = change
+                .detector
+                .unwrap_or_else(|| "the config's choice".to_string());
+            view! {
+                <li>
+                    <time>{format_time(change.at)}</time> " by " {change.by} ": "
+                    <code>{change.previous}</code> " → " <code>{new}</code>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <p data-testid="in-effect">
+            "In effect: " <strong>{settings.name}</strong> " (" {origin} ") "
+            <code class="settings-json">{settings.in_effect}</code>
+        </p>
+        <ul class="setting-changes" data-testid="setting-changes">{changes}</ul>
+    }
+}
