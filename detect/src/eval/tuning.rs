@@ -185,6 +185,27 @@ pub fn grid(knob: &Knob, count: usize) -> Vec<f64> {
     out
 }
 
+/// `base` with every combination of `count` values of each of its two main
+/// knobs ([`grid`]), the first knob varying slowest: the grid the web lab's
+/// heatmap draws and `vigil tune` searches. Settings the detector rejects
+/// (e.g. a window longer than allowed) are left out.
+pub fn grid_specs(base: &DetectorSpec, count: usize) -> Vec<DetectorSpec> {
+    let knobs = knobs(base);
+    let (first, second) = (&knobs[0], &knobs[1]);
+    let mut specs = Vec::new();
+    for x in grid(first, count) {
+        for y in grid(second, count) {
+            let mut spec = base.clone();
+            set(&mut spec, first.key, x);
+            set(&mut spec, second.key, y);
+            if spec.validate().is_ok() {
+                specs.push(spec);
+            }
+        }
+    }
+    specs
+}
+
 /// `value` rounded to the knob's step (from its minimum) and clamped to its range.
 pub fn snap(knob: &Knob, value: f64) -> f64 {
     let steps = ((value - knob.min) / knob.step).round();
@@ -380,5 +401,17 @@ mod tests {
         // A setting that cannot run counts as failing.
         let s = solve_budget(a, 5.0, |v| (v >= 2.0).then_some(0.0)).unwrap();
         assert_eq!(s.value, 2.0);
+    }
+
+    #[test]
+    fn grid_specs_cover_both_knobs() {
+        let base = DetectorSpec::default_for("iqr").unwrap();
+        let specs = grid_specs(&base, 4);
+        assert_eq!(specs.len(), 16);
+        let a: Vec<f64> = specs.iter().map(|s| get(s, "a").unwrap()).collect();
+        let n: Vec<f64> = specs.iter().map(|s| get(s, "n").unwrap()).collect();
+        assert_eq!(a[0], a[3], "the first knob varies slowest");
+        assert_ne!(n[0], n[1]);
+        assert!(specs.iter().all(|s| s.validate().is_ok()));
     }
 }

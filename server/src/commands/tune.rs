@@ -12,11 +12,10 @@
 
 use std::io::Write;
 
-use anyhow::Context;
 use clap::Args;
-use detect::eval::{evaluate_detector, DEFAULT_TOLERANCE};
+use detect::eval::{evaluate_detector, tuning, DEFAULT_TOLERANCE};
 use detect::DetectorSpec;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::history_case;
 use super::source_args::SourceArgs;
@@ -40,69 +39,20 @@ pub struct TuneArgs {
     pub detectors: Vec<String>,
 }
 
-/// The grid: for each detector, the parameters varied and their values.
-fn grid(detector: &str) -> Vec<(&'static str, Vec<Value>)> {
-    match detector {
-        "iqr" => vec![
-            (
-                "a",
-                vec![json!(1.5), json!(2.0), json!(3.0), json!(4.0), json!(6.0)],
-            ),
-            (
-                "n",
-                vec![json!(5), json!(12), json!(24), json!(48), json!(96)],
-            ),
-        ],
-        "seasonal_iqr" => vec![
-            (
-                "a",
-                vec![json!(1.0), json!(1.5), json!(2.0), json!(3.0), json!(4.0)],
-            ),
-            ("seasons", vec![json!(3), json!(5), json!(7)]),
-        ],
-        "seasonal" => vec![
-            ("z", vec![json!(3.0), json!(4.0), json!(5.0), json!(6.0)]),
-            ("min_rel_width", vec![json!(0.03), json!(0.05), json!(0.1)]),
-        ],
-        "drop" => vec![
-            (
-                "drop_fraction",
-                vec![json!(0.3), json!(0.4), json!(0.5), json!(0.6)],
-            ),
-            ("confirm", vec![json!(1), json!(2)]),
-        ],
-        "changepoint" => vec![
-            (
-                "threshold",
-                vec![json!(3.0), json!(5.0), json!(8.0), json!(12.0)],
-            ),
-            ("drift", vec![json!(0.25), json!(0.5), json!(1.0)]),
-        ],
-        // forecast refits a model per point: too slow for a grid here.
-        _ => Vec::new(),
-    }
-}
+/// Values tried per parameter: 6 x 6 settings per detector.
+const GRID_VALUES: usize = 6;
 
-/// Every combination of the grid's values applied to the detector's defaults.
+/// The grid searched for `detector`: the web lab's heatmap grid
+/// (`detect::eval::tuning::grid_specs`) over its two main parameters. The
+/// forecast refits a model per point: too slow for a grid here.
 fn settings(detector: &str) -> anyhow::Result<Vec<DetectorSpec>> {
-    let base = serde_json::to_value(DetectorSpec::default_for(detector)?)?;
-    let mut specs = vec![base];
-    for (key, values) in grid(detector) {
-        specs = specs
-            .into_iter()
-            .flat_map(|spec| {
-                values.iter().map(move |value| {
-                    let mut spec = spec.clone();
-                    spec[key] = value.clone();
-                    spec
-                })
-            })
-            .collect();
+    let base = DetectorSpec::default_for(detector)?;
+    if matches!(base, DetectorSpec::Forecast(_)) {
+        anyhow::bail!(
+            "--detector forecast: too slow to search a grid; try it with `vigil eval --metric`"
+        );
     }
-    specs
-        .into_iter()
-        .map(|v| serde_json::from_value(v).context("grid setting"))
-        .collect()
+    Ok(tuning::grid_specs(&base, GRID_VALUES))
 }
 
 /// One tuned detector.
@@ -223,13 +173,17 @@ mod tests {
     fn grids_expand_to_valid_settings() {
         for name in ["iqr", "seasonal_iqr", "seasonal", "drop", "changepoint"] {
             let specs = settings(name).expect("grid builds");
-            let expected: usize = grid(name).iter().map(|(_, v)| v.len()).product();
-            assert_eq!(specs.len(), expected, "{name}");
+            assert!(
+                specs.len() > GRID_VALUES && specs.len() <= GRID_VALUES * GRID_VALUES,
+                "{name}: {}",
+                specs.len()
+            );
             for spec in specs {
                 assert_eq!(spec.name(), name);
                 spec.validate().expect("valid setting");
             }
         }
+        assert!(settings("forecast").is_err(), "too slow for a grid");
     }
 
     #[test]
