@@ -396,6 +396,7 @@ impl AlertStore {
         .map_err(|e| fail(e.to_string()))?;
         conn.execute_batch(SCHEMA)
             .map_err(|e| fail(format!("creating schema: {e}")))?;
+        super::latest::create_schema(&conn).map_err(|e| fail(format!("creating schema: {e}")))?;
         tracing::debug!(path = %path.display(), "alert state opened");
         Ok(Self {
             path: path.to_path_buf(),
@@ -405,6 +406,15 @@ impl AlertStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// For the store's sibling modules (e.g. [`super::latest`]).
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Runs the lifecycle for each evaluation (in the given order) inside one

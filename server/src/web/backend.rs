@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, MetricHistory, MetricSummary, SilenceRequest, SilenceRow,
+    AlertEventRow, AlertRow, MetricHistory, MetricSummary, Overview, SilenceRequest, SilenceRow,
 };
 
 use crate::alerts::store::HistoryFilter;
@@ -205,6 +205,16 @@ impl Backend for SourceBackend {
         self.operator_token
             .as_deref()
             .is_some_and(|expected| constant_time_eq(token.as_bytes(), expected.as_bytes()))
+    }
+
+    fn overview(&self) -> BoxFuture<'_, Result<Overview, String>> {
+        Box::pin(super::overview::load(
+            &self.source,
+            &self.metrics,
+            &self.store,
+            &self.history_cache,
+            crate::simulator::unix_now(),
+        ))
     }
 }
 
