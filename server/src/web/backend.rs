@@ -14,6 +14,7 @@ use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECO
 use crate::sources::Source;
 
 use super::history_cache::HistoryCache;
+use super::overview::SparkCache;
 
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
@@ -26,6 +27,8 @@ pub struct SourceBackend {
     operator_token: Option<String>,
     /// Page histories, shared by concurrent viewers for a few seconds.
     history_cache: HistoryCache,
+    /// The overview's sparklines, refreshed in the background.
+    sparks: SparkCache,
 }
 
 impl SourceBackend {
@@ -43,6 +46,7 @@ impl SourceBackend {
             store,
             operator_token: operator_token.filter(|token| !token.is_empty()),
             history_cache: HistoryCache::default(),
+            sparks: SparkCache::default(),
         }
     }
 
@@ -212,7 +216,7 @@ impl Backend for SourceBackend {
             &self.source,
             &self.metrics,
             &self.store,
-            &self.history_cache,
+            &self.sparks,
             crate::simulator::unix_now(),
         ))
     }

@@ -1,11 +1,13 @@
 //! The overview page's cards. Everything here is read, never computed: the
 //! value, band and status come from what the last check stored in the alert
-//! state (one blocking call for all metrics), the sparkline from the shared
-//! history cache. No detector runs per request, so the page stays within its
-//! server-time budget however many people watch it.
+//! state (one blocking call for all metrics), the sparklines from
+//! [`SparkCache`]. No detector runs per request, so the page stays within its
+//! server-time budget (50 ms) however many people watch it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::api::{CardAlert, CardEvaluation, CardStatus, MetricCard, Overview, OVERVIEW_HOURS};
 
@@ -19,7 +21,79 @@ use crate::delivery::with_store;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
 
-use super::history_cache::HistoryCache;
+/// How long the sparklines count as fresh; then one background refresh runs.
+const SPARK_TTL: Duration = Duration::from_secs(15);
+
+/// Every metric's last 24 hours (`None`: the source could not be read).
+#[derive(Clone, Debug)]
+struct Sparks {
+    at: Instant,
+    range: TimeRange,
+    by_metric: Arc<HashMap<String, Option<Vec<Option<f64>>>>>,
+}
+
+/// The overview's sparklines, shared by every viewer. Reading 24 hours of
+/// six metrics takes around 100 ms on the embedded store, twice the page's
+/// budget, so a stale set is served while one background task reads the new
+/// one (stale by at most [`SPARK_TTL`] plus one read). Only the first request
+/// after start waits for the source.
+#[derive(Default)]
+pub struct SparkCache {
+    sparks: Arc<Mutex<Option<Sparks>>>,
+    refreshing: Arc<AtomicBool>,
+}
+
+impl SparkCache {
+    async fn get(
+        &self,
+        source: &Arc<Source>,
+        metrics: &[MetricDef],
+        now: i64,
+    ) -> (TimeRange, Arc<HashMap<String, Option<Vec<Option<f64>>>>>) {
+        let range = card_range(now);
+        let cached = self
+            .sparks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(cached) = cached else {
+            let sparks = read_sparks(source, metrics, range).await;
+            let result = (sparks.range, Arc::clone(&sparks.by_metric));
+            *self.sparks.lock().unwrap_or_else(|p| p.into_inner()) = Some(sparks);
+            return result;
+        };
+        let stale = cached.at.elapsed() >= SPARK_TTL || cached.range != range;
+        if stale && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let (source, metrics) = (Arc::clone(source), metrics.to_vec());
+            let (slot, refreshing) = (Arc::clone(&self.sparks), Arc::clone(&self.refreshing));
+            tokio::spawn(async move {
+                let sparks = read_sparks(&source, &metrics, range).await;
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(sparks);
+                refreshing.store(false, Ordering::Release);
+            });
+        }
+        (cached.range, cached.by_metric)
+    }
+}
+
+async fn read_sparks(source: &Source, metrics: &[MetricDef], range: TimeRange) -> Sparks {
+    let mut by_metric = HashMap::with_capacity(metrics.len());
+    for metric in metrics {
+        let values = match source.series(metric, range, None).await {
+            Ok(buckets) => Some(on_grid(range, &buckets)),
+            Err(error) => {
+                tracing::warn!(metric = %metric.name, %error, "overview: history query failed");
+                None
+            }
+        };
+        by_metric.insert(metric.name.clone(), values);
+    }
+    Sparks {
+        at: Instant::now(),
+        range,
+        by_metric: Arc::new(by_metric),
+    }
+}
 
 /// What the alert state says about every metric, read in one go.
 #[derive(Debug, Default)]
@@ -119,10 +193,10 @@ pub fn card_range(now: i64) -> TimeRange {
 
 /// Every metric's card and the last check.
 pub async fn load(
-    source: &Source,
+    source: &Arc<Source>,
     metrics: &[MetricDef],
     store: &Arc<Mutex<AlertStore>>,
-    cache: &HistoryCache,
+    sparks: &SparkCache,
     now: i64,
 ) -> Result<Overview, String> {
     let names: Vec<String> = metrics.iter().map(|m| m.name.clone()).collect();
@@ -132,18 +206,14 @@ pub async fn load(
             tracing::warn!(%error, "overview: alert state unreadable");
             "could not read the alert state (overview); see the server log".to_string()
         })?;
-    let range = card_range(now);
-    let mut cards = Vec::with_capacity(metrics.len());
-    for metric in metrics {
-        let history = match cache.series(source, metric, range, None).await {
-            Ok(buckets) => Some(on_grid(range, &buckets)),
-            Err(error) => {
-                tracing::warn!(metric = %metric.name, %error, "overview: history query failed");
-                None
-            }
-        };
-        cards.push(card(metric, &snapshot, range, history, now));
-    }
+    let (range, histories) = sparks.get(source, metrics, now).await;
+    let cards = metrics
+        .iter()
+        .map(|metric| {
+            let history = histories.get(&metric.name).cloned().flatten();
+            card(metric, &snapshot, range, history, now)
+        })
+        .collect();
     Ok(Overview {
         cards,
         last_check_at: snapshot
@@ -306,6 +376,35 @@ mod tests {
         let mut expired = healthy();
         expired.silences = vec![silence(SilenceScope::All, NOW - 1)];
         assert_eq!(status(&expired, some_history()), CardStatus::Ok);
+    }
+
+    #[tokio::test]
+    async fn sparklines_are_read_once_then_served_from_the_cache() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::sources::SqliteStore::open(&dir.path().join("vigil.sqlite")).unwrap();
+        let source = Arc::new(Source::Sqlite(store));
+        let cache = SparkCache::default();
+        let (range, first) = cache.get(&source, &[metric()], NOW).await;
+        assert_eq!(range, card_range(NOW));
+        let values = first["feed_views"]
+            .as_ref()
+            .expect("an empty store is readable");
+        assert_eq!(values.len(), 96);
+        assert!(values.iter().all(Option::is_none), "no events, no values");
+        let (_, second) = cache.get(&source, &[metric()], NOW + 1).await;
+        assert!(Arc::ptr_eq(&first, &second), "fresh: not read again");
+        // A new bucket serves the old set at once and refreshes behind it.
+        let later = NOW + BUCKET_SECONDS;
+        let (stale_range, stale) = cache.get(&source, &[metric()], later).await;
+        assert!(Arc::ptr_eq(&first, &stale) && stale_range == range);
+        for _ in 0..200 {
+            if !cache.refreshing.load(Ordering::Acquire) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (new_range, _) = cache.get(&source, &[metric()], later).await;
+        assert_eq!(new_range, card_range(later));
     }
 
     #[test]
