@@ -4,3 +4,4 @@ pub mod chart;
 pub mod format;
 pub mod perf;
 pub mod slider;
+pub mod sparkline;

@@ -60,6 +60,9 @@ export async function startVigil({ extraArgs = [], env = {} } = {}) {
   return {
     url,
     log,
+    // For tests that run another vigil command (e.g. `vigil check`) on the same state.
+    bin,
+    dataDir,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

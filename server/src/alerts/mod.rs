@@ -5,11 +5,13 @@
 //! the Telegram sender drains [`store::AlertStore::due`] and reports back with
 //! `mark_sent` / `mark_failed`; button presses become `label` / `silence`.
 
+pub mod latest;
 pub mod lifecycle;
 pub mod store;
 #[cfg(test)]
 mod store_tests;
 
+pub use latest::LatestEvaluation;
 pub use lifecycle::{AlertConfig, AlertId, Notify, Silence, SilenceScope};
 pub use store::{
     AlertError, AlertRecord, AlertStatus, AlertStore, CheckRecord, Label, NotificationPayload,

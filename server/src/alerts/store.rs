@@ -385,6 +385,10 @@ impl AlertStore {
             path: path.display().to_string(),
             reason,
         })?;
+        super::latest::create_schema(&conn).map_err(|e| AlertError::Open {
+            path: path.display().to_string(),
+            reason: format!("creating schema: {e}"),
+        })?;
         tracing::debug!(path = %path.display(), "alert state opened");
         Ok(Self {
             path: path.to_path_buf(),
@@ -394,6 +398,15 @@ impl AlertStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// For the store's sibling modules (e.g. [`super::latest`]).
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(super) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Runs the lifecycle for each evaluation (in the given order) inside one

@@ -167,6 +167,7 @@ impl Checker {
                 let now = crate::simulator::unix_now();
                 let back = store.source_available(now)?.into_iter().count();
                 let items = store.apply(&to_apply, now, &lifecycle)?;
+                store.record_latest(&to_apply)?;
                 store.record_check(&record)?;
                 Ok(back + items.len())
             })

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
     AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelRole, LabelSpan, MetricHistory,
-    MetricSummary, SettingChangeRow, SilenceRequest, SilenceRow,
+    MetricSummary, Overview, SettingChangeRow, SilenceRequest, SilenceRow,
 };
 
 use crate::alerts::store::HistoryFilter;
@@ -21,6 +21,7 @@ use crate::settings::{SettingsError, SettingsStore};
 use crate::sources::Source;
 
 use super::history_cache::HistoryCache;
+use super::overview::SparkCache;
 
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
@@ -40,6 +41,8 @@ pub struct SourceBackend {
     labels: Result<Arc<Mutex<LabelStore>>, String>,
     /// The config file's detectors, under the settings applied from the lab.
     configured_detectors: DetectorChoice,
+    /// The overview's sparklines, refreshed in the background.
+    sparks: SparkCache,
 }
 
 impl SourceBackend {
@@ -71,6 +74,7 @@ impl SourceBackend {
             state_file,
             labels,
             configured_detectors: DetectorChoice::default(),
+            sparks: SparkCache::default(),
         }
     }
 
@@ -383,6 +387,16 @@ impl Backend for SourceBackend {
         self.operator_token
             .as_deref()
             .is_some_and(|expected| constant_time_eq(token.as_bytes(), expected.as_bytes()))
+    }
+
+    fn overview(&self) -> BoxFuture<'_, Result<Overview, String>> {
+        Box::pin(super::overview::load(
+            &self.source,
+            &self.metrics,
+            &self.store,
+            &self.sparks,
+            crate::simulator::unix_now(),
+        ))
     }
 }
 

@@ -4,6 +4,7 @@
 mod backend;
 mod health;
 mod history_cache;
+mod overview;
 
 pub use backend::SourceBackend;
 pub use health::HealthState;

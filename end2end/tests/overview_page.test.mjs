@@ -1,0 +1,141 @@
+// The overview: a card per metric (sparkline, value, status), live refresh
+// after a check without a reload, and a phone-width layout without sideways scrolling.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startVigil } from './support/server.mjs';
+import { launchBrowser, openPage } from './support/browser.mjs';
+
+const run = promisify(execFile);
+
+let vigil;
+let browser;
+
+before(async () => {
+  vigil = await startVigil();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await vigil?.stop();
+});
+
+const CARD = '[data-testid="metric-card"]';
+const LAST_CHECK_TIME = '[data-testid="last-check"] time';
+const BUILT_IN = ['feed_active_users', 'feed_views', 'feed_likes', 'feed_ctr', 'messenger_active_users', 'messages_sent'];
+
+/// The `datetime` of "last check", once the served instance has finished one.
+async function lastCheck(page) {
+  await page.waitForSelector(LAST_CHECK_TIME, { timeout: 60_000 });
+  return page.getAttribute(LAST_CHECK_TIME, 'datetime');
+}
+
+test('every built-in metric is a card with a sparkline, a value and a status', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/`);
+  // The first check runs when vigil starts; the page picks it up on its own.
+  await lastCheck(page);
+  await page.waitForFunction(
+    (selector) => [...document.querySelectorAll(selector)].every((c) => c.dataset.status !== 'no-data'),
+    CARD,
+    { timeout: 30_000 },
+  );
+  const cards = await page.$$eval(CARD, (cards) =>
+    cards.map((card) => ({
+      metric: card.dataset.metric,
+      status: card.querySelector('[data-testid="card-status"]').textContent.trim(),
+      value: card.querySelector('[data-testid="card-value"]').textContent.trim(),
+      segments: card.querySelectorAll('svg[data-testid="sparkline"] polyline').length,
+      points: [...card.querySelectorAll('svg[data-testid="sparkline"] polyline')]
+        .map((line) => line.getAttribute('points').split(' ').length)
+        .reduce((a, b) => a + b, 0),
+      newest: card.querySelectorAll('svg[data-testid="sparkline"] .spark-newest').length,
+      label: card.querySelector('svg[data-testid="sparkline"]').getAttribute('aria-label'),
+      link: card.querySelector('h2 a').getAttribute('href'),
+    })),
+  );
+  for (const name of BUILT_IN) {
+    assert.ok(cards.some((c) => c.metric === name), `no card for ${name}: ${JSON.stringify(cards.map((c) => c.metric))}`);
+  }
+  for (const card of cards) {
+    assert.ok(card.segments >= 1 && card.points > 48, `${card.metric}: sparkline looks blank: ${JSON.stringify(card)}`);
+    assert.equal(card.newest, 1, `${card.metric}: the newest point is marked`);
+    assert.match(card.value, /^-?\d+(\.\d+)?$/, `${card.metric}: value ${card.value}`);
+    assert.match(card.status, /(ok|firing|muted)$/, `${card.metric}: status ${card.status}`);
+    assert.match(card.label, /last 24 hours/);
+    assert.equal(card.link, `/metric/${card.metric}`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the server renders the sparklines before any script runs', async () => {
+  const html = await (await fetch(`${vigil.url}/`)).text();
+  const sparklines = html.match(/<svg[^>]*data-testid="sparkline"/g) ?? [];
+  assert.ok(sparklines.length >= BUILT_IN.length, `server-rendered sparklines: ${sparklines.length}`);
+  assert.match(html, /<polyline[^>]*points="[\d.]+,[\d.]+ [\d.]+,[\d.]+/);
+});
+
+test('a new check shows up without a page reload', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/`);
+  const before = await lastCheck(page);
+  await page.evaluate(() => {
+    window.__vigilNoReload = true;
+  });
+  // The check records a whole second later than the one on screen.
+  await new Promise((r) => setTimeout(r, 1_100));
+  // The same state directory as the served instance: exactly what cron would run.
+  const { stderr } = await run(vigil.bin, ['check', '--data-dir', vigil.dataDir, '--at', 'now'], {
+    env: { ...process.env, RUST_LOG: 'warn' },
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch((error) => {
+    throw new Error(`vigil check failed: ${error.message}\n${error.stderr}`);
+  });
+  void stderr;
+  await page.waitForFunction(
+    ([selector, previous]) => document.querySelector(selector)?.getAttribute('datetime') !== previous,
+    [LAST_CHECK_TIME, before],
+    { timeout: 30_000 },
+  );
+  const after = await page.getAttribute(LAST_CHECK_TIME, 'datetime');
+  assert.ok(after > before, `last check moved forward: ${before} -> ${after}`);
+  assert.match(await page.textContent('[data-testid="last-check"]'), /^last check: \d\d:\d\d UTC/);
+  assert.equal(await page.evaluate(() => window.__vigilNoReload), true, 'the page was not reloaded');
+  const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  assert.equal(navigations, 1);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('status is keyboard-reachable text, and each card links to its metric page', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/`);
+  await page.locator('.metric-list a', { hasText: 'Feed views' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/metric\/feed_views$/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+for (const path of ['/', '/alerts']) {
+  test(`no sideways scrolling at phone width on ${path}`, async () => {
+    const { page, problems } = await openPage(browser, `${vigil.url}${path}`);
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForSelector(path === '/' ? CARD : '[data-testid="alerts-table"]');
+    const { scrollWidth, innerWidth, navRight } = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+      navRight: document.querySelector('.topbar nav').getBoundingClientRect().right,
+    }));
+    assert.equal(innerWidth, 375);
+    assert.ok(scrollWidth <= innerWidth, `${path}: page is ${scrollWidth}px wide at ${innerWidth}px`);
+    assert.ok(navRight <= innerWidth, `${path}: the nav ends at ${navRight}px`);
+    if (path === '/') {
+      // Cards stack: one column.
+      const lefts = await page.$$eval(CARD, (cards) => new Set(cards.map((c) => Math.round(c.getBoundingClientRect().left))).size);
+      assert.equal(lefts, 1, 'cards stack in one column');
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
