@@ -27,6 +27,9 @@ pub struct MetricHistory {
     /// lab scores detectors against and the chart shades.
     #[serde(default)]
     pub labels: Vec<LabelSpan>,
+    /// `dimension=value` when this is one slice of the metric.
+    #[serde(default)]
+    pub slice: Option<String>,
 }
 
 /// A labelled stretch of a metric's history: an incident the source recorded,
@@ -81,14 +84,76 @@ pub async fn fetch_metrics() -> Result<Vec<MetricSummary>, ServerFnError> {
     Ok(backend.metrics())
 }
 
+/// A metric's history, whole or of one slice (`slice` as `dimension=value`).
 #[server]
-pub async fn fetch_metric_history(name: String, days: u32) -> Result<MetricHistory, ServerFnError> {
+pub async fn fetch_metric_history(
+    name: String,
+    days: u32,
+    slice: Option<String>,
+) -> Result<MetricHistory, ServerFnError> {
     let backend = backend::from_context()?;
     // One month is the longest history a page asks for; bound it so a crafted
     // request cannot make the server read years of events.
     let days = days.clamp(1, 31);
+    let slice = non_blank(slice)
+        .map(|text| parse_slice(&text))
+        .transpose()
+        .map_err(ServerFnError::new)?;
     backend
-        .history(&name, days)
+        .history(&name, days, slice)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// `dimension=value` as a pair; the message says what is expected.
+pub fn parse_slice(text: &str) -> Result<(String, String), String> {
+    let Some((dimension, value)) = text.split_once('=') else {
+        return Err(format!(
+            "slice {text:?}: expected dimension=value, e.g. os=Android"
+        ));
+    };
+    let (dimension, value) = (dimension.trim(), value.trim());
+    if dimension.is_empty() || value.is_empty() {
+        return Err(format!(
+            "slice {text:?}: expected dimension=value, e.g. os=Android"
+        ));
+    }
+    Ok((dimension.to_string(), value.to_string()))
+}
+
+/// One slice's recent history: a small multiple on the metric page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SliceSeries {
+    pub value: String,
+    /// Unix seconds of the first bucket.
+    pub start: i64,
+    pub step: i64,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A metric's slices along one dimension.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSlices {
+    /// Every dimension the metric is sliced by.
+    pub dimensions: Vec<String>,
+    /// The one shown (the first when none was asked for); empty when the
+    /// metric has no slices.
+    pub dimension: String,
+    /// Largest total first.
+    pub slices: Vec<SliceSeries>,
+}
+
+/// Days of history in each small multiple.
+pub const SLICE_DAYS: u32 = 7;
+
+#[server(endpoint = "fetch_slices")]
+pub async fn fetch_slices(
+    name: String,
+    dimension: Option<String>,
+) -> Result<MetricSlices, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend
+        .slices(&name, non_blank(dimension), SLICE_DAYS)
         .await
         .map_err(ServerFnError::new)
 }
@@ -189,18 +254,7 @@ pub fn validate_silence(
             if metric.is_none() {
                 return Err("a slice needs a metric: choose one, or clear the slice".into());
             }
-            let Some((dimension, value)) = text.split_once('=') else {
-                return Err(format!(
-                    "slice {text:?}: expected dimension=value, e.g. os=Android"
-                ));
-            };
-            let (dimension, value) = (dimension.trim(), value.trim());
-            if dimension.is_empty() || value.is_empty() {
-                return Err(format!(
-                    "slice {text:?}: expected dimension=value, e.g. os=Android"
-                ));
-            }
-            Some((dimension.to_string(), value.to_string()))
+            Some(parse_slice(&text)?)
         }
     };
     if !(1..=MAX_SILENCE_MINUTES).contains(&minutes) {
@@ -554,8 +608,8 @@ pub async fn fetch_overview() -> Result<Overview, ServerFnError> {
 #[cfg(feature = "ssr")]
 pub mod backend {
     use super::{
-        AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSummary, Overview,
-        SilenceRequest, SilenceRow, READ_ONLY,
+        AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSlices, MetricSummary,
+        Overview, SilenceRequest, SilenceRow, READ_ONLY,
     };
     use leptos::prelude::*;
     use std::{future::Future, pin::Pin, sync::Arc};
@@ -566,11 +620,25 @@ pub mod backend {
     /// must never contain secrets.
     pub trait Backend: Send + Sync + 'static {
         fn metrics(&self) -> Vec<MetricSummary>;
+        /// The last `days` of a metric, whole or of one slice (dimension, value).
         fn history<'a>(
             &'a self,
             name: &'a str,
             days: u32,
+            slice: Option<(String, String)>,
         ) -> BoxFuture<'a, Result<MetricHistory, String>>;
+
+        /// The last `days` of every slice of `name` along `dimension` (its
+        /// first dimension when `None`).
+        fn slices<'a>(
+            &'a self,
+            name: &'a str,
+            dimension: Option<String>,
+            days: u32,
+        ) -> BoxFuture<'a, Result<MetricSlices, String>> {
+            let _ = (name, dimension, days);
+            Box::pin(async { Err("slices are not available here".to_string()) })
+        }
 
         /// Alerts, newest first; `state` is `firing` or `resolved`.
         fn alerts(

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
     AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelRole, LabelSpan, MetricHistory,
-    MetricSummary, Overview, SettingChangeRow, SilenceRequest, SilenceRow,
+    MetricSlices, MetricSummary, Overview, SettingChangeRow, SilenceRequest, SilenceRow,
+    SliceSeries,
 };
 
 use crate::alerts::store::HistoryFilter;
@@ -271,18 +272,32 @@ impl SourceBackend {
             .ok_or_else(|| format!("unknown metric {name:?}"))
     }
 
-    async fn load(&self, name: &str, days: u32) -> Result<MetricHistory, String> {
-        let metric = self
-            .metrics
-            .iter()
-            .find(|m| m.name == name)
-            .ok_or_else(|| format!("unknown metric {name:?}"))?;
+    async fn load(
+        &self,
+        name: &str,
+        days: u32,
+        slice: Option<(String, String)>,
+    ) -> Result<MetricHistory, String> {
+        let metric = self.metric(name)?;
+        let slice = slice
+            .map(|(dimension, value)| {
+                if metric.slices.contains(&dimension) {
+                    Ok(SliceKey { dimension, value })
+                } else {
+                    Err(format!(
+                        "{} is not sliced by {dimension:?}: use one of {}",
+                        metric.name,
+                        metric.slices.join(", ")
+                    ))
+                }
+            })
+            .transpose()?;
         // The newest complete bucket ends at the current bucket's start.
         let to = chrono::Utc::now().timestamp().div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
         let from = to - i64::from(days) * 86_400;
         let buckets = self
             .history_cache
-            .series(&self.source, metric, TimeRange { from, to }, None)
+            .series(&self.source, metric, TimeRange { from, to }, slice.as_ref())
             .await
             .map_err(|error| {
                 tracing::warn!(metric = %metric.name, %error, "history query failed");
@@ -297,7 +312,10 @@ impl SourceBackend {
         )
         .await
         {
-            Ok(spans) => spans.into_iter().map(label_span).collect(),
+            Ok(spans) => spans
+                .into_iter()
+                .map(|span| label_span(span, slice.as_ref()))
+                .collect(),
             Err(error) => {
                 tracing::warn!(metric = %metric.name, %error, "labels unreadable");
                 Vec::new()
@@ -305,11 +323,69 @@ impl SourceBackend {
         };
         Ok(MetricHistory {
             name: metric.name.clone(),
-            title: metric.title.clone(),
+            title: match &slice {
+                Some(slice) => format!("{} · {} = {}", metric.title, slice.dimension, slice.value),
+                None => metric.title.clone(),
+            },
             start: from,
             step: BUCKET_SECONDS,
             values: on_grid(TimeRange { from, to }, &buckets),
             labels,
+            slice: slice_text(slice.as_ref()),
+        })
+    }
+
+    async fn load_slices(
+        &self,
+        name: &str,
+        dimension: Option<String>,
+        days: u32,
+    ) -> Result<MetricSlices, String> {
+        let metric = self.metric(name)?;
+        let dimension = match dimension {
+            None => metric.slices.first().cloned().unwrap_or_default(),
+            Some(dimension) if metric.slices.contains(&dimension) => dimension,
+            Some(dimension) => {
+                return Err(format!(
+                    "{} is not sliced by {dimension:?}: use one of {}",
+                    metric.name,
+                    metric.slices.join(", ")
+                ))
+            }
+        };
+        let mut slices = Vec::new();
+        if !dimension.is_empty() {
+            let to = chrono::Utc::now().timestamp().div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
+            let range = TimeRange {
+                from: to - i64::from(days) * 86_400,
+                to,
+            };
+            let by_value = self
+                .source
+                .series_by_slice(metric, range, &dimension)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(metric = %metric.name, %error, "slice query failed");
+                    format!("could not read {} by {dimension}: {error}", metric.name)
+                })?;
+            for (value, buckets) in by_value {
+                slices.push(SliceSeries {
+                    value,
+                    start: range.from,
+                    step: BUCKET_SECONDS,
+                    values: on_grid(range, &buckets),
+                });
+            }
+            // The biggest slices first; the long tail of a dimension like
+            // country is cut, so the page stays a glance.
+            let total = |s: &SliceSeries| s.values.iter().flatten().sum::<f64>();
+            slices.sort_by(|a, b| total(b).total_cmp(&total(a)));
+            slices.truncate(MAX_SMALL_MULTIPLES);
+        }
+        Ok(MetricSlices {
+            dimensions: metric.slices.clone(),
+            dimension,
+            slices,
         })
     }
 }
@@ -329,8 +405,18 @@ impl Backend for SourceBackend {
         &'a self,
         name: &'a str,
         days: u32,
+        slice: Option<(String, String)>,
     ) -> BoxFuture<'a, Result<MetricHistory, String>> {
-        Box::pin(self.load(name, days))
+        Box::pin(self.load(name, days, slice))
+    }
+
+    fn slices<'a>(
+        &'a self,
+        name: &'a str,
+        dimension: Option<String>,
+        days: u32,
+    ) -> BoxFuture<'a, Result<MetricSlices, String>> {
+        Box::pin(self.load_slices(name, dimension, days))
     }
 
     fn alerts(
@@ -408,9 +494,17 @@ fn store_error(what: &'static str) -> impl Fn(AlertError) -> String {
     }
 }
 
-/// A label as the pages show it.
-fn label_span(span: crate::labels::Span) -> LabelSpan {
+/// Small multiples on the metric page at most.
+const MAX_SMALL_MULTIPLES: usize = 12;
+
+/// A label as the pages show it, for the whole metric or for `slice`: an
+/// incident confined to the slice shown is to be found there, and one of
+/// another slice is neutral.
+fn label_span(span: crate::labels::Span, slice: Option<&SliceKey>) -> LabelSpan {
     use crate::labels::Origin;
+    let this_slice = slice_text(slice);
+    let own_slice_incident =
+        span.origin == Origin::Source && span.slice.is_some() && span.slice == this_slice;
     LabelSpan {
         from: span.from,
         to: span.to,
@@ -418,6 +512,7 @@ fn label_span(span: crate::labels::Span) -> LabelSpan {
         description: span.note,
         slice: span.slice,
         role: match span.kind {
+            _ if own_slice_incident => LabelRole::Incident,
             LabelKind::Incident => LabelRole::Incident,
             LabelKind::Expected => LabelRole::Neutral,
             LabelKind::FalseAlarm => LabelRole::FalseAlarm,

@@ -13,6 +13,7 @@ mod heatmap;
 mod labels;
 mod replay;
 mod settings;
+mod slices;
 mod state;
 
 use leptos::prelude::*;
@@ -28,7 +29,11 @@ pub fn MetricPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let query = use_query_map();
     let at = move || query.read().get("at").and_then(|at| at.parse::<i64>().ok());
-    let history = Resource::new(name, |name| fetch_metric_history(name, HISTORY_DAYS));
+    let slice = move || query.read().get("slice").filter(|s| !s.is_empty());
+    let history = Resource::new(
+        move || (name(), slice()),
+        |(name, slice)| fetch_metric_history(name, HISTORY_DAYS, slice),
+    );
     let reload = Callback::new(move |()| history.refetch());
 
     view! {
@@ -101,6 +106,7 @@ fn BacktestLab(history: MetricHistory, at: Option<i64>, reload: Callback<()>) ->
                 <budget::BudgetPanel lab/>
                 <replay::ReplayPanel lab/>
             </div>
+            <slices::SliceMultiples metric=history.name.clone() current=history.slice.clone()/>
             <div class="lab-tools lab-changes">
                 <div class="field operator-token">
                     <label for="operator-token">"Operator token"</label>

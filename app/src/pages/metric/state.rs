@@ -222,6 +222,7 @@ mod tests {
             step: 900,
             values: vec![None, None, Some(1.0), None, Some(2.0), Some(3.0)],
             labels: vec![],
+            slice: None,
         };
         let series = trimmed_series(&history).unwrap();
         assert_eq!((series.start, series.len()), (1800, 4));

@@ -1,0 +1,130 @@
+//! Small multiples: the metric's last week in each slice of one dimension
+//! (os, source, country...), the biggest first, each a link to the lab on
+//! that slice (`?slice=os=Android`), so a break confined to one slice is
+//! seen at a glance and tuned on its own history.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::{fetch_slices, MetricSlices, SLICE_DAYS};
+use crate::components::sparkline::Sparkline;
+
+/// `/metric/<name>?slice=<dimension>=<value>`, percent-encoded.
+pub fn slice_href(metric: &str, dimension: &str, value: &str) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "/metric/{metric}?slice={}",
+        encode(&format!("{dimension}={value}"))
+    )
+}
+
+#[component]
+pub fn SliceMultiples(metric: String, current: Option<String>) -> impl IntoView {
+    let dimension = RwSignal::new(String::new());
+    let metric_for_fetch = metric.clone();
+    let slices = Resource::new(
+        move || dimension.get(),
+        move |dimension| {
+            let dimension = (!dimension.is_empty()).then_some(dimension);
+            fetch_slices(metric_for_fetch.clone(), dimension)
+        },
+    );
+    let whole = current.as_ref().map(|_| {
+        let href = format!("/metric/{metric}");
+        view! { <p><A href=href>{format!("← all of {metric}")}</A></p> }
+    });
+    view! {
+        <section class="slices" aria-labelledby="slices-heading" data-testid="slices">
+            <h2 id="slices-heading">{format!("Slices, last {SLICE_DAYS} days")}</h2>
+            {whole}
+            <Transition fallback=|| view! { <p class="loading">"Loading slices…"</p> }>
+                {move || {
+                    let metric = metric.clone();
+                    let current = current.clone();
+                    Suspend::new(async move {
+                        match slices.await {
+                            Ok(slices) => view! {
+                                <Multiples slices metric current dimension/>
+                            }
+                            .into_any(),
+                            Err(error) => view! {
+                                <p class="error" role="alert">{error.to_string()}</p>
+                            }
+                            .into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Multiples(
+    slices: MetricSlices,
+    metric: String,
+    current: Option<String>,
+    dimension: RwSignal<String>,
+) -> impl IntoView {
+    if slices.dimensions.is_empty() {
+        return view! { <p class="empty">"This metric has no slices."</p> }.into_any();
+    }
+    let options = slices
+        .dimensions
+        .iter()
+        .map(|d| view! { <option value=d.clone() selected=*d == slices.dimension>{d.clone()}</option> })
+        .collect_view();
+    let shown = slices.dimension.clone();
+    let cards = slices
+        .slices
+        .into_iter()
+        .map(|slice| {
+            let key = format!("{shown}={}", slice.value);
+            let is_current = current.as_deref() == Some(key.as_str());
+            let href = slice_href(&metric, &shown, &slice.value);
+            let label = format!("{metric} where {key}, last {SLICE_DAYS} days");
+            view! {
+                <li class="slice-card" class:current=is_current>
+                    <A href=href attr:aria-current=is_current.then_some("page")>{key.clone()}</A>
+                    <Sparkline values=slice.values start=slice.start step=slice.step band=None label/>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="field">
+            <label for="slice-dimension">"Slice by"</label>
+            <select id="slice-dimension" on:change=move |ev| dimension.set(event_target_value(&ev))>
+                {options}
+            </select>
+        </div>
+        <ul class="slice-grid" data-testid="slice-grid">{cards}</ul>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_links_are_encoded() {
+        assert_eq!(
+            slice_href("feed_views", "os", "Android"),
+            "/metric/feed_views?slice=os%3DAndroid"
+        );
+        assert_eq!(
+            slice_href("feed_views", "country", "Côte d'Ivoire"),
+            "/metric/feed_views?slice=country%3DC%C3%B4te%20d%27Ivoire"
+        );
+    }
+}
