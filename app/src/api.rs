@@ -223,6 +223,8 @@ pub struct SilenceRequest {
 
 /// The longest silence: one year.
 pub const MAX_SILENCE_MINUTES: u32 = 525_600;
+/// The longest "since" of the alert history filter: a year.
+pub const MAX_SINCE_HOURS: u32 = 366 * 24;
 /// The most alerts one request returns.
 pub const MAX_ALERTS: u32 = 1000;
 /// What the web UI shows to someone without the operator token configured.
@@ -274,6 +276,7 @@ pub async fn fetch_alerts(
     metric: Option<String>,
     state: Option<String>,
     limit: u32,
+    since_hours: Option<u32>,
 ) -> Result<Vec<AlertRow>, ServerFnError> {
     let backend = backend::from_context()?;
     let metric = non_blank(metric);
@@ -290,9 +293,16 @@ pub async fn fetch_alerts(
             )));
         }
     }
+    if let Some(hours) = since_hours {
+        if !(1..=MAX_SINCE_HOURS).contains(&hours) {
+            return Err(ServerFnError::new(format!(
+                "since {hours} hours: expected 1 to {MAX_SINCE_HOURS}"
+            )));
+        }
+    }
     let limit = limit.clamp(1, MAX_ALERTS);
     backend
-        .alerts(metric, state, limit)
+        .alerts(metric, state, limit, since_hours)
         .await
         .map_err(ServerFnError::new)
 }
@@ -640,14 +650,16 @@ pub mod backend {
             Box::pin(async { Err("slices are not available here".to_string()) })
         }
 
-        /// Alerts, newest first; `state` is `firing` or `resolved`.
+        /// Alerts, newest first; `state` is `firing` or `resolved`;
+        /// `since_hours`: only those started in the last so many hours.
         fn alerts(
             &self,
             metric: Option<String>,
             state: Option<String>,
             limit: u32,
+            since_hours: Option<u32>,
         ) -> BoxFuture<'_, Result<Vec<AlertRow>, String>> {
-            let _ = (metric, state, limit);
+            let _ = (metric, state, limit, since_hours);
             Box::pin(async { Err("alert history is not available here".to_string()) })
         }
 

@@ -211,6 +211,13 @@ fn alerts_are_served_and_rendered() {
         !body.contains("\"id\":7,"),
         "the resolved alert is filtered out: {body}"
     );
+    // The time filter: the seeded alert started in 2023, not in the last day.
+    let (status, body) = post(&server, "fetch_alerts", "limit=50&since_hours=24");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body), serde_json::json!([]), "{body}");
+    let (status, body) = post(&server, "fetch_alerts", "limit=50&since_hours=0");
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("expected 1 to"), "{body}");
     let (status, body) = post(&server, "fetch_alerts", "state=sleeping&limit=5");
     assert_ne!(status, 200, "{body}");
     assert!(body.contains("expected firing or resolved"), "{body}");

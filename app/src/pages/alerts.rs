@@ -40,11 +40,27 @@ pub fn AlertsPage() -> impl IntoView {
 fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
     let metric = RwSignal::new(String::new());
     let state = RwSignal::new(String::new());
+    let since = RwSignal::new(String::new());
     let token = RwSignal::new(String::new());
     let label = ServerAction::<LabelAlert>::new();
     let alerts = Resource::new(
-        move || (metric.get(), state.get(), label.version().get()),
-        |(metric, state, _)| fetch_alerts(non_empty(metric), non_empty(state), ALERT_LIMIT),
+        move || {
+            (
+                metric.get(),
+                state.get(),
+                since.get(),
+                label.version().get(),
+            )
+        },
+        |(metric, state, since, _)| {
+            let since_hours = since.parse::<u32>().ok();
+            fetch_alerts(
+                non_empty(metric),
+                non_empty(state),
+                ALERT_LIMIT,
+                since_hours,
+            )
+        },
     );
     let options = metrics.clone();
     let label_error = move || match label.value().get() {
@@ -72,6 +88,17 @@ fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
                 <option value="">"Any"</option>
                 <option value="firing">"Firing"</option>
                 <option value="resolved">"Resolved"</option>
+            </select>
+            <label for="filter-since">"Started"</label>
+            <select
+                id="filter-since"
+                on:change=move |ev| since.set(event_target_value(&ev))
+                prop:value=move || since.get()
+            >
+                <option value="">"Any time"</option>
+                <option value="24">"In the last 24 hours"</option>
+                <option value="168">"In the last 7 days"</option>
+                <option value="720">"In the last 30 days"</option>
             </select>
         </form>
         // One token for every change on the page: labels and silences.

@@ -193,11 +193,14 @@ impl SourceBackend {
         metric: Option<String>,
         state: Option<String>,
         limit: u32,
+        since_hours: Option<u32>,
     ) -> Result<Vec<AlertRow>, String> {
         let status = state.as_deref().map(AlertStatus::parse).transpose()?;
+        let now = crate::simulator::unix_now();
         let filter = HistoryFilter {
             metric,
             status,
+            from: since_hours.map(|hours| now - i64::from(hours) * 3600),
             ..HistoryFilter::default()
         };
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -424,8 +427,9 @@ impl Backend for SourceBackend {
         metric: Option<String>,
         state: Option<String>,
         limit: u32,
+        since_hours: Option<u32>,
     ) -> BoxFuture<'_, Result<Vec<AlertRow>, String>> {
-        Box::pin(self.load_alerts(metric, state, limit))
+        Box::pin(self.load_alerts(metric, state, limit, since_hours))
     }
 
     fn silences(&self) -> BoxFuture<'_, Result<Vec<SilenceRow>, String>> {
