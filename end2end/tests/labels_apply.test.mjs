@@ -116,3 +116,24 @@ test('a link from an alert opens the day around it', async () => {
   assert.deepEqual(unexpected(problems), []);
   await page.close();
 });
+
+test('small multiples show each slice and open the lab on one', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const cards = page.locator('[data-testid="slice-grid"] li');
+  await cards.first().waitFor({ timeout: 15_000 });
+  assert.ok((await cards.count()) >= 2, 'one small multiple per os');
+  assert.ok((await page.locator('[data-testid="slice-grid"] svg').count()) >= 2, 'each with a sparkline');
+
+  // Another dimension, then open one slice.
+  await page.selectOption('#slice-dimension', 'source');
+  await page.waitForFunction(() => /^source=/.test(document.querySelector('[data-testid="slice-grid"] a')?.textContent ?? ''));
+  const first = page.locator('[data-testid="slice-grid"] a').first();
+  const key = (await first.textContent()).trim();
+  await first.click();
+  await page.waitForURL(/\?slice=source%3D/);
+  const value = key.split('=')[1];
+  await page.waitForFunction((v) => document.querySelector('h1')?.textContent.includes(`source = ${v}`), value);
+  assert.ok(await page.locator('text=← all of feed_views').count());
+  assert.deepEqual(unexpected(problems), []);
+  await page.close();
+});
