@@ -251,7 +251,19 @@ struct RawEnsemble {
 
 /// One `[detectors]` entry: `{ detector = "iqr", ... }`, or
 /// `{ combine = "any", members = [ { detector = "seasonal" }, ... ] }`.
+/// The reason is one line: every problem of a config is one line of its report.
 fn detector_entry(value: toml::Value) -> Result<Ensemble, String> {
+    parse_detector_entry(value).map_err(|reason| {
+        reason
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+fn parse_detector_entry(value: toml::Value) -> Result<Ensemble, String> {
     let several = value.as_table().is_some_and(|t| t.contains_key("members"));
     let ensemble = if several {
         let raw: RawEnsemble = value.try_into().map_err(|e| e.to_string())?;

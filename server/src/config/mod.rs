@@ -934,7 +934,7 @@ users = 500
 
         let bad = "[detectors]\n\
             default = { combine = \"some\", members = [{ detector = \"drop\" }] }\n\
-            metrics = { feed_views = { combine = \"any\", members = [{ detector = \"iqr\", n = 1 }] }, feed_likes = { combine = \"all\", members = [] } }\n";
+            metrics = { feed_views = { combine = \"any\", members = [{ detector = \"iqr\", n = 1 }] }, feed_likes = { combine = \"all\", members = [] }, feed_ctr = { members = [{ adetector = \"seasonal\" }] } }\n";
         let message = Config::parse(bad, "vigil.toml", &SecretEnv::default())
             .unwrap_err()
             .to_string();
@@ -943,9 +943,14 @@ users = 500
             "\"some\"",
             "`detectors.metrics.feed_views`",
             "`detectors.metrics.feed_likes`",
+            "`detectors.metrics.feed_ctr`",
         ] {
             assert!(message.contains(expected), "{expected} in {message}");
         }
+        assert!(
+            message.lines().all(|line| line.starts_with("vigil.toml")),
+            "one line per problem: {message}"
+        );
     }
 
     #[test]
