@@ -340,6 +340,14 @@ pub async fn end_silence(id: i64, token: String) -> Result<(), ServerFnError> {
     backend.end_silence(id).await.map_err(ServerFnError::new)
 }
 
+/// Whether writes (labels, silences, applying settings) are possible: an
+/// operator token is configured on the server. The pages say so up front.
+#[server(endpoint = "fetch_writes_enabled")]
+pub async fn fetch_writes_enabled() -> Result<bool, ServerFnError> {
+    let backend = backend::from_context()?;
+    Ok(backend.writes_enabled())
+}
+
 /// What a person can say about an alert from the history page (the same as
 /// the Telegram buttons): it feeds `vigil tune`, `vigil eval --metric` and the lab.
 pub const ALERT_LABELS: [&str; 2] = ["false_alarm", "expected"];

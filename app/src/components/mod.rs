@@ -3,5 +3,6 @@
 pub mod chart;
 pub mod format;
 pub mod perf;
+pub mod read_only;
 pub mod slider;
 pub mod sparkline;

@@ -7,6 +7,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::read_only::ReadOnlyNotice;
+
 use crate::api::{
     fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence, LabelAlert,
     MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
@@ -21,6 +23,7 @@ pub fn AlertsPage() -> impl IntoView {
     view! {
         <section class="alerts-page">
             <h1>"Alerts"</h1>
+            <ReadOnlyNotice/>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match metrics.await {

@@ -21,6 +21,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
+use crate::components::read_only::ReadOnlyNotice;
 use state::Lab;
 
 #[component]
@@ -107,6 +108,7 @@ fn BacktestLab(history: MetricHistory, at: Option<i64>, reload: Callback<()>) ->
                 <replay::ReplayPanel lab/>
             </div>
             <slices::SliceMultiples metric=history.name.clone() current=history.slice.clone()/>
+            <ReadOnlyNotice/>
             <div class="lab-tools lab-changes">
                 <div class="field operator-token">
                     <label for="operator-token">"Operator token"</label>
