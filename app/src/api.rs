@@ -78,14 +78,14 @@ impl MetricHistory {
 /// plus one day of warm-up. Leading buckets without data are trimmed.
 pub const HISTORY_DAYS: u32 = 31;
 
-#[server]
+#[server(endpoint = "fetch_metrics")]
 pub async fn fetch_metrics() -> Result<Vec<MetricSummary>, ServerFnError> {
     let backend = backend::from_context()?;
     Ok(backend.metrics())
 }
 
 /// A metric's history, whole or of one slice (`slice` as `dimension=value`).
-#[server]
+#[server(endpoint = "fetch_metric_history")]
 pub async fn fetch_metric_history(
     name: String,
     days: u32,

@@ -36,10 +36,13 @@ async function waitForHttp(url, child, timeoutMs) {
   throw new Error(`vigil did not answer ${url} within ${timeoutMs} ms`);
 }
 
-export async function startVigil({ extraArgs = [], env = {} } = {}) {
+/// `prepare(dataDir, bin)` runs before the server starts, e.g. to fill the
+/// data directory and run a check in the past.
+export async function startVigil({ extraArgs = [], env = {}, prepare } = {}) {
   const bin = path.resolve(root, process.env.VIGIL_BIN ?? '../target/debug/vigil');
   const siteRoot = path.resolve(root, process.env.VIGIL_SITE_ROOT ?? '../target/site');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-e2e-'));
+  if (prepare) await prepare(dataDir, bin);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = [];

@@ -1,0 +1,69 @@
+// Marking a past alert as a false alarm from /alerts: the simulator's feed
+// outage is checked (`vigil check --at` on the served data), its alerts are
+// listed, and a press on "False alarm" with the operator token labels it;
+// the label is stored, so it is there after a reload.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startVigil } from './support/server.mjs';
+import { launchBrowser, openPage } from './support/browser.mjs';
+
+const run = promisify(execFile);
+const TOKEN = 'e2e-alerts-token';
+let vigil;
+let browser;
+
+/// The simulator's history, then a check at its feed outage (one bucket in,
+/// past the grace delay), before the server starts: its alerts are history.
+async function checkTheOutage(dataDir, bin) {
+  const options = { env: { ...process.env, RUST_LOG: 'warn' }, timeout: 300_000, maxBuffer: 1 << 24 };
+  const { stdout } = await run(bin, ['simulate', '--data-dir', dataDir], options);
+  const line = stdout.split('\n').find((l) => /^incident \d+: outage feed_views /.test(l));
+  assert.ok(line, `the simulator injects a feed outage:\n${stdout}`);
+  const start = Date.parse(`${line.split(' ').slice(4, 6).join('T')}Z`) / 1000;
+  await run(bin, ['check', '--data-dir', dataDir, '--at', iso(start + 900 + 180)], options);
+}
+
+before(async () => {
+  vigil = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN }, prepare: checkTheOutage });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await vigil?.stop();
+});
+
+const iso = (unix) => new Date(unix * 1000).toISOString().replace('T', ' ').slice(0, 19);
+
+test('a past alert is labelled a false alarm from the history page', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/alerts`);
+  await page.selectOption('#filter-metric', 'feed_views');
+  const button = page.getByRole('button', { name: /Label alert \d+ a false alarm/ }).first();
+  await button.waitFor({ timeout: 15_000 });
+  const name = await button.getAttribute('aria-label');
+  const id = name.match(/Label alert (\d+)/)[1];
+  const row = page.locator(`tr[data-alert-id="${id}"]`);
+  // Its link opens the metric page at the alert's moment.
+  assert.match(await row.locator('a').first().getAttribute('href'), /^\/metric\/feed_views\?at=\d+$/);
+
+  await button.click();
+  const refusal = await page.waitForSelector('[data-testid="label-error"]', { timeout: 10_000 });
+  assert.match(await refusal.textContent(), /operator token required/);
+
+  await page.fill('#operator-token', TOKEN);
+  await page.getByRole('button', { name: `Label alert ${id} a false alarm` }).click();
+  await page.waitForFunction(
+    (alertId) => document.querySelector(`tr[data-alert-id="${alertId}"]`)?.textContent.includes('false_alarm (by web)'),
+    id,
+    { timeout: 15_000 },
+  );
+
+  await page.reload();
+  await page.waitForSelector(`tr[data-alert-id="${id}"]`);
+  assert.match(await page.locator(`tr[data-alert-id="${id}"]`).textContent(), /false_alarm \(by web\)/);
+  assert.equal(await page.getByRole('button', { name: `Label alert ${id} a false alarm` }).count(), 0);
+  assert.deepEqual(problems.filter((p) => !p.includes('500')), []);
+  await page.close();
+});
