@@ -5,25 +5,34 @@
 #[path = "support/serve.rs"]
 mod support;
 
-use support::{get, serve_with};
+use support::{get, serve_with, Server};
 
-#[test]
-fn the_metric_page_scores_against_the_simulators_incidents() {
-    let server = serve_with(
+/// `vigil serve` on two small simulated days.
+fn small_embedded() -> Server {
+    serve_with(
         "[source]\nkind = \"sqlite\"\npath = \"{DIR}/vigil.sqlite\"\n[simulator]\nusers = 60\ndays = 2\nseed = 3\n",
         &[],
         |_| {},
-    );
+    )
+}
+
+/// The server-rendered "caught" figure: `N of M` labelled incidents.
+fn caught_figure(page: &str) -> &str {
+    page.split("data-testid=\"caught\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</output>").next())
+        .expect("the caught figure is rendered")
+}
+
+#[test]
+fn the_metric_page_scores_against_the_simulators_incidents() {
+    let server = small_embedded();
     let (status, page) = get(&server.addr, "/metric/feed_views").expect("metric page answers");
     assert_eq!(status, 200);
     // feed_views gets three of the five incidents: the outage (whole metric)
     // and the Android drop and bot spike (one slice each).
     assert!(page.contains("3 labelled incidents"), "{page}");
-    let caught = page
-        .split("data-testid=\"caught\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</output>").next())
-        .expect("the caught figure is rendered");
+    let caught = caught_figure(&page);
     assert!(
         caught.ends_with(" of 1"),
         "only the outage is scored: {caught}"
@@ -36,21 +45,13 @@ fn the_metric_page_scores_against_the_simulators_incidents() {
 /// to find) and the small multiples of a dimension, biggest first.
 #[test]
 fn a_slice_has_its_own_page_and_the_dimension_its_small_multiples() {
-    let server = serve_with(
-        "[source]\nkind = \"sqlite\"\npath = \"{DIR}/vigil.sqlite\"\n[simulator]\nusers = 60\ndays = 2\nseed = 3\n",
-        &[],
-        |_| {},
-    );
+    let server = small_embedded();
     let (status, page) =
         get(&server.addr, "/metric/feed_views?slice=os%3DAndroid").expect("slice page answers");
     assert_eq!(status, 200);
     assert!(page.contains("Feed views · os = Android"), "{page}");
     // The Android drop is confined to that slice: here it is an incident to find.
-    let caught = page
-        .split("data-testid=\"caught\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</output>").next())
-        .expect("the caught figure is rendered");
+    let caught = caught_figure(&page);
     assert!(
         caught.ends_with(" of 2"),
         "the outage and the Android drop: {caught}"

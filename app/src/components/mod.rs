@@ -2,7 +2,7 @@
 
 pub mod chart;
 pub mod format;
+pub mod operator;
 pub mod perf;
-pub mod read_only;
 pub mod slider;
 pub mod sparkline;

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::components::read_only::ReadOnlyNotice;
+use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
 
 use crate::api::{
     fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence, LabelAlert,
@@ -105,18 +105,7 @@ fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
             </select>
         </form>
         // One token for every change on the page: labels and silences.
-        <div class="field operator-token">
-            <label for="operator-token">"Operator token"</label>
-            <input
-                id="operator-token"
-                type="password"
-                autocomplete="current-password"
-                aria-describedby="operator-token-hint"
-                on:input=move |ev| token.set(event_target_value(&ev))
-                prop:value=move || token.get()
-            />
-            <small id="operator-token-hint">"needed to label alerts and to change silences"</small>
-        </div>
+        <OperatorTokenField token hint="needed to label alerts and to change silences"/>
         <Transition fallback=|| view! { <p class="loading">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {
                 match alerts.await {

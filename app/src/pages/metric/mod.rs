@@ -21,7 +21,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
-use crate::components::read_only::ReadOnlyNotice;
+use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
 use state::Lab;
 
 #[component]
@@ -110,18 +110,7 @@ fn BacktestLab(history: MetricHistory, at: Option<i64>, reload: Callback<()>) ->
             <slices::SliceMultiples metric=history.name.clone() current=history.slice.clone()/>
             <ReadOnlyNotice/>
             <div class="lab-tools lab-changes">
-                <div class="field operator-token">
-                    <label for="operator-token">"Operator token"</label>
-                    <input
-                        id="operator-token"
-                        type="password"
-                        autocomplete="current-password"
-                        aria-describedby="operator-token-hint"
-                        on:input=move |ev| token.set(event_target_value(&ev))
-                        prop:value=move || token.get()
-                    />
-                    <small id="operator-token-hint">"needed to mark labels and to apply settings"</small>
-                </div>
+                <OperatorTokenField token hint="needed to mark labels and to apply settings"/>
                 <labels::LabelsPanel lab metric=history.name.clone() labels=history.labels.clone() token reload/>
                 <settings::ApplyPanel lab metric=history.name.clone() token/>
             </div>
