@@ -40,6 +40,16 @@ const iso = (unix) => new Date(unix * 1000).toISOString().replace('T', ' ').slic
 test('a past alert is labelled a false alarm from the history page', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/alerts`);
   await page.selectOption('#filter-metric', 'feed_views');
+  // The filter refetches the list: wait until every row listed is feed_views',
+  // or the button found could belong to a row the filter is about to remove.
+  await page.waitForFunction(
+    () => {
+      const rows = [...document.querySelectorAll('tr[data-alert-id]')];
+      return rows.length > 0 && rows.every((row) => row.querySelector('a')?.getAttribute('href')?.startsWith('/metric/feed_views?'));
+    },
+    null,
+    { timeout: 15_000 },
+  );
   const button = page.getByRole('button', { name: /Label alert \d+ a false alarm/ }).first();
   await button.waitFor({ timeout: 15_000 });
   const name = await button.getAttribute('aria-label');

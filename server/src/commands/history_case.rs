@@ -66,12 +66,8 @@ pub fn load(
         );
     }
     let dir = pipeline::state_dir(&config, source_args.data_dir.as_deref());
-    let spans = runtime.block_on(labels::load(
-        &source,
-        &state_path(&dir),
-        &metric.name,
-        range,
-    ))?;
+    let stored = labels::Stored::from_file(&state_path(&dir), &metric.name, range)?;
+    let spans = runtime.block_on(labels::load(&source, stored, &metric.name, range))?;
     let (incidents, neutral) = labels::to_eval_spans(&spans, range.from, values.len());
     if incidents.is_empty() {
         tracing::warn!(

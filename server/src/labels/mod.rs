@@ -24,18 +24,36 @@ use crate::metrics::model::BUCKET_SECONDS;
 
 pub use store::{LabelError, LabelStore, NewLabel};
 
-/// Every label of `metric` overlapping `range`: the source's incidents, and,
-/// when the state file exists, labelled alerts and labels from the web UI.
+/// Every label of `metric` overlapping `range`: the source's incidents and
+/// what the state file holds (labelled alerts, labels from the web UI).
 pub async fn load(
     source: &crate::sources::Source,
-    state: &std::path::Path,
+    stored: Stored,
     metric: &str,
     range: crate::metrics::model::TimeRange,
 ) -> anyhow::Result<Vec<Span>> {
-    use anyhow::Context;
     let incidents = source.incidents(range).await?;
-    let (alerts, stored) = if state.exists() {
-        let alerts = crate::alerts::AlertStore::open(state)?.history(
+    Ok(collect(metric, &incidents, &stored.alerts, &stored.labels))
+}
+
+/// What the state file says about one metric's history: its alerts (with
+/// their Telegram labels) and the labels marked in the web UI.
+#[derive(Debug, Default)]
+pub struct Stored {
+    alerts: Vec<AlertRecord>,
+    labels: Vec<LabelRecord>,
+}
+
+impl Stored {
+    /// Reads `metric`'s alerts and labels overlapping `range` from open stores.
+    pub fn read(
+        alerts: &crate::alerts::AlertStore,
+        labels: &LabelStore,
+        metric: &str,
+        range: crate::metrics::model::TimeRange,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let alerts = alerts.history(
             &crate::alerts::store::HistoryFilter {
                 metric: Some(metric.to_string()),
                 // An alert that started before the range may still cover it.
@@ -45,14 +63,44 @@ pub async fn load(
             },
             10_000,
         )?;
-        let stored = LabelStore::open(state)?
+        let labels = labels
             .list(Some(metric), range.from, range.to)
             .context("reading labels")?;
-        (alerts, stored)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    Ok(collect(metric, &incidents, &alerts, &stored))
+        Ok(Self { alerts, labels })
+    }
+
+    /// For a one-off command: opens the state file at `path` (nothing stored
+    /// when there is none yet).
+    pub fn from_file(
+        path: &std::path::Path,
+        metric: &str,
+        range: crate::metrics::model::TimeRange,
+    ) -> anyhow::Result<Self> {
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let alerts = crate::alerts::AlertStore::open(path)?;
+        let labels = LabelStore::open(path)?;
+        Self::read(&alerts, &labels, metric, range)
+    }
+
+    /// For the server: reads through the stores it holds open, on the
+    /// blocking pool (SQLite calls must not stall the async workers).
+    pub async fn from_held(
+        alerts: &std::sync::Arc<std::sync::Mutex<crate::alerts::AlertStore>>,
+        labels: &std::sync::Arc<std::sync::Mutex<LabelStore>>,
+        metric: &str,
+        range: crate::metrics::model::TimeRange,
+    ) -> anyhow::Result<Self> {
+        let (alerts, labels) = (alerts.clone(), labels.clone());
+        let metric = metric.to_string();
+        tokio::task::spawn_blocking(move || {
+            let alerts = alerts.lock().unwrap_or_else(|p| p.into_inner());
+            let labels = labels.lock().unwrap_or_else(|p| p.into_inner());
+            Self::read(&alerts, &labels, &metric, range)
+        })
+        .await?
+    }
 }
 
 /// What a span of history is.

@@ -133,6 +133,22 @@ impl SourceBackend {
     }
 
     /// Runs `job` on the label store on the blocking pool.
+    /// Every label of `metric` over `range`, read through the held stores.
+    async fn labels_of(
+        &self,
+        metric: &str,
+        range: TimeRange,
+    ) -> anyhow::Result<Vec<crate::labels::Span>> {
+        let stored = match &self.labels {
+            Ok(labels) => {
+                crate::labels::Stored::from_held(&self.store, labels, metric, range).await?
+            }
+            // The incidents in the source still count.
+            Err(_) => crate::labels::Stored::default(),
+        };
+        crate::labels::load(&self.source, stored, metric, range).await
+    }
+
     async fn with_labels<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut LabelStore) -> Result<T, LabelError> + Send + 'static,
@@ -307,14 +323,7 @@ impl SourceBackend {
                 format!("could not read {}: {error}", metric.name)
             })?;
         // Labels are an extra: when they cannot be read the chart still shows.
-        let labels = match crate::labels::load(
-            &self.source,
-            &self.state_file,
-            &metric.name,
-            TimeRange { from, to },
-        )
-        .await
-        {
+        let labels = match self.labels_of(&metric.name, TimeRange { from, to }).await {
             Ok(spans) => spans
                 .into_iter()
                 .map(|span| label_span(span, slice.as_ref()))
