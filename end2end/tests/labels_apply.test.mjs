@@ -134,6 +134,8 @@ test('small multiples show each slice and open the lab on one', async () => {
   const value = key.split('=')[1];
   await page.waitForFunction((v) => document.querySelector('h1')?.textContent.includes(`source = ${v}`), value);
   assert.ok(await page.locator('text=← all of feed_views').count());
+  // Settings are per metric: on a slice the Apply panel says they reach every slice.
+  assert.match(await page.locator('[data-testid="apply-scope"]').textContent(), new RegExp(`source=${value}.*every slice`));
   assert.deepEqual(unexpected(problems), []);
   await page.close();
 });

@@ -112,7 +112,7 @@ fn BacktestLab(history: MetricHistory, at: Option<i64>, reload: Callback<()>) ->
             <div class="lab-tools lab-changes">
                 <OperatorTokenField token hint="needed to mark labels and to apply settings"/>
                 <labels::LabelsPanel lab metric=history.name.clone() labels=history.labels.clone() token reload/>
-                <settings::ApplyPanel lab metric=history.name.clone() token/>
+                <settings::ApplyPanel lab metric=history.name.clone() slice=history.slice.clone() token/>
             </div>
         </section>
     }

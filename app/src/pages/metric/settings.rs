@@ -10,7 +10,14 @@ use crate::api::{fetch_detector, ApplyDetector, DetectorSettings};
 use crate::components::format::format_time;
 
 #[component]
-pub fn ApplyPanel(lab: Lab, metric: String, token: RwSignal<String>) -> impl IntoView {
+pub fn ApplyPanel(
+    lab: Lab,
+    metric: String,
+    /// `dimension=value` when the lab shows one slice: settings are per metric,
+    /// so the panel says they reach every slice, not just this one.
+    slice: Option<String>,
+    token: RwSignal<String>,
+) -> impl IntoView {
     let apply = ServerAction::<ApplyDetector>::new();
     let metric_for_fetch = metric.clone();
     let settings = Resource::new(
@@ -51,6 +58,12 @@ pub fn ApplyPanel(lab: Lab, metric: String, token: RwSignal<String>) -> impl Int
                     }
                 })}
             </Transition>
+            {slice.map(|slice| view! {
+                <p class="hint" data-testid="apply-scope">
+                    "Tuned on " {slice} "; applying sets " <code>{metric.clone()}</code>
+                    "'s detector, for every slice of it."
+                </p>
+            })}
             <p>
                 <button type="button" data-testid="apply-current" on:click=apply_current
                     disabled=move || apply.pending().get()>
