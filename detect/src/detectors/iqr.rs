@@ -27,10 +27,12 @@
 //! assessment. Incremental ([`IqrState`]): one rolling-window update, O(n)
 //! moves in a sorted array (O(log n) treap from
 //! [`TREE_THRESHOLD`]). Batch ([`iqr`], `asof`/`none`): a sorting network
-//! per window up to n = 24, [`SortedBlocks`] (O(log n) amortised) above,
-//! then quantiles, smoothing and assessment over blocks of buckets in
-//! vectorised loops; `centered`: [`SortedBlocks`] from [`BLOCKS_THRESHOLD`]
-//! on, the sorted array below. Output: [`Detection`] columns, 41 bytes per
+//! per window up to n = 24, then for [`ARRAY_WINDOWS`] (25..=160) on a CPU
+//! with AVX2 a [`SortedArray`] (one branch-free SIMD pass over the sorted
+//! window per point), else [`SortedBlocks`] (O(log n) amortised); then
+//! quantiles, smoothing and assessment over blocks of buckets in
+//! vectorised loops; `centered`: [`SortedBlocks`] (or [`SortedArray`] as
+//! above) from [`BLOCKS_THRESHOLD`] on, the sorted array below. Output: [`Detection`] columns, 41 bytes per
 //! point.
 
 use std::borrow::Cow;
@@ -42,8 +44,8 @@ use crate::point::Point;
 use crate::series::Series;
 use crate::smoothing::{BlockScratch, PairMean, Smoothing};
 use crate::window::{
-    sort_network, OrderStatistics, QuantilePos, RollingWindow, SortedBlocks, SortedVec, Treap,
-    NETWORK_MAX, TREE_THRESHOLD,
+    sort_network, OrderStatistics, QuantilePos, RollingWindow, SortedArray, SortedBlocks,
+    SortedVec, Treap, NETWORK_MAX, TREE_THRESHOLD,
 };
 
 /// Parameters of the IQR rule.
@@ -173,14 +175,15 @@ impl<W: OrderStatistics> RankSource for Live<W> {
     }
 }
 
-/// [`SortedBlocks`] over the observed values of a whole series (batch).
-struct Blocks<'a> {
-    blocks: SortedBlocks<'a, 3>,
+/// A batch order-statistics iterator over the observed values of a whole
+/// series: [`SortedBlocks`] or, for mid-size windows, [`SortedArray`].
+struct Blocks<I> {
+    blocks: I,
     /// Observed values still to come before the first full window.
     fill: usize,
 }
 
-impl<'a> Blocks<'a> {
+impl<'a> Blocks<SortedBlocks<'a, 3>> {
     fn new(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3]) -> Self {
         Blocks {
             blocks: SortedBlocks::new(observed, n, pos.map(|q| q.rank())),
@@ -189,7 +192,18 @@ impl<'a> Blocks<'a> {
     }
 }
 
-impl RankSource for Blocks<'_> {
+impl<'a> Blocks<SortedArray<'a, 3>> {
+    /// With `simd` false, the portable pass even where AVX2 is available
+    /// (tests: the same bits).
+    fn array(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3], simd: bool) -> Self {
+        Blocks {
+            blocks: SortedArray::with_simd(observed, n, pos.map(|q| q.rank()), simd),
+            fill: n - 1,
+        }
+    }
+}
+
+impl<I: Iterator<Item = Ranks>> RankSource for Blocks<I> {
     #[inline]
     fn push(&mut self, _x: f64) -> Option<Ranks> {
         if self.fill > 0 {
@@ -407,25 +421,25 @@ impl<S: RankSource> RawSource for Sequential<S> {
 /// bands in a vectorisable pass ([`Raw::from_ranks`], as
 /// [`Sequential`] does one bucket at a time); any other block goes through
 /// [`Sequential`].
-struct BlocksRaw<'a> {
-    seq: Sequential<Blocks<'a>>,
+struct BlocksRaw<I> {
+    seq: Sequential<Blocks<I>>,
     /// Per bucket of the block, the values at ranks `k` and `k + 1` of each
     /// quantile's rank `k` (q25, q50, q75).
     lo: [[f64; CHUNK]; 3],
     hi: [[f64; CHUNK]; 3],
 }
 
-impl<'a> BlocksRaw<'a> {
-    fn new(observed: &'a [f64], n: usize, rule: &Rule) -> Self {
+impl<I: Iterator<Item = Ranks>> BlocksRaw<I> {
+    fn new(src: Blocks<I>, rule: &Rule) -> Self {
         BlocksRaw {
-            seq: Sequential::new(Blocks::new(observed, n, &rule.pos), rule),
+            seq: Sequential::new(src, rule),
             lo: [[0.0; CHUNK]; 3],
             hi: [[0.0; CHUNK]; 3],
         }
     }
 }
 
-impl RawSource for BlocksRaw<'_> {
+impl<I: Iterator<Item = Ranks>> RawSource for BlocksRaw<I> {
     #[inline(always)]
     fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
         let len = values.len().min(CHUNK);
@@ -689,15 +703,32 @@ impl IqrState {
 /// sorted array vs blocks): n = 8: 34 vs 26, 12: 30 vs 26, 16: 24 vs 26,
 /// 24: 20 vs 28. Causal batch runs (`asof`, `none`) sort each window with a
 /// sorting network up to n = 24 (140-300 M points/s there) and use
-/// [`SortedBlocks`] above.
+/// [`SortedBlocks`] (or [`SortedArray`], see [`ARRAY_WINDOWS`]) above.
 pub const BLOCKS_THRESHOLD: usize = 14;
+
+/// Window lengths for which batch runs take their order statistics from a
+/// [`SortedArray`] (one branch-free AVX2 pass over the sorted window per
+/// point) rather than [`SortedBlocks`], when the CPU has AVX2. Below, the
+/// sorting networks (causal) or the blocks; above, the pass's O(n) work
+/// costs more than the blocks' O(log n). Chosen by an in-process A/B of
+/// `iqr_into` (`asof`, 1e6 points, thread CPU time, best of 15-25
+/// alternating runs, 2-core AMD EPYC with AVX2, load average 3-5), array
+/// over blocks: n = 32: 0.48-0.55, 64: 0.63-0.68, 96: 0.71-0.80, 128:
+/// 0.63-0.79, 160: 0.78-0.83, 192: 0.98-1.03, 256: 1.00-1.04.
+pub const ARRAY_WINDOWS: std::ops::RangeInclusive<usize> = 25..=160;
+
+/// True when a batch run at window length `n` uses [`SortedArray`].
+fn use_array(n: usize) -> bool {
+    ARRAY_WINDOWS.contains(&n) && SortedArray::<3>::simd_available()
+}
 
 /// Runs the IQR rule over a whole series: one point per bucket, as columns.
 ///
 /// Bit-identical to [`IqrState::push`] point by point, from batch order
 /// statistics: for `asof` and `none`, a sorting network per window up to
-/// n = 24 (independent windows, vectorised) and [`SortedBlocks`] over the
-/// observed values (O(log n) amortised per point) above, then the rest of
+/// n = 24 (independent windows, vectorised) and above, over the observed
+/// values, a [`SortedArray`] for [`ARRAY_WINDOWS`] when the CPU has AVX2,
+/// else [`SortedBlocks`] (O(log n) amortised per point), then the rest of
 /// the rule a block of buckets at a time. `centered` runs the same rule for
 /// the raw bounds ([`SortedBlocks`] from [`BLOCKS_THRESHOLD`] on, a
 /// [`SortedVec`] window below) and then smooths them with the centered
@@ -733,6 +764,10 @@ pub fn iqr_into(
         if n < BLOCKS_THRESHOLD {
             let src: Live<SortedVec> = Live::new(n, &rule.pos);
             rule.run(values, src, n, out);
+        } else if use_array(n) {
+            let observed = observed();
+            let src = Blocks::array(&observed, n, &rule.pos, true);
+            rule.run(values, src, n, out);
         } else {
             let observed = observed();
             let src = Blocks::new(&observed, n, &rule.pos);
@@ -742,7 +777,13 @@ pub fn iqr_into(
     }
     if n > NETWORK_MAX {
         let observed = observed();
-        run_blocks(&rule, values, BlocksRaw::new(&observed, n, &rule), out);
+        if use_array(n) {
+            let src = Blocks::array(&observed, n, &rule.pos, true);
+            run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
+        } else {
+            let src = Blocks::new(&observed, n, &rule.pos);
+            run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
+        }
         return Ok(());
     }
     let observed = observed();
@@ -947,6 +988,26 @@ mod tests {
         ]
     }
 
+    /// Every field of every point as bits.
+    fn all_bits(d: &Detection) -> Vec<[Option<u64>; 7]> {
+        d.points().map(|p| bits(&p)).collect()
+    }
+
+    /// The causal batch pipeline with [`SortedArray`], its SIMD pass or its
+    /// portable one, whatever `n` (the pipeline picks it only for
+    /// [`ARRAY_WINDOWS`]).
+    fn with_array(s: &Series, pr: &IqrParams, observed: &[f64], simd: bool) -> Detection {
+        let rule = Rule::new(pr);
+        let mut d = Detection::new();
+        let src = Blocks::array(observed, pr.n, &rule.pos, simd);
+        if pr.smooth.is_causal() {
+            run_blocks(&rule, s.raw_values(), BlocksRaw::new(src, &rule), &mut d);
+        } else {
+            rule.run(s.raw_values(), src, pr.n, &mut d);
+        }
+        d
+    }
+
     /// The causal batch pipeline compiled without the run-time selected
     /// SIMD extensions (what a CPU without AVX2 runs), for some `n`.
     fn portable(s: &Series, pr: &IqrParams, observed: &[f64]) -> Option<Detection> {
@@ -960,7 +1021,13 @@ mod tests {
             5 => run_blocks_body(&rule, values, Network::<5>::new(observed, &rule), &mut d),
             17 => run_blocks_body(&rule, values, Network::<17>::new(observed, &rule), &mut d),
             n if n > NETWORK_MAX => {
-                run_blocks_body(&rule, values, BlocksRaw::new(observed, n, &rule), &mut d)
+                let src = Blocks::new(observed, n, &rule.pos);
+                run_blocks_body(&rule, values, BlocksRaw::new(src, &rule), &mut d);
+                // And the sorted array with its portable pass.
+                let src = Blocks::array(observed, n, &rule.pos, false);
+                let mut e = Detection::new();
+                run_blocks_body(&rule, values, BlocksRaw::new(src, &rule), &mut e);
+                assert_eq!(all_bits(&d), all_bits(&e), "n={n}");
             }
             _ => return None,
         }
@@ -998,7 +1065,7 @@ mod tests {
         for values in [gappy, clean] {
             let s = Series::from_f64(0, 60, values).unwrap();
             let observed: Vec<f64> = s.values().flatten().collect();
-            for n in (2..=17).chain([64, 301]) {
+            for n in (2..=17).chain([25, 64, 96, 160, 161, 301]) {
                 for smooth in Smoothing::ALL {
                     let pr = p(n, 1.5, smooth);
                     let pos = Rule::new(&pr).pos;
@@ -1012,7 +1079,13 @@ mod tests {
                     Rule::new(&pr).run(s.raw_values(), blocks, n, &mut c);
                     assert_eq!(a, b, "n={n} {smooth}");
                     assert_eq!(a, c, "n={n} {smooth}");
-                    assert_eq!(a, iqr(&s, &pr).unwrap(), "n={n} {smooth}");
+                    assert_eq!(all_bits(&a), all_bits(&c), "n={n} {smooth}");
+                    for simd in [false, true] {
+                        let e = with_array(&s, &pr, &observed, simd);
+                        assert_eq!(all_bits(&a), all_bits(&e), "n={n} {smooth} {simd}");
+                    }
+                    let batch = iqr(&s, &pr).unwrap();
+                    assert_eq!(all_bits(&a), all_bits(&batch), "n={n} {smooth}");
                     if let Some(d) = portable(&s, &pr, &observed) {
                         assert_eq!(a, d, "n={n} {smooth}");
                     }
@@ -1023,6 +1096,65 @@ mod tests {
                             assert_eq!(bits(&want), bits(&got), "n={n} {smooth} t={t}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The sorted array (SIMD and portable passes) against the sorted
+    /// blocks, bit for bit, at every window length it is picked for: with
+    /// and without gaps, with many ties, and -0.0 beside 0.0.
+    #[test]
+    fn sorted_array_agrees_at_every_window_length() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let len = 700;
+        let tied: Vec<f64> = (0..len)
+            .map(|_| match next() % 16 {
+                0 => -0.0,
+                1 => 0.0,
+                r => (r % 5) as f64 - 2.0,
+            })
+            .collect();
+        let gappy: Vec<f64> = tied
+            .iter()
+            .map(|&v| {
+                let r = next();
+                if r.is_multiple_of(7) {
+                    f64::NAN
+                } else if r.is_multiple_of(3) {
+                    v
+                } else {
+                    (r % 100_000) as f64 * 0.25 - 9000.0
+                }
+            })
+            .collect();
+        for values in [tied, gappy] {
+            let s = Series::from_f64(0, 60, values).unwrap();
+            let observed: Vec<f64> = s.values().flatten().collect();
+            for n in ARRAY_WINDOWS.start() - 1..=ARRAY_WINDOWS.end() + 1 {
+                for smooth in [Smoothing::AsOf, Smoothing::None, Smoothing::Centered] {
+                    let pr = p(n, 1.5, smooth);
+                    let rule = Rule::new(&pr);
+                    let mut want = Detection::new();
+                    let src = Blocks::new(&observed, n, &rule.pos);
+                    if smooth.is_causal() {
+                        run_blocks(&rule, s.raw_values(), BlocksRaw::new(src, &rule), &mut want);
+                    } else {
+                        rule.run(s.raw_values(), src, n, &mut want);
+                    }
+                    let want = all_bits(&want);
+                    for simd in [false, true] {
+                        let got = with_array(&s, &pr, &observed, simd);
+                        assert_eq!(want, all_bits(&got), "n={n} {smooth} simd={simd}");
+                    }
+                    let batch = iqr(&s, &pr).unwrap();
+                    assert_eq!(want, all_bits(&batch), "n={n} {smooth}");
                 }
             }
         }
