@@ -132,7 +132,6 @@ impl SourceBackend {
         .await
     }
 
-    /// Runs `job` on the label store on the blocking pool.
     /// Every label of `metric` over `range`, read through the held stores.
     async fn labels_of(
         &self,
@@ -149,6 +148,7 @@ impl SourceBackend {
         crate::labels::load(&self.source, stored, metric, range).await
     }
 
+    /// Runs `job` on the label store on the blocking pool.
     async fn with_labels<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut LabelStore) -> Result<T, LabelError> + Send + 'static,
