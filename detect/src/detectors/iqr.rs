@@ -32,8 +32,8 @@
 //! window per point), else [`SortedBlocks`] (O(log n) amortised); then
 //! quantiles, smoothing and assessment over blocks of buckets in
 //! vectorised loops; `centered`: [`SortedBlocks`] (or [`SortedArray`] as
-//! above) from [`BLOCKS_THRESHOLD`] on, the sorted array below. Output: [`Detection`] columns, 41 bytes per
-//! point.
+//! above) from [`BLOCKS_THRESHOLD`] on, a [`SortedVec`] window below.
+//! Output: [`Detection`] columns, 41 bytes per point.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -993,19 +993,29 @@ mod tests {
         d.points().map(|p| bits(&p)).collect()
     }
 
-    /// The causal batch pipeline with [`SortedArray`], its SIMD pass or its
-    /// portable one, whatever `n` (the pipeline picks it only for
-    /// [`ARRAY_WINDOWS`]).
-    fn with_array(s: &Series, pr: &IqrParams, observed: &[f64], simd: bool) -> Detection {
+    /// The batch pipeline `iqr_into` runs above the sorting networks (the
+    /// block pipeline when causal, else the point-at-a-time one), over the
+    /// rank source `src`, whatever `n`.
+    fn with_source<I: Iterator<Item = Ranks>>(
+        s: &Series,
+        pr: &IqrParams,
+        src: Blocks<I>,
+    ) -> Detection {
         let rule = Rule::new(pr);
         let mut d = Detection::new();
-        let src = Blocks::array(observed, pr.n, &rule.pos, simd);
         if pr.smooth.is_causal() {
             run_blocks(&rule, s.raw_values(), BlocksRaw::new(src, &rule), &mut d);
         } else {
             rule.run(s.raw_values(), src, pr.n, &mut d);
         }
         d
+    }
+
+    /// [`with_source`] with [`SortedArray`], its SIMD pass or its portable
+    /// one (the pipeline picks it only for [`ARRAY_WINDOWS`]).
+    fn with_array(s: &Series, pr: &IqrParams, observed: &[f64], simd: bool) -> Detection {
+        let pos = Rule::new(pr).pos;
+        with_source(s, pr, Blocks::array(observed, pr.n, &pos, simd))
     }
 
     /// The causal batch pipeline compiled without the run-time selected
@@ -1140,15 +1150,8 @@ mod tests {
             for n in ARRAY_WINDOWS.start() - 1..=ARRAY_WINDOWS.end() + 1 {
                 for smooth in [Smoothing::AsOf, Smoothing::None, Smoothing::Centered] {
                     let pr = p(n, 1.5, smooth);
-                    let rule = Rule::new(&pr);
-                    let mut want = Detection::new();
-                    let src = Blocks::new(&observed, n, &rule.pos);
-                    if smooth.is_causal() {
-                        run_blocks(&rule, s.raw_values(), BlocksRaw::new(src, &rule), &mut want);
-                    } else {
-                        rule.run(s.raw_values(), src, n, &mut want);
-                    }
-                    let want = all_bits(&want);
+                    let pos = Rule::new(&pr).pos;
+                    let want = all_bits(&with_source(&s, &pr, Blocks::new(&observed, n, &pos)));
                     for simd in [false, true] {
                         let got = with_array(&s, &pr, &observed, simd);
                         assert_eq!(want, all_bits(&got), "n={n} {smooth} simd={simd}");

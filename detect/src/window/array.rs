@@ -230,25 +230,8 @@ impl<const R: usize> Iterator for SortedArray<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::window::reference::{bits, ranks_by_sorting as naive};
     use crate::window::SortedBlocks;
-
-    fn naive(xs: &[f64], n: usize, ranks: &[usize]) -> Vec<Vec<(u64, u64)>> {
-        xs.windows(n)
-            .map(|w| {
-                let mut w: Vec<f64> = w.iter().map(|x| x + 0.0).collect();
-                w.sort_by(f64::total_cmp);
-                ranks
-                    .iter()
-                    .map(|&k| (w[k].to_bits(), w[k + 1].to_bits()))
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn bits<const R: usize>(it: impl Iterator<Item = [(f64, f64); R]>) -> Vec<Vec<(u64, u64)>> {
-        it.map(|r| r.iter().map(|&(a, b)| (a.to_bits(), b.to_bits())).collect())
-            .collect()
-    }
 
     #[test]
     fn matches_sorting_every_window() {

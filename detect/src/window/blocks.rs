@@ -437,16 +437,7 @@ impl<const R: usize> Iterator for SortedBlocks<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn naive(xs: &[f64], n: usize, ranks: &[usize]) -> Vec<Vec<(f64, f64)>> {
-        xs.windows(n)
-            .map(|w| {
-                let mut w = w.to_vec();
-                w.sort_by(f64::total_cmp);
-                ranks.iter().map(|&k| (w[k], w[k + 1])).collect()
-            })
-            .collect()
-    }
+    use crate::window::reference::{bits, ranks_by_sorting as naive};
 
     #[test]
     fn matches_sorting_every_window() {
@@ -463,9 +454,7 @@ mod tests {
                 .collect();
             for n in [2usize, 3, 4, 5, 8, 13] {
                 let ranks = [0, (n - 2) / 2, n - 2];
-                let got: Vec<Vec<(f64, f64)>> = SortedBlocks::new(&xs, n, ranks)
-                    .map(|r| r.to_vec())
-                    .collect();
+                let got = bits(SortedBlocks::new(&xs, n, ranks));
                 assert_eq!(got, naive(&xs, n, &ranks), "len={len} n={n}");
             }
         }
@@ -489,9 +478,7 @@ mod tests {
             .collect();
         let n = RADIX_MIN + 44;
         let ranks = [0, n / 4, n - 2];
-        let got: Vec<Vec<(f64, f64)>> = SortedBlocks::new(&xs, n, ranks)
-            .map(|r| r.to_vec())
-            .collect();
+        let got = bits(SortedBlocks::new(&xs, n, ranks));
         assert_eq!(got, naive(&xs, n, &ranks));
         let mut keys: Vec<u64> = xs.iter().map(|&v| sort_key(v + 0.0)).collect();
         let mut want = keys.clone();
@@ -514,9 +501,7 @@ mod tests {
         assert!(sorted.windows(2).all(|w| w[0] <= w[1]));
         for n in [2usize, 5, 16, 40] {
             let ranks = [0, (n - 2) / 2, n - 2];
-            let got: Vec<Vec<(f64, f64)>> = SortedBlocks::new(&xs, n, ranks)
-                .map(|r| r.to_vec())
-                .collect();
+            let got = bits(SortedBlocks::new(&xs, n, ranks));
             assert_eq!(got, naive(&xs, n, &ranks), "n={n}");
         }
     }

@@ -28,6 +28,8 @@
 mod array;
 mod blocks;
 mod network;
+#[cfg(test)]
+mod reference;
 mod sorted;
 mod treap;
 
