@@ -27,9 +27,11 @@
 //! assessment. Incremental ([`IqrState`]): one rolling-window update, O(n)
 //! moves in a sorted array (O(log n) treap from
 //! [`TREE_THRESHOLD`]). Batch ([`iqr`], `asof`/`none`): a sorting network
-//! per window up to n = 24, then for [`ARRAY_WINDOWS`] (25..=160) on a CPU
-//! with AVX2 a [`SortedArray`] (one branch-free SIMD pass over the sorted
-//! window per point), else [`SortedBlocks`] (O(log n) amortised); then
+//! per window up to n = 24, then on a CPU with AVX2 for
+//! [`NARROW_ARRAY_WINDOWS`] (25..=320, values all exactly `f32`: `f32`
+//! lanes) or [`ARRAY_WINDOWS`] (25..=256, `f64` lanes) a [`SortedArray`]
+//! (one branch-free SIMD pass over the sorted window per point), else
+//! [`SortedBlocks`] (O(log n) amortised); then
 //! quantiles, smoothing and assessment over blocks of buckets in
 //! vectorised loops; `centered`: [`SortedBlocks`] (or [`SortedArray`] as
 //! above) from [`BLOCKS_THRESHOLD`] on, a [`SortedVec`] window below.
@@ -193,11 +195,18 @@ impl<'a> Blocks<SortedBlocks<'a, 3>> {
 }
 
 impl<'a> Blocks<SortedArray<'a, 3>> {
-    /// With `simd` false, the portable pass even where AVX2 is available
+    /// With `simd` false, the portable pass even where AVX2 is available;
+    /// with `narrow` false, `f64` lanes even where every value is an `f32`
     /// (tests: the same bits).
-    fn array(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3], simd: bool) -> Self {
+    fn array(
+        observed: &'a [f64],
+        n: usize,
+        pos: &[QuantilePos; 3],
+        simd: bool,
+        narrow: bool,
+    ) -> Self {
         Blocks {
-            blocks: SortedArray::with_simd(observed, n, pos.map(|q| q.rank()), simd),
+            blocks: SortedArray::with_simd(observed, n, pos.map(|q| q.rank()), simd, narrow),
             fill: n - 1,
         }
     }
@@ -707,19 +716,36 @@ impl IqrState {
 pub const BLOCKS_THRESHOLD: usize = 14;
 
 /// Window lengths for which batch runs take their order statistics from a
-/// [`SortedArray`] (one branch-free AVX2 pass over the sorted window per
-/// point) rather than [`SortedBlocks`], when the CPU has AVX2. Below, the
-/// sorting networks (causal) or the blocks; above, the pass's O(n) work
-/// costs more than the blocks' O(log n). Chosen by an in-process A/B of
-/// `iqr_into` (`asof`, 1e6 points, thread CPU time, best of 15-25
-/// alternating runs, 2-core AMD EPYC with AVX2, load average 3-5), array
-/// over blocks: n = 32: 0.48-0.55, 64: 0.63-0.68, 96: 0.71-0.80, 128:
-/// 0.63-0.79, 160: 0.78-0.83, 192: 0.98-1.03, 256: 1.00-1.04.
-pub const ARRAY_WINDOWS: std::ops::RangeInclusive<usize> = 25..=160;
+/// [`SortedArray`] in `f64` lanes (one branch-free AVX2 pass over the
+/// sorted window per point) rather than [`SortedBlocks`], when the CPU has
+/// AVX2 and some value is not exactly an `f32` (else
+/// [`NARROW_ARRAY_WINDOWS`]). Below, the sorting networks (causal) or the
+/// blocks; above, the pass's O(n) work costs more than the blocks' O(log n).
+/// Chosen on 1e6 points of a daily cycle plus 0.1 (every mantissa bit
+/// varies, as in a ratio like CTR, so the blocks' radix sort takes all its
+/// passes), rank sources alone, thread CPU time, best of 15 interleaved
+/// runs, 2-core AMD EPYC (Zen 3) with AVX2, ns per window, array vs blocks:
+/// n = 32: 16.0 vs 42.0, 96: 17.6 vs 48.5, 160: 40.0 vs 65.5, 192: 30.8
+/// vs 43.0, 256: 37.8 vs 50.0, 320: 46.4 vs 50.8, 384: 53.4 vs 41.4.
+pub const ARRAY_WINDOWS: std::ops::RangeInclusive<usize> = 25..=256;
 
-/// True when a batch run at window length `n` uses [`SortedArray`].
-fn use_array(n: usize) -> bool {
-    ARRAY_WINDOWS.contains(&n) && SortedArray::<3>::simd_available()
+/// [`ARRAY_WINDOWS`] for series whose every value is exactly an `f32`
+/// (integer counts below 2^24, as most product metrics): the array in `f32`
+/// lanes, eight per vector, half the pass. The same measurement on the
+/// integer series itself (where the blocks' radix sort is also faster):
+/// n = 32: 14.3 vs 43.4, 96: 12.7 vs 30.8, 160: 25.3 vs 48.0, 192: 19.9
+/// vs 29.7, 256: 23.7 vs 36.6, 320: 27.4 vs 37.7, 384: 31.6 vs 29.4.
+pub const NARROW_ARRAY_WINDOWS: std::ops::RangeInclusive<usize> = 25..=320;
+
+/// How a batch run at window length `n` over `observed` gets its order
+/// statistics from a [`SortedArray`]: `Some(narrow)`, or `None` for the
+/// [`SortedBlocks`].
+fn array_lanes(n: usize, observed: &[f64]) -> Option<bool> {
+    if !SortedArray::<3>::simd_available() || !NARROW_ARRAY_WINDOWS.contains(&n) {
+        return None;
+    }
+    let narrow = crate::window::exact_in_f32(observed);
+    (narrow || ARRAY_WINDOWS.contains(&n)).then_some(narrow)
 }
 
 /// Runs the IQR rule over a whole series: one point per bucket, as columns.
@@ -727,7 +753,8 @@ fn use_array(n: usize) -> bool {
 /// Bit-identical to [`IqrState::push`] point by point, from batch order
 /// statistics: for `asof` and `none`, a sorting network per window up to
 /// n = 24 (independent windows, vectorised) and above, over the observed
-/// values, a [`SortedArray`] for [`ARRAY_WINDOWS`] when the CPU has AVX2,
+/// values, a [`SortedArray`] for [`ARRAY_WINDOWS`] (or
+/// [`NARROW_ARRAY_WINDOWS`]) when the CPU has AVX2,
 /// else [`SortedBlocks`] (O(log n) amortised per point), then the rest of
 /// the rule a block of buckets at a time. `centered` runs the same rule for
 /// the raw bounds ([`SortedBlocks`] from [`BLOCKS_THRESHOLD`] on, a
@@ -764,21 +791,22 @@ pub fn iqr_into(
         if n < BLOCKS_THRESHOLD {
             let src: Live<SortedVec> = Live::new(n, &rule.pos);
             rule.run(values, src, n, out);
-        } else if use_array(n) {
-            let observed = observed();
-            let src = Blocks::array(&observed, n, &rule.pos, true);
-            rule.run(values, src, n, out);
         } else {
             let observed = observed();
-            let src = Blocks::new(&observed, n, &rule.pos);
-            rule.run(values, src, n, out);
+            if let Some(narrow) = array_lanes(n, &observed) {
+                let src = Blocks::array(&observed, n, &rule.pos, true, narrow);
+                rule.run(values, src, n, out);
+            } else {
+                let src = Blocks::new(&observed, n, &rule.pos);
+                rule.run(values, src, n, out);
+            }
         }
         return Ok(());
     }
     if n > NETWORK_MAX {
         let observed = observed();
-        if use_array(n) {
-            let src = Blocks::array(&observed, n, &rule.pos, true);
+        if let Some(narrow) = array_lanes(n, &observed) {
+            let src = Blocks::array(&observed, n, &rule.pos, true, narrow);
             run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
         } else {
             let src = Blocks::new(&observed, n, &rule.pos);
@@ -1012,10 +1040,17 @@ mod tests {
     }
 
     /// [`with_source`] with [`SortedArray`], its SIMD pass or its portable
-    /// one (the pipeline picks it only for [`ARRAY_WINDOWS`]).
-    fn with_array(s: &Series, pr: &IqrParams, observed: &[f64], simd: bool) -> Detection {
+    /// one, in `f32` lanes if `narrow` and the values allow (the pipeline
+    /// picks it only for [`ARRAY_WINDOWS`] and [`NARROW_ARRAY_WINDOWS`]).
+    fn with_array(
+        s: &Series,
+        pr: &IqrParams,
+        observed: &[f64],
+        simd: bool,
+        narrow: bool,
+    ) -> Detection {
         let pos = Rule::new(pr).pos;
-        with_source(s, pr, Blocks::array(observed, pr.n, &pos, simd))
+        with_source(s, pr, Blocks::array(observed, pr.n, &pos, simd, narrow))
     }
 
     /// The causal batch pipeline compiled without the run-time selected
@@ -1034,7 +1069,8 @@ mod tests {
                 let src = Blocks::new(observed, n, &rule.pos);
                 run_blocks_body(&rule, values, BlocksRaw::new(src, &rule), &mut d);
                 // And the sorted array with its portable pass.
-                let src = Blocks::array(observed, n, &rule.pos, false);
+                let narrow = crate::window::exact_in_f32(observed);
+                let src = Blocks::array(observed, n, &rule.pos, false, narrow);
                 let mut e = Detection::new();
                 run_blocks_body(&rule, values, BlocksRaw::new(src, &rule), &mut e);
                 assert_eq!(all_bits(&d), all_bits(&e), "n={n}");
@@ -1090,9 +1126,13 @@ mod tests {
                     assert_eq!(a, b, "n={n} {smooth}");
                     assert_eq!(a, c, "n={n} {smooth}");
                     assert_eq!(all_bits(&a), all_bits(&c), "n={n} {smooth}");
-                    for simd in [false, true] {
-                        let e = with_array(&s, &pr, &observed, simd);
-                        assert_eq!(all_bits(&a), all_bits(&e), "n={n} {smooth} {simd}");
+                    let exact = crate::window::exact_in_f32(&observed);
+                    for (simd, narrow) in
+                        [(false, false), (true, false), (false, exact), (true, exact)]
+                    {
+                        let e = with_array(&s, &pr, &observed, simd, narrow);
+                        let what = format!("n={n} {smooth} simd={simd} narrow={narrow}");
+                        assert_eq!(all_bits(&a), all_bits(&e), "{what}");
                     }
                     let batch = iqr(&s, &pr).unwrap();
                     assert_eq!(all_bits(&a), all_bits(&batch), "n={n} {smooth}");
@@ -1144,17 +1184,24 @@ mod tests {
                 }
             })
             .collect();
-        for values in [tied, gappy] {
+        // The same with values no f32 holds exactly (f64 lanes only).
+        let wide: Vec<f64> = gappy.iter().map(|v| v * 1.1).collect();
+        for (values, exact) in [(tied, true), (gappy, true), (wide, false)] {
             let s = Series::from_f64(0, 60, values).unwrap();
             let observed: Vec<f64> = s.values().flatten().collect();
-            for n in ARRAY_WINDOWS.start() - 1..=ARRAY_WINDOWS.end() + 1 {
+            assert_eq!(crate::window::exact_in_f32(&observed), exact);
+            for n in ARRAY_WINDOWS.start() - 1..=NARROW_ARRAY_WINDOWS.end() + 1 {
                 for smooth in [Smoothing::AsOf, Smoothing::None, Smoothing::Centered] {
                     let pr = p(n, 1.5, smooth);
                     let pos = Rule::new(&pr).pos;
                     let want = all_bits(&with_source(&s, &pr, Blocks::new(&observed, n, &pos)));
-                    for simd in [false, true] {
-                        let got = with_array(&s, &pr, &observed, simd);
-                        assert_eq!(want, all_bits(&got), "n={n} {smooth} simd={simd}");
+                    for (simd, narrow) in
+                        [(false, false), (true, false), (false, exact), (true, exact)]
+                    {
+                        let got = with_array(&s, &pr, &observed, simd, narrow);
+                        let what =
+                            format!("n={n} {smooth} simd={simd} narrow={narrow} exact={exact}");
+                        assert_eq!(want, all_bits(&got), "{what}");
                     }
                     let batch = iqr(&s, &pr).unwrap();
                     assert_eq!(want, all_bits(&batch), "n={n} {smooth}");

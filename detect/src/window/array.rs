@@ -23,6 +23,12 @@
 //! no shuffle and no unaligned load (those are needed once per step, where
 //! the last vector wraps around to the first one lane over).
 //!
+//! When every value of the input converts to `f32` and back unchanged
+//! (integer counts below 2^24: most product metrics), the array holds `f32`
+//! lanes, eight per vector instead of four: half the vectors per pass, the
+//! same order, and the values read back widen to the very same `f64`s.
+//! Which width runs is decided once per input ([`exact_in_f32`]).
+//!
 //! The values are finite and `-0.0` is stored as `0.0` (`+ 0.0`), so equal
 //! values have equal bits and whichever of two equal operands a comparison
 //! picks, the array holds exactly the window's sorted values: the same
@@ -35,12 +41,120 @@
 //! a 2-core AMD EPYC with AVX2 under load average 4.7-4.9, so about twice
 //! the unloaded times), this vs `SortedBlocks`: n = 32: 8.5 vs 30, 96: 16.4
 //! vs 30, 160: 25 vs 38, 256: 38 vs 41. The same pass in sorted order
-//! (unaligned loads and two shuffles per vector) took 19.2 at n = 96.
+//! (unaligned loads and two shuffles per vector) took 19.2 at n = 96. `f32`
+//! against `f64` lanes (best of 15 interleaved runs, thread CPU time): n =
+//! 96: 12.7 vs 17.6, 256: 23.7 vs 37.8; a batch loop with the pass inlined
+//! (no call per window) gained nothing over the iterator.
 
-/// 32-byte aligned lanes: one vector of the transposed array.
+/// One 32-byte vector of the transposed array: four `f64` lanes
+/// ([`Wide`]) or, when every value of the input is exactly an `f32`,
+/// eight `f32` lanes ([`Narrow`]): the same pass over half as many vectors.
+trait Vector: Copy + core::fmt::Debug {
+    type Lane: Copy + PartialOrd;
+    const LANES: usize;
+    const INF: Self::Lane;
+    const NEG_INF: Self::Lane;
+    fn filled(x: Self::Lane) -> Self;
+    fn get(&self, lane: usize) -> Self::Lane;
+    fn set(&mut self, lane: usize, x: Self::Lane);
+    /// The input value as a lane (exact: see [`exact_in_f32`] for `f32`).
+    fn lane(x: f64) -> Self::Lane;
+    fn widen(x: Self::Lane) -> f64;
+}
+
+/// Four `f64` lanes, 32-byte aligned.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
-struct Lanes([f64; 4]);
+struct Wide([f64; 4]);
+
+/// Eight `f32` lanes, 32-byte aligned.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Narrow([f32; 8]);
+
+impl Vector for Wide {
+    type Lane = f64;
+    const LANES: usize = 4;
+    const INF: f64 = f64::INFINITY;
+    const NEG_INF: f64 = f64::NEG_INFINITY;
+    fn filled(x: f64) -> Self {
+        Wide([x; 4])
+    }
+    #[inline(always)]
+    fn get(&self, lane: usize) -> f64 {
+        self.0[lane]
+    }
+    #[inline(always)]
+    fn set(&mut self, lane: usize, x: f64) {
+        self.0[lane] = x;
+    }
+    #[inline(always)]
+    fn lane(x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn widen(x: f64) -> f64 {
+        x
+    }
+}
+
+impl Vector for Narrow {
+    type Lane = f32;
+    const LANES: usize = 8;
+    const INF: f32 = f32::INFINITY;
+    const NEG_INF: f32 = f32::NEG_INFINITY;
+    fn filled(x: f32) -> Self {
+        Narrow([x; 8])
+    }
+    #[inline(always)]
+    fn get(&self, lane: usize) -> f32 {
+        self.0[lane]
+    }
+    #[inline(always)]
+    fn set(&mut self, lane: usize, x: f32) {
+        self.0[lane] = x;
+    }
+    #[inline(always)]
+    fn lane(x: f64) -> f32 {
+        x as f32
+    }
+    #[inline(always)]
+    fn widen(x: f32) -> f64 {
+        x as f64
+    }
+}
+
+/// True when every value converts to `f32` and back unchanged (integer
+/// counts below 2^24, halves, quarters...): then `f32` lanes hold the
+/// window exactly, so their order statistics are the same bits. A
+/// branch-free pass per 64 values.
+pub(crate) fn exact_in_f32(xs: &[f64]) -> bool {
+    xs.chunks(64)
+        .all(|c| c.iter().fold(true, |ok, &x| ok & ((x as f32) as f64 == x)))
+}
+
+/// The transposed array, in one of the two lane widths.
+#[derive(Debug, Clone)]
+enum Buf {
+    Wide(Vec<Wide>),
+    Narrow(Vec<Narrow>),
+}
+
+/// The sorted first window `xs[..n]` (`-0.0` as `0.0`), then `+inf` up to
+/// a whole number of vectors, transposed: `s[i]` is lane `i / V` of vector
+/// `i % V`.
+fn transposed<V: Vector>(xs: &[f64], n: usize) -> Vec<V> {
+    let v = n.div_ceil(V::LANES);
+    let mut buf = vec![V::filled(V::INF); v];
+    if xs.len() >= n {
+        let mut first: Vec<f64> = xs[..n].iter().map(|&x| x + 0.0).collect();
+        first.sort_unstable_by(f64::total_cmp);
+        for (i, x) in first.into_iter().enumerate() {
+            buf[i % v].set(i / v, V::lane(x));
+        }
+    }
+    buf
+}
 
 /// Rolling order statistics of every window of `n` consecutive values of a
 /// slice, at `R` fixed ranks, from a sorted array updated in O(n) SIMD work
@@ -54,12 +168,12 @@ pub struct SortedArray<'a, const R: usize> {
     n: usize,
     /// End (exclusive) of the next window.
     j: usize,
-    /// The sorted window, `s[0..n]`, then `+inf` up to `4 * buf.len()`,
-    /// transposed: `s[i]` is `buf[i % V].0[i / V]`, `V = buf.len()`.
-    buf: Vec<Lanes>,
+    /// The sorted window, `s[0..n]`, then `+inf` up to a whole number of
+    /// vectors, transposed: `s[i]` is lane `i / V` of vector `i % V`.
+    buf: Buf,
     /// Where `s[k]` and `s[k + 1]` are in `buf` (as `(vector, lane)`), per
     /// rank `k`.
-    at: [((usize, usize), (usize, usize)); R],
+    at: [(Slot, Slot); R],
     /// Run the AVX2 pass (checked at construction; x86-64 only).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     simd: bool,
@@ -68,9 +182,9 @@ pub struct SortedArray<'a, const R: usize> {
 impl<'a, const R: usize> SortedArray<'a, R> {
     /// Windows of length `n >= 2` over `xs`, at ranks `ranks` (each
     /// `< n - 1`, so that rank `k + 1` exists). Uses AVX2 when the CPU has
-    /// it.
+    /// it, and `f32` lanes when every value is exactly an `f32`.
     pub fn new(xs: &'a [f64], n: usize, ranks: [usize; R]) -> Self {
-        Self::with_simd(xs, n, ranks, Self::simd_available())
+        Self::with_simd(xs, n, ranks, Self::simd_available(), exact_in_f32(xs))
     }
 
     /// True when [`new`](Self::new) gets the SIMD pass: x86-64 with AVX2.
@@ -86,25 +200,33 @@ impl<'a, const R: usize> SortedArray<'a, R> {
     }
 
     /// As [`new`](Self::new), with the portable pass when `simd` is false
-    /// (or the CPU lacks AVX2): the same bits either way.
-    pub(crate) fn with_simd(xs: &'a [f64], n: usize, ranks: [usize; R], simd: bool) -> Self {
+    /// (or the CPU lacks AVX2), and `f32` lanes when `narrow`, which the
+    /// caller may only ask for when [`exact_in_f32`]`(xs)` (checked once
+    /// per run by the caller, not here: it costs about 1 ns per value). The
+    /// same bits either way.
+    pub(crate) fn with_simd(
+        xs: &'a [f64],
+        n: usize,
+        ranks: [usize; R],
+        simd: bool,
+        narrow: bool,
+    ) -> Self {
         assert!(n >= 2, "window length {n}");
         assert!(
             ranks.iter().all(|&k| k + 1 < n),
             "ranks {ranks:?} for n={n}"
         );
-        // n values, then +inf up to a whole number of vectors.
-        let v = n.div_ceil(4);
-        let mut buf = vec![Lanes([f64::INFINITY; 4]); v];
+        debug_assert!(
+            !narrow || exact_in_f32(xs),
+            "f32 lanes for values no f32 holds"
+        );
+        let (buf, lanes) = if narrow {
+            (Buf::Narrow(transposed(xs, n)), Narrow::LANES)
+        } else {
+            (Buf::Wide(transposed(xs, n)), Wide::LANES)
+        };
+        let v = n.div_ceil(lanes);
         let slot = |i: usize| (i % v, i / v);
-        if xs.len() >= n {
-            let mut first: Vec<f64> = xs[..n].iter().map(|&x| x + 0.0).collect();
-            first.sort_unstable_by(f64::total_cmp);
-            for (i, x) in first.into_iter().enumerate() {
-                let (v, lane) = slot(i);
-                buf[v].0[lane] = x;
-            }
-        }
         SortedArray {
             xs,
             n,
@@ -115,68 +237,98 @@ impl<'a, const R: usize> SortedArray<'a, R> {
         }
     }
 
+    /// True when the window is held in `f32` lanes.
+    pub fn is_narrow(&self) -> bool {
+        matches!(self.buf, Buf::Narrow(_))
+    }
+
     /// Replaces one copy of `out` by `y` (both finite, `-0.0` already
     /// `0.0`), keeping the array sorted.
     #[inline(always)]
     fn step(&mut self, out: f64, y: f64) {
-        #[cfg(target_arch = "x86_64")]
-        if self.simd {
-            // SAFETY: `simd` is only set when the CPU has AVX2.
-            return unsafe { step_avx2(&mut self.buf, out, y) };
+        match &mut self.buf {
+            Buf::Wide(buf) => {
+                #[cfg(target_arch = "x86_64")]
+                if self.simd {
+                    // SAFETY: `simd` is only set when the CPU has AVX2.
+                    return unsafe { step_avx2_wide(buf, out, y) };
+                }
+                step_portable(buf, out, y)
+            }
+            Buf::Narrow(buf) => {
+                let (out, y) = (out as f32, y as f32);
+                #[cfg(target_arch = "x86_64")]
+                if self.simd {
+                    // SAFETY: as above.
+                    return unsafe { step_avx2_narrow(buf, out, y) };
+                }
+                step_portable(buf, out, y)
+            }
         }
-        step_portable(&mut self.buf, out, y)
     }
 
     /// Values at ranks `k` and `k + 1` for each rank.
     #[inline(always)]
     fn read(&self) -> [(f64, f64); R] {
-        let get = |(v, lane): (usize, usize)| self.buf[v].0[lane];
-        let mut out = [(0.0, 0.0); R];
-        for (o, &(lo, hi)) in out.iter_mut().zip(&self.at) {
-            *o = (get(lo), get(hi));
+        match &self.buf {
+            Buf::Wide(buf) => read(buf, &self.at),
+            Buf::Narrow(buf) => read(buf, &self.at),
         }
-        out
     }
 }
 
+/// Where a sorted position is in the transposed array: (vector, lane).
+type Slot = (usize, usize);
+
+/// The values at the slots of ranks `k` and `k + 1`, per rank.
+#[inline(always)]
+fn read<V: Vector, const R: usize>(buf: &[V], at: &[(Slot, Slot); R]) -> [(f64, f64); R] {
+    let get = |(v, lane): Slot| V::widen(buf[v].get(lane));
+    let mut out = [(0.0, 0.0); R];
+    for (o, &(lo, hi)) in out.iter_mut().zip(at) {
+        *o = (get(lo), get(hi));
+    }
+    out
+}
+
 /// The pass of the module docs, one element at a time in sorted order
-/// (`s[4V] = +inf`). Kept out of line, so that the iterator inlines into
-/// the rank loop with only the SIMD pass.
+/// (`s[LANES * V] = +inf`). Kept out of line, so that the iterator inlines
+/// into the rank loop with only the SIMD pass.
 #[inline(never)]
-fn step_portable(buf: &mut [Lanes], out: f64, y: f64) {
+fn step_portable<V: Vector>(buf: &mut [V], out: V::Lane, y: V::Lane) {
     let v = buf.len();
-    let len = 4 * v;
-    let at = |buf: &[Lanes], i: usize| {
+    let len = V::LANES * v;
+    let at = |buf: &[V], i: usize| {
         if i < len {
-            buf[i % v].0[i / v]
+            buf[i % v].get(i / v)
         } else {
-            f64::INFINITY
+            V::INF
         }
     };
     // d[i - 1], starting with d[-1] = -inf.
-    let mut prev = f64::NEG_INFINITY;
+    let mut prev = V::NEG_INF;
     for i in 0..len {
         let (c, nx) = (at(buf, i), at(buf, i + 1));
         let d = if c < out { c } else { nx };
         let m = if y < d { y } else { d };
-        buf[i % v].0[i / v] = if prev > m { prev } else { m };
+        buf[i % v].set(i / v, if prev > m { prev } else { m });
         prev = d;
     }
 }
 
-/// [`step_portable`] with AVX2 over the transposed array: the same
+/// [`step_portable`] with AVX2 over the transposed `f64` array: the same
 /// operations on the same elements, four at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn step_avx2(buf: &mut [Lanes], out: f64, y: f64) {
+unsafe fn step_avx2_wide(buf: &mut [Wide], out: f64, y: f64) {
     use std::arch::x86_64::*;
     let v = buf.len();
     debug_assert!(v >= 1);
     let p = buf.as_mut_ptr().cast::<f64>();
     let (o, yv) = (_mm256_set1_pd(out), _mm256_set1_pd(y));
     // SAFETY: every access is to vector `0..v` of `buf`, whole and aligned
-    // (`Lanes` is 32-byte aligned).
+    // (`Wide` is 32-byte aligned).
     unsafe {
         let first = _mm256_load_pd(p);
         let last = _mm256_load_pd(p.add(4 * (v - 1)));
@@ -202,6 +354,45 @@ unsafe fn step_avx2(buf: &mut [Lanes], out: f64, y: f64) {
         }
         let r = _mm256_max_pd(prev, _mm256_min_pd(yv, d_last));
         _mm256_store_pd(p.add(4 * (v - 1)), r);
+    }
+}
+
+/// [`step_avx2_wide`] over the `f32` array: eight lanes per vector, the
+/// lane shifts at the wrap-around by a lane permute and a blend.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn step_avx2_narrow(buf: &mut [Narrow], out: f32, y: f32) {
+    use std::arch::x86_64::*;
+    let v = buf.len();
+    debug_assert!(v >= 1);
+    let p = buf.as_mut_ptr().cast::<f32>();
+    let (o, yv) = (_mm256_set1_ps(out), _mm256_set1_ps(y));
+    // SAFETY: every access is to vector `0..v` of `buf`, whole and aligned
+    // (`Narrow` is 32-byte aligned).
+    unsafe {
+        let first = _mm256_load_ps(p);
+        let last = _mm256_load_ps(p.add(8 * (v - 1)));
+        // The last vector's `s[i + 1]`: the first vector one lane down,
+        // then s[8V] = +inf in the top lane.
+        let down = _mm256_permutevar8x32_ps(first, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
+        let wrap = _mm256_blend_ps::<0b1000_0000>(down, _mm256_set1_ps(f32::INFINITY));
+        let d_last = _mm256_blendv_ps(wrap, last, _mm256_cmp_ps::<_CMP_LT_OQ>(last, o));
+        // The first vector's d[i - 1]: d of the last vector one lane up,
+        // after d[-1] = -inf in the bottom lane.
+        let up = _mm256_permutevar8x32_ps(d_last, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
+        let mut prev = _mm256_blend_ps::<0b0000_0001>(up, _mm256_set1_ps(f32::NEG_INFINITY));
+        let mut c = first;
+        for k in 0..v - 1 {
+            let q = p.add(8 * k);
+            let next = _mm256_load_ps(q.add(8));
+            let d = _mm256_blendv_ps(next, c, _mm256_cmp_ps::<_CMP_LT_OQ>(c, o));
+            _mm256_store_ps(q, _mm256_max_ps(prev, _mm256_min_ps(yv, d)));
+            prev = d;
+            c = next;
+        }
+        let r = _mm256_max_ps(prev, _mm256_min_ps(yv, d_last));
+        _mm256_store_ps(p.add(8 * (v - 1)), r);
     }
 }
 
@@ -253,9 +444,12 @@ mod tests {
             for n in [2usize, 3, 4, 5, 8, 13, 24, 25, 40] {
                 let ranks = [0, (n - 2) / 2, n - 2];
                 let want = naive(&xs, n, &ranks);
-                for simd in [false, true] {
-                    let got = bits(SortedArray::with_simd(&xs, n, ranks, simd));
-                    assert_eq!(got, want, "len={len} n={n} simd={simd}");
+                assert!(exact_in_f32(&xs), "small integers are f32");
+                for (simd, narrow) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let array = SortedArray::with_simd(&xs, n, ranks, simd, narrow);
+                    assert_eq!(array.is_narrow(), narrow);
+                    let got = bits(array);
+                    assert_eq!(got, want, "len={len} n={n} simd={simd} narrow={narrow}");
                 }
                 let blocks = bits(SortedBlocks::new(&xs, n, ranks));
                 assert_eq!(blocks, want, "len={len} n={n}");
@@ -285,7 +479,11 @@ mod tests {
             let ranks = [(n - 1) / 4, (n - 1) / 2, 3 * (n - 1) / 4];
             let want = bits(SortedBlocks::new(&xs, n, ranks));
             for simd in [false, true] {
-                let got = bits(SortedArray::with_simd(&xs, n, ranks, simd));
+                assert!(!exact_in_f32(&xs), "1e-300 is not an f32");
+                let array = SortedArray::new(&xs, n, ranks);
+                assert!(!array.is_narrow());
+                let array = SortedArray::with_simd(&xs, n, ranks, simd, false);
+                let got = bits(array);
                 assert_eq!(got, want, "n={n} simd={simd}");
             }
         }

@@ -33,6 +33,7 @@ mod reference;
 mod sorted;
 mod treap;
 
+pub(crate) use array::exact_in_f32;
 pub use array::SortedArray;
 pub use blocks::SortedBlocks;
 pub(crate) use network::{sort as sort_network, NETWORK_MAX};
