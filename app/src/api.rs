@@ -11,6 +11,95 @@ use serde::{Deserialize, Serialize};
 pub struct MetricSummary {
     pub name: String,
     pub title: String,
+    /// The dimensions the metric is sliced by (none: not sliced).
+    #[serde(default)]
+    pub slices: Vec<String>,
+}
+
+/// Why a request was refused: the HTTP status a server function answers
+/// with. Without one, every error is a 500, which monitoring and scripts
+/// read as a fault of the server rather than of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 400: a parameter is malformed or out of range.
+    BadRequest,
+    /// 401: the operator token is missing.
+    Unauthorized,
+    /// 403: the token is wrong, or writes are disabled.
+    Forbidden,
+    /// 404: no such metric, silence or page.
+    NotFound,
+}
+
+impl Refusal {
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::BadRequest => 400,
+            Refusal::Unauthorized => 401,
+            Refusal::Forbidden => 403,
+            Refusal::NotFound => 404,
+        }
+    }
+}
+
+/// Sets the status of the response being built (a server function's, or the
+/// page's while it renders on the server); nothing in the browser.
+pub fn set_status(status: u16) {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(code) = leptos::server_fn::http_export::StatusCode::from_u16(status) {
+            options.set_status(code);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}
+
+/// The error a server function returns for a refused request, answered with
+/// the refusal's status.
+pub fn refuse(why: Refusal, message: impl std::fmt::Display) -> ServerFnError {
+    set_status(why.status());
+    ServerFnError::new(message.to_string())
+}
+
+/// A server function's error as a person should read it: the server's own
+/// message without the transport's "error running server function" prefix.
+pub fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The metric named `name` among `metrics`; the message lists the others.
+pub fn find_metric<'a>(
+    metrics: &'a [MetricSummary],
+    name: &str,
+) -> Result<&'a MetricSummary, String> {
+    metrics.iter().find(|m| m.name == name).ok_or_else(|| {
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        format!(
+            "unknown metric {name:?}: the metrics are {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// `dimension=value` checked against the dimensions `metric` is sliced by.
+pub fn metric_slice(metric: &MetricSummary, text: &str) -> Result<(String, String), String> {
+    let (dimension, value) = parse_slice(text)?;
+    if metric.slices.contains(&dimension) {
+        return Ok((dimension, value));
+    }
+    Err(if metric.slices.is_empty() {
+        format!("{} has no slices", metric.name)
+    } else {
+        format!(
+            "{} is not sliced by {dimension:?}: use one of {}",
+            metric.name,
+            metric.slices.join(", ")
+        )
+    })
 }
 
 /// A metric's recent history at a fixed step; `None` marks a bucket with no data.
@@ -95,10 +184,12 @@ pub async fn fetch_metric_history(
     // One month is the longest history a page asks for; bound it so a crafted
     // request cannot make the server read years of events.
     let days = days.clamp(1, 31);
+    let metrics = backend.metrics();
+    let metric = find_metric(&metrics, &name).map_err(|e| refuse(Refusal::NotFound, e))?;
     let slice = non_blank(slice)
-        .map(|text| parse_slice(&text))
+        .map(|text| metric_slice(metric, &text))
         .transpose()
-        .map_err(ServerFnError::new)?;
+        .map_err(|e| refuse(Refusal::BadRequest, e))?;
     backend
         .history(&name, days, slice)
         .await
@@ -152,8 +243,22 @@ pub async fn fetch_slices(
     dimension: Option<String>,
 ) -> Result<MetricSlices, ServerFnError> {
     let backend = backend::from_context()?;
+    let metrics = backend.metrics();
+    let metric = find_metric(&metrics, &name).map_err(|e| refuse(Refusal::NotFound, e))?;
+    let dimension = non_blank(dimension);
+    if let Some(dimension) = &dimension {
+        if !metric.slices.contains(dimension) {
+            return Err(refuse(
+                Refusal::BadRequest,
+                format!(
+                    "{name} is not sliced by {dimension:?}: use one of {}",
+                    metric.slices.join(", ")
+                ),
+            ));
+        }
+    }
     backend
-        .slices(&name, non_blank(dimension), SLICE_DAYS)
+        .slices(&name, dimension, SLICE_DAYS)
         .await
         .map_err(ServerFnError::new)
 }
@@ -281,23 +386,23 @@ pub async fn fetch_alerts(
     let backend = backend::from_context()?;
     let metric = non_blank(metric);
     if let Some(name) = &metric {
-        if !backend.metrics().iter().any(|m| &m.name == name) {
-            return Err(ServerFnError::new(format!("unknown metric {name:?}")));
-        }
+        find_metric(&backend.metrics(), name).map_err(|e| refuse(Refusal::NotFound, e))?;
     }
     let state = non_blank(state);
     if let Some(state) = &state {
         if state != "firing" && state != "resolved" {
-            return Err(ServerFnError::new(format!(
-                "state {state:?}: expected firing or resolved"
-            )));
+            return Err(refuse(
+                Refusal::BadRequest,
+                format!("state {state:?}: expected firing or resolved"),
+            ));
         }
     }
     if let Some(hours) = since_hours {
         if !(1..=MAX_SINCE_HOURS).contains(&hours) {
-            return Err(ServerFnError::new(format!(
-                "since {hours} hours: expected 1 to {MAX_SINCE_HOURS}"
-            )));
+            return Err(refuse(
+                Refusal::BadRequest,
+                format!("since {hours} hours: expected 1 to {MAX_SINCE_HOURS}"),
+            ));
         }
     }
     let limit = limit.clamp(1, MAX_ALERTS);
@@ -323,7 +428,8 @@ pub async fn create_silence(
     let backend = backend::from_context()?;
     backend::authorize(backend.as_ref(), &token)?;
     let known: Vec<String> = backend.metrics().into_iter().map(|m| m.name).collect();
-    let request = validate_silence(metric, slice, minutes, &known).map_err(ServerFnError::new)?;
+    let request = validate_silence(metric, slice, minutes, &known)
+        .map_err(|e| refuse(Refusal::BadRequest, e))?;
     backend
         .create_silence(request)
         .await
@@ -335,9 +441,18 @@ pub async fn end_silence(id: i64, token: String) -> Result<(), ServerFnError> {
     let backend = backend::from_context()?;
     backend::authorize(backend.as_ref(), &token)?;
     if id <= 0 {
-        return Err(ServerFnError::new(format!("no silence with id {id}")));
+        return Err(refuse(
+            Refusal::NotFound,
+            format!("no silence with id {id}"),
+        ));
     }
-    backend.end_silence(id).await.map_err(ServerFnError::new)
+    backend.end_silence(id).await.map_err(|error| {
+        if error.starts_with("no silence with id") {
+            refuse(Refusal::NotFound, error)
+        } else {
+            ServerFnError::new(error)
+        }
+    })
 }
 
 /// Whether writes (labels, silences, applying settings) are possible: an
@@ -357,9 +472,10 @@ pub async fn label_alert(id: u64, label: String, token: String) -> Result<(), Se
     let backend = backend::from_context()?;
     backend::authorize(backend.as_ref(), &token)?;
     if !ALERT_LABELS.contains(&label.as_str()) {
-        return Err(ServerFnError::new(format!(
-            "label {label:?}: expected false_alarm or expected"
-        )));
+        return Err(refuse(
+            Refusal::BadRequest,
+            format!("label {label:?}: expected false_alarm or expected"),
+        ));
     }
     backend
         .label_alert(id, label)
@@ -400,9 +516,13 @@ pub fn validate_label(
             request.kind
         ));
     }
+    if request.from < 0 {
+        return Err("the span must start after 1970".into());
+    }
     if request.from >= request.to {
         return Err("the span must end after it starts".into());
     }
+    // `from >= 0` and `to > from`, so the difference cannot overflow.
     if request.to - request.from > MAX_LABEL_SECONDS {
         return Err("a label spans at most 31 days".into());
     }
@@ -438,7 +558,7 @@ pub async fn create_label(
         },
         &known,
     )
-    .map_err(ServerFnError::new)?;
+    .map_err(|e| refuse(Refusal::BadRequest, e))?;
     backend
         .create_label(request)
         .await
@@ -462,7 +582,8 @@ pub struct DetectorSettings {
     pub in_effect: String,
     /// Its short name: `iqr`, `any(seasonal+drop)`.
     pub name: String,
-    /// `config` (the config file's choice) or `applied` (from the lab).
+    /// `config` (the config file's choice), `default` (vigil's built-in one:
+    /// the config chooses nothing for this metric) or `applied` (from the lab).
     pub origin: String,
     /// Changes applied from the lab, newest first.
     pub changes: Vec<SettingChangeRow>,
@@ -484,6 +605,7 @@ pub struct SettingChangeRow {
 #[server(endpoint = "fetch_detector")]
 pub async fn fetch_detector(metric: String) -> Result<DetectorSettings, ServerFnError> {
     let backend = backend::from_context()?;
+    find_metric(&backend.metrics(), &metric).map_err(|e| refuse(Refusal::NotFound, e))?;
     backend
         .detector_settings(metric)
         .await
@@ -503,8 +625,12 @@ pub async fn apply_detector(
     let backend = backend::from_context()?;
     backend::authorize(backend.as_ref(), &token)?;
     if detector.len() > 16 * 1024 {
-        return Err(ServerFnError::new("the detector settings are too long"));
+        return Err(refuse(
+            Refusal::BadRequest,
+            "the detector settings are too long",
+        ));
     }
+    find_metric(&backend.metrics(), &metric).map_err(|e| refuse(Refusal::NotFound, e))?;
     let detector = non_blank(Some(detector));
     backend
         .apply_detector(metric, detector)
@@ -626,8 +752,8 @@ pub async fn fetch_overview() -> Result<Overview, ServerFnError> {
 #[cfg(feature = "ssr")]
 pub mod backend {
     use super::{
-        AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSlices, MetricSummary,
-        Overview, SilenceRequest, SilenceRow, READ_ONLY,
+        refuse, AlertRow, DetectorSettings, LabelRequest, MetricHistory, MetricSlices,
+        MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, READ_ONLY,
     };
     use leptos::prelude::*;
     use std::{future::Future, pin::Pin, sync::Arc};
@@ -750,15 +876,16 @@ pub mod backend {
     /// Refuses a write unless writes are enabled and `token` is the operator token.
     pub fn authorize(backend: &dyn Backend, token: &str) -> Result<(), ServerFnError> {
         if !backend.writes_enabled() {
-            return Err(ServerFnError::new(READ_ONLY));
+            return Err(refuse(Refusal::Forbidden, READ_ONLY));
         }
         if token.is_empty() {
-            return Err(ServerFnError::new(
+            return Err(refuse(
+                Refusal::Unauthorized,
                 "operator token required: enter it to make changes",
             ));
         }
         if !backend.check_operator_token(token) {
-            return Err(ServerFnError::new("wrong operator token"));
+            return Err(refuse(Refusal::Forbidden, "wrong operator token"));
         }
         Ok(())
     }
@@ -841,6 +968,9 @@ mod tests {
             (request("bogus", 0, 900, ""), "expected incident"),
             (request("expected", 900, 900, ""), "end after it starts"),
             (request("expected", 0, MAX_LABEL_SECONDS + 1, ""), "31 days"),
+            // Extreme instants are refused, not overflowed.
+            (request("incident", i64::MIN, i64::MAX, ""), "after 1970"),
+            (request("incident", 0, i64::MAX, ""), "31 days"),
             (
                 request("false_alarm", 0, 900, &"x".repeat(MAX_LABEL_NOTE + 1)),
                 "longer than",

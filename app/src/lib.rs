@@ -5,6 +5,7 @@
 pub mod api;
 pub mod components;
 pub mod pages;
+pub mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -56,7 +57,10 @@ pub fn App() -> impl IntoView {
                 </nav>
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=|| {
+                    api::set_status(api::Refusal::NotFound.status());
+                    view! { <p class="empty">"Page not found."</p> }
+                }>
                     <Route path=path!("/") view=pages::overview::OverviewPage/>
                     <Route path=path!("/metric/:name") view=pages::metric::MetricPage/>
                     <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage } from './support/browser.mjs';
+import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
 
 const TOKEN = 'e2e-lab-token';
 let vigil;
@@ -22,8 +22,8 @@ after(async () => {
 });
 
 const LABELS = '[data-testid="label-list"]';
-// A server function refused with an error is a failed request in the browser's eyes.
-const unexpected = (problems) => problems.filter((p) => !p.includes('500'));
+// A refused server function is a failed request in the browser's eyes.
+const unexpected = unexpectedProblems;
 
 test('a marked span needs the token, is stored, and shows after a reload', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
@@ -71,7 +71,7 @@ test('a marked span needs the token, is stored, and shows after a reload', async
 test('applying the lab detector needs the token and is recorded', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_likes`);
   await page.waitForSelector('[data-testid="in-effect"]');
-  assert.match(await page.textContent('[data-testid="in-effect"]'), /iqr \(from the config file\)/);
+  assert.match(await page.textContent('[data-testid="in-effect"]'), /iqr \(vigil's default: no detector configured for this metric\)/);
 
   await page.selectOption('#detector', 'seasonal');
   await page.waitForFunction(() => /Apply seasonal/.test(document.querySelector('[data-testid="apply-current"]')?.textContent ?? ''));

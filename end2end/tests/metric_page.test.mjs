@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, canvasStats } from './support/browser.mjs';
+import { launchBrowser, openPage, canvasStats, unexpectedProblems } from './support/browser.mjs';
 
 let vigil;
 let browser;
@@ -81,6 +81,6 @@ test('an unknown metric shows an error, not a broken page', async () => {
   const alert = await page.textContent('[role="alert"]');
   assert.match(alert, /unknown metric/);
   // The failed server function is reported by the browser as a console error; nothing else may be.
-  assert.deepEqual(problems.filter((p) => !p.includes('500')), []);
+  assert.deepEqual(unexpectedProblems(problems), []);
   await page.close();
 });

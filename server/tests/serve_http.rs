@@ -49,6 +49,19 @@ fn probes_and_pages_answer_on_the_embedded_default() {
         page.contains("data-testid=\"anomaly-count\""),
         "server-rendered count"
     );
+    // A wrong address is answered as one, not with a 200 error page.
+    let (status, page) = get(&server.addr, "/metric/does_not_exist").expect("answers");
+    assert_eq!(status, 404, "unknown metric");
+    assert!(page.contains("unknown metric"), "the page says why");
+    let (status, _) = get(&server.addr, "/metric/feed_views?slice=garbage").expect("answers");
+    assert_eq!(status, 400, "malformed slice");
+    let (status, _) = get(&server.addr, "/metric/feed_views?slice=planet%3DMars").expect("answers");
+    assert_eq!(status, 400, "a dimension the metric is not sliced by");
+    let (status, _) = get(&server.addr, "/metric/feed_views?slice=os%3DAndroid").expect("answers");
+    assert_eq!(status, 200, "a real slice");
+    let (status, page) = get(&server.addr, "/no/such/page").expect("answers");
+    assert_eq!(status, 404);
+    assert!(page.contains("Page not found"));
 
     // SIGTERM: a clean, prompt exit (what systemd and the e2e harness send).
     let pid = server.child.id().to_string();

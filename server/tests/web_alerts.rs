@@ -55,6 +55,69 @@ fn seed_alert(dir: &Path) {
 }
 
 #[test]
+fn refused_requests_are_answered_with_their_http_status() {
+    let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], |_| {});
+    let cases = [
+        ("fetch_metric_history", "name=nope&days=1".to_string(), 404),
+        (
+            "fetch_metric_history",
+            "name=feed_views&days=1&slice=garbage".into(),
+            400,
+        ),
+        (
+            "fetch_metric_history",
+            "name=feed_views&days=1&slice=planet%3DMars".into(),
+            400,
+        ),
+        ("fetch_slices", "name=nope".into(), 404),
+        (
+            "fetch_slices",
+            "name=feed_views&dimension=planet".into(),
+            400,
+        ),
+        ("fetch_alerts", "metric=nope&limit=5".into(), 404),
+        ("fetch_alerts", "state=burning&limit=5".into(), 400),
+        ("fetch_alerts", "since_hours=0&limit=5".into(), 400),
+        ("fetch_detector", "metric=nope".into(), 404),
+        (
+            "create_silence",
+            "metric=feed_views&minutes=30&token=".into(),
+            401,
+        ),
+        (
+            "create_silence",
+            "metric=feed_views&minutes=30&token=wrong".into(),
+            403,
+        ),
+        (
+            "create_silence",
+            format!("metric=feed_views&minutes=0&token={TOKEN}"),
+            400,
+        ),
+        ("end_silence", format!("id=99999&token={TOKEN}"), 404),
+        (
+            "label_alert",
+            format!("id=1&label=great&token={TOKEN}"),
+            400,
+        ),
+        (
+            "create_label",
+            format!(
+                "metric=feed_views&from=-9223372036854775808&to=9223372036854775807\
+                 &kind=incident&note=x&token={TOKEN}"
+            ),
+            400,
+        ),
+    ];
+    for (endpoint, form, want) in cases {
+        let (status, body) = post(&server, endpoint, &form);
+        assert_eq!(status, want, "{endpoint} {form}: {body}");
+    }
+    let (status, body) = post(&server, "fetch_alerts", "limit=5");
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
 fn silences_need_the_operator_token_and_round_trip() {
     let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], |_| {});
 
@@ -269,8 +332,8 @@ fn alerts_are_served_and_rendered() {
     assert_eq!(status, 200);
     assert!(page.contains("data-testid=\"alerts-table\""), "{page}");
     assert!(
-        page.contains("href=\"/metric/feed_views?at=1700000100\""),
-        "rows link the metric at the alert's moment: {page}"
+        page.contains("href=\"/metric/feed_views?slice=os%3DAndroid&amp;at=1700000100\""),
+        "rows link the alert's slice of the metric at the alert's moment: {page}"
     );
     assert!(page.contains("os=Android"), "the slice is shown");
     assert!(

@@ -67,7 +67,8 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
     let (status, body) = post(&server, "fetch_detector", "metric=feed_views");
     assert_eq!(status, 200, "{body}");
     let settings = json(&body);
-    assert_eq!(settings["origin"], "config");
+    // The config sets no detector: vigil's built-in default judges.
+    assert_eq!(settings["origin"], "default");
     assert_eq!(settings["name"], "iqr");
     assert_eq!(settings["changes"], serde_json::json!([]));
 
@@ -151,7 +152,7 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
     );
     assert_eq!(status, 200, "{body}");
     let settings = json(&body);
-    assert_eq!(settings["origin"], "config");
+    assert_eq!(settings["origin"], "default");
     assert_eq!(settings["name"], "iqr");
     assert_eq!(settings["changes"].as_array().expect("changes").len(), 2);
     assert_eq!(dry_run_detector(server.dir.path(), "feed_views"), "iqr");

@@ -10,8 +10,8 @@ use leptos_router::components::A;
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
 
 use crate::api::{
-    fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence, LabelAlert,
-    MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
+    error_text, fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence,
+    LabelAlert, MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
 };
 
 /// The most alerts the page lists.
@@ -180,8 +180,13 @@ fn alert_row(
     action: ServerAction<LabelAlert>,
     token: RwSignal<String>,
 ) -> impl IntoView {
-    // The metric page at the alert's moment (as the Telegram link does).
-    let href = format!("/metric/{}?at={}", alert.metric, alert.started_at);
+    // The metric (or the alert's slice of it) at the alert's moment, as the
+    // Telegram link does.
+    let href = crate::routes::metric_page(
+        &alert.metric,
+        alert.slice.as_deref(),
+        Some(alert.started_at),
+    );
     let band = format!("{} – {}", number(alert.lower), number(alert.upper));
     let deviation = alert
         .deviation
@@ -466,13 +471,5 @@ fn number(value: Option<f64>) -> String {
         Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
         Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
         Some(v) => format!("{v:.4}"),
-    }
-}
-
-/// The server's message, without the error-kind prefix.
-fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
     }
 }

@@ -25,7 +25,7 @@ pub fn OverviewPage() -> impl IntoView {
                 match overview.await {
                     Ok(initial) => view! { <Cards initial/> }.into_any(),
                     Err(error) => {
-                        view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+                        view! { <p class="error" role="alert">{crate::api::error_text(&error)}</p> }.into_any()
                     }
                 }
             })}

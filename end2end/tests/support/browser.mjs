@@ -44,3 +44,10 @@ export async function canvasStats(page, selector) {
     return { inked, total: width * height, hash };
   });
 }
+
+/// The problems left once refused requests are set aside: the browser logs a
+/// server function answered 400/401/403/404 (a refused request, which the page
+/// then explains) as a failed resource. Anything else is a real problem.
+export function unexpectedProblems(problems) {
+  return problems.filter((p) => !/the server responded with a status of 40[0134]\b/.test(p));
+}

@@ -166,6 +166,12 @@ impl Default for DetectorChoice {
 }
 
 impl DetectorChoice {
+    /// True when the config picks `metric`'s detector (its own entry, or a
+    /// default other than vigil's built-in one).
+    pub fn chooses(&self, metric: &str) -> bool {
+        self.per_metric.contains_key(metric) || self.default != DetectorChoice::default().default
+    }
+
     pub fn for_metric(&self, metric: &str) -> &Ensemble {
         self.per_metric.get(metric).unwrap_or(&self.default)
     }
@@ -589,6 +595,26 @@ fn looks_like_token(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_choice_says_whether_the_config_picked_a_metric_detector() {
+        let mut choice = DetectorChoice::default();
+        assert!(!choice.chooses("feed_views"), "the built-in default");
+        choice.per_metric.insert(
+            "feed_ctr".into(),
+            Ensemble::single(DetectorSpec::Iqr(IqrParams {
+                n: 96,
+                ..IqrParams::default()
+            })),
+        );
+        assert!(choice.chooses("feed_ctr"));
+        assert!(!choice.chooses("feed_views"));
+        choice.default = Ensemble::single(DetectorSpec::Iqr(IqrParams {
+            a: 3.0,
+            ..IqrParams::default()
+        }));
+        assert!(choice.chooses("feed_views"), "a configured default");
+    }
 
     #[test]
     fn utc_offsets_parse_and_bad_ones_are_explained() {

@@ -10,7 +10,7 @@ use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, watermark};
 use crate::config::AlertingConfig;
-use crate::metrics::model::{MetricDef, BUCKET_SECONDS};
+use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 use crate::telegram::message::{escape_html, AlertMessage, AlertState, GroupLine, MessageExtras};
 
@@ -22,9 +22,11 @@ pub struct Links {
 }
 
 impl Links {
-    /// vigil's page for a metric, at the alert's bucket.
-    pub fn metric_page(&self, metric: &str, bucket: i64) -> String {
-        format!("{}/metric/{metric}?at={bucket}", self.base_url)
+    /// vigil's page for a metric, or the alert's slice of it, at the alert's bucket.
+    pub fn metric_page(&self, metric: &str, slice: Option<&SliceKey>, bucket: i64) -> String {
+        let slice = slice.map(|s| format!("{}={}", s.dimension, s.value));
+        let path = app::routes::metric_page(metric, slice.as_deref(), Some(bucket));
+        format!("{}{path}", self.base_url)
     }
 }
 
@@ -50,7 +52,7 @@ pub fn alert_message(
         vs_yesterday: payload.context.vs_yesterday,
         vs_week_ago: payload.context.vs_week_ago,
         detector: payload.detector.clone(),
-        page_url: links.metric_page(&payload.metric, payload.bucket),
+        page_url: links.metric_page(&payload.metric, payload.slice.as_ref(), payload.bucket),
         dashboards: alerting.links_for(&payload.metric),
         state,
         extra: MessageExtras {

@@ -409,6 +409,7 @@ impl Backend for SourceBackend {
             .map(|m| MetricSummary {
                 name: m.name.clone(),
                 title: m.title.clone(),
+                slices: m.slices.clone(),
             })
             .collect()
     }
@@ -565,7 +566,8 @@ fn settings_view(
         name: in_effect.name(),
         origin: match changes.first() {
             Some(change) if change.detector.is_some() => "applied",
-            _ => "config",
+            _ if configured.chooses(metric) => "config",
+            _ => "default",
         }
         .to_string(),
         changes: changes

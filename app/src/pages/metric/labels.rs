@@ -102,10 +102,7 @@ pub fn LabelsPanel(
         .into_iter()
         .flatten()
         .next()
-        .map(|error| match error {
-            ServerFnError::ServerError(message) => message,
-            other => other.to_string(),
-        })
+        .map(|error| crate::api::error_text(&error))
     };
 
     let rows = labels

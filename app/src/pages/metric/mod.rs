@@ -31,6 +31,14 @@ pub fn MetricPage() -> impl IntoView {
     let query = use_query_map();
     let at = move || query.read().get("at").and_then(|at| at.parse::<i64>().ok());
     let slice = move || query.read().get("slice").filter(|s| !s.is_empty());
+    #[cfg(feature = "ssr")]
+    answer_status(
+        &params.with_untracked(|p| p.get("name").unwrap_or_default()),
+        query
+            .with_untracked(|q| q.get("slice"))
+            .filter(|s| !s.is_empty())
+            .as_deref(),
+    );
     let history = Resource::new(
         move || (name(), slice()),
         |(name, slice)| fetch_metric_history(name, HISTORY_DAYS, slice),
@@ -45,11 +53,32 @@ pub fn MetricPage() -> impl IntoView {
                         view! { <BacktestLab history at=at() reload/> }.into_any()
                     }
                     Err(error) => {
-                        view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+                        view! { <p class="error" role="alert">{crate::api::error_text(&error)}</p> }.into_any()
                     }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// On the server, answers an unknown metric with 404 and a slice the metric
+/// is not cut by with 400, before the page streams: the history's own error
+/// (shown in the page) arrives after the response head has gone out.
+#[cfg(feature = "ssr")]
+fn answer_status(name: &str, slice: Option<&str>) {
+    use crate::api::{backend, find_metric, metric_slice, set_status, Refusal};
+    let Ok(backend) = backend::from_context() else {
+        return;
+    };
+    let metrics = backend.metrics();
+    let refusal = match find_metric(&metrics, name) {
+        Err(_) => Some(Refusal::NotFound),
+        Ok(metric) => slice
+            .filter(|text| metric_slice(metric, text).is_err())
+            .map(|_| Refusal::BadRequest),
+    };
+    if let Some(refusal) = refusal {
+        set_status(refusal.status());
     }
 }
 

@@ -41,8 +41,7 @@ pub fn ApplyPanel(
         }
     };
     let error = move || match apply.value().get() {
-        Some(Err(ServerFnError::ServerError(message))) => Some(message),
-        Some(Err(other)) => Some(other.to_string()),
+        Some(Err(error)) => Some(crate::api::error_text(&error)),
         _ => None,
     };
     let current = move || lab.spec.with(|spec| spec.name());
@@ -54,7 +53,7 @@ pub fn ApplyPanel(
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(settings) => view! { <InEffect settings/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{crate::api::error_text(&error)}</p> }.into_any(),
                     }
                 })}
             </Transition>
@@ -84,10 +83,10 @@ pub fn ApplyPanel(
 
 #[component]
 fn InEffect(settings: DetectorSettings) -> impl IntoView {
-    let origin = if settings.origin == "applied" {
-        "applied from the lab"
-    } else {
-        "from the config file"
+    let origin = match settings.origin.as_str() {
+        "applied" => "applied from the lab",
+        "config" => "from the config file",
+        _ => "vigil's default: no detector configured for this metric",
     };
     let changes = settings
         .changes

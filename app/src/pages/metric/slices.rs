@@ -9,24 +9,6 @@ use leptos_router::components::A;
 use crate::api::{fetch_slices, MetricSlices, SLICE_DAYS};
 use crate::components::sparkline::Sparkline;
 
-/// `/metric/<name>?slice=<dimension>=<value>`, percent-encoded.
-pub fn slice_href(metric: &str, dimension: &str, value: &str) -> String {
-    let encode = |text: &str| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    format!(
-        "/metric/{metric}?slice={}",
-        encode(&format!("{dimension}={value}"))
-    )
-}
-
 #[component]
 pub fn SliceMultiples(metric: String, current: Option<String>) -> impl IntoView {
     let dimension = RwSignal::new(String::new());
@@ -57,7 +39,7 @@ pub fn SliceMultiples(metric: String, current: Option<String>) -> impl IntoView 
                             }
                             .into_any(),
                             Err(error) => view! {
-                                <p class="error" role="alert">{error.to_string()}</p>
+                                <p class="error" role="alert">{crate::api::error_text(&error)}</p>
                             }
                             .into_any(),
                         }
@@ -90,7 +72,7 @@ fn Multiples(
         .map(|slice| {
             let key = format!("{shown}={}", slice.value);
             let is_current = current.as_deref() == Some(key.as_str());
-            let href = slice_href(&metric, &shown, &slice.value);
+            let href = crate::routes::metric_page(&metric, Some(&format!("{shown}={}", slice.value)), None);
             let label = format!("{metric} where {key}, last {SLICE_DAYS} days");
             view! {
                 <li class="slice-card" class:current=is_current>
@@ -110,21 +92,4 @@ fn Multiples(
         <ul class="slice-grid" data-testid="slice-grid">{cards}</ul>
     }
     .into_any()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slice_links_are_encoded() {
-        assert_eq!(
-            slice_href("feed_views", "os", "Android"),
-            "/metric/feed_views?slice=os%3DAndroid"
-        );
-        assert_eq!(
-            slice_href("feed_views", "country", "Côte d'Ivoire"),
-            "/metric/feed_views?slice=country%3DC%C3%B4te%20d%27Ivoire"
-        );
-    }
 }
