@@ -54,13 +54,62 @@ pub enum LogFormat {
 /// Logs go to stderr so that commands writing CSV to stdout stay pipeable.
 /// The level comes from `RUST_LOG` (default `info`).
 pub fn init_logging(args: &LogArgs) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Colour codes only for a person at a terminal: a log redirected to a file or
+/// a pipe stays plain text, and a non-empty `NO_COLOR` (no-color.org) turns
+/// colour off everywhere.
+fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(!use_colour(false, None), "redirected");
+        assert!(!use_colour(true, Some("1".as_ref())));
+        assert!(
+            use_colour(true, Some("".as_ref())),
+            "empty NO_COLOR is unset"
+        );
+    }
+
+    #[test]
+    fn shared_alerts_flags_go_on_either_side_of_the_subcommand() {
+        for args in [
+            ["vigil", "alerts", "list", "--data-dir", "d"],
+            ["vigil", "alerts", "--data-dir", "d", "list"],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            let Command::Alerts(alerts) = cli.command else {
+                panic!("alerts");
+            };
+            assert_eq!(alerts.source.data_dir.as_deref(), Some("d".as_ref()));
+        }
+        let cli = Cli::try_parse_from(["vigil", "alerts", "silences", "--config", "v.toml"])
+            .expect("parses");
+        let Command::Alerts(alerts) = cli.command else {
+            panic!("alerts");
+        };
+        assert_eq!(alerts.source.config.as_deref(), Some("v.toml".as_ref()));
     }
 }

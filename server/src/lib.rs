@@ -21,6 +21,7 @@ pub mod delivery;
 pub mod events;
 pub mod labels;
 pub mod metrics;
+pub mod period;
 pub mod pipeline;
 pub mod scheduler;
 pub mod settings;

@@ -10,10 +10,46 @@ pub fn format_time(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
+/// The earliest accepted instant: 1970-01-01 00:00:00 UTC.
+pub const MIN_TIME: i64 = 0;
+/// The latest accepted instant: 9999-12-31 23:59:59 UTC. Every time the
+/// commands take stays in this range, so bucket arithmetic on it (a few days
+/// or weeks either side) cannot overflow an i64.
+pub const MAX_TIME: i64 = 253_402_300_799;
+
 /// Parse a point in time (UTC): `now`, `now-<N>m|h|d`, unix seconds, RFC 3339,
 /// `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DD`. `now` is the current unix time.
+/// The result is always within [`MIN_TIME`]..=[`MAX_TIME`].
 pub fn parse_time(text: &str, now: i64) -> anyhow::Result<i64> {
-    let text = text.trim();
+    let unix = parse_unbounded(text.trim(), now)?;
+    check_in_range(unix)
+}
+
+/// `unix` if it lies in 1970-01-01..=9999-12-31, else an error saying the
+/// range (and that the number looks like milliseconds, when it does).
+pub fn check_in_range(unix: i64) -> anyhow::Result<i64> {
+    if (MIN_TIME..=MAX_TIME).contains(&unix) {
+        return Ok(unix);
+    }
+    let range = format!(
+        "{} is outside the supported range {} ({MIN_TIME}) to {} ({MAX_TIME}) UTC",
+        unix,
+        format_time(MIN_TIME),
+        format_time(MAX_TIME)
+    );
+    // Unix milliseconds of any date since 2001-09-09 have 13 digits; seconds
+    // just past 9999 are not taken for milliseconds.
+    let seconds = unix / 1000;
+    if unix >= 1_000_000_000_000 && (MIN_TIME..=MAX_TIME).contains(&seconds) {
+        bail!(
+            "{range}; it looks like milliseconds: unix seconds would be {seconds} ({})",
+            format_time(seconds)
+        );
+    }
+    bail!("{range}")
+}
+
+fn parse_unbounded(text: &str, now: i64) -> anyhow::Result<i64> {
     if let Some(rest) = text.strip_prefix("now") {
         return parse_relative(text, rest, now);
     }
@@ -79,6 +115,32 @@ mod tests {
         assert!(parse_time("yesterday", now).is_err());
         assert!(parse_time("now-6y", now).is_err());
         assert_eq!(format_time(now + 900), "2024-01-01 00:15:00");
+    }
+
+    #[test]
+    fn times_outside_1970_to_9999_are_errors() {
+        let now = 1_704_067_200;
+        assert_eq!(parse_time("0", now).unwrap(), 0);
+        assert_eq!(parse_time("9999-12-31 23:59:59", now).unwrap(), MAX_TIME);
+        assert_eq!(format_time(MAX_TIME), "9999-12-31 23:59:59");
+        for text in [
+            "9223372036854775807",
+            "-9223372036854775808",
+            "-1",
+            "253402300800",
+            "now-19724d",
+        ] {
+            let error = parse_time(text, now).unwrap_err().to_string();
+            assert!(
+                error.contains("outside the supported range"),
+                "{text}: {error}"
+            );
+            assert!(error.contains("9999-12-31 23:59:59"), "{text}: {error}");
+            assert!(!error.contains("milliseconds"), "{text}: {error}");
+        }
+        let error = parse_time("1796000000000", now).unwrap_err().to_string();
+        assert!(error.contains("looks like milliseconds"), "{error}");
+        assert!(error.contains("1796000000"), "{error}");
     }
 
     #[test]

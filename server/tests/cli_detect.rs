@@ -452,3 +452,23 @@ fn forecast_detector_flags_the_outage() {
     );
     bad(&["--z", "3"], "--z not used by --detector forecast");
 }
+
+#[test]
+fn the_default_period_on_a_daily_series_is_explained() {
+    let mut csv = String::from("timestamp,value\n");
+    for day in 1..=28 {
+        csv.push_str(&format!("2024-05-{day:02} 00:00:00,{}\n", 100 + day % 7));
+    }
+    let out = vigil(
+        &["detect", "--input", "-", "--detector", "seasonal"],
+        Some(&csv),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the default period 1d is 1 point at this series' 1-day step")
+            && err.contains("--period 1w or auto"),
+        "{err}"
+    );
+    assert!(!err.contains("got 1"), "{err}");
+}

@@ -34,7 +34,7 @@ use super::seasonal::{Baseline, BaselineParams};
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default)
+    serde(default, deny_unknown_fields)
 )]
 pub struct ChangepointParams {
     /// Baseline: points per season (>= 2).

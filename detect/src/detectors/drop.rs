@@ -28,7 +28,7 @@ use super::common::{check_count, finite, median, sort, Ring, MAX_LEVEL_WINDOW};
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default)
+    serde(default, deny_unknown_fields)
 )]
 pub struct DropParams {
     /// Previous buckets whose median is the reference (>= 2).

@@ -51,7 +51,7 @@ use super::common::{check_count, finite, MAX_LEVEL_WINDOW};
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default)
+    serde(default, deny_unknown_fields)
 )]
 pub struct ForecastParams {
     /// Points per season (>= 2, at most `window / 2`): 96 = one day of 15-minute buckets.

@@ -55,7 +55,7 @@ use crate::window::{
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default)
+    serde(default, deny_unknown_fields)
 )]
 pub struct IqrParams {
     /// Window length: the number of earlier observations the quantiles use (>= 2).

@@ -41,7 +41,7 @@ use super::common::{
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default)
+    serde(default, deny_unknown_fields)
 )]
 pub struct SeasonalParams {
     /// Points per season (>= 2): 96 = one day of 15-minute buckets, 672 = one week.

@@ -24,7 +24,7 @@ use super::common::{check_count, check_non_negative, check_seasons, finite, quan
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default)
+    serde(default, deny_unknown_fields)
 )]
 pub struct SeasonalIqrParams {
     /// Points per season (>= 2): 96 = one day of 15-minute buckets, 672 = one week.

@@ -6,7 +6,12 @@ use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
 /// seconds (late events still arriving) has passed. The bucket still filling is
 /// never evaluated.
 pub fn newest_complete_bucket(now: i64, grace: i64) -> i64 {
-    (now - grace.max(0)).div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS - BUCKET_SECONDS
+    // Saturating: times are bounded where they are parsed, but a stray extreme
+    // value must give an absurd bucket, not a panic.
+    now.saturating_sub(grace.max(0))
+        .div_euclid(BUCKET_SECONDS)
+        .saturating_mul(BUCKET_SECONDS)
+        .saturating_sub(BUCKET_SECONDS)
 }
 
 /// The range to read to evaluate `bucket` with a detector that looks back
@@ -15,8 +20,8 @@ pub fn newest_complete_bucket(now: i64, grace: i64) -> i64 {
 pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
     let back = i64::try_from(lookback.saturating_mul(2)).unwrap_or(i64::MAX / BUCKET_SECONDS);
     TimeRange {
-        from: bucket - back.saturating_mul(BUCKET_SECONDS),
-        to: bucket + BUCKET_SECONDS,
+        from: bucket.saturating_sub(back.saturating_mul(BUCKET_SECONDS)),
+        to: bucket.saturating_add(BUCKET_SECONDS),
     }
 }
 

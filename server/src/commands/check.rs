@@ -42,7 +42,12 @@ pub struct CheckArgs {
     pub dry_run: bool,
     /// Seconds after a bucket ends before it is evaluated (default: the
     /// config's schedule.grace_seconds, 120).
-    #[arg(long, env = "VIGIL_GRACE_SECONDS")]
+    /// Limited to 0..=3600 like the config's.
+    #[arg(
+        long,
+        env = "VIGIL_GRACE_SECONDS",
+        value_parser = clap::value_parser!(i64).range(0..=3600)
+    )]
     pub grace_seconds: Option<i64>,
     /// Use the IQR rule with this band width for every metric (instead of the
     /// config's detectors).
@@ -149,7 +154,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 /// `--grace-seconds`, `--a` and `--n` over the config.
 fn apply_overrides(args: &CheckArgs, config: &mut Config) -> anyhow::Result<()> {
     if let Some(grace) = args.grace_seconds {
-        anyhow::ensure!(grace >= 0, "--grace-seconds must not be negative");
+        // Bounded by clap like the config's schedule.grace_seconds; kept for callers
+        // that build the args by hand.
+        anyhow::ensure!(
+            (0..=3600).contains(&grace),
+            "--grace-seconds must be 0..=3600 (got {grace})"
+        );
         config.alerting.schedule.grace_seconds = grace;
     }
     if args.a.is_some() || args.n.is_some() {

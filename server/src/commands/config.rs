@@ -48,10 +48,12 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     let catalogue = config.catalogue()?;
     let source = match &config.source {
         SourceConfig::Sqlite(sqlite) => format!("sqlite {}", sqlite.path.display()),
-        // The URL, database and user are not secret; the password is never printed.
+        // The database and user are not secret; the password is never printed,
+        // and the URL only without userinfo (the config refuses it there anyway).
         SourceConfig::ClickHouse(ch) => format!(
             "clickhouse {} database {} user {} (password {})",
-            ch.url,
+            crate::sources::clickhouse::public_url(&ch.url)
+                .unwrap_or_else(|_| "(invalid URL)".into()),
             ch.database,
             ch.user,
             if ch.password.is_some() {

@@ -192,38 +192,33 @@ pub struct DetectArgs {
 /// Parses `--period`: a number of points, or a duration (`s`, `m`, `h`, `d`,
 /// `w` suffix) that is a whole number of `step`-second buckets.
 pub fn parse_period(arg: &str, step: i64) -> anyhow::Result<usize> {
-    let arg = arg.trim();
-    if let Ok(points) = arg.parse::<usize>() {
-        return Ok(points);
-    }
-    let split = arg
-        .find(|c: char| !c.is_ascii_digit())
-        .filter(|&i| i > 0)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--period {arg:?}: expected a number of points or a duration like 6h, 1d, 1w"
-            )
-        })?;
-    let (count, unit) = arg.split_at(split);
-    let unit_seconds: i64 = match unit {
-        "s" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => anyhow::bail!("--period {arg:?}: unknown unit {unit:?} (expected s, m, h, d or w)"),
-    };
-    let seconds = count
-        .parse::<i64>()
-        .ok()
-        .and_then(|c| c.checked_mul(unit_seconds))
-        .ok_or_else(|| anyhow::anyhow!("--period {arg:?} is too long"))?;
-    if seconds % step != 0 {
+    crate::period::period_points(arg, step).map_err(|reason| anyhow::anyhow!("--period {reason}"))
+}
+
+/// A seasonal detector's period when `--period` is not given: one day of
+/// `step`-second points. The user passed no period, so a default that does
+/// not fit the series is explained in terms of the default and the step.
+fn default_period(step: i64) -> anyhow::Result<usize> {
+    let points = parse_period("1d", step).context("the default --period is 1d; pass --period")?;
+    if points < 2 {
         anyhow::bail!(
-            "--period {arg} ({seconds} s) is not a whole number of the series' {step}-second steps"
+            "the default period 1d is {points} point{} at this series' {} step; \
+             a season needs at least 2: pass --period 1w or auto",
+            if points == 1 { "" } else { "s" },
+            step_label(step)
         );
     }
-    usize::try_from(seconds / step).map_err(|_| anyhow::anyhow!("--period {arg:?} is too long"))
+    Ok(points)
+}
+
+/// `1-day`, `15-minute`, `90-second`: a step as a compound adjective.
+fn step_label(step: i64) -> String {
+    for (seconds, unit) in [(86_400, "day"), (3600, "hour"), (60, "minute")] {
+        if step >= seconds && step % seconds == 0 {
+            return format!("{}-{unit}", step / seconds);
+        }
+    }
+    format!("{step}-second")
 }
 
 impl DetectArgs {
@@ -282,9 +277,7 @@ impl DetectArgs {
         let period = match (&self.period, self.detector) {
             (_, DetectorKind::Iqr | DetectorKind::Drop) => None,
             (Some(arg), _) => Some(parse_period(arg, step)?),
-            (None, _) => Some(
-                parse_period("1d", step).context("the default --period is 1d; pass --period")?,
-            ),
+            (None, _) => Some(default_period(step)?),
         };
         Ok(match self.detector {
             DetectorKind::Iqr => {

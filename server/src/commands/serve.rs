@@ -20,10 +20,28 @@ use crate::web;
 /// How often the live simulator appends events.
 const LIVE_TICK: Duration = Duration::from_secs(5);
 
+/// `--addr`: an IP:PORT, or a HOST:PORT resolved to its first address, so
+/// `localhost:3000` works as users expect.
+fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !text.contains(':') {
+        return Err(format!(
+            "{text:?}: expected HOST:PORT or IP:PORT, e.g. 127.0.0.1:3000"
+        ));
+    }
+    text.to_socket_addrs()
+        .map_err(|error| format!("{text:?}: {error}"))?
+        .next()
+        .ok_or_else(|| format!("{text:?}: the host name has no address"))
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000", env = "VIGIL_ADDR")]
+    /// Address to listen on: IP:PORT or HOST:PORT (e.g. localhost:3000).
+    #[arg(long, default_value = "127.0.0.1:3000", env = "VIGIL_ADDR", value_parser = parse_listen_addr)]
     pub addr: SocketAddr,
     /// The built site (wasm bundle, css, assets) written by `cargo leptos build`.
     #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
@@ -178,5 +196,22 @@ fn warn_if_site_missing(site_root: &std::path::Path) {
             "no wasm bundle at {}: pages will render but not be interactive; run `cargo leptos build` (or `make run`)",
             bundle.display()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_take_host_names() {
+        assert_eq!(
+            parse_listen_addr("127.0.0.1:3000"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 3000)))
+        );
+        let local = parse_listen_addr("localhost:3000").expect("localhost resolves");
+        assert!(local.ip().is_loopback() && local.port() == 3000, "{local}");
+        assert!(parse_listen_addr("localhost").is_err());
+        assert!(parse_listen_addr("localhost:http99").is_err());
     }
 }

@@ -42,12 +42,31 @@ pub struct SimulateArgs {
     /// ClickHouse user.
     #[arg(long, default_value = "default", requires = "clickhouse_url")]
     pub user: String,
-    /// Name of the environment variable holding the ClickHouse password.
-    #[arg(long, value_name = "VAR", default_value = PASSWORD_ENV, requires = "clickhouse_url")]
-    pub password_env: String,
+    /// Name of the environment variable holding the ClickHouse password
+    /// [default: VIGIL_CLICKHOUSE_PASSWORD, optional]; a variable named here must be set.
+    #[arg(long, value_name = "VAR", requires = "clickhouse_url")]
+    pub password_env: Option<String>,
     /// Config file supplying `[simulator]` defaults and the source.
     #[arg(long, env = "VIGIL_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// The password from `--password-env VAR` (an error when VAR is unset: a
+/// typo must not silently connect without a password), else from
+/// VIGIL_CLICKHOUSE_PASSWORD when set.
+fn clickhouse_password(named: Option<&str>) -> anyhow::Result<Option<String>> {
+    match named {
+        Some(var) => match std::env::var(var) {
+            Ok(password) => Ok(Some(password)),
+            Err(std::env::VarError::NotPresent) => {
+                anyhow::bail!("--password-env {var}: the environment variable {var} is not set")
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                anyhow::bail!("--password-env {var}: the environment variable {var} is not UTF-8")
+            }
+        },
+        None => Ok(std::env::var(PASSWORD_ENV).ok()),
+    }
 }
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
@@ -61,13 +80,19 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         (1..=366).contains(&simulator.days),
         "--days: expected 1..=366"
     );
+    // Parsed before anything is deleted or created: a bad --now changes nothing.
+    let now = match &args.now {
+        Some(text) => crate::times::parse_time(text, crate::simulator::unix_now())
+            .with_context(|| format!("--now {text:?}"))?,
+        None => crate::simulator::unix_now(),
+    };
 
     let source_config = if let Some(url) = &args.clickhouse_url {
         SourceConfig::ClickHouse(ClickHouseConfig {
             url: url.clone(),
             database: args.database.clone(),
             user: args.user.clone(),
-            password: std::env::var(&args.password_env).ok().map(Secret::new),
+            password: clickhouse_password(args.password_env.as_deref())?.map(Secret::new),
             tables: TableNames::default(),
         })
     } else if let Some(dir) = &args.data_dir {
@@ -96,11 +121,6 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let now = match &args.now {
-        Some(text) => crate::times::parse_time(text, crate::simulator::unix_now())
-            .with_context(|| format!("--now {text:?}"))?,
-        None => crate::simulator::unix_now(),
-    };
     let report = runtime
         .block_on(crate::simulator::fill_history(&source, &simulator, now))
         .with_context(|| format!("simulating into {}", source.describe()))?;

@@ -7,13 +7,15 @@ use clap::Args;
 
 use crate::config::{Config, SourceConfig};
 
+/// Global, so that commands with subcommands take them on either side
+/// (`vigil alerts --data-dir d list` and `vigil alerts list --data-dir d`).
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
     /// Config file (default: the embedded simulator writing to SQLite).
-    #[arg(long, env = "VIGIL_CONFIG")]
+    #[arg(long, global = true, env = "VIGIL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Directory of the embedded store; overrides the config's SQLite path with DIR/vigil.sqlite.
-    #[arg(long, env = "VIGIL_DATA_DIR")]
+    #[arg(long, global = true, env = "VIGIL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 }
 

@@ -269,7 +269,8 @@ fn detector_entry(value: toml::Value) -> Result<Ensemble, String> {
     })
 }
 
-fn parse_detector_entry(value: toml::Value) -> Result<Ensemble, String> {
+fn parse_detector_entry(mut value: toml::Value) -> Result<Ensemble, String> {
+    periods_to_points(&mut value)?;
     let several = value.as_table().is_some_and(|t| t.contains_key("members"));
     let ensemble = if several {
         let raw: RawEnsemble = value.try_into().map_err(|e| e.to_string())?;
@@ -289,6 +290,36 @@ fn parse_detector_entry(value: toml::Value) -> Result<Ensemble, String> {
     };
     ensemble.validate().map_err(|e| e.to_string())?;
     Ok(ensemble)
+}
+
+/// Rewrites every `period = "1d"` (a duration, as `vigil detect --period`
+/// takes it) in a detector entry to its number of 15-minute buckets, which is
+/// what the detectors deserialize; numbers stay as they are.
+fn periods_to_points(entry: &mut toml::Value) -> Result<(), String> {
+    let Some(table) = entry.as_table_mut() else {
+        return Ok(());
+    };
+    if let Some(toml::Value::Array(members)) = table.get_mut("members") {
+        for (index, member) in members.iter_mut().enumerate() {
+            periods_to_points(member).map_err(|reason| format!("members[{index}]: {reason}"))?;
+        }
+        return Ok(());
+    }
+    let Some(toml::Value::String(text)) = table.get("period").cloned() else {
+        return Ok(());
+    };
+    if text.trim() == "auto" {
+        // A check reads only the history its detector looks back over, so the
+        // period must be known before any data is read.
+        return Err("period = \"auto\" works only with `vigil detect`; \
+                    here use a number of points or a duration like \"1d\" or \"1w\""
+            .into());
+    }
+    let points = crate::period::period_points(&text, crate::metrics::model::BUCKET_SECONDS)
+        .map_err(|reason| format!("period {reason}"))?;
+    let points = i64::try_from(points).map_err(|_| format!("period {text:?} is too long"))?;
+    table.insert("period".into(), toml::Value::Integer(points));
+    Ok(())
 }
 
 /// The raw alerting sections, as read from the file.
@@ -374,8 +405,11 @@ pub(super) fn validate(
     if let Err(reason) = check_http_url(&api_url) {
         problem("telegram.api_url", reason);
     }
+    // A malformed token from the environment is reported by `Config::parse`
+    // against the variable, not against this file's key.
+    let token_from_file = env_token.is_none();
     let token = env_token.or(telegram.token).filter(|t| !t.is_empty());
-    if let Some(token) = &token {
+    if let (true, Some(token)) = (token_from_file, &token) {
         if !looks_like_token(token) {
             // Never echo the value: it is a secret even when malformed.
             problem(
@@ -581,7 +615,7 @@ fn check_http_url(url: &str) -> Result<(), String> {
 }
 
 /// `123456:ABC-def_...`: digits, a colon, at least 20 URL-safe characters.
-fn looks_like_token(token: &str) -> bool {
+pub(super) fn looks_like_token(token: &str) -> bool {
     token.split_once(':').is_some_and(|(id, secret)| {
         !id.is_empty()
             && id.bytes().all(|b| b.is_ascii_digit())

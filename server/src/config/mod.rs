@@ -54,15 +54,21 @@ pub const DEFAULT_SQLITE_PATH: &str = "./data/vigil.sqlite";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    /// The io error is part of the message, not its `source()`: each config
+    /// problem is one standalone line, and an error chain printed with `{:#}`
+    /// would otherwise repeat "No such file or directory (os error 2)".
+    #[error("cannot read config file {file}: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("{file}: `{key}`: {reason}")]
     Invalid {
         file: String,
         key: String,
+        reason: String,
+    },
+    /// A value from an environment variable (which wins over the file) is bad.
+    #[error("environment variable {variable}: {reason}")]
+    Environment {
+        variable: &'static str,
         reason: String,
     },
     /// Several problems, one per line, each naming file, key and reason.
@@ -203,9 +209,9 @@ impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             file: file.clone(),
-            source,
+            error,
         })?;
         Self::parse(&text, &file, &SecretEnv::from_process())
     }
@@ -274,6 +280,9 @@ impl Config {
                          (https is not built in; use a local TLS-terminating proxy)"
                             .into(),
                     ));
+                } else if let Err(reason) = crate::sources::clickhouse::public_url(&url) {
+                    // The same rule `vigil check` applies when it opens the source.
+                    problems.push(invalid("source.url".into(), reason.into()));
                 }
                 SourceConfig::ClickHouse(ClickHouseConfig {
                     url,
@@ -352,6 +361,16 @@ impl Config {
             env.telegram_token.clone(),
             &mut alerting_problems,
         );
+        if let Some(token) = env.telegram_token.as_deref().filter(|t| !t.is_empty()) {
+            if !alerting::looks_like_token(token) {
+                // Never echo the value: it is a secret even when malformed.
+                problems.push(ConfigError::Environment {
+                    variable: TOKEN_ENV,
+                    reason: "not a bot token (expected <bot id>:<secret>, as BotFather gives it)"
+                        .into(),
+                });
+            }
+        }
         problems.extend(
             alerting_problems
                 .into_iter()
@@ -675,6 +694,18 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_the_url_are_refused_without_echoing_them() {
+        let message = error(
+            "[source]\nkind = \"clickhouse\"\nurl = \"http://u:p4ss@ch.example.com:8443\"\ndatabase = \"db\"\n",
+        );
+        assert!(message.contains("vigil.toml"), "{message}");
+        assert!(message.contains("`source.url`"), "{message}");
+        assert!(message.contains("not in the URL"), "{message}");
+        assert!(!message.contains("p4ss"), "{message}");
+        assert!(!message.contains("u:"), "{message}");
+    }
+
+    #[test]
     fn https_url_is_refused_with_the_reason() {
         let message = error("[source]\nkind = \"clickhouse\"\nurl = \"https://ch.example:8443\"\n");
         assert!(message.contains("source.url"), "{message}");
@@ -916,6 +947,94 @@ users = 500
             !message.contains("\"x\""),
             "a token is never echoed: {message}"
         );
+    }
+
+    #[test]
+    fn unknown_detector_keys_are_named() {
+        let text = "[detectors]\n\
+            default = { detector = \"iqr\", a = 4, n = 5, zz = 3 }\n\
+            metrics = { feed_ctr = { detector = \"drop\", z = 3 }, feed_views = { members = [{ detector = \"seasonal\", perod = 96 }] } }\n";
+        let message = Config::parse(text, "vigil.toml", &SecretEnv::default())
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "vigil.toml: `detectors.default`: unknown field `zz`",
+            "vigil.toml: `detectors.metrics.feed_ctr`: unknown field `z`",
+            "vigil.toml: `detectors.metrics.feed_views`: unknown field `perod`",
+        ] {
+            assert!(message.contains(expected), "{expected} in {message}");
+        }
+    }
+
+    #[test]
+    fn detector_periods_take_durations_like_the_cli() {
+        use detect::DetectorSpec;
+        let period = |entry: &str| {
+            let text = format!("[detectors]\ndefault = {entry}\n");
+            let config = Config::parse(&text, "vigil.toml", &SecretEnv::default())
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(match &config.alerting.detectors.default.members[0] {
+                DetectorSpec::Seasonal(p) => p.period,
+                DetectorSpec::SeasonalIqr(p) => p.period,
+                other => panic!("unexpected {other:?}"),
+            })
+        };
+        assert_eq!(
+            period("{ detector = \"seasonal\", period = \"1d\" }"),
+            Ok(96)
+        );
+        assert_eq!(
+            period("{ detector = \"seasonal_iqr\", period = \"1w\" }"),
+            Ok(672)
+        );
+        assert_eq!(period("{ detector = \"seasonal\", period = 48 }"), Ok(48));
+        assert_eq!(
+            period("{ members = [{ detector = \"seasonal\", period = \"2d\" }] }"),
+            Ok(192)
+        );
+        let bad = period("{ detector = \"seasonal\", period = \"10m\" }").unwrap_err();
+        assert!(
+            bad.contains("`detectors.default`") && bad.contains("whole number"),
+            "{bad}"
+        );
+        let auto = period("{ detector = \"seasonal\", period = \"auto\" }").unwrap_err();
+        assert!(
+            auto.contains("`detectors.default`") && auto.contains("\"1d\""),
+            "{auto}"
+        );
+    }
+
+    #[test]
+    fn a_bad_token_from_the_environment_blames_the_variable() {
+        let env = SecretEnv {
+            clickhouse_password: None,
+            telegram_token: Some("999:ENVTOKEN".into()),
+        };
+        let text = "[telegram]\ntoken = \"123456789:AAHk-abcdefghijklmnopqrstuv\"\nchat = -100\n";
+        let message = Config::parse(text, "tg.toml", &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("environment variable VIGIL_TELEGRAM_TOKEN: not a bot token"),
+            "{message}"
+        );
+        assert!(!message.contains("tg.toml"), "the file is fine: {message}");
+        assert!(!message.contains("ENVTOKEN"), "never echoed: {message}");
+
+        // A bad token in the file is still the file's problem.
+        let file_only = "[telegram]\ntoken = \"hunter2\"\nchat = -100\n";
+        let message = Config::parse(file_only, "tg.toml", &SecretEnv::default())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("tg.toml: `telegram.token`"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_file_names_the_os_error_once() {
+        let error = Config::load(Path::new("/nonexistent/vigil.toml")).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::new(error));
+        assert!(chain.contains("/nonexistent/vigil.toml"), "{chain}");
+        assert_eq!(chain.matches("(os error 2)").count(), 1, "{chain}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::metrics::model::MetricDef;
 use crate::sources::Source;
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{
-    alert_keyboard, format_alert, format_short, plan_delivery, truncate_html, AlertMessage,
+    alert_keyboard, format_alert, format_short, number, plan_delivery, truncate_html, AlertMessage,
     AlertState, Delivery, TEXT_BUDGET,
 };
 use render::Links;
@@ -561,6 +561,20 @@ async fn send_reply(
     })
 }
 
+/// "value 11, band 12.67..33.67": rounded as the Telegram message rounds them,
+/// "no value" / "no band" when the detector gave none.
+fn value_and_band(payload: &NotificationPayload) -> String {
+    let value = match payload.value.filter(|v| v.is_finite()) {
+        Some(value) => format!("value {}", number(Some(value))),
+        None => "no value".to_string(),
+    };
+    let band = match (payload.lower, payload.upper) {
+        (None, None) => "no band".to_string(),
+        (lower, upper) => format!("band {}..{}", number(lower), number(upper)),
+    };
+    format!("{value}, {band}")
+}
+
 /// Without Telegram, an alert is a log line (and a row in the UI's history).
 fn log_notification(payload: &NotificationPayload) {
     let slice = payload
@@ -576,12 +590,10 @@ fn log_notification(payload: &NotificationPayload) {
         Notify::Opened | Notify::Repeat { .. } => tracing::warn!(
             alert_id = payload.alert_id,
             kind = payload.notify.kind(),
-            "ALERT {}{}: value {:?}, band {:?}..{:?}{} by {}{}",
+            "ALERT {}{}: {}{} by {}{}",
             payload.metric,
             slice,
-            payload.value,
-            payload.lower,
-            payload.upper,
+            value_and_band(payload),
             deviation,
             payload.detector,
             payload
@@ -597,5 +609,47 @@ fn log_notification(payload: &NotificationPayload) {
             slice,
             lasted_secs
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(value: Option<f64>, lower: Option<f64>, upper: Option<f64>) -> NotificationPayload {
+        NotificationPayload {
+            alert_id: 1,
+            notify: Notify::Opened,
+            metric: "feed_active_users".into(),
+            slice: None,
+            bucket: 1_763_900_100,
+            started_at: 1_763_900_100,
+            value,
+            lower,
+            upper,
+            expected: None,
+            deviation: None,
+            detector: "iqr".into(),
+            context: Default::default(),
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn the_log_line_shows_plain_rounded_numbers() {
+        let line = value_and_band(&payload(
+            Some(11.0),
+            Some(12.666666666666666),
+            Some(33.666666666666664),
+        ));
+        assert_eq!(line, "value 11, band 12.67..33.67");
+        assert_eq!(
+            value_and_band(&payload(None, None, None)),
+            "no value, no band"
+        );
+        assert_eq!(
+            value_and_band(&payload(Some(f64::NAN), None, Some(3.0))),
+            "no value, band —..3"
+        );
     }
 }

@@ -43,8 +43,17 @@ pub fn align_range(range: TimeRange) -> Result<TimeRange, MetricError> {
             to: range.to,
         });
     }
-    let from = range.from.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
-    let to = (range.to + BUCKET_SECONDS - 1).div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
+    // Saturating: a range ending near i64::MAX rounds down to the last whole
+    // bucket instead of overflowing (callers bound their times; this is a guard).
+    let from = range
+        .from
+        .div_euclid(BUCKET_SECONDS)
+        .saturating_mul(BUCKET_SECONDS);
+    let to = range
+        .to
+        .saturating_add(BUCKET_SECONDS - 1)
+        .div_euclid(BUCKET_SECONDS)
+        * BUCKET_SECONDS;
     Ok(TimeRange { from, to })
 }
 

@@ -82,7 +82,8 @@ impl ClickHouseSource {
     /// Set up the client. Does not touch the network: an unreachable server is
     /// reported by the first query, so `vigil serve` can start and retry.
     pub fn new(config: &ClickHouseConfig) -> Result<Self, SourceError> {
-        let public_url = public_url(&config.url)?;
+        let public_url = public_url(&config.url)
+            .map_err(|reason| SourceError::Config(format!("invalid ClickHouse URL: {reason}")))?;
         crate::metrics::check_identifier("database name", &config.database)?;
         crate::metrics::check_identifier("table name", &config.tables.feed_actions)?;
         crate::metrics::check_identifier("table name", &config.tables.message_actions)?;
@@ -372,10 +373,11 @@ fn write_error(table: &str, error: rows::TimeOutOfRange) -> SourceError {
 }
 
 /// `scheme://host:port/path` of a configured URL, without credentials or query;
-/// errors for anything the HTTP client cannot use.
-fn public_url(url: &str) -> Result<String, SourceError> {
-    // The message echoes nothing of the URL, which may embed a password.
-    let invalid = |reason: &str| SourceError::Config(format!("invalid ClickHouse URL: {reason}"));
+/// for anything the HTTP client cannot use, the reason. `vigil config check`
+/// runs the same check, so a URL it accepts is one `vigil check` can use.
+pub fn public_url(url: &str) -> Result<String, &'static str> {
+    // The reason echoes nothing of the URL, which may embed a password.
+    let invalid = |reason: &'static str| reason;
     let rest = if let Some(rest) = url.strip_prefix("http://") {
         rest
     } else if url.starts_with("https://") {

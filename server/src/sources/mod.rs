@@ -46,8 +46,10 @@ pub enum SourceError {
     /// retrying will not help, the configuration must change.
     #[error("invalid source configuration: {0}")]
     Config(String),
-    /// The metric definition or slice cannot be turned into SQL.
-    #[error("invalid metric definition: {0}")]
+    /// The metric definition, slice, database or table name cannot be turned
+    /// into SQL. Transparent: the inner message says what is wrong, and an
+    /// error chain printed with `{:#}` does not repeat it.
+    #[error(transparent)]
     InvalidDefinition(#[from] MetricError),
 }
 
