@@ -16,6 +16,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
 use super::source_args::SourceArgs;
+use super::state_access::existing_state;
 use crate::alerts::store::{state_path, HistoryFilter};
 use crate::alerts::{AlertStatus, AlertStore, SilenceScope};
 use crate::csv_series::csv_cell;
@@ -70,7 +71,10 @@ pub enum AlertsCommand {
 pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
     let config = args.source.load()?;
     let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
-    let mut store = AlertStore::open(&state_path(&dir))?;
+    // Nothing is created in a directory that does not exist (a typo); an
+    // existing one without state yet has simply recorded nothing.
+    let existing = existing_state(&dir)?;
+    let mut store = existing.as_deref().map(AlertStore::open).transpose()?;
     let now = crate::simulator::unix_now();
     let mut out = std::io::stdout().lock();
     match &args.command {
@@ -94,7 +98,11 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                 "id,started,metric,slice,value,lower,upper,deviation,state,resolved,muted,delivery,label,label_by"
             )?;
             let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-            for alert in store.history(&filter, *limit)? {
+            let alerts = match &store {
+                Some(store) => store.history(&filter, *limit)?,
+                None => Vec::new(),
+            };
+            for alert in alerts {
                 let slice = alert
                     .slice
                     .as_ref()
@@ -152,6 +160,11 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                 }
                 (None, _, false) => bail!("give --metric NAME or --all"),
             };
+            // Silencing before the first check is fine: the directory exists.
+            let mut store = match store.take() {
+                Some(store) => store,
+                None => AlertStore::open(&state_path(&dir))?,
+            };
             let silence = store.silence(scope, now + secs, by, now)?;
             writeln!(
                 out,
@@ -162,7 +175,11 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
         }
         AlertsCommand::Silences => {
             writeln!(out, "id,scope,metric,slice,until,created_by")?;
-            for silence in store.active_silences(now)? {
+            let silences = match &store {
+                Some(store) => store.active_silences(now)?,
+                None => Vec::new(),
+            };
+            for silence in silences {
                 let (scope, metric, slice) = match &silence.scope {
                     SilenceScope::All => ("all", String::new(), String::new()),
                     SilenceScope::Metric { metric } => ("metric", metric.clone(), String::new()),
@@ -186,6 +203,12 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             }
         }
         AlertsCommand::Unsilence { id } => {
+            let Some(store) = &mut store else {
+                bail!(
+                    "no silence {id}: nothing is recorded in {} yet",
+                    dir.display()
+                );
+            };
             store.end_silence(*id, now)?;
             writeln!(out, "silence {id} ended")?;
         }
