@@ -17,6 +17,7 @@ use clap::{Args, Subcommand};
 
 use super::source_args::SourceArgs;
 use super::state_access::existing_state;
+use crate::alerts::silence_scope::silence_scope;
 use crate::alerts::store::{state_path, HistoryFilter};
 use crate::alerts::{AlertStatus, AlertStore, SilenceScope};
 use crate::csv_series::csv_cell;
@@ -88,6 +89,9 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                 .map(AlertStatus::parse)
                 .transpose()
                 .map_err(|reason| anyhow::anyhow!("--{reason}"))?;
+            if let Some(metric) = metric {
+                config.catalogue()?.get(metric)?;
+            }
             let filter = HistoryFilter {
                 metric: metric.clone(),
                 status,
@@ -137,29 +141,26 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
         } => {
             let secs = parse_duration(duration).with_context(|| format!("--for {duration:?}"))?;
             let catalogue = config.catalogue()?;
-            let scope = match (metric, slice, all) {
-                (_, _, true) => SilenceScope::All,
-                (Some(metric), None, false) => {
-                    catalogue.get(metric)?;
-                    SilenceScope::Metric {
-                        metric: metric.clone(),
-                    }
-                }
-                (Some(metric), Some(slice), false) => {
-                    catalogue.get(metric)?;
-                    let (dimension, value) = slice
+            // `--all` conflicts with --metric (clap), so no metric means all.
+            let def = match metric {
+                Some(metric) if !all => Some(catalogue.get(metric)?),
+                _ => None,
+            };
+            let slice = slice
+                .as_deref()
+                .map(|slice| {
+                    slice
                         .split_once('=')
-                        .context("--slice: expected DIMENSION=VALUE, e.g. os=Android")?;
-                    SilenceScope::Slice {
-                        metric: metric.clone(),
-                        slice: Some(SliceKey {
+                        .map(|(dimension, value)| SliceKey {
                             dimension: dimension.trim().to_string(),
                             value: value.trim().to_string(),
-                        }),
-                    }
-                }
-                (None, _, false) => bail!("give --metric NAME or --all"),
-            };
+                        })
+                        .context("--slice: expected DIMENSION=VALUE, e.g. os=Android")
+                })
+                .transpose()?;
+            // The web form's check: a slice the metric is not split by never matches.
+            let scope =
+                silence_scope(def, slice).map_err(|reason| anyhow::anyhow!("--slice: {reason}"))?;
             // Silencing before the first check is fine: the directory exists.
             let mut store = match store.take() {
                 Some(store) => store,
