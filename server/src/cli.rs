@@ -30,7 +30,7 @@ pub enum Command {
     Detect(DetectArgs),
     /// Score detectors on labelled incidents (synthetic benchmark or a labelled CSV).
     Eval(EvalArgs),
-    /// Print one metric's 15-minute buckets as `bucket,value` CSV from the configured source.
+    /// Print one metric's complete 15-minute buckets as `timestamp,value` CSV from the configured source.
     Series(SeriesArgs),
     /// Fill the embedded store (or ClickHouse) with simulated product events.
     Simulate(SimulateArgs),

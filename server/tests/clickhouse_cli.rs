@@ -213,7 +213,7 @@ fn bad_input_and_unreachable_server_are_clear_errors() {
         "--config",
         &config,
     ]);
-    assert_eq!(stdout_of(&output), "bucket,value\n");
+    assert_eq!(stdout_of(&output), "timestamp,value\n");
 
     // A user metric with an unknown column is rejected before any SQL is sent.
     let bad = write_config(

@@ -7,7 +7,7 @@ mod cli;
 
 use std::collections::BTreeMap;
 
-use cli::{parse_series_csv, stdout_of, vigil};
+use cli::{parse_series_csv, stdout_of, vigil, vigil_with_env};
 use std::path::{Path, PathBuf};
 
 const BUCKET: i64 = 900;
@@ -100,7 +100,9 @@ fn every_metric_via_cli_equals_hand_written_sql() {
     let newest: i64 = connection
         .query_row("SELECT MAX(time) FROM feed_actions", [], |row| row.get(0))
         .expect("newest");
-    let end = newest - newest % BUCKET; // last complete bucket boundary
+    // The end of the newest bucket `series` prints: the one still filling
+    // (and the grace period after it) is left out.
+    let end = newest - newest % BUCKET - BUCKET;
     let windows = [(end - 86_400, end), (end - 6 * 3600 + 123, end - 3600 - 5)];
     let slices = [
         None,
@@ -249,4 +251,71 @@ fn bad_inputs_are_clear_errors() {
             && stderr.contains("no column `nope`"),
         "{stderr}"
     );
+}
+
+/// `vigil series` reads the same store however it is named (`--data-dir`,
+/// `VIGIL_DATA_DIR`, a config file's relative path, resolved against the
+/// file's directory), prints only complete buckets, and its CSV is what
+/// `vigil detect` reads.
+#[test]
+fn series_finds_the_store_like_every_command_and_feeds_detect() {
+    let store = simulated_store();
+    let base = store.config.parent().expect("dir");
+    let data = store.db.parent().expect("dir").to_str().expect("utf-8");
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64
+    };
+    // A fixed range, so that the runs compare even across a bucket boundary.
+    let (from, to) = (
+        (unix_now() - 86_400).to_string(),
+        (unix_now() - 3600).to_string(),
+    );
+    let args = [
+        "series",
+        "--metric",
+        "feed_views",
+        "--from",
+        &from,
+        "--to",
+        &to,
+    ];
+    let by_flag = stdout_of(&vigil(&[&args[..], &["--data-dir", data][..]].concat()));
+    let by_env = stdout_of(&vigil_with_env(&args, &[("VIGIL_DATA_DIR", data)]));
+    let relative = base.join("relative.toml");
+    std::fs::write(
+        &relative,
+        "[source]\nkind = \"sqlite\"\npath = \"data/vigil.sqlite\"\n",
+    )
+    .expect("config written");
+    let relative = relative.to_str().expect("utf-8");
+    // vigil runs elsewhere: the path is relative to the config file.
+    let by_config = stdout_of(&vigil(&[&args[..], &["--config", relative][..]].concat()));
+    assert!(parse_series_csv(&by_flag).len() > 80, "{by_flag}");
+    assert_eq!(by_env, by_flag);
+    assert_eq!(by_config, by_flag);
+
+    // Up to now: the newest bucket printed has ended, grace period included.
+    let recent = stdout_of(&vigil(&[
+        "series",
+        "--metric",
+        "feed_views",
+        "--from",
+        "now-6h",
+        "--data-dir",
+        data,
+    ]));
+    let now = unix_now();
+    let newest = *parse_series_csv(&recent).keys().last().expect("buckets");
+    assert!(
+        newest + BUCKET + 120 <= now,
+        "{newest} is still open at {now}"
+    );
+
+    let csv = base.join("series.csv");
+    std::fs::write(&csv, &by_flag).expect("written");
+    let detected = stdout_of(&vigil(&["detect", "-i", csv.to_str().expect("utf-8")]));
+    assert!(detected.starts_with("timestamp,"), "{detected}");
 }

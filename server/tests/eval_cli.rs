@@ -213,3 +213,19 @@ fn unknown_detector_is_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown detector"));
 }
+
+#[test]
+fn zero_cases_is_an_error() {
+    let out = vigil(&["eval", "--cases", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--cases") && stderr.contains("at least 1"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no table: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

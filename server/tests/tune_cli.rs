@@ -84,6 +84,17 @@ fn tune_explains_what_it_cannot_do() {
     let output = vigil(&["tune", "--metric", "feed_vews", "--data-dir", data]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("feed_views"));
+    // No store at all: said so, and nothing is created.
+    let output = vigil(&["tune", "--metric", "feed_views", "--data-dir", data]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no embedded store"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!dir.path().join("vigil.sqlite").exists());
+    // A store without events.
+    std::fs::write(dir.path().join("vigil.sqlite"), "").expect("empty store");
     let output = vigil(&["tune", "--metric", "feed_views", "--data-dir", data]);
     assert!(!output.status.success());
     assert!(
@@ -91,6 +102,32 @@ fn tune_explains_what_it_cannot_do() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Two days are too short for the seasonal detector to find anything: no
+/// config line is offered (the grid's loosest corner would flag half of all
+/// buckets), a warning says why instead.
+#[test]
+fn failed_tuning_recommends_no_setting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8");
+    simulate_ten_days(data, "300");
+    let out = stdout_of(&vigil(&[
+        "tune",
+        "--metric",
+        "messages_sent",
+        "--data-dir",
+        data,
+        "--from",
+        "2026-03-08 18:00:00",
+        "--to",
+        "2026-03-10 18:00:00",
+        "--detector",
+        "seasonal",
+    ]));
+    assert!(!out.contains("to use the best"), "{out}");
+    assert!(!out.contains("[detectors]"), "{out}");
+    assert!(out.contains("warning: no setting to recommend"), "{out}");
 }
 
 /// `vigil eval --metric` scores detectors, alone and combined, on the

@@ -7,6 +7,7 @@
 
 pub mod latest;
 pub mod lifecycle;
+pub mod silence_scope;
 pub mod store;
 #[cfg(test)]
 mod store_tests;

@@ -16,6 +16,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
 use super::source_args::SourceArgs;
+use super::state_access::existing_state;
+use crate::alerts::silence_scope::silence_scope;
 use crate::alerts::store::{state_path, HistoryFilter};
 use crate::alerts::{AlertStatus, AlertStore, SilenceScope};
 use crate::csv_series::csv_cell;
@@ -70,7 +72,10 @@ pub enum AlertsCommand {
 pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
     let config = args.source.load()?;
     let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
-    let mut store = AlertStore::open(&state_path(&dir))?;
+    // Nothing is created in a directory that does not exist (a typo); an
+    // existing one without state yet has simply recorded nothing.
+    let existing = existing_state(&dir)?;
+    let mut store = existing.as_deref().map(AlertStore::open).transpose()?;
     let now = crate::simulator::unix_now();
     let mut out = std::io::stdout().lock();
     match &args.command {
@@ -84,6 +89,9 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                 .map(AlertStatus::parse)
                 .transpose()
                 .map_err(|reason| anyhow::anyhow!("--{reason}"))?;
+            if let Some(metric) = metric {
+                config.catalogue()?.get(metric)?;
+            }
             let filter = HistoryFilter {
                 metric: metric.clone(),
                 status,
@@ -94,7 +102,11 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
                 "id,started,metric,slice,value,lower,upper,deviation,state,resolved,muted,delivery,label,label_by"
             )?;
             let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-            for alert in store.history(&filter, *limit)? {
+            let alerts = match &store {
+                Some(store) => store.history(&filter, *limit)?,
+                None => Vec::new(),
+            };
+            for alert in alerts {
                 let slice = alert
                     .slice
                     .as_ref()
@@ -129,28 +141,30 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
         } => {
             let secs = parse_duration(duration).with_context(|| format!("--for {duration:?}"))?;
             let catalogue = config.catalogue()?;
-            let scope = match (metric, slice, all) {
-                (_, _, true) => SilenceScope::All,
-                (Some(metric), None, false) => {
-                    catalogue.get(metric)?;
-                    SilenceScope::Metric {
-                        metric: metric.clone(),
-                    }
-                }
-                (Some(metric), Some(slice), false) => {
-                    catalogue.get(metric)?;
-                    let (dimension, value) = slice
+            // `--all` conflicts with --metric (clap), so no metric means all.
+            let def = match metric {
+                Some(metric) if !all => Some(catalogue.get(metric)?),
+                _ => None,
+            };
+            let slice = slice
+                .as_deref()
+                .map(|slice| {
+                    slice
                         .split_once('=')
-                        .context("--slice: expected DIMENSION=VALUE, e.g. os=Android")?;
-                    SilenceScope::Slice {
-                        metric: metric.clone(),
-                        slice: Some(SliceKey {
+                        .map(|(dimension, value)| SliceKey {
                             dimension: dimension.trim().to_string(),
                             value: value.trim().to_string(),
-                        }),
-                    }
-                }
-                (None, _, false) => bail!("give --metric NAME or --all"),
+                        })
+                        .context("--slice: expected DIMENSION=VALUE, e.g. os=Android")
+                })
+                .transpose()?;
+            // The web form's check: a slice the metric is not split by never matches.
+            let scope =
+                silence_scope(def, slice).map_err(|reason| anyhow::anyhow!("--slice: {reason}"))?;
+            // Silencing before the first check is fine: the directory exists.
+            let mut store = match store.take() {
+                Some(store) => store,
+                None => AlertStore::open(&state_path(&dir))?,
             };
             let silence = store.silence(scope, now + secs, by, now)?;
             writeln!(
@@ -162,7 +176,11 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
         }
         AlertsCommand::Silences => {
             writeln!(out, "id,scope,metric,slice,until,created_by")?;
-            for silence in store.active_silences(now)? {
+            let silences = match &store {
+                Some(store) => store.active_silences(now)?,
+                None => Vec::new(),
+            };
+            for silence in silences {
                 let (scope, metric, slice) = match &silence.scope {
                     SilenceScope::All => ("all", String::new(), String::new()),
                     SilenceScope::Metric { metric } => ("metric", metric.clone(), String::new()),
@@ -186,6 +204,12 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             }
         }
         AlertsCommand::Unsilence { id } => {
+            let Some(store) = &mut store else {
+                bail!(
+                    "no silence {id}: nothing is recorded in {} yet",
+                    dir.display()
+                );
+            };
             store.end_silence(*id, now)?;
             writeln!(out, "silence {id} ended")?;
         }

@@ -68,7 +68,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         None => None,
     };
     let grace = config.alerting.schedule.grace_seconds;
-    let source = Arc::new(Source::open(&config.source)?);
+    let source = Arc::new(Source::open_existing(&config.source)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
 
     if args.dry_run {

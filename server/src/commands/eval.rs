@@ -312,7 +312,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let file = File::open(path).with_context(|| format!("opening {path}"))?;
             vec![labelled_case(BufReader::new(file), path)?]
         }
-        (None, None) => generate(args.seed, args.cases),
+        (None, None) => {
+            // Zero cases would score nothing and print an empty table as a success.
+            anyhow::ensure!(
+                args.cases >= 1,
+                "--cases: expected at least 1 synthetic case per class, got 0"
+            );
+            generate(args.seed, args.cases)
+        }
     };
     let report = evaluate(&detectors, &cases, args.tolerance)?;
     tracing::info!(

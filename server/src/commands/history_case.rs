@@ -49,7 +49,7 @@ pub fn load(
     if range.from >= range.to {
         bail!("--from and --to fall in the same 15-minute bucket");
     }
-    let source = Arc::new(Source::open(&config.source)?);
+    let source = Arc::new(Source::open_existing(&config.source)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let values: Vec<Option<f64>> = runtime.block_on(async {
         let buckets = source.series(&metric, range, None).await?;

@@ -10,6 +10,7 @@ pub mod series;
 pub mod serve;
 pub mod simulate;
 pub mod source_args;
+pub mod state_access;
 pub mod tune;
 
 use crate::cli::Command;

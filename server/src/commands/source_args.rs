@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 use crate::config::{Config, SourceConfig};
@@ -21,11 +20,11 @@ pub struct SourceArgs {
 
 impl SourceArgs {
     /// The validated config, with `--data-dir` applied to an SQLite source.
+    /// Creates nothing: the writers (`serve`, `simulate`) create the store
+    /// and its directory when they open it, the readers must find it.
     pub fn load(&self) -> anyhow::Result<Config> {
         let mut config = Config::load_or_default(self.config.as_deref())?;
         if let (Some(dir), SourceConfig::Sqlite(sqlite)) = (&self.data_dir, &mut config.source) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating data directory {}", dir.display()))?;
             sqlite.path = dir.join("vigil.sqlite");
         }
         Ok(config)

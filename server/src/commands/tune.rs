@@ -136,15 +136,44 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             serde_json::to_string(&r.spec)?
         )?;
     }
-    if let Some(best) = results.first() {
-        writeln!(
+    let Some(best) = results.first() else {
+        return Ok(());
+    };
+    match no_recommendation_because(case.incidents.len(), best) {
+        Some(reason) => writeln!(out, "\nwarning: no setting to recommend: {reason}")?,
+        None => writeln!(
             out,
             "\nto use the best in vigil.toml:\n[detectors]\nmetrics = {{ {} = {} }}",
             metric.name,
             toml_inline(&serde_json::to_value(&best.spec)?)
-        )?;
+        )?,
     }
     Ok(())
+}
+
+/// Why the best setting must not be offered as a config line, if it must
+/// not: with nothing to find, or nothing found, "best" is merely the
+/// grid's loosest corner (a setting that flags half of all buckets).
+fn no_recommendation_because(incidents: usize, best: &Best) -> Option<String> {
+    if incidents == 0 {
+        return Some(
+            "there is no labelled incident in this range, so there is nothing to learn from. \
+             Widen --from/--to to cover incidents recorded in the source, or mark incidents \
+             on the metric's chart in the web UI, then tune again."
+                .to_string(),
+        );
+    }
+    if best.f1 <= 0.0 || best.recall.unwrap_or(0.0) <= 0.0 {
+        return Some(format!(
+            "no setting of any detector found the {incidents} labelled incident(s) \
+             (best F1 {:.3}, recall {}). The range is probably too short for the \
+             detectors' history (seasonal ones compare with the previous days and weeks): \
+             widen --from (e.g. now-14d) or try another --detector.",
+            best.f1,
+            best.recall.map_or("-".to_string(), |r| format!("{r:.3}"))
+        ));
+    }
+    None
 }
 
 /// A JSON object as a TOML inline table.
@@ -184,6 +213,31 @@ mod tests {
             }
         }
         assert!(settings("forecast").is_err(), "too slow for a grid");
+    }
+
+    fn best(f1: f64, recall: Option<f64>) -> Best {
+        Best {
+            spec: DetectorSpec::default_for("seasonal").expect("seasonal"),
+            f1,
+            precision: None,
+            recall,
+            delay: None,
+            false_per_week: None,
+            tried: 1,
+        }
+    }
+
+    #[test]
+    fn failed_tuning_recommends_nothing_and_says_why() {
+        let reason = no_recommendation_because(0, &best(0.0, None)).expect("no incidents");
+        assert!(reason.contains("no labelled incident"), "{reason}");
+        let reason = no_recommendation_because(2, &best(0.0, Some(0.0))).expect("none found");
+        assert!(
+            reason.contains("too short") && reason.contains("--from"),
+            "{reason}"
+        );
+        assert!(no_recommendation_because(2, &best(0.0, None)).is_some());
+        assert_eq!(no_recommendation_because(2, &best(0.8, Some(1.0))), None);
     }
 
     #[test]

@@ -213,7 +213,12 @@ impl Config {
             file: file.clone(),
             error,
         })?;
-        Self::parse(&text, &file, &SecretEnv::from_process())
+        Self::parse_relative_to(
+            &text,
+            &file,
+            &SecretEnv::from_process(),
+            path.parent().unwrap_or(Path::new("")),
+        )
     }
 
     /// The file's config, or the default (embedded SQLite) when no file is
@@ -228,6 +233,20 @@ impl Config {
     /// Parse config text; `file` names it in errors; `env` holds the secrets
     /// the environment sets.
     pub fn parse(text: &str, file: &str, env: &SecretEnv) -> Result<Self, ConfigError> {
+        Self::parse_relative_to(text, file, env, Path::new(""))
+    }
+
+    /// [`Config::parse`], with a relative `[source] path` taken relative to
+    /// `config_dir`, the file's directory: a config in `/etc/vigil` naming
+    /// `./store/v.sqlite` must not depend on where cron starts vigil. The
+    /// built-in default path (no `path` key) stays relative to the working
+    /// directory.
+    fn parse_relative_to(
+        text: &str,
+        file: &str,
+        env: &SecretEnv,
+        config_dir: &Path,
+    ) -> Result<Self, ConfigError> {
         let raw = match deserialize(text, file) {
             Ok(raw) => raw,
             Err(first) => {
@@ -245,7 +264,10 @@ impl Config {
         };
         let source = match raw.source.unwrap_or_default() {
             RawSource::Sqlite { path } => SourceConfig::Sqlite(SqliteConfig {
-                path: path.unwrap_or_else(|| PathBuf::from(DEFAULT_SQLITE_PATH)),
+                path: path.map_or_else(
+                    || PathBuf::from(DEFAULT_SQLITE_PATH),
+                    |path| config_dir.join(path),
+                ),
             }),
             RawSource::Clickhouse {
                 url,
@@ -1126,5 +1148,41 @@ users = 500
             .unwrap_err()
             .to_string();
         assert!(message.contains("/nonexistent/vigil.toml"), "{message}");
+    }
+
+    #[test]
+    fn a_relative_store_path_is_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("vigil.toml");
+        std::fs::write(
+            &file,
+            "[source]\nkind = \"sqlite\"\npath = \"./store/v.sqlite\"\n",
+        )
+        .expect("written");
+        let config = Config::load(&file).expect("valid");
+        assert_eq!(
+            config.source,
+            SourceConfig::Sqlite(SqliteConfig {
+                path: dir.path().join("./store/v.sqlite")
+            })
+        );
+        // Absolute paths and the built-in default are left as they are.
+        std::fs::write(
+            &file,
+            "[source]\nkind = \"sqlite\"\npath = \"/srv/v.sqlite\"\n",
+        )
+        .expect("written");
+        let config = Config::load(&file).expect("valid");
+        assert_eq!(
+            config.source,
+            SourceConfig::Sqlite(SqliteConfig {
+                path: PathBuf::from("/srv/v.sqlite")
+            })
+        );
+        std::fs::write(&file, "").expect("written");
+        assert_eq!(
+            Config::load(&file).expect("valid").source,
+            SourceConfig::Sqlite(SqliteConfig::default())
+        );
     }
 }

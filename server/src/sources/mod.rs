@@ -33,6 +33,15 @@ pub use sqlite::SqliteStore;
 /// metric, which server) but never credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// A command that only reads was pointed at an embedded store that does not
+    /// exist (a mistyped `--data-dir`, a first run): reading it would find
+    /// nothing and report every metric as empty instead of failing.
+    #[error(
+        "no embedded store at {path}: fill one with `vigil simulate --data-dir {dir}` \
+         or `vigil serve --data-dir {dir}`, or point --data-dir, VIGIL_DATA_DIR or the \
+         config's [source] path at an existing one"
+    )]
+    MissingStore { path: String, dir: String },
     /// The store cannot be opened or reached (file permissions, connection refused, auth).
     #[error("cannot reach {target}: {reason}")]
     Unreachable { target: String, reason: String },
@@ -62,13 +71,25 @@ pub enum Source {
 }
 
 impl Source {
-    /// Open the configured source (creating the SQLite file if absent).
+    /// Open the configured source for writing (creating the SQLite file, its
+    /// directory and schema if absent): `vigil serve` and `vigil simulate`.
     pub fn open(config: &SourceConfig) -> Result<Self, SourceError> {
         match config {
             SourceConfig::Sqlite(sqlite) => Ok(Source::Sqlite(SqliteStore::open(&sqlite.path)?)),
             SourceConfig::ClickHouse(clickhouse) => {
                 Ok(Source::ClickHouse(ClickHouseSource::new(clickhouse)?))
             }
+        }
+    }
+
+    /// Open the configured source to read it: an embedded store must already
+    /// exist (nothing is created); see [`SourceError::MissingStore`].
+    pub fn open_existing(config: &SourceConfig) -> Result<Self, SourceError> {
+        match config {
+            SourceConfig::Sqlite(sqlite) => {
+                Ok(Source::Sqlite(SqliteStore::open_existing(&sqlite.path)?))
+            }
+            SourceConfig::ClickHouse(_) => Self::open(config),
         }
     }
 

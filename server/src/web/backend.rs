@@ -10,6 +10,7 @@ use app::api::{
     SliceSeries,
 };
 
+use crate::alerts::silence_scope::silence_scope;
 use crate::alerts::store::HistoryFilter;
 use crate::alerts::{
     AlertError, AlertRecord, AlertStatus, AlertStore, Label, Silence, SilenceScope,
@@ -240,30 +241,15 @@ impl SourceBackend {
     }
 
     async fn add_silence(&self, request: SilenceRequest) -> Result<SilenceRow, String> {
-        let scope = match (request.metric, request.slice) {
-            (None, _) => SilenceScope::All,
-            (Some(metric), None) => {
-                self.metric(&metric)?;
-                SilenceScope::Metric { metric }
-            }
-            (Some(metric), Some((dimension, value))) => {
-                let def = self.metric(&metric)?;
-                if !def.slices.iter().any(|d| d == &dimension) {
-                    return Err(if def.slices.is_empty() {
-                        format!("{metric} has no slices: leave the slice empty")
-                    } else {
-                        format!(
-                            "{metric} is not sliced by {dimension:?}: use one of {}",
-                            def.slices.join(", ")
-                        )
-                    });
-                }
-                SilenceScope::Slice {
-                    metric,
-                    slice: Some(SliceKey { dimension, value }),
-                }
-            }
-        };
+        let def = request
+            .metric
+            .as_deref()
+            .map(|metric| self.metric(metric))
+            .transpose()?;
+        let slice = request
+            .slice
+            .map(|(dimension, value)| SliceKey { dimension, value });
+        let scope = silence_scope(def, slice)?;
         let now = crate::simulator::unix_now();
         let until = now + i64::from(request.minutes) * 60;
         let silence = with_store(&self.store, move |store| {

@@ -41,11 +41,11 @@ pub fn stdout_of(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("utf-8")
 }
 
-/// `vigil series` output (`bucket,value` CSV) as unix seconds -> value.
+/// `vigil series` output (`timestamp,value` CSV) as unix seconds -> value.
 /// Rust prints f64 round-trippably, so values compare exactly.
 pub fn parse_series_csv(text: &str) -> BTreeMap<i64, f64> {
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("bucket,value"));
+    assert_eq!(lines.next(), Some("timestamp,value"));
     lines
         .map(|line| {
             let (bucket, value) = line.split_once(',').expect("two columns");

@@ -121,6 +121,24 @@ impl SqliteStore {
         })
     }
 
+    /// Open a store that must already exist (the read-only commands): a
+    /// missing file is an error, and neither it nor its directory is created.
+    pub fn open_existing(path: &Path) -> Result<Self, SourceError> {
+        match path.try_exists() {
+            Ok(true) => Self::open(path),
+            Ok(false) => Err(SourceError::MissingStore {
+                path: path.display().to_string(),
+                dir: path
+                    .parent()
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .display()
+                    .to_string(),
+            }),
+            Err(error) => Err(unreachable(path, error)),
+        }
+    }
+
     pub fn describe(&self) -> String {
         format!("sqlite {}", self.path.display())
     }
@@ -822,5 +840,22 @@ mod tests {
             .await
             .expect("count");
         assert!(before > 0);
+    }
+
+    #[test]
+    fn reading_a_missing_store_creates_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let typo = dir.path().join("typo_dir");
+        let path = typo.join("vigil.sqlite");
+        let error = SqliteStore::open_existing(&path)
+            .err()
+            .expect("missing store");
+        let message = error.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("vigil simulate --data-dir"), "{message}");
+        assert!(!typo.exists(), "the directory was created");
+
+        SqliteStore::open(&path).expect("the writer creates it");
+        SqliteStore::open_existing(&path).expect("now it exists");
     }
 }
