@@ -163,6 +163,8 @@ fn logs_redirected_to_a_file_or_pipe_have_no_colour_codes() {
 fn alerts_take_data_dir_after_the_subcommand_too() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
+    // `alerts` reads an existing data directory (it never creates one).
+    std::fs::create_dir(&data).expect("data dir");
     let data = data.to_str().expect("utf-8 path");
     let after = stdout_of(&vigil(&["alerts", "list", "--data-dir", data]));
     let before = stdout_of(&vigil(&["alerts", "--data-dir", data, "list"]));
