@@ -88,8 +88,14 @@ pub fn find_metric<'a>(
 /// `dimension=value` checked against the dimensions `metric` is sliced by.
 pub fn metric_slice(metric: &MetricSummary, text: &str) -> Result<(String, String), String> {
     let (dimension, value) = parse_slice(text)?;
-    if metric.slices.contains(&dimension) {
-        return Ok((dimension, value));
+    metric_dimension(metric, &dimension)?;
+    Ok((dimension, value))
+}
+
+/// Ok when `metric` is sliced by `dimension`; else the dimensions it has.
+pub fn metric_dimension(metric: &MetricSummary, dimension: &str) -> Result<(), String> {
+    if metric.slices.iter().any(|d| d == dimension) {
+        return Ok(());
     }
     Err(if metric.slices.is_empty() {
         format!("{} has no slices", metric.name)
@@ -247,15 +253,7 @@ pub async fn fetch_slices(
     let metric = find_metric(&metrics, &name).map_err(|e| refuse(Refusal::NotFound, e))?;
     let dimension = non_blank(dimension);
     if let Some(dimension) = &dimension {
-        if !metric.slices.contains(dimension) {
-            return Err(refuse(
-                Refusal::BadRequest,
-                format!(
-                    "{name} is not sliced by {dimension:?}: use one of {}",
-                    metric.slices.join(", ")
-                ),
-            ));
-        }
+        metric_dimension(metric, dimension).map_err(|e| refuse(Refusal::BadRequest, e))?;
     }
     backend
         .slices(&name, dimension, SLICE_DAYS)
