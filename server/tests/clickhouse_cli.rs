@@ -134,7 +134,15 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
             &format!("SELECT toUInt32(max(time)) FROM {DATABASE}.feed_actions"),
         )[0],
     );
-    let end = newest - newest % BUCKET;
+    // `vigil series` prints closed buckets only: the newest ends at the start
+    // of the bucket holding `now - grace` (the default 120 s grace), which
+    // right after a bucket boundary is one bucket before the newest event's.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64;
+    let closed_end = (now - 120).div_euclid(BUCKET) * BUCKET;
+    let end = (newest - newest % BUCKET).min(closed_end);
     let windows = [(end - 86_400, end), (end - 6 * 3600 + 123, end - 3600 - 5)];
     let slices = [None, Some(("os", "Android")), Some(("source", "organic"))];
     let metrics = cli::BUILTIN_METRICS;
