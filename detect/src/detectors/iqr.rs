@@ -47,7 +47,7 @@ use crate::series::Series;
 use crate::smoothing::{BlockScratch, PairMean, Smoothing};
 use crate::window::{
     sort_network, OrderStatistics, QuantilePos, RollingWindow, SortedArray, SortedBlocks,
-    SortedVec, Treap, NETWORK_MAX, TREE_THRESHOLD,
+    SortedVec, TrackedRanks, Treap, NETWORK_MAX, TREE_THRESHOLD,
 };
 
 /// Parameters of the IQR rule.
@@ -189,6 +189,15 @@ impl<'a> Blocks<SortedBlocks<'a, 3>> {
     fn new(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3]) -> Self {
         Blocks {
             blocks: SortedBlocks::new(observed, n, pos.map(|q| q.rank())),
+            fill: n - 1,
+        }
+    }
+}
+
+impl<'a> Blocks<TrackedRanks<'a, 3>> {
+    fn tracked(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3]) -> Self {
+        Blocks {
+            blocks: TrackedRanks::new(observed, n, pos.map(|q| q.rank())),
             fill: n - 1,
         }
     }
@@ -737,6 +746,17 @@ pub const ARRAY_WINDOWS: std::ops::RangeInclusive<usize> = 25..=256;
 /// vs 29.7, 256: 23.7 vs 36.6, 320: 27.4 vs 37.7, 384: 31.6 vs 29.4.
 pub const NARROW_ARRAY_WINDOWS: std::ops::RangeInclusive<usize> = 25..=320;
 
+/// Window length from which batch runs that do not use a [`SortedArray`]
+/// take their order statistics from [`TrackedRanks`] rather than straight
+/// from [`SortedBlocks`] (to which it hands over when the window's
+/// quantiles drift). Below, the neighbourhoods hold too much of the window
+/// to be worth it. Rank sources alone, ns per window (`examples/rank_sources`,
+/// best of 7 interleaved rounds, 2-core AMD EPYC Zen 3), daily cycle
+/// (integer) / the same + 0.1, tracked vs blocks: n = 96: 44 / 31 vs 39 /
+/// 49; 384: 28 / 25 vs 33 / 42; 672: 22 / 20 vs 28 / 41; where the window
+/// is not whole days and tracking hands over (n = 512): 40 / 56 vs 34 / 50.
+pub const TRACKED_MIN: usize = 64;
+
 /// How a batch run at window length `n` over `observed` gets its order
 /// statistics from a [`SortedArray`]: `Some(narrow)`, or `None` for the
 /// [`SortedBlocks`].
@@ -754,8 +774,10 @@ fn array_lanes(n: usize, observed: &[f64]) -> Option<bool> {
 /// statistics: for `asof` and `none`, a sorting network per window up to
 /// n = 24 (independent windows, vectorised) and above, over the observed
 /// values, a [`SortedArray`] for [`ARRAY_WINDOWS`] (or
-/// [`NARROW_ARRAY_WINDOWS`]) when the CPU has AVX2,
-/// else [`SortedBlocks`] (O(log n) amortised per point), then the rest of
+/// [`NARROW_ARRAY_WINDOWS`]) when the CPU has AVX2, else from
+/// [`TRACKED_MIN`] on [`TrackedRanks`] (which hands over to the blocks
+/// where they are cheaper), else [`SortedBlocks`] (O(log n) amortised per
+/// point), then the rest of
 /// the rule a block of buckets at a time. `centered` runs the same rule for
 /// the raw bounds ([`SortedBlocks`] from [`BLOCKS_THRESHOLD`] on, a
 /// [`SortedVec`] window below) and then smooths them with the centered
@@ -796,6 +818,9 @@ pub fn iqr_into(
             if let Some(narrow) = array_lanes(n, &observed) {
                 let src = Blocks::array(&observed, n, &rule.pos, true, narrow);
                 rule.run(values, src, n, out);
+            } else if n >= TRACKED_MIN {
+                let src = Blocks::tracked(&observed, n, &rule.pos);
+                rule.run(values, src, n, out);
             } else {
                 let src = Blocks::new(&observed, n, &rule.pos);
                 rule.run(values, src, n, out);
@@ -807,6 +832,9 @@ pub fn iqr_into(
         let observed = observed();
         if let Some(narrow) = array_lanes(n, &observed) {
             let src = Blocks::array(&observed, n, &rule.pos, true, narrow);
+            run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
+        } else if n >= TRACKED_MIN {
+            let src = Blocks::tracked(&observed, n, &rule.pos);
             run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
         } else {
             let src = Blocks::new(&observed, n, &rule.pos);
@@ -1068,6 +1096,11 @@ mod tests {
             n if n > NETWORK_MAX => {
                 let src = Blocks::new(observed, n, &rule.pos);
                 run_blocks_body(&rule, values, BlocksRaw::new(src, &rule), &mut d);
+                // And the tracked ranks.
+                let src = Blocks::tracked(observed, n, &rule.pos);
+                let mut t = Detection::new();
+                run_blocks_body(&rule, values, BlocksRaw::new(src, &rule), &mut t);
+                assert_eq!(all_bits(&d), all_bits(&t), "n={n} tracked");
                 // And the sorted array with its portable pass.
                 let narrow = crate::window::exact_in_f32(observed);
                 let src = Blocks::array(observed, n, &rule.pos, false, narrow);
@@ -1126,6 +1159,9 @@ mod tests {
                     assert_eq!(a, b, "n={n} {smooth}");
                     assert_eq!(a, c, "n={n} {smooth}");
                     assert_eq!(all_bits(&a), all_bits(&c), "n={n} {smooth}");
+                    let tracked = Blocks::tracked(&observed, n, &pos);
+                    let t = with_source(&s, &pr, tracked);
+                    assert_eq!(all_bits(&a), all_bits(&t), "n={n} {smooth} tracked");
                     let exact = crate::window::exact_in_f32(&observed);
                     for (simd, narrow) in
                         [(false, false), (true, false), (false, exact), (true, exact)]

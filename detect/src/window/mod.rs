@@ -31,6 +31,7 @@ mod network;
 #[cfg(test)]
 mod reference;
 mod sorted;
+mod tracked;
 mod treap;
 
 pub(crate) use array::exact_in_f32;
@@ -38,6 +39,7 @@ pub use array::SortedArray;
 pub use blocks::SortedBlocks;
 pub(crate) use network::{sort as sort_network, NETWORK_MAX};
 pub use sorted::SortedVec;
+pub use tracked::TrackedRanks;
 pub use treap::Treap;
 
 /// Window length from which the rolling window uses the [`Treap`] instead of
