@@ -5,11 +5,16 @@
 # two, so that each ratio compares runs taken seconds apart (on a shared
 # machine, the speed of both sides drifts by 30 % over minutes). Prints per
 # round and n:
-#   round 1 n=96 vigil=33.72M/s pandas=1.86M/s ratio=18.1x (reused buffer ...; centered ...)
-# and then per n the median and the range of the rounds' ratios:
+#   round 1 n=96 vigil=33.72M/s pandas=1.86M/s ratio=18.1x (one thread ...; reused buffer ...; centered ...)
+# and then per n the median and the range of the rounds' ratios, with and
+# without the second thread:
 #   n=96 ratio median=17.2x min=13.0x max=18.1x over 5 rounds
+#   n=96 one-thread ratio median=...
 # `vigil` is iqr() with a fresh Detection (what the CLI does), default
-# smoothing; `centered` is the seed's smoothing exactly (same anomalies as pandas).
+# smoothing, which on a machine with two cores computes the order
+# statistics on the second one (pandas runs on one: `one thread` is the
+# same run with `detect::set_batch_threads(1)`); `centered` is the seed's
+# smoothing exactly (same anomalies as pandas).
 #
 # Usage: scripts/bench_iqr_vs_pandas.sh [LEN [REPEATS [N,N,... [ROUNDS]]]]
 set -euo pipefail
@@ -40,22 +45,27 @@ for round in $(seq 1 "$rounds"); do
     v=$(field "$n" "$rust" points/s)
     r=$(field "$n" "$rust" reused/s)
     c=$(field "$n" "$rust" centered/s)
+    one=$(field "$n" "$rust" single/s)
     p=$(field "$n" "$py" points/s)
     ca=$(field "$n" "$rust" centered_anomalies)
     pa=$(field "$n" "$py" anomalies)
-    awk -v round="$round" -v n="$n" -v v="$v" -v r="$r" -v c="$c" -v p="$p" -v ca="$ca" -v pa="$pa" 'BEGIN {
-      printf "round %s n=%s vigil=%.2fM/s pandas=%.2fM/s ratio=%.1fx (reused buffer %.2fM/s %.1fx; centered %.2fM/s %.1fx; anomalies centered=%s pandas=%s)\n",
-        round, n, v / 1e6, p / 1e6, v / p, r / 1e6, r / p, c / 1e6, c / p, ca, pa
+    awk -v round="$round" -v n="$n" -v v="$v" -v r="$r" -v c="$c" -v one="$one" -v p="$p" -v ca="$ca" -v pa="$pa" 'BEGIN {
+      printf "round %s n=%s vigil=%.2fM/s pandas=%.2fM/s ratio=%.1fx (one thread %.2fM/s %.1fx; reused buffer %.2fM/s %.1fx; centered %.2fM/s %.1fx; anomalies centered=%s pandas=%s)\n",
+        round, n, v / 1e6, p / 1e6, v / p, one / 1e6, one / p, r / 1e6, r / p, c / 1e6, c / p, ca, pa
     }'
-    awk -v n="$n" -v v="$v" -v p="$p" 'BEGIN { printf "%s %.4f\n", n, v / p }' >>"$ratios"
+    awk -v n="$n" -v v="$v" -v one="$one" -v p="$p" 'BEGIN { printf "%s %.4f %.4f\n", n, v / p, one / p }' >>"$ratios"
   done
 done
 echo "load: $(uptime | sed 's/.*load average: //')"
-for n in ${windows//,/ }; do
-  awk -v n="$n" '$1 == n { print $2 }' "$ratios" | sort -g | awk -v n="$n" '
-    { x[NR] = $1 }
-    END {
-      median = (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
-      printf "n=%s ratio median=%.1fx min=%.1fx max=%.1fx over %d rounds\n", n, median, x[1], x[NR], NR
-    }'
-done
+summary() { # column label
+  for n in ${windows//,/ }; do
+    awk -v n="$n" -v col="$1" '$1 == n { print $col }' "$ratios" | sort -g | awk -v n="$n" -v label="$2" '
+      { x[NR] = $1 }
+      END {
+        median = (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
+        printf "n=%s %s median=%.1fx min=%.1fx max=%.1fx over %d rounds\n", n, label, median, x[1], x[NR], NR
+      }'
+  done
+}
+summary 2 ratio
+summary 3 "one-thread ratio"

@@ -35,6 +35,7 @@ pub mod eval;
 mod live;
 pub mod period;
 pub mod point;
+mod prefetch;
 pub mod series;
 pub mod smoothing;
 pub mod window;
@@ -51,5 +52,6 @@ pub use detectors::{
 pub use error::{DetectError, MAX_WINDOW};
 pub use period::detect_period;
 pub use point::Point;
+pub use prefetch::set_batch_threads;
 pub use series::Series;
 pub use smoothing::Smoothing;

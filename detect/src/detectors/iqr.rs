@@ -43,6 +43,7 @@ use std::collections::VecDeque;
 use crate::detection::Detection;
 use crate::error::{DetectError, MAX_WINDOW};
 use crate::point::Point;
+use crate::prefetch;
 use crate::series::Series;
 use crate::smoothing::{BlockScratch, PairMean, Smoothing};
 use crate::window::{
@@ -185,6 +186,8 @@ struct Blocks<I> {
     fill: usize,
 }
 
+// Each source on its own, for the tests (runs go through `run_ranks`).
+#[cfg(test)]
 impl<'a> Blocks<SortedBlocks<'a, 3>> {
     fn new(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3]) -> Self {
         Blocks {
@@ -194,6 +197,8 @@ impl<'a> Blocks<SortedBlocks<'a, 3>> {
     }
 }
 
+// Each source on its own, for the tests (runs go through `run_ranks`).
+#[cfg(test)]
 impl<'a> Blocks<TrackedRanks<'a, 3>> {
     fn tracked(observed: &'a [f64], n: usize, pos: &[QuantilePos; 3]) -> Self {
         Blocks {
@@ -203,6 +208,8 @@ impl<'a> Blocks<TrackedRanks<'a, 3>> {
     }
 }
 
+// Each source on its own, for the tests (runs go through `run_ranks`).
+#[cfg(test)]
 impl<'a> Blocks<SortedArray<'a, 3>> {
     /// With `simd` false, the portable pass even where AVX2 is available;
     /// with `narrow` false, `f64` lanes even where every value is an `f32`
@@ -768,6 +775,82 @@ fn array_lanes(n: usize, observed: &[f64]) -> Option<bool> {
     (narrow || ARRAY_WINDOWS.contains(&n)).then_some(narrow)
 }
 
+/// The rule over `values` from a batch rank iterator over their observed
+/// values (`n >= BLOCKS_THRESHOLD`, or `n > NETWORK_MAX` when causal): on a
+/// second thread, ahead of the rest of the rule, when the history is long
+/// and the machine has the cores ([`crate::prefetch`]; the same ranks, so
+/// the same bits).
+fn run_ranks<I>(rule: &Rule, values: &[f64], n: usize, ranks: I, out: &mut Detection)
+where
+    I: Iterator<Item = Ranks> + Send,
+{
+    if !prefetch::worth_a_thread(values.len()) {
+        run_from(rule, values, n, ranks, out);
+    } else if rule.smooth == Smoothing::Centered {
+        prefetch::prefetched(ranks, |ranks| run_from(rule, values, n, ranks, out));
+    } else {
+        // The raw bands too on the second thread: it has time to spare
+        // where the order statistics are cheap, and a band is smaller to
+        // pass than the ranks it comes from.
+        let (a, pos) = (rule.a, rule.pos);
+        let raws = ranks.map(move |r| Raw::from_ranks(a, &pos, &r));
+        prefetch::prefetched(raws, |raws| {
+            let src = RawBands {
+                raws,
+                fill: n - 1,
+                next: Raw::NONE,
+            };
+            run_blocks(rule, values, src, out);
+        });
+    }
+}
+
+/// The raw bands of the full windows, computed ahead
+/// ([`Raw::from_ranks`] of a batch rank source, on another thread), for
+/// the causal pipeline: exactly what [`Sequential`] makes of the ranks.
+struct RawBands<I> {
+    raws: I,
+    /// Observed values still to come before the first full window.
+    fill: usize,
+    /// The band of the next bucket.
+    next: Raw,
+}
+
+impl<I: Iterator<Item = Raw>> RawSource for RawBands<I> {
+    #[inline(always)]
+    fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
+        for (i, &x) in values.iter().enumerate().take(CHUNK) {
+            raw.set(i, self.next);
+            if x.is_finite() {
+                if self.fill > 0 {
+                    self.fill -= 1;
+                } else if let Some(r) = self.raws.next() {
+                    self.next = r;
+                }
+            }
+        }
+    }
+}
+
+/// The rule over a batch rank iterator, all on one thread.
+fn run_from(
+    rule: &Rule,
+    values: &[f64],
+    n: usize,
+    ranks: impl Iterator<Item = Ranks>,
+    out: &mut Detection,
+) {
+    let src = Blocks {
+        blocks: ranks,
+        fill: n - 1,
+    };
+    if rule.smooth == Smoothing::Centered {
+        rule.clone().run(values, src, n, out);
+    } else {
+        run_blocks(rule, values, BlocksRaw::new(src, rule), out);
+    }
+}
+
 /// Runs the IQR rule over a whole series: one point per bucket, as columns.
 ///
 /// Bit-identical to [`IqrState::push`] point by point, from batch order
@@ -809,36 +892,34 @@ pub fn iqr_into(
             Cow::Owned(values.iter().copied().filter(|x| x.is_finite()).collect())
         }
     };
-    if rule.smooth == Smoothing::Centered {
-        if n < BLOCKS_THRESHOLD {
-            let src: Live<SortedVec> = Live::new(n, &rule.pos);
-            rule.run(values, src, n, out);
-        } else {
-            let observed = observed();
-            if let Some(narrow) = array_lanes(n, &observed) {
-                let src = Blocks::array(&observed, n, &rule.pos, true, narrow);
-                rule.run(values, src, n, out);
-            } else if n >= TRACKED_MIN {
-                let src = Blocks::tracked(&observed, n, &rule.pos);
-                rule.run(values, src, n, out);
-            } else {
-                let src = Blocks::new(&observed, n, &rule.pos);
-                rule.run(values, src, n, out);
-            }
-        }
+    let centered = rule.smooth == Smoothing::Centered;
+    if centered && n < BLOCKS_THRESHOLD {
+        let src: Live<SortedVec> = Live::new(n, &rule.pos);
+        rule.run(values, src, n, out);
         return Ok(());
     }
-    if n > NETWORK_MAX {
+    if centered || n > NETWORK_MAX {
         let observed = observed();
+        let ranks = rule.pos.map(|q| q.rank());
         if let Some(narrow) = array_lanes(n, &observed) {
-            let src = Blocks::array(&observed, n, &rule.pos, true, narrow);
-            run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
+            let src = SortedArray::with_simd(&observed, n, ranks, true, narrow);
+            run_ranks(&rule, values, n, src, out);
         } else if n >= TRACKED_MIN {
-            let src = Blocks::tracked(&observed, n, &rule.pos);
-            run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
+            run_ranks(
+                &rule,
+                values,
+                n,
+                TrackedRanks::new(&observed, n, ranks),
+                out,
+            );
         } else {
-            let src = Blocks::new(&observed, n, &rule.pos);
-            run_blocks(&rule, values, BlocksRaw::new(src, &rule), out);
+            run_ranks(
+                &rule,
+                values,
+                n,
+                SortedBlocks::new(&observed, n, ranks),
+                out,
+            );
         }
         return Ok(());
     }
@@ -1182,6 +1263,50 @@ mod tests {
                             assert_eq!(bits(&want), bits(&got), "n={n} {smooth} t={t}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Long histories compute their order statistics (and, when causal,
+    /// raw bands) on a second thread: the same bits as on one, with and
+    /// without gaps, for each kind of rank source.
+    #[test]
+    fn second_thread_gives_the_same_bits() {
+        let len = crate::prefetch::MIN_ITEMS + 3000;
+        let mut x = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let cycle = |i: usize, noise: u64| {
+            let phase = (i % 96) as f64 / 96.0 * core::f64::consts::TAU;
+            (1000.0 + 400.0 * phase.sin()).round() + (noise % 60) as f64
+        };
+        let clean: Vec<f64> = (0..len).map(|i| cycle(i, next())).collect();
+        let gappy: Vec<f64> = (0..len)
+            .map(|i| {
+                let r = next();
+                let burst = (20_000..20_300).contains(&i);
+                if r.is_multiple_of(17) || (burst && r.is_multiple_of(2)) {
+                    f64::NAN
+                } else {
+                    cycle(i, r) * 1.1
+                }
+            })
+            .collect();
+        for values in [clean, gappy] {
+            let s = Series::from_f64(0, 900, values).unwrap();
+            let observed: Vec<f64> = s.values().flatten().collect();
+            for n in [30usize, 96, 300, 672] {
+                for smooth in Smoothing::ALL {
+                    let pr = p(n, 1.5, smooth);
+                    let pos = Rule::new(&pr).pos;
+                    let one = with_source(&s, &pr, Blocks::new(&observed, n, &pos));
+                    let two = iqr(&s, &pr).unwrap();
+                    assert_eq!(all_bits(&one), all_bits(&two), "n={n} {smooth}");
                 }
             }
         }
