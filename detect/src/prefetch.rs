@@ -8,9 +8,11 @@
 //! the same order, so the results are the same bits, in about the time of
 //! the slower stage instead of the sum of both.
 //!
-//! Items travel in batches of [`BATCH`] through a bounded channel, and the
-//! emptied batches come back to be refilled, so nothing is allocated per
-//! item and the producer is at most [`DEPTH`] batches ahead.
+//! Work travels in buffers through a bounded channel ([`pipelined`]), and
+//! the emptied buffers come back to be refilled, so nothing is allocated
+//! per item and the producer is at most [`DEPTH`] buffers ahead: batches
+//! of [`BATCH`] items for an iterator ([`prefetched`]), or whatever the
+//! stages exchange (the IQR pipeline: a block of raw bands).
 //!
 //! Only natively: on `wasm32` (the browser) there are no threads, and
 //! [`worth_a_thread`] is always false.
@@ -21,8 +23,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// small per item, and a batch of rank triples (48 KB) stays in L2.
 const BATCH: usize = 1024;
 
-/// Batches the producer may run ahead.
-const DEPTH: usize = 3;
+/// Buffers the producer may run ahead.
+const DEPTH: usize = 4;
 
 /// Fewest items worth a thread: spawning and joining one costs tens of
 /// µs, the time of a few thousand items.
@@ -56,76 +58,102 @@ fn machine_threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// The core of this module: `produce` runs on a second thread and fills
+/// buffers, one after another, until it returns false; `consume` gets the
+/// filled buffers in the same order through its [`Filled`], each lent back
+/// to the producer once read. At most `DEPTH + 1` buffers exist, made by
+/// `empty`. A panic on either side reaches the caller (after the other
+/// side has stopped: a closed channel ends either loop).
+pub(crate) fn pipelined<B, T>(
+    empty: impl Fn() -> B,
+    mut produce: impl FnMut(&mut B) -> bool + Send,
+    consume: impl FnOnce(Filled<B>) -> T,
+) -> T
+where
+    B: Send,
+{
+    use std::sync::mpsc::{channel, sync_channel};
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = sync_channel::<B>(DEPTH);
+        let (empty_tx, empty_rx) = channel::<B>();
+        for _ in 0..=DEPTH {
+            // Cannot fail: the receiver is alive.
+            let _ = empty_tx.send(empty());
+        }
+        scope.spawn(move || {
+            while let Ok(mut buffer) = empty_rx.recv() {
+                if !produce(&mut buffer) || full_tx.send(buffer).is_err() {
+                    return;
+                }
+            }
+        });
+        consume(Filled {
+            full: full_rx,
+            empty: empty_tx,
+        })
+    })
+}
+
+/// The consumer's end of [`pipelined`].
+pub(crate) struct Filled<B> {
+    full: std::sync::mpsc::Receiver<B>,
+    empty: std::sync::mpsc::Sender<B>,
+}
+
+impl<B> Filled<B> {
+    /// The next filled buffer; None once the producer has finished.
+    pub(crate) fn take(&mut self) -> Option<B> {
+        self.full.recv().ok()
+    }
+
+    /// Lends a buffer (read) back to the producer to refill.
+    pub(crate) fn give_back(&mut self, buffer: B) {
+        // A closed channel only means the producer has finished.
+        let _ = self.empty.send(buffer);
+    }
+
+    /// `read` applied to the next filled buffer, which then goes back to
+    /// the producer; None once the producer has finished.
+    #[inline]
+    pub(crate) fn next_with<R>(&mut self, read: impl FnOnce(&mut B) -> R) -> Option<R> {
+        let mut buffer = self.take()?;
+        let got = read(&mut buffer);
+        self.give_back(buffer);
+        Some(got)
+    }
+}
+
 /// Runs `body` over the items of `iter`, which a second thread computes
-/// ahead of it (see the module docs). `body` sees exactly the items of
-/// `iter`, in order, and may stop early. A panic on either side reaches
-/// the caller (after the other side has stopped).
+/// ahead of it in batches of [`BATCH`] (see the module docs). `body` sees
+/// exactly the items of `iter`, in order, and may stop early.
 pub(crate) fn prefetched<I, T>(iter: I, body: impl FnOnce(Prefetched<I::Item>) -> T) -> T
 where
     I: Iterator + Send,
     I::Item: Copy + Send,
 {
-    use std::sync::mpsc::{channel, sync_channel};
-    std::thread::scope(|scope| {
-        let (full_tx, full_rx) = sync_channel::<Vec<I::Item>>(DEPTH);
-        let (empty_tx, empty_rx) = channel::<Vec<I::Item>>();
-        for _ in 0..=DEPTH {
-            // Cannot fail: the receiver is alive.
-            let _ = empty_tx.send(Vec::with_capacity(BATCH));
-        }
-        scope.spawn(move || {
-            let mut iter = iter;
-            // Ends when the iterator does or the consumer is gone (either
-            // channel closed).
-            while let Ok(mut batch) = empty_rx.recv() {
-                batch.clear();
-                batch.extend(iter.by_ref().take(BATCH));
-                let last = batch.len() < BATCH;
-                if full_tx.send(batch).is_err() || last {
-                    return;
-                }
-            }
-        });
+    let mut iter = iter.fuse();
+    let produce = move |batch: &mut Vec<I::Item>| {
+        batch.clear();
+        batch.extend(iter.by_ref().take(BATCH));
+        !batch.is_empty()
+    };
+    let empty = || Vec::with_capacity(BATCH);
+    pipelined(empty, produce, |filled| {
         body(Prefetched {
-            full: full_rx,
-            empty: empty_tx,
-            batch: Vec::new(),
+            filled,
+            batch: Vec::with_capacity(BATCH),
             at: 0,
-            done: false,
         })
     })
 }
 
 /// The consumer's end of [`prefetched`]: an iterator over the items.
 pub(crate) struct Prefetched<T> {
-    full: std::sync::mpsc::Receiver<Vec<T>>,
-    empty: std::sync::mpsc::Sender<Vec<T>>,
+    filled: Filled<Vec<T>>,
+    /// The current batch (a copy of the last one received).
     batch: Vec<T>,
     /// Next item of `batch`.
     at: usize,
-    /// The last (short) batch has been received.
-    done: bool,
-}
-
-impl<T: Copy> Prefetched<T> {
-    /// Gets the next batch; false at the end.
-    #[cold]
-    fn refill(&mut self) -> bool {
-        if self.done {
-            return false;
-        }
-        let Ok(batch) = self.full.recv() else {
-            self.done = true;
-            return false;
-        };
-        self.done = batch.len() < BATCH;
-        // Hand the spent batch's allocation back; a closed channel just
-        // means the producer has finished.
-        let spent = std::mem::replace(&mut self.batch, batch);
-        let _ = self.empty.send(spent);
-        self.at = 0;
-        true
-    }
 }
 
 impl<T: Copy> Iterator for Prefetched<T> {
@@ -133,15 +161,23 @@ impl<T: Copy> Iterator for Prefetched<T> {
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        loop {
-            if let Some(&item) = self.batch.get(self.at) {
-                self.at += 1;
-                return Some(item);
-            }
-            if !self.refill() {
-                return None;
-            }
+        if let Some(&item) = self.batch.get(self.at) {
+            self.at += 1;
+            return Some(item);
         }
+        self.refill()
+    }
+}
+
+impl<T: Copy> Prefetched<T> {
+    /// The first item of the next batch.
+    #[cold]
+    fn refill(&mut self) -> Option<T> {
+        let batch = &mut self.batch;
+        // Swapped, not copied: the spent batch goes back to be refilled.
+        self.filled.next_with(|got| std::mem::swap(batch, got))?;
+        self.at = 1;
+        self.batch.first().copied()
     }
 }
 

@@ -390,6 +390,23 @@ struct RawCols {
 }
 
 impl RawCols {
+    /// No band anywhere.
+    const NONE: RawCols = RawCols {
+        lower: [f64::NAN; CHUNK],
+        upper: [f64::NAN; CHUNK],
+        median: [f64::NAN; CHUNK],
+        iqr: [f64::NAN; CHUNK],
+    };
+
+    /// The first `len` bands of `other`.
+    #[inline(always)]
+    fn copy_from(&mut self, other: &RawCols, len: usize) {
+        self.lower[..len].copy_from_slice(&other.lower[..len]);
+        self.upper[..len].copy_from_slice(&other.upper[..len]);
+        self.median[..len].copy_from_slice(&other.median[..len]);
+        self.iqr[..len].copy_from_slice(&other.iqr[..len]);
+    }
+
     #[inline(always)]
     fn set(&mut self, i: usize, r: Raw) {
         self.lower[i] = r.lower;
@@ -784,52 +801,129 @@ fn run_ranks<I>(rule: &Rule, values: &[f64], n: usize, ranks: I, out: &mut Detec
 where
     I: Iterator<Item = Ranks> + Send,
 {
-    if !prefetch::worth_a_thread(values.len()) {
-        run_from(rule, values, n, ranks, out);
-    } else if rule.smooth == Smoothing::Centered {
+    if rule.smooth.is_causal() {
+        let src = Blocks {
+            blocks: ranks,
+            fill: n - 1,
+        };
+        run_causal(rule, values, BlocksRaw::new(src, rule), out);
+    } else if prefetch::worth_a_thread(values.len()) {
         prefetch::prefetched(ranks, |ranks| run_from(rule, values, n, ranks, out));
     } else {
-        // The raw bands too on the second thread: it has time to spare
-        // where the order statistics are cheap, and a band is smaller to
-        // pass than the ranks it comes from.
-        let (a, pos) = (rule.a, rule.pos);
-        let raws = ranks.map(move |r| Raw::from_ranks(a, &pos, &r));
-        prefetch::prefetched(raws, |raws| {
-            let src = RawBands {
-                raws,
-                fill: n - 1,
-                next: Raw::NONE,
-            };
-            run_blocks(rule, values, src, out);
-        });
+        run_from(rule, values, n, ranks, out);
     }
 }
 
-/// The raw bands of the full windows, computed ahead
-/// ([`Raw::from_ranks`] of a batch rank source, on another thread), for
-/// the causal pipeline: exactly what [`Sequential`] makes of the ranks.
-struct RawBands<I> {
-    raws: I,
-    /// Observed values still to come before the first full window.
-    fill: usize,
-    /// The band of the next bucket.
-    next: Raw,
-}
-
-impl<I: Iterator<Item = Raw>> RawSource for RawBands<I> {
-    #[inline(always)]
-    fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
-        for (i, &x) in values.iter().enumerate().take(CHUNK) {
-            raw.set(i, self.next);
-            if x.is_finite() {
-                if self.fill > 0 {
-                    self.fill -= 1;
-                } else if let Some(r) = self.raws.next() {
-                    self.next = r;
-                }
+/// The causal batch pipeline ([`run_blocks`]) over `src`; for a long
+/// history on a machine with two cores, `src` fills each block's raw
+/// bands on a second thread, blocks ahead of the smoothing and assessment
+/// (the same calls in the same order, so the same bits).
+fn run_causal(rule: &Rule, values: &[f64], src: impl RawSource + Send, out: &mut Detection) {
+    if !prefetch::worth_a_thread(values.len()) {
+        return run_blocks(rule, values, src, out);
+    }
+    let mut src = src;
+    let mut blocks = values.chunks(CHUNK);
+    let produce = move |ahead: &mut Box<Ahead>| {
+        ahead.filled = 0;
+        for (block, raw) in blocks.by_ref().zip(ahead.blocks.iter_mut()) {
+            fill_fast(&mut src, block, raw);
+            ahead.filled += 1;
+            if ahead.filled == AHEAD_BLOCKS {
+                break;
             }
         }
+        ahead.filled > 0
+    };
+    let empty = || {
+        Box::new(Ahead {
+            blocks: [RawCols::NONE; AHEAD_BLOCKS],
+            filled: 0,
+        })
+    };
+    prefetch::pipelined(empty, produce, |filled| {
+        let src = FilledAhead {
+            filled,
+            current: None,
+            next: 0,
+        };
+        run_blocks(rule, values, src, out)
+    });
+}
+
+/// Blocks of raw bands per hand-over between the threads of
+/// [`run_causal`]: a few thousand buckets, so that the cost of a hand-over
+/// (waking the other thread when it waits) is small per bucket.
+const AHEAD_BLOCKS: usize = 8;
+
+/// The raw bands of consecutive blocks of buckets, filled by the producer
+/// thread of [`run_causal`].
+struct Ahead {
+    blocks: [RawCols; AHEAD_BLOCKS],
+    /// Blocks filled, from the first.
+    filled: usize,
+}
+
+/// The consumer's side of [`run_causal`]: each block's raw bands, as
+/// filled on the other thread.
+struct FilledAhead {
+    filled: prefetch::Filled<Box<Ahead>>,
+    /// The hand-over being read.
+    current: Option<Box<Ahead>>,
+    /// Its next block.
+    next: usize,
+}
+
+impl RawSource for FilledAhead {
+    #[inline(always)]
+    fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
+        let len = values.len().min(CHUNK);
+        if self.current.as_ref().is_some_and(|c| self.next == c.filled) {
+            if let Some(spent) = self.current.take() {
+                self.filled.give_back(spent);
+            }
+        }
+        if self.current.is_none() {
+            self.current = self.filled.take();
+            self.next = 0;
+        }
+        // The producer fills one block per block of `values`, so it has
+        // not finished while blocks remain (unless it panicked, which
+        // reaches the caller when the pipeline ends).
+        if let Some(ahead) = &self.current {
+            raw.copy_from(&ahead.blocks[self.next], len);
+            self.next += 1;
+        }
     }
+}
+
+/// `src.fill` compiled for the widest of AVX-512 and AVX2 the CPU has, as
+/// [`run_blocks`] is (on the producer thread of [`run_causal`]).
+fn fill_fast(src: &mut impl RawSource, values: &[f64], raw: &mut RawCols) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { fill_avx512(src, values, raw) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { fill_avx2(src, values, raw) };
+        }
+    }
+    src.fill(values, raw)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fill_avx512(src: &mut impl RawSource, values: &[f64], raw: &mut RawCols) {
+    src.fill(values, raw)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fill_avx2(src: &mut impl RawSource, values: &[f64], raw: &mut RawCols) {
+    src.fill(values, raw)
 }
 
 /// The rule over a batch rank iterator, all on one thread.
@@ -927,6 +1021,9 @@ pub fn iqr_into(
     macro_rules! network {
         ($($n:literal)*) => {
             match n {
+                // One thread: the networks are cheap beside the rest of the
+                // rule, so a second thread gains less than handing the
+                // bands over costs (measured).
                 $($n => run_blocks(&rule, values, Network::<$n>::new(&observed, &rule), out),)*
                 _ => unreachable!("2 <= n={n} <= NETWORK_MAX"),
             }
