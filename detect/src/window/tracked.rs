@@ -335,7 +335,7 @@ impl<'a, const R: usize> TrackedRanks<'a, R> {
 impl<const R: usize> Iterator for TrackedRanks<'_, R> {
     type Item = [(f64, f64); R];
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(blocks) = &mut self.blocks {
             return blocks.next();
