@@ -3,7 +3,7 @@
 //! series, value for value: compare the `checksum=` lines);
 //! `scripts/bench_iqr_vs_pandas.sh` runs both and prints the ratios.
 //!
-//! `cargo run --release -p detect --example iqr_throughput [-- LEN [REPEATS [N,N,...]]]`
+//! `cargo run --release -p detect --example iqr_throughput [-- LEN [REPEATS [N,N,... [OFFSET]]]]`
 //!
 //! Per n, best of REPEATS runs after one warm-up (filters out noise from a
 //! shared machine):
@@ -43,7 +43,13 @@ fn main() {
         .next()
         .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| vec![5, 96, 672]);
-    let values = common::daily_cycle(len, 42);
+    // An offset (e.g. 0.1) makes every mantissa bit vary, as in a ratio
+    // like CTR (the checksum then no longer matches the pandas script's).
+    let offset: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let values: Vec<f64> = common::daily_cycle(len, 42)
+        .into_iter()
+        .map(|x| x + offset)
+        .collect();
     println!(
         "checksum={:.0} first={:?}",
         values.iter().sum::<f64>(),

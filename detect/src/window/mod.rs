@@ -19,6 +19,10 @@
 //! front, so it is not an [`OrderStatistics`]. For mid-size windows,
 //! [`SortedArray`] answers the same from one sorted array updated by a
 //! branch-free SIMD pass per window (O(n) work, few instructions per value).
+//! For long ones, [`TrackedRanks`] follows each rank inside a short sorted
+//! slice of the window (O(1) per window while the quantiles move slowly,
+//! as over whole days of a metric) and hands over to the blocks when they
+//! drift.
 //!
 //! A rolling update (evict the oldest, add the newest) is one
 //! [`OrderStatistics::replace`]; quantiles then cost 2 selects each. Nothing is

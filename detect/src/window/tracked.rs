@@ -260,7 +260,7 @@ fn insert_sorted(held: &mut Vec<f64>, x: f64) -> usize {
 }
 
 /// Rolling order statistics of every window of `n` consecutive values of a
-/// slice, at `R` fixed ranks, each tracked in a [`Neighbourhood`] (see the
+/// slice, at `R` fixed ranks, each tracked in a short sorted slice (see the
 /// module docs); hands over to [`SortedBlocks`] on inputs where that is
 /// cheaper. Same interface and results as [`SortedBlocks`]: per window,
 /// per rank `k`, the values at sorted ranks `k` and `k + 1`; `-0.0` counts
