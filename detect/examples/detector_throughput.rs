@@ -19,16 +19,10 @@ use std::time::Instant;
 use detect::{DetectorSpec, Series, DETECTOR_NAMES};
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let len: usize = args
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let repeats: Option<usize> = args.next().and_then(|s| s.parse().ok());
-    let names: Vec<String> = args
-        .next()
-        .map(|s| s.split(',').map(str::to_string).collect())
-        .unwrap_or_else(|| DETECTOR_NAMES.iter().map(|s| s.to_string()).collect());
+    let mut args = common::Args::new();
+    let len: usize = args.next_or(1_000_000);
+    let repeats: Option<usize> = args.next_opt();
+    let names: Vec<String> = args.list_or(DETECTOR_NAMES.iter().map(|s| s.to_string()).collect());
     let values = common::daily_cycle(len, 42);
     let series = Series::from_f64(1_700_000_000, 900, values).expect("valid series");
     for name in names {

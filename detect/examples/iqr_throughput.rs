@@ -33,19 +33,13 @@ use detect::{iqr, iqr_into, set_batch_threads, Detection, IqrParams, Series, Smo
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let len: usize = args
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let repeats: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let windows: Vec<usize> = args
-        .next()
-        .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| vec![5, 96, 672]);
+    let mut args = common::Args::new();
+    let len: usize = args.next_or(1_000_000);
+    let repeats: usize = args.next_or(5);
+    let windows: Vec<usize> = args.list_or(vec![5, 96, 672]);
     // An offset (e.g. 0.1) makes every mantissa bit vary, as in a ratio
     // like CTR (the checksum then no longer matches the pandas script's).
-    let offset: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let offset: f64 = args.next_or(0.0);
     let values: Vec<f64> = common::daily_cycle(len, 42)
         .into_iter()
         .map(|x| x + offset)

@@ -16,18 +16,12 @@ fn checksum(it: impl Iterator<Item = [(f64, f64); 3]>) -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let len: usize = args
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(7);
-    let windows: Vec<usize> = args
-        .next()
-        .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| vec![96, 672]);
-    let offset: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    let shape = args.next().unwrap_or_else(|| "cycle".into());
+    let mut args = common::Args::new();
+    let len: usize = args.next_or(1_000_000);
+    let rounds: usize = args.next_or(7);
+    let windows: Vec<usize> = args.list_or(vec![96, 672]);
+    let offset: f64 = args.next_or(0.0);
+    let shape: String = args.next_or("cycle".into());
     let xs: Vec<f64> = common::daily_cycle(len, 42)
         .into_iter()
         .enumerate()

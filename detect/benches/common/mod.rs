@@ -1,6 +1,7 @@
 //! Deterministic synthetic metric shared by the bench and the throughput
 //! example: a daily cycle of 15-minute buckets (96 per day) plus noise, with
-//! rare spikes. No `rand` dependency: splitmix64.
+//! rare spikes. No `rand` dependency: splitmix64. Also the examples'
+//! positional arguments ([`Args`]).
 
 /// splitmix64: tiny, fast, deterministic.
 pub struct SplitMix64(pub u64);
@@ -37,4 +38,34 @@ pub fn daily_cycle(len: usize, seed: u64) -> Vec<f64> {
             (base + noise + spike).round()
         })
         .collect()
+}
+
+/// The examples' positional command-line arguments, each with a default
+/// (absent or unparsable: the default).
+pub struct Args(std::iter::Skip<std::env::Args>);
+
+// Not every program including this module reads arguments (the bench).
+#[allow(dead_code)]
+impl Args {
+    pub fn new() -> Self {
+        Args(std::env::args().skip(1))
+    }
+
+    /// The next argument parsed, if given and parsable.
+    pub fn next_opt<T: std::str::FromStr>(&mut self) -> Option<T> {
+        self.0.next().and_then(|s| s.parse().ok())
+    }
+
+    /// The next argument parsed, or `default`.
+    pub fn next_or<T: std::str::FromStr>(&mut self, default: T) -> T {
+        self.next_opt().unwrap_or(default)
+    }
+
+    /// The next argument as a comma-separated list, or `default`.
+    pub fn list_or<T: std::str::FromStr>(&mut self, default: Vec<T>) -> Vec<T> {
+        self.0
+            .next()
+            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or(default)
+    }
 }
