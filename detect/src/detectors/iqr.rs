@@ -808,9 +808,9 @@ where
         };
         run_causal(rule, values, BlocksRaw::new(src, rule), out);
     } else if prefetch::worth_a_thread(values.len()) {
-        prefetch::prefetched(ranks, |ranks| run_from(rule, values, n, ranks, out));
+        prefetch::prefetched(ranks, |ranks| run_centered(rule, values, n, ranks, out));
     } else {
-        run_from(rule, values, n, ranks, out);
+        run_centered(rule, values, n, ranks, out);
     }
 }
 
@@ -926,8 +926,8 @@ fn fill_avx2(src: &mut impl RawSource, values: &[f64], raw: &mut RawCols) {
     src.fill(values, raw)
 }
 
-/// The rule over a batch rank iterator, all on one thread.
-fn run_from(
+/// The `centered` rule over a batch rank iterator.
+fn run_centered(
     rule: &Rule,
     values: &[f64],
     n: usize,
@@ -938,11 +938,7 @@ fn run_from(
         blocks: ranks,
         fill: n - 1,
     };
-    if rule.smooth == Smoothing::Centered {
-        rule.clone().run(values, src, n, out);
-    } else {
-        run_blocks(rule, values, BlocksRaw::new(src, rule), out);
-    }
+    rule.clone().run(values, src, n, out);
 }
 
 /// Runs the IQR rule over a whole series: one point per bucket, as columns.

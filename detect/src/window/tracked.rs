@@ -56,8 +56,6 @@ const SELECTION_WORK: usize = 8;
 struct Neighbourhood {
     /// The rank tracked (the values at `k` and `k + 1` are read).
     k: usize,
-    /// Ranks held either side of `k` and `k + 1` after a rebuild.
-    reach: usize,
     lo: f64,
     hi: f64,
     /// Values of the window below `lo`.
@@ -67,10 +65,9 @@ struct Neighbourhood {
 }
 
 impl Neighbourhood {
-    fn new(k: usize, reach: usize) -> Self {
+    fn new(k: usize) -> Self {
         Neighbourhood {
             k,
-            reach,
             lo: f64::INFINITY,
             hi: f64::NEG_INFINITY,
             below: 0,
@@ -154,7 +151,7 @@ impl Neighbourhood {
         } else {
             last + (self.k + 2 - (self.below + len)) as f64 * step
         };
-        let half = 2.0 * (self.reach + 1) as f64 * step;
+        let half = 2.0 * (REACH + 1) as f64 * step;
         let (lo, hi) = (centre - half, centre + half);
         if !(step > 0.0 && lo.is_finite() && hi.is_finite()) {
             return None;
@@ -167,17 +164,16 @@ impl Neighbourhood {
         Some(NEAR_WORK * window.len())
     }
 
-    /// Rebuilds from scratch: selects the values at the ranks `reach`
+    /// Rebuilds from scratch: selects the values at the ranks [`REACH`]
     /// either side of `k` and `k + 1`, then collects the range between.
     fn rebuild_by_selection(&mut self, window: &[f64], scratch: &mut Vec<f64>) -> usize {
         let n = window.len();
-        let first = self.k.saturating_sub(self.reach);
-        let last = (self.k + 1 + self.reach).min(n - 1);
+        let first = self.k.saturating_sub(REACH);
+        let last = (self.k + 1 + REACH).min(n - 1);
         scratch.clear();
         scratch.extend(window.iter().map(|&x| x + 0.0));
-        let less = |a: &f64, b: &f64| a < b;
-        let (_, &mut lo, rest) = scratch.select_nth_unstable_by(first, |a, b| cmp(less, a, b));
-        let (_, &mut hi, _) = rest.select_nth_unstable_by(last - first - 1, |a, b| cmp(less, a, b));
+        let (_, &mut lo, rest) = scratch.select_nth_unstable_by(first, cmp);
+        let (_, &mut hi, _) = rest.select_nth_unstable_by(last - first - 1, cmp);
         self.collect(window, lo, hi);
         debug_assert!(self.covers());
         SELECTION_WORK * n
@@ -196,16 +192,16 @@ impl Neighbourhood {
                 self.held.push(x);
             }
         }
-        self.held.sort_unstable_by(|a, b| cmp(|a, b| a < b, a, b));
+        self.held.sort_unstable_by(cmp);
     }
 
-    /// Narrows `held` to the ranks `reach` either side of `k` and `k + 1`
+    /// Narrows `held` to the ranks [`REACH`] either side of `k` and `k + 1`
     /// (and any ties of the values there), after a guessed range took in
     /// more.
     fn trim(&mut self) {
         let len = self.held.len();
-        let keep_from = self.k.saturating_sub(self.reach).max(self.below) - self.below;
-        let keep_to = (self.k + 1 + self.reach - self.below).min(len - 1);
+        let keep_from = self.k.saturating_sub(REACH).max(self.below) - self.below;
+        let keep_to = (self.k + 1 + REACH - self.below).min(len - 1);
         let (lo, hi) = (self.held[keep_from], self.held[keep_to]);
         let from = self.held.partition_point(|&v| v < lo);
         let to = self.held.partition_point(|&v| v <= hi);
@@ -216,12 +212,12 @@ impl Neighbourhood {
     }
 }
 
-/// Finite floats (no `-0.0`) as an `Ordering`, with `less` their `<`.
+/// The order of two finite floats (no `-0.0`) by their `<`.
 #[inline(always)]
-fn cmp(less: impl Fn(&f64, &f64) -> bool, a: &f64, b: &f64) -> core::cmp::Ordering {
-    if less(a, b) {
+fn cmp(a: &f64, b: &f64) -> core::cmp::Ordering {
+    if a < b {
         core::cmp::Ordering::Less
-    } else if less(b, a) {
+    } else if b < a {
         core::cmp::Ordering::Greater
     } else {
         core::cmp::Ordering::Equal
@@ -278,8 +274,6 @@ pub struct TrackedRanks<'a, const R: usize> {
     work: usize,
     /// Windows given so far.
     windows: usize,
-    /// Work allowed on top of [`WORK_PER_WINDOW`] per window.
-    grace: usize,
     /// Set once the blocks have taken over.
     blocks: Option<SortedBlocks<'a, R>>,
 }
@@ -298,11 +292,10 @@ impl<'a, const R: usize> TrackedRanks<'a, R> {
             n,
             ranks,
             end: n,
-            hoods: ranks.map(|k| Neighbourhood::new(k, REACH)),
+            hoods: ranks.map(Neighbourhood::new),
             scratch: Vec::with_capacity(n),
             work: 0,
             windows: 0,
-            grace: GRACE_REBUILDS * SELECTION_WORK * n * R,
             blocks: None,
         }
     }
@@ -349,7 +342,8 @@ impl<const R: usize> Iterator for TrackedRanks<'_, R> {
                 hood.rebuild(window, &mut self.scratch);
             }
         } else {
-            if self.work > WORK_PER_WINDOW * self.windows + self.grace {
+            let grace = GRACE_REBUILDS * SELECTION_WORK * self.n * R;
+            if self.work > WORK_PER_WINDOW * self.windows + grace {
                 // From the window ending before `end` on.
                 let rest = &self.xs[self.end - self.n..];
                 let mut blocks = SortedBlocks::new(rest, self.n, self.ranks);
