@@ -1,5 +1,7 @@
 //! The batch rank sources alone, timed against each other on the benchmark
 //! series: `cargo run --release -p detect --example rank_sources [-- LEN ROUNDS N,N,... [OFFSET]]`.
+//! Each is read as the IQR pipeline reads it: blocks of 512 windows through
+//! `RankColumns::fill_columns`.
 //! Rounds interleave the sources; per source and n, the best round's ns per
 //! window. OFFSET is added to every value (0.1 makes every mantissa bit vary,
 //! as in a ratio like CTR).
@@ -9,10 +11,22 @@ mod common;
 
 use std::time::Instant;
 
-use detect::window::{SortedArray, SortedBlocks, TrackedRanks};
+use detect::window::{RankColumns, SortedArray, SortedBlocks, TrackedRanks};
 
-fn checksum(it: impl Iterator<Item = [(f64, f64); 3]>) -> f64 {
-    it.map(|r| r[0].0 + r[1].1 + r[2].0).sum()
+/// Every window's ranks, read in blocks as the pipeline reads them, summed.
+fn checksum(mut src: impl RankColumns<3>) -> f64 {
+    const BLOCK: usize = 512;
+    let (mut lo, mut hi) = ([[0.0; BLOCK]; 3], [[0.0; BLOCK]; 3]);
+    let mut sum = 0.0;
+    loop {
+        let filled = src.fill_columns(&mut lo, &mut hi, BLOCK);
+        sum += (0..filled)
+            .map(|i| lo[0][i] + hi[1][i] + lo[2][i])
+            .sum::<f64>();
+        if filled < BLOCK {
+            return sum;
+        }
+    }
 }
 
 fn main() {

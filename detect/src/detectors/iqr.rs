@@ -47,8 +47,8 @@ use crate::prefetch;
 use crate::series::Series;
 use crate::smoothing::{BlockScratch, PairMean, Smoothing};
 use crate::window::{
-    sort_network, OrderStatistics, QuantilePos, RollingWindow, SortedArray, SortedBlocks,
-    SortedVec, TrackedRanks, Treap, NETWORK_MAX, TREE_THRESHOLD,
+    sort_network, OrderStatistics, QuantilePos, RankColumns, RollingWindow, SortedArray,
+    SortedBlocks, SortedVec, TrackedRanks, Treap, NETWORK_MAX, TREE_THRESHOLD,
 };
 
 /// Parameters of the IQR rule.
@@ -471,7 +471,7 @@ struct BlocksRaw<I> {
     hi: [[f64; CHUNK]; 3],
 }
 
-impl<I: Iterator<Item = Ranks>> BlocksRaw<I> {
+impl<I: RankColumns<3>> BlocksRaw<I> {
     fn new(src: Blocks<I>, rule: &Rule) -> Self {
         BlocksRaw {
             seq: Sequential::new(src, rule),
@@ -481,24 +481,22 @@ impl<I: Iterator<Item = Ranks>> BlocksRaw<I> {
     }
 }
 
-impl<I: Iterator<Item = Ranks>> RawSource for BlocksRaw<I> {
+impl<I: RankColumns<3>> RawSource for BlocksRaw<I> {
     #[inline(always)]
     fn fill(&mut self, values: &[f64], raw: &mut RawCols) {
         let len = values.len().min(CHUNK);
         if len == 0 || self.seq.src.fill > 0 || !all_finite(values) {
             return self.seq.fill(values, raw);
         }
-        // One window per observed value from here on: never `None`.
-        for i in 0..len {
-            let r = self
-                .seq
-                .src
-                .blocks
-                .next()
-                .unwrap_or([(f64::NAN, f64::NAN); 3]);
-            for ((lo, hi), r) in self.lo.iter_mut().zip(&mut self.hi).zip(r) {
-                (lo[i], hi[i]) = r;
-            }
+        // One window per observed value from here on: never short.
+        let filled = self
+            .seq
+            .src
+            .blocks
+            .fill_columns(&mut self.lo, &mut self.hi, len);
+        for (lo, hi) in self.lo.iter_mut().zip(&mut self.hi) {
+            lo[filled..len].fill(f64::NAN);
+            hi[filled..len].fill(f64::NAN);
         }
         let (a, pos) = (self.seq.a, self.seq.pos);
         let ranks = |i: usize| {
@@ -799,7 +797,7 @@ fn array_lanes(n: usize, observed: &[f64]) -> Option<bool> {
 /// the same bits).
 fn run_ranks<I>(rule: &Rule, values: &[f64], n: usize, ranks: I, out: &mut Detection)
 where
-    I: Iterator<Item = Ranks> + Send,
+    I: RankColumns<3> + Send,
 {
     if rule.smooth.is_causal() {
         let src = Blocks {
@@ -1226,11 +1224,7 @@ mod tests {
     /// The batch pipeline `iqr_into` runs above the sorting networks (the
     /// block pipeline when causal, else the point-at-a-time one), over the
     /// rank source `src`, whatever `n`.
-    fn with_source<I: Iterator<Item = Ranks>>(
-        s: &Series,
-        pr: &IqrParams,
-        src: Blocks<I>,
-    ) -> Detection {
+    fn with_source<I: RankColumns<3>>(s: &Series, pr: &IqrParams, src: Blocks<I>) -> Detection {
         let rule = Rule::new(pr);
         let mut d = Detection::new();
         if pr.smooth.is_causal() {

@@ -46,6 +46,38 @@ pub use sorted::SortedVec;
 pub use tracked::TrackedRanks;
 pub use treap::Treap;
 
+/// A batch rank iterator (per window, per rank `k`, the values at sorted
+/// ranks `k` and `k + 1`) that can also write a run of windows straight
+/// into columns, as the batch pipelines read them. The default takes the
+/// windows one [`Iterator::next`] at a time; [`TrackedRanks`] overrides it
+/// to keep its per-window state in registers over the run.
+pub trait RankColumns<const R: usize>: Iterator<Item = [(f64, f64); R]> {
+    /// Writes the next `len` (at most `M`) windows into `lo[r][i]` and
+    /// `hi[r][i]` (rank `r` of window `i`); returns how many there were
+    /// (fewer than `len` only when the windows ran out).
+    #[inline(always)]
+    fn fill_columns<const M: usize>(
+        &mut self,
+        lo: &mut [[f64; M]; R],
+        hi: &mut [[f64; M]; R],
+        len: usize,
+    ) -> usize {
+        let len = len.min(M);
+        for i in 0..len {
+            let Some(ranks) = self.next() else {
+                return i;
+            };
+            for ((lo, hi), (a, b)) in lo.iter_mut().zip(hi.iter_mut()).zip(ranks) {
+                (lo[i], hi[i]) = (a, b);
+            }
+        }
+        len
+    }
+}
+
+impl<const R: usize> RankColumns<R> for SortedBlocks<'_, R> {}
+impl<const R: usize> RankColumns<R> for SortedArray<'_, R> {}
+
 /// Window length from which the rolling window uses the [`Treap`] instead of
 /// the [`SortedVec`]. Chosen by benchmark (`cargo bench -p detect -- window`,
 /// rolling update + 2 quantile reads, 2-core x86-64): the sorted array wins

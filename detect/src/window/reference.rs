@@ -25,3 +25,28 @@ pub(crate) fn bits<const R: usize>(
         .map(|r| r.iter().map(|&(a, b)| (a.to_bits(), b.to_bits())).collect())
         .collect()
 }
+
+/// [`bits`] of the windows `src` writes through
+/// [`RankColumns::fill_columns`](super::RankColumns::fill_columns), in runs
+/// of uneven lengths (1, 7, 64, 33, and 100, which is more than the
+/// columns hold), to the end.
+pub(crate) fn column_bits<const R: usize>(
+    src: &mut impl super::RankColumns<R>,
+) -> Vec<Vec<(u64, u64)>> {
+    const M: usize = 64;
+    let mut out = Vec::new();
+    let (mut lo, mut hi) = ([[0.0; M]; R], [[0.0; M]; R]);
+    for len in [1usize, 7, 64, 33, 100].into_iter().cycle() {
+        let filled = src.fill_columns(&mut lo, &mut hi, len);
+        assert!(filled <= len.min(M), "{filled} windows for {len}");
+        out.extend((0..filled).map(|i| {
+            (0..R)
+                .map(|r| (lo[r][i].to_bits(), hi[r][i].to_bits()))
+                .collect()
+        }));
+        if filled < len.min(M) {
+            return out;
+        }
+    }
+    unreachable!("the cycle of lengths never ends")
+}

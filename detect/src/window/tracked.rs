@@ -27,7 +27,7 @@
 //! input, and at worst a few hundred windows' work slower than the blocks
 //! alone.
 
-use super::SortedBlocks;
+use super::{RankColumns, SortedBlocks};
 
 /// Ranks held on either side of ranks `k` and `k + 1` after a rebuild.
 /// More makes rebuilds rarer and shifts longer and more frequent. Measured
@@ -224,35 +224,31 @@ fn cmp(a: &f64, b: &f64) -> core::cmp::Ordering {
     }
 }
 
-/// Removes one copy of `y` (present) from the ascending `held`: one
-/// branch-free pass (a select per value, which vectorises), no search.
-/// Returns the work done (values passed).
-fn remove_sorted(held: &mut Vec<f64>, y: f64) -> usize {
-    debug_assert!(held.contains(&y));
-    let len = held.len();
-    // Values below `y` stay; from the first copy of `y` on, each takes
-    // its successor's place.
-    for i in 0..len - 1 {
-        let (here, next) = (held[i], held[i + 1]);
-        held[i] = if here < y { here } else { next };
-    }
-    held.pop();
-    len
+/// How many values of `held` are below `x`: a branch-free count (which
+/// vectorises). On the short slices held, cheaper than a binary search,
+/// whose every step is an unpredictable branch.
+#[inline(always)]
+fn count_below(held: &[f64], x: f64) -> usize {
+    held.iter().map(|&v| (v < x) as usize).sum()
 }
 
-/// Inserts `x` into the ascending `held`: one branch-free pass from the
-/// end, `new[i] = min(max(old[i - 1], x), old[i])` with `old[-1] = -inf`
-/// and `old[len] = +inf`. Returns the work done.
+/// Removes one copy of `y` (present) from the ascending `held`: a
+/// branch-free count for its place, then one short move. Returns the work
+/// done (values passed).
+fn remove_sorted(held: &mut Vec<f64>, y: f64) -> usize {
+    debug_assert!(held.contains(&y));
+    let at = count_below(held, y);
+    held.remove(at);
+    held.len() + 1
+}
+
+/// Inserts `x` into the ascending `held` (before any equal values): a
+/// branch-free count for its place, then one short move. Returns the work
+/// done.
 fn insert_sorted(held: &mut Vec<f64>, x: f64) -> usize {
-    held.push(f64::INFINITY);
-    let len = held.len();
-    for i in (1..len).rev() {
-        let (before, here) = (held[i - 1], held[i]);
-        let m = if before > x { before } else { x };
-        held[i] = if m < here { m } else { here };
-    }
-    held[0] = if x < held[0] { x } else { held[0] };
-    len
+    let at = count_below(held, x);
+    held.insert(at, x);
+    held.len()
 }
 
 /// Rolling order statistics of every window of `n` consecutive values of a
@@ -323,6 +319,123 @@ impl<'a, const R: usize> TrackedRanks<'a, R> {
     fn read(&self) -> [(f64, f64); R] {
         core::array::from_fn(|r| self.hoods[r].read())
     }
+
+    /// True when the work so far exceeds the budget (see
+    /// [`WORK_PER_WINDOW`]): the next window hands over to the blocks.
+    /// Only a [`shift`](Self::shift) adds work, so this can only turn true
+    /// after one.
+    #[inline(always)]
+    fn over_budget(&self) -> bool {
+        let grace = GRACE_REBUILDS * SELECTION_WORK * self.n * R;
+        self.work > WORK_PER_WINDOW * self.windows + grace
+    }
+
+    /// [`RankColumns::fill_columns`] from column `i` to `stop` while
+    /// tracking (past the first window, before any hand-over, with at
+    /// least `stop - i` windows left): what [`next`](Iterator::next) does
+    /// per window, with each neighbourhood's bounds, count and coverage
+    /// limits held in locals (registers) over the run of calm windows
+    /// between two shifts, not re-read from `self` per window. Stops early
+    /// when the budget runs out. Returns the next column.
+    #[inline(always)]
+    fn fill_tracked<const M: usize>(
+        &mut self,
+        lo: &mut [[f64; M]; R],
+        hi: &mut [[f64; M]; R],
+        mut i: usize,
+        stop: usize,
+    ) -> usize {
+        let ks = self.ranks;
+        while i < stop {
+            let bounds: [(f64, f64); R] =
+                core::array::from_fn(|r| (self.hoods[r].lo, self.hoods[r].hi));
+            let mut below: [usize; R] = core::array::from_fn(|r| self.hoods[r].below);
+            // Ranks k and k + 1 are inside `held` while
+            // `fewest <= below <= k` ([`Neighbourhood::covers`]).
+            let fewest: [usize; R] =
+                core::array::from_fn(|r| (ks[r] + 2).saturating_sub(self.hoods[r].held.len()));
+            let from = self.end - 1;
+            let entering = &self.xs[from..from + (stop - i)];
+            let leaving = &self.xs[from - self.n..from - self.n + (stop - i)];
+            let mut calm_windows = 0;
+            let mut stirred = None;
+            let held: [&[f64]; R] = core::array::from_fn(|r| &self.hoods[r].held[..]);
+            for (&x, &y) in entering.iter().zip(leaving) {
+                let (x, y) = (x + 0.0, y + 0.0);
+                // [`Neighbourhood::count`] and `covers` for every rank, one
+                // branch for all.
+                let mut calm = true;
+                for r in 0..R {
+                    let (l, h) = bounds[r];
+                    let b = below[r] + (x < l) as usize - (y < l) as usize;
+                    below[r] = b;
+                    let touched = ((x >= l) & (x <= h)) | ((y >= l) & (y <= h));
+                    calm &= !touched & (b >= fewest[r]) & (b <= ks[r]);
+                }
+                if !calm {
+                    stirred = Some((x, y));
+                    break;
+                }
+                let col = i + calm_windows;
+                for r in 0..R {
+                    let j = ks[r] - below[r];
+                    (lo[r][col], hi[r][col]) = (held[r][j], held[r][j + 1]);
+                }
+                calm_windows += 1;
+            }
+            for (hood, below) in self.hoods.iter_mut().zip(below) {
+                hood.below = below;
+            }
+            self.end += calm_windows;
+            self.windows += calm_windows;
+            i += calm_windows;
+            if let Some((x, y)) = stirred {
+                let window = &self.xs[self.end - self.n..self.end];
+                self.shift(x, y, window);
+                self.end += 1;
+                self.windows += 1;
+                for (r, (a, b)) in self.read().into_iter().enumerate() {
+                    (lo[r][i], hi[r][i]) = (a, b);
+                }
+                i += 1;
+                if self.over_budget() {
+                    break;
+                }
+            }
+        }
+        i
+    }
+}
+
+impl<const R: usize> RankColumns<R> for TrackedRanks<'_, R> {
+    #[inline(always)]
+    fn fill_columns<const M: usize>(
+        &mut self,
+        lo: &mut [[f64; M]; R],
+        hi: &mut [[f64; M]; R],
+        len: usize,
+    ) -> usize {
+        let len = len.min(M);
+        let mut i = 0;
+        while i < len {
+            // Windows left to the end of `xs`.
+            let left = (self.xs.len() + 1).saturating_sub(self.end);
+            let tracking = self.blocks.is_none() && self.end > self.n && left > 0;
+            if tracking && !self.over_budget() {
+                i = self.fill_tracked(lo, hi, i, len.min(i + left));
+                continue;
+            }
+            // The first window, a hand-over, the blocks, or the end.
+            let Some(ranks) = self.next() else {
+                break;
+            };
+            for ((lo, hi), (a, b)) in lo.iter_mut().zip(hi.iter_mut()).zip(ranks) {
+                (lo[i], hi[i]) = (a, b);
+            }
+            i += 1;
+        }
+        i
+    }
 }
 
 impl<const R: usize> Iterator for TrackedRanks<'_, R> {
@@ -342,8 +455,7 @@ impl<const R: usize> Iterator for TrackedRanks<'_, R> {
                 hood.rebuild(window, &mut self.scratch);
             }
         } else {
-            let grace = GRACE_REBUILDS * SELECTION_WORK * self.n * R;
-            if self.work > WORK_PER_WINDOW * self.windows + grace {
+            if self.over_budget() {
                 // From the window ending before `end` on.
                 let rest = &self.xs[self.end - self.n..];
                 let mut blocks = SortedBlocks::new(rest, self.n, self.ranks);
@@ -379,7 +491,7 @@ impl<const R: usize> Iterator for TrackedRanks<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::reference::{bits, ranks_by_sorting as naive};
+    use crate::window::reference::{bits, column_bits, ranks_by_sorting as naive};
 
     fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         let mut x = seed;
@@ -414,12 +526,16 @@ mod tests {
             let got = bits(tracked.by_ref());
             assert_eq!(got, want, "n={n}");
             assert!(!tracked.handed_over(), "n={n}: a calm series stays tracked");
+            let mut tracked = TrackedRanks::new(&xs, n, ranks);
+            assert_eq!(column_bits(&mut tracked), want, "n={n}, by columns");
+            assert!(!tracked.handed_over(), "n={n}: by columns too");
         }
         // Fractional values (every mantissa bit varies), as a ratio.
         let ctr: Vec<f64> = xs.iter().map(|x| x / 7.0).collect();
         let ranks = [167, 335, 503];
         let want = bits(SortedBlocks::new(&ctr, 672, ranks));
         assert_eq!(bits(TrackedRanks::new(&ctr, 672, ranks)), want);
+        assert_eq!(column_bits(&mut TrackedRanks::new(&ctr, 672, ranks)), want);
     }
 
     #[test]
@@ -433,6 +549,9 @@ mod tests {
             let got = bits(tracked.by_ref());
             assert_eq!(got, want, "n={n}");
             assert!(tracked.handed_over(), "n={n}: drift hands over");
+            let mut tracked = TrackedRanks::new(&xs, n, ranks);
+            assert_eq!(column_bits(&mut tracked), want, "n={n}, by columns");
+            assert!(tracked.handed_over(), "n={n}: by columns too");
         }
     }
 
@@ -454,6 +573,11 @@ mod tests {
             let ranks = [(n - 1) / 4, (n - 1) / 2, 3 * (n - 1) / 4];
             let want = naive(&xs, n, &ranks);
             assert_eq!(bits(TrackedRanks::new(&xs, n, ranks)), want, "n={n}");
+            assert_eq!(
+                column_bits(&mut TrackedRanks::new(&xs, n, ranks)),
+                want,
+                "n={n}"
+            );
         }
     }
 
@@ -467,7 +591,8 @@ mod tests {
             let xs: Vec<f64> = xs.iter().map(|&x| x as f64 * scale).collect();
             let ranks = [0, (n - 1) / 3, n - 2];
             let want = naive(&xs, n, &ranks);
-            proptest::prop_assert_eq!(bits(TrackedRanks::new(&xs, n, ranks)), want);
+            proptest::prop_assert_eq!(bits(TrackedRanks::new(&xs, n, ranks)), want.clone());
+            proptest::prop_assert_eq!(column_bits(&mut TrackedRanks::new(&xs, n, ranks)), want);
         }
     }
 
@@ -487,6 +612,8 @@ mod tests {
                 let want = naive(&xs, n, &ranks);
                 let got = bits(TrackedRanks::new(&xs, n, ranks));
                 assert_eq!(got, want, "len={len} n={n}");
+                let got = column_bits(&mut TrackedRanks::new(&xs, n, ranks));
+                assert_eq!(got, want, "len={len} n={n}, by columns");
             }
         }
     }
