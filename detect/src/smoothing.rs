@@ -118,15 +118,14 @@ impl PairSum {
     }
 }
 
-/// Mean of the (lower, upper) pairs over the last `width` positions, skipping
-/// missing pairs (pandas' `min_periods=1`).
+/// [`RunningMean`] for wider windows.
 ///
 /// O(1) per push: a ring buffer and compensated running sums (see
 /// [`PairSum`]). To bound any drift the sums are also recomputed from the
 /// ring every [`RECOMPUTE_EVERY`] pushes or so (a multiple of `width`;
 /// O(1) amortised). Deterministic: the same pushes give bit-identical means.
 #[derive(Debug, Clone)]
-pub(crate) struct PairMean {
+struct RunningMean {
     width: usize,
     /// NaN in `[0]` marks a missing pair.
     ring: Vec<[f64; 2]>,
@@ -140,14 +139,14 @@ pub(crate) struct PairMean {
 /// Roughly how many pushes between two exact recomputes of the sums.
 const RECOMPUTE_EVERY: usize = 1024;
 
-/// Most pushes [`PairMean::push_block`] takes the fast path for at once
+/// Most pushes [`RunningMean::push_block`] takes the fast path for at once
 /// (its scratch arrays live on the stack).
 const FAST_BLOCK: usize = 512;
 
 /// Fewest pushes worth the fast path's setup.
 const FAST_MIN: usize = 16;
 
-/// Scratch space of [`PairMean::push_block`] (32 KB: keep one per run, not
+/// Scratch space of [`RunningMean::push_block`] (32 KB: keep one per run, not
 /// one per call, so it is not zeroed every time). Pairs are (lower, upper).
 #[derive(Debug, Clone)]
 pub(crate) struct BlockScratch {
@@ -171,7 +170,7 @@ impl BlockScratch {
     }
 }
 
-/// [`PairMean`]'s state once its ring is full, by value (kept in registers
+/// [`RunningMean`]'s state once its ring is full, by value (kept in registers
 /// over a block of pushes).
 #[derive(Debug, Clone, Copy)]
 struct Steady {
@@ -182,7 +181,7 @@ struct Steady {
 }
 
 impl Steady {
-    /// One push into the full `ring` (the [`PairMean`]'s).
+    /// One push into the full `ring` (the [`RunningMean`]'s).
     #[inline(always)]
     fn push(&mut self, ring: &mut [[f64; 2]], new: [f64; 2]) {
         let width = ring.len();
@@ -192,7 +191,7 @@ impl Steady {
             self.head = 0;
             self.wraps_left -= 1;
             if self.wraps_left == 0 {
-                self.wraps_left = PairMean::wraps(width);
+                self.wraps_left = RunningMean::wraps(width);
                 (self.sums, self.count) = recompute(ring);
                 return;
             }
@@ -215,7 +214,7 @@ impl Steady {
         }
     }
 
-    /// [`PairMean::mean_pair`].
+    /// [`RunningMean::mean_pair`].
     #[inline(always)]
     fn mean(&self) -> [f64; 2] {
         mean_of(&self.sums, self.count)
@@ -247,10 +246,10 @@ fn mean_of(sums: &PairSum, count: usize) -> [f64; 2] {
     [lo / c, hi / c]
 }
 
-impl PairMean {
-    pub(crate) fn new(width: usize) -> Self {
+impl RunningMean {
+    fn new(width: usize) -> Self {
         let width = width.max(1);
-        PairMean {
+        RunningMean {
             width,
             ring: Vec::with_capacity(width.min(4096)),
             head: 0,
@@ -264,16 +263,9 @@ impl PairMean {
         RECOMPUTE_EVERY.div_ceil(width)
     }
 
-    /// Pushes the pair at the next position (`None` = missing), evicting the
-    /// pair `width` positions back.
+    /// [`PairMean::push_pair`].
     #[inline(always)]
-    pub(crate) fn push(&mut self, pair: Option<(f64, f64)>) {
-        self.push_pair(pair.map_or([f64::NAN; 2], |(lo, hi)| [lo, hi]));
-    }
-
-    /// [`push`](Self::push) with NaN in `new[0]` for a missing pair.
-    #[inline(always)]
-    pub(crate) fn push_pair(&mut self, new: [f64; 2]) {
+    fn push_pair(&mut self, new: [f64; 2]) {
         if self.ring.len() < self.width {
             self.ring.push(new);
             if !new[0].is_nan() {
@@ -300,7 +292,7 @@ impl PairMean {
     /// The same steps as one [`push_pair`](Self::push_pair) each (hence the
     /// same bits), with the state in registers for the whole block.
     #[inline(always)]
-    pub(crate) fn push_block(
+    fn push_block(
         &mut self,
         lower: &[f64],
         upper: &[f64],
@@ -437,18 +429,224 @@ impl PairMean {
 
     /// [`mean`](Self::mean) with NaN for `None`.
     #[inline(always)]
-    pub(crate) fn mean_pair(&self) -> [f64; 2] {
+    fn mean_pair(&self) -> [f64; 2] {
         mean_of(&self.sums, self.count)
     }
 
     /// The mean pair, `None` when every pair in the window is missing.
     #[inline(always)]
-    pub(crate) fn mean(&self) -> Option<(f64, f64)> {
+    fn mean(&self) -> Option<(f64, f64)> {
         let [lo, hi] = mean_of(&self.sums, self.count);
         if self.count == 0 {
             None
         } else {
             Some((lo, hi))
+        }
+    }
+}
+
+/// `sum + pair` and 1 when the pair is present (not NaN in `[0]`), else
+/// `sum` and 0. Computed as `sum + 0.0` for a missing pair, which is `sum`
+/// bit for bit (a sum started at `+0.0` is never `-0.0`): no select of the
+/// sum, so loops over many sums vectorise (with a select, the compiler
+/// emits masked stores, slow on AMD). Every window sum is made of these.
+#[inline(always)]
+fn add_present(sum: [f64; 2], pair: [f64; 2]) -> ([f64; 2], usize) {
+    let present = !pair[0].is_nan();
+    let term = |x: f64| if present { x } else { 0.0 };
+    (
+        [sum[0] + term(pair[0]), sum[1] + term(pair[1])],
+        present as usize,
+    )
+}
+
+/// The mean of `count` pairs summing to `sums`, NaN when there are none.
+#[inline(always)]
+fn divide(sums: [f64; 2], count: usize) -> [f64; 2] {
+    if count == 0 {
+        return [f64::NAN; 2];
+    }
+    let c = count as f64;
+    [sums[0] / c, sums[1] / c]
+}
+
+/// Widths up to which [`PairMean`] sums each window directly.
+const DIRECT_MAX: usize = 8;
+
+/// [`PairMean`] for narrow windows: each window summed from scratch,
+/// oldest pair first. O(width) per push, but in a batch the positions are
+/// independent, so the sums vectorise across them.
+#[derive(Debug, Clone)]
+struct DirectMean {
+    /// The last `width` pairs, oldest first; missing pairs (and those
+    /// before the first push) have NaN in `[0]`.
+    recent: Vec<[f64; 2]>,
+    /// The window's sums and count at the last push.
+    sums: [f64; 2],
+    count: usize,
+}
+
+/// Positions per pass of [`DirectMean::push_block`] (its columns live on
+/// the stack).
+const DIRECT_PASS: usize = 256;
+
+impl DirectMean {
+    fn new(width: usize) -> Self {
+        DirectMean {
+            recent: vec![[f64::NAN; 2]; width.max(1)],
+            sums: [0.0; 2],
+            count: 0,
+        }
+    }
+
+    /// The sums and count of the present pairs, added oldest first to 0.
+    #[inline(always)]
+    fn window_sum(pairs: &[[f64; 2]]) -> ([f64; 2], usize) {
+        let (mut sum, mut count) = ([0.0; 2], 0);
+        for pair in pairs {
+            let added;
+            (sum, added) = add_present(sum, *pair);
+            count += added;
+        }
+        (sum, count)
+    }
+
+    #[inline(always)]
+    fn push_pair(&mut self, new: [f64; 2]) {
+        self.recent.remove(0);
+        self.recent.push(new);
+        (self.sums, self.count) = Self::window_sum(&self.recent);
+    }
+
+    /// [`PairMean::push_block`]: per pass, the pairs with the `width - 1`
+    /// before them in one column, then every window's sum at once, one
+    /// window position (oldest first) per step, as
+    /// [`window_sum`](Self::window_sum) adds them.
+    #[inline(always)]
+    fn push_block(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        out_lower: &mut [f64],
+        out_upper: &mut [f64],
+    ) {
+        let w = self.recent.len();
+        let mut ext = [[0.0; DIRECT_PASS + DIRECT_MAX]; 2];
+        let mut sum = [[0.0; DIRECT_PASS]; 2];
+        let mut count = [0usize; DIRECT_PASS];
+        for start in (0..lower.len()).step_by(DIRECT_PASS) {
+            let end = (start + DIRECT_PASS).min(lower.len());
+            let m = end - start;
+            for (j, pair) in self.recent[1..].iter().enumerate() {
+                (ext[0][j], ext[1][j]) = (pair[0], pair[1]);
+            }
+            ext[0][w - 1..w - 1 + m].copy_from_slice(&lower[start..end]);
+            ext[1][w - 1..w - 1 + m].copy_from_slice(&upper[start..end]);
+            sum[0][..m].fill(0.0);
+            sum[1][..m].fill(0.0);
+            count[..m].fill(0);
+            for k in 0..w {
+                let (lo, hi) = (&ext[0][k..k + m], &ext[1][k..k + m]);
+                let [sum_lo, sum_hi] = &mut sum;
+                let sums = sum_lo[..m].iter_mut().zip(&mut sum_hi[..m]);
+                for (((s_lo, s_hi), c), (&lo, &hi)) in
+                    sums.zip(&mut count[..m]).zip(lo.iter().zip(hi))
+                {
+                    let ([sum_lo, sum_hi], added) = add_present([*s_lo, *s_hi], [lo, hi]);
+                    (*s_lo, *s_hi) = (sum_lo, sum_hi);
+                    *c += added;
+                }
+            }
+            for i in 0..m {
+                [out_lower[start + i], out_upper[start + i]] =
+                    divide([sum[0][i], sum[1][i]], count[i]);
+            }
+            for (j, pair) in self.recent.iter_mut().enumerate() {
+                *pair = [ext[0][m - 1 + j], ext[1][m - 1 + j]];
+            }
+            self.sums = [sum[0][m - 1], sum[1][m - 1]];
+            self.count = count[m - 1];
+        }
+    }
+}
+
+/// Mean of the (lower, upper) pairs over the last `width` positions, skipping
+/// missing pairs (pandas' `min_periods=1`).
+///
+/// Deterministic: the same pushes give bit-identical means, one at a time
+/// ([`push_pair`](Self::push_pair)) or a block at a time
+/// ([`push_block`](Self::push_block)). Narrow windows are summed from
+/// scratch ([`DirectMean`]), wider ones by compensated running sums
+/// ([`RunningMean`]). Either way the mean depends on the window's pairs
+/// alone, not on where the pushes started (exactly for the narrow ones,
+/// to within the compensated sums' far smaller roundings for the wide
+/// ones), so a live check over a short lookback reproduces the batch
+/// band.
+#[derive(Debug, Clone)]
+pub(crate) struct PairMean(Sums);
+
+/// How [`PairMean`] sums its windows.
+#[derive(Debug, Clone)]
+enum Sums {
+    Direct(DirectMean),
+    Running(RunningMean),
+}
+
+impl PairMean {
+    pub(crate) fn new(width: usize) -> Self {
+        PairMean(if width <= DIRECT_MAX {
+            Sums::Direct(DirectMean::new(width))
+        } else {
+            Sums::Running(RunningMean::new(width))
+        })
+    }
+
+    /// Pushes the pair at the next position (`None` = missing), evicting the
+    /// pair `width` positions back.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, pair: Option<(f64, f64)>) {
+        self.push_pair(pair.map_or([f64::NAN; 2], |(lo, hi)| [lo, hi]));
+    }
+
+    /// [`push`](Self::push) with NaN in `new[0]` for a missing pair.
+    #[inline(always)]
+    pub(crate) fn push_pair(&mut self, new: [f64; 2]) {
+        match &mut self.0 {
+            Sums::Direct(m) => m.push_pair(new),
+            Sums::Running(m) => m.push_pair(new),
+        }
+    }
+
+    /// [`push_pair`](Self::push_pair) then [`mean`](Self::mean) for each
+    /// `(lower[i], upper[i])`, the means into `out_lower` and `out_upper`
+    /// (all four the same length), NaN where there is none.
+    #[inline(always)]
+    pub(crate) fn push_block(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        out_lower: &mut [f64],
+        out_upper: &mut [f64],
+        scratch: &mut BlockScratch,
+    ) {
+        let len = lower.len();
+        assert!(upper.len() == len && out_lower.len() == len && out_upper.len() == len);
+        match &mut self.0 {
+            Sums::Direct(m) => m.push_block(lower, upper, out_lower, out_upper),
+            Sums::Running(m) => m.push_block(lower, upper, out_lower, out_upper, scratch),
+        }
+    }
+
+    /// The mean pair, `None` when every pair in the window is missing.
+    #[inline(always)]
+    pub(crate) fn mean(&self) -> Option<(f64, f64)> {
+        match &self.0 {
+            Sums::Direct(m) if m.count > 0 => {
+                let [lo, hi] = divide(m.sums, m.count);
+                Some((lo, hi))
+            }
+            Sums::Direct(_) => None,
+            Sums::Running(m) => m.mean(),
         }
     }
 }
@@ -492,15 +690,111 @@ mod tests {
         assert_eq!(m.mean(), Some((-4.0, 4.0)));
     }
 
+    /// Pairs with gaps (every 5th missing, and a long missing stretch),
+    /// mixed signs and magnitudes.
+    fn pairs(len: usize) -> Vec<[f64; 2]> {
+        (0..len)
+            .map(|i| {
+                if i % 5 == 3 || (300..330).contains(&i) {
+                    [f64::NAN; 2]
+                } else {
+                    let x = ((i * 7919) % 1013) as f64 * 1e3 - 4e5 + 0.1;
+                    [x, x * 3.0 + 1e6]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_of_pushes_give_the_bits_of_single_pushes() {
+        let input = pairs(2000);
+        let (lower, upper): (Vec<f64>, Vec<f64>) = input.iter().map(|p| (p[0], p[1])).unzip();
+        let mut scratch = BlockScratch::new();
+        // Narrow (summed directly) and wide (running sums) windows.
+        for width in [1usize, 2, 3, 7, 8, 9, 49, 337] {
+            let mut one = PairMean::new(width);
+            let single: Vec<Option<(u64, u64)>> = input
+                .iter()
+                .map(|&p| {
+                    one.push_pair(p);
+                    one.mean().map(|(lo, hi)| (lo.to_bits(), hi.to_bits()))
+                })
+                .collect();
+            let mut many = PairMean::new(width);
+            let (mut out_lo, mut out_hi) = (vec![0.0; input.len()], vec![0.0; input.len()]);
+            let mut at = 0;
+            for len in [1usize, 17, 512, 300, 2, 600].into_iter().cycle() {
+                let end = (at + len).min(input.len());
+                many.push_block(
+                    &lower[at..end],
+                    &upper[at..end],
+                    &mut out_lo[at..end],
+                    &mut out_hi[at..end],
+                    &mut scratch,
+                );
+                at = end;
+                if at == input.len() {
+                    break;
+                }
+            }
+            let batch: Vec<Option<(u64, u64)>> = out_lo
+                .iter()
+                .zip(&out_hi)
+                .map(|(lo, hi)| (!lo.is_nan()).then(|| (lo.to_bits(), hi.to_bits())))
+                .collect();
+            assert_eq!(batch, single, "width {width}");
+            // And the means are the windows' means.
+            for (t, got) in single.iter().enumerate() {
+                let window = &input[(t + 1).saturating_sub(width)..=t];
+                let present: Vec<&[f64; 2]> = window.iter().filter(|p| !p[0].is_nan()).collect();
+                let Some((lo, hi)) = got.map(|(lo, hi)| (f64::from_bits(lo), f64::from_bits(hi)))
+                else {
+                    assert!(present.is_empty(), "width {width} t {t}");
+                    continue;
+                };
+                let c = present.len() as f64;
+                let want_lo = present.iter().map(|p| p[0]).sum::<f64>() / c;
+                let want_hi = present.iter().map(|p| p[1]).sum::<f64>() / c;
+                assert!((lo - want_lo).abs() <= 1e-9 * 4e5, "width {width} t {t}");
+                assert!((hi - want_hi).abs() <= 1e-9 * 1e6, "width {width} t {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn narrow_means_depend_on_the_window_alone() {
+        // A live check starts from a short lookback: the same window must
+        // give the same bits whatever came before it.
+        let input = pairs(400);
+        for width in [2usize, 5, 8] {
+            let mut full = PairMean::new(width);
+            for &p in &input {
+                full.push_pair(p);
+            }
+            let mut tail = PairMean::new(width);
+            for &p in &input[input.len() - width..] {
+                tail.push_pair(p);
+            }
+            let bits = |m: &PairMean| m.mean().map(|(lo, hi)| (lo.to_bits(), hi.to_bits()));
+            assert_eq!(bits(&tail), bits(&full), "width {width}");
+        }
+    }
+
     #[test]
     fn pair_mean_does_not_drift() {
-        let mut m = PairMean::new(7);
+        for width in [7, 50] {
+            pair_mean_does_not_drift_at(width);
+        }
+    }
+
+    fn pair_mean_does_not_drift_at(width: usize) {
+        let mut m = PairMean::new(width);
         let mut naive = Vec::new();
         for i in 0..10_000u32 {
             let x = ((i * 7919) % 1000) as f64 * 1e6 + 0.1;
             m.push(Some((x, -x)));
             naive.push(x);
-            let w = &naive[naive.len().saturating_sub(7)..];
+            let w = &naive[naive.len().saturating_sub(width)..];
             let expect = w.iter().sum::<f64>() / w.len() as f64;
             let (lo, hi) = m.mean().unwrap();
             assert!((lo - expect).abs() <= 1e-9 * expect.abs());
