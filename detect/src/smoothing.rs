@@ -146,26 +146,20 @@ const FAST_BLOCK: usize = 512;
 /// Fewest pushes worth the fast path's setup.
 const FAST_MIN: usize = 16;
 
-/// Scratch space of [`RunningMean::push_block`] (32 KB: keep one per run, not
+/// Scratch space of [`RunningMean::push_block`] (16 KB: keep one per run, not
 /// one per call, so it is not zeroed every time). Pairs are (lower, upper).
 #[derive(Debug, Clone)]
 pub(crate) struct BlockScratch {
-    /// The pair each push evicts.
-    old: [[f64; 2]; FAST_BLOCK],
-    /// `two_sum(new, -old)` of each push.
+    /// `two_sum(new, -old)` of each push (`old`: the pair it evicts).
     d: [[f64; 2]; FAST_BLOCK],
     e: [[f64; 2]; FAST_BLOCK],
-    /// `sum + comp` after each push.
-    value: [[f64; 2]; FAST_BLOCK],
 }
 
 impl BlockScratch {
     pub(crate) fn new() -> Self {
         BlockScratch {
-            old: [[0.0; 2]; FAST_BLOCK],
             d: [[0.0; 2]; FAST_BLOCK],
             e: [[0.0; 2]; FAST_BLOCK],
-            value: [[0.0; 2]; FAST_BLOCK],
         }
     }
 }
@@ -324,13 +318,6 @@ impl RunningMean {
                     &mut out_upper[r.clone()],
                     scratch,
                 );
-                let c = w as f64;
-                for x in out_lower[r.clone()].iter_mut() {
-                    *x /= c;
-                }
-                for x in out_upper[r.clone()].iter_mut() {
-                    *x /= c;
-                }
                 i += k;
                 continue;
             }
@@ -353,8 +340,7 @@ impl RunningMean {
     /// caller checks): exactly the steps of [`Steady::push`] in that case
     /// (`PairSum::replace` per push, same operations in the same order),
     /// regrouped so that all but the two running sums are computed in
-    /// vectorisable passes. Writes `sum + comp` after each push (the
-    /// caller divides by the count, `width`).
+    /// vectorisable passes. Writes the mean after each push.
     #[inline(always)]
     fn push_full(
         &mut self,
@@ -370,17 +356,25 @@ impl RunningMean {
         let w = self.width;
         let head = self.head;
         debug_assert!(self.ring.len() == w && head < w);
-        // old[j]: the pair pushed `w` pushes before pair j (ring, in push
-        // order from `head`, then the block itself).
-        let BlockScratch { old, d, e, value } = scratch;
+        let BlockScratch { d, e } = scratch;
+        // `two_sum(new, -old)` of each push, where `old` is the pair pushed
+        // `w` pushes before (from the ring, in push order from `head`, then
+        // from the block itself): independent of the sums, so vectorised.
+        // (lower, upper) lanes side by side, so the sequential loop below
+        // runs both in one register.
         let from_ring = k.min(w);
         let ring_in_order = self.ring[head..].iter().chain(&self.ring[..head]);
-        for (o, p) in old.iter_mut().zip(ring_in_order.take(from_ring)) {
-            *o = *p;
+        for (j, old) in ring_in_order.take(from_ring).enumerate() {
+            let (d_lo, e_lo) = two_sum(lower[j], -old[0]);
+            let (d_hi, e_hi) = two_sum(upper[j], -old[1]);
+            d[j] = [d_lo, d_hi];
+            e[j] = [e_lo, e_hi];
         }
-        let pairs = lower.iter().zip(upper).take(k - from_ring);
-        for (o, (&lo, &hi)) in old[from_ring..k].iter_mut().zip(pairs) {
-            *o = [lo, hi];
+        for j in from_ring..k {
+            let (d_lo, e_lo) = two_sum(lower[j], -lower[j - w]);
+            let (d_hi, e_hi) = two_sum(upper[j], -upper[j - w]);
+            d[j] = [d_lo, d_hi];
+            e[j] = [e_lo, e_hi];
         }
         // The ring after the block: the last `w` pairs.
         let mut at = (head + k.saturating_sub(w)) % w;
@@ -393,16 +387,10 @@ impl RunningMean {
         }
         self.wraps_left -= (head + k) / w;
         self.head = (head + k) % w;
-        // `two_sum(new, -old)` of each push: independent of the sums.
-        // (lower, upper) lanes side by side, so the sequential loop below
-        // runs both in one register.
-        for j in 0..k {
-            let (d_lo, e_lo) = two_sum(lower[j], -old[j][0]);
-            let (d_hi, e_hi) = two_sum(upper[j], -old[j][1]);
-            d[j] = [d_lo, d_hi];
-            e[j] = [e_lo, e_hi];
-        }
-        // The running sums: the only sequential part.
+        // The running sums: the only sequential part. The means (`sum +
+        // comp` over the count, `w`) are written as they come: the
+        // division is off the sums' dependency chain.
+        let c = w as f64;
         let PairSum { mut sum, mut comp } = self.sums;
         for j in 0..k {
             let (dj, ej) = (d[j], e[j]);
@@ -414,17 +402,10 @@ impl RunningMean {
             ];
             sum = t;
             comp = [comp[0] + (ej[0] + e2[0]), comp[1] + (ej[1] + e2[1])];
-            value[j] = [sum[0] + comp[0], sum[1] + comp[1]];
+            out_lower[j] = (sum[0] + comp[0]) / c;
+            out_upper[j] = (sum[1] + comp[1]) / c;
         }
-        for j in 0..k {
-            [out_lower[j], out_upper[j]] = value[j];
-        }
-        let [s_lo, s_hi] = sum;
-        let [c_lo, c_hi] = comp;
-        self.sums = PairSum {
-            sum: [s_lo, s_hi],
-            comp: [c_lo, c_hi],
-        };
+        self.sums = PairSum { sum, comp };
     }
 
     /// [`mean`](Self::mean) with NaN for `None`.
