@@ -247,3 +247,41 @@ fn an_oversized_request_body_is_refused_before_it_is_read() {
         "still serving"
     );
 }
+
+#[test]
+fn a_busy_port_is_reported_before_anything_is_written() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = busy.local_addr().expect("its address").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("vigil.sqlite");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[source]\nkind = \"sqlite\"\npath = \"{}\"\n{SMALL_EMBEDDED}",
+            store.display()
+        ),
+    )
+    .expect("config written");
+    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["serve", "--addr", &addr, "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--site-root")
+        .arg(dir.path().join("site"))
+        .env_remove("VIGIL_CONFIG")
+        .output()
+        .expect("vigil runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a busy port fails: {stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "the error names the address: {stderr}"
+    );
+    assert!(
+        !store.exists(),
+        "nothing was written before the port was found busy"
+    );
+    drop(busy);
+}

@@ -58,6 +58,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+    // Listen first: a busy port is reported before anything is opened or
+    // written (the simulator would otherwise fill the store in vain).
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    // The address really listened on (`--addr 127.0.0.1:0` picks a port).
+    let addr = listener
+        .local_addr()
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
     let catalogue = config.catalogue()?;
     let source = Arc::new(Source::open(&config.source)?);
     tracing::info!(source = %source.describe(), metrics = catalogue.metrics().len(), "source opened");
@@ -91,7 +100,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         Arc::clone(&source),
         catalogue.metrics().to_vec(),
         &state_dir,
-        &format!("http://{}", args.addr),
+        &format!("http://{addr}"),
     )?;
     let mut background = Vec::new();
     let sender_wake = Arc::new(tokio::sync::Notify::new());
@@ -114,7 +123,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         )));
     }
 
-    let options = web::leptos_options(&args.site_root, args.addr);
+    let options = web::leptos_options(&args.site_root, addr);
     // Unlocks silences in the web UI; without it the UI is read-only.
     let operator_token = std::env::var("VIGIL_OPERATOR_TOKEN")
         .ok()
@@ -136,10 +145,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         store: Arc::clone(&pipeline.store),
     };
     let app = web::router(options, backend, health);
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    tracing::info!("vigil is serving http://{}", args.addr);
+    tracing::info!("vigil is serving http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
