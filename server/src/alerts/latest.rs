@@ -43,7 +43,7 @@ pub struct LatestEvaluation {
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
-    move |source| AlertError::Sql { context, source }
+    move |error| AlertError::Sql { context, error }
 }
 
 pub(super) fn create_schema(conn: &Connection) -> rusqlite::Result<()> {

@@ -36,11 +36,12 @@ pub fn state_path(data_dir: &Path) -> PathBuf {
 pub enum AlertError {
     #[error("alert state {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("alert state: {context}: {source}")]
+    /// The database's error is part of the message, not a `source`, so
+    /// that a printed chain (`{:#}`) says it once.
+    #[error("alert state: {context}: {error}")]
     Sql {
         context: &'static str,
-        #[source]
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("alert state: bad stored {what}: {reason}")]
     Corrupt { what: &'static str, reason: String },
@@ -53,7 +54,7 @@ pub enum AlertError {
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
-    move |source| AlertError::Sql { context, source }
+    move |error| AlertError::Sql { context, error }
 }
 
 const SCHEMA: &str = r#"

@@ -605,3 +605,18 @@ fn an_item_that_failed_then_went_through_counts_as_sent() {
         .unwrap();
     assert_eq!(store.outbox_counts().unwrap(), (0, 1, 1));
 }
+
+#[test]
+fn a_database_error_is_printed_once_in_a_chain() {
+    let error = super::store::AlertError::Sql {
+        context: "reading the outbox",
+        error: rusqlite::Error::QueryReturnedNoRows,
+    };
+    let database = rusqlite::Error::QueryReturnedNoRows.to_string();
+    let chain = format!("{:#}", anyhow::Error::from(error).context("sending alerts"));
+    assert_eq!(chain.matches(&database).count(), 1, "{chain}");
+    assert!(
+        chain.starts_with("sending alerts: alert state: reading the outbox: "),
+        "{chain}"
+    );
+}

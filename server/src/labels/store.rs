@@ -15,11 +15,12 @@ use super::{LabelKind, LabelRecord};
 pub enum LabelError {
     #[error("labels in {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("labels: {context}: {source}")]
+    /// The database's error is part of the message, not a `source`, so
+    /// that a printed chain (`{:#}`) says it once.
+    #[error("labels: {context}: {error}")]
     Sql {
         context: &'static str,
-        #[source]
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("no label with id {0}")]
     Unknown(i64),
@@ -28,7 +29,7 @@ pub enum LabelError {
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
-    move |source| LabelError::Sql { context, source }
+    move |error| LabelError::Sql { context, error }
 }
 
 const SCHEMA: &str = r#"

@@ -19,18 +19,19 @@ use crate::config::DetectorChoice;
 pub enum SettingsError {
     #[error("detector settings in {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("detector settings: {context}: {source}")]
+    /// The database's error is part of the message, not a `source`, so
+    /// that a printed chain (`{:#}`) says it once.
+    #[error("detector settings: {context}: {error}")]
     Sql {
         context: &'static str,
-        #[source]
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("detector settings: stored value for {metric} is unreadable: {reason}")]
     Corrupt { metric: String, reason: String },
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SettingsError {
-    move |source| SettingsError::Sql { context, source }
+    move |error| SettingsError::Sql { context, error }
 }
 
 const SCHEMA: &str = r#"
