@@ -294,8 +294,8 @@ impl RunningMean {
         out_upper: &mut [f64],
         scratch: &mut BlockScratch,
     ) {
+        // The lengths are equal ([`PairMean::push_block`] checks).
         let len = lower.len();
-        assert!(upper.len() == len && out_lower.len() == len && out_upper.len() == len);
         let mut i = 0;
         while i < len && self.ring.len() < self.width {
             self.push_pair([lower[i], upper[i]]);
