@@ -211,7 +211,7 @@ impl Steady {
     /// [`RunningMean::mean_pair`].
     #[inline(always)]
     fn mean(&self) -> [f64; 2] {
-        mean_of(&self.sums, self.count)
+        divide(self.sums.value(), self.count)
     }
 }
 
@@ -227,17 +227,6 @@ fn recompute(ring: &[[f64; 2]]) -> (PairSum, usize) {
         }
     }
     (sums, count)
-}
-
-/// The mean of `count` pairs summing to `sums`, NaN when there are none.
-#[inline(always)]
-fn mean_of(sums: &PairSum, count: usize) -> [f64; 2] {
-    if count == 0 {
-        return [f64::NAN; 2];
-    }
-    let c = count as f64;
-    let [lo, hi] = sums.value();
-    [lo / c, hi / c]
 }
 
 impl RunningMean {
@@ -408,21 +397,17 @@ impl RunningMean {
         self.sums = PairSum { sum, comp };
     }
 
-    /// [`mean`](Self::mean) with NaN for `None`.
+    /// The window's sums (`sum + comp`) and count of present pairs.
     #[inline(always)]
-    fn mean_pair(&self) -> [f64; 2] {
-        mean_of(&self.sums, self.count)
+    fn window(&self) -> ([f64; 2], usize) {
+        (self.sums.value(), self.count)
     }
 
-    /// The mean pair, `None` when every pair in the window is missing.
+    /// The mean pair, NaN when every pair in the window is missing.
     #[inline(always)]
-    fn mean(&self) -> Option<(f64, f64)> {
-        let [lo, hi] = mean_of(&self.sums, self.count);
-        if self.count == 0 {
-            None
-        } else {
-            Some((lo, hi))
-        }
+    fn mean_pair(&self) -> [f64; 2] {
+        let (sums, count) = self.window();
+        divide(sums, count)
     }
 }
 
@@ -621,14 +606,12 @@ impl PairMean {
     /// The mean pair, `None` when every pair in the window is missing.
     #[inline(always)]
     pub(crate) fn mean(&self) -> Option<(f64, f64)> {
-        match &self.0 {
-            Sums::Direct(m) if m.count > 0 => {
-                let [lo, hi] = divide(m.sums, m.count);
-                Some((lo, hi))
-            }
-            Sums::Direct(_) => None,
-            Sums::Running(m) => m.mean(),
-        }
+        let (sums, count) = match &self.0 {
+            Sums::Direct(m) => (m.sums, m.count),
+            Sums::Running(m) => m.window(),
+        };
+        let [lo, hi] = divide(sums, count);
+        (count > 0).then_some((lo, hi))
     }
 }
 
