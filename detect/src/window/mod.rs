@@ -67,11 +67,22 @@ pub trait RankColumns<const R: usize>: Iterator<Item = [(f64, f64); R]> {
             let Some(ranks) = self.next() else {
                 return i;
             };
-            for ((lo, hi), (a, b)) in lo.iter_mut().zip(hi.iter_mut()).zip(ranks) {
-                (lo[i], hi[i]) = (a, b);
-            }
+            put_column(lo, hi, i, ranks);
         }
         len
+    }
+}
+
+/// Writes one window's ranks into column `i` of `lo` and `hi`.
+#[inline(always)]
+fn put_column<const M: usize, const R: usize>(
+    lo: &mut [[f64; M]; R],
+    hi: &mut [[f64; M]; R],
+    i: usize,
+    ranks: [(f64, f64); R],
+) {
+    for ((lo, hi), (a, b)) in lo.iter_mut().zip(hi.iter_mut()).zip(ranks) {
+        (lo[i], hi[i]) = (a, b);
     }
 }
 

@@ -27,7 +27,7 @@
 //! input, and at worst a few hundred windows' work slower than the blocks
 //! alone.
 
-use super::{RankColumns, SortedBlocks};
+use super::{put_column, RankColumns, SortedBlocks};
 
 /// Ranks held on either side of ranks `k` and `k + 1` after a rebuild.
 /// More makes rebuilds rarer and shifts longer and more frequent. Measured
@@ -75,10 +75,18 @@ impl Neighbourhood {
         }
     }
 
+    /// The counts below `lo`, fewest and most, for which ranks `k` and
+    /// `k + 1` are inside `held`.
+    #[inline(always)]
+    fn coverage(&self) -> (usize, usize) {
+        ((self.k + 2).saturating_sub(self.held.len()), self.k)
+    }
+
     /// True when ranks `k` and `k + 1` are inside `held`.
     #[inline(always)]
     fn covers(&self) -> bool {
-        self.below <= self.k && self.k + 1 < self.below + self.held.len()
+        let (fewest, most) = self.coverage();
+        (fewest..=most).contains(&self.below)
     }
 
     /// The values at ranks `k` and `k + 1` (only when [`covers`](Self::covers)).
@@ -93,14 +101,13 @@ impl Neighbourhood {
     /// ([`shift`](Self::shift)).
     #[inline(always)]
     fn count(&mut self, x: f64, y: f64) -> bool {
-        // `y` is in the window, so `below >= 1` whenever `y < lo`.
-        self.below = self.below + (x < self.lo) as usize - (y < self.lo) as usize;
-        self.holds(x) | self.holds(y)
+        self.below = slide_below(self.below, self.lo, x, y);
+        touches(self.lo, self.hi, x, y)
     }
 
     #[inline(always)]
     fn holds(&self, x: f64) -> bool {
-        (x >= self.lo) & (x <= self.hi)
+        within(self.lo, self.hi, x)
     }
 
     /// The rare part of a slide after [`count`](Self::count): `held` gains
@@ -210,6 +217,26 @@ impl Neighbourhood {
         self.below += from;
         (self.lo, self.hi) = (lo, hi);
     }
+}
+
+/// The count of a window's values below `lo` after `x` enters it and `y`
+/// leaves it: branch-free. (`y` is in the window, so the count is at
+/// least 1 whenever `y < lo`.)
+#[inline(always)]
+fn slide_below(below: usize, lo: f64, x: f64, y: f64) -> usize {
+    below + (x < lo) as usize - (y < lo) as usize
+}
+
+/// True when `x` is in `[lo, hi]`.
+#[inline(always)]
+fn within(lo: f64, hi: f64, x: f64) -> bool {
+    (x >= lo) & (x <= hi)
+}
+
+/// True when `x` or `y` is in `[lo, hi]`: the slice must shift.
+#[inline(always)]
+fn touches(lo: f64, hi: f64, x: f64, y: f64) -> bool {
+    within(lo, hi, x) | within(lo, hi, y)
 }
 
 /// The order of two finite floats (no `-0.0`) by their `<`.
@@ -350,10 +377,7 @@ impl<'a, const R: usize> TrackedRanks<'a, R> {
             let bounds: [(f64, f64); R] =
                 core::array::from_fn(|r| (self.hoods[r].lo, self.hoods[r].hi));
             let mut below: [usize; R] = core::array::from_fn(|r| self.hoods[r].below);
-            // Ranks k and k + 1 are inside `held` while
-            // `fewest <= below <= k` ([`Neighbourhood::covers`]).
-            let fewest: [usize; R] =
-                core::array::from_fn(|r| (ks[r] + 2).saturating_sub(self.hoods[r].held.len()));
+            let coverage: [(usize, usize); R] = core::array::from_fn(|r| self.hoods[r].coverage());
             let from = self.end - 1;
             let entering = &self.xs[from..from + (stop - i)];
             let leaving = &self.xs[from - self.n..from - self.n + (stop - i)];
@@ -367,10 +391,10 @@ impl<'a, const R: usize> TrackedRanks<'a, R> {
                 let mut calm = true;
                 for r in 0..R {
                     let (l, h) = bounds[r];
-                    let b = below[r] + (x < l) as usize - (y < l) as usize;
+                    let (fewest, most) = coverage[r];
+                    let b = slide_below(below[r], l, x, y);
                     below[r] = b;
-                    let touched = ((x >= l) & (x <= h)) | ((y >= l) & (y <= h));
-                    calm &= !touched & (b >= fewest[r]) & (b <= ks[r]);
+                    calm &= !touches(l, h, x, y) & (b >= fewest) & (b <= most);
                 }
                 if !calm {
                     stirred = Some((x, y));
@@ -394,9 +418,7 @@ impl<'a, const R: usize> TrackedRanks<'a, R> {
                 self.shift(x, y, window);
                 self.end += 1;
                 self.windows += 1;
-                for (r, (a, b)) in self.read().into_iter().enumerate() {
-                    (lo[r][i], hi[r][i]) = (a, b);
-                }
+                put_column(lo, hi, i, self.read());
                 i += 1;
                 if self.over_budget() {
                     break;
@@ -429,9 +451,7 @@ impl<const R: usize> RankColumns<R> for TrackedRanks<'_, R> {
             let Some(ranks) = self.next() else {
                 break;
             };
-            for ((lo, hi), (a, b)) in lo.iter_mut().zip(hi.iter_mut()).zip(ranks) {
-                (lo[i], hi[i]) = (a, b);
-            }
+            put_column(lo, hi, i, ranks);
             i += 1;
         }
         i
