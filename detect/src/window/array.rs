@@ -43,8 +43,17 @@
 //! vs 30, 160: 25 vs 38, 256: 38 vs 41. The same pass in sorted order
 //! (unaligned loads and two shuffles per vector) took 19.2 at n = 96. `f32`
 //! against `f64` lanes (best of 15 interleaved runs, thread CPU time): n =
-//! 96: 12.7 vs 17.6, 256: 23.7 vs 37.8; a batch loop with the pass inlined
-//! (no call per window) gained nothing over the iterator.
+//! 96: 12.7 vs 17.6, 256: 23.7 vs 37.8.
+//!
+//! The IQR pipeline reads blocks of windows ([`RankColumns`]): per block,
+//! the lane width and the pass are chosen once and the rank slots are
+//! turned into lane offsets held in registers, so the loop over the
+//! block holds only the pass and six loads. Read one window at a time,
+//! the slots were reloaded from memory after each pass's stores; the whole
+//! one-thread IQR run took 10-20 % longer (n = 32 to 256, integer and
+//! fractional series, interleaved runs).
+
+use super::{put_column, RankColumns};
 
 /// One 32-byte vector of the transposed array: four `f64` lanes
 /// ([`Wide`]) or, when every value of the input is exactly an `f32`,
@@ -60,6 +69,12 @@ trait Vector: Copy + core::fmt::Debug {
     /// The input value as a lane (exact: see [`exact_in_f32`] for `f32`).
     fn lane(x: f64) -> Self::Lane;
     fn widen(x: Self::Lane) -> f64;
+    /// One step of the module docs' pass over `buf`: deletes one copy of
+    /// `out` and inserts `y` (both finite, `-0.0` already `0.0`), with AVX2
+    /// when `simd` (which only a CPU with AVX2 may ask for).
+    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool);
+    /// The lanes of `buf`, vector after vector.
+    fn lanes(buf: &[Self]) -> &[Self::Lane];
 }
 
 /// Four `f64` lanes, 32-byte aligned.
@@ -96,6 +111,22 @@ impl Vector for Wide {
     fn widen(x: f64) -> f64 {
         x
     }
+    #[inline(always)]
+    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: the caller only asks for SIMD when the CPU has AVX2.
+            return unsafe { step_avx2_wide(buf, out, y) };
+        }
+        let _ = simd;
+        step_portable(buf, out, y)
+    }
+    #[inline(always)]
+    fn lanes(buf: &[Self]) -> &[f64] {
+        // SAFETY: `Wide` is `repr(C)` over `[f64; 4]`: `buf` is
+        // `4 * buf.len()` contiguous, initialised `f64`s.
+        unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), 4 * buf.len()) }
+    }
 }
 
 impl Vector for Narrow {
@@ -121,6 +152,23 @@ impl Vector for Narrow {
     #[inline(always)]
     fn widen(x: f32) -> f64 {
         x as f64
+    }
+    #[inline(always)]
+    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool) {
+        let (out, y) = (out as f32, y as f32);
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: as for `Wide`.
+            return unsafe { step_avx2_narrow(buf, out, y) };
+        }
+        let _ = simd;
+        step_portable(buf, out, y)
+    }
+    #[inline(always)]
+    fn lanes(buf: &[Self]) -> &[f32] {
+        // SAFETY: `Narrow` is `repr(C)` over `[f32; 8]`: `buf` is
+        // `8 * buf.len()` contiguous, initialised `f32`s.
+        unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), 8 * buf.len()) }
     }
 }
 
@@ -247,23 +295,8 @@ impl<'a, const R: usize> SortedArray<'a, R> {
     #[inline(always)]
     fn step(&mut self, out: f64, y: f64) {
         match &mut self.buf {
-            Buf::Wide(buf) => {
-                #[cfg(target_arch = "x86_64")]
-                if self.simd {
-                    // SAFETY: `simd` is only set when the CPU has AVX2.
-                    return unsafe { step_avx2_wide(buf, out, y) };
-                }
-                step_portable(buf, out, y)
-            }
-            Buf::Narrow(buf) => {
-                let (out, y) = (out as f32, y as f32);
-                #[cfg(target_arch = "x86_64")]
-                if self.simd {
-                    // SAFETY: as above.
-                    return unsafe { step_avx2_narrow(buf, out, y) };
-                }
-                step_portable(buf, out, y)
-            }
+            Buf::Wide(buf) => Wide::pass(buf, out, y, self.simd),
+            Buf::Narrow(buf) => Narrow::pass(buf, out, y, self.simd),
         }
     }
 
@@ -396,6 +429,86 @@ unsafe fn step_avx2_narrow(buf: &mut [Narrow], out: f32, y: f32) {
     }
 }
 
+impl<const R: usize> RankColumns<R> for SortedArray<'_, R> {
+    /// What [`next`](Iterator::next) does per window, with the lane width
+    /// and the kind of pass chosen once per block instead of once per
+    /// window, so that the loop over the block holds only the pass and the
+    /// reads.
+    #[inline(always)]
+    fn fill_columns<const M: usize>(
+        &mut self,
+        lo: &mut [[f64; M]; R],
+        hi: &mut [[f64; M]; R],
+        len: usize,
+    ) -> usize {
+        let len = len.min(M);
+        let mut i = 0;
+        // The first window: sorted at construction, no step.
+        if i < len && self.j == self.n {
+            match self.next() {
+                Some(ranks) => put_column(lo, hi, i, ranks),
+                None => return 0,
+            }
+            i += 1;
+        }
+        // Windows left to the end of `xs`, each one step past the last.
+        let count = (len - i).min((self.xs.len() + 1).saturating_sub(self.j));
+        if count == 0 {
+            return i;
+        }
+        let from = self.j - 1;
+        let entering = &self.xs[from..from + count];
+        let leaving = &self.xs[from - self.n..from - self.n + count];
+        let (at, simd) = (&self.at, self.simd);
+        match &mut self.buf {
+            Buf::Wide(buf) => fill_stepping(buf, leaving, entering, at, simd, lo, hi, i),
+            Buf::Narrow(buf) => fill_stepping(buf, leaving, entering, at, simd, lo, hi, i),
+        }
+        self.j += count;
+        i + count
+    }
+}
+
+/// Per pair of `leaving` and `entering` values, one step of the pass, then
+/// the window's ranks into the next column from `i` on. The SIMD choice is
+/// made here, once, so that each of the two loops calls one pass.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn fill_stepping<V: Vector, const M: usize, const R: usize>(
+    buf: &mut [V],
+    leaving: &[f64],
+    entering: &[f64],
+    at: &[(Slot, Slot); R],
+    simd: bool,
+    lo: &mut [[f64; M]; R],
+    hi: &mut [[f64; M]; R],
+    i: usize,
+) {
+    // Each rank's two slots as lane offsets, in locals for the whole
+    // block (read from `at` per window, they were reloaded after every
+    // pass's stores).
+    let flat = |(v, lane): Slot| V::LANES * v + lane;
+    let offsets: [(usize, usize); R] = core::array::from_fn(|r| (flat(at[r].0), flat(at[r].1)));
+    let put = |buf: &[V], lo: &mut [[f64; M]; R], hi: &mut [[f64; M]; R], i: usize| {
+        let lanes = V::lanes(buf);
+        for (r, &(a, b)) in offsets.iter().enumerate() {
+            (lo[r][i], hi[r][i]) = (V::widen(lanes[a]), V::widen(lanes[b]));
+        }
+    };
+    let steps = leaving.iter().zip(entering).zip(i..);
+    if simd {
+        for ((&out, &y), i) in steps {
+            V::pass(buf, out + 0.0, y + 0.0, true);
+            put(buf, lo, hi, i);
+        }
+    } else {
+        for ((&out, &y), i) in steps {
+            V::pass(buf, out + 0.0, y + 0.0, false);
+            put(buf, lo, hi, i);
+        }
+    }
+}
+
 impl<const R: usize> Iterator for SortedArray<'_, R> {
     type Item = [(f64, f64); R];
 
@@ -421,7 +534,7 @@ impl<const R: usize> Iterator for SortedArray<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::reference::{bits, ranks_by_sorting as naive};
+    use crate::window::reference::{bits, column_bits, ranks_by_sorting as naive};
     use crate::window::SortedBlocks;
 
     #[test]
@@ -450,6 +563,12 @@ mod tests {
                     assert_eq!(array.is_narrow(), narrow);
                     let got = bits(array);
                     assert_eq!(got, want, "len={len} n={n} simd={simd} narrow={narrow}");
+                    let mut array = SortedArray::with_simd(&xs, n, ranks, simd, narrow);
+                    let by_columns = column_bits(&mut array);
+                    assert_eq!(
+                        by_columns, want,
+                        "columns: len={len} n={n} simd={simd} narrow={narrow}"
+                    );
                 }
                 let blocks = bits(SortedBlocks::new(&xs, n, ranks));
                 assert_eq!(blocks, want, "len={len} n={n}");
@@ -485,6 +604,8 @@ mod tests {
                 let array = SortedArray::with_simd(&xs, n, ranks, simd, false);
                 let got = bits(array);
                 assert_eq!(got, want, "n={n} simd={simd}");
+                let mut array = SortedArray::with_simd(&xs, n, ranks, simd, false);
+                assert_eq!(column_bits(&mut array), want, "columns: n={n} simd={simd}");
             }
         }
     }

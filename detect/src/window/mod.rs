@@ -75,7 +75,7 @@ pub trait RankColumns<const R: usize>: Iterator<Item = [(f64, f64); R]> {
 
 /// Writes one window's ranks into column `i` of `lo` and `hi`.
 #[inline(always)]
-fn put_column<const M: usize, const R: usize>(
+pub(super) fn put_column<const M: usize, const R: usize>(
     lo: &mut [[f64; M]; R],
     hi: &mut [[f64; M]; R],
     i: usize,
@@ -87,7 +87,6 @@ fn put_column<const M: usize, const R: usize>(
 }
 
 impl<const R: usize> RankColumns<R> for SortedBlocks<'_, R> {}
-impl<const R: usize> RankColumns<R> for SortedArray<'_, R> {}
 
 /// Window length from which the rolling window uses the [`Treap`] instead of
 /// the [`SortedVec`]. Chosen by benchmark (`cargo bench -p detect -- window`,
