@@ -71,6 +71,7 @@ e2e: build
 ## make bench: throughput figures (see docs/benchmarks.md)
 bench: setup-test
 	scripts/bench_iqr_vs_pandas.sh 1000000 5 5,96,672 5
+	scripts/bench_iqr_vs_pandas.sh 1000000 5 96,672 3 0.1
 	scripts/bench_detectors.sh
 	cargo test --release -p server --test alerting_bench -- --ignored --nocapture --test-threads 1
 	cargo test --release -p server --test load_bench -- --ignored --nocapture

@@ -16,13 +16,18 @@
 # same run with `detect::set_batch_threads(1)`); `centered` is the seed's
 # smoothing exactly (same anomalies as pandas).
 #
-# Usage: scripts/bench_iqr_vs_pandas.sh [LEN [REPEATS [N,N,... [ROUNDS]]]]
+# OFFSET (default 0) is added to every value of the series on both sides:
+# 0.1 gives a fractional series, as a ratio like CTR is, for which the
+# order statistics cannot use f32 lanes.
+#
+# Usage: scripts/bench_iqr_vs_pandas.sh [LEN [REPEATS [N,N,... [ROUNDS [OFFSET]]]]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 len=${1:-1000000}
 repeats=${2:-5}
 windows=${3:-5,96,672}
 rounds=${4:-5}
+offset=${5:-0}
 
 cargo build --quiet --release -p detect --example iqr_throughput
 field() { grep "^n=$1 " <<<"$2" | grep -o " $3=[^ ]*" | cut -d= -f2; }
@@ -30,8 +35,8 @@ ratios=$(mktemp)
 trap 'rm -f "$ratios"' EXIT
 for round in $(seq 1 "$rounds"); do
   echo "round $round load: $(uptime | sed 's/.*load average: //')"
-  rust=$(./target/release/examples/iqr_throughput "$len" "$repeats" "$windows")
-  py=$(python3 scripts/bench_pandas_iqr.py "$len" "$repeats" "$windows" --checksum)
+  rust=$(./target/release/examples/iqr_throughput "$len" "$repeats" "$windows" "$offset")
+  py=$(python3 scripts/bench_pandas_iqr.py "$len" "$repeats" "$windows" "$offset" --checksum)
   rust_sum=$(grep -o '^checksum=[0-9]*' <<<"$rust")
   py_sum=$(grep -o '^checksum=[0-9]*' <<<"$py")
   if [[ "$rust_sum" != "$py_sum" ]]; then
@@ -39,7 +44,7 @@ for round in $(seq 1 "$rounds"); do
     exit 1
   fi
   if [[ $round == 1 ]]; then
-    echo "series: $len points, $rust_sum, $(grep -o 'pandas=[^ ]*' <<<"$py" | head -1)"
+    echo "series: $len points + $offset, $rust_sum, $(grep -o 'pandas=[^ ]*' <<<"$py" | head -1)"
   fi
   for n in ${windows//,/ }; do
     v=$(field "$n" "$rust" points/s)

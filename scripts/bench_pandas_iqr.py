@@ -14,7 +14,10 @@ Prints one line per n, `n=5 points/s=... seconds=...`, like
 `cargo run --release -p detect --example iqr_throughput`;
 `scripts/bench_iqr_vs_pandas.sh` runs both and prints the ratios.
 
-Usage: python3 scripts/bench_pandas_iqr.py [LEN [REPEATS [N,N,...]]] [--checksum]
+OFFSET (default 0) is added to every value: 0.1 makes every mantissa bit
+vary, as in a ratio like CTR (the Rust example takes the same argument).
+
+Usage: python3 scripts/bench_pandas_iqr.py [LEN [REPEATS [N,N,... [OFFSET]]]] [--checksum]
 """
 
 import sys
@@ -66,7 +69,8 @@ def main():
     length = int(args[0]) if len(args) > 0 else 1_000_000
     repeats = int(args[1]) if len(args) > 1 else 3
     windows = [int(n) for n in args[2].split(",")] if len(args) > 2 else [5, 96, 672]
-    s = daily_cycle(length)
+    offset = float(args[3]) if len(args) > 3 else 0.0
+    s = daily_cycle(length) + offset
     if "--checksum" in sys.argv:
         print(f"checksum={s.sum():.0f} first={s.iloc[:3].tolist()}")
     for n in windows:

@@ -38,7 +38,8 @@ fn main() {
     let repeats: usize = args.next_or(5);
     let windows: Vec<usize> = args.list_or(vec![5, 96, 672]);
     // An offset (e.g. 0.1) makes every mantissa bit vary, as in a ratio
-    // like CTR (the checksum then no longer matches the pandas script's).
+    // like CTR (the pandas script takes the same offset, and the checksums
+    // still match).
     let offset: f64 = args.next_or(0.0);
     let values: Vec<f64> = common::daily_cycle(len, 42)
         .into_iter()
