@@ -58,7 +58,11 @@ use super::{put_column, RankColumns};
 /// One 32-byte vector of the transposed array: four `f64` lanes
 /// ([`Wide`]) or, when every value of the input is exactly an `f32`,
 /// eight `f32` lanes ([`Narrow`]): the same pass over half as many vectors.
-trait Vector: Copy + core::fmt::Debug {
+///
+/// # Safety
+/// Implemented only by `repr(C)` wrappers of `[Self::Lane; Self::LANES]`:
+/// [`lanes`](Vector::lanes) reads a slice of them as lanes.
+unsafe trait Vector: Copy + core::fmt::Debug {
     type Lane: Copy + PartialOrd;
     const LANES: usize;
     const INF: Self::Lane;
@@ -69,12 +73,36 @@ trait Vector: Copy + core::fmt::Debug {
     /// The input value as a lane (exact: see [`exact_in_f32`] for `f32`).
     fn lane(x: f64) -> Self::Lane;
     fn widen(x: Self::Lane) -> f64;
+    /// [`step_portable`] with AVX2 instructions.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn pass_avx2(buf: &mut [Self], out: Self::Lane, y: Self::Lane);
+
     /// One step of the module docs' pass over `buf`: deletes one copy of
     /// `out` and inserts `y` (both finite, `-0.0` already `0.0`), with AVX2
     /// when `simd` (which only a CPU with AVX2 may ask for).
-    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool);
+    #[inline(always)]
+    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool) {
+        let (out, y) = (Self::lane(out), Self::lane(y));
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: the caller only asks for SIMD when the CPU has AVX2.
+            return unsafe { Self::pass_avx2(buf, out, y) };
+        }
+        let _ = simd;
+        step_portable(buf, out, y)
+    }
+
     /// The lanes of `buf`, vector after vector.
-    fn lanes(buf: &[Self]) -> &[Self::Lane];
+    #[inline(always)]
+    fn lanes(buf: &[Self]) -> &[Self::Lane] {
+        // SAFETY: `Self` is `repr(C)` over `[Self::Lane; LANES]` (the
+        // trait's contract), so `buf` is `LANES * buf.len()` contiguous,
+        // initialised lanes.
+        unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), Self::LANES * buf.len()) }
+    }
 }
 
 /// Four `f64` lanes, 32-byte aligned.
@@ -87,7 +115,8 @@ struct Wide([f64; 4]);
 #[repr(C, align(32))]
 struct Narrow([f32; 8]);
 
-impl Vector for Wide {
+// SAFETY: `repr(C)` over `[f64; 4]`.
+unsafe impl Vector for Wide {
     type Lane = f64;
     const LANES: usize = 4;
     const INF: f64 = f64::INFINITY;
@@ -111,25 +140,16 @@ impl Vector for Wide {
     fn widen(x: f64) -> f64 {
         x
     }
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool) {
-        #[cfg(target_arch = "x86_64")]
-        if simd {
-            // SAFETY: the caller only asks for SIMD when the CPU has AVX2.
-            return unsafe { step_avx2_wide(buf, out, y) };
-        }
-        let _ = simd;
-        step_portable(buf, out, y)
-    }
-    #[inline(always)]
-    fn lanes(buf: &[Self]) -> &[f64] {
-        // SAFETY: `Wide` is `repr(C)` over `[f64; 4]`: `buf` is
-        // `4 * buf.len()` contiguous, initialised `f64`s.
-        unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), 4 * buf.len()) }
+    unsafe fn pass_avx2(buf: &mut [Self], out: f64, y: f64) {
+        // SAFETY: the caller's (the CPU has AVX2).
+        unsafe { step_avx2_wide(buf, out, y) }
     }
 }
 
-impl Vector for Narrow {
+// SAFETY: `repr(C)` over `[f32; 8]`.
+unsafe impl Vector for Narrow {
     type Lane = f32;
     const LANES: usize = 8;
     const INF: f32 = f32::INFINITY;
@@ -153,22 +173,11 @@ impl Vector for Narrow {
     fn widen(x: f32) -> f64 {
         x as f64
     }
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn pass(buf: &mut [Self], out: f64, y: f64, simd: bool) {
-        let (out, y) = (out as f32, y as f32);
-        #[cfg(target_arch = "x86_64")]
-        if simd {
-            // SAFETY: as for `Wide`.
-            return unsafe { step_avx2_narrow(buf, out, y) };
-        }
-        let _ = simd;
-        step_portable(buf, out, y)
-    }
-    #[inline(always)]
-    fn lanes(buf: &[Self]) -> &[f32] {
-        // SAFETY: `Narrow` is `repr(C)` over `[f32; 8]`: `buf` is
-        // `8 * buf.len()` contiguous, initialised `f32`s.
-        unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), 8 * buf.len()) }
+    unsafe fn pass_avx2(buf: &mut [Self], out: f32, y: f32) {
+        // SAFETY: the caller's (the CPU has AVX2).
+        unsafe { step_avx2_narrow(buf, out, y) }
     }
 }
 
