@@ -204,17 +204,11 @@ pub async fn fetch_metric_history(
 
 /// `dimension=value` as a pair; the message says what is expected.
 pub fn parse_slice(text: &str) -> Result<(String, String), String> {
-    let Some((dimension, value)) = text.split_once('=') else {
-        return Err(format!(
-            "slice {text:?}: expected dimension=value, e.g. os=Android"
-        ));
-    };
-    let (dimension, value) = (dimension.trim(), value.trim());
-    if dimension.is_empty() || value.is_empty() {
-        return Err(format!(
-            "slice {text:?}: expected dimension=value, e.g. os=Android"
-        ));
-    }
+    let (dimension, value) = text
+        .split_once('=')
+        .map(|(dimension, value)| (dimension.trim(), value.trim()))
+        .filter(|(dimension, value)| !dimension.is_empty() && !value.is_empty())
+        .ok_or_else(|| format!("slice {text:?}: expected dimension=value, e.g. os=Android"))?;
     Ok((dimension.to_string(), value.to_string()))
 }
 

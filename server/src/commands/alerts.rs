@@ -148,16 +148,9 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             };
             let slice = slice
                 .as_deref()
-                .map(|slice| {
-                    slice
-                        .split_once('=')
-                        .map(|(dimension, value)| SliceKey {
-                            dimension: dimension.trim().to_string(),
-                            value: value.trim().to_string(),
-                        })
-                        .context("--slice: expected DIMENSION=VALUE, e.g. os=Android")
-                })
-                .transpose()?;
+                .map(SliceKey::parse)
+                .transpose()
+                .map_err(|reason| anyhow::anyhow!("--slice: {reason}"))?;
             // The web form's check: a slice the metric is not split by never matches.
             let scope =
                 silence_scope(def, slice).map_err(|reason| anyhow::anyhow!("--slice: {reason}"))?;

@@ -122,20 +122,32 @@ fn csv_field(value: &str) -> String {
 
 /// `os=Android` -> a slice key whose dimension the metric's table can be split by.
 fn parse_slice(text: &str, metric: &crate::metrics::model::MetricDef) -> anyhow::Result<SliceKey> {
-    let Some((dimension, value)) = text.split_once('=') else {
-        bail!("expected KEY=VALUE, e.g. os=Android, got {text:?}");
-    };
-    let dimension = dimension.trim();
-    crate::metrics::slice_column(&metric.name, metric.table, dimension)?;
-    Ok(SliceKey {
-        dimension: dimension.to_string(),
-        value: value.to_string(),
-    })
+    let slice = SliceKey::parse(text).map_err(anyhow::Error::msg)?;
+    crate::metrics::slice_column(&metric.name, metric.table, &slice.dimension)?;
+    Ok(slice)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slice_is_trimmed_and_checked_against_the_metric() {
+        let views = crate::metrics::catalogue::builtin_metric("feed_views").expect("built-in");
+        let slice = parse_slice("os= Android ", &views).expect("valid");
+        assert_eq!(
+            (slice.dimension.as_str(), slice.value.as_str()),
+            ("os", "Android")
+        );
+        let empty = parse_slice("os=", &views).unwrap_err().to_string();
+        assert!(empty.contains("expected dimension=value"), "{empty}");
+        let messages =
+            crate::metrics::catalogue::builtin_metric("messages_sent").expect("built-in");
+        let not_a_slice = parse_slice("action=view", &messages)
+            .unwrap_err()
+            .to_string();
+        assert!(not_a_slice.contains("cannot be a slice"), "{not_a_slice}");
+    }
 
     #[test]
     fn the_open_bucket_is_left_out() {

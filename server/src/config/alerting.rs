@@ -510,19 +510,15 @@ pub(super) fn validate(
                 ),
             );
         }
-        let slice = match raw.slice.as_deref().map(|s| s.split_once('=')) {
+        let slice = match raw
+            .slice
+            .as_deref()
+            .map(crate::metrics::model::SliceKey::parse)
+        {
             None => None,
-            Some(Some((dimension, value))) if !dimension.trim().is_empty() => {
-                Some(crate::metrics::model::SliceKey {
-                    dimension: dimension.trim().to_string(),
-                    value: value.trim().to_string(),
-                })
-            }
-            Some(_) => {
-                problem(
-                    &key("slice"),
-                    "expected DIMENSION=VALUE, e.g. \"os=Android\"".into(),
-                );
+            Some(Ok(slice)) => Some(slice),
+            Some(Err(reason)) => {
+                problem(&key("slice"), reason);
                 None
             }
         };

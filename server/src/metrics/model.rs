@@ -88,6 +88,17 @@ pub struct SliceKey {
     pub value: String,
 }
 
+impl SliceKey {
+    /// `os=Android` (spaces around either side trimmed), read by the same
+    /// rule as the web UI's slice fields ([`app::api::parse_slice`]), so a
+    /// slice typed on the command line or in the config means what it
+    /// means in the browser. The error says what is expected.
+    pub fn parse(text: &str) -> Result<SliceKey, String> {
+        let (dimension, value) = app::api::parse_slice(text)?;
+        Ok(SliceKey { dimension, value })
+    }
+}
+
 /// One computed value: the bucket's start (unix seconds) and the metric's value.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
@@ -115,6 +126,27 @@ pub fn on_grid(range: TimeRange, buckets: &[Bucket]) -> Vec<Option<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slice_is_read_as_the_web_ui_reads_it() {
+        let slice = SliceKey::parse(" os = Android ").expect("valid");
+        assert_eq!(
+            slice,
+            SliceKey {
+                dimension: "os".into(),
+                value: "Android".into()
+            }
+        );
+        // The value keeps any `=` after the first.
+        assert_eq!(SliceKey::parse("source=a=b").expect("valid").value, "a=b");
+        for bad in ["os", "os=", "=Android", " = "] {
+            let reason = SliceKey::parse(bad).unwrap_err();
+            assert!(
+                reason.contains("expected dimension=value, e.g. os=Android"),
+                "{bad:?}: {reason}"
+            );
+        }
+    }
 
     #[test]
     fn on_grid_places_buckets_and_leaves_gaps() {
