@@ -59,6 +59,14 @@ fn refused_requests_are_answered_with_their_http_status() {
     let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], |_| {});
     let cases = [
         ("fetch_metric_history", "name=nope&days=1".to_string(), 404),
+        // Requests that do not decode: the request is at fault, not the server.
+        (
+            "fetch_metric_history",
+            "name=feed_views&days=abc".into(),
+            400,
+        ),
+        ("fetch_metric_history", "days=1".into(), 400),
+        ("fetch_alerts", "limit=many".into(), 400),
         (
             "fetch_metric_history",
             "name=feed_views&days=1&slice=garbage".into(),

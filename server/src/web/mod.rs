@@ -2,6 +2,7 @@
 //! functions, and static files (the wasm bundle, css).
 
 mod backend;
+mod decode_status;
 mod health;
 mod history_cache;
 mod overview;
@@ -50,6 +51,9 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .merge(health::routes(health))
+        .layer(axum::middleware::from_fn(
+            decode_status::undecodable_requests_are_bad_requests,
+        ))
         // Every request body (server-function forms and JSON) is small; a
         // bigger one is refused with 413 before it is read into memory.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
