@@ -24,6 +24,8 @@
 //!    10 ms from /proc while its startup check runs (peak), then once it has
 //!    been idle for a while.
 
+#[path = "support/bench_scale.rs"]
+mod bench_scale;
 #[path = "support/clickhouse.rs"]
 mod clickhouse_support;
 #[path = "support/fake_telegram.rs"]
@@ -37,6 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bench_scale::simulate;
 use clickhouse_support::TestServer;
 use fake_telegram::{FakeApi, CHAT, TOKEN};
 use server::config::{Config, SecretEnv};
@@ -51,50 +54,6 @@ const CLICKHOUSE_DATABASE: &str = "vigil_alerting_bench";
 const CHECK_WINDOW: Duration = Duration::from_secs(10);
 /// Idle RSS is read this long after the startup check has finished.
 const IDLE_AFTER: Duration = Duration::from_secs(10);
-
-fn env_or(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn scale() -> (u32, u32) {
-    (
-        env_or("VIGIL_BENCH_USERS", 20_000),
-        env_or("VIGIL_BENCH_DAYS", 14),
-    )
-}
-
-/// `vigil simulate ARGS` up to now; prints its summary and wall time.
-fn simulate(args: &[&str]) {
-    let (users, days) = scale();
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .arg("simulate")
-        .args(args)
-        .args([
-            "--days",
-            &days.to_string(),
-            "--users",
-            &users.to_string(),
-            "--seed",
-            "42",
-        ])
-        .env_remove("VIGIL_CONFIG")
-        .output()
-        .expect("vigil simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    println!(
-        "== simulate ({users} users, {days} days) in {:.1}s ==\n{}",
-        started.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&output.stdout).trim()
-    );
-}
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -17,13 +17,14 @@
 //! Rows and bytes read come from `system.query_log` (18.16 sends no
 //! `X-ClickHouse-Summary` header); the script's server config sets `log_queries=1`.
 
+#[path = "support/bench_scale.rs"]
+mod bench_scale;
 #[path = "support/clickhouse.rs"]
 mod clickhouse_support;
 
 // The SQL builder itself, so the figures are for exactly the queries vigil sends.
 use server::metrics;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clickhouse::Client;
@@ -33,13 +34,6 @@ use metrics::sql::{self, Dialect};
 
 const DATABASE: &str = "vigil_bench";
 const ROUNDS: usize = 3;
-
-fn env_or(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -237,36 +231,8 @@ fn clickhouse_figures() {
     let Some(server) = TestServer::start("clickhouse_figures") else {
         return;
     };
-    let users = env_or("VIGIL_BENCH_USERS", 20_000);
-    let days = env_or("VIGIL_BENCH_DAYS", 14);
-
     // 1. Fill through the real binary; its summary carries events/s.
-    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args([
-            "simulate",
-            "--clickhouse-url",
-            &server.url,
-            "--database",
-            DATABASE,
-            "--days",
-            &days.to_string(),
-            "--users",
-            &users.to_string(),
-            "--seed",
-            "42",
-        ])
-        .env_remove("VIGIL_CONFIG")
-        .output()
-        .expect("vigil simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    println!(
-        "\n== simulate ({users} users, {days} days) ==\n{}",
-        String::from_utf8_lossy(&output.stdout).trim()
-    );
+    bench_scale::simulate(&["--clickhouse-url", &server.url, "--database", DATABASE]);
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let client = Client::default()

@@ -8,11 +8,16 @@
 //! # VIGIL_LOAD_CLIENTS=200 VIGIL_LOAD_SECONDS=60 by default
 //! ```
 
+#[path = "support/bench_scale.rs"]
+mod bench_scale;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bench_scale::env_or;
 
 struct Killed(Child);
 
@@ -21,13 +26,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
