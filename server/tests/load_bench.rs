@@ -39,8 +39,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[test]
 #[ignore = "benchmark: run with --ignored (make bench)"]
 fn two_hundred_clients_on_the_pages_while_checks_run() {
-    let clients = env_or("VIGIL_LOAD_CLIENTS", 200) as usize;
-    let seconds = env_or("VIGIL_LOAD_SECONDS", 60);
+    let clients: usize = env_or("VIGIL_LOAD_CLIENTS", 200);
+    let seconds: u64 = env_or("VIGIL_LOAD_SECONDS", 60);
     let dir = tempfile::tempdir().expect("temp dir");
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
