@@ -6,7 +6,7 @@
 //! the server broke, when the request did.
 
 use axum::{
-    body::{to_bytes, Body},
+    body::{to_bytes, Body, HttpBody},
     extract::Request,
     http::StatusCode,
     middleware::Next,
@@ -27,14 +27,23 @@ const MAX_ERROR_BYTES: usize = 64 * 1024;
 /// into 400, with the same body; every other response passes untouched.
 pub async fn undecodable_requests_are_bad_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
+    // Only a server function's error of known, small size is read: any
+    // other body passes on as it came, unread.
+    let small = response
+        .body()
+        .size_hint()
+        .upper()
+        .is_some_and(|len| len <= MAX_ERROR_BYTES as u64);
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+        || !small
     {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_ERROR_BYTES).await else {
-        // Not a server-function error message after all; too big to keep.
+        // The body failed while being read (its size was known): there is
+        // nothing left to pass on.
         return Response::from_parts(parts, Body::empty());
     };
     if UNDECODABLE_REQUEST
