@@ -381,7 +381,6 @@ impl RunningMean {
         // in a pass per bound after the loop, where the divisions run four
         // to an instruction (two scalar divisions per push cost more than
         // the sums' chain; 3-4 % of the run at n = 96, interleaved A/B).
-        let c = w as f64;
         let PairSum { mut sum, mut comp } = self.sums;
         for j in 0..k {
             let (dj, ej) = (d[j], e[j]);
@@ -397,6 +396,7 @@ impl RunningMean {
             out_upper[j] = sum[1] + comp[1];
         }
         self.sums = PairSum { sum, comp };
+        let c = w as f64;
         for x in out_lower.iter_mut() {
             *x /= c;
         }
