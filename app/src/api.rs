@@ -202,14 +202,11 @@ pub async fn fetch_metric_history(
         .map_err(ServerFnError::new)
 }
 
-/// `dimension=value` as a pair; the message says what is expected.
+/// `dimension=value` as a pair, by [`detect::SliceKey::parse`]; the message
+/// says what is expected.
 pub fn parse_slice(text: &str) -> Result<(String, String), String> {
-    let (dimension, value) = text
-        .split_once('=')
-        .map(|(dimension, value)| (dimension.trim(), value.trim()))
-        .filter(|(dimension, value)| !dimension.is_empty() && !value.is_empty())
-        .ok_or_else(|| format!("slice {text:?}: expected dimension=value, e.g. os=Android"))?;
-    Ok((dimension.to_string(), value.to_string()))
+    let key = detect::SliceKey::parse(text).map_err(|error| error.to_string())?;
+    Ok((key.dimension, key.value))
 }
 
 /// One slice's recent history: a small multiple on the metric page.

@@ -6,6 +6,7 @@
 //! augurs MSTL + ETS):
 //!
 //! * [`series`] — [`Series`], a fixed-step series with gaps.
+//! * [`slice`] — [`SliceKey`], which part of a metric a series is (`os=Android`).
 //! * [`window`] — rolling order statistics (sorted array, treap).
 //! * [`smoothing`] — [`Smoothing`] of bands over positions.
 //! * [`detectors`] — one module per detector, and [`DetectorSpec`], the one
@@ -37,6 +38,7 @@ pub mod period;
 pub mod point;
 mod prefetch;
 pub mod series;
+pub mod slice;
 pub mod smoothing;
 pub mod window;
 
@@ -54,4 +56,5 @@ pub use period::detect_period;
 pub use point::Point;
 pub use prefetch::set_batch_threads;
 pub use series::Series;
+pub use slice::SliceKey;
 pub use smoothing::Smoothing;

@@ -53,7 +53,7 @@ impl Pipeline {
         let store = AlertStore::open(&state_path(state_dir))
             .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
         let mut store = store;
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         let planned: Vec<_> = config
             .alerting
             .silences

@@ -99,6 +99,14 @@ fn parse_relative(text: &str, rest: &str, now: i64) -> anyhow::Result<i64> {
         .with_context(|| format!("{text:?} is too far from now"))
 }
 
+/// The one clock: the current unix time in seconds. Everything that asks
+/// "what time is it" asks here, so a test or a replay has one place to look.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

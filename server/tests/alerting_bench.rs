@@ -148,7 +148,7 @@ fn tick_to_last_alert(label: &str, source_toml: &str) -> i64 {
             warm_millis.push(warming.elapsed().as_secs_f64() * 1000.0);
             let before = pipeline
                 .deliverer
-                .deliver_due(server::simulator::unix_now(), false)
+                .deliver_due(server::times::unix_now(), false)
                 .await
                 .expect("outbox");
             let calls_before = fake.requests().len();
@@ -159,7 +159,7 @@ fn tick_to_last_alert(label: &str, source_toml: &str) -> i64 {
             let tick_ms = started.elapsed().as_secs_f64() * 1000.0;
             let report = pipeline
                 .deliverer
-                .deliver_due(server::simulator::unix_now(), false)
+                .deliver_due(server::times::unix_now(), false)
                 .await
                 .expect("outbox");
             let elapsed = started.elapsed();

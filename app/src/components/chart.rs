@@ -7,7 +7,7 @@
 #[cfg(feature = "hydrate")]
 mod draw;
 
-use detect::eval::{Incident, LabelledSeries};
+use detect::eval::{IncidentSpan, LabelledSeries};
 use detect::Detection;
 use leptos::prelude::*;
 
@@ -15,7 +15,7 @@ use leptos::prelude::*;
 /// (an incident, a neutral span, a false alarm).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shade {
-    pub span: Incident,
+    pub span: IncidentSpan,
     pub role: crate::api::LabelRole,
 }
 

@@ -5,18 +5,18 @@ use crate::series::Series;
 /// A labelled incident: the half-open bucket index range `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Incident {
+pub struct IncidentSpan {
     /// First bucket of the incident.
     pub start: usize,
     /// One past the last bucket of the incident (`> start`).
     pub end: usize,
 }
 
-impl Incident {
+impl IncidentSpan {
     /// The incident `[start, end)`. Panics when `end <= start`.
-    pub fn new(start: usize, end: usize) -> Incident {
+    pub fn new(start: usize, end: usize) -> IncidentSpan {
         assert!(end > start, "empty incident [{start}, {end})");
-        Incident { start, end }
+        IncidentSpan { start, end }
     }
 
     /// Number of buckets.
@@ -35,27 +35,27 @@ impl Incident {
     }
 
     /// True when `[start, end)` and `other` share a bucket.
-    pub fn overlaps(&self, other: &Incident) -> bool {
+    pub fn overlaps(&self, other: &IncidentSpan) -> bool {
         self.start < other.end && other.start < self.end
     }
 }
 
 /// Runs of consecutive `true` flags, as incidents (labels 0/1 per bucket).
-pub fn incidents_from_flags(flags: &[bool]) -> Vec<Incident> {
+pub fn incidents_from_flags(flags: &[bool]) -> Vec<IncidentSpan> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, &f) in flags.iter().enumerate() {
         match (f, start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
-                out.push(Incident::new(s, i));
+                out.push(IncidentSpan::new(s, i));
                 start = None;
             }
             _ => {}
         }
     }
     if let Some(s) = start {
-        out.push(Incident::new(s, flags.len()));
+        out.push(IncidentSpan::new(s, flags.len()));
     }
     out
 }
@@ -73,10 +73,10 @@ pub struct LabelledSeries {
     /// The series the detectors run over.
     pub series: Series,
     /// Labelled incidents, sorted, not overlapping.
-    pub incidents: Vec<Incident>,
+    pub incidents: Vec<IncidentSpan>,
     /// Ranges where an alert is neither right nor wrong (e.g. a fraud spike
     /// around a labelled drop): alert events that touch only these are ignored.
-    pub neutral: Vec<Incident>,
+    pub neutral: Vec<IncidentSpan>,
     /// Buckets before this index are history: alerts there are not scored
     /// and the false-alert rate is over `series.len() - eval_start` buckets.
     pub eval_start: usize,
@@ -94,13 +94,13 @@ mod tests {
         assert_eq!(
             incidents_from_flags(&f("110011101")),
             vec![
-                Incident::new(0, 2),
-                Incident::new(4, 7),
-                Incident::new(8, 9)
+                IncidentSpan::new(0, 2),
+                IncidentSpan::new(4, 7),
+                IncidentSpan::new(8, 9)
             ]
         );
-        assert!(Incident::new(2, 4).overlaps(&Incident::new(3, 9)));
-        assert!(!Incident::new(2, 4).overlaps(&Incident::new(4, 9)));
-        assert!(Incident::new(2, 4).contains(3) && !Incident::new(2, 4).contains(4));
+        assert!(IncidentSpan::new(2, 4).overlaps(&IncidentSpan::new(3, 9)));
+        assert!(!IncidentSpan::new(2, 4).overlaps(&IncidentSpan::new(4, 9)));
+        assert!(IncidentSpan::new(2, 4).contains(3) && !IncidentSpan::new(2, 4).contains(4));
     }
 }

@@ -1,7 +1,7 @@
 //! Honest evaluation of detectors against labelled incidents. Pure, no I/O
 //! (the web lab reuses it in wasm).
 //!
-//! * [`labels`] — [`Incident`] (a half-open index range) and
+//! * [`labels`] — [`IncidentSpan`] (a half-open index range) and
 //!   [`LabelledSeries`] (a series with its incidents).
 //! * [`score`] — event-level scoring of one [`Detection`](crate::Detection)
 //!   against the labels ([`Score`]).
@@ -16,7 +16,7 @@ pub mod score;
 pub mod synthetic;
 pub mod tuning;
 
-pub use labels::{incidents_from_flags, Incident, LabelledSeries};
+pub use labels::{incidents_from_flags, IncidentSpan, LabelledSeries};
 pub use report::{
     evaluate, evaluate_detector, evaluate_ensemble, ClassReport, DetectorReport, Report,
 };

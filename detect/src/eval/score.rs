@@ -14,7 +14,7 @@
 //!   step).
 
 use crate::detection::Detection;
-use crate::eval::labels::{Incident, LabelledSeries};
+use crate::eval::labels::{IncidentSpan, LabelledSeries};
 
 /// Buckets after an incident's end where an alert is not false (an hour of
 /// 15-minute buckets).
@@ -42,7 +42,7 @@ pub struct Score {
 }
 
 /// Runs of consecutive `true` flags as `[start, end)` ranges.
-pub fn alert_events(flags: &[bool]) -> Vec<Incident> {
+pub fn alert_events(flags: &[bool]) -> Vec<IncidentSpan> {
     crate::eval::labels::incidents_from_flags(flags)
 }
 
@@ -60,11 +60,11 @@ pub fn score(detection: &Detection, case: &LabelledSeries, tolerance: usize) -> 
         ..Score::default()
     };
     for event in alert_events(flags) {
-        let event = Incident::new(event.start + from, event.end + from);
+        let event = IncidentSpan::new(event.start + from, event.end + from);
         let matched = case
             .incidents
             .iter()
-            .any(|inc| event.overlaps(&Incident::new(inc.start, inc.end + tolerance)));
+            .any(|inc| event.overlaps(&IncidentSpan::new(inc.start, inc.end + tolerance)));
         if matched {
             s.true_events += 1;
         } else if case.neutral.iter().any(|n| event.overlaps(n)) {
@@ -181,9 +181,12 @@ mod tests {
             series: Series::new(0, 900, vec![Some(1.0); len]).unwrap(),
             incidents: incidents
                 .iter()
-                .map(|&(s, e)| Incident::new(s, e))
+                .map(|&(s, e)| IncidentSpan::new(s, e))
                 .collect(),
-            neutral: neutral.iter().map(|&(s, e)| Incident::new(s, e)).collect(),
+            neutral: neutral
+                .iter()
+                .map(|&(s, e)| IncidentSpan::new(s, e))
+                .collect(),
             eval_start: 0,
         }
     }
@@ -192,7 +195,7 @@ mod tests {
     fn events_are_merged_runs() {
         assert_eq!(
             alert_events(&[true, true, false, true]),
-            vec![Incident::new(0, 2), Incident::new(3, 4)]
+            vec![IncidentSpan::new(0, 2), IncidentSpan::new(3, 4)]
         );
     }
 

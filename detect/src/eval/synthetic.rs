@@ -13,7 +13,7 @@
 //! The generator is its own splitmix64: the same seed gives the same cases
 //! on every platform.
 
-use crate::eval::labels::{Incident, LabelledSeries};
+use crate::eval::labels::{IncidentSpan, LabelledSeries};
 use crate::series::Series;
 
 const DAY: usize = 96;
@@ -223,8 +223,8 @@ struct Plan {
     mult: Vec<f64>,
     fraud: Vec<f64>,
     len: usize,
-    incidents: Vec<Incident>,
-    neutral: Vec<Incident>,
+    incidents: Vec<IncidentSpan>,
+    neutral: Vec<IncidentSpan>,
     rng: Rng,
 }
 
@@ -254,7 +254,7 @@ fn plan(class: AnomalyClass, scale: Scale, seed: u64) -> Plan {
                 *m = 0.0;
             }
             len = start + k;
-            incidents.push(Incident::new(start, start + k));
+            incidents.push(IncidentSpan::new(start, start + k));
         }
         AnomalyClass::FoldDrop => {
             let k = rng.int(2, 8);
@@ -262,14 +262,14 @@ fn plan(class: AnomalyClass, scale: Scale, seed: u64) -> Plan {
             for m in &mut mult[start..start + k] {
                 *m = f;
             }
-            incidents.push(Incident::new(start, start + k));
+            incidents.push(IncidentSpan::new(start, start + k));
         }
         AnomalyClass::MultiDrop => {
             let k = rng.int(3, 8);
             for m in &mut mult[start..start + k] {
                 *m = rng.range(0.2, 0.7);
             }
-            incidents.push(Incident::new(start, start + k));
+            incidents.push(IncidentSpan::new(start, start + k));
         }
         AnomalyClass::DropDuringSpike => {
             let lead = rng.int(4, 16);
@@ -284,8 +284,8 @@ fn plan(class: AnomalyClass, scale: Scale, seed: u64) -> Plan {
             for m in &mut mult[start..start + k] {
                 *m = rng.range(0.2, 0.5);
             }
-            incidents.push(Incident::new(start, start + k));
-            neutral.push(Incident::new(spike_start, spike_end));
+            incidents.push(IncidentSpan::new(start, start + k));
+            neutral.push(IncidentSpan::new(spike_start, spike_end));
         }
         AnomalyClass::ShiftedDown => {
             let k = rng.int(16, 48);
@@ -293,7 +293,7 @@ fn plan(class: AnomalyClass, scale: Scale, seed: u64) -> Plan {
             for m in &mut mult[start..start + k] {
                 *m = f;
             }
-            incidents.push(Incident::new(start, start + k));
+            incidents.push(IncidentSpan::new(start, start + k));
         }
         AnomalyClass::SpikeUp => {
             let k = rng.int(1, 4);
@@ -301,7 +301,7 @@ fn plan(class: AnomalyClass, scale: Scale, seed: u64) -> Plan {
             for m in &mut mult[start..start + k] {
                 *m = f;
             }
-            incidents.push(Incident::new(start, start + k));
+            incidents.push(IncidentSpan::new(start, start + k));
         }
         AnomalyClass::SlowDecline => {
             let ramp = rng.int(12, 24);
@@ -310,7 +310,7 @@ fn plan(class: AnomalyClass, scale: Scale, seed: u64) -> Plan {
             for (j, m) in mult[start..start + ramp + hold].iter_mut().enumerate() {
                 *m = 1.0 - depth * ((j + 1).min(ramp) as f64 / ramp as f64);
             }
-            incidents.push(Incident::new(start, start + ramp + hold));
+            incidents.push(IncidentSpan::new(start, start + ramp + hold));
         }
         AnomalyClass::Clean => {}
     }

@@ -6,7 +6,7 @@
 
 use crate::detection::Detection;
 use crate::detectors::DetectorSpec;
-use crate::eval::labels::Incident;
+use crate::eval::labels::IncidentSpan;
 use crate::eval::score::alert_events;
 
 const WEEK_SECONDS: f64 = 7.0 * 86_400.0;
@@ -246,7 +246,7 @@ pub fn per_week(events: usize, buckets: usize, step: i64) -> f64 {
 }
 
 /// Which labelled incidents have an anomalous bucket inside them.
-pub fn caught(detection: &Detection, incidents: &[Incident]) -> Vec<bool> {
+pub fn caught(detection: &Detection, incidents: &[IncidentSpan]) -> Vec<bool> {
     let flags = detection.anomalies();
     incidents
         .iter()
@@ -374,9 +374,9 @@ mod tests {
         assert_eq!(per_week(3, 672, 900), 3.0);
         assert_eq!(per_week(3, 0, 900), 0.0);
         let incidents = [
-            Incident::new(4, 6),
-            Incident::new(5, 8),
-            Incident::new(12, 20),
+            IncidentSpan::new(4, 6),
+            IncidentSpan::new(5, 8),
+            IncidentSpan::new(12, 20),
         ];
         assert_eq!(caught(&d, &incidents), vec![false, true, true]);
     }

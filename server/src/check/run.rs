@@ -113,7 +113,7 @@ impl Checker {
         dry_run: bool,
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
-        let started_at = crate::simulator::unix_now();
+        let started_at = crate::times::unix_now();
         let open_since = with_store(&self.store, |store| store.open_since()).await?;
         // Settings applied from the web lab take effect here, at the next check.
         let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
@@ -164,7 +164,7 @@ impl Checker {
                 error: None,
             };
             enqueued = with_store(&self.store, move |store| {
-                let now = crate::simulator::unix_now();
+                let now = crate::times::unix_now();
                 let back = store.source_available(now)?.into_iter().count();
                 let items = store.apply(&to_apply, now, &lifecycle)?;
                 store.record_latest(&to_apply)?;

@@ -76,7 +76,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
     // existing one without state yet has simply recorded nothing.
     let existing = existing_state(&dir)?;
     let mut store = existing.as_deref().map(AlertStore::open).transpose()?;
-    let now = crate::simulator::unix_now();
+    let now = crate::times::unix_now();
     let mut out = std::io::stdout().lock();
     match &args.command {
         AlertsCommand::List {

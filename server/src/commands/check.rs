@@ -62,7 +62,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
     let mut config = args.source.load()?;
     apply_overrides(args, &mut config)?;
     let catalogue = config.catalogue()?;
-    let now = crate::simulator::unix_now();
+    let now = crate::times::unix_now();
     let at = match &args.at {
         Some(text) => Some(parse_time(text, now).with_context(|| format!("--at {text:?}"))?),
         None => None,

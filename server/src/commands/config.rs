@@ -52,7 +52,7 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
         // and the URL only without userinfo (the config refuses it there anyway).
         SourceConfig::ClickHouse(ch) => format!(
             "clickhouse {} database {} user {} (password {})",
-            crate::sources::clickhouse::public_url(&ch.url)
+            crate::config::clickhouse_url::public_url(&ch.url)
                 .unwrap_or_else(|_| "(invalid URL)".into()),
             ch.database,
             ch.user,

@@ -36,7 +36,7 @@ pub fn load(
     let config = source_args.load()?;
     let catalogue = config.catalogue()?;
     let metric = catalogue.get(metric)?.clone();
-    let now = crate::simulator::unix_now();
+    let now = crate::times::unix_now();
     let from_time = parse_time(from, now).with_context(|| format!("--from {from:?}"))?;
     let to_time = parse_time(to, now).with_context(|| format!("--to {to:?}"))?;
     if from_time >= to_time {

@@ -37,7 +37,7 @@ pub fn run(args: &SeriesArgs) -> anyhow::Result<()> {
     let config = args.source.load()?;
     let catalogue = config.catalogue()?;
     let metric = catalogue.get(&args.metric)?.clone();
-    let now = crate::simulator::unix_now();
+    let now = crate::times::unix_now();
     let range = TimeRange {
         from: parse_time(&args.from, now).with_context(|| format!("--from {:?}", args.from))?,
         to: parse_time(&args.to, now).with_context(|| format!("--to {:?}", args.to))?,

@@ -74,7 +74,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     // The simulator only feeds the embedded store; a ClickHouse source has real data.
     let live = if matches!(config.source, SourceConfig::Sqlite(_)) {
-        let report = simulator::fill_history(&source, &config.simulator, simulator::unix_now())
+        let report = simulator::fill_history(&source, &config.simulator, crate::times::unix_now())
             .await
             .context("writing the simulator's history")?;
         tracing::info!(

@@ -82,9 +82,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     );
     // Parsed before anything is deleted or created: a bad --now changes nothing.
     let now = match &args.now {
-        Some(text) => crate::times::parse_time(text, crate::simulator::unix_now())
+        Some(text) => crate::times::parse_time(text, crate::times::unix_now())
             .with_context(|| format!("--now {text:?}"))?,
-        None => crate::simulator::unix_now(),
+        None => crate::times::unix_now(),
     };
 
     let source_config = if let Some(url) = &args.clickhouse_url {

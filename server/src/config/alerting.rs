@@ -518,7 +518,7 @@ pub(super) fn validate(
             None => None,
             Some(Ok(slice)) => Some(slice),
             Some(Err(reason)) => {
-                problem(&key("slice"), reason);
+                problem(&key("slice"), reason.to_string());
                 None
             }
         };

@@ -42,6 +42,7 @@ use crate::metrics::model::{Aggregate, EventTable, Filter, MetricDef, TableNames
 use crate::metrics::{self, MetricError};
 
 pub mod alerting;
+pub mod clickhouse_url;
 
 pub use alerting::{
     AlertingConfig, DashboardLink, DetectorChoice, ScheduleConfig, TelegramSettings, TOKEN_ENV,
@@ -302,7 +303,7 @@ impl Config {
                          (https is not built in; use a local TLS-terminating proxy)"
                             .into(),
                     ));
-                } else if let Err(reason) = crate::sources::clickhouse::public_url(&url) {
+                } else if let Err(reason) = clickhouse_url::public_url(&url) {
                     // The same rule `vigil check` applies when it opens the source.
                     problems.push(invalid("source.url".into(), reason.into()));
                 }

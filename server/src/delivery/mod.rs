@@ -120,7 +120,7 @@ impl Deliverer {
             let (batch, tail) = rest.split_at(size);
             rest = tail;
             let outcome = self.deliver_batch(batch).await;
-            let at = crate::simulator::unix_now();
+            let at = crate::times::unix_now();
             if let Outcome::Retry(error) = outcome {
                 let retry_after = error
                     .retry_after()

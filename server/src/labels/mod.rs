@@ -275,7 +275,10 @@ pub fn to_eval_spans(
     spans: &[Span],
     start: i64,
     len: usize,
-) -> (Vec<detect::eval::Incident>, Vec<detect::eval::Incident>) {
+) -> (
+    Vec<detect::eval::IncidentSpan>,
+    Vec<detect::eval::IncidentSpan>,
+) {
     let end = start + len as i64 * BUCKET_SECONDS;
     let slot = |t: i64| ((t.clamp(start, end) - start) / BUCKET_SECONDS) as usize;
     let mut events = Vec::new();
@@ -287,7 +290,7 @@ pub fn to_eval_spans(
         let from = slot(span.from);
         // The bucket holding `to - 1` is the last one touched.
         let to = (slot(span.to - 1) + 1).clamp(from + 1, len);
-        let indexes = detect::eval::Incident::new(from, to);
+        let indexes = detect::eval::IncidentSpan::new(from, to);
         match span.kind {
             LabelKind::Incident => events.push(indexes),
             LabelKind::Expected => neutral.push(indexes),
@@ -432,11 +435,11 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                detect::eval::Incident::new(1, 3),
-                detect::eval::Incident::new(7, 10)
+                detect::eval::IncidentSpan::new(1, 3),
+                detect::eval::IncidentSpan::new(7, 10)
             ]
         );
-        assert_eq!(neutral, vec![detect::eval::Incident::new(0, 10)]);
+        assert_eq!(neutral, vec![detect::eval::IncidentSpan::new(0, 10)]);
     }
 
     #[test]

@@ -81,23 +81,9 @@ pub struct TimeRange {
     pub to: i64,
 }
 
-/// Restrict a query to one slice value, e.g. `os = Android`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SliceKey {
-    pub dimension: String,
-    pub value: String,
-}
-
-impl SliceKey {
-    /// `os=Android` (spaces around either side trimmed), read by the same
-    /// rule as the web UI's slice fields ([`app::api::parse_slice`]), so a
-    /// slice typed on the command line or in the config means what it
-    /// means in the browser. The error says what is expected.
-    pub fn parse(text: &str) -> Result<SliceKey, String> {
-        let (dimension, value) = app::api::parse_slice(text)?;
-        Ok(SliceKey { dimension, value })
-    }
-}
+/// Restrict a query to one slice value, e.g. `os = Android`; read by the
+/// same rule everywhere (see [`detect::slice`]).
+pub use detect::slice::SliceKey;
 
 /// One computed value: the bucket's start (unix seconds) and the metric's value.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,7 +126,7 @@ mod tests {
         // The value keeps any `=` after the first.
         assert_eq!(SliceKey::parse("source=a=b").expect("valid").value, "a=b");
         for bad in ["os", "os=", "=Android", " = "] {
-            let reason = SliceKey::parse(bad).unwrap_err();
+            let reason = SliceKey::parse(bad).unwrap_err().to_string();
             assert!(
                 reason.contains("expected dimension=value, e.g. os=Android"),
                 "{bad:?}: {reason}"

@@ -27,15 +27,15 @@ pub async fn run_checks(
     tokio::pin!(stopped);
     let schedule = checker.alerting.schedule;
     loop {
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         let failed = tick(&checker, now).await;
         sender_wake.notify_one();
         if !failed {
-            checker.warm_charts(crate::simulator::unix_now()).await;
+            checker.warm_charts(crate::times::unix_now()).await;
         }
-        let next = next_tick(crate::simulator::unix_now(), schedule.grace_seconds);
+        let next = next_tick(crate::times::unix_now(), schedule.grace_seconds);
         let mut wait =
-            Duration::from_secs(u64::try_from(next - crate::simulator::unix_now()).unwrap_or(1));
+            Duration::from_secs(u64::try_from(next - crate::times::unix_now()).unwrap_or(1));
         if failed {
             wait = wait.min(RETRY_FAILED_CHECK);
         }
@@ -66,7 +66,7 @@ pub async fn run_sender(
 ) {
     tokio::pin!(stopped);
     loop {
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         let wait = match deliverer.deliver_due(now, false).await {
             Ok(report) => match report.blocked {
                 Some(blocked) => {

@@ -248,13 +248,6 @@ fn message_row(user: &User, receiver_id: u32, time: i64) -> MessageAction {
     }
 }
 
-/// Current unix time in seconds.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
-
 /// What [`fill_history`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryReport {
@@ -348,7 +341,7 @@ pub async fn run_live(
     tick: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SourceError> {
-    let now = unix_now();
+    let now = crate::times::unix_now();
     let mut next_from = newest_event(source).await?.map_or(now, |newest| newest + 1);
     let mut simulator = Simulator::new(config, now, None);
     tokio::pin!(shutdown);
@@ -359,7 +352,7 @@ pub async fn run_live(
             () = &mut shutdown => return Ok(()),
             _ = interval.tick() => {}
         }
-        let now = unix_now();
+        let now = crate::times::unix_now();
         if now <= next_from {
             continue;
         }

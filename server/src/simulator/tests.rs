@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::events::IncidentKind;
+use crate::times::unix_now;
 
 /// 2024-01-01 00:00 UTC, a Monday.
 const START: i64 = 1_704_067_200;

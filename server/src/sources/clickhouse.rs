@@ -82,7 +82,7 @@ impl ClickHouseSource {
     /// Set up the client. Does not touch the network: an unreachable server is
     /// reported by the first query, so `vigil serve` can start and retry.
     pub fn new(config: &ClickHouseConfig) -> Result<Self, SourceError> {
-        let public_url = public_url(&config.url)
+        let public_url = crate::config::clickhouse_url::public_url(&config.url)
             .map_err(|reason| SourceError::Config(format!("invalid ClickHouse URL: {reason}")))?;
         crate::metrics::check_identifier("database name", &config.database)?;
         crate::metrics::check_identifier("table name", &config.tables.feed_actions)?;
@@ -372,36 +372,6 @@ fn write_error(table: &str, error: rows::TimeOutOfRange) -> SourceError {
     }
 }
 
-/// `scheme://host:port/path` of a configured URL, without credentials or query;
-/// for anything the HTTP client cannot use, the reason. `vigil config check`
-/// runs the same check, so a URL it accepts is one `vigil check` can use.
-pub fn public_url(url: &str) -> Result<String, &'static str> {
-    // The reason echoes nothing of the URL, which may embed a password.
-    let invalid = |reason: &'static str| reason;
-    let rest = if let Some(rest) = url.strip_prefix("http://") {
-        rest
-    } else if url.starts_with("https://") {
-        return Err(invalid(
-            "https is not supported by this build; use http:// (e.g. through a local TLS proxy)",
-        ));
-    } else {
-        return Err(invalid("it must start with http://"));
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    if authority.contains('@') {
-        return Err(invalid(
-            "put the user and password in the config or environment, not in the URL",
-        ));
-    }
-    if host.is_empty() {
-        return Err(invalid("it has no host"));
-    }
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    Ok(format!("http://{host}{}", path.trim_end_matches('/')))
-}
-
 /// The server's error code in "Code: 47, e.displayText() = ..." (18.x) or
 /// "Code: 47. DB::Exception: ..." (current releases).
 fn server_error_code(message: &str) -> Option<u32> {
@@ -431,23 +401,6 @@ mod real_server_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_url_strips_path_noise_and_refuses_credentials() {
-        assert_eq!(
-            public_url("http://127.0.0.1:8123/").ok().as_deref(),
-            Some("http://127.0.0.1:8123")
-        );
-        assert_eq!(
-            public_url("http://ch.local:8123/?x=1").ok().as_deref(),
-            Some("http://ch.local:8123")
-        );
-        let error = public_url("http://bob:s3cret@ch.local:8123").unwrap_err();
-        assert!(!error.to_string().contains("s3cret"), "{error}");
-        assert!(public_url("ch.local:8123").is_err());
-        assert!(public_url("https://ch.local").is_err());
-        assert!(public_url("http://").is_err());
-    }
 
     #[test]
     fn error_codes_parse_in_old_and_new_formats() {

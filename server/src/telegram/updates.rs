@@ -151,7 +151,7 @@ async fn handle(
     let Some(query) = update.callback_query else {
         return;
     };
-    let now = crate::simulator::unix_now();
+    let now = crate::times::unix_now();
     let applied = {
         let query = query.clone();
         with_store(store, move |store| {

@@ -123,7 +123,7 @@ impl SourceBackend {
                 Ok::<_, String>(ensemble)
             })
             .transpose()?;
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         self.with_settings(move |settings, configured| {
             settings
                 .apply(&metric, detector.as_ref(), configured, WEB_ACTOR, now)
@@ -182,7 +182,7 @@ impl SourceBackend {
             kind,
             note: request.note,
         };
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         self.with_labels(move |labels| labels.add(&label, WEB_ACTOR, now))
             .await
             .map(|record| record.id)
@@ -194,7 +194,7 @@ impl SourceBackend {
             "expected" => Label::Expected,
             other => return Err(format!("unknown alert label {other:?}")),
         };
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         with_store(&self.store, move |store| {
             store.label(id, label, WEB_ACTOR, now)
         })
@@ -213,7 +213,7 @@ impl SourceBackend {
         since_hours: Option<u32>,
     ) -> Result<Vec<AlertRow>, String> {
         let status = state.as_deref().map(AlertStatus::parse).transpose()?;
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         let filter = HistoryFilter {
             metric,
             status,
@@ -233,7 +233,7 @@ impl SourceBackend {
     }
 
     async fn load_silences(&self) -> Result<Vec<SilenceRow>, String> {
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         let silences = with_store(&self.store, move |store| store.active_silences(now))
             .await
             .map_err(store_error("silences"))?;
@@ -250,7 +250,7 @@ impl SourceBackend {
             .slice
             .map(|(dimension, value)| SliceKey { dimension, value });
         let scope = silence_scope(def, slice)?;
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         let until = now + i64::from(request.minutes) * 60;
         let silence = with_store(&self.store, move |store| {
             store.silence(scope, until, WEB_ACTOR, now)
@@ -261,7 +261,7 @@ impl SourceBackend {
     }
 
     async fn stop_silence(&self, id: i64) -> Result<(), String> {
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         with_store(&self.store, move |store| store.end_silence(id, now))
             .await
             .map_err(|error| match error {
@@ -449,7 +449,7 @@ impl Backend for SourceBackend {
     }
 
     fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
-        let now = crate::simulator::unix_now();
+        let now = crate::times::unix_now();
         Box::pin(self.with_labels(move |labels| labels.remove(id, now)))
     }
 
@@ -481,7 +481,7 @@ impl Backend for SourceBackend {
             &self.metrics,
             &self.store,
             &self.sparks,
-            crate::simulator::unix_now(),
+            crate::times::unix_now(),
         ))
     }
 }

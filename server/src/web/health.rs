@@ -56,7 +56,7 @@ pub fn routes(state: HealthState) -> Router {
 }
 
 async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
-    let now = crate::simulator::unix_now();
+    let now = crate::times::unix_now();
     let newest = watermark(&state.source).await;
     let last = with_store(&state.store, |store| store.last_check()).await;
     let mut readiness = Readiness {

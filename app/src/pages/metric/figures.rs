@@ -58,8 +58,8 @@ pub fn figures(lab: Lab) -> Figures {
                             label: labels
                                 .iter()
                                 .find(|l| {
-                                    let run = detect::eval::Incident::new(e.start, e.end);
-                                    let near = detect::eval::Incident::new(
+                                    let run = detect::eval::IncidentSpan::new(e.start, e.end);
+                                    let near = detect::eval::IncidentSpan::new(
                                         l.span.start,
                                         l.span.end + DEFAULT_TOLERANCE,
                                     );

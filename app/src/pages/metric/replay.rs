@@ -5,7 +5,7 @@
 //! the live newest-point check computed at `t` (see `detect`'s `live`
 //! module): the replay reuses the current detection instead of rerunning.
 
-use detect::eval::{tuning, Incident, DEFAULT_TOLERANCE};
+use detect::eval::{tuning, IncidentSpan, DEFAULT_TOLERANCE};
 use leptos::prelude::*;
 
 use super::state::Lab;
@@ -63,11 +63,11 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                     .filter(|e| e.start <= cursor)
                     .map(|e| {
                         let p = d.point(e.start);
-                        let run = Incident::new(e.start, e.end);
+                        let run = IncidentSpan::new(e.start, e.end);
                         let label = labels
                             .iter()
                             .find(|l| {
-                                run.overlaps(&Incident::new(
+                                run.overlaps(&IncidentSpan::new(
                                     l.span.start,
                                     l.span.end + DEFAULT_TOLERANCE,
                                 ))

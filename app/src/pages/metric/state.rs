@@ -2,7 +2,7 @@
 //! detector and its last good output, and what the chart looks at. Every
 //! panel of the page reads and writes these signals; nothing else is shared.
 
-use detect::eval::{Incident, LabelledSeries};
+use detect::eval::{IncidentSpan, LabelledSeries};
 use detect::{Detection, DetectorSpec, Series};
 use leptos::prelude::*;
 
@@ -12,7 +12,7 @@ use crate::components::perf;
 /// A label as bucket indices of the loaded series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LabelView {
-    pub span: Incident,
+    pub span: IncidentSpan,
     /// How it counts: incidents are to be found, neutral spans are not
     /// scored, false alarms count any alert inside as false.
     pub role: LabelRole,
@@ -184,7 +184,7 @@ pub fn label_views(series: &Series, labels: &[LabelSpan]) -> Vec<LabelView> {
             let start = slot(label.from).max(0);
             let end = (slot(label.to + series.step - 1)).min(len).max(start + 1);
             (start < len && label.to > series.start).then(|| LabelView {
-                span: Incident::new(start as usize, end as usize),
+                span: IncidentSpan::new(start as usize, end as usize),
                 role: label.role,
                 label: label.clone(),
             })
