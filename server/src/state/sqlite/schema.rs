@@ -142,7 +142,12 @@ pub fn current_version() -> i64 {
 /// Brings the file on `conn` up to [`current_version`]. The error is the
 /// reason alone; the caller names the file.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let supported = current_version();
+    migrate_with(conn, MIGRATIONS)
+}
+
+/// [`migrate`] with the steps given (tests try a step this vigil lacks).
+fn migrate_with(conn: &mut Connection, steps: &[&str]) -> Result<(), String> {
+    let supported = steps.len() as i64;
     loop {
         // IMMEDIATE: two processes opening an old file at once take turns,
         // and the second sees the version the first stamped.
@@ -159,7 +164,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
         if version == supported {
             return Ok(());
         }
-        let step = MIGRATIONS[version as usize];
+        let step = steps[version as usize];
         tx.execute_batch(step)
             .map_err(|e| format!("migrating the schema to version {}: {e}", version + 1))?;
         tx.pragma_update(None, "user_version", version + 1)
@@ -215,6 +220,32 @@ mod tests {
         drop(store);
         let conn = Connection::open(&path).unwrap();
         assert_eq!(version_of(&conn).unwrap(), current_version());
+    }
+
+    #[test]
+    fn a_newer_vigil_runs_only_the_steps_the_file_lacks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = state_path(dir.path());
+        unversioned_file(&path);
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..1]).expect("to version 1");
+        let next = [
+            MIGRATIONS[0],
+            "ALTER TABLE alerts ADD COLUMN note TEXT; UPDATE alerts SET note = 'kept';",
+        ];
+        migrate_with(&mut conn, &next).expect("to version 2");
+        migrate_with(&mut conn, &next).expect("a second open changes nothing");
+        assert_eq!(version_of(&conn).unwrap(), 2);
+        let row: (i64, String) = conn
+            .query_row("SELECT id, note FROM alerts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            row,
+            (7, "kept".to_string()),
+            "the row went through the step"
+        );
     }
 
     #[test]

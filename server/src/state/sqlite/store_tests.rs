@@ -1,6 +1,8 @@
 //! Store tests on real SQLite files: restarts, crash safety, outbox order and
 //! backoff, and a property test that duplicates and restarts never change the
 //! history.
+//!
+//! Over 600 lines: the lifecycle, outbox and property tests share fixtures.
 
 use std::path::{Path, PathBuf};
 
