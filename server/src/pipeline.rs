@@ -12,8 +12,7 @@ use crate::config::{Config, SourceConfig};
 use crate::delivery::{render::Links, Deliverer};
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
-use crate::state::prelude::*;
-use crate::state::{state_path, SqliteStore, State};
+use crate::state::{state_path, State};
 use crate::telegram::client::{BotToken, ClientConfig, TelegramClient};
 
 /// The pieces of the pipeline, shared by the scheduler, the sender, the
@@ -51,7 +50,7 @@ impl Pipeline {
         state_dir: &Path,
         default_base_url: &str,
     ) -> anyhow::Result<Self> {
-        let store = SqliteStore::open(&state_path(state_dir))
+        let store = crate::state::open(&state_path(state_dir))
             .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
         let mut store = store;
         let now = crate::times::unix_now();

@@ -136,7 +136,7 @@ fn failed_tuning_recommends_no_setting() {
 #[test]
 fn eval_on_a_metric_uses_its_labels() {
     use server::labels::{LabelKind, NewLabel};
-    use server::state::{Labels, SqliteStore};
+    use server::state::{Labels, SqliteState};
 
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().to_str().expect("utf-8");
@@ -176,7 +176,7 @@ fn eval_on_a_metric_uses_its_labels() {
     assert_eq!(incidents(&json), 1, "the simulator's outage");
 
     let time = |text: &str| server::times::parse_time(text, 0).expect("a time");
-    let mut labels = SqliteStore::open(&dir.path().join("vigil-state.sqlite")).expect("state file");
+    let mut labels = SqliteState::open(&dir.path().join("vigil-state.sqlite")).expect("state file");
     let whole_range = NewLabel {
         metric: "feed_views".into(),
         from: time("2026-02-28 18:00:00"),

@@ -21,8 +21,8 @@ use crate::events::Incident;
 use crate::metrics::model::BUCKET_SECONDS;
 
 use crate::state::prelude::*;
+use crate::state::State;
 pub use crate::state::{LabelError, NewLabel};
-use crate::state::{SqliteStore, State};
 
 /// Every label of `metric` overlapping `range`: the source's incidents and
 /// what the state file holds (labelled alerts, labels from the web UI).
@@ -78,7 +78,7 @@ impl Stored {
         if !path.exists() {
             return Ok(Self::default());
         }
-        Self::read(&SqliteStore::open(path)?, metric, range)
+        Self::read(crate::state::open(path)?.as_ref(), metric, range)
     }
 
     /// For the server: reads through the state it holds, on the blocking

@@ -7,8 +7,7 @@
 use std::path::PathBuf;
 
 use crate::config::DetectorChoice;
-use crate::state::prelude::*;
-use crate::state::{SqliteStore, State};
+use crate::state::State;
 
 pub use crate::state::{SettingChange, SettingsError};
 
@@ -27,7 +26,7 @@ pub async fn in_effect(state: &State, configured: &DetectorChoice) -> DetectorCh
 pub async fn effective_at(path: PathBuf, configured: &DetectorChoice) -> DetectorChoice {
     let owned = configured.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let store = SqliteStore::open(&path).map_err(|e| e.to_string())?;
+        let store = crate::state::open(&path).map_err(|e| e.to_string())?;
         store.effective_detectors(&owned).map_err(|e| e.to_string())
     })
     .await

@@ -9,7 +9,7 @@
 //!   message groups), [`Silences`], [`Checks`] (check runs, latest
 //!   evaluations, source availability), [`Labels`], [`DetectorSettings`];
 //! - [`StateStore`], every concern together, implemented by
-//!   [`sqlite::SqliteStore`] (the schema, its migrations and the connection
+//!   [`sqlite::SqliteState`] (the schema, its migrations and the connection
 //!   policy are in [`sqlite`]);
 //! - [`State`], the handle the server shares: [`State::call`] runs a closure
 //!   on the store on tokio's blocking pool (the traits are synchronous: the
@@ -19,8 +19,9 @@
 //! rusqlite. A second implementation (PostgreSQL, so two vigil instances
 //! share state) is a sibling of [`sqlite`]: a type implementing the six
 //! concern traits (and so [`StateStore`]), with its own schema and
-//! migrations, and a constructor that [`State::new`] wraps; `State::open`
-//! picks it from the config. Every state change and the outbox row it causes
+//! migrations; [`open`], the one place that picks an implementation, then
+//! chooses it from the config, and every caller (the server's [`State`], the
+//! one-off commands) gets it from there. Every state change and the outbox row it causes
 //! must still commit together, and the outbox order must stay creation order.
 
 pub mod alerts;
@@ -42,7 +43,7 @@ pub use labels::{LabelError, Labels, NewLabel};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
-pub use sqlite::SqliteStore;
+pub use sqlite::SqliteState;
 
 /// The concern traits, for calling a store's methods: `use crate::state::prelude::*;`.
 pub mod prelude {
@@ -55,6 +56,13 @@ pub const STATE_FILE: &str = "vigil-state.sqlite";
 /// `<data dir>/vigil-state.sqlite`.
 pub fn state_path(data_dir: &Path) -> PathBuf {
     data_dir.join(STATE_FILE)
+}
+
+/// Opens the state at `path`: the one place that picks the implementation
+/// (SQLite, see [`SqliteState::open`]). One-off commands call the store
+/// directly; the server shares it as a [`State`].
+pub fn open(path: &Path) -> Result<Box<dyn StateStore>, AlertError> {
+    Ok(Box::new(SqliteState::open(path)?))
 }
 
 /// Every concern of the state, in one store.
@@ -113,15 +121,15 @@ impl From<CallFailed> for String {
 }
 
 impl State {
-    /// Opens the SQLite state file at `path` (see [`SqliteStore::open`]).
+    /// Opens the state at `path` (see [`open`]) to share it.
     pub fn open(path: &Path) -> Result<Self, AlertError> {
-        SqliteStore::open(path).map(Self::new)
+        open(path).map(Self::new)
     }
 
     /// Shares `store`.
-    pub fn new(store: impl StateStore + 'static) -> Self {
+    pub fn new(store: Box<dyn StateStore>) -> Self {
         Self {
-            store: Arc::new(Mutex::new(Box::new(store))),
+            store: Arc::new(Mutex::new(store)),
         }
     }
 

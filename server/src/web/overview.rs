@@ -415,7 +415,7 @@ mod tests {
 
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store =
-            crate::state::SqliteStore::open(&crate::state::state_path(dir.path())).unwrap();
+            crate::state::SqliteState::open(&crate::state::state_path(dir.path())).unwrap();
         let names = vec!["feed_views".to_string()];
         let empty = StoreSnapshot::read(&store, &names, NOW).unwrap();
         assert!(empty.last_check.is_none() && empty.latest.is_empty());

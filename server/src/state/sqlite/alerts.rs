@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{slice_from, slice_parts, sql, SqliteStore};
+use super::{slice_from, slice_parts, sql, SqliteState};
 use crate::alerts::lifecycle::{self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Step};
 use crate::check::Evaluation;
 use crate::metrics::model::SliceKey;
@@ -13,7 +13,7 @@ use crate::state::{
     NotificationPayload, OutboxItem,
 };
 
-impl AlertLog for SqliteStore {
+impl AlertLog for SqliteState {
     fn apply(
         &mut self,
         evaluations: &[Evaluation],

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::alerts::{insert_event, next_alert_id};
 use super::outbox::enqueue;
 use super::silences::query_silences;
-use super::{redact, sql, SqliteStore};
+use super::{redact, sql, SqliteState};
 use crate::alerts::lifecycle::{self, AlertId, Notify};
 use crate::check::{AlertContext, Evaluation};
 use crate::state::{
@@ -16,7 +16,7 @@ use crate::state::{
     SOURCE_METRIC,
 };
 
-impl Checks for SqliteStore {
+impl Checks for SqliteState {
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), AlertError> {
         self.conn
             .execute(
@@ -280,9 +280,9 @@ mod tests {
         }
     }
 
-    fn temp_store() -> (tempfile::TempDir, SqliteStore) {
+    fn temp_store() -> (tempfile::TempDir, SqliteState) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&state_path(dir.path())).expect("open");
+        let store = SqliteState::open(&state_path(dir.path())).expect("open");
         (dir, store)
     }
 
@@ -306,7 +306,7 @@ mod tests {
             .record_latest(&[evaluation("feed_views", None, 1800, Some(150.0))])
             .unwrap();
         drop(store);
-        let store = SqliteStore::open(&state_path(dir.path())).expect("reopen");
+        let store = SqliteState::open(&state_path(dir.path())).expect("reopen");
         let latest = store.latest_whole().unwrap();
         assert_eq!(latest.len(), 2, "slices are not whole metrics: {latest:?}");
         let views = &latest["feed_views"];

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::SqliteStore;
+use super::SqliteState;
 use crate::labels::{LabelKind, LabelRecord};
 use crate::state::{LabelError, Labels, NewLabel};
 
@@ -10,7 +10,7 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
     move |error| LabelError::Sql { context, error }
 }
 
-impl Labels for SqliteStore {
+impl Labels for SqliteState {
     /// Stores a validated label.
     fn add_label(
         &mut self,
@@ -149,7 +149,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("vigil-state.sqlite");
         let first = {
-            let mut store = SqliteStore::open(&path).expect("opens");
+            let mut store = SqliteState::open(&path).expect("opens");
             let first = store
                 .add_label(
                     &label("feed_views", 100, 200, LabelKind::Incident),
@@ -173,7 +173,7 @@ mod tests {
                 .expect("adds");
             first
         };
-        let mut store = SqliteStore::open(&path).expect("reopens");
+        let mut store = SqliteState::open(&path).expect("reopens");
         let views = store
             .list_labels(Some("feed_views"), 0, 1000)
             .expect("lists");

@@ -1,5 +1,5 @@
 //! The state on SQLite: one file (`<data dir>/vigil-state.sqlite`), one
-//! connection, every concern's trait implemented by [`SqliteStore`]: each
+//! connection, every concern's trait implemented by [`SqliteState`]: each
 //! concern in its own file, the schema in [`schema`].
 //!
 //! Connection policy: WAL + synchronous FULL, so a committed change (a state
@@ -35,20 +35,20 @@ macro_rules! abandoned {
 pub(crate) use abandoned;
 
 /// The state file, open.
-pub struct SqliteStore {
+pub struct SqliteState {
     path: PathBuf,
     conn: Connection,
 }
 
-impl std::fmt::Debug for SqliteStore {
+impl std::fmt::Debug for SqliteState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
+        f.debug_struct("SqliteState")
             .field("path", &self.path)
             .finish()
     }
 }
 
-impl SqliteStore {
+impl SqliteState {
     /// Opens the state file at `path`, creating its directory and the file if
     /// absent, and brings its schema to this vigil's version (refusing a file
     /// from a newer vigil).

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{redact, sql, SqliteStore};
+use super::{redact, sql, SqliteState};
 use crate::alerts::lifecycle::AlertId;
 use crate::state::{
     AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
@@ -10,7 +10,7 @@ use crate::state::{
 
 const ABANDONED: &str = super::abandoned!();
 
-impl Outbox for SqliteStore {
+impl Outbox for SqliteState {
     fn due(&self, now: i64) -> Result<Vec<OutboxItem>, AlertError> {
         let mut stmt = self
             .conn
@@ -173,7 +173,7 @@ impl Outbox for SqliteStore {
     }
 }
 
-impl SqliteStore {
+impl SqliteState {
     fn outbox_exists(&self, id: i64) -> Result<bool, AlertError> {
         self.conn
             .query_row(

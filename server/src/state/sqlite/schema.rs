@@ -185,7 +185,7 @@ mod tests {
     use rusqlite::params;
 
     use super::*;
-    use crate::state::sqlite::SqliteStore;
+    use crate::state::sqlite::SqliteState;
     use crate::state::{state_path, AlertLog, Labels};
 
     /// A file as vigil made it before versions: the alert tables only (labels
@@ -210,7 +210,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = state_path(dir.path());
         unversioned_file(&path);
-        let store = SqliteStore::open(&path).expect("adopts");
+        let store = SqliteState::open(&path).expect("adopts");
         let alert = store
             .alert(7)
             .expect("reads")
@@ -252,13 +252,13 @@ mod tests {
     fn a_file_from_a_newer_vigil_is_refused_by_name_and_versions() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = state_path(dir.path());
-        drop(SqliteStore::open(&path).expect("creates"));
+        drop(SqliteState::open(&path).expect("creates"));
         let future = current_version() + 5;
         Connection::open(&path)
             .unwrap()
             .pragma_update(None, "user_version", future)
             .unwrap();
-        let message = SqliteStore::open(&path).unwrap_err().to_string();
+        let message = SqliteState::open(&path).unwrap_err().to_string();
         assert!(message.contains(&path.display().to_string()), "{message}");
         assert!(message.contains(&format!("version {future}")), "{message}");
         assert!(

@@ -3,7 +3,7 @@
 use detect::Ensemble;
 use rusqlite::params;
 
-use super::SqliteStore;
+use super::SqliteState;
 use crate::config::DetectorChoice;
 use crate::state::{DetectorSettings, SettingChange, SettingsError};
 
@@ -11,7 +11,7 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SettingsError {
     move |error| SettingsError::Sql { context, error }
 }
 
-impl DetectorSettings for SqliteStore {
+impl DetectorSettings for SqliteState {
     /// Records a change: `detector` (validated by the caller) takes effect for
     fn apply_detector(
         &mut self,
@@ -131,7 +131,7 @@ mod tests {
             detect::CombineRule::Any,
         );
         {
-            let mut store = SqliteStore::open(&path).expect("opens");
+            let mut store = SqliteState::open(&path).expect("opens");
             let first = store
                 .apply_detector("feed_views", Some(&tuned), &config, "web", 100)
                 .expect("applies");
@@ -143,7 +143,7 @@ mod tests {
                 .apply_detector("feed_ctr", Some(&combined), &config, "web", 200)
                 .expect("applies");
         }
-        let mut store = SqliteStore::open(&path).expect("reopens");
+        let mut store = SqliteState::open(&path).expect("reopens");
         let effective = store.effective_detectors(&config).expect("reads");
         assert_eq!(effective.for_metric("feed_views"), &tuned);
         assert_eq!(effective.for_metric("feed_ctr"), &combined);

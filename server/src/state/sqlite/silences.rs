@@ -3,11 +3,11 @@
 use rusqlite::{params, Connection};
 
 use super::alerts::insert_event;
-use super::{slice_from, sql, SqliteStore};
+use super::{slice_from, sql, SqliteState};
 use crate::alerts::lifecycle::{AlertId, Silence, SilenceScope};
 use crate::state::{AlertError, AlertLog, Silences};
 
-impl Silences for SqliteStore {
+impl Silences for SqliteState {
     fn silence(
         &mut self,
         scope: SilenceScope,

@@ -15,7 +15,7 @@ use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::state::prelude::*;
 use crate::state::{
     backoff_secs, state_path, AlertEvent, AlertStatus, HistoryFilter, Label, SentMessage,
-    SqliteStore,
+    SqliteState,
 };
 
 const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
@@ -57,15 +57,15 @@ fn now_after(i: i64) -> i64 {
     bucket(i) + BUCKET_SECONDS + 30
 }
 
-fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteStore) {
+fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteState) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = state_path(dir.path());
-    let store = SqliteStore::open(&path).expect("open");
+    let store = SqliteState::open(&path).expect("open");
     (dir, path, store)
 }
 
-fn reopen(path: &Path) -> SqliteStore {
-    SqliteStore::open(path).expect("reopen")
+fn reopen(path: &Path) -> SqliteState {
+    SqliteState::open(path).expect("reopen")
 }
 
 fn sent(n: i64) -> SentMessage {
@@ -109,7 +109,7 @@ fn restart_neither_repeats_nor_skips() {
             .unwrap()
             .is_empty());
     }
-    let drop_and_reopen = |store: SqliteStore| {
+    let drop_and_reopen = |store: SqliteState| {
         drop(store);
         reopen(&path)
     };
@@ -403,7 +403,7 @@ fn gap_does_nothing_in_the_store() {
 
 /// Per-series history with wall-clock times and ids left out: what the
 /// interleaving must not change.
-fn canonical(store: &SqliteStore) -> Vec<String> {
+fn canonical(store: &SqliteState) -> Vec<String> {
     let alerts = store
         .history(&HistoryFilter::default(), usize::MAX)
         .unwrap();
@@ -461,7 +461,7 @@ proptest! {
         let (_dir, path, mut messy) = temp_store();
         let mut next = [0usize; 3];
         let mut batch: Vec<Evaluation> = Vec::new();
-        let flush = |store: &mut SqliteStore, batch: &mut Vec<Evaluation>| {
+        let flush = |store: &mut SqliteState, batch: &mut Vec<Evaluation>| {
             if let Some(newest) = batch.iter().map(|e| e.bucket).max() {
                 store.apply(batch, newest + BUCKET_SECONDS, &cfg).unwrap();
             }
@@ -496,7 +496,7 @@ proptest! {
 
         prop_assert_eq!(canonical(&messy), canonical(&clean));
         // The same notifications are queued (the messy outbox order differs).
-        let queued = |s: &SqliteStore| {
+        let queued = |s: &SqliteState| {
             let mut q: Vec<_> = s
                 .due(i64::MAX)
                 .unwrap()
