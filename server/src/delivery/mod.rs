@@ -23,8 +23,7 @@ use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
-use crate::state::prelude::*;
-use crate::state::State;
+use crate::state::{State, StateStore};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{
     alert_keyboard, format_alert, format_short, number, plan_delivery, truncate_html, AlertMessage,

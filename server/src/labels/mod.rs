@@ -20,9 +20,8 @@ use crate::alerts::{AlertRecord, Label};
 use crate::events::Incident;
 use crate::metrics::model::BUCKET_SECONDS;
 
-use crate::state::prelude::*;
-use crate::state::State;
 pub use crate::state::{LabelError, NewLabel};
+use crate::state::{State, StateStore};
 
 /// Every label of `metric` overlapping `range`: the source's incidents and
 /// what the state file holds (labelled alerts, labels from the web UI).

@@ -45,7 +45,8 @@ pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
 pub use sqlite::SqliteState;
 
-/// The concern traits, for calling a store's methods: `use crate::state::prelude::*;`.
+/// The concern traits, for calling them on a concrete store (`SqliteState` in
+/// tests): `use crate::state::prelude::*;`. A `dyn StateStore` needs no import.
 pub mod prelude {
     pub use super::{AlertLog, Checks, DetectorSettings, Labels, Outbox, Silences, StateStore};
 }

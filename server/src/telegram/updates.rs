@@ -14,8 +14,7 @@ use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
 use super::client::{CallbackQuery, TelegramClient, TelegramError, Update};
 use super::message::{AlertAction, CallbackData};
 use crate::alerts::{AlertError, AlertId, Label, SentMessage};
-use crate::state::prelude::*;
-use crate::state::State;
+use crate::state::{State, StateStore};
 
 /// Long-poll timeout of one `getUpdates` call in the serve loop.
 pub const POLL_SECONDS: u32 = 25;

@@ -16,9 +16,7 @@ use crate::labels::{LabelError, LabelKind, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::settings::SettingsError;
 use crate::sources::Source;
-use crate::state::prelude::*;
-use crate::state::HistoryFilter;
-use crate::state::State;
+use crate::state::{HistoryFilter, State, StateStore};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;

@@ -16,9 +16,7 @@ use crate::alerts::{AlertError, AlertRecord, AlertStatus, CheckRecord, LatestEva
 use crate::check::OpenSince;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
-use crate::state::prelude::*;
-use crate::state::HistoryFilter;
-use crate::state::State;
+use crate::state::{HistoryFilter, State, StateStore};
 
 /// How long the sparklines count as fresh; then one background refresh runs.
 const SPARK_TTL: Duration = Duration::from_secs(15);
@@ -411,6 +409,7 @@ mod tests {
     fn reads_a_real_store_after_a_check() {
         use crate::alerts::AlertConfig;
         use crate::check::Evaluation;
+        use crate::state::prelude::*;
         use detect::Point;
 
         let dir = tempfile::tempdir().expect("temp dir");
