@@ -150,7 +150,7 @@ pub struct Span {
     pub what: String,
     /// `dimension=value` for an incident confined to one slice.
     pub slice: Option<String>,
-    /// Set for labels stored in [`store`] (they can be removed).
+    /// Set for labels stored in the state ([`crate::state::Labels`]): they can be removed.
     pub id: Option<i64>,
     pub note: String,
 }

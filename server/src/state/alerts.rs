@@ -19,7 +19,7 @@ pub enum AlertError {
     #[error("alert state: {context}: {error}")]
     Sql {
         context: &'static str,
-        error: rusqlite::Error,
+        error: super::DatabaseError,
     },
     #[error("alert state: bad stored {what}: {reason}")]
     Corrupt { what: &'static str, reason: String },

@@ -13,7 +13,7 @@ pub enum LabelError {
     #[error("labels: {context}: {error}")]
     Sql {
         context: &'static str,
-        error: rusqlite::Error,
+        error: super::DatabaseError,
     },
     #[error("no label with id {0}")]
     Unknown(i64),

@@ -77,6 +77,23 @@ impl<T> StateStore for T where
 {
 }
 
+/// The database's own error, whichever implementation raised it: the
+/// concerns' errors carry it without naming a database library.
+#[derive(Debug)]
+pub struct DatabaseError(Box<dyn std::error::Error + Send + Sync>);
+
+impl DatabaseError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
+}
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The shared handle to the state: cheap to clone, one store behind it.
 #[derive(Clone)]
 pub struct State {

@@ -19,7 +19,7 @@ pub enum SettingsError {
     #[error("detector settings: {context}: {error}")]
     Sql {
         context: &'static str,
-        error: rusqlite::Error,
+        error: super::DatabaseError,
     },
     #[error("detector settings: stored value for {metric} is unreadable: {reason}")]
     Corrupt { metric: String, reason: String },

@@ -7,7 +7,10 @@ use crate::labels::{LabelKind, LabelRecord};
 use crate::state::{LabelError, Labels, NewLabel};
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
-    move |error| LabelError::Sql { context, error }
+    move |error| LabelError::Sql {
+        context,
+        error: error.into(),
+    }
 }
 
 impl Labels for SqliteState {

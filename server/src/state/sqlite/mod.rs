@@ -87,6 +87,12 @@ impl SqliteState {
     }
 }
 
+impl From<rusqlite::Error> for crate::state::DatabaseError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::new(error)
+    }
+}
+
 /// The connection policy (see the module doc). The error is the reason alone.
 fn connect(path: &Path) -> Result<Connection, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -101,7 +107,10 @@ fn connect(path: &Path) -> Result<Connection, String> {
 }
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
-    move |error| AlertError::Sql { context, error }
+    move |error| AlertError::Sql {
+        context,
+        error: error.into(),
+    }
 }
 
 fn slice_parts(slice: Option<&SliceKey>) -> (bool, &str, &str) {

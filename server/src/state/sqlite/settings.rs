@@ -8,7 +8,10 @@ use crate::config::DetectorChoice;
 use crate::state::{DetectorSettings, SettingChange, SettingsError};
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SettingsError {
-    move |error| SettingsError::Sql { context, error }
+    move |error| SettingsError::Sql {
+        context,
+        error: error.into(),
+    }
 }
 
 impl DetectorSettings for SqliteState {

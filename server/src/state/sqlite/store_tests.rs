@@ -613,7 +613,7 @@ fn an_item_that_failed_then_went_through_counts_as_sent() {
 fn a_database_error_is_printed_once_in_a_chain() {
     let error = crate::state::AlertError::Sql {
         context: "reading the outbox",
-        error: rusqlite::Error::QueryReturnedNoRows,
+        error: rusqlite::Error::QueryReturnedNoRows.into(),
     };
     let database = rusqlite::Error::QueryReturnedNoRows.to_string();
     let chain = format!("{:#}", anyhow::Error::from(error).context("sending alerts"));
