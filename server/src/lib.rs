@@ -27,7 +27,7 @@ pub mod scheduler;
 pub mod settings;
 pub mod simulator;
 pub mod sources;
-pub mod state_file;
+pub mod state;
 pub mod telegram;
 pub mod times;
 pub mod web;

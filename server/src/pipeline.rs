@@ -3,22 +3,22 @@
 //! Telegram or log). `vigil serve` and `vigil check` build the same one.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::alerts::{store::state_path, AlertStore};
 use crate::check::run::Checker;
 use crate::config::{Config, SourceConfig};
 use crate::delivery::{render::Links, Deliverer};
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
+use crate::state::{state_path, State};
 use crate::telegram::client::{BotToken, ClientConfig, TelegramClient};
 
 /// The pieces of the pipeline, shared by the scheduler, the sender, the
 /// button poller and the web backend.
 pub struct Pipeline {
-    pub store: Arc<Mutex<AlertStore>>,
+    pub store: State,
     pub checker: Arc<Checker>,
     pub deliverer: Arc<Deliverer>,
     pub telegram: Option<TelegramClient>,
@@ -50,7 +50,7 @@ impl Pipeline {
         state_dir: &Path,
         default_base_url: &str,
     ) -> anyhow::Result<Self> {
-        let store = AlertStore::open(&state_path(state_dir))
+        let store = crate::state::open(&state_path(state_dir))
             .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
         let mut store = store;
         let now = crate::times::unix_now();
@@ -68,7 +68,7 @@ impl Pipeline {
         if added > 0 {
             tracing::info!(added, "planned silences from the config applied");
         }
-        let store = Arc::new(Mutex::new(store));
+        let store = State::new(store);
         let alerting = config.alerting.clone();
         let telegram = if alerting.telegram.enabled() {
             let token = alerting
@@ -100,10 +100,10 @@ impl Pipeline {
             source: Arc::clone(&source),
             metrics: metrics.clone(),
             alerting: alerting.clone(),
-            store: Arc::clone(&store),
+            store: store.clone(),
         });
         let deliverer = Arc::new(Deliverer::new(
-            Arc::clone(&store),
+            store.clone(),
             source,
             metrics,
             alerting,

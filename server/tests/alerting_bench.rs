@@ -168,9 +168,7 @@ fn tick_to_last_alert(label: &str, source_toml: &str) -> i64 {
             assert!(report.blocked.is_none(), "{:?}", report.blocked);
             let check = pipeline
                 .store
-                .lock()
-                .expect("store")
-                .last_check()
+                .blocking(|store| store.last_check())
                 .expect("checks readable")
                 .expect("a check ran");
             assert_eq!(check.bucket, bucket);

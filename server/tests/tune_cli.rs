@@ -135,7 +135,8 @@ fn failed_tuning_recommends_no_setting() {
 /// recorded outage takes it out of the incidents, an 'incident' label adds one.
 #[test]
 fn eval_on_a_metric_uses_its_labels() {
-    use server::labels::{LabelKind, LabelStore, NewLabel};
+    use server::labels::{LabelKind, NewLabel};
+    use server::state::{Labels, SqliteState};
 
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().to_str().expect("utf-8");
@@ -175,7 +176,7 @@ fn eval_on_a_metric_uses_its_labels() {
     assert_eq!(incidents(&json), 1, "the simulator's outage");
 
     let time = |text: &str| server::times::parse_time(text, 0).expect("a time");
-    let mut labels = LabelStore::open(&dir.path().join("vigil-state.sqlite")).expect("state file");
+    let mut labels = SqliteState::open(&dir.path().join("vigil-state.sqlite")).expect("state file");
     let whole_range = NewLabel {
         metric: "feed_views".into(),
         from: time("2026-02-28 18:00:00"),
@@ -183,7 +184,7 @@ fn eval_on_a_metric_uses_its_labels() {
         kind: LabelKind::FalseAlarm,
         note: "not an outage: the tracking was off".into(),
     };
-    labels.add(&whole_range, "test", 0).expect("label");
+    labels.add_label(&whole_range, "test", 0).expect("label");
     assert_eq!(incidents(&eval()), 0, "overridden by the false alarm");
 
     let marked = NewLabel {
@@ -193,6 +194,6 @@ fn eval_on_a_metric_uses_its_labels() {
         note: String::new(),
         ..whole_range
     };
-    labels.add(&marked, "test", 0).expect("label");
+    labels.add_label(&marked, "test", 0).expect("label");
     assert_eq!(incidents(&eval()), 1, "the incident marked by hand");
 }

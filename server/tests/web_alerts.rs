@@ -7,7 +7,8 @@ mod support;
 
 use std::path::Path;
 
-use server::alerts::{store::state_path, AlertStore, Label};
+use server::alerts::Label;
+use server::state::{state_path, AlertLog, SqliteState};
 use support::{request, serve_with, Server};
 
 const TOKEN: &str = "op-token-4f1c9e";
@@ -34,7 +35,7 @@ fn json(body: &str) -> serde_json::Value {
 /// to the alert state before the server opens it.
 fn seed_alert(dir: &Path) {
     let path = state_path(dir);
-    drop(AlertStore::open(&path).expect("state opens"));
+    drop(SqliteState::open(&path).expect("state opens"));
     let conn = rusqlite::Connection::open(&path).expect("state opens");
     conn.execute(
         "INSERT INTO alerts (id, metric, slice_dimension, slice_value, started_at, resolved_at,
@@ -45,7 +46,7 @@ fn seed_alert(dir: &Path) {
     )
     .expect("alert inserted");
     drop(conn);
-    let mut store = AlertStore::open(&path).expect("state opens");
+    let mut store = SqliteState::open(&path).expect("state opens");
     store
         .label(7, Label::FalseAlarm, "ann", 1_700_000_500)
         .expect("labelled");
@@ -360,7 +361,7 @@ fn alerts_are_served_and_rendered() {
 /// One unlabelled, resolved alert of the whole metric (id 8).
 fn seed_unlabelled_alert(dir: &Path) {
     let path = state_path(dir);
-    drop(AlertStore::open(&path).expect("state opens"));
+    drop(SqliteState::open(&path).expect("state opens"));
     let conn = rusqlite::Connection::open(&path).expect("state opens");
     conn.execute(
         "INSERT INTO alerts (id, metric, started_at, resolved_at, value, lower, upper, expected,
@@ -374,7 +375,8 @@ fn seed_unlabelled_alert(dir: &Path) {
 
 #[test]
 fn alerts_and_spans_are_labelled_with_the_token() {
-    use server::labels::{LabelKind, LabelStore};
+    use server::labels::LabelKind;
+    use server::state::Labels;
 
     let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], seed_unlabelled_alert);
 
@@ -439,9 +441,9 @@ fn alerts_and_spans_are_labelled_with_the_token() {
     );
     assert_eq!(status, 200, "{body}");
     let id: i64 = json(&body).as_i64().expect("the new label's id");
-    let stored = LabelStore::open(&state_path(server.dir.path()))
+    let stored = SqliteState::open(&state_path(server.dir.path()))
         .expect("state opens")
-        .list(Some("feed_views"), 0, i64::MAX)
+        .list_labels(Some("feed_views"), 0, i64::MAX)
         .expect("labels");
     assert_eq!(stored.len(), 1);
     assert_eq!(

@@ -3,15 +3,15 @@
 //! An unreadable source opens one "data unavailable" alert (and resolves it
 //! when the source answers again) instead of failing silently.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{evaluate_all, plan, Evaluation};
-use crate::alerts::{AlertError, AlertStore, CheckRecord};
+use crate::alerts::{AlertError, CheckRecord};
 use crate::config::AlertingConfig;
-use crate::delivery::with_store;
 use crate::metrics::model::MetricDef;
 use crate::sources::{Source, SourceError};
+use crate::state::State;
 
 /// Why a check did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub struct Checker {
     pub source: Arc<Source>,
     pub metrics: Vec<MetricDef>,
     pub alerting: AlertingConfig,
-    pub store: Arc<Mutex<AlertStore>>,
+    pub store: State,
 }
 
 /// A check of [`Checker::run_due`] that failed, and its bucket.
@@ -80,7 +80,9 @@ impl Checker {
     pub async fn run_due(&self, now: i64) -> Result<Vec<CheckOutcome>, DueCheckError> {
         let schedule = self.alerting.schedule;
         let newest = plan::newest_complete_bucket(now, schedule.grace_seconds);
-        let last = with_store(&self.store, |store| store.last_checked_bucket())
+        let last = self
+            .store
+            .call(|store| store.last_checked_bucket())
             .await
             .map_err(|error| DueCheckError {
                 bucket: newest,
@@ -114,7 +116,7 @@ impl Checker {
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let started_at = crate::times::unix_now();
-        let open_since = with_store(&self.store, |store| store.open_since()).await?;
+        let open_since = self.store.call(|store| store.open_since()).await?;
         // Settings applied from the web lab take effect here, at the next check.
         let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
         let result =
@@ -135,11 +137,12 @@ impl Checker {
                         anomalies: 0,
                         error: Some(reason.clone()),
                     };
-                    with_store(&self.store, move |store| {
-                        store.source_unavailable(&reason, started_at)?;
-                        store.record_check(&record)
-                    })
-                    .await?;
+                    self.store
+                        .call(move |store| {
+                            store.source_unavailable(&reason, started_at)?;
+                            store.record_check(&record)
+                        })
+                        .await?;
                 }
                 return Err(error.into());
             }
@@ -163,15 +166,17 @@ impl Checker {
                 anomalies: anomalies as i64,
                 error: None,
             };
-            enqueued = with_store(&self.store, move |store| {
-                let now = crate::times::unix_now();
-                let back = store.source_available(now)?.into_iter().count();
-                let items = store.apply(&to_apply, now, &lifecycle)?;
-                store.record_latest(&to_apply)?;
-                store.record_check(&record)?;
-                Ok(back + items.len())
-            })
-            .await?;
+            enqueued = self
+                .store
+                .call(move |store| {
+                    let now = crate::times::unix_now();
+                    let back = store.source_available(now)?.into_iter().count();
+                    let items = store.apply(&to_apply, now, &lifecycle)?;
+                    store.record_latest(&to_apply)?;
+                    store.record_check(&record)?;
+                    Ok::<_, AlertError>(back + items.len())
+                })
+                .await?;
         }
         tracing::info!(
             bucket = %crate::times::format_time(bucket),

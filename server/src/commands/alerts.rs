@@ -18,11 +18,11 @@ use clap::{Args, Subcommand};
 use super::source_args::SourceArgs;
 use super::state_access::existing_state;
 use crate::alerts::silence_scope::silence_scope;
-use crate::alerts::store::{state_path, HistoryFilter};
-use crate::alerts::{AlertStatus, AlertStore, SilenceScope};
+use crate::alerts::{AlertStatus, SilenceScope};
 use crate::csv_series::csv_cell;
 use crate::metrics::model::SliceKey;
 use crate::pipeline;
+use crate::state::{state_path, HistoryFilter};
 use crate::times::format_time;
 
 #[derive(Args, Debug)]
@@ -75,7 +75,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
     // Nothing is created in a directory that does not exist (a typo); an
     // existing one without state yet has simply recorded nothing.
     let existing = existing_state(&dir)?;
-    let mut store = existing.as_deref().map(AlertStore::open).transpose()?;
+    let mut store = existing.as_deref().map(crate::state::open).transpose()?;
     let now = crate::times::unix_now();
     let mut out = std::io::stdout().lock();
     match &args.command {
@@ -157,7 +157,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             // Silencing before the first check is fine: the directory exists.
             let mut store = match store.take() {
                 Some(store) => store,
-                None => AlertStore::open(&state_path(&dir))?,
+                None => crate::state::open(&state_path(&dir))?,
             };
             let silence = store.silence(scope, now + secs, by, now)?;
             writeln!(

@@ -17,13 +17,13 @@ use clap::Args;
 use detect::{DetectorSpec, IqrParams, Smoothing};
 
 use super::source_args::SourceArgs;
-use crate::alerts::store::state_path;
 use crate::check::{self, plan, Evaluation};
 use crate::config::Config;
 use crate::csv_series;
 use crate::delivery::DeliveryReport;
 use crate::pipeline::{self, Pipeline};
 use crate::sources::Source;
+use crate::state::state_path;
 use crate::times::{format_time, parse_time};
 
 /// A one-shot run waits at most this long for Telegram's flood control.

@@ -10,12 +10,12 @@ use detect::eval::LabelledSeries;
 use detect::Series;
 
 use super::source_args::SourceArgs;
-use crate::alerts::store::state_path;
 use crate::check::{grid_values, watermark};
 use crate::labels;
 use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::pipeline;
 use crate::sources::Source;
+use crate::state::state_path;
 use crate::times::{format_time, parse_time};
 
 /// The case and where it came from.

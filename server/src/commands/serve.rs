@@ -117,7 +117,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     if let (Some(client), true) = (&pipeline.telegram, config.alerting.telegram.poll_updates) {
         background.push(tokio::spawn(crate::telegram::updates::run(
             client.clone(),
-            Arc::clone(&pipeline.store),
+            pipeline.store.clone(),
             config.alerting.utc_offset_minutes,
             stopped(stop_rx.clone()),
         )));
@@ -135,14 +135,14 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         web::SourceBackend::new(
             Arc::clone(&source),
             catalogue.metrics().to_vec(),
-            Arc::clone(&pipeline.store),
+            pipeline.store.clone(),
             operator_token,
         )
         .with_detectors(config.alerting.detectors.clone()),
     );
     let health = web::HealthState {
         source: Arc::clone(&source),
-        store: Arc::clone(&pipeline.store),
+        store: pipeline.store.clone(),
     };
     let app = web::router(options, backend, health);
     tracing::info!("vigil is serving http://{addr}");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
-use crate::alerts::store::state_path;
+use crate::state::state_path;
 
 /// The state file in `dir` when it exists; `None` when `dir` exists but
 /// nothing has been recorded there yet; an error naming `dir` when the

@@ -15,16 +15,15 @@
 
 pub mod render;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::alerts::lifecycle::Notify;
-use crate::alerts::{
-    AlertError, AlertRecord, AlertStore, NotificationPayload, OutboxItem, SentMessage,
-};
+use crate::alerts::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
 use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
+use crate::state::{State, StateStore};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{
     alert_keyboard, format_alert, format_short, number, plan_delivery, truncate_html, AlertMessage,
@@ -63,7 +62,7 @@ enum Outcome {
 
 impl Outcome {
     /// Records a finished attempt of outbox item `id` (not a retry).
-    fn record(&self, store: &mut AlertStore, id: i64, at: i64) -> Result<(), AlertError> {
+    fn record(&self, store: &mut dyn StateStore, id: i64, at: i64) -> Result<(), AlertError> {
         match self {
             Outcome::Sent(sent) => store.mark_sent(id, at, *sent),
             Outcome::Logged => store.mark_done_without_message(id, at, None),
@@ -75,7 +74,7 @@ impl Outcome {
 
 /// Delivers the outbox.
 pub struct Deliverer {
-    store: Arc<Mutex<AlertStore>>,
+    store: State,
     source: Arc<Source>,
     metrics: Vec<MetricDef>,
     alerting: AlertingConfig,
@@ -85,7 +84,7 @@ pub struct Deliverer {
 
 impl Deliverer {
     pub fn new(
-        store: Arc<Mutex<AlertStore>>,
+        store: State,
         source: Arc<Source>,
         metrics: Vec<MetricDef>,
         alerting: AlertingConfig,
@@ -111,7 +110,8 @@ impl Deliverer {
         ignore_backoff: bool,
     ) -> Result<DeliveryReport, AlertError> {
         let due = self
-            .with_store(move |store| store.due(if ignore_backoff { i64::MAX } else { now }))
+            .store
+            .call(move |store| store.due(if ignore_backoff { i64::MAX } else { now }))
             .await?;
         let mut report = DeliveryReport::default();
         let mut rest = due.as_slice();
@@ -129,7 +129,8 @@ impl Deliverer {
                 let text = error.to_string();
                 let id = first.id;
                 let stored = text.clone();
-                self.with_store(move |store| store.mark_failed(id, &stored, retry_at))
+                self.store
+                    .call(move |store| store.mark_failed(id, &stored, retry_at))
                     .await?;
                 report.blocked = Some(Blocked {
                     error: text,
@@ -144,10 +145,9 @@ impl Deliverer {
                 report.delivered += batch.len();
             }
             let ids: Vec<i64> = batch.iter().map(|item| item.id).collect();
-            self.with_store(move |store| {
-                ids.iter().try_for_each(|id| outcome.record(store, *id, at))
-            })
-            .await?;
+            self.store
+                .call(move |store| ids.iter().try_for_each(|id| outcome.record(store, *id, at)))
+                .await?;
         }
         Ok(report)
     }
@@ -296,7 +296,8 @@ impl Deliverer {
     ) -> Result<SentMessage, TelegramError> {
         let alert_id = item.alert_id;
         let original = self
-            .with_store(move |store| store.message_of(alert_id))
+            .store
+            .call(move |store| store.message_of(alert_id))
             .await
             .ok()
             .flatten();
@@ -331,7 +332,8 @@ impl Deliverer {
     ) -> Result<SentMessage, TelegramError> {
         let ids: Vec<u64> = batch.iter().map(|item| item.alert_id).collect();
         let originals: Vec<Option<SentMessage>> = self
-            .with_store(move |store| ids.iter().map(|id| store.message_of(*id)).collect())
+            .store
+            .call(move |store| ids.iter().map(|id| store.message_of(*id)).collect())
             .await
             .unwrap_or_else(|_| vec![None; batch.len()]);
         let changed: Vec<(&NotificationPayload, AlertMessage)> = batch
@@ -378,7 +380,8 @@ impl Deliverer {
         message: &AlertMessage,
     ) -> Result<SentMessage, TelegramError> {
         let group = self
-            .with_store(move |store| store.message_group(original))
+            .store
+            .call(move |store| store.message_group(original))
             .await
             .unwrap_or_default();
         let caption = self.group_caption(&group, changed);
@@ -484,32 +487,6 @@ impl Deliverer {
             }
         }
     }
-
-    async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut AlertStore) -> Result<T, AlertError> + Send + 'static,
-    ) -> Result<T, AlertError> {
-        with_store(&self.store, f).await
-    }
-}
-
-/// Runs `f` on the store on tokio's blocking pool (rusqlite blocks).
-pub async fn with_store<T: Send + 'static>(
-    store: &Arc<Mutex<AlertStore>>,
-    f: impl FnOnce(&mut AlertStore) -> Result<T, AlertError> + Send + 'static,
-) -> Result<T, AlertError> {
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| AlertError::Open {
-        path: "alert state".into(),
-        reason: format!("store task failed: {e}"),
-    })?
 }
 
 /// The caption for a message: the full text when it fits, else the short one.

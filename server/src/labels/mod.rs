@@ -5,7 +5,7 @@
 //! - incidents recorded in the source (the simulator writes the ones it
 //!   injects; on ClickHouse, the `incidents` table you fill);
 //! - alerts labelled from a Telegram button ('false alarm', 'expected');
-//! - spans marked in the web UI ([`store`]): an incident, a false alarm or an
+//! - spans marked in the web UI ([`crate::state::Labels`]): an incident, a false alarm or an
 //!   expected change.
 //!
 //! [`collect`] merges them into what the evaluation needs: spans a detector
@@ -14,15 +14,14 @@
 //! alert anyway), but it overrides an incident recorded in the source: the
 //! person looking at the data has the last word.
 
-pub mod store;
-
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::{AlertRecord, Label};
 use crate::events::Incident;
 use crate::metrics::model::BUCKET_SECONDS;
 
-pub use store::{LabelError, LabelStore, NewLabel};
+pub use crate::state::{LabelError, NewLabel};
+use crate::state::{State, StateStore};
 
 /// Every label of `metric` overlapping `range`: the source's incidents and
 /// what the state file holds (labelled alerts, labels from the web UI).
@@ -45,16 +44,15 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// Reads `metric`'s alerts and labels overlapping `range` from open stores.
+    /// Reads `metric`'s alerts and labels overlapping `range` from the store.
     pub fn read(
-        alerts: &crate::alerts::AlertStore,
-        labels: &LabelStore,
+        store: &dyn StateStore,
         metric: &str,
         range: crate::metrics::model::TimeRange,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let alerts = alerts.history(
-            &crate::alerts::store::HistoryFilter {
+        let alerts = store.history(
+            &crate::state::HistoryFilter {
                 metric: Some(metric.to_string()),
                 // An alert that started before the range may still cover it.
                 from: Some(range.from - 7 * 86_400),
@@ -63,8 +61,8 @@ impl Stored {
             },
             10_000,
         )?;
-        let labels = labels
-            .list(Some(metric), range.from, range.to)
+        let labels = store
+            .list_labels(Some(metric), range.from, range.to)
             .context("reading labels")?;
         Ok(Self { alerts, labels })
     }
@@ -79,27 +77,20 @@ impl Stored {
         if !path.exists() {
             return Ok(Self::default());
         }
-        let alerts = crate::alerts::AlertStore::open(path)?;
-        let labels = LabelStore::open(path)?;
-        Self::read(&alerts, &labels, metric, range)
+        Self::read(crate::state::open(path)?.as_ref(), metric, range)
     }
 
-    /// For the server: reads through the stores it holds open, on the
-    /// blocking pool (SQLite calls must not stall the async workers).
+    /// For the server: reads through the state it holds, on the blocking
+    /// pool (SQLite calls must not stall the async workers).
     pub async fn from_held(
-        alerts: &std::sync::Arc<std::sync::Mutex<crate::alerts::AlertStore>>,
-        labels: &std::sync::Arc<std::sync::Mutex<LabelStore>>,
+        state: &State,
         metric: &str,
         range: crate::metrics::model::TimeRange,
     ) -> anyhow::Result<Self> {
-        let (alerts, labels) = (alerts.clone(), labels.clone());
         let metric = metric.to_string();
-        tokio::task::spawn_blocking(move || {
-            let alerts = alerts.lock().unwrap_or_else(|p| p.into_inner());
-            let labels = labels.lock().unwrap_or_else(|p| p.into_inner());
-            Self::read(&alerts, &labels, &metric, range)
-        })
-        .await?
+        state
+            .call(move |store| Self::read(store, &metric, range))
+            .await
     }
 }
 
@@ -159,7 +150,7 @@ pub struct Span {
     pub what: String,
     /// `dimension=value` for an incident confined to one slice.
     pub slice: Option<String>,
-    /// Set for labels stored in [`store`] (they can be removed).
+    /// Set for labels stored in the state ([`crate::state::Labels`]): they can be removed.
     pub id: Option<i64>,
     pub note: String,
 }

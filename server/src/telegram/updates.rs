@@ -7,15 +7,14 @@
 //! `offset`) only after they were applied, so a crash replays them at worst;
 //! replaying a press is harmless (a second label or silence of the same span).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
 
 use super::client::{CallbackQuery, TelegramClient, TelegramError, Update};
 use super::message::{AlertAction, CallbackData};
-use crate::alerts::{AlertError, AlertId, AlertStore, Label, SentMessage};
-use crate::delivery::with_store;
+use crate::alerts::{AlertError, AlertId, Label, SentMessage};
+use crate::state::{State, StateStore};
 
 /// Long-poll timeout of one `getUpdates` call in the serve loop.
 pub const POLL_SECONDS: u32 = 25;
@@ -29,7 +28,7 @@ pub struct Applied {
 /// Applies one button press at `now` (unix seconds); `utc_offset_minutes` says
 /// when "tomorrow" starts for the user.
 pub fn apply_press(
-    store: &mut AlertStore,
+    store: &mut dyn StateStore,
     query: &CallbackQuery,
     now: i64,
     utc_offset_minutes: i32,
@@ -128,7 +127,7 @@ pub fn tomorrow_morning(now: i64, utc_offset_minutes: i32) -> i64 {
 /// and answered; they do not stop the others.
 pub async fn poll_once(
     client: &TelegramClient,
-    store: &Arc<Mutex<AlertStore>>,
+    store: &State,
     offset: Option<i64>,
     timeout_secs: u32,
     utc_offset_minutes: i32,
@@ -142,22 +141,16 @@ pub async fn poll_once(
     Ok(next)
 }
 
-async fn handle(
-    client: &TelegramClient,
-    store: &Arc<Mutex<AlertStore>>,
-    update: Update,
-    utc_offset_minutes: i32,
-) {
+async fn handle(client: &TelegramClient, store: &State, update: Update, utc_offset_minutes: i32) {
     let Some(query) = update.callback_query else {
         return;
     };
     let now = crate::times::unix_now();
     let applied = {
         let query = query.clone();
-        with_store(store, move |store| {
-            apply_press(store, &query, now, utc_offset_minutes)
-        })
-        .await
+        store
+            .call(move |store| apply_press(store, &query, now, utc_offset_minutes))
+            .await
     };
     let answer = match applied {
         Ok(applied) => applied.answer,
@@ -179,7 +172,7 @@ async fn handle(
 /// what a one-shot `vigil check` does before evaluating.
 pub async fn drain_pending(
     client: &TelegramClient,
-    store: &Arc<Mutex<AlertStore>>,
+    store: &State,
     utc_offset_minutes: i32,
 ) -> Result<(), TelegramError> {
     if let Some(offset) = poll_once(client, store, None, 0, utc_offset_minutes).await? {
@@ -192,7 +185,7 @@ pub async fn drain_pending(
 /// The serve loop: long-polls until `stopped` resolves, backing off on errors.
 pub async fn run(
     client: TelegramClient,
-    store: Arc<Mutex<AlertStore>>,
+    store: State,
     utc_offset_minutes: i32,
     stopped: impl std::future::Future<Output = ()>,
 ) {

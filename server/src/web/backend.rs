@@ -1,7 +1,6 @@
 //! The pages' data access, answered from the configured source.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use app::api::{
     backend::{constant_time_eq, Backend, BoxFuture},
@@ -11,16 +10,13 @@ use app::api::{
 };
 
 use crate::alerts::silence_scope::silence_scope;
-use crate::alerts::store::HistoryFilter;
-use crate::alerts::{
-    AlertError, AlertRecord, AlertStatus, AlertStore, Label, Silence, SilenceScope,
-};
+use crate::alerts::{AlertError, AlertRecord, AlertStatus, Label, Silence, SilenceScope};
 use crate::config::DetectorChoice;
-use crate::delivery::with_store;
-use crate::labels::{LabelError, LabelKind, LabelStore, NewLabel};
+use crate::labels::{LabelError, LabelKind, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
-use crate::settings::{SettingsError, SettingsStore};
+use crate::settings::SettingsError;
 use crate::sources::Source;
+use crate::state::{HistoryFilter, State, StateStore};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
@@ -31,16 +27,11 @@ const WEB_ACTOR: &str = "web";
 pub struct SourceBackend {
     source: Arc<Source>,
     metrics: Vec<MetricDef>,
-    store: Arc<Mutex<AlertStore>>,
+    store: State,
     /// `None`: the UI is read-only.
     operator_token: Option<String>,
     /// Page histories, shared by concurrent viewers for a few seconds.
     history_cache: HistoryCache,
-    /// The state file `store` keeps; labels and detector settings live there too.
-    state_file: PathBuf,
-    /// Labels marked in the UI; `Err` says why they could not be opened
-    /// (shown to whoever tries to label).
-    labels: Result<Arc<Mutex<LabelStore>>, String>,
     /// The config file's detectors, under the settings applied from the lab.
     configured_detectors: DetectorChoice,
     /// The overview's sparklines, refreshed in the background.
@@ -53,28 +44,15 @@ impl SourceBackend {
     pub fn new(
         source: Arc<Source>,
         metrics: Vec<MetricDef>,
-        store: Arc<Mutex<AlertStore>>,
+        store: State,
         operator_token: Option<String>,
     ) -> Self {
-        let state_file = store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .path()
-            .to_path_buf();
-        let labels = LabelStore::open(&state_file)
-            .map(|labels| Arc::new(Mutex::new(labels)))
-            .map_err(|error| {
-                tracing::warn!(%error, "labels unavailable");
-                "labels are unavailable; see the server log".to_string()
-            });
         Self {
             source,
             metrics,
             store,
             operator_token: operator_token.filter(|token| !token.is_empty()),
             history_cache: HistoryCache::default(),
-            state_file,
-            labels,
             configured_detectors: DetectorChoice::default(),
             sparks: SparkCache::default(),
         }
@@ -86,19 +64,13 @@ impl SourceBackend {
         self
     }
 
-    /// Runs `job` on the detector settings in the state file, on the blocking pool.
+    /// Runs `job` on the detector settings in the state, on the blocking pool.
     async fn with_settings<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut SettingsStore, &DetectorChoice) -> Result<T, String> + Send + 'static,
+        job: impl FnOnce(&mut dyn StateStore, &DetectorChoice) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
-        let path = self.state_file.clone();
         let configured = self.configured_detectors.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut settings = SettingsStore::open(&path).map_err(settings_error)?;
-            job(&mut settings, &configured)
-        })
-        .await
-        .map_err(|_| "the detector settings task failed".to_string())?
+        self.store.call(move |store| job(store, &configured)).await
     }
 
     async fn load_detector_settings(&self, metric: String) -> Result<DetectorSettings, String> {
@@ -126,7 +98,7 @@ impl SourceBackend {
         let now = crate::times::unix_now();
         self.with_settings(move |settings, configured| {
             settings
-                .apply(&metric, detector.as_ref(), configured, WEB_ACTOR, now)
+                .apply_detector(&metric, detector.as_ref(), configured, WEB_ACTOR, now)
                 .map_err(settings_error)?;
             settings_view(settings, configured, &metric)
         })
@@ -139,36 +111,22 @@ impl SourceBackend {
         metric: &str,
         range: TimeRange,
     ) -> anyhow::Result<Vec<crate::labels::Span>> {
-        let stored = match &self.labels {
-            Ok(labels) => {
-                crate::labels::Stored::from_held(&self.store, labels, metric, range).await?
-            }
-            // The incidents in the source still count.
-            Err(_) => crate::labels::Stored::default(),
-        };
+        let stored = crate::labels::Stored::from_held(&self.store, metric, range).await?;
         crate::labels::load(&self.source, stored, metric, range).await
     }
 
-    /// Runs `job` on the label store on the blocking pool.
+    /// Runs `job` on the labels in the state, on the blocking pool.
     async fn with_labels<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut LabelStore) -> Result<T, LabelError> + Send + 'static,
+        job: impl FnOnce(&mut dyn StateStore) -> Result<T, LabelError> + Send + 'static,
     ) -> Result<T, String> {
-        let labels = Arc::clone(self.labels.as_ref().map_err(Clone::clone)?);
-        tokio::task::spawn_blocking(move || {
-            let mut labels = labels
-                .lock()
-                .map_err(|_| "labels are unavailable after an earlier failure".to_string())?;
-            job(&mut labels).map_err(|error| match error {
-                LabelError::Unknown(id) => format!("no label with id {id}"),
-                other => {
-                    tracing::warn!(error = %other, "label store failed");
-                    "could not read or write labels; see the server log".to_string()
-                }
-            })
+        self.store.call(job).await.map_err(|error| match error {
+            LabelError::Unknown(id) => format!("no label with id {id}"),
+            other => {
+                tracing::warn!(error = %other, "label store failed");
+                "could not read or write labels; see the server log".to_string()
+            }
         })
-        .await
-        .map_err(|_| "the label task failed".to_string())?
     }
 
     async fn add_label(&self, request: LabelRequest) -> Result<i64, String> {
@@ -183,7 +141,7 @@ impl SourceBackend {
             note: request.note,
         };
         let now = crate::times::unix_now();
-        self.with_labels(move |labels| labels.add(&label, WEB_ACTOR, now))
+        self.with_labels(move |labels| labels.add_label(&label, WEB_ACTOR, now))
             .await
             .map(|record| record.id)
     }
@@ -195,14 +153,13 @@ impl SourceBackend {
             other => return Err(format!("unknown alert label {other:?}")),
         };
         let now = crate::times::unix_now();
-        with_store(&self.store, move |store| {
-            store.label(id, label, WEB_ACTOR, now)
-        })
-        .await
-        .map_err(|error| match error {
-            AlertError::UnknownAlert(id) => format!("no alert with id {id}"),
-            other => store_error("label alert")(other),
-        })
+        self.store
+            .call(move |store| store.label(id, label, WEB_ACTOR, now))
+            .await
+            .map_err(|error| match error {
+                AlertError::UnknownAlert(id) => format!("no alert with id {id}"),
+                other => store_error("label alert")(other),
+            })
     }
 
     async fn load_alerts(
@@ -221,20 +178,23 @@ impl SourceBackend {
             ..HistoryFilter::default()
         };
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        with_store(&self.store, move |store| {
-            let alerts = store.history(&filter, limit)?;
-            alerts
-                .into_iter()
-                .map(|alert| alert_row(store, alert))
-                .collect()
-        })
-        .await
-        .map_err(store_error("alert history"))
+        self.store
+            .call(move |store| {
+                let alerts = store.history(&filter, limit)?;
+                alerts
+                    .into_iter()
+                    .map(|alert| alert_row(store, alert))
+                    .collect()
+            })
+            .await
+            .map_err(store_error("alert history"))
     }
 
     async fn load_silences(&self) -> Result<Vec<SilenceRow>, String> {
         let now = crate::times::unix_now();
-        let silences = with_store(&self.store, move |store| store.active_silences(now))
+        let silences = self
+            .store
+            .call(move |store| store.active_silences(now))
             .await
             .map_err(store_error("silences"))?;
         Ok(silences.iter().map(silence_row).collect())
@@ -252,17 +212,18 @@ impl SourceBackend {
         let scope = silence_scope(def, slice)?;
         let now = crate::times::unix_now();
         let until = now + i64::from(request.minutes) * 60;
-        let silence = with_store(&self.store, move |store| {
-            store.silence(scope, until, WEB_ACTOR, now)
-        })
-        .await
-        .map_err(store_error("silence"))?;
+        let silence = self
+            .store
+            .call(move |store| store.silence(scope, until, WEB_ACTOR, now))
+            .await
+            .map_err(store_error("silence"))?;
         Ok(silence_row(&silence))
     }
 
     async fn stop_silence(&self, id: i64) -> Result<(), String> {
         let now = crate::times::unix_now();
-        with_store(&self.store, move |store| store.end_silence(id, now))
+        self.store
+            .call(move |store| store.end_silence(id, now))
             .await
             .map_err(|error| match error {
                 AlertError::UnknownSilence(id) => format!("no silence with id {id}"),
@@ -450,7 +411,7 @@ impl Backend for SourceBackend {
 
     fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
         let now = crate::times::unix_now();
-        Box::pin(self.with_labels(move |labels| labels.remove(id, now)))
+        Box::pin(self.with_labels(move |labels| labels.remove_label(id, now)))
     }
 
     fn detector_settings(&self, metric: String) -> BoxFuture<'_, Result<DetectorSettings, String>> {
@@ -535,13 +496,15 @@ fn settings_error(error: SettingsError) -> String {
 
 /// What the lab shows of a metric's detector: the one in effect and the changes.
 fn settings_view(
-    settings: &SettingsStore,
+    settings: &dyn StateStore,
     configured: &DetectorChoice,
     metric: &str,
 ) -> Result<DetectorSettings, String> {
-    let changes = settings.history(Some(metric)).map_err(settings_error)?;
+    let changes = settings
+        .detector_history(Some(metric))
+        .map_err(settings_error)?;
     let in_effect = settings
-        .effective(configured)
+        .effective_detectors(configured)
         .map_err(settings_error)?
         .for_metric(metric)
         .clone();
@@ -572,7 +535,7 @@ fn slice_text(slice: Option<&SliceKey>) -> Option<String> {
     slice.map(|s| format!("{}={}", s.dimension, s.value))
 }
 
-fn alert_row(store: &AlertStore, alert: AlertRecord) -> Result<AlertRow, AlertError> {
+fn alert_row(store: &dyn StateStore, alert: AlertRecord) -> Result<AlertRow, AlertError> {
     let events = store
         .events(Some(alert.id))?
         .into_iter()

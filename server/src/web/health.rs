@@ -5,7 +5,7 @@
 //! in the Prometheus text format. None of them shows a credential.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::{
@@ -17,9 +17,8 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::alerts::{AlertError, AlertStore, CheckRecord};
+use crate::alerts::{AlertError, CheckRecord};
 use crate::check::watermark;
-use crate::delivery::with_store;
 use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::Source;
 
@@ -29,7 +28,7 @@ const STALE_CHECK_SECS: i64 = 2 * BUCKET_SECONDS + 300;
 #[derive(Clone)]
 pub struct HealthState {
     pub source: Arc<Source>,
-    pub store: Arc<Mutex<AlertStore>>,
+    pub store: crate::state::State,
 }
 
 #[derive(Serialize)]
@@ -58,7 +57,7 @@ pub fn routes(state: HealthState) -> Router {
 async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     let now = crate::times::unix_now();
     let newest = watermark(&state.source).await;
-    let last = with_store(&state.store, |store| store.last_check()).await;
+    let last = state.store.call(|store| store.last_check()).await;
     let mut readiness = Readiness {
         ready: true,
         source: state.source.describe(),
@@ -114,15 +113,17 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
     let started = Instant::now();
     let newest = watermark(&state.source).await;
     let probe_secs = started.elapsed().as_secs_f64();
-    let figures = with_store(&state.store, |store| -> Result<StoreFigures, AlertError> {
-        Ok(StoreFigures {
-            checks: store.check_counts()?,
-            last: store.last_check()?,
-            alerts: store.alert_counts()?,
-            outbox: store.outbox_counts()?,
+    let figures = state
+        .store
+        .call(|store| -> Result<StoreFigures, AlertError> {
+            Ok(StoreFigures {
+                checks: store.check_counts()?,
+                last: store.last_check()?,
+                alerts: store.alert_counts()?,
+                outbox: store.outbox_counts()?,
+            })
         })
-    })
-    .await;
+        .await;
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

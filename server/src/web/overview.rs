@@ -12,14 +12,11 @@ use std::time::{Duration, Instant};
 use app::api::{CardAlert, CardEvaluation, CardStatus, MetricCard, Overview, OVERVIEW_HOURS};
 
 use crate::alerts::lifecycle::is_muted;
-use crate::alerts::store::HistoryFilter;
-use crate::alerts::{
-    AlertError, AlertRecord, AlertStatus, AlertStore, CheckRecord, LatestEvaluation, Silence,
-};
+use crate::alerts::{AlertError, AlertRecord, AlertStatus, CheckRecord, LatestEvaluation, Silence};
 use crate::check::OpenSince;
-use crate::delivery::with_store;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
+use crate::state::{HistoryFilter, State, StateStore};
 
 /// How long the sparklines count as fresh; then one background refresh runs.
 const SPARK_TTL: Duration = Duration::from_secs(15);
@@ -109,7 +106,7 @@ pub struct StoreSnapshot {
 }
 
 impl StoreSnapshot {
-    pub fn read(store: &AlertStore, metrics: &[String], now: i64) -> Result<Self, AlertError> {
+    pub fn read(store: &dyn StateStore, metrics: &[String], now: i64) -> Result<Self, AlertError> {
         let mut last_alerts = HashMap::new();
         for metric in metrics {
             let filter = HistoryFilter {
@@ -195,12 +192,13 @@ pub fn card_range(now: i64) -> TimeRange {
 pub async fn load(
     source: &Arc<Source>,
     metrics: &[MetricDef],
-    store: &Arc<Mutex<AlertStore>>,
+    store: &State,
     sparks: &SparkCache,
     now: i64,
 ) -> Result<Overview, String> {
     let names: Vec<String> = metrics.iter().map(|m| m.name.clone()).collect();
-    let snapshot = with_store(store, move |store| StoreSnapshot::read(store, &names, now))
+    let snapshot = store
+        .call(move |store| StoreSnapshot::read(store, &names, now))
         .await
         .map_err(|error| {
             tracing::warn!(%error, "overview: alert state unreadable");
@@ -411,10 +409,12 @@ mod tests {
     fn reads_a_real_store_after_a_check() {
         use crate::alerts::AlertConfig;
         use crate::check::Evaluation;
+        use crate::state::prelude::*;
         use detect::Point;
 
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut store = AlertStore::open(&crate::alerts::store::state_path(dir.path())).unwrap();
+        let mut store =
+            crate::state::SqliteState::open(&crate::state::state_path(dir.path())).unwrap();
         let names = vec!["feed_views".to_string()];
         let empty = StoreSnapshot::read(&store, &names, NOW).unwrap();
         assert!(empty.last_check.is_none() && empty.latest.is_empty());

@@ -1,79 +1,21 @@
-//! Labels marked in the web UI, kept in vigil's state file
-//! (`vigil-state.sqlite`, beside the alert state) in a table of their own.
-//!
-//! A label is never edited in place: the UI removes it and marks a new one,
-//! so the table holds what people actually said. Removal is a soft delete
-//! (`removed_at`), so a mistaken click can be traced.
+//! [`Labels`] on SQLite: the `labels` table (soft-deleted by `removed_at`).
 
-use std::path::Path;
+use rusqlite::{params, OptionalExtension};
 
-use rusqlite::{params, Connection, OptionalExtension};
-
-use super::{LabelKind, LabelRecord};
-
-#[derive(Debug, thiserror::Error)]
-pub enum LabelError {
-    #[error("labels in {path}: {reason}")]
-    Open { path: String, reason: String },
-    /// The database's error is part of the message, not a `source`, so
-    /// that a printed chain (`{:#}`) says it once.
-    #[error("labels: {context}: {error}")]
-    Sql {
-        context: &'static str,
-        error: rusqlite::Error,
-    },
-    #[error("no label with id {0}")]
-    Unknown(i64),
-    #[error("bad stored label: {0}")]
-    Corrupt(String),
-}
+use super::SqliteState;
+use crate::labels::{LabelKind, LabelRecord};
+use crate::state::{LabelError, Labels, NewLabel};
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
-    move |error| LabelError::Sql { context, error }
-}
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS labels (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    metric     TEXT    NOT NULL,
-    "from"     INTEGER NOT NULL,
-    "to"       INTEGER NOT NULL,
-    kind       TEXT    NOT NULL,
-    note       TEXT    NOT NULL,
-    created_by TEXT    NOT NULL,
-    created_at INTEGER NOT NULL,
-    removed_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS labels_metric ON labels (metric, "from");
-"#;
-
-/// A label to store, as the UI sends it (validated there: `app::api::validate_label`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewLabel {
-    pub metric: String,
-    pub from: i64,
-    pub to: i64,
-    pub kind: LabelKind,
-    pub note: String,
-}
-
-/// The labels table, on its own connection to the state file.
-pub struct LabelStore {
-    conn: Connection,
-}
-
-impl LabelStore {
-    /// Opens the state file at `path` (creating it and the table if absent).
-    pub fn open(path: &Path) -> Result<Self, LabelError> {
-        let conn = crate::state_file::open(path, SCHEMA).map_err(|reason| LabelError::Open {
-            path: path.display().to_string(),
-            reason,
-        })?;
-        Ok(Self { conn })
+    move |error| LabelError::Sql {
+        context,
+        error: error.into(),
     }
+}
 
+impl Labels for SqliteState {
     /// Stores a validated label.
-    pub fn add(
+    fn add_label(
         &mut self,
         label: &NewLabel,
         created_by: &str,
@@ -108,8 +50,7 @@ impl LabelStore {
         })
     }
 
-    /// Removes a label (kept as removed, for the record).
-    pub fn remove(&mut self, id: i64, now: i64) -> Result<(), LabelError> {
+    fn remove_label(&mut self, id: i64, now: i64) -> Result<(), LabelError> {
         let changed = self
             .conn
             .execute(
@@ -124,9 +65,7 @@ impl LabelStore {
         Ok(())
     }
 
-    /// Labels of `metric` (every metric when `None`) overlapping `[from, to)`,
-    /// oldest first.
-    pub fn list(
+    fn list_labels(
         &self,
         metric: Option<&str>,
         from: i64,
@@ -172,8 +111,7 @@ impl LabelStore {
         Ok(labels)
     }
 
-    /// One label by id, if it exists and was not removed.
-    pub fn get(&self, id: i64) -> Result<Option<LabelRecord>, LabelError> {
+    fn get_label(&self, id: i64) -> Result<Option<LabelRecord>, LabelError> {
         let metric: Option<String> = self
             .conn
             .query_row(
@@ -187,7 +125,7 @@ impl LabelStore {
             return Ok(None);
         };
         Ok(self
-            .list(Some(&metric), i64::MIN, i64::MAX)?
+            .list_labels(Some(&metric), i64::MIN, i64::MAX)?
             .into_iter()
             .find(|label| label.id == id))
     }
@@ -196,6 +134,8 @@ impl LabelStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::LabelKind;
+    use crate::state::NewLabel;
 
     fn label(metric: &str, from: i64, to: i64, kind: LabelKind) -> NewLabel {
         NewLabel {
@@ -212,23 +152,23 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("vigil-state.sqlite");
         let first = {
-            let mut store = LabelStore::open(&path).expect("opens");
+            let mut store = SqliteState::open(&path).expect("opens");
             let first = store
-                .add(
+                .add_label(
                     &label("feed_views", 100, 200, LabelKind::Incident),
                     "web",
                     7,
                 )
                 .expect("adds");
             store
-                .add(
+                .add_label(
                     &label("feed_views", 300, 400, LabelKind::FalseAlarm),
                     "web",
                     8,
                 )
                 .expect("adds");
             store
-                .add(
+                .add_label(
                     &label("feed_likes", 100, 200, LabelKind::Expected),
                     "web",
                     9,
@@ -236,28 +176,32 @@ mod tests {
                 .expect("adds");
             first
         };
-        let mut store = LabelStore::open(&path).expect("reopens");
-        let views = store.list(Some("feed_views"), 0, 1000).expect("lists");
+        let mut store = SqliteState::open(&path).expect("reopens");
+        let views = store
+            .list_labels(Some("feed_views"), 0, 1000)
+            .expect("lists");
         assert_eq!(views.len(), 2);
         assert_eq!(views[0], first);
         assert_eq!(views[1].kind, LabelKind::FalseAlarm);
-        assert_eq!(store.list(None, 0, 1000).expect("lists").len(), 3);
+        assert_eq!(store.list_labels(None, 0, 1000).expect("lists").len(), 3);
         assert_eq!(
-            store.list(Some("feed_views"), 200, 300).expect("lists"),
+            store
+                .list_labels(Some("feed_views"), 200, 300)
+                .expect("lists"),
             vec![],
             "half-open spans: [100,200) and [300,400) miss [200,300)"
         );
-        store.remove(first.id, 10).expect("removes");
+        store.remove_label(first.id, 10).expect("removes");
         assert_eq!(
             store
-                .list(Some("feed_views"), 0, 1000)
+                .list_labels(Some("feed_views"), 0, 1000)
                 .expect("lists")
                 .len(),
             1
         );
-        assert!(store.get(first.id).expect("reads").is_none());
+        assert!(store.get_label(first.id).expect("reads").is_none());
         assert!(matches!(
-            store.remove(first.id, 11),
+            store.remove_label(first.id, 11),
             Err(LabelError::Unknown(_))
         ));
     }

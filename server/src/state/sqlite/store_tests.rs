@@ -1,19 +1,22 @@
 //! Store tests on real SQLite files: restarts, crash safety, outbox order and
 //! backoff, and a property test that duplicates and restarts never change the
 //! history.
+//!
+//! Over 600 lines: the lifecycle, outbox and property tests share fixtures.
 
 use std::path::{Path, PathBuf};
 
 use detect::Point;
 use proptest::prelude::*;
 
-use super::lifecycle::{AlertConfig, Notify, SilenceScope};
-use super::store::{
-    backoff_secs, state_path, AlertEvent, AlertStatus, AlertStore, HistoryFilter, Label,
-    SentMessage,
-};
+use crate::alerts::lifecycle::{AlertConfig, Notify, SilenceScope};
 use crate::check::Evaluation;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
+use crate::state::prelude::*;
+use crate::state::{
+    backoff_secs, state_path, AlertEvent, AlertStatus, HistoryFilter, Label, SentMessage,
+    SqliteState,
+};
 
 const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
 
@@ -54,15 +57,15 @@ fn now_after(i: i64) -> i64 {
     bucket(i) + BUCKET_SECONDS + 30
 }
 
-fn temp_store() -> (tempfile::TempDir, PathBuf, AlertStore) {
+fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteState) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = state_path(dir.path());
-    let store = AlertStore::open(&path).expect("open");
+    let store = SqliteState::open(&path).expect("open");
     (dir, path, store)
 }
 
-fn reopen(path: &Path) -> AlertStore {
-    AlertStore::open(path).expect("reopen")
+fn reopen(path: &Path) -> SqliteState {
+    SqliteState::open(path).expect("reopen")
 }
 
 fn sent(n: i64) -> SentMessage {
@@ -106,7 +109,7 @@ fn restart_neither_repeats_nor_skips() {
             .unwrap()
             .is_empty());
     }
-    let drop_and_reopen = |store: AlertStore| {
+    let drop_and_reopen = |store: SqliteState| {
         drop(store);
         reopen(&path)
     };
@@ -400,7 +403,7 @@ fn gap_does_nothing_in_the_store() {
 
 /// Per-series history with wall-clock times and ids left out: what the
 /// interleaving must not change.
-fn canonical(store: &AlertStore) -> Vec<String> {
+fn canonical(store: &SqliteState) -> Vec<String> {
     let alerts = store
         .history(&HistoryFilter::default(), usize::MAX)
         .unwrap();
@@ -458,7 +461,7 @@ proptest! {
         let (_dir, path, mut messy) = temp_store();
         let mut next = [0usize; 3];
         let mut batch: Vec<Evaluation> = Vec::new();
-        let flush = |store: &mut AlertStore, batch: &mut Vec<Evaluation>| {
+        let flush = |store: &mut SqliteState, batch: &mut Vec<Evaluation>| {
             if let Some(newest) = batch.iter().map(|e| e.bucket).max() {
                 store.apply(batch, newest + BUCKET_SECONDS, &cfg).unwrap();
             }
@@ -493,7 +496,7 @@ proptest! {
 
         prop_assert_eq!(canonical(&messy), canonical(&clean));
         // The same notifications are queued (the messy outbox order differs).
-        let queued = |s: &AlertStore| {
+        let queued = |s: &SqliteState| {
             let mut q: Vec<_> = s
                 .due(i64::MAX)
                 .unwrap()
@@ -608,9 +611,9 @@ fn an_item_that_failed_then_went_through_counts_as_sent() {
 
 #[test]
 fn a_database_error_is_printed_once_in_a_chain() {
-    let error = super::store::AlertError::Sql {
+    let error = crate::state::AlertError::Sql {
         context: "reading the outbox",
-        error: rusqlite::Error::QueryReturnedNoRows,
+        error: rusqlite::Error::QueryReturnedNoRows.into(),
     };
     let database = rusqlite::Error::QueryReturnedNoRows.to_string();
     let chain = format!("{:#}", anyhow::Error::from(error).context("sending alerts"));

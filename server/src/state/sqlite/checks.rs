@@ -1,0 +1,343 @@
+//! [`Checks`] on SQLite: the `checks` and `latest_evaluations` tables, and
+//! the source alert (a row of `alerts` with the pseudo-metric [`SOURCE_METRIC`]).
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::alerts::{insert_event, next_alert_id};
+use super::outbox::enqueue;
+use super::silences::query_silences;
+use super::{redact, sql, SqliteState};
+use crate::alerts::lifecycle::{self, AlertId, Notify};
+use crate::check::{AlertContext, Evaluation};
+use crate::state::{
+    AlertError, CheckRecord, Checks, LatestEvaluation, NotificationPayload, OutboxItem,
+    SOURCE_METRIC,
+};
+
+impl Checks for SqliteState {
+    fn record_check(&mut self, check: &CheckRecord) -> Result<(), AlertError> {
+        self.conn
+            .execute(
+                "INSERT INTO checks (bucket, started_at, duration_ms, ok, late, evaluated, anomalies, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    check.bucket,
+                    check.started_at,
+                    check.duration_ms,
+                    check.ok,
+                    check.late,
+                    check.evaluated,
+                    check.anomalies,
+                    check.error.as_deref().map(redact),
+                ],
+            )
+            .map_err(sql("record check"))?;
+        Ok(())
+    }
+
+    fn last_checked_bucket(&self) -> Result<Option<i64>, AlertError> {
+        self.conn
+            .query_row("SELECT MAX(bucket) FROM checks WHERE ok = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql("last checked bucket"))
+    }
+
+    fn last_check(&self) -> Result<Option<CheckRecord>, AlertError> {
+        self.conn
+            .query_row(
+                "SELECT bucket, started_at, duration_ms, ok, late, evaluated, anomalies, error
+                 FROM checks ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(CheckRecord {
+                        bucket: r.get(0)?,
+                        started_at: r.get(1)?,
+                        duration_ms: r.get(2)?,
+                        ok: r.get(3)?,
+                        late: r.get(4)?,
+                        evaluated: r.get(5)?,
+                        anomalies: r.get(6)?,
+                        error: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("last check"))
+    }
+
+    fn check_counts(&self) -> Result<(u64, u64), AlertError> {
+        let [ok, failed] = self.counts(
+            "SELECT COALESCE(SUM(ok = 1), 0), COALESCE(SUM(ok = 0), 0) FROM checks",
+            "check counts",
+        )?;
+        Ok((ok, failed))
+    }
+
+    fn source_unavailable(
+        &mut self,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<OutboxItem>, AlertError> {
+        let reason = redact(reason);
+        let tx = self.conn.transaction().map_err(sql("begin source alert"))?;
+        if open_source_alert(&tx)?.is_some() {
+            return Ok(None);
+        }
+        let id = next_alert_id(&tx)?;
+        let muted = lifecycle::is_muted(&query_silences(&tx, Some(now))?, SOURCE_METRIC, None, now);
+        tx.execute(
+            "INSERT INTO alerts (id, metric, started_at, detector, state, muted)
+             VALUES (?1, ?2, ?3, 'availability', 'firing', ?4)",
+            params![id as i64, SOURCE_METRIC, now, muted],
+        )
+        .map_err(sql("insert source alert"))?;
+        let item = record_notice(&tx, id, Notify::Opened, now, now, &reason, muted)?;
+        tx.commit().map_err(sql("commit source alert"))?;
+        tracing::error!(alert_id = id, %reason, "source unavailable: alert opened");
+        Ok(item)
+    }
+
+    fn source_available(&mut self, now: i64) -> Result<Option<OutboxItem>, AlertError> {
+        let tx = self.conn.transaction().map_err(sql("begin source alert"))?;
+        let Some((id, started_at, muted)) = open_source_alert(&tx)? else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE alerts SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
+            params![id as i64, now],
+        )
+        .map_err(sql("resolve source alert"))?;
+        let lasted_secs = now - started_at;
+        let item = record_notice(
+            &tx,
+            id,
+            Notify::Resolved { lasted_secs },
+            started_at,
+            now,
+            "the source answers again",
+            muted,
+        )?;
+        tx.commit().map_err(sql("commit source alert"))?;
+        tracing::info!(
+            alert_id = id,
+            lasted_secs,
+            "source available again: alert resolved"
+        );
+        Ok(item)
+    }
+
+    fn record_latest(&mut self, evaluations: &[Evaluation]) -> Result<(), AlertError> {
+        let tx = self.conn.transaction().map_err(sql("begin latest"))?;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO latest_evaluations
+                       (metric, sliced, slice_dimension, slice_value, bucket, value, expected,
+                        lower, upper, is_anomaly, detector)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (metric, sliced, slice_dimension, slice_value) DO UPDATE SET
+                       bucket = excluded.bucket, value = excluded.value,
+                       expected = excluded.expected, lower = excluded.lower,
+                       upper = excluded.upper, is_anomaly = excluded.is_anomaly,
+                       detector = excluded.detector
+                     WHERE excluded.bucket >= latest_evaluations.bucket",
+                )
+                .map_err(sql("latest upsert"))?;
+            for evaluation in evaluations {
+                let (sliced, dimension, value) = match &evaluation.slice {
+                    Some(s) => (true, s.dimension.as_str(), s.value.as_str()),
+                    None => (false, "", ""),
+                };
+                let point = &evaluation.point;
+                upsert
+                    .execute(params![
+                        evaluation.metric,
+                        sliced,
+                        dimension,
+                        value,
+                        evaluation.bucket,
+                        point.value,
+                        point.expected,
+                        point.lower,
+                        point.upper,
+                        point.is_anomaly,
+                        evaluation.detector,
+                    ])
+                    .map_err(sql("latest upsert"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit latest"))
+    }
+
+    fn latest_whole(&self) -> Result<HashMap<String, LatestEvaluation>, AlertError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT metric, bucket, value, expected, lower, upper, is_anomaly, detector
+                 FROM latest_evaluations WHERE sliced = 0",
+            )
+            .map_err(sql("latest"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    LatestEvaluation {
+                        bucket: r.get(1)?,
+                        value: r.get(2)?,
+                        expected: r.get(3)?,
+                        lower: r.get(4)?,
+                        upper: r.get(5)?,
+                        is_anomaly: r.get(6)?,
+                        detector: r.get(7)?,
+                    },
+                ))
+            })
+            .map_err(sql("latest"))?;
+        rows.collect::<Result<_, _>>().map_err(sql("latest row"))
+    }
+}
+
+/// The open source alert: (id, started_at, muted).
+fn open_source_alert(tx: &Transaction<'_>) -> Result<Option<(AlertId, i64, bool)>, AlertError> {
+    tx.query_row(
+        "SELECT id, started_at, muted FROM alerts WHERE metric = ?1 AND state = 'firing'
+         ORDER BY id DESC LIMIT 1",
+        params![SOURCE_METRIC],
+        |r| Ok((r.get::<_, i64>(0)? as AlertId, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+    .map_err(sql("open source alert"))
+}
+
+/// History entry and (unless muted) outbox row of a source notice.
+fn record_notice(
+    tx: &Transaction<'_>,
+    alert_id: AlertId,
+    notify: Notify,
+    started_at: i64,
+    now: i64,
+    reason: &str,
+    muted: bool,
+) -> Result<Option<OutboxItem>, AlertError> {
+    insert_event(tx, alert_id, now, None, notify.kind(), reason, None, muted)?;
+    if muted {
+        return Ok(None);
+    }
+    let payload = NotificationPayload {
+        alert_id,
+        notify,
+        metric: SOURCE_METRIC.to_string(),
+        slice: None,
+        bucket: now,
+        started_at,
+        value: None,
+        lower: None,
+        upper: None,
+        expected: None,
+        deviation: None,
+        detector: "availability".to_string(),
+        context: AlertContext::default(),
+        notice: Some(reason.to_string()),
+    };
+    enqueue(tx, payload, now).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use detect::Point;
+
+    use super::*;
+    use crate::metrics::model::SliceKey;
+    use crate::state::state_path;
+
+    fn evaluation(
+        metric: &str,
+        slice: Option<&str>,
+        bucket: i64,
+        value: Option<f64>,
+    ) -> Evaluation {
+        Evaluation {
+            metric: metric.into(),
+            slice: slice.map(|v| SliceKey {
+                dimension: "os".into(),
+                value: v.into(),
+            }),
+            bucket,
+            detector: "iqr".into(),
+            point: Point {
+                value,
+                lower: Some(90.0),
+                upper: Some(110.0),
+                expected: Some(100.0),
+                is_anomaly: value.is_some_and(|v| !(90.0..=110.0).contains(&v)),
+                score: 0.0,
+                deviation: None,
+            },
+            context: Default::default(),
+        }
+    }
+
+    fn temp_store() -> (tempfile::TempDir, SqliteState) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteState::open(&state_path(dir.path())).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn an_empty_store_has_no_latest_evaluation() {
+        let (_dir, store) = temp_store();
+        assert!(store.latest_whole().unwrap().is_empty());
+    }
+
+    #[test]
+    fn keeps_the_newest_whole_metric_evaluation_across_a_restart() {
+        let (dir, mut store) = temp_store();
+        store
+            .record_latest(&[
+                evaluation("feed_views", None, 900, Some(100.0)),
+                evaluation("feed_views", Some("iOS"), 900, Some(40.0)),
+                evaluation("likes", None, 900, None),
+            ])
+            .unwrap();
+        store
+            .record_latest(&[evaluation("feed_views", None, 1800, Some(150.0))])
+            .unwrap();
+        drop(store);
+        let store = SqliteState::open(&state_path(dir.path())).expect("reopen");
+        let latest = store.latest_whole().unwrap();
+        assert_eq!(latest.len(), 2, "slices are not whole metrics: {latest:?}");
+        let views = &latest["feed_views"];
+        assert_eq!(views.bucket, 1800);
+        assert_eq!(views.value, Some(150.0));
+        assert_eq!(
+            (views.expected, views.lower, views.upper),
+            (Some(100.0), Some(90.0), Some(110.0))
+        );
+        assert!(views.is_anomaly);
+        assert_eq!(views.detector, "iqr");
+        assert_eq!(latest["likes"].value, None, "a gap is kept as no value");
+    }
+
+    #[test]
+    fn a_recheck_of_an_older_bucket_does_not_replace_the_newest() {
+        let (_dir, mut store) = temp_store();
+        store
+            .record_latest(&[evaluation("feed_views", None, 1800, Some(150.0))])
+            .unwrap();
+        store
+            .record_latest(&[evaluation("feed_views", None, 900, Some(100.0))])
+            .unwrap();
+        assert_eq!(store.latest_whole().unwrap()["feed_views"].bucket, 1800);
+        // The same bucket re-evaluated (late data) does replace it.
+        store
+            .record_latest(&[evaluation("feed_views", None, 1800, Some(105.0))])
+            .unwrap();
+        assert_eq!(
+            store.latest_whole().unwrap()["feed_views"].value,
+            Some(105.0)
+        );
+    }
+}
