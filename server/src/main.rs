@@ -3,7 +3,7 @@
 //! bad input ends as one clear message and a non-zero exit code, never a panic.
 
 use clap::Parser;
-use server::{cli, commands};
+use server::commands::{self, cli};
 
 /// mimalloc keeps freed pages for reuse: a fresh detection result (41 bytes
 /// per bucket, tens of MB for a long series) is not page-faulted in again on

@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use server::alerts::Label;
+use server::state::Label;
 use server::state::{state_path, AlertLog, SqliteState};
 use support::{request, serve_with, Server};
 

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::Evaluation;
+use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 
 /// Alert identifier (what button callbacks carry).

@@ -7,10 +7,7 @@
 //! `mark_sent` / `mark_failed`; button presses become `label` / `silence`.
 
 pub mod lifecycle;
+pub mod significance;
 pub mod silence_scope;
 
-pub use crate::state::{
-    AlertError, AlertRecord, AlertStatus, CheckRecord, Label, LatestEvaluation,
-    NotificationPayload, OutboxItem, SentMessage, SOURCE_METRIC,
-};
 pub use lifecycle::{AlertConfig, AlertId, Notify, Silence, SilenceScope};

@@ -7,9 +7,7 @@
 //! extra query. The day/week comparisons read two single buckets per
 //! anomalous series, only for the few series that fire.
 
-use serde::{Deserialize, Serialize};
-
-use super::Evaluation;
+use crate::evaluation::{Evaluation, SliceChange};
 use crate::metrics::model::{MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 
@@ -18,42 +16,6 @@ pub const DRILLDOWN_SLICES: usize = 3;
 
 const DAY: i64 = 86_400;
 const WEEK: i64 = 7 * DAY;
-
-/// Context carried by an evaluation into its alert and message.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlertContext {
-    /// Evaluated after its scheduled time (catch-up after downtime).
-    #[serde(default)]
-    pub late: bool,
-    /// Relative change against the same bucket one day earlier.
-    #[serde(default)]
-    pub vs_yesterday: Option<f64>,
-    /// Relative change against the same bucket seven days earlier.
-    #[serde(default)]
-    pub vs_week_ago: Option<f64>,
-    /// The slices contributing most to an unsliced metric's deviation.
-    #[serde(default)]
-    pub drilldown: Vec<SliceChange>,
-    /// Metrics this one is computed from that fire in the same check.
-    #[serde(default)]
-    pub caused_by: Vec<String>,
-    /// Why an anomalous point does not alert (too small to matter), if so.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<String>,
-}
-
-/// One slice's part in a metric's deviation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SliceChange {
-    pub slice: SliceKey,
-    pub value: f64,
-    pub expected: f64,
-    /// The slice's own relative change against its expected value.
-    pub change: Option<f64>,
-    /// Its share of the whole metric's deviation (value - expected), 0..1 for
-    /// slices moving the same way.
-    pub share: Option<f64>,
-}
 
 /// Fills the drill-down and the cause of every anomalous evaluation.
 pub fn attach_related(evaluations: &mut [Evaluation], metrics: &[MetricDef]) {
@@ -171,6 +133,7 @@ pub async fn attach_comparisons(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::AlertContext;
     use detect::Point;
 
     fn eval(metric: &str, slice: Option<(&str, &str)>, value: f64, expected: f64) -> Evaluation {

@@ -5,38 +5,16 @@
 pub mod context;
 pub mod plan;
 pub mod run;
-pub mod significance;
 
-pub use context::{AlertContext, SliceChange};
+use detect::Ensemble;
 
-use std::collections::HashMap;
-
-use detect::{Ensemble, Point};
-
-use crate::config::DetectorChoice;
+use crate::detector_choice::DetectorChoice;
+use crate::evaluation::{AlertContext, Evaluation, OpenSince};
 
 use crate::metrics::model::{
     on_grid, Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
 };
 use crate::sources::{Source, SourceError};
-
-/// The detector's verdict on one metric (or one slice of it) at one bucket.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    pub metric: String,
-    pub slice: Option<SliceKey>,
-    /// Start of the evaluated bucket (unix seconds).
-    pub bucket: i64,
-    pub detector: String,
-    pub point: Point,
-    /// Drill-down, comparisons, cause; filled for anomalous evaluations.
-    pub context: AlertContext,
-}
-
-/// Series with an open alert, and the first anomalous bucket of each: the
-/// baseline of such a series leaves out the buckets since then, so an outage
-/// does not become the "normal" it is compared with (nor its end a new alert).
-pub type OpenSince = HashMap<(String, Option<SliceKey>), i64>;
 
 /// Evaluates `bucket` for every metric, whole and by each of its slice
 /// dimensions, with each metric's detector, then attaches the alert context

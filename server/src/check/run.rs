@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{evaluate_all, plan, Evaluation};
-use crate::alerts::{AlertError, CheckRecord};
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::{Source, SourceError};
 use crate::state::State;
+use crate::state::{AlertError, CheckRecord};
 
 /// Why a check did not complete.
 #[derive(Debug, thiserror::Error)]

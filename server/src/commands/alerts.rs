@@ -18,10 +18,11 @@ use clap::{Args, Subcommand};
 use super::source_args::SourceArgs;
 use super::state_access::existing_state;
 use crate::alerts::silence_scope::silence_scope;
-use crate::alerts::{AlertStatus, SilenceScope};
+use crate::alerts::SilenceScope;
 use crate::csv_series::csv_cell;
 use crate::metrics::model::SliceKey;
 use crate::pipeline;
+use crate::state::AlertStatus;
 use crate::state::{state_path, HistoryFilter};
 use crate::times::format_time;
 

@@ -17,10 +17,11 @@ use clap::Args;
 use detect::{DetectorSpec, IqrParams, Smoothing};
 
 use super::source_args::SourceArgs;
-use crate::check::{self, plan, Evaluation};
+use crate::check::{self, plan};
 use crate::config::Config;
 use crate::csv_series;
 use crate::delivery::DeliveryReport;
+use crate::evaluation::Evaluation;
 use crate::pipeline::{self, Pipeline};
 use crate::sources::Source;
 use crate::state::state_path;
@@ -92,7 +93,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
                 catalogue.metrics(),
                 &detectors,
                 bucket,
-                &check::OpenSince::new(),
+                &crate::evaluation::OpenSince::new(),
             ))
             .with_context(|| checking(bucket, &source))?;
         report_evaluations(&evaluations)?;

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod eval;
@@ -13,7 +14,7 @@ pub mod source_args;
 pub mod state_access;
 pub mod tune;
 
-use crate::cli::Command;
+use cli::Command;
 
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {

@@ -43,12 +43,13 @@
 
 use std::collections::BTreeMap;
 
-use detect::{CombineRule, DetectorSpec, Ensemble, IqrParams};
+use detect::{CombineRule, DetectorSpec, Ensemble};
 use serde::Deserialize;
 
 use super::Secret;
+use crate::alerts::significance::AlertFloor;
 use crate::alerts::AlertConfig;
-use crate::check::significance::AlertFloor;
+use crate::detector_choice::DetectorChoice;
 
 /// Environment variable with the bot token (wins over the file).
 pub const TOKEN_ENV: &str = "VIGIL_TELEGRAM_TOKEN";
@@ -143,38 +144,6 @@ pub struct DashboardLink {
     pub metric: Option<String>,
     pub title: String,
     pub url: String,
-}
-
-/// Which detector, or which detectors combined by which rule, judge each metric.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DetectorChoice {
-    pub default: Ensemble,
-    pub per_metric: BTreeMap<String, Ensemble>,
-    /// Set by a command-line override (`vigil check --a --n`): settings applied
-    /// from the web lab (see `crate::settings`) do not replace this choice.
-    pub fixed: bool,
-}
-
-impl Default for DetectorChoice {
-    fn default() -> Self {
-        Self {
-            default: Ensemble::single(DetectorSpec::Iqr(IqrParams::default())),
-            per_metric: BTreeMap::new(),
-            fixed: false,
-        }
-    }
-}
-
-impl DetectorChoice {
-    /// True when the config picks `metric`'s detector (its own entry, or a
-    /// default other than vigil's built-in one).
-    pub fn chooses(&self, metric: &str) -> bool {
-        self.per_metric.contains_key(metric) || self.default != DetectorChoice::default().default
-    }
-
-    pub fn for_metric(&self, metric: &str) -> &Ensemble {
-        self.per_metric.get(metric).unwrap_or(&self.default)
-    }
 }
 
 impl AlertingConfig {
@@ -625,6 +594,7 @@ pub(super) fn looks_like_token(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use detect::IqrParams;
 
     #[test]
     fn the_choice_says_whether_the_config_picked_a_metric_detector() {

@@ -44,9 +44,7 @@ use crate::metrics::{self, MetricError};
 pub mod alerting;
 pub mod clickhouse_url;
 
-pub use alerting::{
-    AlertingConfig, DashboardLink, DetectorChoice, ScheduleConfig, TelegramSettings, TOKEN_ENV,
-};
+pub use alerting::{AlertingConfig, DashboardLink, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
 pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";

@@ -18,11 +18,11 @@ pub mod render;
 use std::sync::Arc;
 
 use crate::alerts::lifecycle::Notify;
-use crate::alerts::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
 use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
+use crate::state::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
 use crate::state::{State, StateStore};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{

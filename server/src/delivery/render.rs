@@ -5,13 +5,13 @@
 use detect::Series;
 
 use crate::alerts::lifecycle::Notify;
-use crate::alerts::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC};
 use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, watermark};
 use crate::config::AlertingConfig;
 use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
+use crate::state::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC};
 use crate::telegram::message::{escape_html, AlertMessage, AlertState, GroupLine, MessageExtras};
 
 /// Where links in messages point.

@@ -16,11 +16,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::{AlertRecord, Label};
 use crate::events::Incident;
 use crate::metrics::model::BUCKET_SECONDS;
+use crate::state::{AlertRecord, Label};
 
-pub use crate::state::{LabelError, NewLabel};
+pub use crate::state::{LabelError, LabelKind, LabelRecord, NewLabel};
 use crate::state::{State, StateStore};
 
 /// Every label of `metric` overlapping `range`: the source's incidents and
@@ -94,38 +94,6 @@ impl Stored {
     }
 }
 
-/// What a span of history is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelKind {
-    /// Something broke: a detector should alert here.
-    Incident,
-    /// Nothing broke: an alert here is wrong.
-    FalseAlarm,
-    /// A real change nobody needs to hear about (a release, a holiday): neutral.
-    Expected,
-}
-
-impl LabelKind {
-    pub const ALL: [LabelKind; 3] = [
-        LabelKind::Incident,
-        LabelKind::FalseAlarm,
-        LabelKind::Expected,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LabelKind::Incident => "incident",
-            LabelKind::FalseAlarm => "false_alarm",
-            LabelKind::Expected => "expected",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
-    }
-}
-
 /// Where a span came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,19 +127,6 @@ impl Span {
     fn overlaps(&self, other: &Span) -> bool {
         self.from < other.to && other.from < self.to
     }
-}
-
-/// A label stored from the web UI.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LabelRecord {
-    pub id: i64,
-    pub metric: String,
-    pub from: i64,
-    pub to: i64,
-    pub kind: LabelKind,
-    pub note: String,
-    pub created_by: String,
-    pub created_at: i64,
 }
 
 /// Every label of the whole metric `metric` (not of single slices), sorted by
@@ -294,9 +249,9 @@ pub fn to_eval_spans(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::AlertStatus;
     use crate::events::IncidentKind;
     use crate::metrics::model::SliceKey;
+    use crate::state::AlertStatus;
 
     const B: i64 = BUCKET_SECONDS;
 

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::DetectorChoice;
+use crate::detector_choice::DetectorChoice;
 use crate::state::State;
 
 pub use crate::state::{SettingChange, SettingsError};

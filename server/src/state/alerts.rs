@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::lifecycle::{AlertConfig, AlertId};
-use crate::check::Evaluation;
+use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 
 use super::OutboxItem;
@@ -180,5 +180,5 @@ pub trait AlertLog {
     fn alert_counts(&self) -> Result<(u64, u64), AlertError>;
 
     /// Every series with an open alert and its first anomalous bucket.
-    fn open_since(&self) -> Result<crate::check::OpenSince, AlertError>;
+    fn open_since(&self) -> Result<crate::evaluation::OpenSince, AlertError>;
 }

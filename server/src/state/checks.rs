@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::check::Evaluation;
+use crate::evaluation::Evaluation;
 
 use super::{AlertError, OutboxItem};
 

@@ -4,7 +4,52 @@
 //! so the store holds what people actually said. Removal is a soft delete,
 //! so a mistaken click can be traced.
 
-use crate::labels::{LabelKind, LabelRecord};
+use serde::{Deserialize, Serialize};
+
+/// What a span of history is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    /// Something broke: a detector should alert here.
+    Incident,
+    /// Nothing broke: an alert here is wrong.
+    FalseAlarm,
+    /// A real change nobody needs to hear about (a release, a holiday): neutral.
+    Expected,
+}
+
+impl LabelKind {
+    pub const ALL: [LabelKind; 3] = [
+        LabelKind::Incident,
+        LabelKind::FalseAlarm,
+        LabelKind::Expected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelKind::Incident => "incident",
+            LabelKind::FalseAlarm => "false_alarm",
+            LabelKind::Expected => "expected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// A label stored from the web UI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelRecord {
+    pub id: i64,
+    pub metric: String,
+    pub from: i64,
+    pub to: i64,
+    pub kind: LabelKind,
+    pub note: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {

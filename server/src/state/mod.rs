@@ -39,7 +39,7 @@ pub use alerts::{
     AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label, SOURCE_METRIC,
 };
 pub use checks::{CheckRecord, Checks, LatestEvaluation};
-pub use labels::{LabelError, Labels, NewLabel};
+pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::lifecycle::{AlertId, Notify};
-use crate::check::AlertContext;
+use crate::evaluation::AlertContext;
 use crate::metrics::model::SliceKey;
 
 use super::{AlertError, AlertRecord};

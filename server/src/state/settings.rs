@@ -10,7 +10,7 @@
 use detect::Ensemble;
 use serde::{Deserialize, Serialize};
 
-use crate::config::DetectorChoice;
+use crate::detector_choice::DetectorChoice;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::check::SliceChange;
+use crate::evaluation::SliceChange;
 use crate::metrics::model::SliceKey;
 
 /// Telegram's limit for a photo caption, after entity parsing.

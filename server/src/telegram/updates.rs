@@ -13,7 +13,8 @@ use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
 
 use super::client::{CallbackQuery, TelegramClient, TelegramError, Update};
 use super::message::{AlertAction, CallbackData};
-use crate::alerts::{AlertError, AlertId, Label, SentMessage};
+use crate::alerts::AlertId;
+use crate::state::{AlertError, Label, SentMessage};
 use crate::state::{State, StateStore};
 
 /// Long-poll timeout of one `getUpdates` call in the serve loop.

@@ -10,12 +10,13 @@ use app::api::{
 };
 
 use crate::alerts::silence_scope::silence_scope;
-use crate::alerts::{AlertError, AlertRecord, AlertStatus, Label, Silence, SilenceScope};
-use crate::config::DetectorChoice;
+use crate::alerts::{Silence, SilenceScope};
+use crate::detector_choice::DetectorChoice;
 use crate::labels::{LabelError, LabelKind, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::settings::SettingsError;
 use crate::sources::Source;
+use crate::state::{AlertError, AlertRecord, AlertStatus, Label};
 use crate::state::{HistoryFilter, State, StateStore};
 
 use super::history_cache::HistoryCache;

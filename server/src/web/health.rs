@@ -17,10 +17,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::alerts::{AlertError, CheckRecord};
 use crate::check::watermark;
 use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::Source;
+use crate::state::{AlertError, CheckRecord};
 
 /// A check older than this (two missed ticks) makes the server not ready.
 const STALE_CHECK_SECS: i64 = 2 * BUCKET_SECONDS + 300;

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use app::api::{CardAlert, CardEvaluation, CardStatus, MetricCard, Overview, OVERVIEW_HOURS};
 
 use crate::alerts::lifecycle::is_muted;
-use crate::alerts::{AlertError, AlertRecord, AlertStatus, CheckRecord, LatestEvaluation, Silence};
-use crate::check::OpenSince;
+use crate::alerts::Silence;
+use crate::evaluation::OpenSince;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
+use crate::state::{AlertError, AlertRecord, AlertStatus, CheckRecord, LatestEvaluation};
 use crate::state::{HistoryFilter, State, StateStore};
 
 /// How long the sparklines count as fresh; then one background refresh runs.
@@ -408,7 +409,7 @@ mod tests {
     #[test]
     fn reads_a_real_store_after_a_check() {
         use crate::alerts::AlertConfig;
-        use crate::check::Evaluation;
+        use crate::evaluation::Evaluation;
         use crate::state::prelude::*;
         use detect::Point;
 

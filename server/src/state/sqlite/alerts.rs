@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{slice_from, slice_parts, sql, SqliteState};
 use crate::alerts::lifecycle::{self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Step};
-use crate::check::Evaluation;
+use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 use crate::state::sqlite::outbox::enqueue;
 use crate::state::sqlite::silences::query_silences;
@@ -180,7 +180,7 @@ impl AlertLog for SqliteState {
         Ok((firing, resolved))
     }
 
-    fn open_since(&self) -> Result<crate::check::OpenSince, AlertError> {
+    fn open_since(&self) -> Result<crate::evaluation::OpenSince, AlertError> {
         let mut stmt = self
             .conn
             .prepare(

@@ -10,7 +10,7 @@ use super::outbox::enqueue;
 use super::silences::query_silences;
 use super::{redact, sql, SqliteState};
 use crate::alerts::lifecycle::{self, AlertId, Notify};
-use crate::check::{AlertContext, Evaluation};
+use crate::evaluation::{AlertContext, Evaluation};
 use crate::state::{
     AlertError, CheckRecord, Checks, LatestEvaluation, NotificationPayload, OutboxItem,
     SOURCE_METRIC,

@@ -3,8 +3,8 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::SqliteState;
-use crate::labels::{LabelKind, LabelRecord};
 use crate::state::{LabelError, Labels, NewLabel};
+use crate::state::{LabelKind, LabelRecord};
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
     move |error| LabelError::Sql {
@@ -134,7 +134,7 @@ impl Labels for SqliteState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::labels::LabelKind;
+    use crate::state::LabelKind;
     use crate::state::NewLabel;
 
     fn label(metric: &str, from: i64, to: i64, kind: LabelKind) -> NewLabel {

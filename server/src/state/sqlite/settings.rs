@@ -4,7 +4,7 @@ use detect::Ensemble;
 use rusqlite::params;
 
 use super::SqliteState;
-use crate::config::DetectorChoice;
+use crate::detector_choice::DetectorChoice;
 use crate::state::{DetectorSettings, SettingChange, SettingsError};
 
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SettingsError {

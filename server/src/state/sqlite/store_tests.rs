@@ -10,7 +10,7 @@ use detect::Point;
 use proptest::prelude::*;
 
 use crate::alerts::lifecycle::{AlertConfig, Notify, SilenceScope};
-use crate::check::Evaluation;
+use crate::evaluation::Evaluation;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::state::prelude::*;
 use crate::state::{

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Evaluation;
+use crate::evaluation::Evaluation;
 use crate::metrics::model::{Aggregate, MetricDef};
 
 /// The alerting floor (`[alerts]` min_volume, min_abs_change, ratio_slices).
@@ -73,7 +73,7 @@ impl AlertFloor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::AlertContext;
+    use crate::evaluation::AlertContext;
     use crate::metrics::catalogue::builtin_metric;
     use crate::metrics::model::SliceKey;
     use detect::Point;

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{
+use super::{
     alerts::AlertsArgs, check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs,
     series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs, tune::TuneArgs,
 };

@@ -1,0 +1,64 @@
+//! What a check says of one series at one bucket: the detector's point and
+//! the context an alert carries. `check` produces these; `alerts` and `state`
+//! consume them, so they live below all three.
+
+use std::collections::HashMap;
+
+use detect::Point;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::model::SliceKey;
+
+/// The detector's verdict on one metric (or one slice of it) at one bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub metric: String,
+    pub slice: Option<SliceKey>,
+    /// Start of the evaluated bucket (unix seconds).
+    pub bucket: i64,
+    pub detector: String,
+    pub point: Point,
+    /// Drill-down, comparisons, cause; filled for anomalous evaluations.
+    pub context: AlertContext,
+}
+
+/// Series with an open alert, and the first anomalous bucket of each: the
+/// baseline of such a series leaves out the buckets since then, so an outage
+/// does not become the "normal" it is compared with (nor its end a new alert).
+pub type OpenSince = HashMap<(String, Option<SliceKey>), i64>;
+
+/// Context carried by an evaluation into its alert and message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertContext {
+    /// Evaluated after its scheduled time (catch-up after downtime).
+    #[serde(default)]
+    pub late: bool,
+    /// Relative change against the same bucket one day earlier.
+    #[serde(default)]
+    pub vs_yesterday: Option<f64>,
+    /// Relative change against the same bucket seven days earlier.
+    #[serde(default)]
+    pub vs_week_ago: Option<f64>,
+    /// The slices contributing most to an unsliced metric's deviation.
+    #[serde(default)]
+    pub drilldown: Vec<SliceChange>,
+    /// Metrics this one is computed from that fire in the same check.
+    #[serde(default)]
+    pub caused_by: Vec<String>,
+    /// Why an anomalous point does not alert (too small to matter), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+/// One slice's part in a metric's deviation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SliceChange {
+    pub slice: SliceKey,
+    pub value: f64,
+    pub expected: f64,
+    /// The slice's own relative change against its expected value.
+    pub change: Option<f64>,
+    /// Its share of the whole metric's deviation (value - expected), 0..1 for
+    /// slices moving the same way.
+    pub share: Option<f64>,
+}
