@@ -10,8 +10,8 @@ use leptos_router::components::A;
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
 
 use crate::api::{
-    error_text, fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence,
-    LabelAlert, MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
+    error_text, fetch_alerts, fetch_metrics, fetch_silences, AlertLabel, AlertRow, AlertState,
+    CreateSilence, EndSilence, LabelAlert, MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
 };
 
 /// The most alerts the page lists.
@@ -59,7 +59,7 @@ fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
             let since_hours = since.parse::<u32>().ok();
             fetch_alerts(
                 non_empty(metric),
-                non_empty(state),
+                state.parse::<AlertState>().ok(),
                 ALERT_LIMIT,
                 since_hours,
             )
@@ -194,20 +194,20 @@ fn alert_row(
         .unwrap_or_else(|| "–".into());
     let state = match alert.resolved_at {
         Some(at) => format!("{} (until {})", alert.state, time(at)),
-        None => alert.state.clone(),
+        None => alert.state.to_string(),
     };
     let label = match (&alert.label, &alert.label_by) {
         (Some(label), Some(by)) => format!("{label} (by {by})"),
-        (Some(label), None) => label.clone(),
+        (Some(label), None) => label.to_string(),
         _ => String::new(),
     };
     let id = alert.id;
     // Unlabelled alerts offer the same labels as the Telegram buttons.
     let buttons = alert.label.is_none().then(|| {
-        let press = move |label: &'static str| {
+        let press = move |label: AlertLabel| {
             action.dispatch(LabelAlert {
                 id,
-                label: label.to_string(),
+                label,
                 token: token.get_untracked(),
             });
         };
@@ -216,14 +216,14 @@ fn alert_row(
                 <button
                     type="button"
                     aria-label=format!("Label alert {id} a false alarm")
-                    on:click=move |_| press("false_alarm")
+                    on:click=move |_| press(AlertLabel::FalseAlarm)
                 >
                     "False alarm"
                 </button>
                 <button
                     type="button"
                     aria-label=format!("Label alert {id} expected")
-                    on:click=move |_| press("expected")
+                    on:click=move |_| press(AlertLabel::Expected)
                 >
                     "Expected"
                 </button>

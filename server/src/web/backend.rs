@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use app::api::{
-    backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelRole, LabelSpan, MetricHistory,
-    MetricSlices, MetricSummary, Overview, SettingChangeRow, SilenceRequest, SilenceRow,
-    SliceSeries,
+    backend::{constant_time_eq, ApiError, ApiResult, Backend, BoxFuture},
+    AlertEventRow, AlertLabel, AlertRow, AlertState, DetectorOrigin, DetectorSettings, LabelOrigin,
+    LabelRequest, LabelRole, LabelSpan, MetricHistory, MetricSlices, MetricSummary, Overview,
+    Refusal, SettingChangeRow, SilenceRequest, SilenceRow, SliceSeries,
 };
 
 use crate::alerts::silence_scope::silence_scope;
@@ -89,8 +89,8 @@ impl SourceBackend {
     /// Runs `job` on the detector settings in the state file, on the blocking pool.
     async fn with_settings<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut SettingsStore, &DetectorChoice) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        job: impl FnOnce(&mut SettingsStore, &DetectorChoice) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
         let path = self.state_file.clone();
         let configured = self.configured_detectors.clone();
         tokio::task::spawn_blocking(move || {
@@ -98,10 +98,10 @@ impl SourceBackend {
             job(&mut settings, &configured)
         })
         .await
-        .map_err(|_| "the detector settings task failed".to_string())?
+        .map_err(|_| ApiError::failed("the detector settings task failed"))?
     }
 
-    async fn load_detector_settings(&self, metric: String) -> Result<DetectorSettings, String> {
+    async fn load_detector_settings(&self, metric: String) -> ApiResult<DetectorSettings> {
         self.metric(&metric)?;
         self.with_settings(move |settings, configured| settings_view(settings, configured, &metric))
             .await
@@ -110,19 +110,9 @@ impl SourceBackend {
     async fn change_detector(
         &self,
         metric: String,
-        detector: Option<String>,
-    ) -> Result<DetectorSettings, String> {
+        detector: Option<detect::Ensemble>,
+    ) -> ApiResult<DetectorSettings> {
         self.metric(&metric)?;
-        let detector = detector
-            .map(|text| {
-                let ensemble: detect::Ensemble = serde_json::from_str(&text)
-                    .map_err(|error| format!("detector settings: {error}"))?;
-                ensemble
-                    .validate()
-                    .map_err(|error| format!("detector settings: {error}"))?;
-                Ok::<_, String>(ensemble)
-            })
-            .transpose()?;
         let now = crate::times::unix_now();
         self.with_settings(move |settings, configured| {
             settings
@@ -153,27 +143,30 @@ impl SourceBackend {
     async fn with_labels<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut LabelStore) -> Result<T, LabelError> + Send + 'static,
-    ) -> Result<T, String> {
-        let labels = Arc::clone(self.labels.as_ref().map_err(Clone::clone)?);
+    ) -> ApiResult<T> {
+        let labels = Arc::clone(self.labels.as_ref().map_err(ApiError::failed)?);
         tokio::task::spawn_blocking(move || {
             let mut labels = labels
                 .lock()
-                .map_err(|_| "labels are unavailable after an earlier failure".to_string())?;
+                .map_err(|_| ApiError::failed("labels are unavailable after an earlier failure"))?;
             job(&mut labels).map_err(|error| match error {
-                LabelError::Unknown(id) => format!("no label with id {id}"),
+                LabelError::Unknown(id) => ApiError::not_found(format!("no label with id {id}")),
                 other => {
                     tracing::warn!(error = %other, "label store failed");
-                    "could not read or write labels; see the server log".to_string()
+                    ApiError::failed("could not read or write labels; see the server log")
                 }
             })
         })
         .await
-        .map_err(|_| "the label task failed".to_string())?
+        .map_err(|_| ApiError::failed("the label task failed"))?
     }
 
-    async fn add_label(&self, request: LabelRequest) -> Result<i64, String> {
-        let kind = LabelKind::parse(&request.kind)
-            .ok_or_else(|| format!("unknown label kind {:?}", request.kind))?;
+    async fn add_label(&self, request: LabelRequest) -> ApiResult<i64> {
+        let kind = match request.kind {
+            app::api::LabelKind::Incident => LabelKind::Incident,
+            app::api::LabelKind::FalseAlarm => LabelKind::FalseAlarm,
+            app::api::LabelKind::Expected => LabelKind::Expected,
+        };
         self.metric(&request.metric)?;
         let label = NewLabel {
             metric: request.metric,
@@ -188,11 +181,10 @@ impl SourceBackend {
             .map(|record| record.id)
     }
 
-    async fn set_alert_label(&self, id: u64, label: String) -> Result<(), String> {
-        let label = match label.as_str() {
-            "false_alarm" => Label::FalseAlarm,
-            "expected" => Label::Expected,
-            other => return Err(format!("unknown alert label {other:?}")),
+    async fn set_alert_label(&self, id: u64, label: AlertLabel) -> ApiResult<()> {
+        let label = match label {
+            AlertLabel::FalseAlarm => Label::FalseAlarm,
+            AlertLabel::Expected => Label::Expected,
         };
         let now = crate::times::unix_now();
         with_store(&self.store, move |store| {
@@ -200,7 +192,7 @@ impl SourceBackend {
         })
         .await
         .map_err(|error| match error {
-            AlertError::UnknownAlert(id) => format!("no alert with id {id}"),
+            AlertError::UnknownAlert(id) => ApiError::not_found(format!("no alert with id {id}")),
             other => store_error("label alert")(other),
         })
     }
@@ -208,11 +200,14 @@ impl SourceBackend {
     async fn load_alerts(
         &self,
         metric: Option<String>,
-        state: Option<String>,
+        state: Option<AlertState>,
         limit: u32,
         since_hours: Option<u32>,
-    ) -> Result<Vec<AlertRow>, String> {
-        let status = state.as_deref().map(AlertStatus::parse).transpose()?;
+    ) -> ApiResult<Vec<AlertRow>> {
+        let status = state.map(|state| match state {
+            AlertState::Firing => AlertStatus::Firing,
+            AlertState::Resolved => AlertStatus::Resolved,
+        });
         let now = crate::times::unix_now();
         let filter = HistoryFilter {
             metric,
@@ -232,7 +227,7 @@ impl SourceBackend {
         .map_err(store_error("alert history"))
     }
 
-    async fn load_silences(&self) -> Result<Vec<SilenceRow>, String> {
+    async fn load_silences(&self) -> ApiResult<Vec<SilenceRow>> {
         let now = crate::times::unix_now();
         let silences = with_store(&self.store, move |store| store.active_silences(now))
             .await
@@ -240,7 +235,7 @@ impl SourceBackend {
         Ok(silences.iter().map(silence_row).collect())
     }
 
-    async fn add_silence(&self, request: SilenceRequest) -> Result<SilenceRow, String> {
+    async fn add_silence(&self, request: SilenceRequest) -> ApiResult<SilenceRow> {
         let def = request
             .metric
             .as_deref()
@@ -249,7 +244,8 @@ impl SourceBackend {
         let slice = request
             .slice
             .map(|(dimension, value)| SliceKey { dimension, value });
-        let scope = silence_scope(def, slice)?;
+        let scope =
+            silence_scope(def, slice).map_err(|e| ApiError::refused(Refusal::BadRequest, e))?;
         let now = crate::times::unix_now();
         let until = now + i64::from(request.minutes) * 60;
         let silence = with_store(&self.store, move |store| {
@@ -260,21 +256,23 @@ impl SourceBackend {
         Ok(silence_row(&silence))
     }
 
-    async fn stop_silence(&self, id: i64) -> Result<(), String> {
+    async fn stop_silence(&self, id: i64) -> ApiResult<()> {
         let now = crate::times::unix_now();
         with_store(&self.store, move |store| store.end_silence(id, now))
             .await
             .map_err(|error| match error {
-                AlertError::UnknownSilence(id) => format!("no silence with id {id}"),
+                AlertError::UnknownSilence(id) => {
+                    ApiError::not_found(format!("no silence with id {id}"))
+                }
                 other => store_error("end silence")(other),
             })
     }
 
-    fn metric(&self, name: &str) -> Result<&MetricDef, String> {
+    fn metric(&self, name: &str) -> ApiResult<&MetricDef> {
         self.metrics
             .iter()
             .find(|m| m.name == name)
-            .ok_or_else(|| format!("unknown metric {name:?}"))
+            .ok_or_else(|| ApiError::not_found(format!("unknown metric {name:?}")))
     }
 
     async fn load(
@@ -282,18 +280,14 @@ impl SourceBackend {
         name: &str,
         days: u32,
         slice: Option<(String, String)>,
-    ) -> Result<MetricHistory, String> {
+    ) -> ApiResult<MetricHistory> {
         let metric = self.metric(name)?;
         let slice = slice
             .map(|(dimension, value)| {
                 if metric.slices.contains(&dimension) {
                     Ok(SliceKey { dimension, value })
                 } else {
-                    Err(format!(
-                        "{} is not sliced by {dimension:?}: use one of {}",
-                        metric.name,
-                        metric.slices.join(", ")
-                    ))
+                    Err(not_sliced_by(metric, &dimension))
                 }
             })
             .transpose()?;
@@ -306,7 +300,7 @@ impl SourceBackend {
             .await
             .map_err(|error| {
                 tracing::warn!(metric = %metric.name, %error, "history query failed");
-                format!("could not read {}: {error}", metric.name)
+                ApiError::failed(format!("could not read {}: {error}", metric.name))
             })?;
         // Labels are an extra: when they cannot be read the chart still shows.
         let labels = match self.labels_of(&metric.name, TimeRange { from, to }).await {
@@ -338,18 +332,12 @@ impl SourceBackend {
         name: &str,
         dimension: Option<String>,
         days: u32,
-    ) -> Result<MetricSlices, String> {
+    ) -> ApiResult<MetricSlices> {
         let metric = self.metric(name)?;
         let dimension = match dimension {
             None => metric.slices.first().cloned().unwrap_or_default(),
             Some(dimension) if metric.slices.contains(&dimension) => dimension,
-            Some(dimension) => {
-                return Err(format!(
-                    "{} is not sliced by {dimension:?}: use one of {}",
-                    metric.name,
-                    metric.slices.join(", ")
-                ))
-            }
+            Some(dimension) => return Err(not_sliced_by(metric, &dimension)),
         };
         let mut slices = Vec::new();
         if !dimension.is_empty() {
@@ -364,7 +352,10 @@ impl SourceBackend {
                 .await
                 .map_err(|error| {
                     tracing::warn!(metric = %metric.name, %error, "slice query failed");
-                    format!("could not read {} by {dimension}: {error}", metric.name)
+                    ApiError::failed(format!(
+                        "could not read {} by {dimension}: {error}",
+                        metric.name
+                    ))
                 })?;
             for (value, buckets) in by_value {
                 slices.push(SliceSeries {
@@ -405,7 +396,7 @@ impl Backend for SourceBackend {
         name: &'a str,
         days: u32,
         slice: Option<(String, String)>,
-    ) -> BoxFuture<'a, Result<MetricHistory, String>> {
+    ) -> BoxFuture<'a, ApiResult<MetricHistory>> {
         Box::pin(self.load(name, days, slice))
     }
 
@@ -414,54 +405,54 @@ impl Backend for SourceBackend {
         name: &'a str,
         dimension: Option<String>,
         days: u32,
-    ) -> BoxFuture<'a, Result<MetricSlices, String>> {
+    ) -> BoxFuture<'a, ApiResult<MetricSlices>> {
         Box::pin(self.load_slices(name, dimension, days))
     }
 
     fn alerts(
         &self,
         metric: Option<String>,
-        state: Option<String>,
+        state: Option<AlertState>,
         limit: u32,
         since_hours: Option<u32>,
-    ) -> BoxFuture<'_, Result<Vec<AlertRow>, String>> {
+    ) -> BoxFuture<'_, ApiResult<Vec<AlertRow>>> {
         Box::pin(self.load_alerts(metric, state, limit, since_hours))
     }
 
-    fn silences(&self) -> BoxFuture<'_, Result<Vec<SilenceRow>, String>> {
+    fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceRow>>> {
         Box::pin(self.load_silences())
     }
 
-    fn create_silence(&self, request: SilenceRequest) -> BoxFuture<'_, Result<SilenceRow, String>> {
+    fn create_silence(&self, request: SilenceRequest) -> BoxFuture<'_, ApiResult<SilenceRow>> {
         Box::pin(self.add_silence(request))
     }
 
-    fn end_silence(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn end_silence(&self, id: i64) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(self.stop_silence(id))
     }
 
-    fn label_alert(&self, id: u64, label: String) -> BoxFuture<'_, Result<(), String>> {
+    fn label_alert(&self, id: u64, label: AlertLabel) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(self.set_alert_label(id, label))
     }
 
-    fn create_label(&self, request: LabelRequest) -> BoxFuture<'_, Result<i64, String>> {
+    fn create_label(&self, request: LabelRequest) -> BoxFuture<'_, ApiResult<i64>> {
         Box::pin(self.add_label(request))
     }
 
-    fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn remove_label(&self, id: i64) -> BoxFuture<'_, ApiResult<()>> {
         let now = crate::times::unix_now();
         Box::pin(self.with_labels(move |labels| labels.remove(id, now)))
     }
 
-    fn detector_settings(&self, metric: String) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+    fn detector_settings(&self, metric: String) -> BoxFuture<'_, ApiResult<DetectorSettings>> {
         Box::pin(self.load_detector_settings(metric))
     }
 
     fn apply_detector(
         &self,
         metric: String,
-        detector: Option<String>,
-    ) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+        detector: Option<detect::Ensemble>,
+    ) -> BoxFuture<'_, ApiResult<DetectorSettings>> {
         Box::pin(self.change_detector(metric, detector))
     }
 
@@ -475,7 +466,7 @@ impl Backend for SourceBackend {
             .is_some_and(|expected| constant_time_eq(token.as_bytes(), expected.as_bytes()))
     }
 
-    fn overview(&self) -> BoxFuture<'_, Result<Overview, String>> {
+    fn overview(&self) -> BoxFuture<'_, ApiResult<Overview>> {
         Box::pin(super::overview::load(
             &self.source,
             &self.metrics,
@@ -487,10 +478,32 @@ impl Backend for SourceBackend {
 }
 
 /// Logs a store failure and turns it into a message without internals.
-fn store_error(what: &'static str) -> impl Fn(AlertError) -> String {
+fn store_error(what: &'static str) -> impl Fn(AlertError) -> ApiError {
     move |error| {
         tracing::warn!(%error, "{what} failed");
-        format!("could not read or write the alert state ({what}); see the server log")
+        ApiError::failed(format!(
+            "could not read or write the alert state ({what}); see the server log"
+        ))
+    }
+}
+
+/// 400: `metric` has no dimension `dimension`; the message lists those it has.
+fn not_sliced_by(metric: &MetricDef, dimension: &str) -> ApiError {
+    ApiError::refused(
+        Refusal::BadRequest,
+        format!(
+            "{} is not sliced by {dimension:?}: use one of {}",
+            metric.name,
+            metric.slices.join(", ")
+        ),
+    )
+}
+
+/// An alert's status as the pages name it.
+pub(super) fn alert_state(status: AlertStatus) -> AlertState {
+    match status {
+        AlertStatus::Firing => AlertState::Firing,
+        AlertStatus::Resolved => AlertState::Resolved,
     }
 }
 
@@ -518,19 +531,18 @@ fn label_span(span: crate::labels::Span, slice: Option<&SliceKey>) -> LabelSpan 
             LabelKind::FalseAlarm => LabelRole::FalseAlarm,
         },
         origin: match span.origin {
-            Origin::Source => "source",
-            Origin::Alert => "alert",
-            Origin::User => "user",
-        }
-        .to_string(),
+            Origin::Source => LabelOrigin::Source,
+            Origin::Alert => LabelOrigin::Alert,
+            Origin::User => LabelOrigin::User,
+        },
         id: span.id,
     }
 }
 
 /// Logs a settings store failure and turns it into a message without internals.
-fn settings_error(error: SettingsError) -> String {
+fn settings_error(error: SettingsError) -> ApiError {
     tracing::warn!(%error, "detector settings failed");
-    "could not read or write the detector settings; see the server log".to_string()
+    ApiError::failed("could not read or write the detector settings; see the server log")
 }
 
 /// What the lab shows of a metric's detector: the one in effect and the changes.
@@ -538,7 +550,7 @@ fn settings_view(
     settings: &SettingsStore,
     configured: &DetectorChoice,
     metric: &str,
-) -> Result<DetectorSettings, String> {
+) -> ApiResult<DetectorSettings> {
     let changes = settings.history(Some(metric)).map_err(settings_error)?;
     let in_effect = settings
         .effective(configured)
@@ -551,11 +563,10 @@ fn settings_view(
         in_effect: json(&in_effect),
         name: in_effect.name(),
         origin: match changes.first() {
-            Some(change) if change.detector.is_some() => "applied",
-            _ if configured.chooses(metric) => "config",
-            _ => "default",
-        }
-        .to_string(),
+            Some(change) if change.detector.is_some() => DetectorOrigin::Applied,
+            _ if configured.chooses(metric) => DetectorOrigin::Config,
+            _ => DetectorOrigin::Default,
+        },
         changes: changes
             .iter()
             .map(|change| SettingChangeRow {
@@ -598,15 +609,14 @@ fn alert_row(store: &AlertStore, alert: AlertRecord) -> Result<AlertRow, AlertEr
         lower: alert.lower,
         upper: alert.upper,
         deviation: alert.deviation,
-        state: match alert.status {
-            AlertStatus::Firing => "firing",
-            AlertStatus::Resolved => "resolved",
-        }
-        .to_string(),
+        state: alert_state(alert.status),
         resolved_at: alert.resolved_at,
         muted: alert.muted,
         delivery,
-        label: alert.label.map(|label| label.as_str().to_string()),
+        label: alert.label.map(|label| match label {
+            Label::FalseAlarm => AlertLabel::FalseAlarm,
+            Label::Expected => AlertLabel::Expected,
+        }),
         label_by: alert.label_by,
         events,
     })

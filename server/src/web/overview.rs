@@ -9,13 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::api::backend::{ApiError, ApiResult};
 use app::api::{CardAlert, CardEvaluation, CardStatus, MetricCard, Overview, OVERVIEW_HOURS};
 
 use crate::alerts::lifecycle::is_muted;
 use crate::alerts::store::HistoryFilter;
-use crate::alerts::{
-    AlertError, AlertRecord, AlertStatus, AlertStore, CheckRecord, LatestEvaluation, Silence,
-};
+use crate::alerts::{AlertError, AlertRecord, AlertStore, CheckRecord, LatestEvaluation, Silence};
 use crate::check::OpenSince;
 use crate::delivery::with_store;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};
@@ -173,11 +172,7 @@ pub fn card(
                 .as_ref()
                 .map(|s| format!("{}={}", s.dimension, s.value)),
             deviation: a.deviation,
-            state: match a.status {
-                AlertStatus::Firing => "firing",
-                AlertStatus::Resolved => "resolved",
-            }
-            .to_string(),
+            state: super::backend::alert_state(a.status),
         }),
     }
 }
@@ -198,13 +193,13 @@ pub async fn load(
     store: &Arc<Mutex<AlertStore>>,
     sparks: &SparkCache,
     now: i64,
-) -> Result<Overview, String> {
+) -> ApiResult<Overview> {
     let names: Vec<String> = metrics.iter().map(|m| m.name.clone()).collect();
     let snapshot = with_store(store, move |store| StoreSnapshot::read(store, &names, now))
         .await
         .map_err(|error| {
             tracing::warn!(%error, "overview: alert state unreadable");
-            "could not read the alert state (overview); see the server log".to_string()
+            ApiError::failed("could not read the alert state (overview); see the server log")
         })?;
     let (range, histories) = sparks.get(source, metrics, now).await;
     let cards = metrics

@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::api::{CreateLabel, LabelRole, LabelSpan, RemoveLabel, LABEL_KINDS};
+use crate::api::{CreateLabel, LabelKind, LabelRole, LabelSpan, RemoveLabel};
 use crate::components::format::format_time;
 
 /// `2026-11-23 14:15` in UTC, as the form reads and writes times.
@@ -84,7 +84,7 @@ pub fn LabelsPanel(
                     metric: metric_for_submit.clone(),
                     from: start,
                     to: end,
-                    kind: kind.get_untracked(),
+                    kind: kind.get_untracked().parse().unwrap_or(LabelKind::Incident),
                     note: note.get_untracked(),
                     token: token.get_untracked(),
                 });
@@ -125,14 +125,14 @@ pub fn LabelsPanel(
                 }
             });
             let slice = label.slice.map(|s| format!(" ({s})")).unwrap_or_default();
-            let origin = label.origin.clone();
+            let origin = label.origin.as_str();
             view! {
                 <li data-origin=origin>
                     <time>{format_time(label.from)}</time>
                     " – "
                     <time>{format_time(label.to)}</time>
                     " · " <strong>{label.kind}</strong> {slice}
-                    " · " {role_text(label.role)} " · from " {label.origin}
+                    " · " {role_text(label.role)} " · from " {origin}
                     {(!label.description.is_empty()).then(|| format!(" · {}", label.description))}
                     " " {remove_button}
                 </li>
@@ -163,9 +163,9 @@ pub fn LabelsPanel(
                     <select id="label-kind"
                         on:change=move |ev| kind.set(event_target_value(&ev))
                         prop:value=move || kind.get()>
-                        {LABEL_KINDS
+                        {LabelKind::ALL
                             .iter()
-                            .map(|k| view! { <option value=*k>{k.replace('_', " ")}</option> })
+                            .map(|k| view! { <option value=k.as_str()>{k.as_str().replace('_', " ")}</option> })
                             .collect_view()}
                     </select>
                 </div>

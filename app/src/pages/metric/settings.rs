@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::api::{fetch_detector, ApplyDetector, DetectorSettings};
+use crate::api::{fetch_detector, ApplyDetector, DetectorChange, DetectorOrigin, DetectorSettings};
 use crate::components::format::format_time;
 
 #[component]
@@ -25,7 +25,7 @@ pub fn ApplyPanel(
         move |_| fetch_detector(metric_for_fetch.clone()),
     );
     let metric_for_apply = metric.clone();
-    let dispatch = move |detector: String| {
+    let dispatch = move |detector: DetectorChange| {
         apply.dispatch(ApplyDetector {
             metric: metric_for_apply.clone(),
             detector,
@@ -34,11 +34,9 @@ pub fn ApplyPanel(
     };
     let dispatch_revert = dispatch.clone();
     let apply_current = move |_| {
-        // The lab's detector in the shape of a `[detectors]` entry.
-        match serde_json::to_string(&lab.spec.get_untracked()) {
-            Ok(json) => dispatch(json),
-            Err(error) => lab.error.set(Some(error.to_string())),
-        }
+        dispatch(DetectorChange::Detector(detect::Ensemble::single(
+            lab.spec.get_untracked(),
+        )))
     };
     let error = move || match apply.value().get() {
         Some(Err(error)) => Some(crate::api::error_text(&error)),
@@ -69,7 +67,7 @@ pub fn ApplyPanel(
                     {move || format!("Apply {} with these parameters", current())}
                 </button>
                 " "
-                <button type="button" on:click=move |_| dispatch_revert(String::new())
+                <button type="button" on:click=move |_| dispatch_revert(DetectorChange::ConfigChoice)
                     disabled=move || apply.pending().get()>
                     "Back to the config's choice"
                 </button>
@@ -83,10 +81,10 @@ pub fn ApplyPanel(
 
 #[component]
 fn InEffect(settings: DetectorSettings) -> impl IntoView {
-    let origin = match settings.origin.as_str() {
-        "applied" => "applied from the lab",
-        "config" => "from the config file",
-        _ => "vigil's default: no detector configured for this metric",
+    let origin = match settings.origin {
+        DetectorOrigin::Applied => "applied from the lab",
+        DetectorOrigin::Config => "from the config file",
+        DetectorOrigin::Default => "vigil's default: no detector configured for this metric",
     };
     let changes = settings
         .changes

@@ -1,0 +1,155 @@
+//! Detector settings: the detector judging a metric in the live checks, and
+//! applying the lab's in its place.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::{backend, find_metric, refuse, Refusal};
+
+/// The detector judging a metric, and how it came to be.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectorSettings {
+    pub metric: String,
+    /// The detector in effect, as JSON in the shape of a `[detectors]` entry:
+    /// `{"detector":"iqr","n":5,...}` or `{"combine":"any","members":[...]}`.
+    pub in_effect: String,
+    /// Its short name: `iqr`, `any(seasonal+drop)`.
+    pub name: String,
+    pub origin: DetectorOrigin,
+    /// Changes applied from the lab, newest first.
+    pub changes: Vec<SettingChangeRow>,
+}
+
+/// Where the detector in effect comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorOrigin {
+    /// The config file's choice.
+    Config,
+    /// vigil's built-in one: the config chooses nothing for this metric.
+    Default,
+    /// Applied from the lab.
+    Applied,
+}
+
+/// What the lab applies to a metric: a detector (one, or several combined)
+/// or a return to the config file's choice.
+///
+/// On the wire it is one text field, the detector as JSON in the shape of a
+/// `[detectors]` entry (`{"detector":"iqr","n":5,...}` or
+/// `{"combine":"any","members":[...]}`), blank for the config's choice: a
+/// form or a script posts it like any other argument, and a malformed or
+/// invalid detector is refused while the request is decoded (400).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DetectorChange {
+    ConfigChoice,
+    Detector(detect::Ensemble),
+}
+
+/// The longest detector a request may carry, as JSON.
+const MAX_DETECTOR_JSON: usize = 16 * 1024;
+
+impl TryFrom<String> for DetectorChange {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        if text.len() > MAX_DETECTOR_JSON {
+            return Err("the detector settings are too long".into());
+        }
+        if text.trim().is_empty() {
+            return Ok(Self::ConfigChoice);
+        }
+        let ensemble: detect::Ensemble =
+            serde_json::from_str(&text).map_err(|error| format!("detector settings: {error}"))?;
+        ensemble
+            .validate()
+            .map_err(|error| format!("detector settings: {error}"))?;
+        Ok(Self::Detector(ensemble))
+    }
+}
+
+impl From<DetectorChange> for String {
+    fn from(change: DetectorChange) -> String {
+        match change {
+            DetectorChange::ConfigChoice => String::new(),
+            // An ensemble always serializes (its members are plain numbers).
+            DetectorChange::Detector(ensemble) => {
+                serde_json::to_string(&ensemble).unwrap_or_default()
+            }
+        }
+    }
+}
+
+/// One change of a metric's detector, with the old and new values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingChangeRow {
+    /// Unix seconds.
+    pub at: i64,
+    pub by: String,
+    /// The detector applied (JSON as in [`DetectorSettings::in_effect`]);
+    /// `None` went back to the config file's.
+    pub detector: Option<String>,
+    /// What was in effect before (JSON).
+    pub previous: String,
+}
+
+#[server(endpoint = "fetch_detector")]
+pub async fn fetch_detector(metric: String) -> Result<DetectorSettings, ServerFnError> {
+    let backend = backend::from_context()?;
+    find_metric(&backend.metrics(), &metric).map_err(|e| refuse(Refusal::NotFound, e))?;
+    backend
+        .detector_settings(metric)
+        .await
+        .map_err(backend::ApiError::into_server_fn_error)
+}
+
+/// Applies a detector to a metric from the next check on, or returns the
+/// metric to the config file's choice. The change is recorded
+/// with its time and the old and new values.
+#[server(endpoint = "apply_detector")]
+pub async fn apply_detector(
+    metric: String,
+    detector: DetectorChange,
+    token: String,
+) -> Result<DetectorSettings, ServerFnError> {
+    let backend = backend::from_context()?;
+    backend::authorize(backend.as_ref(), &token)?;
+    find_metric(&backend.metrics(), &metric).map_err(|e| refuse(Refusal::NotFound, e))?;
+    let detector = match detector {
+        DetectorChange::ConfigChoice => None,
+        DetectorChange::Detector(ensemble) => Some(ensemble),
+    };
+    backend
+        .apply_detector(metric, detector)
+        .await
+        .map_err(backend::ApiError::into_server_fn_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detector_travels_as_its_config_entry() {
+        let iqr = r#"{"detector":"iqr","n":5}"#;
+        let DetectorChange::Detector(ensemble) = DetectorChange::try_from(iqr.to_string()).unwrap()
+        else {
+            panic!("a detector");
+        };
+        assert_eq!(ensemble.name(), "iqr");
+        let back = String::from(DetectorChange::Detector(ensemble));
+        assert!(back.starts_with(r#"{"detector":"iqr""#), "{back}");
+        assert_eq!(
+            DetectorChange::try_from("  ".to_string()),
+            Ok(DetectorChange::ConfigChoice)
+        );
+        for bad in [r#"{"detector":"iqr","n":1}"#, "not json"] {
+            let error = DetectorChange::try_from(bad.to_string()).unwrap_err();
+            assert!(error.starts_with("detector settings: "), "{error}");
+        }
+        let long = DetectorChange::try_from("x".repeat(16 * 1024 + 1)).unwrap_err();
+        assert!(long.contains("too long"), "{long}");
+    }
+}
