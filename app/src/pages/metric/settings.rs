@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::state::Lab;
 use crate::api::{fetch_detector, ApplyDetector, DetectorChange, DetectorOrigin, DetectorSettings};
-use crate::components::format::format_time;
+use crate::format::{time, When};
 
 #[component]
 pub fn ApplyPanel(
@@ -95,7 +95,7 @@ fn InEffect(settings: DetectorSettings) -> impl IntoView {
                 .unwrap_or_else(|| "the config's choice".to_string());
             view! {
                 <li>
-                    <time>{format_time(change.at)}</time> " by " {change.by} ": "
+                    <time>{time(change.at, When::Axis)}</time> " by " {change.by} ": "
                     <code>{change.previous}</code> " → " <code>{new}</code>
                 </li>
             }
