@@ -5,25 +5,23 @@ use std::sync::{Arc, Mutex};
 
 use app::api::{
     backend::{constant_time_eq, ApiError, ApiResult, Backend, BoxFuture},
-    AlertEventRow, AlertLabel, AlertRow, AlertState, DetectorOrigin, DetectorSettings, LabelOrigin,
-    LabelRequest, LabelRole, LabelSpan, MetricHistory, MetricSlices, MetricSummary, Overview,
-    Refusal, SettingChangeRow, SilenceRequest, SilenceRow, SliceSeries,
+    AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest, MetricHistory, MetricSlices,
+    MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, SliceSeries,
 };
 
 use crate::alerts::silence_scope::silence_scope;
 use crate::alerts::store::HistoryFilter;
-use crate::alerts::{
-    AlertError, AlertRecord, AlertStatus, AlertStore, Label, Silence, SilenceScope,
-};
+use crate::alerts::{AlertError, AlertStatus, AlertStore, Label};
 use crate::config::DetectorChoice;
 use crate::delivery::with_store;
 use crate::labels::{LabelError, LabelKind, LabelStore, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
-use crate::settings::{SettingsError, SettingsStore};
+use crate::settings::SettingsStore;
 use crate::sources::Source;
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
+use super::rows::{alert_row, label_span, settings_error, settings_view, silence_row, slice_text};
 
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
@@ -499,141 +497,5 @@ fn not_sliced_by(metric: &MetricDef, dimension: &str) -> ApiError {
     )
 }
 
-/// An alert's status as the pages name it.
-pub(super) fn alert_state(status: AlertStatus) -> AlertState {
-    match status {
-        AlertStatus::Firing => AlertState::Firing,
-        AlertStatus::Resolved => AlertState::Resolved,
-    }
-}
-
 /// Small multiples on the metric page at most.
 const MAX_SMALL_MULTIPLES: usize = 12;
-
-/// A label as the pages show it, for the whole metric or for `slice`: an
-/// incident confined to the slice shown is to be found there, and one of
-/// another slice is neutral.
-fn label_span(span: crate::labels::Span, slice: Option<&SliceKey>) -> LabelSpan {
-    use crate::labels::Origin;
-    let this_slice = slice_text(slice);
-    let own_slice_incident =
-        span.origin == Origin::Source && span.slice.is_some() && span.slice == this_slice;
-    LabelSpan {
-        from: span.from,
-        to: span.to,
-        kind: span.what,
-        description: span.note,
-        slice: span.slice,
-        role: match span.kind {
-            _ if own_slice_incident => LabelRole::Incident,
-            LabelKind::Incident => LabelRole::Incident,
-            LabelKind::Expected => LabelRole::Neutral,
-            LabelKind::FalseAlarm => LabelRole::FalseAlarm,
-        },
-        origin: match span.origin {
-            Origin::Source => LabelOrigin::Source,
-            Origin::Alert => LabelOrigin::Alert,
-            Origin::User => LabelOrigin::User,
-        },
-        id: span.id,
-    }
-}
-
-/// Logs a settings store failure and turns it into a message without internals.
-fn settings_error(error: SettingsError) -> ApiError {
-    tracing::warn!(%error, "detector settings failed");
-    ApiError::failed("could not read or write the detector settings; see the server log")
-}
-
-/// What the lab shows of a metric's detector: the one in effect and the changes.
-fn settings_view(
-    settings: &SettingsStore,
-    configured: &DetectorChoice,
-    metric: &str,
-) -> ApiResult<DetectorSettings> {
-    let changes = settings.history(Some(metric)).map_err(settings_error)?;
-    let in_effect = settings
-        .effective(configured)
-        .map_err(settings_error)?
-        .for_metric(metric)
-        .clone();
-    let json = |ensemble: &detect::Ensemble| serde_json::to_string(ensemble).unwrap_or_default();
-    Ok(DetectorSettings {
-        metric: metric.to_string(),
-        in_effect: json(&in_effect),
-        name: in_effect.name(),
-        origin: match changes.first() {
-            Some(change) if change.detector.is_some() => DetectorOrigin::Applied,
-            _ if configured.chooses(metric) => DetectorOrigin::Config,
-            _ => DetectorOrigin::Default,
-        },
-        changes: changes
-            .iter()
-            .map(|change| SettingChangeRow {
-                at: change.applied_at,
-                by: change.applied_by.clone(),
-                detector: change.detector.as_ref().map(json),
-                previous: json(&change.previous),
-            })
-            .collect(),
-    })
-}
-
-fn slice_text(slice: Option<&SliceKey>) -> Option<String> {
-    slice.map(|s| format!("{}={}", s.dimension, s.value))
-}
-
-fn alert_row(store: &AlertStore, alert: AlertRecord) -> Result<AlertRow, AlertError> {
-    let events = store
-        .events(Some(alert.id))?
-        .into_iter()
-        .filter(|event| event.kind == "button" || event.kind == "label")
-        .map(|event| AlertEventRow {
-            at: event.at,
-            kind: event.kind,
-            details: event.details,
-            actor: event.actor,
-        })
-        .collect();
-    // The store says pending, sent, failed, logged, or none (every notification muted).
-    let delivery = match alert.delivery.as_str() {
-        "none" if alert.muted => "muted".to_string(),
-        _ => alert.delivery.clone(),
-    };
-    Ok(AlertRow {
-        id: alert.id,
-        started_at: alert.started_at,
-        slice: slice_text(alert.slice.as_ref()),
-        metric: alert.metric,
-        value: alert.value,
-        lower: alert.lower,
-        upper: alert.upper,
-        deviation: alert.deviation,
-        state: alert_state(alert.status),
-        resolved_at: alert.resolved_at,
-        muted: alert.muted,
-        delivery,
-        label: alert.label.map(|label| match label {
-            Label::FalseAlarm => AlertLabel::FalseAlarm,
-            Label::Expected => AlertLabel::Expected,
-        }),
-        label_by: alert.label_by,
-        events,
-    })
-}
-
-fn silence_row(silence: &Silence) -> SilenceRow {
-    let (metric, slice) = match &silence.scope {
-        SilenceScope::All => (None, None),
-        SilenceScope::Metric { metric } => (Some(metric.clone()), None),
-        SilenceScope::Slice { metric, slice } => (Some(metric.clone()), slice_text(slice.as_ref())),
-    };
-    SilenceRow {
-        id: silence.id,
-        metric,
-        slice,
-        until: silence.until,
-        created_by: silence.created_by.clone(),
-        created_at: silence.created_at,
-    }
-}

@@ -172,7 +172,7 @@ pub fn card(
                 .as_ref()
                 .map(|s| format!("{}={}", s.dimension, s.value)),
             deviation: a.deviation,
-            state: super::backend::alert_state(a.status),
+            state: super::rows::alert_state(a.status),
         }),
     }
 }
