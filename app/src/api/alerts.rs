@@ -216,10 +216,7 @@ pub async fn label_alert(id: u64, label: AlertLabel, token: String) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn known() -> Vec<String> {
-        vec!["feed_views".to_string()]
-    }
+    use crate::api::known_in_tests as known;
 
     #[test]
     fn silence_fields_are_validated() {

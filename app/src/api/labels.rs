@@ -30,38 +30,28 @@ pub struct LabelSpan {
     pub id: Option<i64>,
 }
 
-/// How a labelled span counts when a detector is scored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelRole {
-    /// Something broke: an alert inside is found, none is a miss.
-    Incident,
-    /// Neither right nor wrong (a slice's incident, an expected change).
-    Neutral,
-    /// Nothing broke: an alert inside is false.
-    FalseAlarm,
+wire_words! {
+    /// How a labelled span counts when a detector is scored.
+    LabelRole: "role" {
+        /// Something broke: an alert inside is found, none is a miss.
+        Incident = "incident",
+        /// Neither right nor wrong (a slice's incident, an expected change).
+        Neutral = "neutral",
+        /// Nothing broke: an alert inside is false.
+        FalseAlarm = "false_alarm",
+    } expected "incident, neutral or false_alarm"
 }
 
-/// Where a labelled span comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelOrigin {
-    /// An incident the source recorded.
-    Source,
-    /// An alert labelled from Telegram or the alerts page.
-    Alert,
-    /// Marked on the metric page.
-    User,
-}
-
-impl LabelOrigin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Source => "source",
-            Self::Alert => "alert",
-            Self::User => "user",
-        }
-    }
+wire_words! {
+    /// Where a labelled span comes from.
+    LabelOrigin: "origin" {
+        /// An incident the source recorded.
+        Source = "source",
+        /// An alert labelled from Telegram or the alerts page.
+        Alert = "alert",
+        /// Marked on the metric page.
+        User = "user",
+    } expected "source, alert or user"
 }
 
 wire_words! {
@@ -162,10 +152,7 @@ pub async fn remove_label(id: i64, token: String) -> Result<(), ServerFnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn known() -> Vec<String> {
-        vec!["feed_views".to_string()]
-    }
+    use crate::api::known_in_tests as known;
 
     #[test]
     fn label_fields_are_validated() {

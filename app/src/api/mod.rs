@@ -79,6 +79,12 @@ fn non_blank(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// The metrics the validation tests know.
+#[cfg(test)]
+fn known_in_tests() -> Vec<String> {
+    vec!["feed_views".to_string()]
+}
+
 /// What the web UI shows to someone without the operator token configured.
 pub const READ_ONLY: &str =
     "read-only: no operator token configured (set VIGIL_OPERATOR_TOKEN and restart vigil serve)";

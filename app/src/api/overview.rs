@@ -8,7 +8,11 @@ use super::backend;
 
 /// How a metric stands at its newest check. Shown as text and a shape, never
 /// by color alone.
+///
+/// On the wire by its variant's name (`Ok`, `NoData`), read through a string
+/// like the contract's other words: the browser needs no enum decoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum CardStatus {
     Ok,
     /// The whole metric (no slice) has an open alert.
@@ -17,6 +21,28 @@ pub enum CardStatus {
     Muted,
     /// The newest checked bucket has no value, or the source could not be read.
     NoData,
+}
+
+impl From<CardStatus> for &'static str {
+    fn from(status: CardStatus) -> &'static str {
+        match status {
+            CardStatus::Ok => "Ok",
+            CardStatus::Firing => "Firing",
+            CardStatus::Muted => "Muted",
+            CardStatus::NoData => "NoData",
+        }
+    }
+}
+
+impl TryFrom<String> for CardStatus {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        [Self::Ok, Self::Firing, Self::Muted, Self::NoData]
+            .into_iter()
+            .find(|status| <&str>::from(*status) == text)
+            .ok_or_else(|| format!("card status {text:?}"))
+    }
 }
 
 impl CardStatus {
@@ -130,5 +156,19 @@ mod tests {
         assert_eq!(CardStatus::derive(false, false, false), NoData);
         assert_eq!(NoData.label(), "no data");
         assert_eq!(NoData.as_str(), "no-data");
+    }
+
+    #[test]
+    fn card_status_keeps_its_wire_name() {
+        for status in [
+            CardStatus::Ok,
+            CardStatus::Firing,
+            CardStatus::Muted,
+            CardStatus::NoData,
+        ] {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{status:?}\""));
+            assert_eq!(serde_json::from_str::<CardStatus>(&json).unwrap(), status);
+        }
     }
 }

@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::wire_words;
+
 #[cfg(feature = "ssr")]
 use super::{backend, find_metric, refuse, Refusal};
 
@@ -21,31 +23,50 @@ pub struct DetectorSettings {
     pub changes: Vec<SettingChangeRow>,
 }
 
-/// Where the detector in effect comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DetectorOrigin {
-    /// The config file's choice.
-    Config,
-    /// vigil's built-in one: the config chooses nothing for this metric.
-    Default,
-    /// Applied from the lab.
-    Applied,
+wire_words! {
+    /// Where the detector in effect comes from.
+    DetectorOrigin: "origin" {
+        /// The config file's choice.
+        Config = "config",
+        /// vigil's built-in one: the config chooses nothing for this metric.
+        Default = "default",
+        /// Applied from the lab.
+        Applied = "applied",
+    } expected "config, default or applied"
 }
 
-/// What the lab applies to a metric: a detector (one, or several combined)
-/// or a return to the config file's choice.
+/// What the lab applies to a metric: a detector, or a return to the config
+/// file's choice.
 ///
 /// On the wire it is one text field, the detector as JSON in the shape of a
-/// `[detectors]` entry (`{"detector":"iqr","n":5,...}` or
-/// `{"combine":"any","members":[...]}`), blank for the config's choice: a
-/// form or a script posts it like any other argument, and a malformed or
-/// invalid detector is refused while the request is decoded (400).
+/// `[detectors]` entry (`{"detector":"iqr","n":5,...}`, or
+/// `{"combine":"any","members":[...]}` for several), blank for the config's
+/// choice: a form or a script posts it like any other argument, and a
+/// malformed or invalid detector is refused while the request is decoded (400).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum DetectorChange {
+    /// Back to the config file's choice.
     ConfigChoice,
-    Detector(detect::Ensemble),
+    /// One detector: what the lab applies.
+    Detector(detect::DetectorSpec),
+    /// Several combined, as a script may post them. Only the server reads
+    /// them: the pages never send one, so the browser build leaves this
+    /// variant, and the writer of combinations, out of the bundle.
+    #[cfg(not(target_arch = "wasm32"))]
+    Combined(detect::Ensemble),
+}
+
+impl DetectorChange {
+    /// The detectors to apply; `None` returns to the config's choice.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn into_ensemble(self) -> Option<detect::Ensemble> {
+        match self {
+            Self::ConfigChoice => None,
+            Self::Detector(spec) => Some(detect::Ensemble::single(spec)),
+            Self::Combined(ensemble) => Some(ensemble),
+        }
+    }
 }
 
 /// The longest detector a request may carry, as JSON.
@@ -66,16 +87,24 @@ impl TryFrom<String> for DetectorChange {
         ensemble
             .validate()
             .map_err(|error| format!("detector settings: {error}"))?;
-        Ok(Self::Detector(ensemble))
+        match ensemble.as_single() {
+            Some(spec) => Ok(Self::Detector(spec.clone())),
+            #[cfg(not(target_arch = "wasm32"))]
+            None => Ok(Self::Combined(ensemble)),
+            #[cfg(target_arch = "wasm32")]
+            None => Err("detector settings: a combination is read on the server".into()),
+        }
     }
 }
 
 impl From<DetectorChange> for String {
     fn from(change: DetectorChange) -> String {
+        // Detectors are plain numbers and names: they always serialize.
         match change {
             DetectorChange::ConfigChoice => String::new(),
-            // An ensemble always serializes (its members are plain numbers).
-            DetectorChange::Detector(ensemble) => {
+            DetectorChange::Detector(spec) => serde_json::to_string(&spec).unwrap_or_default(),
+            #[cfg(not(target_arch = "wasm32"))]
+            DetectorChange::Combined(ensemble) => {
                 serde_json::to_string(&ensemble).unwrap_or_default()
             }
         }
@@ -117,12 +146,8 @@ pub async fn apply_detector(
     let backend = backend::from_context()?;
     backend::authorize(backend.as_ref(), &token)?;
     find_metric(&backend.metrics(), &metric).map_err(|e| refuse(Refusal::NotFound, e))?;
-    let detector = match detector {
-        DetectorChange::ConfigChoice => None,
-        DetectorChange::Detector(ensemble) => Some(ensemble),
-    };
     backend
-        .apply_detector(metric, detector)
+        .apply_detector(metric, detector.into_ensemble())
         .await
         .map_err(backend::ApiError::into_server_fn_error)
 }
@@ -134,13 +159,21 @@ mod tests {
     #[test]
     fn a_detector_travels_as_its_config_entry() {
         let iqr = r#"{"detector":"iqr","n":5}"#;
-        let DetectorChange::Detector(ensemble) = DetectorChange::try_from(iqr.to_string()).unwrap()
+        let DetectorChange::Detector(spec) = DetectorChange::try_from(iqr.to_string()).unwrap()
         else {
-            panic!("a detector");
+            panic!("one detector");
         };
-        assert_eq!(ensemble.name(), "iqr");
-        let back = String::from(DetectorChange::Detector(ensemble));
+        assert_eq!(spec.name(), "iqr");
+        let back = String::from(DetectorChange::Detector(spec));
         assert!(back.starts_with(r#"{"detector":"iqr""#), "{back}");
+        let several = r#"{"combine":"any","members":[{"detector":"iqr"},{"detector":"drop"}]}"#;
+        let combined = DetectorChange::try_from(several.to_string()).unwrap();
+        let ensemble = combined.clone().into_ensemble().expect("detectors");
+        assert_eq!(ensemble.name(), "any(iqr+drop)");
+        assert_eq!(
+            DetectorChange::try_from(String::from(combined.clone())),
+            Ok(combined)
+        );
         assert_eq!(
             DetectorChange::try_from("  ".to_string()),
             Ok(DetectorChange::ConfigChoice)

@@ -33,11 +33,7 @@ pub fn ApplyPanel(
         });
     };
     let dispatch_revert = dispatch.clone();
-    let apply_current = move |_| {
-        dispatch(DetectorChange::Detector(detect::Ensemble::single(
-            lab.spec.get_untracked(),
-        )))
-    };
+    let apply_current = move |_| dispatch(DetectorChange::Detector(lab.spec.get_untracked()));
     let error = move || match apply.value().get() {
         Some(Err(error)) => Some(crate::api::error_text(&error)),
         _ => None,
