@@ -202,7 +202,7 @@ fn draw(input: &ChartInput, rgb: &mut [u8]) -> Result<(), ChartError> {
             .map(|t| t.format("%H:%M").to_string())
             .unwrap_or_default()
     };
-    let value_label = |v: &f64| super::telegram::message::number(Some(*v));
+    let value_label = |v: &f64| app::format::number(Some(*v), app::format::Digits::Exact);
     chart
         .configure_mesh()
         .light_line_style(GRID)

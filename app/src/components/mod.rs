@@ -1,7 +1,6 @@
 //! Reusable pieces of the pages.
 
 pub mod chart;
-pub mod format;
 pub mod operator;
 pub mod perf;
 pub mod slider;

@@ -8,10 +8,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
+use crate::format::{number, percent, time, Digits, When};
 
 use crate::api::{
-    error_text, fetch_alerts, fetch_metrics, fetch_silences, AlertRow, CreateSilence, EndSilence,
-    LabelAlert, MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
+    error_text, fetch_alerts, fetch_metrics, fetch_silences, AlertLabel, AlertRow, AlertState,
+    CreateSilence, EndSilence, LabelAlert, MetricSummary, SilenceRow, MAX_SILENCE_MINUTES,
 };
 
 /// The most alerts the page lists.
@@ -59,7 +60,7 @@ fn AlertsView(metrics: Vec<MetricSummary>) -> impl IntoView {
             let since_hours = since.parse::<u32>().ok();
             fetch_alerts(
                 non_empty(metric),
-                non_empty(state),
+                state.parse::<AlertState>().ok(),
                 ALERT_LIMIT,
                 since_hours,
             )
@@ -187,27 +188,31 @@ fn alert_row(
         alert.slice.as_deref(),
         Some(alert.started_at),
     );
-    let band = format!("{} – {}", number(alert.lower), number(alert.upper));
+    let band = format!(
+        "{} – {}",
+        number(alert.lower, Digits::Table),
+        number(alert.upper, Digits::Table)
+    );
     let deviation = alert
         .deviation
-        .map(|d| format!("{:+.1}%", d * 100.0))
+        .map(|d| percent(d, Digits::Table))
         .unwrap_or_else(|| "–".into());
     let state = match alert.resolved_at {
-        Some(at) => format!("{} (until {})", alert.state, time(at)),
-        None => alert.state.clone(),
+        Some(at) => format!("{} (until {})", alert.state, time(at, When::Minute)),
+        None => alert.state.to_string(),
     };
     let label = match (&alert.label, &alert.label_by) {
         (Some(label), Some(by)) => format!("{label} (by {by})"),
-        (Some(label), None) => label.clone(),
+        (Some(label), None) => label.to_string(),
         _ => String::new(),
     };
     let id = alert.id;
     // Unlabelled alerts offer the same labels as the Telegram buttons.
     let buttons = alert.label.is_none().then(|| {
-        let press = move |label: &'static str| {
+        let press = move |label: AlertLabel| {
             action.dispatch(LabelAlert {
                 id,
-                label: label.to_string(),
+                label,
                 token: token.get_untracked(),
             });
         };
@@ -216,14 +221,14 @@ fn alert_row(
                 <button
                     type="button"
                     aria-label=format!("Label alert {id} a false alarm")
-                    on:click=move |_| press("false_alarm")
+                    on:click=move |_| press(AlertLabel::FalseAlarm)
                 >
                     "False alarm"
                 </button>
                 <button
                     type="button"
                     aria-label=format!("Label alert {id} expected")
-                    on:click=move |_| press("expected")
+                    on:click=move |_| press(AlertLabel::Expected)
                 >
                     "Expected"
                 </button>
@@ -233,12 +238,12 @@ fn alert_row(
     let state_class = format!("state state-{}", alert.state);
     view! {
         <tr data-alert-id=alert.id.to_string()>
-            <td>{time(alert.started_at)}</td>
+            <td>{time(alert.started_at, When::Minute)}</td>
             <td>
                 <A href=href>{alert.metric.clone()}</A>
             </td>
             <td>{alert.slice.clone().unwrap_or_else(|| "all".into())}</td>
-            <td class="num">{number(alert.value)}</td>
+            <td class="num">{number(alert.value, Digits::Table)}</td>
             <td class="num">{band}</td>
             <td class="num">{deviation}</td>
             <td>
@@ -256,7 +261,7 @@ fn alert_row(
                             let by = event.actor.map(|a| format!(" by {a}")).unwrap_or_default();
                             view! {
                                 <li>
-                                    <time>{time(event.at)}</time>
+                                    <time>{time(event.at, When::Minute)}</time>
                                     " " {event.kind} ": " {event.details} {by}
                                 </li>
                             }
@@ -307,7 +312,7 @@ fn Silences(metrics: Vec<MetricSummary>, token: RwSignal<String>) -> impl IntoVi
             Some(Ok(silence)) => Some(Ok(format!(
                 "Silence {} created, until {}",
                 silence.id,
-                time(silence.until)
+                time(silence.until, When::Minute)
             ))),
             Some(Err(error)) => Some(Err(error_text(&error))),
             None => None,
@@ -432,7 +437,7 @@ fn silence_item(
         <li data-silence-id=id.to_string()>
             <span class="scope">{scope}</span>
             " until "
-            <time>{time(silence.until)}</time>
+            <time>{time(silence.until, When::Minute)}</time>
             " · by "
             {silence.created_by}
             " "
@@ -455,21 +460,4 @@ fn silence_item(
 fn non_empty(text: String) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_string())
-}
-
-/// `2023-11-14 22:15 UTC`.
-fn time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| unix.to_string())
-}
-
-/// A metric value: whole numbers for counts, more digits for small ratios.
-fn number(value: Option<f64>) -> String {
-    match value {
-        None => "–".into(),
-        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
-        Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
-        Some(v) => format!("{v:.4}"),
-    }
 }

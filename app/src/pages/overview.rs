@@ -9,6 +9,7 @@ use leptos_router::components::A;
 
 use crate::api::{fetch_overview, CardAlert, CardStatus, MetricCard, Overview};
 use crate::components::sparkline::{SparkBand, Sparkline};
+use crate::format::{number, time, Digits, When};
 
 /// How often the browser asks for fresh cards.
 #[cfg(feature = "hydrate")]
@@ -97,7 +98,7 @@ fn last_check(at: Option<i64>, ok: Option<bool>) -> impl IntoView {
             let failed = (ok == Some(false)).then_some(" (source unreadable)");
             view! {
                 "last check: "
-                <time datetime=iso(at)>{clock(at)}</time>
+                <time datetime=time(at, When::Iso)>{time(at, When::Clock)}</time>
                 {failed}
             }
             .into_any()
@@ -123,19 +124,25 @@ fn card(card: MetricCard) -> impl IntoView {
         latest
             .as_ref()
             .and_then(|l| l.value)
-            .map(|v| format!(", newest checked value {}", number(Some(v))))
+            .map(|v| format!(", newest checked value {}", number(Some(v), Digits::Table)))
             .unwrap_or_default()
     );
     let at = latest
         .as_ref()
-        .map(|l| format!("at {}", clock(l.bucket)))
+        .map(|l| format!("at {}", time(l.bucket, When::Clock)))
         .unwrap_or_default();
-    let value = number(latest.as_ref().and_then(|l| l.value));
-    let expected = number(latest.as_ref().and_then(|l| l.expected));
+    let value = number(latest.as_ref().and_then(|l| l.value), Digits::Table);
+    let expected = number(latest.as_ref().and_then(|l| l.expected), Digits::Table);
     let band_text = latest
         .as_ref()
         .filter(|l| l.lower.is_some() && l.upper.is_some())
-        .map(|l| format!("{} – {}", number(l.lower), number(l.upper)))
+        .map(|l| {
+            format!(
+                "{} – {}",
+                number(l.lower, Digits::Table),
+                number(l.upper, Digits::Table)
+            )
+        })
         .unwrap_or_else(|| "–".into());
     view! {
         <li
@@ -204,7 +211,7 @@ fn last_alert(alert: Option<CardAlert>, metric_href: &str) -> impl IntoView {
             let slice = alert.slice.map(|s| format!(" ({s})")).unwrap_or_default();
             let text = format!(
                 "{}{slice}{deviation}, {}",
-                date_time(alert.started_at),
+                time(alert.started_at, When::Day),
                 alert.state
             );
             view! {
@@ -215,54 +222,5 @@ fn last_alert(alert: Option<CardAlert>, metric_href: &str) -> impl IntoView {
             }
             .into_any()
         }
-    }
-}
-
-/// `18:15 UTC`.
-fn clock(unix: i64) -> String {
-    format_utc(unix, "%H:%M UTC")
-}
-
-/// `11-23 18:15 UTC`.
-fn date_time(unix: i64) -> String {
-    format_utc(unix, "%m-%d %H:%M UTC")
-}
-
-fn iso(unix: i64) -> String {
-    format_utc(unix, "%Y-%m-%dT%H:%M:%SZ")
-}
-
-fn format_utc(unix: i64, format: &str) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format(format).to_string())
-        .unwrap_or_else(|| unix.to_string())
-}
-
-/// A metric value: whole numbers for counts, more digits for small ratios.
-fn number(value: Option<f64>) -> String {
-    match value {
-        None => "–".into(),
-        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
-        Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
-        Some(v) => format!("{v:.4}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_utc() {
-        assert_eq!(clock(1_763_921_700), "18:15 UTC");
-        assert_eq!(date_time(1_763_921_700), "11-23 18:15 UTC");
-        assert_eq!(iso(1_763_921_700), "2025-11-23T18:15:00Z");
-    }
-
-    #[test]
-    fn numbers_keep_sensible_digits() {
-        assert_eq!(number(None), "–");
-        assert_eq!(number(Some(12_345.6)), "12346");
-        assert_eq!(number(Some(0.04567)), "0.0457");
     }
 }

@@ -26,9 +26,10 @@ use crate::state::{AlertError, AlertRecord, NotificationPayload, OutboxItem, Sen
 use crate::state::{State, StateStore};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{
-    alert_keyboard, format_alert, format_short, number, plan_delivery, truncate_html, AlertMessage,
+    alert_keyboard, format_alert, format_short, plan_delivery, truncate_html, AlertMessage,
     AlertState, Delivery, TEXT_BUDGET,
 };
+use app::format::{number, Digits};
 use render::Links;
 
 /// What one pass over the outbox did.
@@ -542,12 +543,16 @@ async fn send_reply(
 /// "no value" / "no band" when the detector gave none.
 fn value_and_band(payload: &NotificationPayload) -> String {
     let value = match payload.value.filter(|v| v.is_finite()) {
-        Some(value) => format!("value {}", number(Some(value))),
+        Some(value) => format!("value {}", number(Some(value), Digits::Exact)),
         None => "no value".to_string(),
     };
     let band = match (payload.lower, payload.upper) {
         (None, None) => "no band".to_string(),
-        (lower, upper) => format!("band {}..{}", number(lower), number(upper)),
+        (lower, upper) => format!(
+            "band {}..{}",
+            number(lower, Digits::Exact),
+            number(upper, Digits::Exact)
+        ),
     };
     format!("{value}, {band}")
 }

@@ -112,7 +112,7 @@ pub fn notice_text(payload: &NotificationPayload, source: &str) -> String {
     match payload.notify {
         Notify::Resolved { lasted_secs } => format!(
             "✅ <b>Data available again</b>\nvigil reads {source} again after {}.\nChecks resume; missed buckets are evaluated late.",
-            crate::telegram::message::duration(lasted_secs)
+            app::format::duration(lasted_secs)
         ),
         _ => format!(
             "⚠️ <b>Data unavailable</b>\nvigil cannot read {source}: {reason}\nNo metric is checked until it answers; vigil keeps retrying."

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, FixedOffset};
+use app::format::{duration, local_time, number, percent, Digits};
 use serde::{Deserialize, Serialize};
 
 use crate::evaluation::SliceChange;
@@ -132,25 +132,33 @@ pub fn format_alert(alert: &AlertMessage) -> String {
         "\nBucket: {}",
         escape_html(&local_time(alert.bucket, alert.utc_offset_minutes))
     );
-    let _ = write!(out, "\nValue: <b>{}</b>", number(alert.value));
-    let _ = write!(out, "\nExpected: {}", number(alert.expected));
+    let _ = write!(
+        out,
+        "\nValue: <b>{}</b>",
+        number(alert.value, Digits::Exact)
+    );
+    let _ = write!(out, "\nExpected: {}", number(alert.expected, Digits::Exact));
     if alert.lower.is_some() || alert.upper.is_some() {
         let _ = write!(
             out,
             " (normal {} – {})",
-            number(alert.lower),
-            number(alert.upper)
+            number(alert.lower, Digits::Exact),
+            number(alert.upper, Digits::Exact)
         );
     }
     if let Some(d) = alert.deviation.filter(|d| d.is_finite()) {
-        let _ = write!(out, "\nDeviation: <b>{}</b> vs expected", percent(d));
+        let _ = write!(
+            out,
+            "\nDeviation: <b>{}</b> vs expected",
+            percent(d, Digits::Exact)
+        );
     }
     let mut comparisons = Vec::new();
     if let Some(d) = alert.vs_yesterday.filter(|d| d.is_finite()) {
-        comparisons.push(format!("{} vs yesterday", percent(d)));
+        comparisons.push(format!("{} vs yesterday", percent(d, Digits::Exact)));
     }
     if let Some(d) = alert.vs_week_ago.filter(|d| d.is_finite()) {
-        comparisons.push(format!("{} vs a week ago", percent(d)));
+        comparisons.push(format!("{} vs a week ago", percent(d, Digits::Exact)));
     }
     if !comparisons.is_empty() {
         let _ = write!(out, "\n{}", comparisons.join(" · "));
@@ -194,11 +202,11 @@ fn write_drilldown(out: &mut String, drilldown: &[SliceChange]) {
             "\n  • {} = {}: {} → {}",
             escape_html(&change.slice.dimension),
             escape_html(&change.slice.value),
-            number(Some(change.expected)),
-            number(Some(change.value)),
+            number(Some(change.expected), Digits::Exact),
+            number(Some(change.value), Digits::Exact),
         );
         if let Some(c) = change.change.filter(|c| c.is_finite()) {
-            let _ = write!(out, " ({})", percent(c));
+            let _ = write!(out, " ({})", percent(c, Digits::Exact));
         }
         if let Some(share) = change.share.filter(|s| s.is_finite()) {
             let _ = write!(out, ", {:.0} % of the change", share * 100.0);
@@ -229,9 +237,9 @@ fn write_group(out: &mut String, group: &[GroupLine]) {
                 escape_html(&slice.value)
             );
         }
-        let _ = write!(out, ": {}", number(line.value));
+        let _ = write!(out, ": {}", number(line.value, Digits::Exact));
         if let Some(d) = line.deviation.filter(|d| d.is_finite()) {
-            let _ = write!(out, " ({})", percent(d));
+            let _ = write!(out, " ({})", percent(d, Digits::Exact));
         }
         if !line.caused_by.is_empty() {
             let _ = write!(
@@ -257,11 +265,11 @@ pub fn format_short(alert: &AlertMessage) -> String {
     let _ = write!(
         out,
         "\nValue: <b>{}</b> (expected {})",
-        number(alert.value),
-        number(alert.expected)
+        number(alert.value, Digits::Exact),
+        number(alert.expected, Digits::Exact)
     );
     if let Some(d) = alert.deviation.filter(|d| d.is_finite()) {
-        let _ = write!(out, ", {}", percent(d));
+        let _ = write!(out, ", {}", percent(d, Digits::Exact));
     }
     let _ = write!(out, "\n{}", state_line(&alert.state));
     if !alert.extra.group.is_empty() {
@@ -301,76 +309,6 @@ fn link(title: &str, url: &str) -> String {
         escape_attr(url),
         escape_html(title)
     )
-}
-
-/// `2026-11-23 14:15 UTC+03:00` in the given fixed offset.
-pub fn local_time(unix: i64, utc_offset_minutes: i32) -> String {
-    let offset = FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60))
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
-    match DateTime::from_timestamp(unix, 0) {
-        Some(t) => {
-            let local = t.with_timezone(&offset);
-            format!(
-                "{} UTC{}",
-                local.format("%Y-%m-%d %H:%M"),
-                offset_label(offset)
-            )
-        }
-        None => format!("@{unix}"),
-    }
-}
-
-fn offset_label(offset: FixedOffset) -> String {
-    let secs = offset.local_minus_utc();
-    if secs == 0 {
-        return String::new();
-    }
-    let sign = if secs < 0 { '-' } else { '+' };
-    let m = secs.unsigned_abs() / 60;
-    format!("{sign}{:02}:{:02}", m / 60, m % 60)
-}
-
-/// `45 min`, `2 h 05 min`, `3 d 4 h`.
-pub fn duration(secs: i64) -> String {
-    let secs = secs.max(0);
-    let minutes = secs / 60;
-    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
-    if d > 0 {
-        format!("{d} d {h} h")
-    } else if h > 0 {
-        format!("{h} h {m:02} min")
-    } else {
-        format!("{m} min")
-    }
-}
-
-/// A metric value: integers as integers, fractions with a few significant digits.
-pub fn number(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => {
-            let a = v.abs();
-            if v.fract() == 0.0 && a < 1e15 {
-                format!("{v:.0}")
-            } else if a >= 100.0 {
-                format!("{v:.1}")
-            } else if a >= 1.0 {
-                format!("{v:.2}")
-            } else {
-                format!("{v:.4}")
-            }
-        }
-        _ => "—".to_string(),
-    }
-}
-
-/// A relative change as a signed percentage: `-0.177` → `−17.7 %`.
-pub fn percent(d: f64) -> String {
-    let p = d * 100.0;
-    if p < 0.0 {
-        format!("−{:.1} %", -p)
-    } else {
-        format!("+{p:.1} %")
-    }
 }
 
 /// Escapes text for Telegram HTML: `&`, `<`, `>`.

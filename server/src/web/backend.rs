@@ -3,24 +3,22 @@
 use std::sync::Arc;
 
 use app::api::{
-    backend::{constant_time_eq, Backend, BoxFuture},
-    AlertEventRow, AlertRow, DetectorSettings, LabelRequest, LabelRole, LabelSpan, MetricHistory,
-    MetricSlices, MetricSummary, Overview, SettingChangeRow, SilenceRequest, SilenceRow,
-    SliceSeries,
+    backend::{constant_time_eq, ApiError, ApiResult, Backend, BoxFuture},
+    AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest, MetricHistory, MetricSlices,
+    MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, SliceSeries,
 };
 
 use crate::alerts::silence_scope::silence_scope;
-use crate::alerts::{Silence, SilenceScope};
 use crate::detector_choice::DetectorChoice;
 use crate::labels::{LabelError, LabelKind, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
-use crate::settings::SettingsError;
 use crate::sources::Source;
-use crate::state::{AlertError, AlertRecord, AlertStatus, Label};
+use crate::state::{AlertError, AlertStatus, Label};
 use crate::state::{HistoryFilter, State, StateStore};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
+use super::rows::{alert_row, label_span, settings_error, settings_view, silence_row, slice_text};
 
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
@@ -68,13 +66,13 @@ impl SourceBackend {
     /// Runs `job` on the detector settings in the state, on the blocking pool.
     async fn with_settings<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut dyn StateStore, &DetectorChoice) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        job: impl FnOnce(&mut dyn StateStore, &DetectorChoice) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
         let configured = self.configured_detectors.clone();
         self.store.call(move |store| job(store, &configured)).await
     }
 
-    async fn load_detector_settings(&self, metric: String) -> Result<DetectorSettings, String> {
+    async fn load_detector_settings(&self, metric: String) -> ApiResult<DetectorSettings> {
         self.metric(&metric)?;
         self.with_settings(move |settings, configured| settings_view(settings, configured, &metric))
             .await
@@ -83,19 +81,9 @@ impl SourceBackend {
     async fn change_detector(
         &self,
         metric: String,
-        detector: Option<String>,
-    ) -> Result<DetectorSettings, String> {
+        detector: Option<detect::Ensemble>,
+    ) -> ApiResult<DetectorSettings> {
         self.metric(&metric)?;
-        let detector = detector
-            .map(|text| {
-                let ensemble: detect::Ensemble = serde_json::from_str(&text)
-                    .map_err(|error| format!("detector settings: {error}"))?;
-                ensemble
-                    .validate()
-                    .map_err(|error| format!("detector settings: {error}"))?;
-                Ok::<_, String>(ensemble)
-            })
-            .transpose()?;
         let now = crate::times::unix_now();
         self.with_settings(move |settings, configured| {
             settings
@@ -120,19 +108,22 @@ impl SourceBackend {
     async fn with_labels<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut dyn StateStore) -> Result<T, LabelError> + Send + 'static,
-    ) -> Result<T, String> {
+    ) -> ApiResult<T> {
         self.store.call(job).await.map_err(|error| match error {
-            LabelError::Unknown(id) => format!("no label with id {id}"),
+            LabelError::Unknown(id) => ApiError::not_found(format!("no label with id {id}")),
             other => {
                 tracing::warn!(error = %other, "label store failed");
-                "could not read or write labels; see the server log".to_string()
+                ApiError::failed("could not read or write labels; see the server log")
             }
         })
     }
 
-    async fn add_label(&self, request: LabelRequest) -> Result<i64, String> {
-        let kind = LabelKind::parse(&request.kind)
-            .ok_or_else(|| format!("unknown label kind {:?}", request.kind))?;
+    async fn add_label(&self, request: LabelRequest) -> ApiResult<i64> {
+        let kind = match request.kind {
+            app::api::LabelKind::Incident => LabelKind::Incident,
+            app::api::LabelKind::FalseAlarm => LabelKind::FalseAlarm,
+            app::api::LabelKind::Expected => LabelKind::Expected,
+        };
         self.metric(&request.metric)?;
         let label = NewLabel {
             metric: request.metric,
@@ -147,18 +138,19 @@ impl SourceBackend {
             .map(|record| record.id)
     }
 
-    async fn set_alert_label(&self, id: u64, label: String) -> Result<(), String> {
-        let label = match label.as_str() {
-            "false_alarm" => Label::FalseAlarm,
-            "expected" => Label::Expected,
-            other => return Err(format!("unknown alert label {other:?}")),
+    async fn set_alert_label(&self, id: u64, label: AlertLabel) -> ApiResult<()> {
+        let label = match label {
+            AlertLabel::FalseAlarm => Label::FalseAlarm,
+            AlertLabel::Expected => Label::Expected,
         };
         let now = crate::times::unix_now();
         self.store
             .call(move |store| store.label(id, label, WEB_ACTOR, now))
             .await
             .map_err(|error| match error {
-                AlertError::UnknownAlert(id) => format!("no alert with id {id}"),
+                AlertError::UnknownAlert(id) => {
+                    ApiError::not_found(format!("no alert with id {id}"))
+                }
                 other => store_error("label alert")(other),
             })
     }
@@ -166,11 +158,14 @@ impl SourceBackend {
     async fn load_alerts(
         &self,
         metric: Option<String>,
-        state: Option<String>,
+        state: Option<AlertState>,
         limit: u32,
         since_hours: Option<u32>,
-    ) -> Result<Vec<AlertRow>, String> {
-        let status = state.as_deref().map(AlertStatus::parse).transpose()?;
+    ) -> ApiResult<Vec<AlertRow>> {
+        let status = state.map(|state| match state {
+            AlertState::Firing => AlertStatus::Firing,
+            AlertState::Resolved => AlertStatus::Resolved,
+        });
         let now = crate::times::unix_now();
         let filter = HistoryFilter {
             metric,
@@ -191,7 +186,7 @@ impl SourceBackend {
             .map_err(store_error("alert history"))
     }
 
-    async fn load_silences(&self) -> Result<Vec<SilenceRow>, String> {
+    async fn load_silences(&self) -> ApiResult<Vec<SilenceRow>> {
         let now = crate::times::unix_now();
         let silences = self
             .store
@@ -201,7 +196,7 @@ impl SourceBackend {
         Ok(silences.iter().map(silence_row).collect())
     }
 
-    async fn add_silence(&self, request: SilenceRequest) -> Result<SilenceRow, String> {
+    async fn add_silence(&self, request: SilenceRequest) -> ApiResult<SilenceRow> {
         let def = request
             .metric
             .as_deref()
@@ -210,7 +205,8 @@ impl SourceBackend {
         let slice = request
             .slice
             .map(|(dimension, value)| SliceKey { dimension, value });
-        let scope = silence_scope(def, slice)?;
+        let scope =
+            silence_scope(def, slice).map_err(|e| ApiError::refused(Refusal::BadRequest, e))?;
         let now = crate::times::unix_now();
         let until = now + i64::from(request.minutes) * 60;
         let silence = self
@@ -221,22 +217,24 @@ impl SourceBackend {
         Ok(silence_row(&silence))
     }
 
-    async fn stop_silence(&self, id: i64) -> Result<(), String> {
+    async fn stop_silence(&self, id: i64) -> ApiResult<()> {
         let now = crate::times::unix_now();
         self.store
             .call(move |store| store.end_silence(id, now))
             .await
             .map_err(|error| match error {
-                AlertError::UnknownSilence(id) => format!("no silence with id {id}"),
+                AlertError::UnknownSilence(id) => {
+                    ApiError::not_found(format!("no silence with id {id}"))
+                }
                 other => store_error("end silence")(other),
             })
     }
 
-    fn metric(&self, name: &str) -> Result<&MetricDef, String> {
+    fn metric(&self, name: &str) -> ApiResult<&MetricDef> {
         self.metrics
             .iter()
             .find(|m| m.name == name)
-            .ok_or_else(|| format!("unknown metric {name:?}"))
+            .ok_or_else(|| ApiError::not_found(format!("unknown metric {name:?}")))
     }
 
     async fn load(
@@ -244,18 +242,14 @@ impl SourceBackend {
         name: &str,
         days: u32,
         slice: Option<(String, String)>,
-    ) -> Result<MetricHistory, String> {
+    ) -> ApiResult<MetricHistory> {
         let metric = self.metric(name)?;
         let slice = slice
             .map(|(dimension, value)| {
                 if metric.slices.contains(&dimension) {
                     Ok(SliceKey { dimension, value })
                 } else {
-                    Err(format!(
-                        "{} is not sliced by {dimension:?}: use one of {}",
-                        metric.name,
-                        metric.slices.join(", ")
-                    ))
+                    Err(not_sliced_by(metric, &dimension))
                 }
             })
             .transpose()?;
@@ -268,7 +262,7 @@ impl SourceBackend {
             .await
             .map_err(|error| {
                 tracing::warn!(metric = %metric.name, %error, "history query failed");
-                format!("could not read {}: {error}", metric.name)
+                ApiError::failed(format!("could not read {}: {error}", metric.name))
             })?;
         // Labels are an extra: when they cannot be read the chart still shows.
         let labels = match self.labels_of(&metric.name, TimeRange { from, to }).await {
@@ -300,18 +294,12 @@ impl SourceBackend {
         name: &str,
         dimension: Option<String>,
         days: u32,
-    ) -> Result<MetricSlices, String> {
+    ) -> ApiResult<MetricSlices> {
         let metric = self.metric(name)?;
         let dimension = match dimension {
             None => metric.slices.first().cloned().unwrap_or_default(),
             Some(dimension) if metric.slices.contains(&dimension) => dimension,
-            Some(dimension) => {
-                return Err(format!(
-                    "{} is not sliced by {dimension:?}: use one of {}",
-                    metric.name,
-                    metric.slices.join(", ")
-                ))
-            }
+            Some(dimension) => return Err(not_sliced_by(metric, &dimension)),
         };
         let mut slices = Vec::new();
         if !dimension.is_empty() {
@@ -326,7 +314,10 @@ impl SourceBackend {
                 .await
                 .map_err(|error| {
                     tracing::warn!(metric = %metric.name, %error, "slice query failed");
-                    format!("could not read {} by {dimension}: {error}", metric.name)
+                    ApiError::failed(format!(
+                        "could not read {} by {dimension}: {error}",
+                        metric.name
+                    ))
                 })?;
             for (value, buckets) in by_value {
                 slices.push(SliceSeries {
@@ -367,7 +358,7 @@ impl Backend for SourceBackend {
         name: &'a str,
         days: u32,
         slice: Option<(String, String)>,
-    ) -> BoxFuture<'a, Result<MetricHistory, String>> {
+    ) -> BoxFuture<'a, ApiResult<MetricHistory>> {
         Box::pin(self.load(name, days, slice))
     }
 
@@ -376,54 +367,54 @@ impl Backend for SourceBackend {
         name: &'a str,
         dimension: Option<String>,
         days: u32,
-    ) -> BoxFuture<'a, Result<MetricSlices, String>> {
+    ) -> BoxFuture<'a, ApiResult<MetricSlices>> {
         Box::pin(self.load_slices(name, dimension, days))
     }
 
     fn alerts(
         &self,
         metric: Option<String>,
-        state: Option<String>,
+        state: Option<AlertState>,
         limit: u32,
         since_hours: Option<u32>,
-    ) -> BoxFuture<'_, Result<Vec<AlertRow>, String>> {
+    ) -> BoxFuture<'_, ApiResult<Vec<AlertRow>>> {
         Box::pin(self.load_alerts(metric, state, limit, since_hours))
     }
 
-    fn silences(&self) -> BoxFuture<'_, Result<Vec<SilenceRow>, String>> {
+    fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceRow>>> {
         Box::pin(self.load_silences())
     }
 
-    fn create_silence(&self, request: SilenceRequest) -> BoxFuture<'_, Result<SilenceRow, String>> {
+    fn create_silence(&self, request: SilenceRequest) -> BoxFuture<'_, ApiResult<SilenceRow>> {
         Box::pin(self.add_silence(request))
     }
 
-    fn end_silence(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn end_silence(&self, id: i64) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(self.stop_silence(id))
     }
 
-    fn label_alert(&self, id: u64, label: String) -> BoxFuture<'_, Result<(), String>> {
+    fn label_alert(&self, id: u64, label: AlertLabel) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(self.set_alert_label(id, label))
     }
 
-    fn create_label(&self, request: LabelRequest) -> BoxFuture<'_, Result<i64, String>> {
+    fn create_label(&self, request: LabelRequest) -> BoxFuture<'_, ApiResult<i64>> {
         Box::pin(self.add_label(request))
     }
 
-    fn remove_label(&self, id: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn remove_label(&self, id: i64) -> BoxFuture<'_, ApiResult<()>> {
         let now = crate::times::unix_now();
         Box::pin(self.with_labels(move |labels| labels.remove_label(id, now)))
     }
 
-    fn detector_settings(&self, metric: String) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+    fn detector_settings(&self, metric: String) -> BoxFuture<'_, ApiResult<DetectorSettings>> {
         Box::pin(self.load_detector_settings(metric))
     }
 
     fn apply_detector(
         &self,
         metric: String,
-        detector: Option<String>,
-    ) -> BoxFuture<'_, Result<DetectorSettings, String>> {
+        detector: Option<detect::Ensemble>,
+    ) -> BoxFuture<'_, ApiResult<DetectorSettings>> {
         Box::pin(self.change_detector(metric, detector))
     }
 
@@ -437,7 +428,7 @@ impl Backend for SourceBackend {
             .is_some_and(|expected| constant_time_eq(token.as_bytes(), expected.as_bytes()))
     }
 
-    fn overview(&self) -> BoxFuture<'_, Result<Overview, String>> {
+    fn overview(&self) -> BoxFuture<'_, ApiResult<Overview>> {
         Box::pin(super::overview::load(
             &self.source,
             &self.metrics,
@@ -449,145 +440,26 @@ impl Backend for SourceBackend {
 }
 
 /// Logs a store failure and turns it into a message without internals.
-fn store_error(what: &'static str) -> impl Fn(AlertError) -> String {
+fn store_error(what: &'static str) -> impl Fn(AlertError) -> ApiError {
     move |error| {
         tracing::warn!(%error, "{what} failed");
-        format!("could not read or write the alert state ({what}); see the server log")
+        ApiError::failed(format!(
+            "could not read or write the alert state ({what}); see the server log"
+        ))
     }
+}
+
+/// 400: `metric` has no dimension `dimension`; the message lists those it has.
+fn not_sliced_by(metric: &MetricDef, dimension: &str) -> ApiError {
+    ApiError::refused(
+        Refusal::BadRequest,
+        format!(
+            "{} is not sliced by {dimension:?}: use one of {}",
+            metric.name,
+            metric.slices.join(", ")
+        ),
+    )
 }
 
 /// Small multiples on the metric page at most.
 const MAX_SMALL_MULTIPLES: usize = 12;
-
-/// A label as the pages show it, for the whole metric or for `slice`: an
-/// incident confined to the slice shown is to be found there, and one of
-/// another slice is neutral.
-fn label_span(span: crate::labels::Span, slice: Option<&SliceKey>) -> LabelSpan {
-    use crate::labels::Origin;
-    let this_slice = slice_text(slice);
-    let own_slice_incident =
-        span.origin == Origin::Source && span.slice.is_some() && span.slice == this_slice;
-    LabelSpan {
-        from: span.from,
-        to: span.to,
-        kind: span.what,
-        description: span.note,
-        slice: span.slice,
-        role: match span.kind {
-            _ if own_slice_incident => LabelRole::Incident,
-            LabelKind::Incident => LabelRole::Incident,
-            LabelKind::Expected => LabelRole::Neutral,
-            LabelKind::FalseAlarm => LabelRole::FalseAlarm,
-        },
-        origin: match span.origin {
-            Origin::Source => "source",
-            Origin::Alert => "alert",
-            Origin::User => "user",
-        }
-        .to_string(),
-        id: span.id,
-    }
-}
-
-/// Logs a settings store failure and turns it into a message without internals.
-fn settings_error(error: SettingsError) -> String {
-    tracing::warn!(%error, "detector settings failed");
-    "could not read or write the detector settings; see the server log".to_string()
-}
-
-/// What the lab shows of a metric's detector: the one in effect and the changes.
-fn settings_view(
-    settings: &dyn StateStore,
-    configured: &DetectorChoice,
-    metric: &str,
-) -> Result<DetectorSettings, String> {
-    let changes = settings
-        .detector_history(Some(metric))
-        .map_err(settings_error)?;
-    let in_effect = settings
-        .effective_detectors(configured)
-        .map_err(settings_error)?
-        .for_metric(metric)
-        .clone();
-    let json = |ensemble: &detect::Ensemble| serde_json::to_string(ensemble).unwrap_or_default();
-    Ok(DetectorSettings {
-        metric: metric.to_string(),
-        in_effect: json(&in_effect),
-        name: in_effect.name(),
-        origin: match changes.first() {
-            Some(change) if change.detector.is_some() => "applied",
-            _ if configured.chooses(metric) => "config",
-            _ => "default",
-        }
-        .to_string(),
-        changes: changes
-            .iter()
-            .map(|change| SettingChangeRow {
-                at: change.applied_at,
-                by: change.applied_by.clone(),
-                detector: change.detector.as_ref().map(json),
-                previous: json(&change.previous),
-            })
-            .collect(),
-    })
-}
-
-fn slice_text(slice: Option<&SliceKey>) -> Option<String> {
-    slice.map(|s| format!("{}={}", s.dimension, s.value))
-}
-
-fn alert_row(store: &dyn StateStore, alert: AlertRecord) -> Result<AlertRow, AlertError> {
-    let events = store
-        .events(Some(alert.id))?
-        .into_iter()
-        .filter(|event| event.kind == "button" || event.kind == "label")
-        .map(|event| AlertEventRow {
-            at: event.at,
-            kind: event.kind,
-            details: event.details,
-            actor: event.actor,
-        })
-        .collect();
-    // The store says pending, sent, failed, logged, or none (every notification muted).
-    let delivery = match alert.delivery.as_str() {
-        "none" if alert.muted => "muted".to_string(),
-        _ => alert.delivery.clone(),
-    };
-    Ok(AlertRow {
-        id: alert.id,
-        started_at: alert.started_at,
-        slice: slice_text(alert.slice.as_ref()),
-        metric: alert.metric,
-        value: alert.value,
-        lower: alert.lower,
-        upper: alert.upper,
-        deviation: alert.deviation,
-        state: match alert.status {
-            AlertStatus::Firing => "firing",
-            AlertStatus::Resolved => "resolved",
-        }
-        .to_string(),
-        resolved_at: alert.resolved_at,
-        muted: alert.muted,
-        delivery,
-        label: alert.label.map(|label| label.as_str().to_string()),
-        label_by: alert.label_by,
-        events,
-    })
-}
-
-fn silence_row(silence: &Silence) -> SilenceRow {
-    let (metric, slice) = match &silence.scope {
-        SilenceScope::All => (None, None),
-        SilenceScope::Metric { metric } => (Some(metric.clone()), None),
-        SilenceScope::Slice { metric, slice } => (Some(metric.clone()), slice_text(slice.as_ref())),
-    };
-    SilenceRow {
-        id: silence.id,
-        metric,
-        slice,
-        until: silence.until,
-        created_by: silence.created_by.clone(),
-        created_at: silence.created_at,
-    }
-}

@@ -6,6 +6,7 @@ mod decode_status;
 mod health;
 mod history_cache;
 mod overview;
+mod rows;
 
 pub use backend::SourceBackend;
 pub use health::HealthState;

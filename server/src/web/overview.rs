@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::api::backend::{ApiError, ApiResult};
 use app::api::{CardAlert, CardEvaluation, CardStatus, MetricCard, Overview, OVERVIEW_HOURS};
 
 use crate::alerts::lifecycle::is_muted;
@@ -16,7 +17,7 @@ use crate::alerts::Silence;
 use crate::evaluation::OpenSince;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
-use crate::state::{AlertError, AlertRecord, AlertStatus, CheckRecord, LatestEvaluation};
+use crate::state::{AlertError, AlertRecord, CheckRecord, LatestEvaluation};
 use crate::state::{HistoryFilter, State, StateStore};
 
 /// How long the sparklines count as fresh; then one background refresh runs.
@@ -171,11 +172,7 @@ pub fn card(
                 .as_ref()
                 .map(|s| format!("{}={}", s.dimension, s.value)),
             deviation: a.deviation,
-            state: match a.status {
-                AlertStatus::Firing => "firing",
-                AlertStatus::Resolved => "resolved",
-            }
-            .to_string(),
+            state: super::rows::alert_state(a.status),
         }),
     }
 }
@@ -196,14 +193,14 @@ pub async fn load(
     store: &State,
     sparks: &SparkCache,
     now: i64,
-) -> Result<Overview, String> {
+) -> ApiResult<Overview> {
     let names: Vec<String> = metrics.iter().map(|m| m.name.clone()).collect();
     let snapshot = store
         .call(move |store| StoreSnapshot::read(store, &names, now))
         .await
         .map_err(|error| {
             tracing::warn!(%error, "overview: alert state unreadable");
-            "could not read the alert state (overview); see the server log".to_string()
+            ApiError::failed("could not read the alert state (overview); see the server log")
         })?;
     let (range, histories) = sparks.get(source, metrics, now).await;
     let cards = metrics

@@ -7,7 +7,7 @@ use web_sys::HtmlCanvasElement;
 
 use super::{Frame, Shade};
 use crate::api::LabelRole;
-use crate::components::format::{format_time, format_value};
+use crate::format::{number, time, Digits, When};
 
 const VALUE_COLOR: RGBColor = RGBColor(31, 87, 153);
 const BAND_COLOR: RGBColor = RGBColor(140, 180, 220);
@@ -81,8 +81,8 @@ pub fn draw(
         .y_labels(6)
         .label_style(font)
         .light_line_style(GRID_COLOR)
-        .x_label_formatter(&|t| format_time(*t))
-        .y_label_formatter(&|v| format_value(*v))
+        .x_label_formatter(&|t| time(*t, When::Axis))
+        .y_label_formatter(&|v| number(Some(*v), Digits::Short))
         .draw()
         .map_err(|e| e.to_string())?;
 

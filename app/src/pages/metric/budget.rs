@@ -8,7 +8,7 @@ use detect::{Detection, DetectorSpec};
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::components::format::format_time;
+use crate::format::{time, When};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Outcome {
@@ -127,7 +127,7 @@ pub fn BudgetPanel(lab: Lab) -> impl IntoView {
                                     {o.incidents.into_iter().map(|(at, kind, hit)| view! {
                                         <li class:hit=hit class:missed=!hit>
                                             {if hit { "✓ caught: " } else { "✗ missed: " }}
-                                            {kind} " at " {format_time(at)}
+                                            {kind} " at " {time(at, When::Axis)}
                                         </li>
                                     }).collect_view()}
                                 </ul>

@@ -7,7 +7,7 @@ use detect::eval::{score, tuning, DEFAULT_TOLERANCE};
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::components::format::{format_percent, format_time, format_value};
+use crate::format::{number, percent, time, Digits, When};
 
 /// One would-be alert as listed.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,9 +121,9 @@ pub fn FiguresPanel(lab: Lab) -> impl IntoView {
                             view! {
                                 <li class:hit=hit>
                                     <button type="button" on:click=move |_| focus(at)>
-                                        {format_time(item.time)} " · "
-                                        {item.value.map(format_value).unwrap_or_default()} " · "
-                                        {item.deviation.map(format_percent).unwrap_or_default()}
+                                        {time(item.time, When::Axis)} " · "
+                                        {item.value.map(|v| number(Some(v), Digits::Short)).unwrap_or_default()} " · "
+                                        {item.deviation.map(|d| percent(d, Digits::Short)).unwrap_or_default()}
                                         {item.label.map(|k| format!(" · labelled {k}"))}
                                     </button>
                                 </li>

@@ -8,15 +8,8 @@
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::api::{CreateLabel, LabelRole, LabelSpan, RemoveLabel, LABEL_KINDS};
-use crate::components::format::format_time;
-
-/// `2026-11-23 14:15` in UTC, as the form reads and writes times.
-fn form_time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
+use crate::api::{CreateLabel, LabelKind, LabelRole, LabelSpan, RemoveLabel};
+use crate::format::{time, When};
 
 /// Reads a form time (UTC); the message says what is expected.
 pub fn parse_form_time(field: &str, text: &str) -> Result<i64, String> {
@@ -67,8 +60,8 @@ pub fn LabelsPanel(
     let use_view = move |_| {
         let (first, last) = lab.view.get_untracked();
         if last > first {
-            from.set(form_time(lab.time(first)));
-            to.set(form_time(lab.time(last - 1) + lab.step()));
+            from.set(time(lab.time(first), When::Input));
+            to.set(time(lab.time(last - 1) + lab.step(), When::Input));
         }
     };
     let metric_for_submit = metric.clone();
@@ -84,7 +77,7 @@ pub fn LabelsPanel(
                     metric: metric_for_submit.clone(),
                     from: start,
                     to: end,
-                    kind: kind.get_untracked(),
+                    kind: kind.get_untracked().parse().unwrap_or(LabelKind::Incident),
                     note: note.get_untracked(),
                     token: token.get_untracked(),
                 });
@@ -125,14 +118,14 @@ pub fn LabelsPanel(
                 }
             });
             let slice = label.slice.map(|s| format!(" ({s})")).unwrap_or_default();
-            let origin = label.origin.clone();
+            let origin = label.origin.as_str();
             view! {
                 <li data-origin=origin>
-                    <time>{format_time(label.from)}</time>
+                    <time>{time(label.from, When::Axis)}</time>
                     " – "
-                    <time>{format_time(label.to)}</time>
+                    <time>{time(label.to, When::Axis)}</time>
                     " · " <strong>{label.kind}</strong> {slice}
-                    " · " {role_text(label.role)} " · from " {label.origin}
+                    " · " {role_text(label.role)} " · from " {origin}
                     {(!label.description.is_empty()).then(|| format!(" · {}", label.description))}
                     " " {remove_button}
                 </li>
@@ -163,9 +156,9 @@ pub fn LabelsPanel(
                     <select id="label-kind"
                         on:change=move |ev| kind.set(event_target_value(&ev))
                         prop:value=move || kind.get()>
-                        {LABEL_KINDS
+                        {LabelKind::ALL
                             .iter()
-                            .map(|k| view! { <option value=*k>{k.replace('_', " ")}</option> })
+                            .map(|k| view! { <option value=k.as_str()>{k.as_str().replace('_', " ")}</option> })
                             .collect_view()}
                     </select>
                 </div>
@@ -193,7 +186,7 @@ mod tests {
     fn form_times_round_trip_and_say_what_is_wrong() {
         let t = parse_form_time("from", " 2026-11-23 14:15 ").unwrap();
         assert_eq!(t % 900, 0);
-        assert_eq!(form_time(t), "2026-11-23 14:15");
+        assert_eq!(time(t, When::Input), "2026-11-23 14:15");
         let error = parse_form_time("to", "yesterday").unwrap_err();
         assert!(error.contains("to: expected YYYY-MM-DD HH:MM"), "{error}");
     }

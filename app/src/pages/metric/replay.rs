@@ -9,7 +9,7 @@ use detect::eval::{tuning, IncidentSpan, DEFAULT_TOLERANCE};
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::components::format::{format_percent, format_time, format_value};
+use crate::format::{self, number, percent, Digits, When};
 
 /// Milliseconds between two replay frames.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -86,12 +86,17 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
             .lower
             .zip(p.upper)
             .map_or("no band yet".to_string(), |(lo, hi)| {
-                format!("band {} to {}", format_value(lo), format_value(hi))
+                format!(
+                    "band {} to {}",
+                    number(Some(lo), Digits::Short),
+                    number(Some(hi), Digits::Short)
+                )
             });
         Some(format!(
             "{}: value {}, {}{}",
-            format_time(lab.time(cursor)),
-            p.value.map_or("missing".to_string(), format_value),
+            format::time(lab.time(cursor), When::Axis),
+            p.value
+                .map_or("missing".to_string(), |v| number(Some(v), Digits::Short)),
             band,
             if p.is_anomaly { " — ALERT" } else { "" }
         ))
@@ -140,9 +145,9 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                     let hit = label.is_some();
                     view! {
                     <li class:hit=hit>
-                        {format_time(time)} " · "
-                        {value.map(format_value).unwrap_or_default()} " · "
-                        {deviation.map(format_percent).unwrap_or_default()}
+                        {format::time(time, When::Axis)} " · "
+                        {value.map(|v| number(Some(v), Digits::Short)).unwrap_or_default()} " · "
+                        {deviation.map(|d| percent(d, Digits::Short)).unwrap_or_default()}
                         {label.map(|k| format!(" · labelled {k}"))}
                     </li>
                 }}).collect_view()}

@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::api::{fetch_detector, ApplyDetector, DetectorSettings};
-use crate::components::format::format_time;
+use crate::api::{fetch_detector, ApplyDetector, DetectorChange, DetectorOrigin, DetectorSettings};
+use crate::format::{time, When};
 
 #[component]
 pub fn ApplyPanel(
@@ -25,7 +25,7 @@ pub fn ApplyPanel(
         move |_| fetch_detector(metric_for_fetch.clone()),
     );
     let metric_for_apply = metric.clone();
-    let dispatch = move |detector: String| {
+    let dispatch = move |detector: DetectorChange| {
         apply.dispatch(ApplyDetector {
             metric: metric_for_apply.clone(),
             detector,
@@ -33,13 +33,7 @@ pub fn ApplyPanel(
         });
     };
     let dispatch_revert = dispatch.clone();
-    let apply_current = move |_| {
-        // The lab's detector in the shape of a `[detectors]` entry.
-        match serde_json::to_string(&lab.spec.get_untracked()) {
-            Ok(json) => dispatch(json),
-            Err(error) => lab.error.set(Some(error.to_string())),
-        }
-    };
+    let apply_current = move |_| dispatch(DetectorChange::Detector(lab.spec.get_untracked()));
     let error = move || match apply.value().get() {
         Some(Err(error)) => Some(crate::api::error_text(&error)),
         _ => None,
@@ -69,7 +63,7 @@ pub fn ApplyPanel(
                     {move || format!("Apply {} with these parameters", current())}
                 </button>
                 " "
-                <button type="button" on:click=move |_| dispatch_revert(String::new())
+                <button type="button" on:click=move |_| dispatch_revert(DetectorChange::ConfigChoice)
                     disabled=move || apply.pending().get()>
                     "Back to the config's choice"
                 </button>
@@ -83,10 +77,10 @@ pub fn ApplyPanel(
 
 #[component]
 fn InEffect(settings: DetectorSettings) -> impl IntoView {
-    let origin = match settings.origin.as_str() {
-        "applied" => "applied from the lab",
-        "config" => "from the config file",
-        _ => "vigil's default: no detector configured for this metric",
+    let origin = match settings.origin {
+        DetectorOrigin::Applied => "applied from the lab",
+        DetectorOrigin::Config => "from the config file",
+        DetectorOrigin::Default => "vigil's default: no detector configured for this metric",
     };
     let changes = settings
         .changes
@@ -97,7 +91,7 @@ fn InEffect(settings: DetectorSettings) -> impl IntoView {
                 .unwrap_or_else(|| "the config's choice".to_string());
             view! {
                 <li>
-                    <time>{format_time(change.at)}</time> " by " {change.by} ": "
+                    <time>{time(change.at, When::Axis)}</time> " by " {change.by} ": "
                     <code>{change.previous}</code> " → " <code>{new}</code>
                 </li>
             }

@@ -208,7 +208,7 @@ mod tests {
             } else {
                 LabelRole::Incident
             },
-            origin: "source".into(),
+            origin: crate::api::LabelOrigin::Source,
             id: None,
         }
     }

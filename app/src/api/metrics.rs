@@ -1,0 +1,164 @@
+//! Metrics: what is configured, a metric's history and its slices.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::LabelSpan;
+#[cfg(feature = "ssr")]
+use super::{backend, non_blank, refuse, Refusal};
+
+/// A metric as the pages list it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSummary {
+    pub name: String,
+    pub title: String,
+    /// The dimensions the metric is sliced by (none: not sliced).
+    #[serde(default)]
+    pub slices: Vec<String>,
+}
+
+/// The metric named `name` among `metrics`; the message lists the others.
+pub fn find_metric<'a>(
+    metrics: &'a [MetricSummary],
+    name: &str,
+) -> Result<&'a MetricSummary, String> {
+    metrics.iter().find(|m| m.name == name).ok_or_else(|| {
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        format!(
+            "unknown metric {name:?}: the metrics are {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// `dimension=value` checked against the dimensions `metric` is sliced by.
+pub fn metric_slice(metric: &MetricSummary, text: &str) -> Result<(String, String), String> {
+    let (dimension, value) = parse_slice(text)?;
+    metric_dimension(metric, &dimension)?;
+    Ok((dimension, value))
+}
+
+/// Ok when `metric` is sliced by `dimension`; else the dimensions it has.
+pub fn metric_dimension(metric: &MetricSummary, dimension: &str) -> Result<(), String> {
+    if metric.slices.iter().any(|d| d == dimension) {
+        return Ok(());
+    }
+    Err(if metric.slices.is_empty() {
+        format!("{} has no slices", metric.name)
+    } else {
+        format!(
+            "{} is not sliced by {dimension:?}: use one of {}",
+            metric.name,
+            metric.slices.join(", ")
+        )
+    })
+}
+
+/// A metric's recent history at a fixed step; `None` marks a bucket with no data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricHistory {
+    pub name: String,
+    pub title: String,
+    /// Unix seconds of the first bucket.
+    pub start: i64,
+    /// Seconds between buckets.
+    pub step: i64,
+    pub values: Vec<Option<f64>>,
+    /// Labelled spans of this metric inside the range, oldest first: what the
+    /// lab scores detectors against and the chart shades.
+    #[serde(default)]
+    pub labels: Vec<LabelSpan>,
+    /// `dimension=value` when this is one slice of the metric.
+    #[serde(default)]
+    pub slice: Option<String>,
+}
+
+impl MetricHistory {
+    /// The history as the detection crate's series type.
+    pub fn to_series(&self) -> Result<detect::Series, detect::DetectError> {
+        detect::Series::new(self.start, self.step, self.values.clone())
+    }
+}
+
+/// Days of history the metric page loads: the longest range preset (30 days)
+/// plus one day of warm-up. Leading buckets without data are trimmed.
+pub const HISTORY_DAYS: u32 = 31;
+
+#[server(endpoint = "fetch_metrics")]
+pub async fn fetch_metrics() -> Result<Vec<MetricSummary>, ServerFnError> {
+    let backend = backend::from_context()?;
+    Ok(backend.metrics())
+}
+
+/// A metric's history, whole or of one slice (`slice` as `dimension=value`).
+#[server(endpoint = "fetch_metric_history")]
+pub async fn fetch_metric_history(
+    name: String,
+    days: u32,
+    slice: Option<String>,
+) -> Result<MetricHistory, ServerFnError> {
+    let backend = backend::from_context()?;
+    // One month is the longest history a page asks for; bound it so a crafted
+    // request cannot make the server read years of events.
+    let days = days.clamp(1, 31);
+    let metrics = backend.metrics();
+    let metric = find_metric(&metrics, &name).map_err(|e| refuse(Refusal::NotFound, e))?;
+    let slice = non_blank(slice)
+        .map(|text| metric_slice(metric, &text))
+        .transpose()
+        .map_err(|e| refuse(Refusal::BadRequest, e))?;
+    backend
+        .history(&name, days, slice)
+        .await
+        .map_err(backend::ApiError::into_server_fn_error)
+}
+
+/// `dimension=value` as a pair, by [`detect::SliceKey::parse`]; the message
+/// says what is expected.
+pub fn parse_slice(text: &str) -> Result<(String, String), String> {
+    let key = detect::SliceKey::parse(text).map_err(|error| error.to_string())?;
+    Ok((key.dimension, key.value))
+}
+
+/// One slice's recent history: a small multiple on the metric page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SliceSeries {
+    pub value: String,
+    /// Unix seconds of the first bucket.
+    pub start: i64,
+    pub step: i64,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A metric's slices along one dimension.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSlices {
+    /// Every dimension the metric is sliced by.
+    pub dimensions: Vec<String>,
+    /// The one shown (the first when none was asked for); empty when the
+    /// metric has no slices.
+    pub dimension: String,
+    /// Largest total first.
+    pub slices: Vec<SliceSeries>,
+}
+
+/// Days of history in each small multiple.
+pub const SLICE_DAYS: u32 = 7;
+
+#[server(endpoint = "fetch_slices")]
+pub async fn fetch_slices(
+    name: String,
+    dimension: Option<String>,
+) -> Result<MetricSlices, ServerFnError> {
+    let backend = backend::from_context()?;
+    let metrics = backend.metrics();
+    let metric = find_metric(&metrics, &name).map_err(|e| refuse(Refusal::NotFound, e))?;
+    let dimension = non_blank(dimension);
+    if let Some(dimension) = &dimension {
+        metric_dimension(metric, dimension).map_err(|e| refuse(Refusal::BadRequest, e))?;
+    }
+    backend
+        .slices(&name, dimension, SLICE_DAYS)
+        .await
+        .map_err(backend::ApiError::into_server_fn_error)
+}

@@ -1,0 +1,176 @@
+//! How vigil writes numbers and times for people: the pages and the Telegram
+//! messages (the server uses this module too), so a value reads the same
+//! wherever it is shown. Each place picks a style; the rules live only here.
+
+/// How many digits a number shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Digits {
+    /// Chart axes and lab lists, short: `12k`, `345`, `0.12`; `-23%`.
+    Short,
+    /// Tables and cards: whole from 100, two decimals from 1, four below;
+    /// `–` for none; `+5.3%`.
+    Table,
+    /// Messages: integers exactly, then `123.4`, `1.23`, `0.0123`; `—` for
+    /// none (or not finite); `−17.7 %` with a true minus sign.
+    Exact,
+}
+
+/// A metric value in the given style.
+pub fn number(value: Option<f64>, digits: Digits) -> String {
+    match (digits, value) {
+        (Digits::Short, None) => String::new(),
+        (Digits::Short, Some(v)) if v.abs() >= 10_000.0 => format!("{:.0}k", v / 1000.0),
+        (Digits::Short, Some(v)) if v.abs() >= 10.0 || v == v.trunc() => format!("{v:.0}"),
+        (Digits::Short, Some(v)) => format!("{v:.2}"),
+        (Digits::Table, None) => "–".into(),
+        (Digits::Table, Some(v)) if v.abs() >= 100.0 => format!("{v:.0}"),
+        (Digits::Table, Some(v)) if v.abs() >= 1.0 => format!("{v:.2}"),
+        (Digits::Table, Some(v)) => format!("{v:.4}"),
+        (Digits::Exact, Some(v)) if v.is_finite() => {
+            let a = v.abs();
+            if v.fract() == 0.0 && a < 1e15 {
+                format!("{v:.0}")
+            } else if a >= 100.0 {
+                format!("{v:.1}")
+            } else if a >= 1.0 {
+                format!("{v:.2}")
+            } else {
+                format!("{v:.4}")
+            }
+        }
+        (Digits::Exact, _) => "—".to_string(),
+    }
+}
+
+/// A relative change (`-0.177` is 17.7% below) as a signed percentage.
+pub fn percent(ratio: f64, digits: Digits) -> String {
+    let p = ratio * 100.0;
+    match digits {
+        Digits::Short => format!("{p:+.0}%"),
+        Digits::Table => format!("{p:+.1}%"),
+        Digits::Exact if p < 0.0 => format!("−{:.1} %", -p),
+        Digits::Exact => format!("+{p:.1} %"),
+    }
+}
+
+/// Which parts of an instant are shown. Every style reads in UTC unless
+/// given an offset ([`local_time`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// `23 Nov 14:15`: chart axes and lab lists.
+    Axis,
+    /// `2026-11-23 14:15`: what the label form reads and writes.
+    Input,
+    /// `2026-11-23 14:15 UTC`: tables and messages.
+    Minute,
+    /// `11-23 18:15 UTC`: a card's recent alert.
+    Day,
+    /// `18:15 UTC`: the time of today's check.
+    Clock,
+    /// `2025-11-23T18:15:00Z`: a `<time datetime>` attribute.
+    Iso,
+}
+
+impl When {
+    fn pattern(self) -> &'static str {
+        match self {
+            When::Axis => "%d %b %H:%M",
+            When::Input => "%Y-%m-%d %H:%M",
+            When::Minute => "%Y-%m-%d %H:%M UTC",
+            When::Day => "%m-%d %H:%M UTC",
+            When::Clock => "%H:%M UTC",
+            When::Iso => "%Y-%m-%dT%H:%M:%SZ",
+        }
+    }
+}
+
+/// `unix` seconds in UTC; the bare number when it is beyond any calendar.
+pub fn time(unix: i64, when: When) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format(when.pattern()).to_string())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// `2026-11-23 14:15 UTC+03:00`: [`When::Minute`] in a fixed offset from UTC
+/// (the Telegram messages' `utc_offset_minutes`); plain `UTC` at zero.
+pub fn local_time(unix: i64, utc_offset_minutes: i32) -> String {
+    use chrono::FixedOffset;
+    let offset = FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60))
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
+    let Some(utc) = chrono::DateTime::from_timestamp(unix, 0) else {
+        return format!("@{unix}");
+    };
+    let local = utc.with_timezone(&offset);
+    let secs = offset.local_minus_utc();
+    if secs == 0 {
+        return local.format(When::Minute.pattern()).to_string();
+    }
+    let sign = if secs < 0 { '-' } else { '+' };
+    let m = secs.unsigned_abs() / 60;
+    format!(
+        "{}{sign}{:02}:{:02}",
+        local.format(When::Minute.pattern()),
+        m / 60,
+        m % 60
+    )
+}
+
+/// A span of time: `45 min`, `2 h 05 min`, `3 d 4 h`.
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let minutes = secs / 60;
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else {
+        format!("{m} min")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_numbers_and_axis_times() {
+        assert_eq!(time(0, When::Axis), "01 Jan 00:00");
+        assert_eq!(number(Some(12_345.0), Digits::Short), "12k");
+        assert_eq!(number(Some(0.125), Digits::Short), "0.12");
+        assert_eq!(percent(-0.234, Digits::Short), "-23%");
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(time(1_763_921_700, When::Clock), "18:15 UTC");
+        assert_eq!(time(1_763_921_700, When::Day), "11-23 18:15 UTC");
+        assert_eq!(time(1_763_921_700, When::Iso), "2025-11-23T18:15:00Z");
+        assert_eq!(time(1_763_921_700, When::Minute), "2025-11-23 18:15 UTC");
+        assert_eq!(time(1_763_921_700, When::Input), "2025-11-23 18:15");
+        assert_eq!(local_time(1_763_921_700, 0), "2025-11-23 18:15 UTC");
+        assert_eq!(local_time(1_763_921_700, 180), "2025-11-23 21:15 UTC+03:00");
+        assert_eq!(local_time(1_763_921_700, -90), "2025-11-23 16:45 UTC-01:30");
+    }
+
+    #[test]
+    fn table_numbers_keep_sensible_digits() {
+        assert_eq!(number(None, Digits::Table), "–");
+        assert_eq!(number(Some(12_345.6), Digits::Table), "12346");
+        assert_eq!(number(Some(0.04567), Digits::Table), "0.0457");
+        assert_eq!(percent(0.0534, Digits::Table), "+5.3%");
+    }
+
+    #[test]
+    fn exact_numbers_for_messages() {
+        assert_eq!(number(Some(1200.0), Digits::Exact), "1200");
+        assert_eq!(number(Some(123.45), Digits::Exact), "123.5");
+        assert_eq!(number(Some(0.01234), Digits::Exact), "0.0123");
+        assert_eq!(number(Some(f64::NAN), Digits::Exact), "—");
+        assert_eq!(percent(-0.177, Digits::Exact), "−17.7 %");
+        assert_eq!(percent(0.05, Digits::Exact), "+5.0 %");
+        assert_eq!(duration(45 * 60), "45 min");
+        assert_eq!(duration(125 * 60), "2 h 05 min");
+        assert_eq!(duration(76 * 3600), "3 d 4 h");
+    }
+}
