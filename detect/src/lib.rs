@@ -44,12 +44,10 @@ pub mod window;
 
 pub use detection::Detection;
 pub use detectors::{
-    changepoint, changepoint_into, drop_rule, drop_rule_into, forecast, forecast_into, iqr,
-    iqr_into, run, seasonal, seasonal_into, seasonal_iqr, seasonal_iqr_into, ChangepointParams,
-    ChangepointState, CombineRule, DetectorSpec, DropParams, DropState, Ensemble,
-    EnsembleDetection, EnsemblePoint, ForecastParams, ForecastState, IqrParams, IqrState,
-    SeasonalIqrParams, SeasonalIqrState, SeasonalParams, SeasonalState, BLOCKS_THRESHOLD,
-    DETECTOR_NAMES,
+    iqr, iqr_into, run, ChangepointParams, ChangepointState, CombineRule, Detector, DetectorSpec,
+    DropParams, DropState, Ensemble, EnsembleDetection, EnsemblePoint, Entry, ForecastParams,
+    ForecastState, IqrParams, IqrState, SeasonalIqrParams, SeasonalIqrState, SeasonalParams,
+    SeasonalState, Stream, BLOCKS_THRESHOLD, DETECTORS, DETECTOR_NAMES,
 };
 pub use error::{DetectError, MAX_WINDOW};
 pub use period::detect_period;

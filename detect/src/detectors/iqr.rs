@@ -40,6 +40,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
+use super::contract::{count, number, Detector, Knob, Param, Stream, Tunable, Value};
 use crate::detection::Detection;
 use crate::error::{DetectError, MAX_WINDOW};
 use crate::point::Point;
@@ -77,9 +78,64 @@ impl Default for IqrParams {
     }
 }
 
-impl IqrParams {
+/// `--a` help of the IQR rules.
+pub(crate) const A_HELP: &str = "band width in IQRs beyond the quartiles (>= 0)";
+/// The band width knob of the IQR rules.
+pub(crate) const A_KNOB: Knob =
+    Knob::number("a", "a (band width in IQRs)", 0.0, 10.0, 0.1).searching_to(100.0);
+
+impl Detector for IqrParams {
+    const NAME: &'static str = "iqr";
+    const DESCRIPTION: &'static str = "IQR band (rolling window)";
+    const SUMMARY: &'static str =
+        "Rolling interquartile range of the previous n observations (the seed rule).";
+    const PARAMS: &'static [Param<Self>] = &[
+        count(
+            "n",
+            "window length, the number of previous observations (>= 2)",
+            |p| p.n,
+            |p, v| p.n = v,
+        ),
+        number("a", A_HELP, |p| p.a, |p, v| p.a = v),
+        Param {
+            key: "smooth",
+            help: "smoothing of the band",
+            default_note: None,
+            value: Value::Smoothing {
+                get: |p| p.smooth,
+                set: |p, v| p.smooth = v,
+            },
+        },
+    ];
+    const KNOBS: &'static [Tunable<Self>] = &[
+        A_KNOB.on(|p| p.a, |p, v| p.a = v),
+        Knob::count("n", "n (points in the window)", 2.0, 96.0)
+            .on(|p| p.n as f64, |p, v| p.n = v as usize),
+    ];
+    type State = IqrState;
+
+    fn state(&self) -> Result<IqrState, DetectError> {
+        IqrState::new(*self)
+    }
+
+    /// The batch engines ([`iqr_into`]).
+    fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
+        iqr_into(series, self, out)
+    }
+
+    /// Points before the evaluated one that its band depends on, on a series
+    /// without gaps: the window of `n` values for each raw bound, and for `asof`
+    /// the `floor(n/2)` earlier raw bounds that are averaged with it.
+    /// (`centered` looks into the future; a live check cannot use it.)
+    fn lookback(&self) -> usize {
+        match self.smooth {
+            Smoothing::AsOf | Smoothing::Centered => self.n + self.n / 2,
+            Smoothing::None => self.n,
+        }
+    }
+
     /// Checks `2 <= n <= MAX_WINDOW` and `a` finite and `>= 0`.
-    pub fn validate(&self) -> Result<(), DetectError> {
+    fn validate(&self) -> Result<(), DetectError> {
         if self.n < 2 {
             return Err(DetectError::WindowTooSmall(self.n));
         }
@@ -725,10 +781,12 @@ impl IqrState {
     pub fn params(&self) -> &IqrParams {
         &self.params
     }
+}
 
+impl Stream for IqrState {
     /// The next bucket's value (`None` or non-finite = gap) -> its point.
     #[inline]
-    pub fn push(&mut self, value: Option<f64>) -> Point {
+    fn push(&mut self, value: Option<f64>) -> Point {
         let value = value.and_then(finite);
         match &mut self.engine {
             Engine::Small(w) => self.rule.push(value, w),
