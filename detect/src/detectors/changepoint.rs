@@ -80,7 +80,7 @@ impl Detector for ChangepointParams {
     const NAME: &'static str = "changepoint";
     const DESCRIPTION: &'static str = "Changepoint (CUSUM)";
     const SUMMARY: &'static str =
-        "CUSUM of the seasonal residuals: sustained level shifts (slow declines, steps).";
+        "CUSUM of the seasonal residuals: sustained level shifts (slow declines, steps)";
     const PARAMS: &'static [Param<Self>] = &{
         let [period, seasons, min_seasons] = baseline_params!(Self, seasons);
         let [level_window, neighbours] = baseline_params!(Self, level);

@@ -59,7 +59,7 @@ impl Detector for DropParams {
     const NAME: &'static str = "drop";
     const DESCRIPTION: &'static str = "Drop (fall below the recent median)";
     const SUMMARY: &'static str =
-        "Fall below (1 - --drop-fraction) x the median of the previous --window points.";
+        "Fall below (1 - --drop-fraction) x the median of the previous --window points";
     const PARAMS: &'static [Param<Self>] = &[
         count(
             "window",

@@ -87,7 +87,7 @@ impl Detector for ForecastParams {
     const NAME: &'static str = "forecast";
     const DESCRIPTION: &'static str = "Forecast (MSTL + ETS, slow)";
     const SUMMARY: &'static str =
-        "MSTL + ETS forecast (grafana's augurs), its --level prediction interval as the band.";
+        "MSTL + ETS forecast (grafana's augurs), its --level prediction interval as the band";
     const PARAMS: &'static [Param<Self>] = &[
         // Setting the period sets the window to 7 periods (the default's 7
         // days at the default period); a window given after it stays.

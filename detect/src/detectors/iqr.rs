@@ -88,7 +88,7 @@ impl Detector for IqrParams {
     const NAME: &'static str = "iqr";
     const DESCRIPTION: &'static str = "IQR band (rolling window)";
     const SUMMARY: &'static str =
-        "Rolling interquartile range of the previous n observations (the seed rule).";
+        "Rolling interquartile range of the previous n observations (the seed rule)";
     const PARAMS: &'static [Param<Self>] = &[
         count(
             "n",

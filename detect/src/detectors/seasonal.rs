@@ -145,7 +145,7 @@ impl Detector for SeasonalParams {
     const NAME: &'static str = "seasonal";
     const DESCRIPTION: &'static str = "Seasonal baseline (robust spread)";
     const SUMMARY: &'static str =
-        "Same-slot median scaled to the recent level, band of --z robust sds.";
+        "Same-slot median scaled to the recent level, band of --z robust sds";
     const PARAMS: &'static [Param<Self>] = &{
         let [period, seasons, min_seasons] = baseline_params!(Self, seasons);
         let [level_window, neighbours] = baseline_params!(Self, level);

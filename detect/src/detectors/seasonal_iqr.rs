@@ -55,7 +55,7 @@ impl Detector for SeasonalIqrParams {
     const NAME: &'static str = "seasonal_iqr";
     const DESCRIPTION: &'static str = "Seasonal IQR (same slot of earlier days)";
     const SUMMARY: &'static str =
-        "The IQR rule over the same slot of the previous --seasons periods.";
+        "The IQR rule over the same slot of the previous --seasons periods";
     const PARAMS: &'static [Param<Self>] = &{
         let [period, seasons, min_seasons] = baseline_params!(Self, seasons);
         [

@@ -3,24 +3,11 @@
 //! parameter. Every change goes through [`Lab::apply`].
 
 use detect::eval::tuning;
-use detect::{DetectorSpec, DETECTOR_NAMES};
+use detect::{DetectorSpec, DETECTORS};
 use leptos::prelude::*;
 
 use super::state::Lab;
 use crate::components::slider::Slider;
-
-/// What each detector is, in the picker.
-fn describe(name: &str) -> &'static str {
-    match name {
-        "iqr" => "IQR band (rolling window)",
-        "seasonal_iqr" => "Seasonal IQR (same slot of earlier days)",
-        "seasonal" => "Seasonal baseline (robust spread)",
-        "drop" => "Drop (fall below the recent median)",
-        "changepoint" => "Changepoint (CUSUM)",
-        "forecast" => "Forecast (MSTL + ETS, slow)",
-        _ => "",
-    }
-}
 
 #[component]
 pub fn DetectorControls(lab: Lab) -> impl IntoView {
@@ -67,9 +54,9 @@ pub fn DetectorControls(lab: Lab) -> impl IntoView {
         <div class="field">
             <label for="detector">"Detector"</label>
             <select id="detector" on:change=pick prop:value=move || name.get()>
-                {DETECTOR_NAMES
+                {DETECTORS
                     .iter()
-                    .map(|n| view! { <option value=*n>{describe(n)}</option> })
+                    .map(|d| view! { <option value=d.name>{d.description}</option> })
                     .collect_view()}
             </select>
         </div>
