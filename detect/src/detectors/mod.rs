@@ -18,6 +18,8 @@ pub mod contract;
 pub mod drop;
 pub mod forecast;
 pub mod iqr;
+#[cfg(test)]
+mod limit;
 #[macro_use]
 mod registry;
 pub mod seasonal;
@@ -51,6 +53,9 @@ registry! {
     Changepoint(ChangepointParams),
     /// augurs MSTL + ETS forecast, its prediction interval as the band.
     Forecast(ForecastParams),
+    #[cfg(test)]
+    /// A fixed band: the contract's test detector (`limit.rs`).
+    Limit(limit::LimitParams),
 }
 
 impl DetectorSpec {

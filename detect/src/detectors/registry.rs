@@ -127,13 +127,14 @@ pub(crate) fn knob_set<D: Detector>(params: &mut D, key: &str, value: f64) -> bo
     }
 }
 
-/// The detectors: `Variant(Params)` per line, each `Params` a [`Detector`].
+/// The detectors: `Variant(Params)` per line, each `Params` a [`Detector`]
+/// (optionally after `#[cfg(...)]`, then doc comments).
 /// Derives the [`DetectorSpec`] enum (serde: `{"detector": "<snake_case
 /// variant>", ...params}`), its dispatch, the `From` impls,
 /// [`DETECTOR_NAMES`](super::DETECTOR_NAMES) and
 /// [`DETECTORS`](super::DETECTORS).
 macro_rules! registry {
-    ($($(#[$doc:meta])* $variant:ident($params:ty),)*) => {
+    ($($(#[cfg($cfg:meta)])? $(#[doc = $doc:expr])* $variant:ident($params:ty),)*) => {
         /// A detector and its parameters: one variant per registered detector.
         #[derive(Debug, Clone, PartialEq)]
         #[cfg_attr(
@@ -143,18 +144,18 @@ macro_rules! registry {
         )]
         #[non_exhaustive]
         pub enum DetectorSpec {
-            $($(#[$doc])* $variant($params),)*
+            $($(#[cfg($cfg)])? $(#[doc = $doc])* $variant($params),)*
         }
 
         /// Every detector name, as [`DetectorSpec::name`] gives them.
-        pub const DETECTOR_NAMES: [&str; [$(stringify!($variant)),*].len()] =
-            [$(<$params as Detector>::NAME),*];
+        pub const DETECTOR_NAMES: [&str; [$($(#[cfg($cfg)])? stringify!($variant)),*].len()] =
+            [$($(#[cfg($cfg)])? <$params as Detector>::NAME),*];
 
         /// Every detector's [`Entry`], in registration order.
-        pub static DETECTORS: [Entry; [$(stringify!($variant)),*].len()] =
-            [$(Entry::of::<$params>()),*];
+        pub static DETECTORS: [Entry; [$($(#[cfg($cfg)])? stringify!($variant)),*].len()] =
+            [$($(#[cfg($cfg)])? Entry::of::<$params>()),*];
 
-        $(impl From<$params> for DetectorSpec {
+        $($(#[cfg($cfg)])? impl From<$params> for DetectorSpec {
             fn from(p: $params) -> Self {
                 DetectorSpec::$variant(p)
             }
@@ -165,21 +166,21 @@ macro_rules! registry {
             /// `seasonal_iqr`, ...), as on the command line.
             pub fn name(&self) -> &'static str {
                 match self {
-                    $(DetectorSpec::$variant(_) => <$params as Detector>::NAME,)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(_) => <$params as Detector>::NAME,)*
                 }
             }
 
             /// Checks the parameters without running anything.
             pub fn validate(&self) -> Result<(), DetectError> {
                 match self {
-                    $(DetectorSpec::$variant(p) => Detector::validate(p),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::validate(p),)*
                 }
             }
 
             /// [`run`](Self::run) into a reused buffer (cleared first).
             pub fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
                 match self {
-                    $(DetectorSpec::$variant(p) => Detector::run_into(p, series, out),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::run_into(p, series, out),)*
                 }
             }
 
@@ -190,7 +191,7 @@ macro_rules! registry {
             /// sums carry the whole past: there it adds one period of warm-up.
             pub fn lookback(&self) -> usize {
                 match self {
-                    $(DetectorSpec::$variant(p) => Detector::lookback(p),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::lookback(p),)*
                 }
             }
 
@@ -203,35 +204,35 @@ macro_rules! registry {
                 values: impl IntoIterator<Item = Option<f64>>,
             ) -> Result<Point, DetectError> {
                 match self {
-                    $(DetectorSpec::$variant(p) => Detector::newest_point(p, values),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::newest_point(p, values),)*
                 }
             }
 
             /// Too slow to search a grid or bisect interactively ([`Detector::SLOW`]).
             pub fn is_slow(&self) -> bool {
                 match self {
-                    $(DetectorSpec::$variant(_) => <$params as Detector>::SLOW,)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(_) => <$params as Detector>::SLOW,)*
                 }
             }
 
             /// The season in points, for the seasonal detectors.
             pub fn period(&self) -> Option<usize> {
                 match self {
-                    $(DetectorSpec::$variant(p) => Detector::period(p),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::period(p),)*
                 }
             }
 
             /// The detector's main parameters ([`Detector::KNOBS`]).
             pub fn knobs(&self) -> Vec<Knob> {
                 match self {
-                    $(DetectorSpec::$variant(_) => registry::knobs::<$params>(),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(_) => registry::knobs::<$params>(),)*
                 }
             }
 
             /// The value of knob `key`; `None` for a key the detector lacks.
             pub fn knob(&self, key: &str) -> Option<f64> {
                 match self {
-                    $(DetectorSpec::$variant(p) => registry::knob_get(p, key),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => registry::knob_get(p, key),)*
                 }
             }
 
@@ -239,7 +240,7 @@ macro_rules! registry {
             /// `false` for a key the detector lacks.
             pub fn set_knob(&mut self, key: &str, value: f64) -> bool {
                 match self {
-                    $(DetectorSpec::$variant(p) => registry::knob_set(p, key, value),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => registry::knob_set(p, key, value),)*
                 }
             }
         }
