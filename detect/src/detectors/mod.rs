@@ -97,6 +97,21 @@ mod tests {
         assert!(DetectorSpec::default_for("nope").is_err());
     }
 
+    /// serde tags a `DetectorSpec` with the snake_case of its variant.
+    #[test]
+    fn serde_tag_is_the_name() {
+        for (variant, name) in VARIANTS.iter().zip(DETECTOR_NAMES) {
+            let mut snake = String::new();
+            for (i, c) in variant.chars().enumerate() {
+                if c.is_uppercase() && i > 0 {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(snake, name);
+        }
+    }
+
     #[test]
     fn knobs_and_params_name_real_fields() {
         for entry in &DETECTORS {

@@ -151,6 +151,12 @@ macro_rules! registry {
         pub const DETECTOR_NAMES: [&str; [$($(#[cfg($cfg)])? stringify!($variant)),*].len()] =
             [$($(#[cfg($cfg)])? <$params as Detector>::NAME),*];
 
+        /// The variant names, for the test that their snake_case (the serde
+        /// tag) is the detector's name.
+        #[cfg(test)]
+        const VARIANTS: [&str; [$($(#[cfg($cfg)])? stringify!($variant)),*].len()] =
+            [$($(#[cfg($cfg)])? stringify!($variant)),*];
+
         /// Every detector's [`Entry`], in registration order.
         pub static DETECTORS: [Entry; [$($(#[cfg($cfg)])? stringify!($variant)),*].len()] =
             [$($(#[cfg($cfg)])? Entry::of::<$params>()),*];
