@@ -88,7 +88,7 @@ mod tests {
         assert_eq!(spec.knob("limit"), Some(5.0));
         let series = Series::from_f64(0, 60, vec![1.0, 9.0]).unwrap();
         assert_eq!(spec.run(&series).unwrap().anomaly_count(), 1);
-        assert_eq!(spec.newest_point([Some(9.0)]).unwrap().is_anomaly, true);
+        assert!(spec.newest_point([Some(9.0)]).unwrap().is_anomaly);
         // The lab's knobs and `vigil tune`'s grid.
         let base = DetectorSpec::default_for("limit").unwrap();
         assert_eq!(tuning::knobs(&base).len(), 2);
