@@ -66,13 +66,6 @@ impl DetectorSpec {
         Ok(out)
     }
 
-    /// The detector named `name` (see [`name`](Self::name)) with its default parameters.
-    pub fn default_for(name: &str) -> Result<DetectorSpec, DetectError> {
-        Entry::find(name)
-            .map(|entry| (entry.default)())
-            .ok_or_else(|| DetectError::UnknownDetector(name.to_string()))
-    }
-
     /// The registry entry of this detector.
     pub fn entry(&self) -> &'static Entry {
         Entry::find(self.name()).expect("every variant is registered")

@@ -176,6 +176,25 @@ macro_rules! registry {
                 }
             }
 
+            /// The detector named `name` (see [`name`](Self::name)) with its
+            /// default parameters. (A match, not a lookup in
+            /// [`DETECTORS`](super::DETECTORS), so the browser bundle does
+            /// not carry the command line's parameter tables.)
+            pub fn default_for(name: &str) -> Result<DetectorSpec, DetectError> {
+                $($(#[cfg($cfg)])?
+                if name == <$params as Detector>::NAME {
+                    return Ok(<$params>::default().into());
+                })*
+                Err(DetectError::UnknownDetector(name.to_string()))
+            }
+
+            /// What the detector is, in the lab's picker ([`Detector::DESCRIPTION`]).
+            pub fn description(&self) -> &'static str {
+                match self {
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(_) => <$params as Detector>::DESCRIPTION,)*
+                }
+            }
+
             /// Checks the parameters without running anything.
             pub fn validate(&self) -> Result<(), DetectError> {
                 match self {

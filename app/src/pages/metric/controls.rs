@@ -3,7 +3,7 @@
 //! parameter. Every change goes through [`Lab::apply`].
 
 use detect::eval::tuning;
-use detect::{DetectorSpec, DETECTORS};
+use detect::{DetectorSpec, DETECTOR_NAMES};
 use leptos::prelude::*;
 
 use super::state::Lab;
@@ -54,9 +54,12 @@ pub fn DetectorControls(lab: Lab) -> impl IntoView {
         <div class="field">
             <label for="detector">"Detector"</label>
             <select id="detector" on:change=pick prop:value=move || name.get()>
-                {DETECTORS
+                {DETECTOR_NAMES
                     .iter()
-                    .map(|d| view! { <option value=d.name>{d.description}</option> })
+                    .map(|n| {
+                        let what = DetectorSpec::default_for(n).map_or("", |s| s.description());
+                        view! { <option value=*n>{what}</option> }
+                    })
                     .collect_view()}
             </select>
         </div>
