@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use detect::window::{OrderStatistics, QuantilePos, RollingWindow, SortedBlocks, SortedVec, Treap};
-use detect::{iqr, iqr_into, Detection, IqrParams, IqrState, Series, Smoothing};
+use detect::{iqr, iqr_into, Detection, IqrParams, IqrState, Series, Smoothing, Stream};
 
 const LEN: usize = 1_000_000;
 

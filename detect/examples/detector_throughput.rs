@@ -27,10 +27,10 @@ fn main() {
     let series = Series::from_f64(1_700_000_000, 900, values).expect("valid series");
     for name in names {
         let spec = DetectorSpec::default_for(&name).expect("known detector");
-        let (warmup, runs) = match (repeats, &spec) {
-            (Some(r), _) => (1, r.max(1)),
-            (None, DetectorSpec::Forecast(_)) => (0, 1),
-            (None, _) => (1, 3),
+        let (warmup, runs) = match repeats {
+            Some(r) => (1, r.max(1)),
+            None if spec.is_slow() => (0, 1),
+            None => (1, 3),
         };
         let mut best = f64::INFINITY;
         let mut anomalies = 0;

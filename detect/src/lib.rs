@@ -7,7 +7,9 @@
 //!
 //! * [`series`] — [`Series`], a fixed-step series with gaps.
 //! * [`slice`] — [`SliceKey`], which part of a metric a series is (`os=Android`).
-//! * [`window`] — rolling order statistics (sorted array, treap).
+//! * [`engine`] — how the IQR rule gets its order statistics fast: engine
+//!   selection, the block pipeline, the second thread, and [`window`]
+//!   (rolling order statistics: sorted array, treap, blocks).
 //! * [`smoothing`] — [`Smoothing`] of bands over positions.
 //! * [`detectors`] — one module per detector, and [`DetectorSpec`], the one
 //!   entry point ([`DetectorSpec::run`]) the CLI and the web page call.
@@ -31,30 +33,28 @@
 
 pub mod detection;
 pub mod detectors;
+pub mod engine;
 pub mod error;
 pub mod eval;
 mod live;
 pub mod period;
 pub mod point;
-mod prefetch;
 pub mod series;
 pub mod slice;
 pub mod smoothing;
-pub mod window;
 
 pub use detection::Detection;
 pub use detectors::{
-    changepoint, changepoint_into, drop_rule, drop_rule_into, forecast, forecast_into, iqr,
-    iqr_into, run, seasonal, seasonal_into, seasonal_iqr, seasonal_iqr_into, ChangepointParams,
-    ChangepointState, CombineRule, DetectorSpec, DropParams, DropState, Ensemble,
-    EnsembleDetection, EnsemblePoint, ForecastParams, ForecastState, IqrParams, IqrState,
-    SeasonalIqrParams, SeasonalIqrState, SeasonalParams, SeasonalState, BLOCKS_THRESHOLD,
-    DETECTOR_NAMES,
+    iqr, iqr_into, run, ChangepointParams, ChangepointState, CombineRule, Detector, DetectorSpec,
+    DropParams, DropState, Ensemble, EnsembleDetection, EnsemblePoint, Entry, ForecastParams,
+    ForecastState, IqrParams, IqrState, SeasonalIqrParams, SeasonalIqrState, SeasonalParams,
+    SeasonalState, Stream, BLOCKS_THRESHOLD, DETECTORS, DETECTOR_NAMES,
 };
+pub use engine::prefetch::set_batch_threads;
+pub use engine::window;
 pub use error::{DetectError, MAX_WINDOW};
 pub use period::detect_period;
 pub use point::Point;
-pub use prefetch::set_batch_threads;
 pub use series::Series;
 pub use slice::SliceKey;
 pub use smoothing::Smoothing;

@@ -1,88 +1,9 @@
 //! Live checks: how much history a check must read to reproduce the batch
-//! result for its newest point, and that newest point itself. Sources use the
-//! lookback to fetch only the buckets a detector needs.
-
-use crate::{
-    ChangepointState, DetectError, DetectorSpec, DropState, ForecastState, IqrParams, IqrState,
-    Point, SeasonalIqrState, SeasonalState, Smoothing,
-};
-
-impl IqrParams {
-    /// Points before the evaluated one that its band depends on, on a series
-    /// without gaps: the window of `n` values for each raw bound, and for `asof`
-    /// the `floor(n/2)` earlier raw bounds that are averaged with it.
-    /// (`centered` looks into the future; a live check cannot use it.)
-    pub fn lookback(&self) -> usize {
-        match self.smooth {
-            Smoothing::AsOf | Smoothing::Centered => self.n + self.n / 2,
-            Smoothing::None => self.n,
-        }
-    }
-}
-
-impl DetectorSpec {
-    /// How many points before the evaluated one a live check must read. Exact
-    /// (the newest point from `lookback()` earlier points equals the batch
-    /// point over the whole history) for every detector but `changepoint`,
-    /// whose sums carry the whole past: there it adds one period of warm-up.
-    /// See [`IqrParams::lookback`],
-    /// [`SeasonalIqrParams::lookback`](crate::SeasonalIqrParams::lookback),
-    /// [`SeasonalParams::lookback`](crate::SeasonalParams::lookback),
-    /// [`DropParams::lookback`](crate::DropParams::lookback),
-    /// [`ChangepointParams::lookback`](crate::ChangepointParams::lookback),
-    /// [`ForecastParams::lookback`](crate::ForecastParams::lookback).
-    pub fn lookback(&self) -> usize {
-        match self {
-            DetectorSpec::Iqr(params) => params.lookback(),
-            DetectorSpec::SeasonalIqr(params) => params.lookback(),
-            DetectorSpec::Seasonal(params) => params.lookback(),
-            DetectorSpec::Drop(params) => params.lookback(),
-            DetectorSpec::Changepoint(params) => params.lookback(),
-            DetectorSpec::Forecast(params) => params.lookback(),
-        }
-    }
-
-    /// The detector's point for the last of `values` (oldest first, `None` for a
-    /// gap), computed in newest-point mode: the same code as batch detection, fed
-    /// one value at a time. An empty input gives an empty point.
-    pub fn newest_point(
-        &self,
-        values: impl IntoIterator<Item = Option<f64>>,
-    ) -> Result<Point, DetectError> {
-        fn last(
-            values: impl IntoIterator<Item = Option<f64>>,
-            mut push: impl FnMut(Option<f64>) -> Point,
-        ) -> Point {
-            values
-                .into_iter()
-                .fold(Point::default(), |_, value| push(value))
-        }
-        Ok(match self {
-            DetectorSpec::Iqr(params) => {
-                let mut state = IqrState::new(*params)?;
-                last(values, |v| state.push(v))
-            }
-            DetectorSpec::SeasonalIqr(params) => {
-                let mut state = SeasonalIqrState::new(*params)?;
-                last(values, |v| state.push(v))
-            }
-            DetectorSpec::Seasonal(params) => {
-                let mut state = SeasonalState::new(*params)?;
-                last(values, |v| state.push(v))
-            }
-            DetectorSpec::Drop(params) => {
-                let mut state = DropState::new(*params)?;
-                last(values, |v| state.push(v))
-            }
-            DetectorSpec::Changepoint(params) => {
-                let mut state = ChangepointState::new(*params)?;
-                last(values, |v| state.push(v))
-            }
-            // One fit on the values before the last, not one per value.
-            DetectorSpec::Forecast(params) => ForecastState::newest(params, values)?,
-        })
-    }
-}
+//! result for its newest point ([`DetectorSpec::lookback`](crate::DetectorSpec::lookback)), and that newest
+//! point itself ([`DetectorSpec::newest_point`](crate::DetectorSpec::newest_point)). Sources use the lookback to
+//! fetch only the buckets a detector needs. Each detector states both in its
+//! [`Detector`](crate::Detector) impl; the registry dispatches. The tests
+//! here check that the two agree with the batch run.
 
 #[cfg(test)]
 mod tests {

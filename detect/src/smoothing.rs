@@ -1,3 +1,7 @@
+//! Long because it is one algorithm: the exact (error-compensated) sliding
+//! mean of band pairs in its three regimes (direct, steady, recomputed), and
+//! the tests that pin them bit for bit to each other.
+//!
 //! How a detector's raw band is smoothed over neighbouring positions, and the
 //! sliding mean that does it.
 

@@ -3,7 +3,9 @@
 //! reimplementation written straight from the spec.
 
 use detect::window::{OrderStatistics, QuantilePos, SortedVec, Treap};
-use detect::{iqr, IqrParams, IqrState, Point, Series, Smoothing, BLOCKS_THRESHOLD};
+use detect::{
+    iqr, Detector, IqrParams, IqrState, Point, Series, Smoothing, Stream, BLOCKS_THRESHOLD,
+};
 use proptest::prelude::*;
 
 fn smoothing() -> impl Strategy<Value = Smoothing> {

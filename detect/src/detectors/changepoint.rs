@@ -21,13 +21,12 @@
 //! reading [`lookback`](ChangepointParams::lookback) points starts them at 0
 //! one warm-up period before the evaluated bucket.
 
-use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::{deviation, Point};
-use crate::series::Series;
 
 use super::common::{check_non_negative, finite};
-use super::seasonal::{Baseline, BaselineParams};
+use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
+use super::seasonal::{baseline_params, Baseline, BaselineParams};
 
 /// Parameters of the CUSUM changepoint detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,10 +76,53 @@ impl Default for ChangepointParams {
     }
 }
 
-impl ChangepointParams {
-    /// Checks the baseline as [`SeasonalParams::validate`](super::SeasonalParams::validate),
+impl Detector for ChangepointParams {
+    const NAME: &'static str = "changepoint";
+    const DESCRIPTION: &'static str = "Changepoint (CUSUM)";
+    const SUMMARY: &'static str =
+        "CUSUM of the seasonal residuals: sustained level shifts (slow declines, steps)";
+    const PARAMS: &'static [Param<Self>] = &{
+        let [period, seasons, min_seasons] = baseline_params!(Self, seasons);
+        let [level_window, neighbours] = baseline_params!(Self, level);
+        let [min_rel_width, min_abs_width] = baseline_params!(Self, widths);
+        [
+            period,
+            seasons,
+            min_seasons,
+            level_window,
+            neighbours,
+            min_rel_width,
+            min_abs_width,
+            number(
+                "drift",
+                "CUSUM drift k in robust sds (>= 0)",
+                |p: &Self| p.drift,
+                |p, v| p.drift = v,
+            ),
+            number(
+                "threshold",
+                "CUSUM alarm threshold h in robust sds (> 0)",
+                |p: &Self| p.threshold,
+                |p, v| p.threshold = v,
+            ),
+        ]
+    };
+    const KNOBS: &'static [Tunable<Self>] = &[
+        Knob::number("threshold", "threshold h (robust sds)", 0.5, 20.0, 0.5)
+            .searching_to(200.0)
+            .on(|p| p.threshold, |p, v| p.threshold = v),
+        Knob::number("drift", "drift k (robust sds)", 0.0, 3.0, 0.05)
+            .on(|p| p.drift, |p, v| p.drift = v),
+    ];
+    type State = ChangepointState;
+
+    fn state(&self) -> Result<ChangepointState, DetectError> {
+        ChangepointState::new(*self)
+    }
+
+    /// Checks the baseline as [`SeasonalParams`](super::SeasonalParams) does,
     /// `drift >= 0` and `threshold > 0`, both finite.
-    pub fn validate(&self) -> Result<(), DetectError> {
+    fn validate(&self) -> Result<(), DetectError> {
         self.baseline().validate()?;
         check_non_negative("drift", self.drift)?;
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
@@ -95,10 +137,12 @@ impl ChangepointParams {
 
     /// The baseline's lookback plus one period for the sums to warm up (they
     /// depend on the whole past; see the module documentation).
-    pub fn lookback(&self) -> usize {
+    fn lookback(&self) -> usize {
         self.baseline().lookback() + self.period
     }
+}
 
+impl ChangepointParams {
     fn baseline(&self) -> BaselineParams {
         BaselineParams {
             period: self.period,
@@ -113,7 +157,7 @@ impl ChangepointParams {
 }
 
 /// Incremental CUSUM: push one bucket, get its point (exactly the batch
-/// [`changepoint`] point).
+/// [`Detector::run`] point).
 #[derive(Debug, Clone)]
 pub struct ChangepointState {
     params: ChangepointParams,
@@ -138,9 +182,11 @@ impl ChangepointState {
     pub fn params(&self) -> &ChangepointParams {
         &self.params
     }
+}
 
+impl Stream for ChangepointState {
     /// The next bucket's value (`None` or non-finite = gap) -> its point.
-    pub fn push(&mut self, value: Option<f64>) -> Point {
+    fn push(&mut self, value: Option<f64>) -> Point {
         let value = finite(value);
         let (k, h) = (self.params.drift, self.params.threshold);
         let Some(e) = self.baseline.step(value) else {
@@ -181,27 +227,10 @@ impl ChangepointState {
     }
 }
 
-/// Runs the CUSUM detector over a whole series (the state in a loop).
-pub fn changepoint(series: &Series, params: &ChangepointParams) -> Result<Detection, DetectError> {
-    let mut out = Detection::new();
-    changepoint_into(series, params, &mut out)?;
-    Ok(out)
-}
-
-/// [`changepoint`] into a reused buffer (cleared first; untouched on error).
-pub fn changepoint_into(
-    series: &Series,
-    params: &ChangepointParams,
-    out: &mut Detection,
-) -> Result<(), DetectError> {
-    let mut state = ChangepointState::new(*params)?;
-    super::common::run_into(series, out, |v| state.push(v));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::series::Series;
 
     #[test]
     fn validation_messages() {
@@ -240,7 +269,7 @@ mod tests {
             level_window: 0,
             ..ChangepointParams::default()
         };
-        let d = changepoint(&Series::new(0, 60, v).unwrap(), &p).unwrap();
+        let d = p.run(&Series::new(0, 60, v).unwrap()).unwrap();
         assert_eq!(d.point(9).score, 0.0);
         // S- = 3.5 then 7 > 5: alarm at the second bucket of the step.
         assert!(!d.point(10).is_anomaly);

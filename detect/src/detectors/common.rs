@@ -113,21 +113,10 @@ pub(crate) fn check_seasons(period: usize, seasons: usize) -> Result<(), DetectE
     }
 }
 
-/// Runs a per-bucket `push` over a whole series into `out` (cleared first):
-/// the batch mode of every state-based detector, so batch points are
-/// exactly the states' points.
-pub(crate) fn run_into(
-    series: &crate::series::Series,
-    out: &mut crate::detection::Detection,
-    mut push: impl FnMut(Option<f64>) -> crate::point::Point,
-) {
-    let values = series.raw_values();
-    out.clear();
-    out.reserve(values.len());
-    for &x in values {
-        out.push(push(Some(x)));
-    }
-}
+/// `--seasons` help of the same-slot detectors.
+pub(crate) const SEASONS_HELP: &str = "earlier periods used";
+/// `--min-seasons` help of the same-slot detectors.
+pub(crate) const MIN_SEASONS_HELP: &str = "observed same-slot values needed for a band";
 
 /// Largest level or median window: far above any useful one (a week of
 /// 15-minute buckets is 672); keeps per-point cost bounded.

@@ -16,12 +16,11 @@
 //! `score` the distance of that max (min) ratio beyond its bound, as a
 //! fraction of the median: `score > x` is the rule at `drop_fraction + x`.
 
-use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::{deviation, Point};
-use crate::series::Series;
 
 use super::common::{check_count, finite, median, sort, Ring, MAX_LEVEL_WINDOW};
+use super::contract::{count, number, Detector, Knob, Param, Stream, Tunable, Value};
 
 /// Parameters of the drop rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,10 +55,67 @@ impl Default for DropParams {
     }
 }
 
-impl DropParams {
+impl Detector for DropParams {
+    const NAME: &'static str = "drop";
+    const DESCRIPTION: &'static str = "Drop (fall below the recent median)";
+    const SUMMARY: &'static str =
+        "Fall below (1 - --drop-fraction) x the median of the previous --window points";
+    const PARAMS: &'static [Param<Self>] = &[
+        count(
+            "window",
+            "points before each one whose median is the reference (>= 2)",
+            |p| p.window,
+            |p, v| p.window = v,
+        ),
+        number(
+            "drop_fraction",
+            "flag value/median below 1 - this (in (0, 1])",
+            |p| p.drop_fraction,
+            |p, v| p.drop_fraction = v,
+        ),
+        Param {
+            key: "rise_fraction",
+            help: "also flag value/median above 1 + this (> 0)",
+            default_note: None,
+            value: Value::Optional {
+                get: |p| p.rise_fraction,
+                set: |p, v| p.rise_fraction = v,
+            },
+        },
+        count(
+            "confirm",
+            "points the fall must last before it is flagged",
+            |p| p.confirm,
+            |p, v| p.confirm = v,
+        ),
+    ];
+    const KNOBS: &'static [Tunable<Self>] = &[
+        Knob::number(
+            "drop_fraction",
+            "drop fraction (flag a fall below 1 − this)",
+            0.05,
+            1.0,
+            0.01,
+        )
+        .on(|p| p.drop_fraction, |p, v| p.drop_fraction = v),
+        Knob::count("window", "window (buckets in the median)", 2.0, 48.0).on(
+            |p| p.window as f64,
+            |p, v| {
+                p.window = v as usize;
+                // Keep the confirmation valid while the window moves.
+                p.confirm = p.confirm.min(p.window.max(1));
+            },
+        ),
+    ];
+    type State = DropState;
+
+    fn state(&self) -> Result<DropState, DetectError> {
+        DropState::new(*self)
+    }
+
     /// Checks `window >= 2`, `0 < drop_fraction <= 1`, `rise_fraction > 0`
     /// and `1 <= confirm <= window`.
-    pub fn validate(&self) -> Result<(), DetectError> {
+    fn validate(&self) -> Result<(), DetectError> {
         check_count("window", self.window, 2, MAX_LEVEL_WINDOW)?;
         let f = self.drop_fraction;
         if !(f.is_finite() && f > 0.0 && f <= 1.0) {
@@ -82,13 +138,13 @@ impl DropParams {
     }
 
     /// Points before the evaluated one that its result depends on.
-    pub fn lookback(&self) -> usize {
+    fn lookback(&self) -> usize {
         self.window + self.confirm - 1
     }
 }
 
 /// Incremental drop rule: push one bucket, get its point (exactly the batch
-/// [`drop_rule`] point).
+/// [`Detector::run`] point).
 #[derive(Debug, Clone)]
 pub struct DropState {
     params: DropParams,
@@ -114,9 +170,11 @@ impl DropState {
     pub fn params(&self) -> &DropParams {
         &self.params
     }
+}
 
+impl Stream for DropState {
     /// The next bucket's value (`None` or non-finite = gap) -> its point.
-    pub fn push(&mut self, value: Option<f64>) -> Point {
+    fn push(&mut self, value: Option<f64>) -> Point {
         let value = finite(value);
         let p = self.params;
         self.sample.clear();
@@ -178,31 +236,14 @@ impl DropState {
     }
 }
 
-/// Runs the drop rule over a whole series (the state in a loop).
-pub fn drop_rule(series: &Series, params: &DropParams) -> Result<Detection, DetectError> {
-    let mut out = Detection::new();
-    drop_rule_into(series, params, &mut out)?;
-    Ok(out)
-}
-
-/// [`drop_rule`] into a reused buffer (cleared first; untouched on error).
-pub fn drop_rule_into(
-    series: &Series,
-    params: &DropParams,
-    out: &mut Detection,
-) -> Result<(), DetectError> {
-    let mut state = DropState::new(*params)?;
-    super::common::run_into(series, out, |v| state.push(v));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::series::Series;
 
     fn run(v: &[f64], p: DropParams) -> Vec<Point> {
         let s = Series::from_f64(0, 60, v.to_vec()).unwrap();
-        drop_rule(&s, &p).unwrap().points().collect()
+        p.run(&s).unwrap().points().collect()
     }
 
     #[test]

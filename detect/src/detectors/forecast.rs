@@ -19,7 +19,7 @@
 //! `refit` steps ahead, with intervals that widen with the horizon). The
 //! refit grid is anchored at the **last** bucket: the last bucket always has
 //! a fresh one-step-ahead fit on the `window` buckets before it, which is
-//! exactly what a live check computes ([`ForecastState::push`] and
+//! exactly what a live check computes ([`Stream::push`] and
 //! [`DetectorSpec::newest_point`](crate::DetectorSpec::newest_point) fit
 //! on every call). Earlier buckets move between a fresh fit and a
 //! `refit`-step-ahead one as the series grows; with `refit = 1` every
@@ -45,6 +45,7 @@ use crate::point::Point;
 use crate::series::Series;
 
 use super::common::{check_count, finite, MAX_LEVEL_WINDOW};
+use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
 
 /// Parameters of the forecast detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,10 +83,63 @@ impl Default for ForecastParams {
     }
 }
 
-impl ForecastParams {
+impl Detector for ForecastParams {
+    const NAME: &'static str = "forecast";
+    const DESCRIPTION: &'static str = "Forecast (MSTL + ETS, slow)";
+    const SUMMARY: &'static str =
+        "MSTL + ETS forecast (grafana's augurs), its --level prediction interval as the band";
+    const PARAMS: &'static [Param<Self>] = &[
+        // Setting the period sets the window to 7 periods (the default's 7
+        // days at the default period); a window given after it stays.
+        period(
+            |p| p.period,
+            |p, v| {
+                p.period = v;
+                p.window = 7 * v;
+            },
+        ),
+        count(
+            "window",
+            "points the model is fitted on (>= 2 periods)",
+            |p: &Self| p.window,
+            |p, v| p.window = v,
+        )
+        .default_reads("7 days of 15-minute points, 672"),
+        count(
+            "refit",
+            "points between two fits in batch mode (1 = a fresh fit per point)",
+            |p| p.refit,
+            |p, v| p.refit = v,
+        ),
+        number(
+            "level",
+            "coverage of the prediction interval, in (0, 1)",
+            |p| p.level,
+            |p, v| p.level = v,
+        ),
+    ];
+    const KNOBS: &'static [Tunable<Self>] = &[
+        Knob::number(
+            "level",
+            "level (prediction interval)",
+            0.9,
+            0.999999,
+            0.000001,
+        )
+        .on(|p| p.level, |p, v| p.level = v),
+        Knob::count("refit", "refit (buckets between fits)", 12.0, 96.0)
+            .on(|p| p.refit as f64, |p, v| p.refit = v as usize),
+    ];
+    const SLOW: bool = true;
+    type State = ForecastState;
+
+    fn state(&self) -> Result<ForecastState, DetectError> {
+        ForecastState::new(*self)
+    }
+
     /// Checks `2 <= period <= window / 2`, `window` bounded,
     /// `1 <= refit <= window` and `0 < level < 1`.
-    pub fn validate(&self) -> Result<(), DetectError> {
+    fn validate(&self) -> Result<(), DetectError> {
         check_count("window", self.window, 4, MAX_LEVEL_WINDOW)?;
         check_count("period", self.period, 2, self.window / 2)?;
         check_count("refit", self.refit, 1, self.window)?;
@@ -102,8 +156,22 @@ impl ForecastParams {
 
     /// Points before the evaluated one that its band depends on: the fit
     /// window (exact for the newest point, which is always freshly fitted).
-    pub fn lookback(&self) -> usize {
+    fn lookback(&self) -> usize {
         self.window
+    }
+
+    /// Fits once every `refit` buckets (see the module doc for the refit
+    /// grid); the result is cleared first and untouched on error.
+    fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
+        forecast_into(series, self, out)
+    }
+
+    /// One fit on the values before the last, not one per value.
+    fn newest_point(
+        &self,
+        values: impl IntoIterator<Item = Option<f64>>,
+    ) -> Result<Point, DetectError> {
+        ForecastState::newest(self, values)
     }
 }
 
@@ -182,7 +250,7 @@ fn assess(value: Option<f64>, f: Option<&augurs_core::Forecast>, h: usize) -> Po
 
 /// Newest-point mode: every push fits the model on the `window` buckets
 /// before it and gives the one-step-ahead point, exactly the batch
-/// [`forecast`](fn@crate::forecast) point of the last bucket of a series
+/// [`Detector::run`] point of the last bucket of a series
 /// ending there.
 #[derive(Debug, Clone)]
 pub struct ForecastState {
@@ -209,9 +277,11 @@ impl ForecastState {
     pub fn params(&self) -> &ForecastParams {
         &self.params
     }
+}
 
+impl Stream for ForecastState {
     /// The next bucket's value (`None` or non-finite = gap) -> its point.
-    pub fn push(&mut self, value: Option<f64>) -> Point {
+    fn push(&mut self, value: Option<f64>) -> Point {
         let value = finite(value);
         let point = if self.history.len() == self.params.window {
             self.scratch.clear();
@@ -227,7 +297,9 @@ impl ForecastState {
         self.history.push_back(value.unwrap_or(f64::NAN));
         point
     }
+}
 
+impl ForecastState {
     /// The point of the last of `values` without keeping a state: one fit
     /// on the `window` values before it (what a live check computes).
     pub(crate) fn newest(
@@ -257,16 +329,8 @@ impl ForecastState {
     }
 }
 
-/// Runs the forecast detector over a whole series (see the module doc for
-/// the refit grid).
-pub fn forecast(series: &Series, params: &ForecastParams) -> Result<Detection, DetectError> {
-    let mut out = Detection::new();
-    forecast_into(series, params, &mut out)?;
-    Ok(out)
-}
-
-/// [`forecast()`] into a reused buffer (cleared first; untouched on error).
-pub fn forecast_into(
+/// The batch forecast ([`Detector::run_into`]).
+fn forecast_into(
     series: &Series,
     params: &ForecastParams,
     out: &mut Detection,
@@ -365,7 +429,7 @@ mod tests {
             level: 0.99,
         };
         let series = Series::new(0, 900, values.clone()).unwrap();
-        let d = forecast(&series, &p).unwrap();
+        let d = p.run(&series).unwrap();
         let point = d.point(last);
         assert!(point.is_anomaly, "{point:?}");
         assert!(point.score > 1.0);
@@ -394,15 +458,15 @@ mod tests {
             level: 0.95,
         };
         let constant = vec![Some(5.0); 40];
-        let d = forecast(&Series::new(0, 60, constant).unwrap(), &p).unwrap();
+        let d = p.run(&Series::new(0, 60, constant).unwrap()).unwrap();
         assert_eq!(d.len(), 40);
         let gappy: Vec<Option<f64>> = (0..40).map(|i| (i % 3 != 0).then_some(i as f64)).collect();
-        let d = forecast(&Series::new(0, 60, gappy).unwrap(), &p).unwrap();
+        let d = p.run(&Series::new(0, 60, gappy).unwrap()).unwrap();
         assert!(!d.point(39).is_anomaly);
         let sparse: Vec<Option<f64>> = (0..40).map(|i| (i % 5 == 0).then_some(1.0)).collect();
-        let d = forecast(&Series::new(0, 60, sparse).unwrap(), &p).unwrap();
+        let d = p.run(&Series::new(0, 60, sparse).unwrap()).unwrap();
         assert!(d.points().all(|p| p.lower.is_none()));
-        let empty = forecast(&Series::new(0, 60, vec![]).unwrap(), &p).unwrap();
+        let empty = p.run(&Series::new(0, 60, vec![]).unwrap()).unwrap();
         assert!(empty.is_empty());
     }
 }

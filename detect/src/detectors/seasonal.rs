@@ -27,14 +27,13 @@
 //!
 //! Cost per point: sorting `seasons` values and `level_window` ratios.
 
-use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::Point;
-use crate::series::Series;
 
 use super::common::{
     check_count, check_non_negative, check_seasons, finite, median, sort, Ring, MAX_LEVEL_WINDOW,
 };
+use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
 
 /// Parameters of the seasonal detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,10 +84,111 @@ impl Default for SeasonalParams {
     }
 }
 
-impl SeasonalParams {
+/// The same-slot parameters shared by the seasonal, seasonal IQR and
+/// changepoint detectors: `Detector::PARAMS` entries for a struct with
+/// these fields (`seasons`: period, seasons, min_seasons; `level`:
+/// level_window, neighbours; `widths`: the two floors).
+macro_rules! baseline_params {
+    ($t:ty, seasons) => {
+        [
+            period(|p: &$t| p.period, |p, v| p.period = v),
+            count(
+                "seasons",
+                super::common::SEASONS_HELP,
+                |p: &$t| p.seasons,
+                |p, v| p.seasons = v,
+            ),
+            count(
+                "min_seasons",
+                super::common::MIN_SEASONS_HELP,
+                |p: &$t| p.min_seasons,
+                |p, v| p.min_seasons = v,
+            ),
+        ]
+    };
+    ($t:ty, level) => {
+        [
+            count(
+                "level_window",
+                "points whose value/baseline ratios give the level (0 = none)",
+                |p: &$t| p.level_window,
+                |p, v| p.level_window = v,
+            ),
+            count(
+                "neighbours",
+                "neighbouring slots on each side pooled into the spread",
+                |p: &$t| p.neighbours,
+                |p, v| p.neighbours = v,
+            ),
+        ]
+    };
+    ($t:ty, widths) => {
+        [
+            number(
+                "min_rel_width",
+                "smallest spread as a fraction of expected (>= 0)",
+                |p: &$t| p.min_rel_width,
+                |p, v| p.min_rel_width = v,
+            ),
+            number(
+                "min_abs_width",
+                "smallest spread in the series' units (>= 0)",
+                |p: &$t| p.min_abs_width,
+                |p, v| p.min_abs_width = v,
+            ),
+        ]
+    };
+}
+pub(crate) use baseline_params;
+
+impl Detector for SeasonalParams {
+    const NAME: &'static str = "seasonal";
+    const DESCRIPTION: &'static str = "Seasonal baseline (robust spread)";
+    const SUMMARY: &'static str =
+        "Same-slot median scaled to the recent level, band of --z robust sds";
+    const PARAMS: &'static [Param<Self>] = &{
+        let [period, seasons, min_seasons] = baseline_params!(Self, seasons);
+        let [level_window, neighbours] = baseline_params!(Self, level);
+        let [min_rel_width, min_abs_width] = baseline_params!(Self, widths);
+        let z = number(
+            "z",
+            "band half-width in robust sds (>= 0)",
+            |p: &Self| p.z,
+            |p, v| p.z = v,
+        );
+        [
+            period,
+            seasons,
+            min_seasons,
+            level_window,
+            neighbours,
+            z,
+            min_rel_width,
+            min_abs_width,
+        ]
+    };
+    const KNOBS: &'static [Tunable<Self>] = &[
+        Knob::number("z", "z (band half-width in robust sds)", 0.5, 12.0, 0.1)
+            .searching_to(100.0)
+            .on(|p| p.z, |p, v| p.z = v),
+        Knob::number(
+            "min_rel_width",
+            "min width (fraction of expected)",
+            0.0,
+            0.3,
+            0.01,
+        )
+        .on(|p| p.min_rel_width, |p, v| p.min_rel_width = v),
+    ];
+    type State = SeasonalState;
+
+    fn state(&self) -> Result<SeasonalState, DetectError> {
+        SeasonalState::new(*self)
+    }
+
     /// Checks `period >= 2`, `1 <= min_seasons <= seasons`, `seasons * period`
     /// bounded, `level_window` bounded, `z` and the widths finite and `>= 0`.
-    pub fn validate(&self) -> Result<(), DetectError> {
+    fn validate(&self) -> Result<(), DetectError> {
         self.baseline().validate()?;
         check_non_negative("z", self.z)?;
         check_non_negative("min_rel_width", self.min_rel_width)?;
@@ -97,10 +197,12 @@ impl SeasonalParams {
 
     /// Points before the evaluated one that its band depends on: the same-slot
     /// values of the evaluated point and of the `level_window` before it.
-    pub fn lookback(&self) -> usize {
+    fn lookback(&self) -> usize {
         self.baseline().lookback()
     }
+}
 
+impl SeasonalParams {
     pub(crate) fn baseline(&self) -> BaselineParams {
         BaselineParams {
             period: self.period,
@@ -263,7 +365,7 @@ impl Baseline {
 }
 
 /// Incremental seasonal detector: push one bucket, get its point (exactly
-/// the batch [`seasonal`] point).
+/// the batch [`Detector::run`] point).
 #[derive(Debug, Clone)]
 pub struct SeasonalState {
     params: SeasonalParams,
@@ -284,9 +386,11 @@ impl SeasonalState {
     pub fn params(&self) -> &SeasonalParams {
         &self.params
     }
+}
 
+impl Stream for SeasonalState {
     /// The next bucket's value (`None` or non-finite = gap) -> its point.
-    pub fn push(&mut self, value: Option<f64>) -> Point {
+    fn push(&mut self, value: Option<f64>) -> Point {
         let value = finite(value);
         match self.baseline.step(value) {
             Some(e) => {
@@ -299,27 +403,10 @@ impl SeasonalState {
     }
 }
 
-/// Runs the seasonal detector over a whole series (the state in a loop).
-pub fn seasonal(series: &Series, params: &SeasonalParams) -> Result<Detection, DetectError> {
-    let mut out = Detection::new();
-    seasonal_into(series, params, &mut out)?;
-    Ok(out)
-}
-
-/// [`seasonal`] into a reused buffer (cleared first; untouched on error).
-pub fn seasonal_into(
-    series: &Series,
-    params: &SeasonalParams,
-    out: &mut Detection,
-) -> Result<(), DetectError> {
-    let mut state = SeasonalState::new(*params)?;
-    super::common::run_into(series, out, |v| state.push(v));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::series::Series;
 
     #[test]
     fn validation_messages() {
@@ -358,7 +445,7 @@ mod tests {
             level_window: 2,
             ..SeasonalParams::default()
         };
-        let d = seasonal(&Series::new(0, 60, v).unwrap(), &p).unwrap();
+        let d = p.run(&Series::new(0, 60, v).unwrap()).unwrap();
         // At 9 the level is median(200/100, 20/10) = 2.
         assert_eq!(d.point(9).expected, Some(20.0));
         assert!(!d.point(9).is_anomaly);

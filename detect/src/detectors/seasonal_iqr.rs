@@ -12,12 +12,12 @@
 //! Cost per point: `O(seasons · log seasons)` (sorting the sample); memory
 //! `seasons · period` values.
 
-use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::Point;
-use crate::series::Series;
 
 use super::common::{check_count, check_non_negative, check_seasons, finite, quantile, sort, Ring};
+use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
+use super::seasonal::baseline_params;
 
 /// Parameters of the seasonal IQR rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,10 +51,40 @@ impl Default for SeasonalIqrParams {
     }
 }
 
-impl SeasonalIqrParams {
+impl Detector for SeasonalIqrParams {
+    const NAME: &'static str = "seasonal_iqr";
+    const DESCRIPTION: &'static str = "Seasonal IQR (same slot of earlier days)";
+    const SUMMARY: &'static str =
+        "The IQR rule over the same slot of the previous --seasons periods";
+    const PARAMS: &'static [Param<Self>] = &{
+        let [period, seasons, min_seasons] = baseline_params!(Self, seasons);
+        [
+            period,
+            seasons,
+            min_seasons,
+            number("a", super::iqr::A_HELP, |p: &Self| p.a, |p, v| p.a = v),
+        ]
+    };
+    const KNOBS: &'static [Tunable<Self>] = &[
+        super::iqr::A_KNOB.on(|p| p.a, |p, v| p.a = v),
+        Knob::count("seasons", "seasons (earlier days compared)", 3.0, 14.0).on(
+            |p| p.seasons as f64,
+            |p, v| {
+                p.seasons = v as usize;
+                // Keep the "needed" count valid while the season count moves.
+                p.min_seasons = p.min_seasons.min(p.seasons.max(2));
+            },
+        ),
+    ];
+    type State = SeasonalIqrState;
+
+    fn state(&self) -> Result<SeasonalIqrState, DetectError> {
+        SeasonalIqrState::new(*self)
+    }
+
     /// Checks `period >= 2`, `seasons >= 2`, `2 <= min_seasons <= seasons`,
     /// `seasons * period` bounded, `a` finite and `>= 0`.
-    pub fn validate(&self) -> Result<(), DetectError> {
+    fn validate(&self) -> Result<(), DetectError> {
         check_seasons(self.period, self.seasons)?;
         check_count("seasons", self.seasons, 2, usize::MAX)?;
         check_count("min_seasons", self.min_seasons, 2, self.seasons)?;
@@ -62,13 +92,13 @@ impl SeasonalIqrParams {
     }
 
     /// Points before the evaluated one that its band depends on.
-    pub fn lookback(&self) -> usize {
+    fn lookback(&self) -> usize {
         self.seasons * self.period
     }
 }
 
 /// Incremental seasonal IQR: push one bucket, get its point (exactly the
-/// batch [`seasonal_iqr`] point).
+/// batch [`Detector::run`] point).
 #[derive(Debug, Clone)]
 pub struct SeasonalIqrState {
     params: SeasonalIqrParams,
@@ -91,9 +121,11 @@ impl SeasonalIqrState {
     pub fn params(&self) -> &SeasonalIqrParams {
         &self.params
     }
+}
 
+impl Stream for SeasonalIqrState {
     /// The next bucket's value (`None` or non-finite = gap) -> its point.
-    pub fn push(&mut self, value: Option<f64>) -> Point {
+    fn push(&mut self, value: Option<f64>) -> Point {
         let value = finite(value);
         let p = &self.params;
         self.sample.clear();
@@ -119,27 +151,10 @@ impl SeasonalIqrState {
     }
 }
 
-/// Runs the seasonal IQR rule over a whole series (the state in a loop).
-pub fn seasonal_iqr(series: &Series, params: &SeasonalIqrParams) -> Result<Detection, DetectError> {
-    let mut out = Detection::new();
-    seasonal_iqr_into(series, params, &mut out)?;
-    Ok(out)
-}
-
-/// [`seasonal_iqr`] into a reused buffer (cleared first; untouched on error).
-pub fn seasonal_iqr_into(
-    series: &Series,
-    params: &SeasonalIqrParams,
-    out: &mut Detection,
-) -> Result<(), DetectError> {
-    let mut state = SeasonalIqrState::new(*params)?;
-    super::common::run_into(series, out, |v| state.push(v));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::series::Series;
 
     #[test]
     fn validation_messages() {
@@ -180,7 +195,7 @@ mod tests {
             min_seasons: 2,
             a: 1.0,
         };
-        let d = seasonal_iqr(&Series::new(0, 60, v).unwrap(), &p).unwrap();
+        let d = p.run(&Series::new(0, 60, v).unwrap()).unwrap();
         let last = d.point(8);
         // [10, 20, 30, 40]: q25 17.5, q75 32.5, iqr 15.
         assert_eq!(last.expected, Some(25.0));

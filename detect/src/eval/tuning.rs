@@ -11,160 +11,26 @@ use crate::eval::score::alert_events;
 
 const WEEK_SECONDS: f64 = 7.0 * 86_400.0;
 
-/// One numeric parameter of a detector as a control shows it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Knob {
-    /// The parameter's field name (as in the config and `vigil tune`).
-    pub key: &'static str,
-    /// What it means, for the control's label.
-    pub label: &'static str,
-    pub min: f64,
-    pub max: f64,
-    pub step: f64,
-    /// Whole numbers only (window lengths, counts).
-    pub integer: bool,
-    /// The largest value a search may try: beyond the slider's range where
-    /// the detector allows it (a noisy metric may need a band far wider than
-    /// a slider usefully shows).
-    pub search_max: f64,
-}
+pub use crate::detectors::Knob;
 
-impl Knob {
-    /// The same knob with `search_max` set.
-    const fn searching_to(mut self, search_max: f64) -> Knob {
-        self.search_max = search_max;
-        self
-    }
-}
-
-const fn knob(key: &'static str, label: &'static str, min: f64, max: f64, step: f64) -> Knob {
-    Knob {
-        key,
-        label,
-        min,
-        max,
-        step,
-        integer: false,
-        search_max: max,
-    }
-}
-
-const fn count(key: &'static str, label: &'static str, min: f64, max: f64) -> Knob {
-    Knob {
-        key,
-        label,
-        min,
-        max,
-        step: 1.0,
-        integer: true,
-        search_max: max,
-    }
-}
-
-const IQR: [Knob; 2] = [
-    knob("a", "a (band width in IQRs)", 0.0, 10.0, 0.1).searching_to(100.0),
-    count("n", "n (points in the window)", 2.0, 96.0),
-];
-const SEASONAL_IQR: [Knob; 2] = [
-    knob("a", "a (band width in IQRs)", 0.0, 10.0, 0.1).searching_to(100.0),
-    count("seasons", "seasons (earlier days compared)", 3.0, 14.0),
-];
-const SEASONAL: [Knob; 2] = [
-    knob("z", "z (band half-width in robust sds)", 0.5, 12.0, 0.1).searching_to(100.0),
-    knob(
-        "min_rel_width",
-        "min width (fraction of expected)",
-        0.0,
-        0.3,
-        0.01,
-    ),
-];
-const DROP: [Knob; 2] = [
-    knob(
-        "drop_fraction",
-        "drop fraction (flag a fall below 1 − this)",
-        0.05,
-        1.0,
-        0.01,
-    ),
-    count("window", "window (buckets in the median)", 2.0, 48.0),
-];
-const CHANGEPOINT: [Knob; 2] = [
-    knob("threshold", "threshold h (robust sds)", 0.5, 20.0, 0.5).searching_to(200.0),
-    knob("drift", "drift k (robust sds)", 0.0, 3.0, 0.05),
-];
-const FORECAST: [Knob; 2] = [
-    knob(
-        "level",
-        "level (prediction interval)",
-        0.9,
-        0.999999,
-        0.000001,
-    ),
-    count("refit", "refit (buckets between fits)", 12.0, 96.0),
-];
-
-/// The detector's main parameters, most important first. The first is its
+/// The detector's main parameters, most important first
+/// ([`Detector::KNOBS`](crate::Detector::KNOBS)). The first is its
 /// threshold: raising it makes the detector less sensitive (the alert budget
 /// bisects on it); the first two are a heatmap's axes.
-pub fn knobs(spec: &DetectorSpec) -> &'static [Knob] {
-    match spec {
-        DetectorSpec::Iqr(_) => &IQR,
-        DetectorSpec::SeasonalIqr(_) => &SEASONAL_IQR,
-        DetectorSpec::Seasonal(_) => &SEASONAL,
-        DetectorSpec::Drop(_) => &DROP,
-        DetectorSpec::Changepoint(_) => &CHANGEPOINT,
-        DetectorSpec::Forecast(_) => &FORECAST,
-    }
+pub fn knobs(spec: &DetectorSpec) -> Vec<Knob> {
+    spec.knobs()
 }
 
 /// The value of parameter `key` of `spec`; `None` for a key it lacks.
 pub fn get(spec: &DetectorSpec, key: &str) -> Option<f64> {
-    Some(match (spec, key) {
-        (DetectorSpec::Iqr(p), "a") => p.a,
-        (DetectorSpec::Iqr(p), "n") => p.n as f64,
-        (DetectorSpec::SeasonalIqr(p), "a") => p.a,
-        (DetectorSpec::SeasonalIqr(p), "seasons") => p.seasons as f64,
-        (DetectorSpec::Seasonal(p), "z") => p.z,
-        (DetectorSpec::Seasonal(p), "min_rel_width") => p.min_rel_width,
-        (DetectorSpec::Drop(p), "drop_fraction") => p.drop_fraction,
-        (DetectorSpec::Drop(p), "window") => p.window as f64,
-        (DetectorSpec::Changepoint(p), "threshold") => p.threshold,
-        (DetectorSpec::Changepoint(p), "drift") => p.drift,
-        (DetectorSpec::Forecast(p), "level") => p.level,
-        (DetectorSpec::Forecast(p), "refit") => p.refit as f64,
-        _ => return None,
-    })
+    spec.knob(key)
 }
 
 /// `spec` with parameter `key` set to `value` (counts rounded, negative
 /// counts as 0 so that [`DetectorSpec::validate`] reports them). Returns
 /// `false` for a key the detector lacks.
 pub fn set(spec: &mut DetectorSpec, key: &str, value: f64) -> bool {
-    let whole = value.round().max(0.0) as usize;
-    match (spec, key) {
-        (DetectorSpec::Iqr(p), "a") => p.a = value,
-        (DetectorSpec::Iqr(p), "n") => p.n = whole,
-        (DetectorSpec::SeasonalIqr(p), "a") => p.a = value,
-        (DetectorSpec::SeasonalIqr(p), "seasons") => {
-            p.seasons = whole;
-            // Keep the "needed" count valid while the season count moves.
-            p.min_seasons = p.min_seasons.min(whole.max(2));
-        }
-        (DetectorSpec::Seasonal(p), "z") => p.z = value,
-        (DetectorSpec::Seasonal(p), "min_rel_width") => p.min_rel_width = value,
-        (DetectorSpec::Drop(p), "drop_fraction") => p.drop_fraction = value,
-        (DetectorSpec::Drop(p), "window") => {
-            p.window = whole;
-            p.confirm = p.confirm.min(whole.max(1));
-        }
-        (DetectorSpec::Changepoint(p), "threshold") => p.threshold = value,
-        (DetectorSpec::Changepoint(p), "drift") => p.drift = value,
-        (DetectorSpec::Forecast(p), "level") => p.level = value,
-        (DetectorSpec::Forecast(p), "refit") => p.refit = whole,
-        _ => return false,
-    }
-    true
+    spec.set_knob(key, value)
 }
 
 /// `count` evenly spaced values over the knob's range, both ends included,
@@ -315,7 +181,7 @@ mod tests {
         for name in DETECTOR_NAMES {
             let mut spec = DetectorSpec::default_for(name).unwrap();
             assert_eq!(knobs(&spec).len(), 2, "{name}");
-            for knob in knobs(&spec) {
+            for knob in &knobs(&spec) {
                 let default = get(&spec, knob.key).expect(knob.key);
                 assert!(
                     (knob.min..=knob.max).contains(&default),
@@ -334,18 +200,23 @@ mod tests {
         }
     }
 
+    fn iqr_knobs() -> Vec<Knob> {
+        knobs(&DetectorSpec::default_for("iqr").unwrap())
+    }
+
     #[test]
     fn grids_span_the_range_on_the_step() {
-        let a = &IQR[0];
+        let iqr = iqr_knobs();
+        let a = &iqr[0];
         assert_eq!(grid(a, 3), vec![0.0, 5.0, 10.0]);
         let g = grid(a, 10);
         assert_eq!(g.len(), 10);
         assert_eq!((g[0], g[9]), (0.0, 10.0));
         assert_eq!(g[1], 1.1);
-        let n = &IQR[1];
+        let n = &iqr[1];
         assert!(grid(n, 10).iter().all(|v| v.fract() == 0.0));
         // More cells than whole values: duplicates go.
-        let tiny = count("k", "k", 1.0, 3.0);
+        let tiny = Knob::count("k", "k", 1.0, 3.0);
         assert_eq!(grid(&tiny, 10), vec![1.0, 2.0, 3.0]);
     }
 
@@ -383,7 +254,8 @@ mod tests {
 
     #[test]
     fn budget_bisection_finds_the_most_sensitive_setting() {
-        let a = &IQR[0];
+        let iqr = iqr_knobs();
+        let a = &iqr[0];
         // Alerts fall as the threshold rises: 20 at 0, 0 from 8 on.
         let rate = |v: f64| Some((20.0 - 2.5 * v).max(0.0));
         let s = solve_budget(a, 5.0, rate).unwrap();

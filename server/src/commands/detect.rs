@@ -4,44 +4,12 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 
 use anyhow::Context;
-use clap::ValueEnum;
-use detect::{
-    ChangepointParams, DetectorSpec, DropParams, ForecastParams, IqrParams, SeasonalIqrParams,
-    SeasonalParams, Smoothing,
-};
+use clap::builder::{EnumValueParser, PossibleValue, PossibleValuesParser};
+use clap::{Arg, ArgMatches, ValueEnum};
+use detect::detectors::{Given, ParamDoc, ParamKind};
+use detect::{DetectorSpec, Entry, Smoothing, DETECTORS};
 
 use crate::csv_series;
-
-/// Which detector to run. New detectors add a variant (and their options).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DetectorKind {
-    /// Rolling interquartile range of the previous n observations (the seed rule).
-    Iqr,
-    /// The IQR rule over the same slot of the previous --seasons periods.
-    #[value(name = "seasonal_iqr")]
-    SeasonalIqr,
-    /// Same-slot median scaled to the recent level, band of --z robust sds.
-    Seasonal,
-    /// Fall below (1 - --drop-fraction) x the median of the previous --window points.
-    Drop,
-    /// CUSUM of the seasonal residuals: sustained level shifts (slow declines, steps).
-    Changepoint,
-    /// MSTL + ETS forecast (grafana's augurs), its --level prediction interval as the band.
-    Forecast,
-}
-
-impl DetectorKind {
-    fn name(self) -> &'static str {
-        match self {
-            DetectorKind::Iqr => "iqr",
-            DetectorKind::SeasonalIqr => "seasonal_iqr",
-            DetectorKind::Seasonal => "seasonal",
-            DetectorKind::Drop => "drop",
-            DetectorKind::Changepoint => "changepoint",
-            DetectorKind::Forecast => "forecast",
-        }
-    }
-}
 
 /// Band smoothing (see `detect::Smoothing`).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,8 +32,190 @@ impl From<SmoothArg> for Smoothing {
     }
 }
 
-#[derive(clap::Args, Debug, Clone)]
-#[command(after_long_help = "\
+/// One `vigil detect` flag: a parameter key of one or more registered
+/// detectors (`detect::DETECTORS`), with each user's view of it.
+struct Flag {
+    key: &'static str,
+    kind: ParamKind,
+    users: Vec<(&'static str, ParamDoc)>,
+}
+
+impl Flag {
+    /// `--min-seasons` for `min_seasons`.
+    fn long(&self) -> String {
+        self.key.replace('_', "-")
+    }
+
+    /// The users sharing a help text, named, then their defaults:
+    /// `iqr, seasonal_iqr: band width ... [default: 4 for iqr, 3 for seasonal_iqr]`.
+    fn help(&self) -> String {
+        let mut groups: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
+        for (name, doc) in &self.users {
+            match groups.iter_mut().find(|(help, _)| *help == doc.help) {
+                Some((_, members)) => members.push((name, &doc.default)),
+                None => groups.push((doc.help, vec![(name, &doc.default)])),
+            }
+        }
+        let group = |(help, members): &(&str, Vec<(&str, &str)>)| {
+            let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
+            let defaults = if members.iter().all(|(_, d)| *d == members[0].1) {
+                members[0].1.to_string()
+            } else {
+                let each: Vec<String> = members
+                    .iter()
+                    .map(|(n, d)| format!("{d} for {n}"))
+                    .collect();
+                each.join(", ")
+            };
+            format!("{}: {help} [default: {defaults}]", names.join(", "))
+        };
+        groups.iter().map(group).collect::<Vec<_>>().join("; ")
+    }
+
+    fn arg(&self) -> Arg {
+        // clap keeps names as `&'static str`; the flags are built once per run.
+        let value_name: &'static str = self.key.to_uppercase().leak();
+        let arg = Arg::new(self.key)
+            .long(self.long().leak() as &'static str)
+            .help(self.help())
+            .required(false);
+        match self.kind {
+            ParamKind::Count => arg
+                .value_name(value_name)
+                .value_parser(clap::value_parser!(usize)),
+            ParamKind::Number | ParamKind::Optional => arg
+                .value_name(value_name)
+                .allow_negative_numbers(true)
+                .value_parser(clap::value_parser!(f64)),
+            ParamKind::Smoothing => arg
+                .value_name(value_name)
+                .value_parser(EnumValueParser::<SmoothArg>::new()),
+            ParamKind::Period => arg.value_name("POINTS|DURATION|auto"),
+        }
+    }
+}
+
+/// Every parameter of every registered detector, one flag per key, in
+/// registration order.
+fn flags() -> Vec<Flag> {
+    let mut flags: Vec<Flag> = Vec::new();
+    for entry in &DETECTORS {
+        for doc in (entry.params)() {
+            match flags.iter_mut().find(|f| f.key == doc.key) {
+                Some(flag) => {
+                    debug_assert_eq!(flag.kind, doc.kind, "--{} differs in type", doc.key);
+                    flag.users.push((entry.name, doc));
+                }
+                None => flags.push(Flag {
+                    key: doc.key,
+                    kind: doc.kind,
+                    users: vec![(entry.name, doc)],
+                }),
+            }
+        }
+    }
+    flags
+}
+
+/// `--detector` and the detector parameter flags, derived from the registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorFlags {
+    /// The chosen detector's registered name.
+    pub name: &'static str,
+    /// `--period` as given (points, a duration or `auto`).
+    pub period: Option<String>,
+    /// The other parameter flags given, by parameter key, in flag order.
+    pub given: Vec<(&'static str, Given)>,
+}
+
+impl DetectorFlags {
+    fn entry(&self) -> &'static Entry {
+        Entry::find(self.name).expect("--detector takes registered names only")
+    }
+}
+
+impl clap::FromArgMatches for DetectorFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let chosen = matches
+            .get_one::<String>("detector")
+            .map_or(DETECTORS[0].name, String::as_str);
+        let name = Entry::find(chosen).map_or(DETECTORS[0].name, |e| e.name);
+        let mut out = DetectorFlags {
+            name,
+            period: None,
+            given: Vec::new(),
+        };
+        for flag in flags() {
+            let key = flag.key;
+            let given = match flag.kind {
+                ParamKind::Count => matches.get_one::<usize>(key).map(|v| Given::Count(*v)),
+                ParamKind::Number | ParamKind::Optional => {
+                    matches.get_one::<f64>(key).map(|v| Given::Number(*v))
+                }
+                ParamKind::Smoothing => matches
+                    .get_one::<SmoothArg>(key)
+                    .map(|v| Given::Smoothing((*v).into())),
+                ParamKind::Period => {
+                    out.period = matches.get_one::<String>(key).cloned();
+                    None
+                }
+            };
+            out.given.extend(given.map(|g| (key, g)));
+        }
+        Ok(out)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for DetectorFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let names = DETECTORS
+            .iter()
+            .map(|e| PossibleValue::new(e.name).help(e.summary));
+        let detector = Arg::new("detector")
+            .long("detector")
+            .value_name("DETECTOR")
+            .help("Detector to run")
+            .default_value(DETECTORS[0].name)
+            .value_parser(PossibleValuesParser::new(names));
+        cmd.arg(detector).args(flags().iter().map(Flag::arg))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The `DETECTORS:` paragraph of the long help: each detector's flags.
+fn detectors_help() -> String {
+    let each: Vec<String> = DETECTORS
+        .iter()
+        .map(|entry| {
+            let flags: Vec<String> = (entry.params)()
+                .iter()
+                .map(|p| format!("--{}", p.key.replace('_', "-")))
+                .collect();
+            format!("{} ({})", entry.name, flags.join(" "))
+        })
+        .collect();
+    format!(
+        "DETECTORS: {}. A flag the chosen detector does not use is an error.",
+        each.join(", ")
+    )
+}
+
+fn after_long_help() -> String {
+    format!(
+        "{AFTER_HELP_IO}\n\n{}\n\n{AFTER_HELP_PERIOD}",
+        detectors_help()
+    )
+}
+
+const AFTER_HELP_IO: &str = "\
 INPUT: CSV with the header `timestamp,value`. Timestamps are RFC 3339 (e.g. 2024-05-01T12:15:00Z, \
 any offset, converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, increasing. An empty \
 value is a gap. The step is the smallest difference between consecutive timestamps; every timestamp \
@@ -77,14 +227,9 @@ bucket including gaps. Timestamps are written in the family of the first input r
 the detector has no band yet; is_anomaly is 0 or 1; score is 0 inside the band, else the distance \
 beyond the nearest bound in the detector's spread (IQRs for iqr/seasonal_iqr, robust sds for \
 seasonal, fractions of the median for drop, half-widths of the interval for forecast); for \
-changepoint it is the CUSUM over its threshold (an alarm above 1).
+changepoint it is the CUSUM over its threshold (an alarm above 1).";
 
-DETECTORS: iqr (--n --a --smooth), seasonal_iqr (--period --seasons --min-seasons --a), seasonal \
-(--period --seasons --min-seasons --level-window --neighbours --z --min-rel-width --min-abs-width), \
-drop (--window --drop-fraction --rise-fraction --confirm), changepoint (the seasonal baseline's \
-flags but --z, plus --drift --threshold), forecast (--period --window --refit --level). A flag the \
-chosen detector does not use is an error.
-
+const AFTER_HELP_PERIOD: &str = "\
 PERIOD: --period takes a number of points, a duration (90m, 6h, 1d, 1w) that is a whole number of \
 the series' steps, or `auto`: the dominant period found in the input (augurs' periodogram refined \
 by autocorrelation, a whole day, week or hour preferred; an error when there is none). The \
@@ -94,7 +239,10 @@ EXAMPLES: vigil detect --input dau.csv --output flagged.csv --detector iqr --n 9
           vigil detect --input dau.csv --detector seasonal --period 1d --seasons 7 --z 4
           vigil detect --input dau.csv --detector changepoint --period 1w --seasons 3
           vigil detect --input dau_5min.csv --detector seasonal --period auto
-          vigil detect --input dau.csv --detector forecast --level 0.9999")]
+          vigil detect --input dau.csv --detector forecast --level 0.9999";
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_long_help = after_long_help())]
 pub struct DetectArgs {
     /// Input CSV (`-` for stdin).
     #[arg(long, short, value_name = "FILE")]
@@ -104,89 +252,10 @@ pub struct DetectArgs {
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: String,
 
-    /// Detector to run.
-    #[arg(long, value_enum, default_value_t = DetectorKind::Iqr)]
-    pub detector: DetectorKind,
-
-    /// iqr: window length, the number of previous observations (>= 2) [default: 5].
-    #[arg(long)]
-    pub n: Option<usize>,
-
-    /// iqr, seasonal_iqr: band width in IQRs beyond the quartiles (>= 0) [default: 4 for iqr, 3 for seasonal_iqr].
-    #[arg(long, allow_negative_numbers = true)]
-    pub a: Option<f64>,
-
-    /// iqr: smoothing of the band [default: asof].
-    #[arg(long, value_enum)]
-    pub smooth: Option<SmoothArg>,
-
-    /// seasonal_iqr, seasonal, changepoint, forecast: the season, as a number of points, a
-    /// duration (`90m`, `6h`, `1d`, `1w`) that must be a whole number of the series' steps, or
-    /// `auto` (detected in the input) [default: 1d].
-    #[arg(long, value_name = "POINTS|DURATION|auto")]
-    pub period: Option<String>,
-
-    /// seasonal_iqr, seasonal, changepoint: earlier periods used [default: 7].
-    #[arg(long)]
-    pub seasons: Option<usize>,
-
-    /// seasonal_iqr, seasonal, changepoint: observed same-slot values needed for a band [default: 3].
-    #[arg(long)]
-    pub min_seasons: Option<usize>,
-
-    /// seasonal, changepoint: points whose value/baseline ratios give the level (0 = none)
-    /// [default: 24 for seasonal, 96 for changepoint].
-    #[arg(long)]
-    pub level_window: Option<usize>,
-
-    /// seasonal, changepoint: neighbouring slots on each side pooled into the spread [default: 1].
-    #[arg(long)]
-    pub neighbours: Option<usize>,
-
-    /// seasonal: band half-width in robust sds (>= 0) [default: 4].
-    #[arg(long, allow_negative_numbers = true)]
-    pub z: Option<f64>,
-
-    /// seasonal, changepoint: smallest spread as a fraction of expected (>= 0) [default: 0.05].
-    #[arg(long, allow_negative_numbers = true)]
-    pub min_rel_width: Option<f64>,
-
-    /// seasonal, changepoint: smallest spread in the series' units (>= 0) [default: 0].
-    #[arg(long, allow_negative_numbers = true)]
-    pub min_abs_width: Option<f64>,
-
-    /// drop: points before each one whose median is the reference (>= 2) [default: 6];
-    /// forecast: points the model is fitted on (>= 2 periods) [default: 7 days of 15-minute points, 672].
-    #[arg(long)]
-    pub window: Option<usize>,
-
-    /// forecast: points between two fits in batch mode (1 = a fresh fit per point) [default: 48].
-    #[arg(long)]
-    pub refit: Option<usize>,
-
-    /// forecast: coverage of the prediction interval, in (0, 1) [default: 0.999999].
-    #[arg(long, allow_negative_numbers = true)]
-    pub level: Option<f64>,
-
-    /// drop: flag value/median below 1 - this (in (0, 1]) [default: 0.5].
-    #[arg(long, allow_negative_numbers = true)]
-    pub drop_fraction: Option<f64>,
-
-    /// drop: also flag value/median above 1 + this (> 0) [default: off].
-    #[arg(long, allow_negative_numbers = true)]
-    pub rise_fraction: Option<f64>,
-
-    /// drop: points the fall must last before it is flagged [default: 1].
-    #[arg(long)]
-    pub confirm: Option<usize>,
-
-    /// changepoint: CUSUM drift k in robust sds (>= 0) [default: 0.5].
-    #[arg(long, allow_negative_numbers = true)]
-    pub drift: Option<f64>,
-
-    /// changepoint: CUSUM alarm threshold h in robust sds (> 0) [default: 5].
-    #[arg(long, allow_negative_numbers = true)]
-    pub threshold: Option<f64>,
+    /// The detector and its parameters (one flag per parameter key of any
+    /// registered detector; see `detect::DETECTORS`).
+    #[command(flatten)]
+    pub detector: DetectorFlags,
 }
 
 /// Parses `--period`: a number of points, or a duration (`s`, `m`, `h`, `d`,
@@ -222,42 +291,21 @@ fn step_label(step: i64) -> String {
 }
 
 impl DetectArgs {
-    /// Flags given that `self.detector` does not use, as `--flag` names.
-    fn foreign_flags(&self) -> Vec<&'static str> {
-        use DetectorKind::*;
-        let k = self.detector;
-        let seasonal_family = matches!(k, SeasonalIqr | Seasonal | Changepoint);
-        let periodic = seasonal_family || k == Forecast;
-        let baseline = matches!(k, Seasonal | Changepoint);
-        let flags: [(&str, bool, bool); 19] = [
-            ("--n", self.n.is_some(), k == Iqr),
-            ("--a", self.a.is_some(), matches!(k, Iqr | SeasonalIqr)),
-            ("--smooth", self.smooth.is_some(), k == Iqr),
-            ("--period", self.period.is_some(), periodic),
-            ("--seasons", self.seasons.is_some(), seasonal_family),
-            ("--min-seasons", self.min_seasons.is_some(), seasonal_family),
-            ("--level-window", self.level_window.is_some(), baseline),
-            ("--neighbours", self.neighbours.is_some(), baseline),
-            ("--z", self.z.is_some(), k == Seasonal),
-            ("--min-rel-width", self.min_rel_width.is_some(), baseline),
-            ("--min-abs-width", self.min_abs_width.is_some(), baseline),
-            (
-                "--window",
-                self.window.is_some(),
-                matches!(k, Drop | Forecast),
-            ),
-            ("--refit", self.refit.is_some(), k == Forecast),
-            ("--level", self.level.is_some(), k == Forecast),
-            ("--drop-fraction", self.drop_fraction.is_some(), k == Drop),
-            ("--rise-fraction", self.rise_fraction.is_some(), k == Drop),
-            ("--confirm", self.confirm.is_some(), k == Drop),
-            ("--drift", self.drift.is_some(), k == Changepoint),
-            ("--threshold", self.threshold.is_some(), k == Changepoint),
-        ];
-        flags
-            .into_iter()
-            .filter(|&(_, given, used)| given && !used)
-            .map(|(name, _, _)| name)
+    /// Flags given that the chosen detector does not use, as `--flag` names.
+    fn foreign_flags(&self) -> Vec<String> {
+        let own: Vec<&str> = (self.detector.entry().params)()
+            .iter()
+            .map(|p| p.key)
+            .collect();
+        let given = |key: &str| {
+            self.detector.given.iter().any(|(k, _)| *k == key)
+                || (key == "period" && self.detector.period.is_some())
+        };
+        flags()
+            .iter()
+            .filter(|f| given(f.key) && !own.contains(&f.key))
+            .map(Flag::long)
+            .map(|long| format!("--{long}"))
             .collect()
     }
 
@@ -270,82 +318,27 @@ impl DetectArgs {
             anyhow::bail!(
                 "{} not used by --detector {}",
                 foreign.join(", "),
-                self.detector.name()
+                self.detector.name
             );
         }
+        let entry = self.detector.entry();
+        let seasonal = (entry.params)().iter().any(|p| p.kind == ParamKind::Period);
         // The seasonal detectors default to one day of the series' steps.
-        let period = match (&self.period, self.detector) {
-            (_, DetectorKind::Iqr | DetectorKind::Drop) => None,
-            (Some(arg), _) => Some(parse_period(arg, step)?),
-            (None, _) => Some(default_period(step)?),
+        let period = match (&self.detector.period, seasonal) {
+            (_, false) => None,
+            (Some(arg), true) => Some(parse_period(arg, step)?),
+            (None, true) => Some(default_period(step)?),
         };
-        Ok(match self.detector {
-            DetectorKind::Iqr => {
-                let d = IqrParams::default();
-                DetectorSpec::Iqr(IqrParams {
-                    n: self.n.unwrap_or(d.n),
-                    a: self.a.unwrap_or(d.a),
-                    smooth: self.smooth.map_or(d.smooth, Into::into),
-                })
+        let given = &self.detector.given;
+        Ok((entry.build)(&mut |key| {
+            if key == "period" {
+                return period.map(Given::Count);
             }
-            DetectorKind::SeasonalIqr => {
-                let d = SeasonalIqrParams::default();
-                DetectorSpec::SeasonalIqr(SeasonalIqrParams {
-                    period: period.unwrap_or(d.period),
-                    seasons: self.seasons.unwrap_or(d.seasons),
-                    min_seasons: self.min_seasons.unwrap_or(d.min_seasons),
-                    a: self.a.unwrap_or(d.a),
-                })
-            }
-            DetectorKind::Seasonal => {
-                let d = SeasonalParams::default();
-                DetectorSpec::Seasonal(SeasonalParams {
-                    period: period.unwrap_or(d.period),
-                    seasons: self.seasons.unwrap_or(d.seasons),
-                    min_seasons: self.min_seasons.unwrap_or(d.min_seasons),
-                    level_window: self.level_window.unwrap_or(d.level_window),
-                    neighbours: self.neighbours.unwrap_or(d.neighbours),
-                    z: self.z.unwrap_or(d.z),
-                    min_rel_width: self.min_rel_width.unwrap_or(d.min_rel_width),
-                    min_abs_width: self.min_abs_width.unwrap_or(d.min_abs_width),
-                })
-            }
-            DetectorKind::Drop => {
-                let d = DropParams::default();
-                DetectorSpec::Drop(DropParams {
-                    window: self.window.unwrap_or(d.window),
-                    drop_fraction: self.drop_fraction.unwrap_or(d.drop_fraction),
-                    rise_fraction: self.rise_fraction.or(d.rise_fraction),
-                    confirm: self.confirm.unwrap_or(d.confirm),
-                })
-            }
-            DetectorKind::Forecast => {
-                let d = ForecastParams::default();
-                let period = period.unwrap_or(d.period);
-                // The default window is 7 periods (7 days at the default period).
-                let window = self.window.unwrap_or(7 * period);
-                DetectorSpec::Forecast(ForecastParams {
-                    period,
-                    window,
-                    refit: self.refit.unwrap_or(d.refit),
-                    level: self.level.unwrap_or(d.level),
-                })
-            }
-            DetectorKind::Changepoint => {
-                let d = ChangepointParams::default();
-                DetectorSpec::Changepoint(ChangepointParams {
-                    period: period.unwrap_or(d.period),
-                    seasons: self.seasons.unwrap_or(d.seasons),
-                    min_seasons: self.min_seasons.unwrap_or(d.min_seasons),
-                    level_window: self.level_window.unwrap_or(d.level_window),
-                    neighbours: self.neighbours.unwrap_or(d.neighbours),
-                    min_rel_width: self.min_rel_width.unwrap_or(d.min_rel_width),
-                    min_abs_width: self.min_abs_width.unwrap_or(d.min_abs_width),
-                    drift: self.drift.unwrap_or(d.drift),
-                    threshold: self.threshold.unwrap_or(d.threshold),
-                })
-            }
-        })
+            given
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, g)| g.clone())
+        }))
     }
 }
 
@@ -357,7 +350,7 @@ pub fn resolve_auto_period(
     name: &str,
 ) -> anyhow::Result<DetectArgs> {
     let mut args = args.clone();
-    if args.period.as_deref().map(str::trim) == Some("auto") {
+    if args.detector.period.as_deref().map(str::trim) == Some("auto") {
         let period = detect::detect_period(series).ok_or_else(|| {
             anyhow::anyhow!(
                 "--period auto: no seasonal period found in {name} ({} points); pass --period",
@@ -365,36 +358,25 @@ pub fn resolve_auto_period(
             )
         })?;
         tracing::info!(period, step_seconds = series.step, "--period auto");
-        args.period = Some(period.to_string());
+        args.detector.period = Some(period.to_string());
     }
     Ok(args)
 }
 
-/// The period of a seasonal detector, `None` for the others.
-fn period_of(spec: &DetectorSpec) -> Option<usize> {
-    match spec {
-        DetectorSpec::SeasonalIqr(p) => Some(p.period),
-        DetectorSpec::Seasonal(p) => Some(p.period),
-        DetectorSpec::Changepoint(p) => Some(p.period),
-        DetectorSpec::Forecast(p) => Some(p.period),
-        _ => None,
-    }
-}
-
 pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     // Everything but a --period duration can be checked before reading input.
-    let provisional = DetectArgs {
-        period: args
-            .period
-            .as_ref()
-            .filter(|p| p.parse::<usize>().is_ok())
-            .cloned(),
-        ..args.clone()
-    };
+    let mut provisional = args.clone();
+    provisional.detector.period = args
+        .detector
+        .period
+        .as_ref()
+        .filter(|p| p.parse::<usize>().is_ok())
+        .cloned();
     let provisional_spec = provisional.spec(900)?;
-    // The forecast window is checked against the period: only once it is known.
-    let period_known = args.period == provisional.period;
-    if period_known || args.detector != DetectorKind::Forecast {
+    // Parameters checked against the period (the forecast window) are
+    // checked once it is known.
+    let period_known = args.detector.period == provisional.detector.period;
+    if period_known || provisional_spec.period().is_none() {
         provisional_spec
             .validate()
             .context("invalid detector parameters")?;
@@ -412,12 +394,12 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     let args = resolve_auto_period(args, &input.series, &name)?;
     let spec = args.spec(step)?;
     spec.validate().context("invalid detector parameters")?;
-    if let Some(period) = period_of(&spec) {
+    if let Some(period) = spec.period() {
         let len = input.series.len();
         if period > len {
             anyhow::bail!(
                 "--period of {period} points ({} at {step} s per point) is longer than the history of {name}: {len} points",
-                args.period.as_deref().unwrap_or("the default 1d")
+                args.detector.period.as_deref().unwrap_or("the default 1d")
             );
         }
     }

@@ -34,7 +34,8 @@ pub struct TuneArgs {
     /// End of the history (default: now).
     #[arg(long, default_value = "now")]
     pub to: String,
-    /// Detectors to tune (default: iqr, seasonal_iqr, seasonal, drop, changepoint).
+    /// Detectors to tune (default: every detector but the slow forecast: iqr, seasonal_iqr,
+    /// seasonal, drop, changepoint).
     #[arg(long = "detector", value_name = "NAME")]
     pub detectors: Vec<String>,
 }
@@ -44,12 +45,12 @@ const GRID_VALUES: usize = 6;
 
 /// The grid searched for `detector`: the web lab's heatmap grid
 /// (`detect::eval::tuning::grid_specs`) over its two main parameters. The
-/// forecast refits a model per point: too slow for a grid here.
+/// slow detectors (the forecast refits a model per point) are refused.
 fn settings(detector: &str) -> anyhow::Result<Vec<DetectorSpec>> {
     let base = DetectorSpec::default_for(detector)?;
-    if matches!(base, DetectorSpec::Forecast(_)) {
+    if base.is_slow() {
         anyhow::bail!(
-            "--detector forecast: too slow to search a grid; try it with `vigil eval --metric`"
+            "--detector {detector}: too slow to search a grid; try it with `vigil eval --metric`"
         );
     }
     Ok(tuning::grid_specs(&base, GRID_VALUES))
@@ -71,9 +72,12 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let metric = &case.metric;
     let (range, case) = (case.range, case.case);
     let names: Vec<String> = if args.detectors.is_empty() {
-        ["iqr", "seasonal_iqr", "seasonal", "drop", "changepoint"]
-            .map(String::from)
-            .to_vec()
+        // Every registered detector fast enough for a grid.
+        detect::DETECTORS
+            .iter()
+            .filter(|d| !d.slow)
+            .map(|d| d.name.to_string())
+            .collect()
     } else {
         args.detectors.clone()
     };

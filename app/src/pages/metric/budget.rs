@@ -4,7 +4,7 @@
 //! incidents that setting catches and misses.
 
 use detect::eval::tuning;
-use detect::{Detection, DetectorSpec};
+use detect::Detection;
 use leptos::prelude::*;
 
 use super::state::Lab;
@@ -32,8 +32,11 @@ pub fn parse_budget(text: &str) -> Result<f64, String> {
 
 fn solve(lab: Lab, budget: f64) -> Result<Outcome, String> {
     let spec = lab.spec.get_untracked();
-    if matches!(spec, DetectorSpec::Forecast(_)) {
-        return Err("the forecast is too slow to bisect here: pick another detector".into());
+    if spec.is_slow() {
+        return Err(format!(
+            "the {} is too slow to bisect here: pick another detector",
+            spec.name()
+        ));
     }
     let knob = tuning::knobs(&spec)[0];
     let mut out = Detection::new();

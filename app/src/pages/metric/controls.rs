@@ -9,19 +9,6 @@ use leptos::prelude::*;
 use super::state::Lab;
 use crate::components::slider::Slider;
 
-/// What each detector is, in the picker.
-fn describe(name: &str) -> &'static str {
-    match name {
-        "iqr" => "IQR band (rolling window)",
-        "seasonal_iqr" => "Seasonal IQR (same slot of earlier days)",
-        "seasonal" => "Seasonal baseline (robust spread)",
-        "drop" => "Drop (fall below the recent median)",
-        "changepoint" => "Changepoint (CUSUM)",
-        "forecast" => "Forecast (MSTL + ETS, slow)",
-        _ => "",
-    }
-}
-
 #[component]
 pub fn DetectorControls(lab: Lab) -> impl IntoView {
     let name = Memo::new(move |_| lab.spec.with(|s| s.name()));
@@ -69,7 +56,10 @@ pub fn DetectorControls(lab: Lab) -> impl IntoView {
             <select id="detector" on:change=pick prop:value=move || name.get()>
                 {DETECTOR_NAMES
                     .iter()
-                    .map(|n| view! { <option value=*n>{describe(n)}</option> })
+                    .map(|n| {
+                        let what = DetectorSpec::default_for(n).map_or("", |s| s.description());
+                        view! { <option value=*n>{what}</option> }
+                    })
                     .collect_view()}
             </select>
         </div>

@@ -68,7 +68,7 @@ pub fn Heatmap(lab: Lab) -> impl IntoView {
     // Identifies the current run; a stale row task sees a newer one and stops.
     let generation = StoredValue::new(0u64);
     let name = Memo::new(move |_| lab.spec.with(|s| s.name()));
-    let is_forecast = move || name.get() == "forecast";
+    let is_slow = move || lab.spec.with(|s| s.is_slow());
     // A new detector invalidates the old map.
     Effect::new(move |previous: Option<&'static str>| {
         let now = name.get();
@@ -146,7 +146,7 @@ pub fn Heatmap(lab: Lab) -> impl IntoView {
                     <label><input type="radio" name="heatmap-metric" prop:checked=move || show_f1.get() on:change=move |_| show_f1.set(true)/>"F1"</label>
                     <label><input type="radio" name="heatmap-metric" id="heatmap-per-week" prop:checked=move || !show_f1.get() on:change=move |_| show_f1.set(false)/>"alerts / week"</label>
                 </fieldset>
-                {move || is_forecast().then(|| view! {
+                {move || is_slow().then(|| view! {
                     <label class="slow">
                         <input type="checkbox" prop:checked=move || allow_slow.get() on:change=move |ev| allow_slow.set(event_target_checked(&ev))/>
                         "run the forecast 100 times (slow: minutes)"
@@ -155,7 +155,7 @@ pub fn Heatmap(lab: Lab) -> impl IntoView {
                 <button
                     type="button"
                     data-testid="heatmap-run"
-                    disabled=move || running.get() || (is_forecast() && !allow_slow.get())
+                    disabled=move || running.get() || (is_slow() && !allow_slow.get())
                     on:click=start
                 >"Compute heatmap"</button>
                 <span role="status" data-testid="heatmap-status">
@@ -164,7 +164,7 @@ pub fn Heatmap(lab: Lab) -> impl IntoView {
                             format!("computing… row {} of {GRID}", rows_done.get())
                         } else if let Some(ms) = elapsed.get() {
                             format!("done in {ms:.0} ms")
-                        } else if is_forecast() {
+                        } else if is_slow() {
                             "the forecast is slow: not run by default".to_string()
                         } else {
                             String::new()

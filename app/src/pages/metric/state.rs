@@ -113,8 +113,8 @@ impl Lab {
     }
 
     /// Applies `spec` when it is valid (and says why inline when not), then
-    /// recomputes: at once for the fast detectors, after a paint for the
-    /// forecast, so its "computing" note shows first.
+    /// recomputes: at once for the fast detectors, after a paint for a slow
+    /// one (the forecast), so its "computing" note shows first.
     pub fn apply(&self, spec: DetectorSpec) {
         let valid = spec.validate();
         self.spec.set(spec.clone());
@@ -124,7 +124,7 @@ impl Lab {
         }
         self.error.set(None);
         let lab = *self;
-        if matches!(spec, DetectorSpec::Forecast(_)) {
+        if spec.is_slow() {
             self.busy.set(true);
             #[cfg(feature = "hydrate")]
             set_timeout(

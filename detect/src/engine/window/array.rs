@@ -1,3 +1,7 @@
+//! Long because it is one algorithm: the sorted array's branch-free update in
+//! its portable, `f64`-lane and `f32`-lane forms, which must give the same
+//! ranks; a sixth is tests.
+//!
 //! Batch rolling order statistics from one sorted array of the window,
 //! updated by a branch-free pass over the whole array per step: for
 //! mid-size windows (tens to a couple of hundred values), where a few dozen

@@ -1,3 +1,6 @@
+//! Long because it is one algorithm: tracked neighbourhoods, their rebuild
+//! and their hand-over to the blocks share all their state; a third is tests.
+//!
 //! Batch rolling order statistics by tracking each rank inside a short
 //! sorted slice of the window around it.
 //!
