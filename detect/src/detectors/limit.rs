@@ -9,6 +9,11 @@ use super::contract::{number, Detector, Knob, Param, Stream, Tunable};
 
 /// Parameters of the fixed band.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct LimitParams {
     /// Flag values above this.
     pub limit: f64,
