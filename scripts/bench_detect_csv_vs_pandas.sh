@@ -36,7 +36,7 @@ best() { # best wall seconds of $repeats runs of "$@"
 }
 ratios=()
 for round in $(seq 1 "$rounds"); do
-  v=$(best "$target/release/vigil" detect --input "$work/in.csv" --output "$work/vigil.csv" --detector iqr --n 96 --a 4)
+  v=$(RUST_LOG=warn best "$target/release/vigil" detect --input "$work/in.csv" --output "$work/vigil.csv" --detector iqr --n 96 --a 4)
   p=$(best python3 scripts/bench_pandas_csv.py detect "$work/in.csv" "$work/pandas.csv" 96 4)
   r=$(awk -v v="$v" -v p="$p" 'BEGIN { printf "%.1f", p / v }')
   ratios+=("$r")
