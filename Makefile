@@ -10,12 +10,16 @@ CARGO_LEPTOS_VERSION := 0.3.6
 # The wasm-bindgen CLI must match the library version locked in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, "", $$0); print; exit}' Cargo.lock)
 ADDR ?= 127.0.0.1:3000
+# cargo-leptos's own release profile is fat LTO in one codegen unit: minutes of
+# single-threaded optimisation for a tool that here only drives cargo,
+# wasm-bindgen and a small CSS/JS minify. Installed tools build without it.
+FAST_INSTALL := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 APT_STAMP := target/.apt-test-packages
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # Tests that need ClickHouse fail instead of skipping when the server is missing.
 export VIGIL_REQUIRE_CLICKHOUSE := 1
 
-.PHONY: run test build setup setup-test lint unit golden e2e bench clean-data
+.PHONY: run test build setup setup-test lint unit golden e2e e2e-run bench clean-data
 
 ## make run: build the release site and serve it on http://$(ADDR)
 run: setup build
@@ -25,17 +29,19 @@ run: setup build
 build: setup
 	PATH="$(CURDIR)/scripts/wasm-opt-passthrough:$$PATH" cargo leptos build --release
 
-## make test: every test, with whatever it needs installed first
-test: setup setup-test lint unit golden e2e
+## make test: every test, with whatever it needs installed first. Each step
+## runs as its own `make STEP` and the wall time of each is printed at the end.
+test:
+	scripts/timed_steps.sh setup setup-test lint unit golden build e2e-run
 
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@if cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then :; else \
-		echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles for ~15 minutes, once)"; \
-		cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; fi
+		echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles for several minutes, once)"; \
+		$(FAST_INSTALL) cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; fi
 	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then :; else \
 		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (matches Cargo.lock)"; \
-		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
+		$(FAST_INSTALL) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
 
 # Debian packages the tests use: a real ClickHouse server, Chromium for the browser
 # tests, and pandas (from PyPI) for the golden reference bands.
@@ -65,13 +71,17 @@ golden:
 	git diff --exit-code -- detect/tests/golden
 
 # The browser tests run the release build, the same artefact `make run` serves.
-e2e: build
+e2e: build e2e-run
+
+# The browser tests alone, on the site `make build` left.
+e2e-run:
 	cd end2end && VIGIL_BIN=../target/release/vigil VIGIL_SITE_ROOT=../target/site node --test --test-concurrency=1 tests/
 
 ## make bench: throughput figures (see docs/benchmarks.md)
 bench: setup-test
 	scripts/bench_iqr_vs_pandas.sh 1000000 5 5,96,672 5
 	scripts/bench_iqr_vs_pandas.sh 1000000 5 96,672 3 0.1
+	scripts/bench_detect_csv_vs_pandas.sh 1000000 3 5
 	scripts/bench_detectors.sh
 	cargo test --release -p server --test alerting_bench -- --ignored --nocapture --test-threads 1
 	cargo test --release -p server --test load_bench -- --ignored --nocapture
