@@ -15,9 +15,9 @@ use server::metrics::model::SliceKey;
 use server::telegram::client::{
     BotToken, ChatId, ClientConfig, Photo, TelegramClient, TelegramError, Text,
 };
+use server::telegram::keyboard::{alert_keyboard, CallbackData, InlineKeyboardMarkup};
 use server::telegram::message::{
-    alert_keyboard, plan_delivery, visible_len, AlertMessage, AlertState, CallbackData, Delivery,
-    InlineKeyboardMarkup, CAPTION_LIMIT, TEXT_LIMIT,
+    plan_delivery, visible_len, AlertMessage, AlertState, Delivery, CAPTION_LIMIT, TEXT_LIMIT,
 };
 
 fn alert() -> AlertMessage {
@@ -277,7 +277,7 @@ async fn get_updates_parses_callback_queries() {
     let api = FakeApi::start().await;
     let data = CallbackData {
         alert_id: 42,
-        action: server::telegram::message::AlertAction::MuteHour,
+        action: server::telegram::keyboard::AlertAction::MuteHour,
     }
     .encode();
     api.push(

@@ -25,9 +25,10 @@ use crate::sources::Source;
 use crate::state::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
 use crate::state::{State, StateStore};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
+use crate::telegram::keyboard::alert_keyboard;
 use crate::telegram::message::{
-    alert_keyboard, format_alert, format_short, plan_delivery, truncate_html, AlertMessage,
-    AlertState, Delivery, TEXT_BUDGET,
+    format_alert, format_short, plan_delivery, truncate_html, AlertMessage, AlertState, Delivery,
+    TEXT_BUDGET,
 };
 use app::format::{number, Digits};
 use render::Links;
@@ -501,7 +502,7 @@ async fn send_text(
     client: &TelegramClient,
     chat: &ChatId,
     text: &str,
-    keyboard: Option<&crate::telegram::message::InlineKeyboardMarkup>,
+    keyboard: Option<&crate::telegram::keyboard::InlineKeyboardMarkup>,
 ) -> Result<SentMessage, TelegramError> {
     let sent = client
         .send_message(Text {

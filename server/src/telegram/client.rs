@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::message::InlineKeyboardMarkup;
+use super::keyboard::InlineKeyboardMarkup;
 
 /// The official Bot API endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.telegram.org";

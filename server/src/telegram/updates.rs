@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset};
 
 use super::client::{CallbackQuery, TelegramClient, TelegramError, Update};
-use super::message::{AlertAction, CallbackData};
+use super::keyboard::{AlertAction, CallbackData};
 use crate::alerts::AlertId;
 use crate::state::{AlertError, Label, SentMessage};
 use crate::state::{State, StateStore};

@@ -2,6 +2,9 @@
 //! backoff, and a property test that duplicates and restarts never change the
 //! history.
 //!
+//! Long because it is one suite over one store: the cases share their
+//! fixtures (an evaluation builder, a reopened file) and read as one story.
+//!
 //! Over 600 lines: the lifecycle, outbox and property tests share fixtures.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
 use super::*;
+use crate::telegram::keyboard::{alert_keyboard, AlertAction, CallbackData, CALLBACK_DATA_LIMIT};
 use proptest::prelude::*;
 
 fn alert() -> AlertMessage {
