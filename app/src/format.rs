@@ -69,6 +69,8 @@ pub enum When {
     Clock,
     /// `2025-11-23T18:15:00Z`: a `<time datetime>` attribute.
     Iso,
+    /// `2026-11-23 14:15:00`: what the command line prints and reads.
+    Seconds,
 }
 
 impl When {
@@ -80,6 +82,7 @@ impl When {
             When::Day => "%m-%d %H:%M UTC",
             When::Clock => "%H:%M UTC",
             When::Iso => "%Y-%m-%dT%H:%M:%SZ",
+            When::Seconds => "%Y-%m-%d %H:%M:%S",
         }
     }
 }

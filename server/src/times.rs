@@ -5,9 +5,7 @@ use anyhow::{bail, Context};
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC.
 pub fn format_time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|time| time.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| unix.to_string())
+    app::format::time(unix, app::format::When::Seconds)
 }
 
 /// The earliest accepted instant: 1970-01-01 00:00:00 UTC.
