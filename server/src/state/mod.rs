@@ -132,12 +132,6 @@ impl From<CallFailed> for SettingsError {
     }
 }
 
-impl From<CallFailed> for String {
-    fn from(failed: CallFailed) -> Self {
-        failed.to_string()
-    }
-}
-
 impl State {
     /// Opens the state at `path` (see [`open`]) to share it.
     pub fn open(path: &Path) -> Result<Self, AlertError> {

@@ -10,15 +10,18 @@ use app::api::{
 
 use crate::alerts::silence_scope::silence_scope;
 use crate::detector_choice::DetectorChoice;
-use crate::labels::{LabelError, LabelKind, NewLabel};
+use crate::labels::{LabelError, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
-use crate::state::{AlertError, AlertStatus, Label};
+use crate::state::AlertError;
 use crate::state::{HistoryFilter, State, StateStore};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
-use super::rows::{alert_row, label_span, settings_error, settings_view, silence_row, slice_text};
+use super::rows::{
+    alert_row, alert_status, label_kind, label_span, settings_error, settings_view, silence_row,
+    slice_text, stored_label,
+};
 
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
@@ -119,11 +122,7 @@ impl SourceBackend {
     }
 
     async fn add_label(&self, request: LabelRequest) -> ApiResult<i64> {
-        let kind = match request.kind {
-            app::api::LabelKind::Incident => LabelKind::Incident,
-            app::api::LabelKind::FalseAlarm => LabelKind::FalseAlarm,
-            app::api::LabelKind::Expected => LabelKind::Expected,
-        };
+        let kind = label_kind(request.kind);
         self.metric(&request.metric)?;
         let label = NewLabel {
             metric: request.metric,
@@ -139,10 +138,7 @@ impl SourceBackend {
     }
 
     async fn set_alert_label(&self, id: u64, label: AlertLabel) -> ApiResult<()> {
-        let label = match label {
-            AlertLabel::FalseAlarm => Label::FalseAlarm,
-            AlertLabel::Expected => Label::Expected,
-        };
+        let label = stored_label(label);
         let now = crate::times::unix_now();
         self.store
             .call(move |store| store.label(id, label, WEB_ACTOR, now))
@@ -162,10 +158,7 @@ impl SourceBackend {
         limit: u32,
         since_hours: Option<u32>,
     ) -> ApiResult<Vec<AlertRow>> {
-        let status = state.map(|state| match state {
-            AlertState::Firing => AlertStatus::Firing,
-            AlertState::Resolved => AlertStatus::Resolved,
-        });
+        let status = state.map(alert_status);
         let now = crate::times::unix_now();
         let filter = HistoryFilter {
             metric,

@@ -1,5 +1,6 @@
-//! The pages' rows made from what the stores hold: alerts, silences, labels
-//! and detector settings, in the contract's types.
+//! Between the contract's types and the state's: the pages' rows made from
+//! what the state holds (alerts, silences, labels, detector settings), and
+//! the state's words for what a page sends.
 
 use app::api::{
     backend::{ApiError, ApiResult},
@@ -19,6 +20,31 @@ pub(super) fn alert_state(status: AlertStatus) -> AlertState {
     match status {
         AlertStatus::Firing => AlertState::Firing,
         AlertStatus::Resolved => AlertState::Resolved,
+    }
+}
+
+/// The status a page's state filter asks for.
+pub(super) fn alert_status(state: AlertState) -> AlertStatus {
+    match state {
+        AlertState::Firing => AlertStatus::Firing,
+        AlertState::Resolved => AlertStatus::Resolved,
+    }
+}
+
+/// The label a page puts on an alert, as the state keeps it.
+pub(super) fn stored_label(label: AlertLabel) -> Label {
+    match label {
+        AlertLabel::FalseAlarm => Label::FalseAlarm,
+        AlertLabel::Expected => Label::Expected,
+    }
+}
+
+/// The kind of a span marked on a page, as the state keeps it.
+pub(super) fn label_kind(kind: app::api::LabelKind) -> LabelKind {
+    match kind {
+        app::api::LabelKind::Incident => LabelKind::Incident,
+        app::api::LabelKind::FalseAlarm => LabelKind::FalseAlarm,
+        app::api::LabelKind::Expected => LabelKind::Expected,
     }
 }
 
