@@ -41,7 +41,7 @@ pub enum DetectError {
     #[error("unknown smoothing {0:?} (expected asof, centered or none)")]
     UnknownSmoothing(String),
     /// A detector name that is not known.
-    #[error("unknown detector {0:?} (expected iqr, seasonal_iqr, seasonal, drop, changepoint or forecast)")]
+    #[error("unknown detector {0:?} (expected iqr, seasonal_iqr, seasonal, drop, changepoint, forecast or learned)")]
     UnknownDetector(String),
     /// A count parameter (period, seasons, window...) out of its range.
     #[error("{name} must be between {min} and {max} (got {value})")]
@@ -72,5 +72,13 @@ pub enum DetectError {
         seasons: usize,
         /// Period in points.
         period: usize,
+    },
+    /// A bucket index past the end of the series.
+    #[error("bucket {index} is past the end of the series ({len} buckets)")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The series' length.
+        len: usize,
     },
 }

@@ -19,6 +19,9 @@
 //! * [`error`] — [`DetectError`].
 //! * [`period`] — [`detect_period`], the seasonal period of a series
 //!   (augurs' periodogram refined by autocorrelation).
+//! * [`features`] — the per-bucket features the learned detector reads.
+//! * [`models`] — the learned detector's model: its file, the built-in one,
+//!   explanations, and training (feature `train`).
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
@@ -36,7 +39,9 @@ pub mod detectors;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod features;
 mod live;
+pub mod models;
 pub mod period;
 pub mod point;
 pub mod series;
@@ -47,14 +52,15 @@ pub use detection::Detection;
 pub use detectors::{
     iqr, iqr_into, run, ChangepointParams, ChangepointState, CombineRule, Detector, DetectorSpec,
     DropParams, DropState, Ensemble, EnsembleDetection, EnsemblePoint, Entry, ForecastParams,
-    ForecastState, IqrParams, IqrState, SeasonalIqrParams, SeasonalIqrState, SeasonalParams,
-    SeasonalState, Stream, BLOCKS_THRESHOLD, DETECTORS, DETECTOR_NAMES,
+    ForecastState, IqrParams, IqrState, LearnedParams, LearnedState, SeasonalIqrParams,
+    SeasonalIqrState, SeasonalParams, SeasonalState, Stream, BLOCKS_THRESHOLD, DETECTORS,
+    DETECTOR_NAMES,
 };
 pub use engine::prefetch::set_batch_threads;
 pub use engine::window;
 pub use error::{DetectError, MAX_WINDOW};
 pub use period::detect_period;
 pub use point::Point;
-pub use series::Series;
+pub use series::{Clock, Series};
 pub use slice::SliceKey;
 pub use smoothing::Smoothing;

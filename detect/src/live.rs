@@ -7,7 +7,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::{iqr, DetectorSpec, IqrParams, Series, Smoothing};
+    use crate::{iqr, Clock, DetectorSpec, IqrParams, Series, Smoothing};
 
     /// Evaluating the newest point from only `lookback()` earlier points gives the
     /// same point as the whole history: the window is neither short nor guessed.
@@ -17,7 +17,7 @@ mod tests {
             smooth: Smoothing::Centered,
             ..IqrParams::default()
         });
-        assert!(spec.newest_point([Some(1.0)]).is_err());
+        assert!(spec.newest_point([Some(1.0)], Clock::new(0, 900)).is_err());
     }
 
     #[test]
@@ -34,7 +34,10 @@ mod tests {
 
                 let spec = DetectorSpec::Iqr(params);
                 let tail = &values[values.len() - 1 - spec.lookback()..];
-                let newest = spec.newest_point(tail.iter().copied()).expect("valid");
+                let clock = full.clock().skip(values.len() - 1 - spec.lookback());
+                let newest = spec
+                    .newest_point(tail.iter().copied(), clock)
+                    .expect("valid");
                 assert_eq!(newest, expected, "n={n} smooth={smooth}");
             }
         }
@@ -77,7 +80,8 @@ mod tests {
                 .unwrap();
             for end in [100, 200, 299] {
                 let tail = &values[end - spec.lookback()..=end];
-                let newest = spec.newest_point(tail.iter().copied()).unwrap();
+                let clock = Clock::new(0, 900).skip(end - spec.lookback());
+                let newest = spec.newest_point(tail.iter().copied(), clock).unwrap();
                 assert_eq!(newest, full.point(end), "{} end={end}", spec.name());
             }
         }

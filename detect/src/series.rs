@@ -108,6 +108,49 @@ impl Series {
     pub fn observed(&self) -> usize {
         self.values.iter().filter(|x| x.is_finite()).count()
     }
+
+    /// When the series starts and its step: what a detector that reads the
+    /// calendar is told.
+    pub fn clock(&self) -> Clock {
+        Clock {
+            start: self.start,
+            step: self.step,
+        }
+    }
+}
+
+/// The time of the first value a detector is fed and the seconds between
+/// values. Most detectors only count points; one that reads the calendar
+/// (the learned one: hour, day of week) needs to know when each point is, in
+/// a batch run and in a live check alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Clock {
+    /// Unix seconds of the first value.
+    pub start: i64,
+    /// Seconds between values (> 0 for a real series).
+    pub step: i64,
+}
+
+impl Clock {
+    /// Values from `start`, `step` seconds apart.
+    pub const fn new(start: i64, step: i64) -> Clock {
+        Clock { start, step }
+    }
+
+    /// The clock of the values from the `k`-th on (saturating).
+    pub fn skip(self, k: usize) -> Clock {
+        let k = i64::try_from(k).unwrap_or(i64::MAX);
+        Clock {
+            start: self.start.saturating_add(k.saturating_mul(self.step)),
+            step: self.step,
+        }
+    }
+
+    /// Unix seconds of the `i`-th value (saturating).
+    pub fn time(self, i: usize) -> i64 {
+        self.skip(i).start
+    }
 }
 
 #[cfg(feature = "serde")]

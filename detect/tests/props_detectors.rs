@@ -2,7 +2,8 @@
 //! bit for bit over random series with gaps, and no panic on arbitrary input.
 
 use detect::{
-    ChangepointParams, DetectorSpec, DropParams, Point, SeasonalIqrParams, SeasonalParams, Series,
+    ChangepointParams, Clock, DetectorSpec, DropParams, LearnedParams, Point, SeasonalIqrParams,
+    SeasonalParams, Series,
 };
 use proptest::prelude::*;
 
@@ -103,6 +104,14 @@ fn any_spec() -> impl Strategy<Value = DetectorSpec> {
                 })
             }
         ),
+        (2usize..12, 0.05f64..1.0, 0.0f64..0.3).prop_map(|(period, threshold, min_change)| {
+            DetectorSpec::Learned(LearnedParams {
+                period,
+                threshold,
+                min_change,
+                ..LearnedParams::default()
+            })
+        }),
     ]
 }
 
@@ -166,6 +175,14 @@ fn valid_spec() -> impl Strategy<Value = DetectorSpec> {
                 })
             }
         ),
+        (2usize..12, 0.05f64..1.0, 0.0f64..0.3).prop_map(|(period, threshold, min_change)| {
+            DetectorSpec::Learned(LearnedParams {
+                period,
+                threshold,
+                min_change,
+                ..LearnedParams::default()
+            })
+        }),
     ]
 }
 
@@ -186,11 +203,11 @@ proptest! {
                         prop_assert_eq!(p.score, 0.0);
                     }
                 }
-                let _ = spec.newest_point(values);
+                let _ = spec.newest_point(values, Clock::new(0, 60));
             }
             Err(e) => {
                 prop_assert!(spec.validate().is_err(), "{}", e);
-                prop_assert!(spec.newest_point(values).is_err());
+                prop_assert!(spec.newest_point(values, Clock::new(0, 60)).is_err());
             }
         }
     }
@@ -203,13 +220,14 @@ proptest! {
         let batch = spec.run(&Series::new(0, 60, values.clone()).unwrap()).unwrap();
         prop_assert_eq!(batch.len(), values.len());
         for t in 0..values.len() {
-            let p = spec.newest_point(values[..=t].iter().copied()).unwrap();
+            let p = spec.newest_point(values[..=t].iter().copied(), Clock::new(0, 60)).unwrap();
             prop_assert_eq!(bits(&p), bits(&batch.point(t)), "{} t={}", spec.name(), t);
         }
         // The live lookback suffices (exact for all but changepoint).
         if spec.name() != "changepoint" {
             for t in spec.lookback()..values.len() {
-                let p = spec.newest_point(values[t - spec.lookback()..=t].iter().copied()).unwrap();
+                let from = t - spec.lookback();
+                let p = spec.newest_point(values[from..=t].iter().copied(), Clock::new(0, 60).skip(from)).unwrap();
                 prop_assert_eq!(bits(&p), bits(&batch.point(t)), "{} lookback t={}", spec.name(), t);
             }
         }

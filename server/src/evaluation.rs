@@ -48,6 +48,10 @@ pub struct AlertContext {
     /// Why an anomalous point does not alert (too small to matter), if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// Why the learned detector judged it anomalous: its probability and
+    /// the features that drove it ("p = 0.97: 0.12 of the value an hour ago").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One slice's part in a metric's deviation.

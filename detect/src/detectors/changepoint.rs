@@ -23,6 +23,7 @@
 
 use crate::error::DetectError;
 use crate::point::{deviation, Point};
+use crate::series::Clock;
 
 use super::common::{check_non_negative, finite};
 use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
@@ -116,7 +117,7 @@ impl Detector for ChangepointParams {
     ];
     type State = ChangepointState;
 
-    fn state(&self) -> Result<ChangepointState, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<ChangepointState, DetectError> {
         ChangepointState::new(*self)
     }
 

@@ -28,7 +28,7 @@
 use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::Point;
-use crate::series::Series;
+use crate::series::{Clock, Series};
 
 use super::DetectorSpec;
 
@@ -169,6 +169,11 @@ impl Ensemble {
         }
     }
 
+    /// The members, in order.
+    pub fn members(&self) -> &[DetectorSpec] {
+        &self.members
+    }
+
     /// The one member, when there is exactly one.
     pub fn as_single(&self) -> Option<&DetectorSpec> {
         match self.members.as_slice() {
@@ -248,18 +253,20 @@ impl Ensemble {
     }
 
     /// The ensemble's point for the last of `values` (oldest first, `None` for
-    /// a gap): every member's [`DetectorSpec::newest_point`] over all of
-    /// them, combined. An empty input gives an empty point.
+    /// a gap, the first at `clock`): every member's
+    /// [`DetectorSpec::newest_point`] over all of them, combined. An empty
+    /// input gives an empty point.
     pub fn newest_point(
         &self,
         values: impl IntoIterator<Item = Option<f64>>,
+        clock: Clock,
     ) -> Result<EnsemblePoint, DetectError> {
         self.validate()?;
         let values: Vec<Option<f64>> = values.into_iter().collect();
         let points = self
             .members
             .iter()
-            .map(|m| m.newest_point(values.iter().copied()))
+            .map(|m| m.newest_point(values.iter().copied(), clock))
             .collect::<Result<Vec<_>, _>>()?;
         let (point, mask) = self.combine(&points);
         let members: Vec<&'static str> = self.members.iter().map(DetectorSpec::name).collect();
@@ -438,10 +445,14 @@ mod tests {
             .unwrap();
         for end in [50, 70, 79] {
             let tail = &v[end - ensemble.lookback()..=end];
-            let newest = ensemble.newest_point(tail.iter().copied()).unwrap();
+            let clock = Clock::new(0, 900).skip(end - ensemble.lookback());
+            let newest = ensemble.newest_point(tail.iter().copied(), clock).unwrap();
             assert_eq!(newest, full.point(end), "end={end}");
         }
-        assert_eq!(ensemble.newest_point([]).unwrap(), EnsemblePoint::default());
+        assert_eq!(
+            ensemble.newest_point([], Clock::new(0, 900)).unwrap(),
+            EnsemblePoint::default()
+        );
     }
 
     #[test]

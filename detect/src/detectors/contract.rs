@@ -13,7 +13,7 @@
 use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::Point;
-use crate::series::Series;
+use crate::series::{Clock, Series};
 use crate::smoothing::Smoothing;
 
 use super::DetectorSpec;
@@ -53,14 +53,15 @@ pub trait Detector: Copy + Default + PartialEq + Into<DetectorSpec> + 'static {
     /// Points before the evaluated one that a live check must read.
     fn lookback(&self) -> usize;
 
-    /// A fresh state; errors on invalid parameters.
-    fn state(&self) -> Result<Self::State, DetectError>;
+    /// A fresh state for values that start at `clock` (only a detector that
+    /// reads the calendar looks at it); errors on invalid parameters.
+    fn state(&self, clock: Clock) -> Result<Self::State, DetectError>;
 
     /// The detector over a whole series into a reused buffer (cleared first;
     /// untouched on error). Provided: the state in a loop, so batch points
     /// are exactly the newest points.
     fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
-        let mut state = self.state()?;
+        let mut state = self.state(series.clock())?;
         let values = series.raw_values();
         out.clear();
         out.reserve(values.len());
@@ -77,14 +78,15 @@ pub trait Detector: Copy + Default + PartialEq + Into<DetectorSpec> + 'static {
         Ok(out)
     }
 
-    /// The point for the last of `values` (oldest first, `None` for a gap),
-    /// computed as a live check does; an empty input gives an empty point.
-    /// Provided: the state fed one value at a time.
+    /// The point for the last of `values` (oldest first, `None` for a gap,
+    /// the first at `clock`), computed as a live check does; an empty input
+    /// gives an empty point. Provided: the state fed one value at a time.
     fn newest_point(
         &self,
         values: impl IntoIterator<Item = Option<f64>>,
+        clock: Clock,
     ) -> Result<Point, DetectError> {
-        let mut state = self.state()?;
+        let mut state = self.state(clock)?;
         Ok(values
             .into_iter()
             .fold(Point::default(), |_, value| state.push(value)))

@@ -18,6 +18,7 @@
 
 use crate::error::DetectError;
 use crate::point::{deviation, Point};
+use crate::series::Clock;
 
 use super::common::{check_count, finite, median, sort, Ring, MAX_LEVEL_WINDOW};
 use super::contract::{count, number, Detector, Knob, Param, Stream, Tunable, Value};
@@ -109,7 +110,7 @@ impl Detector for DropParams {
     ];
     type State = DropState;
 
-    fn state(&self) -> Result<DropState, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<DropState, DetectError> {
         DropState::new(*self)
     }
 

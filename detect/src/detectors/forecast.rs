@@ -42,7 +42,7 @@ use augurs_mstl::MSTLModel;
 use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::Point;
-use crate::series::Series;
+use crate::series::{Clock, Series};
 
 use super::common::{check_count, finite, MAX_LEVEL_WINDOW};
 use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
@@ -133,7 +133,7 @@ impl Detector for ForecastParams {
     const SLOW: bool = true;
     type State = ForecastState;
 
-    fn state(&self) -> Result<ForecastState, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<ForecastState, DetectError> {
         ForecastState::new(*self)
     }
 
@@ -170,6 +170,7 @@ impl Detector for ForecastParams {
     fn newest_point(
         &self,
         values: impl IntoIterator<Item = Option<f64>>,
+        _clock: Clock,
     ) -> Result<Point, DetectError> {
         ForecastState::newest(self, values)
     }
@@ -442,7 +443,11 @@ mod tests {
         // Newest-point mode: the same point from only the lookback.
         let tail = &values[last - p.lookback()..];
         let spec = crate::DetectorSpec::Forecast(p);
-        assert_eq!(spec.newest_point(tail.iter().copied()).unwrap(), point);
+        let clock = series.clock().skip(last - p.lookback());
+        assert_eq!(
+            spec.newest_point(tail.iter().copied(), clock).unwrap(),
+            point
+        );
         // And the state pushed over the whole history.
         let mut state = ForecastState::new(p).unwrap();
         let pushed = values.iter().map(|&v| state.push(v)).last().unwrap();

@@ -45,7 +45,7 @@ use crate::engine::iqr::Engine;
 use crate::engine::sources::Live;
 use crate::error::{DetectError, MAX_WINDOW};
 use crate::point::Point;
-use crate::series::Series;
+use crate::series::{Clock, Series};
 use crate::smoothing::{PairMean, Smoothing};
 use crate::window::{QuantilePos, TREE_THRESHOLD};
 
@@ -113,7 +113,7 @@ impl Detector for IqrParams {
     ];
     type State = IqrState;
 
-    fn state(&self) -> Result<IqrState, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<IqrState, DetectError> {
         IqrState::new(*self)
     }
 

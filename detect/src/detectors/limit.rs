@@ -4,6 +4,7 @@
 
 use crate::error::DetectError;
 use crate::point::Point;
+use crate::series::Clock;
 
 use super::contract::{number, Detector, Knob, Param, Stream, Tunable};
 
@@ -64,7 +65,7 @@ impl Detector for LimitParams {
         0
     }
 
-    fn state(&self) -> Result<LimitParams, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<LimitParams, DetectError> {
         self.validate().map(|()| *self)
     }
 }
@@ -93,7 +94,11 @@ mod tests {
         assert_eq!(spec.knob("limit"), Some(5.0));
         let series = Series::from_f64(0, 60, vec![1.0, 9.0]).unwrap();
         assert_eq!(spec.run(&series).unwrap().anomaly_count(), 1);
-        assert!(spec.newest_point([Some(9.0)]).unwrap().is_anomaly);
+        assert!(
+            spec.newest_point([Some(9.0)], series.clock())
+                .unwrap()
+                .is_anomaly
+        );
         // The lab's knobs and `vigil tune`'s grid.
         let base = DetectorSpec::default_for("limit").unwrap();
         assert_eq!(tuning::knobs(&base).len(), 2);

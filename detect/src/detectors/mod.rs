@@ -13,11 +13,12 @@
 
 pub mod changepoint;
 pub mod combine;
-mod common;
+pub(crate) mod common;
 pub mod contract;
 pub mod drop;
 pub mod forecast;
 pub mod iqr;
+pub mod learned;
 #[cfg(test)]
 mod limit;
 #[macro_use]
@@ -28,7 +29,7 @@ pub mod seasonal_iqr;
 use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::point::Point;
-use crate::series::Series;
+use crate::series::{Clock, Series};
 
 pub use changepoint::{ChangepointParams, ChangepointState};
 pub use combine::{CombineRule, Ensemble, EnsembleDetection, EnsemblePoint};
@@ -36,6 +37,7 @@ pub use contract::{Detector, Given, Knob, Param, Stream, Tunable, Value};
 pub use drop::{DropParams, DropState};
 pub use forecast::{ForecastParams, ForecastState};
 pub use iqr::{iqr, iqr_into, IqrParams, IqrState, BLOCKS_THRESHOLD};
+pub use learned::{LearnedParams, LearnedState};
 pub use registry::{Entry, ParamDoc, ParamKind};
 pub use seasonal::{SeasonalParams, SeasonalState};
 pub use seasonal_iqr::{SeasonalIqrParams, SeasonalIqrState};
@@ -53,6 +55,8 @@ registry! {
     Changepoint(ChangepointParams),
     /// augurs MSTL + ETS forecast, its prediction interval as the band.
     Forecast(ForecastParams),
+    /// Gradient-boosted trees over ratio, seasonal and scale features.
+    Learned(LearnedParams),
     #[cfg(test)]
     /// A fixed band: the contract's test detector (`limit.rs`).
     Limit(limit::LimitParams),

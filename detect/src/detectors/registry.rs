@@ -221,15 +221,16 @@ macro_rules! registry {
             }
 
             /// The detector's point for the last of `values` (oldest first,
-            /// `None` for a gap), computed in newest-point mode: the same
-            /// code as batch detection, fed one value at a time. An empty
-            /// input gives an empty point.
+            /// `None` for a gap, the first at `clock`), computed in
+            /// newest-point mode: the same code as batch detection, fed one
+            /// value at a time. An empty input gives an empty point.
             pub fn newest_point(
                 &self,
                 values: impl IntoIterator<Item = Option<f64>>,
+                clock: Clock,
             ) -> Result<Point, DetectError> {
                 match self {
-                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::newest_point(p, values),)*
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::newest_point(p, values, clock),)*
                 }
             }
 

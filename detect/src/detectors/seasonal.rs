@@ -29,6 +29,7 @@
 
 use crate::error::DetectError;
 use crate::point::Point;
+use crate::series::Clock;
 
 use super::common::{
     check_count, check_non_negative, check_seasons, finite, median, sort, Ring, MAX_LEVEL_WINDOW,
@@ -182,7 +183,7 @@ impl Detector for SeasonalParams {
     ];
     type State = SeasonalState;
 
-    fn state(&self) -> Result<SeasonalState, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<SeasonalState, DetectError> {
         SeasonalState::new(*self)
     }
 

@@ -14,6 +14,7 @@
 
 use crate::error::DetectError;
 use crate::point::Point;
+use crate::series::Clock;
 
 use super::common::{check_count, check_non_negative, check_seasons, finite, quantile, sort, Ring};
 use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
@@ -78,7 +79,7 @@ impl Detector for SeasonalIqrParams {
     ];
     type State = SeasonalIqrState;
 
-    fn state(&self) -> Result<SeasonalIqrState, DetectError> {
+    fn state(&self, _clock: Clock) -> Result<SeasonalIqrState, DetectError> {
         SeasonalIqrState::new(*self)
     }
 

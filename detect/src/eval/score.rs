@@ -50,10 +50,17 @@ pub fn alert_events(flags: &[bool]) -> Vec<IncidentSpan> {
 ///
 /// Panics when the detection and the series differ in length.
 pub fn score(detection: &Detection, case: &LabelledSeries, tolerance: usize) -> Score {
+    score_flags(detection.anomalies(), case, tolerance)
+}
+
+/// [`score`] of per-bucket anomaly flags (what a threshold sweep has).
+///
+/// Panics when the flags and the series differ in length.
+pub fn score_flags(all: &[bool], case: &LabelledSeries, tolerance: usize) -> Score {
     let len = case.series.len();
-    assert_eq!(detection.len(), len, "detection and series lengths differ");
+    assert_eq!(all.len(), len, "flags and series lengths differ");
     let from = case.eval_start.min(len);
-    let flags = &detection.anomalies()[from..];
+    let flags = &all[from..];
     let mut s = Score {
         incidents: case.incidents.len(),
         seconds: (len - from) as f64 * case.series.step as f64,
@@ -73,7 +80,6 @@ pub fn score(detection: &Detection, case: &LabelledSeries, tolerance: usize) -> 
             s.false_events += 1;
         }
     }
-    let all = detection.anomalies();
     for inc in &case.incidents {
         let first = (inc.start.max(from)..inc.end.min(len)).find(|&i| all[i]);
         if let Some(i) = first {

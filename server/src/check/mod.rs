@@ -118,15 +118,39 @@ fn evaluate(
     }
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
-    let combined = detector.newest_point(values).unwrap_or_default();
+    let clock = detect::Clock::new(range.from, BUCKET_SECONDS);
+    let why = learned_reason(detector, &values, clock);
+    let combined = detector.newest_point(values, clock).unwrap_or_default();
+    let why = why.filter(|_| combined.point.is_anomaly);
     Evaluation {
         metric: metric.name.clone(),
         slice,
         bucket,
         detector: fired_name(detector, &combined.fired),
         point: combined.point,
-        context: AlertContext::default(),
+        context: AlertContext {
+            why,
+            ..AlertContext::default()
+        },
     }
+}
+
+/// The learned member's reason for the newest of `values`, in words, when
+/// the detector has one and it judges the point anomalous.
+fn learned_reason(
+    detector: &Ensemble,
+    values: &[Option<f64>],
+    clock: detect::Clock,
+) -> Option<String> {
+    let learned = detector.members().iter().find_map(|member| match member {
+        detect::DetectorSpec::Learned(params) => Some(*params),
+        _ => None,
+    })?;
+    let series = detect::Series::new(clock.start, clock.step, values.to_vec()).ok()?;
+    let why = learned
+        .explain(&series, values.len().checked_sub(1)?)
+        .ok()?;
+    (why.probability >= learned.threshold).then(|| why.summary())
 }
 
 /// What an alert says fired: the detector's name, or for several combined,

@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::{
     alerts::AlertsArgs, check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs,
-    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs, tune::TuneArgs,
+    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs, train::TrainArgs, tune::TuneArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -34,6 +34,8 @@ pub enum Command {
     Series(SeriesArgs),
     /// Fill the embedded store (or ClickHouse) with simulated product events.
     Simulate(SimulateArgs),
+    /// Train the learned detector's model on synthetic incidents and a store's labels.
+    Train(TrainArgs),
     /// Search each detector's parameters on a metric's history against its labels.
     Tune(TuneArgs),
 }

@@ -12,6 +12,7 @@ pub mod serve;
 pub mod simulate;
 pub mod source_args;
 pub mod state_access;
+pub mod train;
 pub mod tune;
 
 use cli::Command;
@@ -26,6 +27,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Config(args) => config::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Train(args) => train::run(&args),
         Command::Tune(args) => tune::run(&args),
     }
 }

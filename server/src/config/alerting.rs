@@ -32,6 +32,10 @@
 //! # several detectors: combine = "any" (default), "all" or "majority";
 //! # the alert names the ones that fired
 //! metrics = { feed_ctr = { detector = "seasonal" }, feed_views = { combine = "any", members = [{ detector = "seasonal" }, { detector = "drop" }] } }
+//! # the learned detector with a model trained on this store's labels
+//! # (`vigil train --output team-model.json --metric feed_views`), its
+//! # path relative to this file:
+//! # metrics = { feed_views = { detector = "learned", model = "team-model.json" } }
 //!
 //! [[silences]]                 # planned: maintenance, a holiday
 //! metric = "messages_sent"     # or "*"
@@ -42,6 +46,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use detect::{CombineRule, DetectorSpec, Ensemble};
 use serde::Deserialize;
@@ -227,8 +232,8 @@ struct RawEnsemble {
 /// One `[detectors]` entry: `{ detector = "iqr", ... }`, or
 /// `{ combine = "any", members = [ { detector = "seasonal" }, ... ] }`.
 /// The reason is one line: every problem of a config is one line of its report.
-fn detector_entry(value: toml::Value) -> Result<Ensemble, String> {
-    parse_detector_entry(value).map_err(|reason| {
+fn detector_entry(value: toml::Value, config_dir: &Path) -> Result<Ensemble, String> {
+    parse_detector_entry(value, config_dir).map_err(|reason| {
         reason
             .lines()
             .map(str::trim)
@@ -238,8 +243,9 @@ fn detector_entry(value: toml::Value) -> Result<Ensemble, String> {
     })
 }
 
-fn parse_detector_entry(mut value: toml::Value) -> Result<Ensemble, String> {
+fn parse_detector_entry(mut value: toml::Value, config_dir: &Path) -> Result<Ensemble, String> {
     periods_to_points(&mut value)?;
+    load_models(&mut value, config_dir)?;
     let several = value.as_table().is_some_and(|t| t.contains_key("members"));
     let ensemble = if several {
         let raw: RawEnsemble = value.try_into().map_err(|e| e.to_string())?;
@@ -291,6 +297,40 @@ fn periods_to_points(entry: &mut toml::Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Loads every `model = "team-model.json"` of a `learned` entry (a path
+/// relative to the config file's directory) and registers it under that
+/// name, which is what the detector deserializes; without a `threshold`
+/// the entry takes the one chosen for the model when it was trained.
+fn load_models(entry: &mut toml::Value, config_dir: &Path) -> Result<(), String> {
+    let Some(table) = entry.as_table_mut() else {
+        return Ok(());
+    };
+    if let Some(toml::Value::Array(members)) = table.get_mut("members") {
+        for (index, member) in members.iter_mut().enumerate() {
+            load_models(member, config_dir)
+                .map_err(|reason| format!("members[{index}]: {reason}"))?;
+        }
+        return Ok(());
+    }
+    let Some(toml::Value::String(name)) = table.get("model").cloned() else {
+        return Ok(());
+    };
+    if name == detect::models::BUILTIN_ID {
+        return Ok(());
+    }
+    let path = config_dir.join(&name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("model {name:?}: cannot read {}: {e}", path.display()))?;
+    let model = detect::models::Model::from_json(&text, name.clone())
+        .map_err(|e| format!("model {name:?} ({}): {e}", path.display()))?;
+    let threshold = model.threshold;
+    detect::models::ModelRef::register(model);
+    table
+        .entry("threshold")
+        .or_insert(toml::Value::Float(threshold));
+    Ok(())
+}
+
 /// The raw alerting sections, as read from the file.
 #[derive(Default)]
 pub(super) struct RawAlerting {
@@ -306,6 +346,7 @@ pub(super) struct RawAlerting {
 /// (built-in and the file's); problems are (key path, reason).
 pub(super) fn validate(
     raw: RawAlerting,
+    config_dir: &Path,
     metric_names: &[String],
     env_token: Option<String>,
     problems: &mut Vec<(String, String)>,
@@ -427,7 +468,8 @@ pub(super) fn validate(
     }
 
     let detectors = raw.detectors.unwrap_or_default();
-    let default_detector = match detectors.default.map(detector_entry) {
+    let entry = |value| detector_entry(value, config_dir);
+    let default_detector = match detectors.default.map(entry) {
         None => defaults.detectors.default.clone(),
         Some(Ok(ensemble)) => ensemble,
         Some(Err(reason)) => {
@@ -441,7 +483,7 @@ pub(super) fn validate(
         if !known(&metric) {
             problem(&key, "no metric with this name".into());
         }
-        match detector_entry(value) {
+        match entry(value) {
             Ok(ensemble) => {
                 per_metric.insert(metric, ensemble);
             }

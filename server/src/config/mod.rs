@@ -377,6 +377,7 @@ impl Config {
                 detectors: raw.detectors,
                 silences: raw.silences,
             },
+            config_dir,
             &metric_names,
             env.telegram_token.clone(),
             &mut alerting_problems,

@@ -473,3 +473,49 @@ fn a_relative_store_path_is_relative_to_the_config_file() {
         SourceConfig::Sqlite(SqliteConfig::default())
     );
 }
+
+#[test]
+fn a_learned_detector_names_a_model_file_beside_the_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("vigil.toml");
+    let model = detect::models::ModelRef::builtin().to_json();
+    std::fs::write(dir.path().join("team-model.json"), &model).expect("model written");
+    std::fs::write(
+        &file,
+        "[detectors]\nmetrics = { feed_views = { detector = \"learned\", model = \"team-model.json\" } }\n",
+    )
+    .expect("written");
+    let config = Config::load(&file).expect("valid");
+    let chosen = config.alerting.detectors.for_metric("feed_views");
+    let Some(detect::DetectorSpec::Learned(params)) = chosen.as_single() else {
+        panic!("not the learned detector: {chosen:?}");
+    };
+    assert_eq!(params.model.id, "team-model.json");
+    assert_eq!(
+        params.threshold,
+        detect::models::ModelRef::builtin().threshold,
+        "no threshold given: the model's own"
+    );
+
+    // A missing file and a model from another version name the key and why.
+    std::fs::write(
+        &file,
+        "[detectors]\ndefault = { detector = \"learned\", model = \"missing.json\" }\n",
+    )
+    .expect("written");
+    let message = Config::load(&file).unwrap_err().to_string();
+    assert!(message.contains("`detectors.default`"), "{message}");
+    assert!(message.contains("cannot read"), "{message}");
+    std::fs::write(
+        dir.path().join("old.json"),
+        model.replacen("\"version\":1", "\"version\":0", 1),
+    )
+    .expect("written");
+    std::fs::write(
+        &file,
+        "[detectors]\ndefault = { detector = \"learned\", model = \"old.json\" }\n",
+    )
+    .expect("written");
+    let message = Config::load(&file).unwrap_err().to_string();
+    assert!(message.contains("retrain it"), "{message}");
+}

@@ -59,6 +59,7 @@ pub fn alert_message(
             late: payload.context.late,
             drilldown: payload.context.drilldown.clone(),
             caused_by: payload.context.caused_by.clone(),
+            why: payload.context.why.clone(),
             group: Vec::new(),
         },
     }

@@ -75,6 +75,8 @@ pub struct MessageExtras {
     pub drilldown: Vec<SliceChange>,
     /// Metrics it depends on that fire too (the probable cause).
     pub caused_by: Vec<String>,
+    /// The learned detector's reason, in words.
+    pub why: Option<String>,
     /// The other alerts announced in the same message.
     pub group: Vec<GroupLine>,
 }
@@ -169,6 +171,9 @@ pub fn format_alert(alert: &AlertMessage) -> String {
         );
     }
     let _ = write!(out, "\nDetector: {}", escape_html(&alert.detector));
+    if let Some(why) = &alert.extra.why {
+        let _ = write!(out, " ({})", escape_html(why));
+    }
     let _ = write!(out, "\n{}", state_line(&alert.state));
     if alert.extra.late {
         out.push_str(" · evaluated late (catch-up after downtime)");

@@ -1,0 +1,127 @@
+use crate::detectors::{Detector, DetectorSpec, LearnedParams};
+use crate::eval::synthetic::{generate_case, AnomalyClass, Scale};
+use crate::models::{Model, ModelError, ModelRef};
+use crate::series::{Clock, Series};
+
+#[test]
+fn the_builtin_model_loads_and_is_the_default() {
+    let builtin = ModelRef::builtin();
+    assert!(builtin.threshold > 0.0 && builtin.threshold < 1.0);
+    assert_eq!(LearnedParams::default().threshold, builtin.threshold);
+    let spec = DetectorSpec::default_for("learned").unwrap();
+    assert_eq!(spec.knob("threshold"), Some(builtin.threshold));
+    // The file says what it was trained on.
+    assert!(!builtin.importance.is_empty());
+    assert!(builtin.provenance.command.contains("vigil train"));
+}
+
+#[test]
+fn batch_equals_the_newest_point_from_the_lookback() {
+    let case = generate_case(AnomalyClass::FoldDrop, Scale::Medium, 3);
+    let series = &case.series;
+    let params = LearnedParams::default();
+    let batch = params.run(series).unwrap();
+    let values: Vec<Option<f64>> = series.values().collect();
+    let lookback = params.lookback();
+    let incident = case.incidents[0];
+    for t in [
+        lookback,
+        incident.start,
+        incident.start + 1,
+        values.len() - 1,
+    ] {
+        let from = t - lookback;
+        let clock = series.clock().skip(from);
+        let p = params
+            .newest_point(values[from..=t].iter().copied(), clock)
+            .unwrap();
+        assert_eq!(p, batch.point(t), "t={t}");
+    }
+}
+
+#[test]
+fn a_fold_drop_alerts_and_a_clean_week_stays_mostly_quiet() {
+    let params = LearnedParams::default();
+    for seed in 100..104 {
+        let case = generate_case(AnomalyClass::FoldDrop, Scale::Large, seed);
+        let d = params.run(&case.series).unwrap();
+        let inc = case.incidents[0];
+        assert!(
+            (inc.start..inc.end).any(|i| d.point(i).is_anomaly),
+            "{}: missed",
+            case.name
+        );
+        let clean = generate_case(AnomalyClass::Clean, Scale::Large, seed);
+        let d = params.run(&clean.series).unwrap();
+        let flagged = (clean.eval_start..clean.series.len())
+            .filter(|&i| d.point(i).is_anomaly)
+            .count();
+        assert!(flagged <= 3, "{}: {flagged} false flags", clean.name);
+    }
+}
+
+#[test]
+fn the_explanation_names_the_fall() {
+    let case = generate_case(AnomalyClass::FoldDrop, Scale::Large, 5);
+    let i = case.incidents[0].start;
+    let why = LearnedParams::default().explain(&case.series, i).unwrap();
+    assert!(why.probability > 0.5, "{why:?}");
+    assert!(!why.drivers.is_empty() && why.drivers.len() <= 3);
+    let summary = why.summary();
+    assert!(summary.starts_with("p = "), "{summary}");
+    assert!(why.drivers.iter().all(|d| d.contribution > 0.0), "{why:?}");
+    assert!(LearnedParams::default()
+        .explain(&case.series, case.series.len() + 5)
+        .is_err());
+}
+
+#[test]
+fn a_point_without_a_value_is_never_an_anomaly() {
+    let series = Series::new(0, 900, vec![None; 10]).unwrap();
+    let d = LearnedParams::default().run(&series).unwrap();
+    assert_eq!(d.anomaly_count(), 0);
+    let p = LearnedParams::default()
+        .newest_point([Some(5.0), None], Clock::new(0, 900))
+        .unwrap();
+    assert!(!p.is_anomaly && p.value.is_none());
+}
+
+#[test]
+fn invalid_parameters_are_refused() {
+    for threshold in [0.0, -0.1, 1.5, f64::NAN] {
+        let p = LearnedParams {
+            threshold,
+            ..LearnedParams::default()
+        };
+        assert!(p.validate().is_err(), "{threshold}");
+    }
+    let p = LearnedParams {
+        min_change: -1.0,
+        ..LearnedParams::default()
+    };
+    assert!(p.validate().is_err());
+}
+
+#[test]
+fn model_files_from_elsewhere_are_refused_with_a_reason() {
+    let text = ModelRef::builtin().to_json();
+    let edit = |from: &str, to: &str| text.replacen(from, to, 1);
+    let err = |t: &str| Model::from_json(t, "m").unwrap_err();
+    assert!(matches!(err("{}"), ModelError::WrongFormat { .. }));
+    assert!(matches!(err("not json"), ModelError::NotJson(_)));
+    let newer = edit("\"version\":1", "\"version\":2");
+    assert!(err(&newer).to_string().contains("retrain it"));
+    let features = edit("\"feature_version\":1", "\"feature_version\":9");
+    assert!(matches!(
+        err(&features),
+        ModelError::Features { found: 9, .. }
+    ));
+    assert!(matches!(
+        ModelRef::find("nope"),
+        Err(ModelError::Unknown(_))
+    ));
+    // A registered model is found by its id, and a detector names it.
+    let model = Model::from_json(&text, "team.json").unwrap();
+    let found = ModelRef::register(model);
+    assert_eq!(ModelRef::find("team.json").unwrap(), found);
+}
