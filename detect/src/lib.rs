@@ -19,6 +19,8 @@
 //! * [`error`] — [`DetectError`].
 //! * [`period`] — [`detect_period`], the seasonal period of a series
 //!   (augurs' periodogram refined by autocorrelation).
+//! * [`mask`] — [`impute_masked`], what a baseline sees in place of an open
+//!   alert's span (the same slot a period earlier, at today's level).
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
@@ -37,6 +39,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 mod live;
+pub mod mask;
 pub mod period;
 pub mod point;
 pub mod series;
@@ -53,6 +56,7 @@ pub use detectors::{
 pub use engine::prefetch::set_batch_threads;
 pub use engine::window;
 pub use error::{DetectError, MAX_WINDOW};
+pub use mask::impute_masked;
 pub use period::detect_period;
 pub use point::Point;
 pub use series::Series;

@@ -13,7 +13,7 @@
 
 pub mod changepoint;
 pub mod combine;
-mod common;
+pub(crate) mod common;
 pub mod contract;
 pub mod drop;
 pub mod forecast;
