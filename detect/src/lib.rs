@@ -22,6 +22,8 @@
 //! * [`features`] — the per-bucket features the learned detector reads.
 //! * [`models`] — the learned detector's model: its file, the built-in one,
 //!   explanations, and training (feature `train`).
+//! * [`mask`] — [`impute_masked`], what a baseline sees in place of an open
+//!   alert's span (the same slot a period earlier, at today's level).
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
@@ -41,6 +43,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 mod live;
+pub mod mask;
 pub mod models;
 pub mod period;
 pub mod point;
@@ -59,6 +62,7 @@ pub use detectors::{
 pub use engine::prefetch::set_batch_threads;
 pub use engine::window;
 pub use error::{DetectError, MAX_WINDOW};
+pub use mask::impute_masked;
 pub use period::detect_period;
 pub use point::Point;
 pub use series::{Clock, Series};

@@ -23,8 +23,9 @@ pub struct Evaluation {
 }
 
 /// Series with an open alert, and the first anomalous bucket of each: the
-/// baseline of such a series leaves out the buckets since then, so an outage
-/// does not become the "normal" it is compared with (nor its end a new alert).
+/// baseline of such a series sees the buckets since then as they were a day
+/// earlier (at the series' level before the alert), so an outage does not
+/// become the "normal" it is compared with (nor its end a new alert).
 pub type OpenSince = HashMap<(String, Option<SliceKey>), i64>;
 
 /// Context carried by an evaluation into its alert and message.

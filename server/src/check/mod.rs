@@ -3,6 +3,8 @@
 //! Alert state and delivery build on these evaluations.
 
 pub mod context;
+#[cfg(test)]
+mod open_alert_tests;
 pub mod plan;
 pub mod run;
 
@@ -31,18 +33,13 @@ pub async fn evaluate_all(
     let mut evaluations = Vec::new();
     for metric in metrics {
         let detector = detectors.for_metric(&metric.name);
-        let mut range = plan::fetch_range(bucket, detector.lookback());
-        // Reach back past any masked span so the band still has its points.
+        // Reach back past any masked span, and a day before it, to impute it.
         let masked_from = open_since
             .iter()
             .filter(|((name, _), _)| *name == metric.name)
             .map(|(_, since)| *since)
             .min();
-        if let Some(since) = masked_from.filter(|since| *since < bucket) {
-            range.from = range
-                .from
-                .min(plan::fetch_range(since, detector.lookback()).from);
-        }
+        let range = plan::masked_fetch_range(bucket, detector.lookback(), masked_from);
         // A slice leaves out its own alert's span and the whole metric's: an
         // outage of the metric is not the normal of any of its slices either.
         let whole_since = open_since.get(&(metric.name.clone(), None)).copied();
@@ -95,8 +92,15 @@ pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
 /// so silence is a real zero. That is what an outage looks like, and it must
 /// not read as "no data". Ratios stay gaps: 0/0 has no value.
 ///
-/// Buckets from `masked_from` up to (not including) the evaluated one are left
-/// out of the baseline: they belong to the alert still open on this series.
+/// Buckets from `masked_from` up to (not including) the evaluated one belong
+/// to the alert still open on this series: they must not teach the baseline,
+/// or an outage would become its "normal". They are not left out as gaps
+/// either: a rolling baseline would then stay at the level the series had when
+/// the alert opened, and with a daily cycle an evening outage could not
+/// resolve until the next evening. Each is replaced by the same bucket a day
+/// earlier at the level of the series just before the alert
+/// ([`detect::impute_masked`]), so the expectation follows the cycle; one
+/// without a value a day (or more) earlier stays a gap.
 fn evaluate(
     metric: &MetricDef,
     slice: Option<SliceKey>,
@@ -109,19 +113,21 @@ fn evaluate(
     let bucket = range.to - BUCKET_SECONDS;
     let mut values = grid_values(metric, range, watermark, buckets);
     if let Some(from) = masked_from {
-        for (slot, value) in values.iter_mut().enumerate() {
-            let start = range.from + slot as i64 * BUCKET_SECONDS;
-            if start >= from && start < bucket {
-                *value = None;
-            }
-        }
+        let masked = slots_between(range, from, bucket);
+        detect::impute_masked(&mut values, masked, plan::DAY_BUCKETS);
     }
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
     let clock = detect::Clock::new(range.from, BUCKET_SECONDS);
-    let why = learned_reason(detector, &values, clock);
-    let combined = detector.newest_point(values, clock).unwrap_or_default();
-    let why = why.filter(|_| combined.point.is_anomaly);
+    let combined = detector
+        .newest_point(values.iter().copied(), clock)
+        .unwrap_or_default();
+    // Explained only when it alerts: the words cost a second pass.
+    let why = combined
+        .point
+        .is_anomaly
+        .then(|| learned_reason(detector, &values, clock))
+        .flatten();
     Evaluation {
         metric: metric.name.clone(),
         slice,
@@ -151,6 +157,18 @@ fn learned_reason(
         .explain(&series, values.len().checked_sub(1)?)
         .ok()?;
     (why.probability >= learned.threshold).then(|| why.summary())
+}
+
+/// The slots of `range` whose buckets start at or after `from` and before
+/// `to` (empty when `from >= to`).
+fn slots_between(range: TimeRange, from: i64, to: i64) -> std::ops::Range<usize> {
+    // The first slot starting at or after `t`.
+    let slot = |t: i64| {
+        let offset = t.saturating_sub(range.from).max(0);
+        usize::try_from(offset.div_euclid(BUCKET_SECONDS) + i64::from(offset % BUCKET_SECONDS != 0))
+            .unwrap_or(usize::MAX)
+    };
+    slot(from)..slot(to)
 }
 
 /// What an alert says fired: the detector's name, or for several combined,
@@ -226,6 +244,21 @@ mod tests {
             &buckets,
             None,
         )
+    }
+
+    #[test]
+    fn the_masked_slots_are_the_buckets_from_the_alert_to_the_evaluated_one() {
+        let b = BUCKET_SECONDS;
+        let range = TimeRange {
+            from: T - 9 * b,
+            to: T + b,
+        };
+        assert_eq!(slots_between(range, T - 3 * b, T), 6..9);
+        assert_eq!(slots_between(range, T - 3 * b + 1, T), 7..9, "next start");
+        assert_eq!(slots_between(range, T - 99 * b, T), 0..9);
+        assert_eq!(slots_between(range, T, T), 9..9);
+        assert!(slots_between(range, T + 5 * b, T).is_empty());
+        assert!(slots_between(range, i64::MAX, i64::MIN).is_empty());
     }
 
     #[test]

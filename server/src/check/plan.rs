@@ -25,6 +25,26 @@ pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
     }
 }
 
+/// Buckets in a day: the period of the daily cycle an open alert's span is
+/// imputed from (see [`super::evaluate`]).
+pub const DAY_BUCKETS: usize = (86_400 / BUCKET_SECONDS) as usize;
+
+/// The range to read to evaluate `bucket` of a series whose alert has been
+/// open since `masked_from`. Beyond the detector's own range, it reaches back
+/// past the masked span by the lookback (what the band needs when the span
+/// stays gaps; at least the [`detect::mask::LEVEL_POINTS`] that give its
+/// level) and by one day more: the span is imputed from the same buckets a
+/// day earlier, scaled by that level.
+pub fn masked_fetch_range(bucket: i64, lookback: usize, masked_from: Option<i64>) -> TimeRange {
+    let mut range = fetch_range(bucket, lookback);
+    if let Some(since) = masked_from.filter(|since| *since < bucket) {
+        let before = fetch_range(since, lookback.max(detect::mask::LEVEL_POINTS));
+        let day = DAY_BUCKETS as i64 * BUCKET_SECONDS;
+        range.from = range.from.min(before.from.saturating_sub(day));
+    }
+    range
+}
+
 /// Buckets an alert's chart shows: the last 24 hours (and yesterday's line).
 pub const CHART_BUCKETS: usize = 96;
 
@@ -112,6 +132,33 @@ mod tests {
         let caught = buckets_to_check(Some(T - 672 * b), T, 4);
         assert_eq!(caught.first(), Some(&(T - 3 * b, true)));
         assert_eq!(caught.len(), 4);
+    }
+
+    #[test]
+    fn a_masked_span_is_read_with_its_lookback_and_the_day_before() {
+        let b = BUCKET_SECONDS;
+        let day = DAY_BUCKETS as i64 * b;
+        assert_eq!(masked_fetch_range(T, 7, None), fetch_range(T, 7));
+        assert_eq!(
+            masked_fetch_range(T, 7, Some(T)),
+            fetch_range(T, 7),
+            "the evaluated bucket itself is never masked"
+        );
+        let since = T - 4 * b;
+        let range = masked_fetch_range(T, 7, Some(since));
+        assert_eq!(range.to, T + b);
+        assert_eq!(
+            range.from,
+            since - 2 * 8 * b - day,
+            "at least the level points"
+        );
+        let range = masked_fetch_range(T, 700, Some(since));
+        assert_eq!(range.from, since - 1400 * b - day);
+        assert_eq!(
+            masked_fetch_range(T, 7, Some(i64::MIN)).to,
+            T + b,
+            "no overflow"
+        );
     }
 
     #[test]
