@@ -182,6 +182,7 @@ pub fn labelled_case(input: impl Read, name: &str) -> anyhow::Result<LabelledSer
         name: name.to_string(),
         class: "labelled".to_string(),
         scale: String::new(),
+        family: String::new(),
         incidents: incidents_from_flags(&labels),
         neutral: Vec::new(),
         eval_start: 0,
