@@ -140,6 +140,74 @@ fn table_has_a_row_per_class_and_an_overall_line() {
     assert!(rows.iter().all(|r| r.len() == lines[0].len()), "{out}");
 }
 
+#[test]
+fn families_are_reported_per_family() {
+    let families = [
+        "service_1m",
+        "service_5m",
+        "irregular",
+        "no_cycle",
+        "trend",
+        "level_shifts",
+        "noisy_plateau",
+    ];
+    let json_args = [
+        "eval",
+        "--families",
+        "--cases",
+        "1",
+        "--detector",
+        "drop",
+        "--format",
+        "json",
+    ];
+    let json: serde_json::Value = serde_json::from_str(&stdout(&vigil(&json_args))).unwrap();
+    assert_eq!(json["benchmark"], "families");
+    // 7 families × 6 classes × 3 scales.
+    assert_eq!(json["cases"], 7 * 6 * 3);
+    let d = &json["detectors"][0];
+    let names: Vec<&str> = d["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, families);
+    for c in d["families"].as_array().unwrap() {
+        assert_eq!(c["cases"], 18);
+        check_class(c);
+    }
+    // --benchmark families is the same run.
+    let long = [
+        "eval",
+        "--benchmark",
+        "families",
+        "--cases",
+        "1",
+        "--detector",
+        "drop",
+    ];
+    let short = ["eval", "--families", "--cases", "1", "--detector", "drop"];
+    let table = stdout(&vigil(&short));
+    assert_eq!(table, stdout(&vigil(&long)));
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("drop ")).collect();
+    // 6 classes, 3 scales, 7 families, overall.
+    assert_eq!(rows.len(), 6 + 3 + 7 + 1, "{table}");
+    for (row, family) in rows[9..16].iter().zip(families) {
+        assert!(row.contains(&format!(" family={family} ")), "{row}");
+    }
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == table.lines().next().unwrap().len()));
+    // The product benchmark's table has no family rows.
+    let product = stdout(&vigil(&["eval", "--cases", "1", "--detector", "drop"]));
+    assert!(!product.contains("family="), "{product}");
+    // Families and an input are two different benchmarks.
+    assert!(!vigil(&["eval", "--families", "--input", "x.csv"])
+        .status
+        .success());
+}
+
 /// 3 days of a flat metric with a labelled outage (rows 200..204 at zero)
 /// and one unlabelled spike.
 fn labelled_csv() -> String {

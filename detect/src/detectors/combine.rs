@@ -217,6 +217,16 @@ impl Ensemble {
         self.members.iter().try_for_each(DetectorSpec::validate)
     }
 
+    /// The same ensemble with every seasonal member's season set to `points`
+    /// ([`DetectorSpec::set_period`]); the other members are unchanged.
+    pub fn with_period(&self, points: usize) -> Ensemble {
+        let mut out = self.clone();
+        for member in &mut out.members {
+            member.set_period(points);
+        }
+        out
+    }
+
     /// Points before the evaluated one that a live check must read: the
     /// members' largest [`DetectorSpec::lookback`].
     pub fn lookback(&self) -> usize {
@@ -361,6 +371,24 @@ mod tests {
                 ..SeasonalParams::default()
             }),
         ]
+    }
+
+    #[test]
+    fn with_period_sets_only_the_seasonal_members() {
+        let several = Ensemble::new(members(), CombineRule::Any);
+        let daily = several.with_period(288);
+        assert_eq!(daily.members[0], several.members[0]);
+        assert_eq!(daily.members[1], several.members[1]);
+        assert_eq!(daily.members[2].period(), Some(288));
+        assert_eq!(daily.rule, several.rule);
+        // The forecast's window follows its period, as on the command line.
+        let mut forecast = DetectorSpec::default_for("forecast").unwrap();
+        assert!(forecast.set_period(288));
+        assert_eq!(forecast.period(), Some(288));
+        assert!(forecast.validate().is_ok());
+        let mut iqr = DetectorSpec::default_for("iqr").unwrap();
+        assert!(!iqr.set_period(288));
+        assert_eq!(iqr, DetectorSpec::default_for("iqr").unwrap());
     }
 
     #[test]

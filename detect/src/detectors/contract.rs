@@ -99,6 +99,23 @@ pub trait Detector: Copy + Default + PartialEq + Into<DetectorSpec> + 'static {
             _ => None,
         })
     }
+
+    /// Sets the season to `points` through the [`Value::Period`] parameter's
+    /// setter (so what goes with it follows, as when a user sets it: the
+    /// forecast's window); `false` for a detector without a season.
+    fn set_period(&mut self, points: usize) -> bool {
+        let setter = Self::PARAMS.iter().find_map(|p| match p.value {
+            Value::Period { set, .. } => Some(set),
+            _ => None,
+        });
+        match setter {
+            Some(set) => {
+                set(self, points);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// One parameter as a user sets it (a config key, a `vigil detect` flag).

@@ -248,6 +248,14 @@ macro_rules! registry {
                 }
             }
 
+            /// Sets the season to `points` ([`Detector::set_period`]);
+            /// `false` (and unchanged) for a detector without one.
+            pub fn set_period(&mut self, points: usize) -> bool {
+                match self {
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => Detector::set_period(p, points),)*
+                }
+            }
+
             /// The detector's main parameters ([`Detector::KNOBS`]).
             pub fn knobs(&self) -> Vec<Knob> {
                 match self {

@@ -70,6 +70,11 @@ pub struct LabelledSeries {
     /// A second grouping, e.g. the synthetic benchmark's scale (`tiny`,
     /// `medium`, `large`, `ratio`); empty for none.
     pub scale: String,
+    /// A third grouping: the kind of series the case stands for
+    /// (`product_15m` for the synthetic benchmark, `service_1m`,
+    /// `irregular`, ... for [`families`](crate::eval::families)), so a
+    /// report can tell a detector that only suits one kind; empty for none.
+    pub family: String,
     /// The series the detectors run over.
     pub series: Series,
     /// Labelled incidents, sorted, not overlapping.

@@ -5,20 +5,29 @@
 //!   [`LabelledSeries`] (a series with its incidents).
 //! * [`score`] — event-level scoring of one [`Detection`](crate::Detection)
 //!   against the labels ([`Score`]).
-//! * [`synthetic`] — a deterministic labelled benchmark ([`generate`]).
-//! * [`report`] — [`evaluate`]: per detector × class figures ([`Report`]).
+//! * [`synthetic`] — a deterministic labelled benchmark ([`generate`]) of
+//!   15-minute product metrics.
+//! * [`families`] — the same for other kinds of series ([`Family`]: service
+//!   metrics at 1 and 5 minutes, irregular, no cycle, trend, level shifts,
+//!   noisy plateau; [`generate_families`]).
+//! * [`report`] — [`evaluate`]: per detector × class figures ([`Report`]),
+//!   with per scale and per family breakdowns.
 //! * [`tuning`] — what the web lab varies and searches: parameter knobs,
 //!   grids, alert events and rates, the alert-budget bisection.
 
+pub mod families;
 pub mod labels;
 pub mod report;
 pub mod score;
+mod sim;
 pub mod synthetic;
 pub mod tuning;
 
+pub use families::{generate_families, generate_family_case, Family, Level};
 pub use labels::{incidents_from_flags, IncidentSpan, LabelledSeries};
 pub use report::{
-    evaluate, evaluate_detector, evaluate_ensemble, ClassReport, DetectorReport, Report,
+    daily_period, evaluate, evaluate_detector, evaluate_ensemble, evaluate_ensemble_daily,
+    ClassReport, DetectorReport, Report,
 };
 pub use score::{alert_events, score, Score, DEFAULT_TOLERANCE};
 pub use synthetic::{generate, generate_case, AnomalyClass, Scale};

@@ -184,6 +184,7 @@ mod tests {
             name: "t".into(),
             class: "t".into(),
             scale: String::new(),
+            family: String::new(),
             series: Series::new(0, 900, vec![Some(1.0); len]).unwrap(),
             incidents: incidents
                 .iter()

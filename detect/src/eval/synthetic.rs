@@ -10,10 +10,11 @@
 //! [`Scale::Large`] 5000 per bucket (plus 3 % over-dispersion), and a
 //! CTR-like [`Scale::Ratio`] around 0.2 with binomial noise.
 //!
-//! The generator is its own splitmix64: the same seed gives the same cases
-//! on every platform.
+//! The generator is a splitmix64 (`eval::sim`, shared with `families`): the
+//! same seed gives the same cases on every platform.
 
 use crate::eval::labels::{IncidentSpan, LabelledSeries};
+use crate::eval::sim::{daily_shape, Rng};
 use crate::series::Series;
 
 const DAY: usize = 96;
@@ -23,6 +24,8 @@ const LEN: usize = HISTORY + WEEK;
 const STEP: i64 = 900;
 /// Monday 2024-01-01 00:00:00 UTC.
 const START: i64 = 1_704_067_200;
+/// [`LabelledSeries::family`] of every case here.
+pub const FAMILY: &str = "product_15m";
 
 /// The anomaly classes that matter in production (plus `clean`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,70 +104,6 @@ impl Scale {
     }
 }
 
-/// splitmix64: tiny, fast, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.uniform()
-    }
-
-    /// Uniform integer in `lo..=hi`.
-    fn int(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform(); // (0, 1]
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-
-    /// Poisson(mu): exact (Knuth) below 30, normal approximation above.
-    fn poisson(&mut self, mu: f64) -> f64 {
-        if mu <= 0.0 {
-            return 0.0;
-        }
-        if mu < 30.0 {
-            let limit = (-mu).exp();
-            let mut k = 0.0;
-            let mut p = self.uniform();
-            while p > limit {
-                k += 1.0;
-                p *= self.uniform();
-            }
-            k
-        } else {
-            (mu + mu.sqrt() * self.normal()).round().max(0.0)
-        }
-    }
-}
-
-/// Shape of a day in [0, 1] at slot `slot` (0..96): trough at 04:00, daytime
-/// plateau, evening peak around 20:00.
-fn daily_shape(slot: f64, evening: f64) -> f64 {
-    let h = slot / 4.0;
-    let base = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * (h - 4.0) / 24.0).cos();
-    let d = (h - 20.0 + 24.0) % 24.0;
-    let d = d.min(24.0 - d);
-    let bump = evening * (-(d * d) / 8.0).exp();
-    (base + bump) / (1.0 + evening)
-}
-
 /// Per-case parameters of the organic series.
 struct Shape {
     level: f64,
@@ -198,7 +137,7 @@ impl Shape {
     fn expected(&self, t: usize, scale: Scale) -> f64 {
         let slot = (t % DAY) as f64;
         let day = (t / DAY) % 7;
-        let cycle = self.night + (1.0 - self.night) * daily_shape(slot, self.evening);
+        let cycle = self.night + (1.0 - self.night) * daily_shape(slot / 4.0, self.evening);
         let week = if day >= 5 { self.weekend } else { 1.0 };
         let growth = 1.0 + self.growth * t as f64 / LEN as f64;
         match scale {
@@ -211,7 +150,7 @@ impl Shape {
     /// Impressions behind the ratio at bucket `t`.
     fn impressions(&self, t: usize) -> f64 {
         let slot = (t % DAY) as f64;
-        2000.0 * 2.0 * (self.night + (1.0 - self.night) * daily_shape(slot, self.evening))
+        2000.0 * 2.0 * (self.night + (1.0 - self.night) * daily_shape(slot / 4.0, self.evening))
     }
 }
 
@@ -363,6 +302,7 @@ pub fn generate_case(class: AnomalyClass, scale: Scale, seed: u64) -> LabelledSe
         name: format!("{}/{}/{seed}", class.name(), scale.name()),
         class: class.name().to_string(),
         scale: scale.name().to_string(),
+        family: FAMILY.to_string(),
         series,
         incidents,
         neutral,

@@ -1,7 +1,8 @@
 //! `vigil eval`: score detectors (alone or combined) on labelled incidents —
-//! the synthetic benchmark of `detect::eval::synthetic`, a user's labelled
-//! CSV, or a metric's own history with its labels — and print precision,
-//! recall, F1, detection delay and false alerts per week.
+//! the synthetic benchmark of `detect::eval::synthetic`, the other series
+//! families of `detect::eval::families`, a user's labelled CSV, or a
+//! metric's own history with its labels — and print precision, recall, F1,
+//! detection delay and false alerts per week.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -10,8 +11,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::ValueEnum;
 use detect::eval::{
-    evaluate_ensemble, generate, incidents_from_flags, ClassReport, LabelledSeries, Report,
-    DEFAULT_TOLERANCE,
+    evaluate_ensemble, evaluate_ensemble_daily, generate, generate_families, incidents_from_flags,
+    ClassReport, Family, LabelledSeries, Report, DEFAULT_TOLERANCE,
 };
 use detect::{CombineRule, DetectorSpec, Ensemble, IqrParams, Smoothing, DETECTOR_NAMES};
 use serde::Serialize;
@@ -19,6 +20,17 @@ use serde::Serialize;
 use super::history_case;
 use super::source_args::SourceArgs;
 use crate::csv_series;
+
+/// Which synthetic cases to evaluate on.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Benchmark {
+    /// 15-minute product metrics (the default).
+    Product,
+    /// The other series families (see FAMILIES below).
+    Families,
+    /// Both, pooled in the overall row and reported per family.
+    All,
+}
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +55,21 @@ shifted_down, spike_up, slow_decline, clean) and scale (tiny ~20, medium ~400, l
 15 minutes, ratio ~0.2), --cases series of 4 weeks of history plus a scored week holding the \
 anomaly. Deterministic per --seed.
 
+FAMILIES (--families, or --benchmark families|all): series other than 15-minute product metrics, \
+so a default is not judged on one simulator only. service_1m: a request rate or latency at a 60 s \
+step with a daily cycle, 3 days of history + 1 scored day; service_5m: the same at 300 s, 7 + 2 \
+days; irregular: a 15-minute product-like metric with 30-50 % of buckets missing at random, 14 + 7 \
+days; no_cycle: a stationary noisy series without a daily cycle, 300 s, 7 + 2 days; trend: a \
+steady trend of +50-100 % or -30-50 % over the history under a mild cycle, 15 min, 14 + 7 days; \
+level_shifts: 1-3 benign permanent shifts of 20-40 % in the history (the last 1-3 days before the \
+scored part), 15 min, 14 + 7 days; noisy_plateau: a flat negative-binomial plateau with benign \
+short bursts (neutral), 300 s, 7 + 2 days. Classes to_zero, fold_drop, shifted_down, spike_up, \
+slow_decline and clean, with durations in time (a fold drop lasts 30 minutes to 2 hours at any \
+step); scales low (~30 per bucket), high (~3000) and gauge (latency-like, ~200). --cases series \
+per family, class and scale. The seasonal detectors run with a season of one day of each case's \
+step, as `vigil detect` defaults it (96 at 15 minutes, 1440 at 1 minute); delays and \
+--tolerance stay in buckets of each case's step. The table adds a family=... row per family.
+
 LABELLED CSV (--input): header `timestamp,value,label`, timestamps and values as for `vigil \
 detect`, label 0 or 1; consecutive 1s form one incident. Every bucket is scored.
 
@@ -56,6 +83,7 @@ COMBINED DETECTORS: `--detector seasonal+drop` evaluates the two (default parame
 
 EXAMPLES: vigil eval
           vigil eval --detector seasonal --detector drop --detector seasonal+drop --cases 10 --format json
+          vigil eval --families --cases 5 --detector seasonal_iqr --detector iqr_seed
           vigil eval --input labelled.csv --detector changepoint
           vigil eval --metric feed_views --from now-14d")]
 pub struct EvalArgs {
@@ -88,9 +116,19 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 1, conflicts_with = "input")]
     pub seed: u64,
 
-    /// Synthetic cases per class and scale.
+    /// Synthetic cases per class and scale (and family).
     #[arg(long, default_value_t = 30, conflicts_with = "input")]
     pub cases: usize,
+
+    /// Which synthetic benchmark: product (15-minute product metrics),
+    /// families (the other series families, see FAMILIES in --help) or all.
+    #[arg(long, value_enum, default_value_t = Benchmark::Product, conflicts_with_all = ["input", "metric"])]
+    pub benchmark: Benchmark,
+
+    /// Evaluate on the other series families instead of the product benchmark
+    /// (the same as --benchmark families).
+    #[arg(long, conflicts_with_all = ["benchmark", "input", "metric"])]
+    pub families: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
@@ -163,7 +201,7 @@ fn member_spec(name: &str, member: &str) -> anyhow::Result<DetectorSpec> {
 /// What `--format json` prints.
 #[derive(Serialize)]
 struct JsonOutput<'a> {
-    /// `synthetic`, `csv` or `metric`.
+    /// `synthetic` (the product benchmark), `families`, `all`, `csv` or `metric`.
     benchmark: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
@@ -182,6 +220,7 @@ pub fn labelled_case(input: impl Read, name: &str) -> anyhow::Result<LabelledSer
         name: name.to_string(),
         class: "labelled".to_string(),
         scale: String::new(),
+        family: String::new(),
         incidents: incidents_from_flags(&labels),
         neutral: Vec::new(),
         eval_start: 0,
@@ -189,18 +228,30 @@ pub fn labelled_case(input: impl Read, name: &str) -> anyhow::Result<LabelledSer
     })
 }
 
+/// How the seasonal detectors' season is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Season {
+    /// As the detector's parameters give it (96 points by default).
+    AsGiven,
+    /// One day of each case's step, as `vigil detect` defaults it.
+    Daily,
+}
+
 /// Evaluates every detector, one thread each.
 pub fn evaluate(
     detectors: &[(String, Ensemble)],
     cases: &[LabelledSeries],
     tolerance: usize,
+    season: Season,
 ) -> anyhow::Result<Report> {
+    let run = match season {
+        Season::AsGiven => evaluate_ensemble,
+        Season::Daily => evaluate_ensemble_daily,
+    };
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = detectors
             .iter()
-            .map(|(name, spec)| {
-                scope.spawn(move || evaluate_ensemble(name, spec, cases, tolerance))
-            })
+            .map(|(name, spec)| scope.spawn(move || run(name, spec, cases, tolerance)))
             .collect();
         handles
             .into_iter()
@@ -222,21 +273,66 @@ fn fmt_opt(x: Option<f64>, decimals: usize) -> String {
     x.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }
 
-/// The aligned table: a block per detector, a row per class, an overall row.
-pub fn write_table(mut out: impl Write, report: &Report) -> std::io::Result<()> {
-    let width = report
+/// True when the table has family=... rows: the cases span several families
+/// (a product-only run has one, and its table stays as it was).
+fn shows_families(report: &Report) -> bool {
+    report.detectors.iter().any(|d| d.families.len() > 1)
+}
+
+/// Width of the class column: the longest class, scale=... or family=... label.
+fn class_width(report: &Report) -> usize {
+    let families = shows_families(report);
+    report
         .detectors
         .iter()
-        .flat_map(|d| d.classes.iter().map(|c| c.class.len()))
-        .chain(
-            report
-                .detectors
-                .iter()
-                .flat_map(|d| d.scales.iter().map(|c| c.class.len() + 6)),
-        )
+        .flat_map(|d| {
+            let classes = d.classes.iter().map(|c| c.class.len());
+            let scales = d.scales.iter().map(|c| c.class.len() + "scale=".len());
+            let family_rows = if families { d.families.as_slice() } else { &[] };
+            let families = family_rows.iter().map(|c| c.class.len() + "family=".len());
+            classes.chain(scales).chain(families)
+        })
         .chain([7])
         .max()
-        .unwrap_or(7);
+        .unwrap_or(7)
+}
+
+/// `c` with its label prefixed (`scale=tiny`, `family=trend`).
+fn labelled(prefix: &str, c: &ClassReport) -> ClassReport {
+    ClassReport {
+        class: format!("{prefix}={}", c.class),
+        ..c.clone()
+    }
+}
+
+/// The footnote's sentence on family rows: what they pool and each
+/// family's step, since delays are in buckets of it.
+fn family_note(report: &Report) -> String {
+    if !shows_families(report) {
+        return String::new();
+    }
+    let steps: Vec<String> = report
+        .detectors
+        .first()
+        .map(|d| d.families.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| match Family::from_name(&c.class) {
+            Some(f) => format!("{} {} s", c.class, f.step()),
+            None => format!("{} 900 s", c.class),
+        })
+        .collect();
+    format!(
+        " family=... rows pool every class and scale of that family; \
+         its delays are in buckets of its step ({}).",
+        steps.join(", ")
+    )
+}
+
+/// The aligned table: a block per detector, a row per class, a row per scale
+/// and (when there are several) per family, an overall row.
+pub fn write_table(mut out: impl Write, report: &Report) -> std::io::Result<()> {
+    let width = class_width(report);
     let header = format!(
         "{:<14} {:<width$} {:>5} {:>6} {:>5} {:>6} {:>6} {:>6} {:>9} {:>9} {:>8}",
         "detector",
@@ -278,18 +374,63 @@ pub fn write_table(mut out: impl Write, report: &Report) -> std::io::Result<()> 
             row(&mut out, &d.name, c)?;
         }
         for c in &d.scales {
-            let mut c = c.clone();
-            c.class = format!("scale={}", c.class);
-            row(&mut out, &d.name, &c)?;
+            row(&mut out, &d.name, &labelled("scale", c))?;
+        }
+        if shows_families(report) {
+            for c in &d.families {
+                row(&mut out, &d.name, &labelled("family", c))?;
+            }
         }
         row(&mut out, &d.name, &d.overall)?;
     }
     writeln!(
         out,
         "\n{} cases; scale=... rows pool every class of that scale; delays in buckets; \
-         an alert within {} buckets after an incident is not false.",
-        report.cases, report.tolerance
+         an alert within {} buckets after an incident is not false.{}",
+        report.cases,
+        report.tolerance,
+        family_note(report)
     )
+}
+
+impl EvalArgs {
+    /// The synthetic benchmark asked for (`--families` is `families`).
+    fn benchmark(&self) -> Benchmark {
+        if self.families {
+            Benchmark::Families
+        } else {
+            self.benchmark
+        }
+    }
+
+    /// The synthetic cases of [`benchmark`](Self::benchmark).
+    fn synthetic_cases(&self) -> anyhow::Result<Vec<LabelledSeries>> {
+        // Zero cases would score nothing and print an empty table as a success.
+        anyhow::ensure!(
+            self.cases >= 1,
+            "--cases: expected at least 1 synthetic case per class, got 0"
+        );
+        Ok(match self.benchmark() {
+            Benchmark::Product => generate(self.seed, self.cases),
+            Benchmark::Families => generate_families(self.seed, self.cases),
+            Benchmark::All => {
+                let mut cases = generate(self.seed, self.cases);
+                cases.extend(generate_families(self.seed, self.cases));
+                cases
+            }
+        })
+    }
+
+    /// The JSON `benchmark` name.
+    fn benchmark_name(&self) -> &'static str {
+        match (&self.input, &self.metric, self.benchmark()) {
+            (_, Some(_), _) => "metric",
+            (Some(_), None, _) => "csv",
+            (None, None, Benchmark::Product) => "synthetic",
+            (None, None, Benchmark::Families) => "families",
+            (None, None, Benchmark::All) => "all",
+        }
+    }
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
@@ -312,16 +453,18 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let file = File::open(path).with_context(|| format!("opening {path}"))?;
             vec![labelled_case(BufReader::new(file), path)?]
         }
-        (None, None) => {
-            // Zero cases would score nothing and print an empty table as a success.
-            anyhow::ensure!(
-                args.cases >= 1,
-                "--cases: expected at least 1 synthetic case per class, got 0"
-            );
-            generate(args.seed, args.cases)
-        }
+        (None, None) => args.synthetic_cases()?,
     };
-    let report = evaluate(&detectors, &cases, args.tolerance)?;
+    let synthetic = args.input.is_none() && args.metric.is_none();
+    // Synthetic cases come at several steps: their season is a day of each
+    // (the product benchmark's 96, unchanged). A CSV or a metric keeps the
+    // detectors' parameters as they are, as it always has.
+    let season = if synthetic {
+        Season::Daily
+    } else {
+        Season::AsGiven
+    };
+    let report = evaluate(&detectors, &cases, args.tolerance, season)?;
     tracing::info!(
         cases = cases.len(),
         detectors = detectors.len(),
@@ -333,13 +476,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     match args.format {
         EvalFormat::Table => write_table(&mut out, &report)?,
         EvalFormat::Json => {
-            let synthetic = args.input.is_none() && args.metric.is_none();
             let json = JsonOutput {
-                benchmark: match (&args.input, &args.metric) {
-                    (_, Some(_)) => "metric",
-                    (Some(_), None) => "csv",
-                    (None, None) => "synthetic",
-                },
+                benchmark: args.benchmark_name(),
                 seed: synthetic.then_some(args.seed),
                 cases_per_class: synthetic.then_some(args.cases),
                 input: args.input.as_deref().or(args.metric.as_deref()),

@@ -79,6 +79,7 @@ pub fn load(
         name: metric.name.clone(),
         class: "history".into(),
         scale: String::new(),
+        family: String::new(),
         series: Series::new(range.from, BUCKET_SECONDS, values)?,
         incidents,
         neutral,

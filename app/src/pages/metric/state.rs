@@ -49,6 +49,7 @@ impl Lab {
             name: history.name.clone(),
             class: String::new(),
             scale: String::new(),
+            family: String::new(),
             incidents: labels
                 .iter()
                 .filter(|l| l.role == LabelRole::Incident)
