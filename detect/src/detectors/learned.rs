@@ -18,6 +18,9 @@
 //! probability when the point is anomalous.
 
 use super::contract::{number, period, Detector, Knob, Param, Stream, Tunable};
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::detection::Detection;
 use crate::error::DetectError;
 use crate::features::{Context, FeatureState, Row};
@@ -129,25 +132,84 @@ impl Detector for LearnedParams {
     }
 
     /// The features of every bucket, then the trees once over all rows
-    /// (the same sums in the same order as one row at a time).
+    /// (the same sums in the same order as one row at a time). The
+    /// probabilities of the last series are kept: moving the lab's
+    /// threshold or minimum change only re-reads them.
     fn run_into(&self, series: &Series, out: &mut Detection) -> Result<(), DetectError> {
-        let mut state = self.state(series.clock())?;
-        let (rows, contexts): (Vec<Row>, Vec<Context>) =
-            series.values().map(|v| state.features.push(v)).unzip();
-        let probabilities = self.model.probabilities(&rows);
+        self.validate()?;
+        let judged = Judged::of(self, series);
         out.clear();
-        out.reserve(rows.len());
-        for ((value, context), p) in series.values().zip(&contexts).zip(probabilities) {
-            out.push(self.point(value, context, p));
+        out.reserve(judged.probabilities.len());
+        for ((value, expected), p) in series
+            .values()
+            .zip(&judged.expected)
+            .zip(&judged.probabilities)
+        {
+            out.push(self.point_from(value, *expected, *p));
         }
         Ok(())
+    }
+}
+
+/// A series' probabilities and expectations under one model and period:
+/// what a threshold does not change.
+#[derive(Debug, Clone)]
+struct Judged {
+    key: JudgedKey,
+    probabilities: Vec<f64>,
+    expected: Vec<Option<f64>>,
+}
+
+/// What the probabilities depend on: the model, the period and the
+/// series (its clock and the bits of its values).
+#[derive(Debug, Clone, PartialEq)]
+struct JudgedKey {
+    model: String,
+    period: usize,
+    start: i64,
+    step: i64,
+    values: Vec<u64>,
+}
+
+impl Judged {
+    /// The judgment of `series`, from the last one when nothing it depends
+    /// on changed.
+    fn of(params: &LearnedParams, series: &Series) -> Rc<Judged> {
+        thread_local! {
+            static LAST: RefCell<Option<Rc<Judged>>> = const { RefCell::new(None) };
+        }
+        let key = JudgedKey {
+            model: params.model.id.clone(),
+            period: params.period,
+            start: series.start,
+            step: series.step,
+            values: series.raw_values().iter().map(|v| v.to_bits()).collect(),
+        };
+        if let Some(last) = LAST.with(|l| l.borrow().clone()).filter(|j| j.key == key) {
+            return last;
+        }
+        let mut features = FeatureState::new(series.clock(), Some(params.period));
+        let (rows, contexts): (Vec<Row>, Vec<Context>) =
+            series.values().map(|v| features.push(v)).unzip();
+        let judged = Rc::new(Judged {
+            key,
+            probabilities: params.model.probabilities(&rows),
+            expected: contexts.iter().map(expectation).collect(),
+        });
+        LAST.with(|l| *l.borrow_mut() = Some(judged.clone()));
+        judged
     }
 }
 
 impl LearnedParams {
     /// The point of a bucket whose probability is `p`.
     pub(crate) fn point(&self, value: Option<f64>, context: &Context, p: f64) -> Point {
-        let expected = expectation(context);
+        self.point_from(value, expectation(context), p)
+    }
+
+    /// The point of a bucket whose expectation is `expected` and
+    /// probability `p`.
+    fn point_from(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> Point {
         let deviation = deviation(value, expected);
         let big_enough = deviation.is_none_or(|d| d.abs() >= self.min_change);
         let is_anomaly = value.is_some() && p >= self.threshold && big_enough;

@@ -125,3 +125,34 @@ fn model_files_from_elsewhere_are_refused_with_a_reason() {
     let found = ModelRef::register(model);
     assert_eq!(ModelRef::find("team.json").unwrap(), found);
 }
+
+#[test]
+fn a_new_threshold_reuses_the_probabilities_and_new_values_do_not() {
+    let case = generate_case(AnomalyClass::MultiDrop, Scale::Medium, 9);
+    let loose = LearnedParams {
+        threshold: 0.2,
+        ..LearnedParams::default()
+    };
+    let strict = LearnedParams {
+        threshold: 0.95,
+        ..LearnedParams::default()
+    };
+    let a = loose.run(&case.series).unwrap();
+    let b = strict.run(&case.series).unwrap();
+    assert!(b.anomaly_count() <= a.anomaly_count());
+    for i in 0..a.len() {
+        assert!(!b.point(i).is_anomaly || a.point(i).is_anomaly, "at {i}");
+    }
+    // Another series in between, then the first again: the same points as
+    // one computed from scratch by the state.
+    let other = generate_case(AnomalyClass::Clean, Scale::Medium, 9);
+    let _ = loose.run(&other.series).unwrap();
+    let again = loose.run(&case.series).unwrap();
+    assert_eq!(again, a);
+    let values: Vec<Option<f64>> = case.series.values().collect();
+    let last = values.len() - 1;
+    let newest = loose
+        .newest_point(values.iter().copied(), case.series.clock())
+        .unwrap();
+    assert_eq!(newest, a.point(last));
+}
