@@ -70,7 +70,8 @@ fn synthetic_json_has_every_detector_and_class() {
             "seasonal",
             "drop",
             "changepoint",
-            "forecast"
+            "forecast",
+            "learned"
         ]
     );
     for d in detectors {

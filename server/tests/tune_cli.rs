@@ -47,7 +47,7 @@ fn tune_ranks_detectors_on_the_metrics_history_and_suggests_a_config_line() {
         .skip(1)
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(rows.len(), 5, "{out}");
+    assert_eq!(rows.len(), 6, "{out}");
     let f1 = |row: &str| -> f64 {
         row.split_whitespace()
             .nth(1)
