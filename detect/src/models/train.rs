@@ -228,6 +228,9 @@ pub fn train(
         .set_objective_type(ObjectiveType::LogLoss)
         .set_iterations(options.iterations)
         .set_max_depth(options.max_depth)
+        // Bounded by the depth anyway; forust's default (usize::MAX) would
+        // be written into the file and refused by the browser's 32-bit usize.
+        .set_max_leaves(1 << options.max_depth.min(20))
         .set_learning_rate(options.learning_rate)
         .set_parallel(false)
         .set_seed(0);
@@ -399,6 +402,34 @@ mod tests {
             model.to_json() == shipped,
             "detect/models/default.json is stale: run `{BUILTIN_COMMAND}` and commit it"
         );
+    }
+
+    /// The browser is wasm32: a model is read there with a 32-bit usize.
+    #[test]
+    fn the_shipped_model_has_no_number_a_32_bit_reader_refuses() {
+        fn check(value: &serde_json::Value, path: &str) {
+            match value {
+                serde_json::Value::Number(n) => {
+                    if let Some(u) = n.as_u64() {
+                        assert!(u <= u64::from(u32::MAX), "{path} = {u}");
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        check(item, &format!("{path}[{i}]"));
+                    }
+                }
+                serde_json::Value::Object(fields) => {
+                    for (key, item) in fields {
+                        check(item, &format!("{path}.{key}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let shipped: serde_json::Value =
+            serde_json::from_str(include_str!("../../models/default.json")).unwrap();
+        check(&shipped, "model");
     }
 
     #[test]
