@@ -64,8 +64,7 @@ impl Default for LearnedParams {
 
 impl Detector for LearnedParams {
     const NAME: &'static str = "learned";
-    const DESCRIPTION: &'static str =
-        "Learned: gradient-boosted trees trained on labelled and synthetic incidents";
+    const DESCRIPTION: &'static str = "Learned (trees trained on incidents)";
     const SUMMARY: &'static str =
         "Anomaly probability from a trained tree model over ratio, seasonal and scale features";
     const PARAMS: &'static [Param<Self>] = &[
@@ -121,6 +120,30 @@ impl Detector for LearnedParams {
 
     fn lookback(&self) -> usize {
         FeatureState::lookback(Some(self.period))
+    }
+
+    /// The features of every value (each needs the ones before it), the
+    /// trees only for the newest: a live check asks for one point, and a
+    /// prediction per history value made a check of the built-in metrics
+    /// take seconds.
+    fn newest_point(
+        &self,
+        values: impl IntoIterator<Item = Option<f64>>,
+        clock: Clock,
+    ) -> Result<Point, DetectError> {
+        self.validate()?;
+        let mut features = FeatureState::new(clock, Some(self.period));
+        let mut newest = None;
+        for value in values {
+            let value = value.filter(|v| v.is_finite());
+            newest = Some((value, features.push(value)));
+        }
+        Ok(match newest {
+            Some((value, (row, context))) => {
+                self.point(value, &context, self.model.probability(&row))
+            }
+            None => Point::default(),
+        })
     }
 
     fn state(&self, clock: Clock) -> Result<LearnedState, DetectError> {
