@@ -131,6 +131,29 @@ test('replay reaches the injected incident and shows its alert', async () => {
   await page.close();
 });
 
+test('the learned detector runs in the browser, catches the outage and says why', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const figures = await page.textContent(FIGURES);
+  await page.selectOption('#detector', 'learned');
+  await waitForChange(page, FIGURES, figures);
+  // Its threshold is the first knob, and it has no band parameters.
+  await page.waitForSelector('#param-threshold');
+  assert.equal(await page.$('#param-n'), null);
+  await page.selectOption('#replay-speed', '672');
+  await page.click('[data-testid="replay-play"]');
+  const hit = page.locator('.replay-alerts li.hit', { hasText: 'labelled outage' });
+  await hit.first().waitFor({ timeout: 60_000 });
+  // Paused on an alert, the status says the probability and what drove it.
+  await page.click('[data-testid="replay-play"]');
+  await page.waitForFunction(
+    () => /p = 0\.\d\d/.test(document.querySelector('[data-testid="replay-now"]')?.textContent ?? ''),
+    null,
+    { timeout: 15_000 },
+  );
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('invalid input gets an inline message, never a broken page', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
   await page.fill('#param-a-number', '-5');

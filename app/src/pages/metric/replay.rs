@@ -6,6 +6,7 @@
 //! module): the replay reuses the current detection instead of rerunning.
 
 use detect::eval::{tuning, IncidentSpan, DEFAULT_TOLERANCE};
+use detect::DetectorSpec;
 use leptos::prelude::*;
 
 use super::state::Lab;
@@ -92,6 +93,12 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                     number(Some(hi), Digits::Short)
                 )
             });
+        // The learned detector has no band: its judgment is a probability,
+        // said with the features that drove it.
+        let band = match lab.spec.with(|s| learned_reason(s, lab, cursor)) {
+            Some(why) => why,
+            None => band,
+        };
         Some(format!(
             "{}: value {}, {}{}",
             format::time(lab.time(cursor), When::Axis),
@@ -155,6 +162,17 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The learned detector's judgment of bucket `i` in words (`p = 0.97:
+/// 0.21 of the value 15 minutes ago; ...`); `None` for other detectors.
+fn learned_reason(spec: &DetectorSpec, lab: Lab, i: usize) -> Option<String> {
+    let DetectorSpec::Learned(params) = spec else {
+        return None;
+    };
+    lab.case
+        .with_value(|case| params.explain(&case.series, i).ok())
+        .map(|why| why.summary())
 }
 
 /// Advances the cursor one frame and schedules the next while playing.
