@@ -144,14 +144,19 @@ pub struct Step {
 enum Reading {
     Anomalous,
     Normal,
-    /// No value, or no band yet: neither opens nor resolves.
+    /// No value, or no judgment yet (no band and no expectation: a
+    /// detector still warming up): neither opens nor resolves.
     Unknown,
 }
 
 fn read(evaluation: &Evaluation) -> Reading {
     let p = &evaluation.point;
-    match (p.value, p.lower, p.upper) {
-        (Some(v), Some(_), Some(_)) if v.is_finite() => {
+    // A judgment is a band, one bound of one (`drop` without a rise limit),
+    // or an expectation without a band (`learned`: its judgment is a
+    // probability, not an interval).
+    let judged = p.lower.is_some() || p.upper.is_some() || p.expected.is_some();
+    match p.value {
+        Some(v) if v.is_finite() && judged => {
             // A suppressed anomaly (too small to matter) reads as normal.
             if p.is_anomaly && evaluation.context.suppressed.is_none() {
                 Reading::Anomalous
@@ -337,6 +342,37 @@ mod tests {
         assert_eq!((s.notify, s.alert_id), (Notify::Opened, 2));
     }
 
+    /// The learned detector judges without a band: its anomalous point opens
+    /// an alert and its normal point resolves it (before, "no band" read as
+    /// a gap and `learned` never alerted in a live check).
+    #[test]
+    fn a_judgment_without_a_band_opens_and_resolves() {
+        let bandless = |index, value: f64, anomalous: bool| {
+            let mut e = eval(index, Some(value));
+            e.detector = "learned".into();
+            e.point.lower = None;
+            e.point.upper = None;
+            e.point.is_anomaly = anomalous;
+            e.point.score = if anomalous { 0.97 } else { 0.0 };
+            e
+        };
+        let mut state = SeriesState::default();
+        let config = AlertConfig::default();
+        let opened = step(&mut state, &bandless(1, 0.0, true), 0, &config, &[], || 7);
+        assert!(opened.is_some() && state.open.is_some(), "{opened:?}");
+        for k in 2..6 {
+            let _ = step(
+                &mut state,
+                &bandless(k, 100.0, false),
+                0,
+                &config,
+                &[],
+                || 8,
+            );
+        }
+        assert!(state.open.is_none(), "resolved once normal again");
+    }
+
     #[test]
     fn gap_neither_opens_nor_resolves() {
         let mut run = Run::new();
@@ -345,10 +381,11 @@ mod tests {
         run.at(1, Some(200.0)).expect("opened");
         assert_eq!(run.at(2, None), None);
         assert!(run.state.open.is_some());
-        // No band yet reads like a gap too.
+        // No judgment yet (no band, no expectation) reads like a gap too.
         let mut no_band = eval(3, Some(100.0));
         no_band.point.lower = None;
         no_band.point.upper = None;
+        no_band.point.expected = None;
         let s = step(
             &mut run.state,
             &no_band,
