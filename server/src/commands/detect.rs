@@ -227,9 +227,9 @@ bucket including gaps. Timestamps are written in the family of the first input r
 the detector has no band yet; is_anomaly is 0 or 1; score is 0 inside the band, else the distance \
 beyond the nearest bound in the detector's spread (IQRs for iqr/seasonal_iqr, robust sds for \
 seasonal, fractions of the median for drop, half-widths of the interval for forecast); for \
-changepoint it is the CUSUM over its threshold (an alarm above 1); for learned it is the anomaly \
-probability of a flagged bucket (0 otherwise), and lower/upper stay empty: the model's judgment \
-is not an interval.";
+changepoint it is the CUSUM over its threshold (an alarm above 1). learned has no band (its \
+judgment is a probability, not an interval): lower, upper and score stay empty, expected is its \
+seasonal expectation and is_anomaly its verdict.";
 
 const AFTER_HELP_PERIOD: &str = "\
 PERIOD: --period takes a number of points, a duration (90m, 6h, 1d, 1w) that is a whole number of \
