@@ -13,7 +13,7 @@
 //! let the model learn when a move is just the time of day.
 
 use crate::detectors::common::{median, sort, Ring};
-use crate::detectors::{IqrParams, IqrState, SeasonalParams, SeasonalState, Stream};
+use crate::detectors::{Detector, IqrParams, IqrState, SeasonalParams, SeasonalState, Stream};
 use crate::point::Point;
 use crate::series::Clock;
 use crate::smoothing::Smoothing;
@@ -133,7 +133,7 @@ impl FeatureState {
     /// A state for values that start at `clock`, with a daily cycle of
     /// `period` points (`None`: no seasonal features).
     pub fn new(clock: Clock, period: Option<usize>) -> FeatureState {
-        let day = period.filter(|&p| p >= 2 && p.checked_mul(8).is_some());
+        let day = usable_period(period);
         let seasonal = day.and_then(|period| {
             SeasonalState::new(SeasonalParams {
                 period,
@@ -160,18 +160,17 @@ impl FeatureState {
     /// row from the whole series).
     pub fn lookback(period: Option<usize>) -> usize {
         let window = WINDOW + RATIO_LAGS;
-        match period.filter(|&p| p >= 2 && p.checked_mul(8).is_some()) {
+        match usable_period(period) {
             Some(period) => {
                 let seasonal = SeasonalParams {
                     period,
                     ..SeasonalParams::default()
                 };
-                use crate::detectors::Detector;
                 (7 * period)
                     .max(seasonal.lookback() + CUSUM_POINTS)
                     .max(window)
             }
-            None => window.max(crate::detectors::Detector::lookback(&iqr_params())),
+            None => window.max(iqr_params().lookback()),
         }
     }
 
@@ -310,6 +309,12 @@ impl FeatureState {
             row[CUSUM_UP] = cusum(&self.residuals, 1.0);
         }
     }
+}
+
+/// The daily cycle the seasonal features can use: at least 2 points, and
+/// a week and a day of them countable (`new` and `lookback` must agree).
+fn usable_period(period: Option<usize>) -> Option<usize> {
+    period.filter(|&p| p >= 2 && p.checked_mul(8).is_some())
 }
 
 /// The IQR band the features quote: the textbook 1.5 IQRs over a 12-point

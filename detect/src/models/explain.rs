@@ -5,7 +5,7 @@
 
 use crate::detectors::Detector;
 use crate::error::DetectError;
-use crate::features::{index, FeatureState, Row, FEATURE_NAMES, RATIO_LAGS, WINDOW};
+use crate::features::{index, rows, Row, FEATURE_NAMES, RATIO_LAGS, WINDOW};
 use crate::series::Series;
 
 use crate::detectors::LearnedParams;
@@ -55,18 +55,14 @@ impl LearnedParams {
     /// before it, as the batch run computes them).
     pub fn explain(&self, series: &Series, i: usize) -> Result<Explanation, DetectError> {
         self.validate()?;
-        let mut state = FeatureState::new(series.clock(), Some(self.period));
-        let mut row = None;
-        for (k, value) in series.values().enumerate().take(i.saturating_add(1)) {
-            let pushed = state.push(value).0;
-            if k == i {
-                row = Some(pushed);
-            }
-        }
-        let row = row.ok_or(DetectError::IndexOutOfRange {
+        let out_of_range = || DetectError::IndexOutOfRange {
             index: i,
             len: series.len(),
-        })?;
+        };
+        let upto = series.raw_values().get(..=i).ok_or_else(out_of_range)?;
+        let row = rows(upto, series.clock(), Some(self.period))
+            .pop()
+            .ok_or_else(out_of_range)?;
         Ok(self.explain_row(&row, series.step))
     }
 

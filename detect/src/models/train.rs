@@ -12,6 +12,7 @@ use forust_ml::{GradientBooster, Matrix};
 
 use crate::eval::families::generate_families;
 use crate::eval::labels::LabelledSeries;
+use crate::eval::report::daily_period;
 use crate::eval::score::{score_flags, Score};
 use crate::eval::synthetic::generate;
 use crate::features::{rows, Row, FEATURE_COUNT};
@@ -159,19 +160,17 @@ pub struct TrainReport {
     pub per_scale: Vec<(String, Figures)>,
 }
 
-/// The points per day of a series with `step` seconds between points,
-/// when a day is a whole number (>= 2) of steps.
-pub fn day_period(step: i64) -> Option<usize> {
-    (step > 0 && 86_400 % step == 0 && 86_400 / step >= 2).then(|| (86_400 / step) as usize)
-}
-
 /// The feature rows of a case's scored part, leaving out neutral buckets
 /// (neither right nor wrong to alert on) that are not also in an incident
 /// (a drop during a fraud spike is an incident inside a neutral span),
 /// with 0/1 labels.
 fn case_rows(case: &LabelledSeries, min_visible_z: f64) -> (Vec<Row>, Vec<f64>) {
     let series = &case.series;
-    let all = rows(series.raw_values(), series.clock(), day_period(series.step));
+    let all = rows(
+        series.raw_values(),
+        series.clock(),
+        daily_period(series.step),
+    );
     let mut out = Vec::new();
     let mut labels = Vec::new();
     for (i, row) in all.into_iter().enumerate().skip(case.eval_start) {
@@ -269,7 +268,11 @@ pub fn train(
 /// The model's probability for every bucket of a case.
 pub fn case_probabilities(model: &Model, case: &LabelledSeries) -> Vec<f64> {
     let series = &case.series;
-    let rows = rows(series.raw_values(), series.clock(), day_period(series.step));
+    let rows = rows(
+        series.raw_values(),
+        series.clock(),
+        daily_period(series.step),
+    );
     let mut p = model.probabilities(&rows);
     for (i, p) in p.iter_mut().enumerate() {
         if series.value(i).is_none() {
@@ -359,15 +362,6 @@ pub fn figures(score: &Score) -> Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn day_periods() {
-        assert_eq!(day_period(900), Some(96));
-        assert_eq!(day_period(60), Some(1440));
-        assert_eq!(day_period(7), None);
-        assert_eq!(day_period(0), None);
-        assert_eq!(day_period(86_400), None);
-    }
 
     #[test]
     fn a_small_model_learns_and_is_deterministic() {

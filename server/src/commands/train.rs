@@ -114,7 +114,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     };
     let started = std::time::Instant::now();
     let (model, report) = recipe.train(&store_cases, &command)?;
-    std::fs::write(&args.output, model.to_json())
+    let file = model.to_json();
+    std::fs::write(&args.output, &file)
         .with_context(|| format!("writing the model to {}", args.output))?;
     let mut out = std::io::stdout().lock();
     write_report(&mut out, &model, &report, started.elapsed().as_secs_f64())?;
@@ -122,7 +123,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         out,
         "\nwrote {} ({} bytes); name it in the config: [detectors] default = {{ detector = \"learned\", model = \"{}\" }}",
         args.output,
-        model.to_json().len(),
+        file.len(),
         args.output
     )?;
     Ok(())
