@@ -5,10 +5,12 @@
 //! rusqlite is blocking, so every operation runs on tokio's blocking pool. WAL
 //! mode lets readers run while the simulator writes: one writer connection
 //! behind a mutex, plus a small pool of reader connections opened on demand.
-//! Metric queries go through [`bucket_cache`], so a bucket computed once is not
-//! recomputed from raw events until an event for it (or before it) arrives.
+//! Metric queries go through [`bucket_cache`] (in memory) and [`rollup`] (in
+//! the file), so a bucket computed once is not recomputed from raw events
+//! until an event for it (or before it) arrives, in this process or the next.
 
 mod bucket_cache;
+mod rollup;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -111,6 +113,7 @@ impl SqliteStore {
             .map_err(|error| unreachable(path, error))?;
         writer
             .execute_batch(SCHEMA)
+            .and_then(|()| writer.execute_batch(rollup::SCHEMA))
             .map_err(|error| unreachable(path, format!("creating schema: {error}")))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -193,6 +196,35 @@ impl SqliteStore {
         .map_err(|error| write_error("sqlite writer task", error))?
     }
 
+    /// Brings the file's rollup of `table` up to date with its events (see
+    /// [`rollup::sync`]). `None` when the rollup cannot be used (a read-only
+    /// file, a lock held too long): reads then go to raw events, which are
+    /// always right, only slower.
+    fn sync_rollup(&self, table: &str) -> Option<rollup::Synced> {
+        let mut writer = self.writer.lock().ok()?;
+        rollup::sync(&mut writer, table)
+            .map_err(
+                |error| tracing::debug!(%error, table, "rollup not synced; reading raw events"),
+            )
+            .ok()
+    }
+
+    /// Keeps rows computed from raw events in the file's rollup; failing to
+    /// is not an error (the next read computes them again).
+    fn persist_rollup(
+        &self,
+        key: &CacheKey,
+        synced: rollup::Synced,
+        fetched: &[(TimeRange, Vec<CachedRow>)],
+    ) {
+        let Ok(mut writer) = self.writer.lock() else {
+            return;
+        };
+        if let Err(error) = rollup::store(&mut writer, key, synced, fetched) {
+            tracing::debug!(%error, table = key.table, "rollup not written");
+        }
+    }
+
     pub async fn series(
         &self,
         metric: &MetricDef,
@@ -209,17 +241,18 @@ impl SqliteStore {
             })
             .transpose()?;
         let context = format!("metric {}", metric.name);
-        let cache = Arc::clone(&self.cache);
+        let store = self.clone();
         self.read(move |connection| {
             let range = query.aligned(range)?;
-            cache
+            store
+                .cache
                 .sync(connection, &query.key.table)
                 .map_err(|error| query_error(&context, error))?;
             let from_grouped =
-                grouped.and_then(|(key, value)| cache.slice_of_grouped(&key, range, &value));
+                grouped.and_then(|(key, value)| store.cache.slice_of_grouped(&key, range, &value));
             let rows = match from_grouped {
                 Some(rows) => rows,
-                None => query.rows(&cache, connection, range, &context)?,
+                None => query.rows(&store, connection, range, &context)?,
             };
             Ok(rows
                 .into_iter()
@@ -240,14 +273,15 @@ impl SqliteStore {
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
         let query = CachedQuery::new(&self.tables, metric, None, Some(dimension))?;
         let context = format!("metric {} by {dimension}", metric.name);
-        let cache = Arc::clone(&self.cache);
+        let store = self.clone();
         self.read(move |connection| {
             let range = query.aligned(range)?;
-            cache
+            store
+                .cache
                 .sync(connection, &query.key.table)
                 .map_err(|error| query_error(&context, error))?;
             let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
-            for row in query.rows(&cache, connection, range, &context)? {
+            for row in query.rows(&store, connection, range, &context)? {
                 by_value.entry(row.slice).or_default().push(Bucket {
                     start: row.bucket,
                     value: row.value,
@@ -461,17 +495,54 @@ impl CachedQuery {
         sql::align_range(range).map_err(SourceError::InvalidDefinition)
     }
 
-    /// The rows in `range`, from the cache where it has them.
+    /// The rows in `range`: from the memory cache where it has them, then
+    /// from the file's rollup, then from raw events (kept in both).
     fn rows(
         &self,
-        cache: &BucketCache,
+        store: &SqliteStore,
         connection: &Connection,
         range: TimeRange,
         context: &str,
     ) -> Result<Vec<CachedRow>, SourceError> {
-        cache.rows(&self.key, range, |sub_range| {
-            self.fetch(connection, sub_range, context)
-        })
+        let synced = store.sync_rollup(&self.key.table);
+        store
+            .cache
+            .rows(&self.key, range, |sub_range| match synced {
+                Some(synced) => {
+                    self.fetch_through_rollup(store, connection, synced, sub_range, context)
+                }
+                None => self.fetch(connection, sub_range, context),
+            })
+    }
+
+    /// The rows of one sub-range the memory cache lacks: the rollup's, and
+    /// raw events' for what it does not cover, which are then persisted.
+    fn fetch_through_rollup(
+        &self,
+        store: &SqliteStore,
+        connection: &Connection,
+        synced: rollup::Synced,
+        range: TimeRange,
+        context: &str,
+    ) -> Result<Vec<CachedRow>, SourceError> {
+        let (mut rows, missing) = match rollup::read(connection, &self.key, range) {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::debug!(%error, "{context}: rollup unreadable, reading raw events");
+                (Vec::new(), vec![range])
+            }
+        };
+        if missing.is_empty() {
+            return Ok(rows);
+        }
+        let mut fetched = Vec::with_capacity(missing.len());
+        for part in missing {
+            fetched.push((part, self.fetch(connection, part, context)?));
+        }
+        store.persist_rollup(&self.key, synced, &fetched);
+        rows.extend(fetched.into_iter().flat_map(|(_, part)| part));
+        rows.sort_by(|a, b| a.bucket.cmp(&b.bucket).then_with(|| a.slice.cmp(&b.slice)));
+        Ok(rows)
     }
 
     /// Runs the query for one sub-range against the events.

@@ -284,6 +284,67 @@ async fn later_and_late_events_from_another_writer_are_read() {
     }
 }
 
+/// A new process (a second store on the file) reads the buckets the first
+/// one computed from the file's rollup instead of raw events, and still sees
+/// events written after them.
+#[tokio::test]
+async fn a_fresh_process_reads_the_persisted_rollup_until_events_change_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("vigil.sqlite");
+    let first = Source::Sqlite(SqliteStore::open(&path).expect("opens"));
+    let config = SimulatorConfig {
+        users: 200,
+        days: 1,
+        seed: 5,
+    };
+    let mut simulator = Simulator::new(&config, END, None);
+    let mut all = simulator.generate(START, START + 6 * 3600);
+    first.write_events(all.clone()).await.expect("writes");
+    let range = TimeRange {
+        from: START,
+        to: START + 6 * 3600,
+    };
+    let views = catalogue::builtin_metric("feed_views").expect("built-in");
+    let computed = first.series(&views, range, None).await.expect("series");
+    let want = expected("feed_views", &all, range, &|_, _, _| true);
+    assert_matches("first process", &views.aggregate, &computed, &want);
+
+    // Mark one persisted bucket (after the late events below): only a read
+    // served from the rollup returns it.
+    let marked = computed.last().expect("buckets").start;
+    let raw = Connection::open(&path).expect("raw connection");
+    let changed = raw
+        .execute(
+            "UPDATE vigil_rollup_buckets SET value = -1 WHERE bucket = ?1",
+            [marked],
+        )
+        .expect("mark");
+    assert!(changed >= 1, "the first read persisted its buckets");
+    let second = Source::Sqlite(SqliteStore::open(&path).expect("opens again"));
+    let read = second.series(&views, range, None).await.expect("series");
+    assert_eq!(
+        read.iter()
+            .find(|bucket| bucket.start == marked)
+            .map(|b| b.value),
+        Some(-1.0),
+        "served from the rollup, not recomputed"
+    );
+
+    // A late event for an earlier bucket drops the persisted buckets from its
+    // bucket on, in every later process.
+    let mut late = simulator.generate(START + 3600, START + 2 * 3600);
+    late.feed.truncate(40);
+    late.messages.clear();
+    all.feed.extend(late.feed.iter().cloned());
+    first.write_events(late).await.expect("writes late");
+    let third = Source::Sqlite(SqliteStore::open(&path).expect("opens a third time"));
+    let want = expected("feed_views", &all, range, &|_, _, _| true);
+    for (label, source) in [("second process", &second), ("third process", &third)] {
+        let read = source.series(&views, range, None).await.expect("series");
+        assert_matches(label, &views.aggregate, &read, &want);
+    }
+}
+
 #[tokio::test]
 async fn injection_in_slice_value_is_just_a_value() {
     let dir = tempfile::tempdir().expect("temp dir");
