@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use detect::{DetectorSpec, Ensemble, IqrParams};
+use detect::{DetectorSpec, Ensemble, LearnedParams};
 
 /// Which detector, or which detectors combined by which rule, judge each metric.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,9 +17,13 @@ pub struct DetectorChoice {
 }
 
 impl Default for DetectorChoice {
+    /// A fresh install's judgment: the learned detector with the built-in
+    /// model, its threshold and confirmation. Measured against the seed's
+    /// IQR band (`detector = "iqr"`, one config line away) and the other
+    /// detectors in `docs/benchmarks.md`, "A default a team can live with".
     fn default() -> Self {
         Self {
-            default: Ensemble::single(DetectorSpec::Iqr(IqrParams::default())),
+            default: Ensemble::single(DetectorSpec::Learned(LearnedParams::default())),
             per_metric: BTreeMap::new(),
             fixed: false,
         }

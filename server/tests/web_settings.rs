@@ -69,7 +69,7 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
     let settings = json(&body);
     // The config sets no detector: vigil's built-in default judges.
     assert_eq!(settings["origin"], "default");
-    assert_eq!(settings["name"], "iqr");
+    assert_eq!(settings["name"], "learned");
     assert_eq!(settings["changes"], serde_json::json!([]));
 
     // Refused without the token, for an unknown metric, and for bad settings.
@@ -106,7 +106,7 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
     );
     assert_ne!(status, 200, "{body}");
     assert!(body.contains("unknown metric"), "{body}");
-    assert_eq!(dry_run_detector(server.dir.path(), "feed_views"), "iqr");
+    assert_eq!(dry_run_detector(server.dir.path(), "feed_views"), "learned");
 
     let (status, body) = post(
         &server,
@@ -126,7 +126,7 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
         change["previous"]
             .as_str()
             .expect("old value")
-            .contains("\"iqr\""),
+            .contains("\"learned\""),
         "{change}"
     );
     assert!(
@@ -142,7 +142,7 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
         ["any(seasonal+drop)", "seasonal", "drop", "seasonal+drop"].contains(&judged.as_str()),
         "{judged}"
     );
-    assert_eq!(dry_run_detector(server.dir.path(), "feed_likes"), "iqr");
+    assert_eq!(dry_run_detector(server.dir.path(), "feed_likes"), "learned");
 
     // An empty detector goes back to the config's choice, also recorded.
     let (status, body) = post(
@@ -153,7 +153,7 @@ fn a_detector_applied_from_the_lab_is_recorded_and_judges_the_next_check() {
     assert_eq!(status, 200, "{body}");
     let settings = json(&body);
     assert_eq!(settings["origin"], "default");
-    assert_eq!(settings["name"], "iqr");
+    assert_eq!(settings["name"], "learned");
     assert_eq!(settings["changes"].as_array().expect("changes").len(), 2);
-    assert_eq!(dry_run_detector(server.dir.path(), "feed_views"), "iqr");
+    assert_eq!(dry_run_detector(server.dir.path(), "feed_views"), "learned");
 }

@@ -30,7 +30,7 @@ use crate::error::DetectError;
 use crate::point::Point;
 use crate::series::{Clock, Series};
 
-use super::DetectorSpec;
+use super::{DetectorSpec, LearnedParams};
 
 /// Most members of one ensemble (their verdicts are a bit mask).
 pub const MAX_MEMBERS: usize = 64;
@@ -167,6 +167,27 @@ impl Ensemble {
             members: vec![spec],
             rule: CombineRule::Any,
         }
+    }
+
+    /// The judgment of a series whose alert is already open: a
+    /// confirmation (the learned detector's `confirm`) gates opening an
+    /// alert, not keeping it open. While an alert is open its span is
+    /// replaced by the expectation (see [`crate::impute_masked`]), so the
+    /// buckets before the newest never reach the threshold again, and a
+    /// confirmation would resolve an outage in its third bucket.
+    pub fn continuing(&self) -> Ensemble {
+        let members = self
+            .members
+            .iter()
+            .map(|spec| match spec {
+                DetectorSpec::Learned(params) => DetectorSpec::Learned(LearnedParams {
+                    confirm: 1,
+                    ..*params
+                }),
+                other => other.clone(),
+            })
+            .collect();
+        Ensemble::new(members, self.rule)
     }
 
     /// The members, in order.

@@ -9,15 +9,20 @@
 //! the trees learn from the ratios, the seasonal residuals and the scale
 //! together when a move is an incident. See `docs/learned.md`.
 //!
-//! A bucket is anomalous when its probability reaches `threshold` (chosen
-//! for the model on held-out data for a target false-alert rate) and it is
-//! at least `min_change` away from the expectation. The point's expectation
+//! A bucket reaches the threshold when its probability reaches `threshold`
+//! (chosen for the model on held-out data for a target false-alert rate)
+//! and it is at least `min_change` away from the expectation. It is
+//! anomalous when it reaches it and so did at least `confirm - 1` of the
+//! `confirm` buckets before it: on noisy series most single buckets over the
+//! threshold are noise that the next bucket does not repeat, while an
+//! incident lasts (and a slow one hovering around the threshold still gets
+//! through, since the buckets need not be consecutive). The point's expectation
 //! is the seasonal baseline (same slot of earlier days, scaled to the
 //! recent level), or the recent median without a daily cycle; it has no
 //! band (the model's judgment is not an interval), and its score is the
 //! probability when the point is anomalous.
 
-use super::contract::{number, period, Detector, Knob, Param, Stream, Tunable};
+use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -42,6 +47,10 @@ pub struct LearnedParams {
     /// Alert only when the value is at least this fraction away from the
     /// expectation (finite, >= 0; 0 = the model alone decides).
     pub min_change: f64,
+    /// Buckets over the threshold needed among the newest and the
+    /// `confirm` before it (1 = the newest alone decides; at most
+    /// [`MAX_CONFIRM`]).
+    pub confirm: usize,
     /// Points per day (>= 2): the seasonal features' cycle.
     pub period: usize,
     /// The model: `builtin` or the id of a model file named in the config.
@@ -49,18 +58,23 @@ pub struct LearnedParams {
 }
 
 impl Default for LearnedParams {
-    /// The built-in model at the threshold chosen for it when it was
-    /// trained, on a day of 15-minute buckets.
+    /// The built-in model at the threshold and confirmation chosen for it
+    /// when it was trained, on a day of 15-minute buckets.
     fn default() -> Self {
         let model = ModelRef::builtin();
         LearnedParams {
             threshold: model.threshold,
             min_change: 0.0,
+            confirm: model.provenance.confirm,
             period: 96,
             model,
         }
     }
 }
+
+/// The largest `confirm`: beyond an hour of 15-minute buckets a
+/// confirmation delays more than it filters.
+pub const MAX_CONFIRM: usize = 4;
 
 impl Detector for LearnedParams {
     const NAME: &'static str = "learned";
@@ -82,6 +96,13 @@ impl Detector for LearnedParams {
              (>= 0)",
             |p: &LearnedParams| p.min_change,
             |p, v| p.min_change = v,
+        ),
+        count(
+            "confirm",
+            "buckets over the threshold needed among the newest and the `confirm` before it \
+             (1..=4; 1 = the newest alone)",
+            |p| p.confirm,
+            |p, v| p.confirm = v,
         ),
         period(|p| p.period, |p, v| p.period = v),
     ];
@@ -115,17 +136,19 @@ impl Detector for LearnedParams {
                 requirement: ">= 0",
             });
         }
+        crate::detectors::common::check_count("confirm", self.confirm, 1, MAX_CONFIRM)?;
         crate::detectors::common::check_count("period", self.period, 2, 1 << 20)
     }
 
+    /// The features' lookback for the oldest bucket the confirmation reads.
     fn lookback(&self) -> usize {
-        FeatureState::lookback(Some(self.period))
+        FeatureState::lookback(Some(self.period)) + self.confirm - 1
     }
 
     /// The features of every value (each needs the ones before it), the
-    /// trees only for the newest: a live check asks for one point, and a
-    /// prediction per history value made a check of the built-in metrics
-    /// take seconds.
+    /// trees only for the newest and the buckets its confirmation reads: a
+    /// live check asks for one point, and a prediction per history value
+    /// made a check of the built-in metrics take seconds.
     fn newest_point(
         &self,
         values: impl IntoIterator<Item = Option<f64>>,
@@ -133,17 +156,28 @@ impl Detector for LearnedParams {
     ) -> Result<Point, DetectError> {
         self.validate()?;
         let mut features = FeatureState::new(clock, Some(self.period));
-        let mut newest = None;
+        let mut recent = std::collections::VecDeque::with_capacity(self.confirm + 1);
         for value in values {
             let value = value.filter(|v| v.is_finite());
-            newest = Some((value, features.push(value)));
-        }
-        Ok(match newest {
-            Some((value, (row, context))) => {
-                self.point(value, &context, self.model.probability(&row))
+            if recent.len() == self.confirm + 1 {
+                recent.pop_front();
             }
-            None => Point::default(),
-        })
+            recent.push_back((value, features.push(value)));
+        }
+        let Some((value, (_, context))) = recent.back() else {
+            return Ok(Point::default());
+        };
+        let rows: Vec<Row> = recent.iter().map(|(_, (row, _))| *row).collect();
+        let probabilities = self.model.probabilities(&rows);
+        let expected = expectation(context);
+        let reached: Vec<bool> = recent
+            .iter()
+            .zip(&probabilities)
+            .map(|((value, (_, context)), p)| self.reaches(*value, expectation(context), *p))
+            .collect();
+        let newest = reached.len() - 1;
+        let confirmed = self.confirmed(&reached[..newest], reached[newest]);
+        Ok(self.point_from(*value, expected, probabilities[newest], confirmed))
     }
 
     fn state(&self, clock: Clock) -> Result<LearnedState, DetectError> {
@@ -151,6 +185,7 @@ impl Detector for LearnedParams {
         Ok(LearnedState {
             params: *self,
             features: FeatureState::new(clock, Some(self.period)),
+            reached: Vec::with_capacity(self.confirm),
         })
     }
 
@@ -163,12 +198,16 @@ impl Detector for LearnedParams {
         let judged = Judged::of(self, series);
         out.clear();
         out.reserve(judged.probabilities.len());
+        let mut reached = Vec::with_capacity(judged.probabilities.len());
         for ((value, expected), p) in series
             .values()
             .zip(&judged.expected)
             .zip(&judged.probabilities)
         {
-            out.push(self.point_from(value, *expected, *p));
+            let reaches = self.reaches(value, *expected, *p);
+            let confirmed = self.confirmed(&reached, reaches);
+            reached.push(reaches);
+            out.push(self.point_from(value, *expected, *p, confirmed));
         }
         Ok(())
     }
@@ -225,17 +264,28 @@ impl Judged {
 }
 
 impl LearnedParams {
-    /// The point of a bucket whose probability is `p`.
-    pub(crate) fn point(&self, value: Option<f64>, context: &Context, p: f64) -> Point {
-        self.point_from(value, expectation(context), p)
+    /// Whether a bucket reaches the threshold: a value whose probability is
+    /// at least `threshold`, at least `min_change` from its expectation.
+    fn reaches(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> bool {
+        let big_enough = deviation(value, expected).is_none_or(|d| d.abs() >= self.min_change);
+        value.is_some() && p >= self.threshold && big_enough
+    }
+
+    fn confirmed(&self, before: &[bool], reaches: bool) -> bool {
+        confirmed(before, reaches, self.confirm)
     }
 
     /// The point of a bucket whose expectation is `expected` and
-    /// probability `p`.
-    fn point_from(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> Point {
+    /// probability `p`, anomalous when `confirmed`.
+    fn point_from(
+        &self,
+        value: Option<f64>,
+        expected: Option<f64>,
+        p: f64,
+        confirmed: bool,
+    ) -> Point {
         let deviation = deviation(value, expected);
-        let big_enough = deviation.is_none_or(|d| d.abs() >= self.min_change);
-        let is_anomaly = value.is_some() && p >= self.threshold && big_enough;
+        let is_anomaly = confirmed;
         Point {
             value,
             lower: None,
@@ -246,6 +296,14 @@ impl LearnedParams {
             deviation,
         }
     }
+}
+
+/// Whether the newest bucket, which `reaches` the threshold or not, is
+/// anomalous under `confirm`, after `before` (whether each earlier bucket
+/// reached it, oldest first). Training chooses the threshold with it too.
+pub(crate) fn confirmed(before: &[bool], reaches: bool, confirm: usize) -> bool {
+    let window = &before[before.len().saturating_sub(confirm)..];
+    reaches && window.iter().filter(|&&r| r).count() + 1 >= confirm
 }
 
 /// What the point says was expected: the seasonal baseline when there is
@@ -262,14 +320,25 @@ fn expectation(context: &Context) -> Option<f64> {
 pub struct LearnedState {
     params: LearnedParams,
     features: FeatureState,
+    /// Whether each of the last `confirm` buckets reached the threshold,
+    /// oldest first.
+    reached: Vec<bool>,
 }
 
 impl Stream for LearnedState {
     fn push(&mut self, value: Option<f64>) -> Point {
+        let params = &self.params;
         let value = value.filter(|v| v.is_finite());
         let (row, context) = self.features.push(value);
-        let p = self.params.model.probability(&row);
-        self.params.point(value, &context, p)
+        let p = params.model.probability(&row);
+        let expected = expectation(&context);
+        let reaches = params.reaches(value, expected, p);
+        let confirmed = params.confirmed(&self.reached, reaches);
+        if self.reached.len() == params.confirm {
+            self.reached.remove(0);
+        }
+        self.reached.push(reaches);
+        params.point_from(value, expected, p, confirmed)
     }
 }
 

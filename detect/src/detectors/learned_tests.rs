@@ -17,10 +17,29 @@ fn the_builtin_model_loads_and_is_the_default() {
 
 #[test]
 fn batch_equals_the_newest_point_from_the_lookback() {
+    for confirm in [1, 2, 3] {
+        newest_point_matches_batch(LearnedParams {
+            confirm,
+            ..LearnedParams::default()
+        });
+    }
+}
+
+/// Batch, the newest point from the lookback and the stream agree, for
+/// points in and around an incident.
+fn newest_point_matches_batch(params: LearnedParams) {
     let case = generate_case(AnomalyClass::FoldDrop, Scale::Medium, 3);
     let series = &case.series;
-    let params = LearnedParams::default();
     let batch = params.run(series).unwrap();
+    let mut stream = params.state(series.clock()).unwrap();
+    for (t, value) in series.values().enumerate() {
+        assert_eq!(
+            crate::detectors::Stream::push(&mut stream, value),
+            batch.point(t),
+            "stream t={t} confirm={}",
+            params.confirm
+        );
+    }
     let values: Vec<Option<f64>> = series.values().collect();
     let lookback = params.lookback();
     let incident = case.incidents[0];
@@ -35,7 +54,34 @@ fn batch_equals_the_newest_point_from_the_lookback() {
         let p = params
             .newest_point(values[from..=t].iter().copied(), clock)
             .unwrap();
-        assert_eq!(p, batch.point(t), "t={t}");
+        assert_eq!(p, batch.point(t), "t={t} confirm={}", params.confirm);
+    }
+}
+
+#[test]
+fn a_confirmation_drops_lone_buckets_and_keeps_what_lasts() {
+    let params = |confirm| LearnedParams {
+        confirm,
+        ..LearnedParams::default()
+    };
+    for seed in 0..6 {
+        let case = generate_case(AnomalyClass::FoldDrop, Scale::Medium, seed);
+        let alone = params(1).run(&case.series).unwrap();
+        let confirmed = params(2).run(&case.series).unwrap();
+        let reached = |t: usize| alone.point(t).is_anomaly;
+        for t in 2..case.series.len() {
+            // Anomalous with confirm = 2 exactly when the bucket and one of
+            // the two before it reach the threshold.
+            let want = reached(t) && (reached(t - 1) || reached(t - 2));
+            assert_eq!(confirmed.point(t).is_anomaly, want, "{} t={t}", case.name);
+        }
+        // A fold drop lasts at least 2 buckets: it is still caught.
+        let inc = case.incidents[0];
+        assert!(
+            (inc.start..inc.end + 2).any(|t| confirmed.point(t).is_anomaly),
+            "{}: missed",
+            case.name
+        );
     }
 }
 

@@ -5,7 +5,9 @@
 //! followed by a scored week ([`LabelledSeries::eval_start`] = 4 weeks)
 //! that holds the anomaly. The series have a daily cycle (night trough at
 //! 04:00, daytime rise and an evening peak around 20:00), a weekly cycle
-//! (quieter weekends), slow growth, and noise that matches their scale:
+//! (quieter weekends whose day starts later, as people sleep in: the
+//! Saturday morning ramp is then far below Friday's without being an
+//! incident), slow growth, and noise that matches their scale:
 //! Poisson counts around [`Scale::Tiny`] 20, [`Scale::Medium`] 400 and
 //! [`Scale::Large`] 5000 per bucket (plus 3 % over-dispersion), and a
 //! CTR-like [`Scale::Ratio`] around 0.2 with binomial noise.
@@ -85,7 +87,9 @@ pub enum Scale {
     Medium,
     /// A whole product metric: ~5000 per bucket.
     Large,
-    /// A CTR-like ratio around 0.2 (of ~2000 impressions per bucket).
+    /// A CTR-like ratio around 0.2, of 300 to 3000 impressions per bucket
+    /// on a day's average (a whole product's CTR is often the former: its
+    /// noise is then far from negligible).
     Ratio,
 }
 
@@ -110,6 +114,10 @@ struct Shape {
     night: f64,
     evening: f64,
     weekend: f64,
+    /// Hours the weekend's daily cycle runs behind the weekdays'.
+    weekend_shift: f64,
+    /// A ratio's impressions per bucket on a day's average.
+    audience: f64,
     growth: f64,
     dispersion: f64,
 }
@@ -127,6 +135,8 @@ impl Shape {
             night: rng.range(0.1, 0.3),
             evening: rng.range(0.1, 0.5),
             weekend: rng.range(0.75, 1.0),
+            weekend_shift: rng.range(0.0, 2.0),
+            audience: 300.0 * 10f64.powf(rng.range(0.0, 1.0)),
             // Over the 5 weeks.
             growth: rng.range(-0.02, 0.15),
             dispersion: 0.03,
@@ -135,10 +145,8 @@ impl Shape {
 
     /// Expected value at bucket `t` (ratios: the CTR, with a mild cycle).
     fn expected(&self, t: usize, scale: Scale) -> f64 {
-        let slot = (t % DAY) as f64;
-        let day = (t / DAY) % 7;
-        let cycle = self.night + (1.0 - self.night) * daily_shape(slot / 4.0, self.evening);
-        let week = if day >= 5 { self.weekend } else { 1.0 };
+        let cycle = self.cycle(t);
+        let week = if is_weekend(t) { self.weekend } else { 1.0 };
         let growth = 1.0 + self.growth * t as f64 / LEN as f64;
         match scale {
             // Normalised so that the daily mean is about `level`.
@@ -149,9 +157,24 @@ impl Shape {
 
     /// Impressions behind the ratio at bucket `t`.
     fn impressions(&self, t: usize) -> f64 {
-        let slot = (t % DAY) as f64;
-        2000.0 * 2.0 * (self.night + (1.0 - self.night) * daily_shape(slot / 4.0, self.evening))
+        self.audience * 2.0 * self.cycle(t)
     }
+
+    /// The daily cycle at bucket `t`, between `night` and 1.
+    fn cycle(&self, t: usize) -> f64 {
+        let shift = if is_weekend(t) {
+            self.weekend_shift
+        } else {
+            0.0
+        };
+        let hour = ((t % DAY) as f64 / 4.0 - shift).rem_euclid(24.0);
+        self.night + (1.0 - self.night) * daily_shape(hour, self.evening)
+    }
+}
+
+/// Saturday or Sunday (the series start on a Monday).
+fn is_weekend(t: usize) -> bool {
+    (t / DAY) % 7 >= 5
 }
 
 /// What a case injects: per-bucket multiplier of the organic level,

@@ -68,8 +68,16 @@ pub struct Provenance {
     pub store_cases: usize,
     /// The false alerts per series per week the threshold was chosen for.
     pub target_false_per_week: f64,
+    /// The learned detector's `confirm` the threshold was chosen with (the
+    /// detector's default with this model). Files written before it mean 1.
+    #[serde(default = "confirm_alone")]
+    pub confirm: usize,
     /// Held-out figures at the chosen threshold.
     pub held_out: Figures,
+}
+
+fn confirm_alone() -> usize {
+    1
 }
 
 /// Event-level figures (as `vigil eval` scores them).

@@ -10,6 +10,7 @@
 use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
 
+use crate::detectors::learned::confirmed;
 use crate::eval::families::generate_families;
 use crate::eval::labels::LabelledSeries;
 use crate::eval::report::daily_period;
@@ -92,6 +93,8 @@ pub struct TrainOptions {
     pub learning_rate: f32,
     /// The false alerts per series per week the threshold is chosen for.
     pub target_false_per_week: f64,
+    /// The learned detector's `confirm` the threshold is chosen with.
+    pub confirm: usize,
     /// Buckets after an incident where an alert is not false (as `vigil eval`).
     pub tolerance: usize,
     /// Incident rows weigh this share of all rows (class weights against
@@ -113,7 +116,10 @@ impl Default for TrainOptions {
             iterations: 80,
             max_depth: 4,
             learning_rate: 0.2,
-            target_false_per_week: 0.5,
+            // A team watches dozens of series: at 0.5 a week each, 60
+            // series would send 30 false alerts a week.
+            target_false_per_week: 0.1,
+            confirm: 2,
             tolerance: crate::eval::DEFAULT_TOLERANCE,
             positive_share: 0.1,
             min_visible_z: 1.0,
@@ -242,17 +248,13 @@ pub fn train(
         .iter()
         .map(|c| case_probabilities(&model, c.case))
         .collect();
-    let (threshold, held_out_figures) = choose_threshold(
-        held_out,
-        &probabilities,
-        options.target_false_per_week,
-        options.tolerance,
-    );
+    let (threshold, held_out_figures) = choose_threshold(held_out, &probabilities, options);
     model.threshold = threshold;
     model.provenance.target_false_per_week = options.target_false_per_week;
+    model.provenance.confirm = options.confirm;
     model.provenance.held_out = held_out_figures;
     let group = |key: fn(&LabelledSeries) -> &str| {
-        grouped(held_out, &probabilities, threshold, options.tolerance, key)
+        grouped(held_out, &probabilities, threshold, options, key)
     };
     let report = TrainReport {
         rows: rows_all.len(),
@@ -283,16 +285,27 @@ pub fn case_probabilities(model: &Model, case: &LabelledSeries) -> Vec<f64> {
 }
 
 /// The pooled score of the cases at `threshold`.
+/// A bucket is flagged as the learned detector flags it: its probability
+/// reaches `threshold`, confirmed by `options.confirm`.
 fn pooled(
     cases: &[TrainingCase],
     probabilities: &[Vec<f64>],
     threshold: f64,
-    tolerance: usize,
+    options: &TrainOptions,
 ) -> Score {
     let mut total = Score::default();
     for (c, p) in cases.iter().zip(probabilities) {
-        let flags: Vec<bool> = p.iter().map(|&p| p >= threshold).collect();
-        total.merge(&score_flags(&flags, c.case, tolerance));
+        let mut reached = Vec::with_capacity(p.len());
+        let flags: Vec<bool> = p
+            .iter()
+            .map(|&p| {
+                let reaches = p >= threshold;
+                let flag = confirmed(&reached, reaches, options.confirm);
+                reached.push(reaches);
+                flag
+            })
+            .collect();
+        total.merge(&score_flags(&flags, c.case, options.tolerance));
     }
     total
 }
@@ -303,16 +316,18 @@ fn pooled(
 fn choose_threshold(
     cases: &[TrainingCase],
     probabilities: &[Vec<f64>],
-    target: f64,
-    tolerance: usize,
+    options: &TrainOptions,
 ) -> (f64, Figures) {
     let grid = (1..=99).map(|k| f64::from(k) / 100.0);
     let mut last = (0.99, Figures::default());
     for threshold in grid {
-        let score = pooled(cases, probabilities, threshold, tolerance);
+        let score = pooled(cases, probabilities, threshold, options);
         let figures = figures(&score);
         last = (threshold, figures);
-        if figures.false_per_week.is_some_and(|f| f <= target) {
+        if figures
+            .false_per_week
+            .is_some_and(|f| f <= options.target_false_per_week)
+        {
             break;
         }
     }
@@ -324,7 +339,7 @@ fn grouped(
     cases: &[TrainingCase],
     probabilities: &[Vec<f64>],
     threshold: f64,
-    tolerance: usize,
+    options: &TrainOptions,
     key: fn(&LabelledSeries) -> &str,
 ) -> Vec<(String, Figures)> {
     let mut names: Vec<&str> = Vec::new();
@@ -342,7 +357,7 @@ fn grouped(
                 .filter(|(c, _)| key(c.case) == name)
                 .map(|(c, p)| (*c, p.clone()))
                 .unzip();
-            let score = pooled(&members, &p, threshold, tolerance);
+            let score = pooled(&members, &p, threshold, options);
             (name.to_string(), figures(&score))
         })
         .collect()

@@ -47,7 +47,10 @@ pub async fn evaluate_all(
             let own = open_since
                 .get(&(metric.name.clone(), slice.clone()))
                 .copied();
-            own.into_iter().chain(whole_since).min()
+            Masked {
+                from: own.into_iter().chain(whole_since).min(),
+                own_alert_open: own.is_some(),
+            }
         };
         let whole = source.series(metric, range, None).await?;
         evaluations.push(evaluate(
@@ -78,6 +81,17 @@ pub async fn evaluate_all(
     Ok(evaluations)
 }
 
+/// What of a series' history belongs to open alerts.
+#[derive(Clone, Copy)]
+struct Masked {
+    /// First bucket of the earliest open alert over it (its own or its
+    /// whole metric's).
+    from: Option<i64>,
+    /// Whether the series' own alert is open: it is then judged by the
+    /// detector's rule for continuing ([`detect::Ensemble::continuing`]).
+    own_alert_open: bool,
+}
+
 /// Time of the newest event in any table: the source has data up to here.
 pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
     let feed = source.newest_event_time(EventTable::FeedActions).await?;
@@ -92,7 +106,7 @@ pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
 /// so silence is a real zero. That is what an outage looks like, and it must
 /// not read as "no data". Ratios stay gaps: 0/0 has no value.
 ///
-/// Buckets from `masked_from` up to (not including) the evaluated one belong
+/// Buckets from `masked.from` up to (not including) the evaluated one belong
 /// to the alert still open on this series: they must not teach the baseline,
 /// or an outage would become its "normal". They are not left out as gaps
 /// either: a rolling baseline would then stay at the level the series had when
@@ -108,11 +122,18 @@ fn evaluate(
     range: TimeRange,
     watermark: Option<i64>,
     buckets: &[Bucket],
-    masked_from: Option<i64>,
+    masked: Masked,
 ) -> Evaluation {
     let bucket = range.to - BUCKET_SECONDS;
     let mut values = grid_values(metric, range, watermark, buckets);
-    if let Some(from) = masked_from {
+    let continuing;
+    let detector = if masked.own_alert_open {
+        continuing = detector.continuing();
+        &continuing
+    } else {
+        detector
+    };
+    if let Some(from) = masked.from {
         let masked = slots_between(range, from, bucket);
         detect::impute_masked(&mut values, masked, plan::DAY_BUCKETS);
     }
@@ -242,7 +263,10 @@ mod tests {
             range,
             Some(T + BUCKET_SECONDS),
             &buckets,
-            None,
+            Masked {
+                from: None,
+                own_alert_open: false,
+            },
         )
     }
 

@@ -69,6 +69,12 @@ pub struct TrainArgs {
     /// The false alerts per series per week the threshold is chosen for.
     #[arg(long, default_value_t = Recipe::default().options.target_false_per_week)]
     pub target_false_per_week: f64,
+
+    /// Buckets over the threshold the detector needs among the newest and
+    /// the `confirm` before it (1 to 4): the threshold is chosen with it,
+    /// and it becomes the detector's default with this model.
+    #[arg(long, default_value_t = Recipe::default().options.confirm)]
+    pub confirm: usize,
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
@@ -85,6 +91,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         anyhow::bail!(
             "--target-false-per-week: expected a number >= 0, got {}",
             args.target_false_per_week
+        );
+    }
+    if !(1..=detect::detectors::learned::MAX_CONFIRM).contains(&args.confirm) {
+        anyhow::bail!(
+            "--confirm: expected 1 to {}, got {}",
+            detect::detectors::learned::MAX_CONFIRM,
+            args.confirm
         );
     }
     let mut store = Vec::new();
@@ -107,6 +120,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         ..Recipe::default()
     };
     recipe.options.target_false_per_week = args.target_false_per_week;
+    recipe.options.confirm = args.confirm;
     let command = if store.is_empty() && recipe == Recipe::default() {
         BUILTIN_COMMAND.to_string()
     } else {
@@ -150,8 +164,12 @@ pub fn write_report(
     )?;
     writeln!(
         out,
-        "threshold {:.2}: the lowest probability with at most {} false alerts per series per week on held-out series\n",
-        report.threshold, model.provenance.target_false_per_week
+        "threshold {:.2}: the lowest probability with at most {} false alerts per series per week on held-out series, \
+         a bucket flagged when {} of it and the {} before reach it\n",
+        report.threshold,
+        model.provenance.target_false_per_week,
+        model.provenance.confirm,
+        model.provenance.confirm
     )?;
     writeln!(
         out,

@@ -299,8 +299,9 @@ fn periods_to_points(entry: &mut toml::Value) -> Result<(), String> {
 
 /// Loads every `model = "team-model.json"` of a `learned` entry (a path
 /// relative to the config file's directory) and registers it under that
-/// name, which is what the detector deserializes; without a `threshold`
-/// the entry takes the one chosen for the model when it was trained.
+/// name, which is what the detector deserializes; without a `threshold` or
+/// `confirm` the entry takes the ones chosen for the model when it was
+/// trained.
 fn load_models(entry: &mut toml::Value, config_dir: &Path) -> Result<(), String> {
     let Some(table) = entry.as_table_mut() else {
         return Ok(());
@@ -323,11 +324,14 @@ fn load_models(entry: &mut toml::Value, config_dir: &Path) -> Result<(), String>
         .map_err(|e| format!("model {name:?}: cannot read {}: {e}", path.display()))?;
     let model = detect::models::Model::from_json(&text, name.clone())
         .map_err(|e| format!("model {name:?} ({}): {e}", path.display()))?;
-    let threshold = model.threshold;
+    let (threshold, confirm) = (model.threshold, model.provenance.confirm);
     detect::models::ModelRef::register(model);
     table
         .entry("threshold")
         .or_insert(toml::Value::Float(threshold));
+    table
+        .entry("confirm")
+        .or_insert(toml::Value::Integer(confirm as i64));
     Ok(())
 }
 

@@ -399,7 +399,7 @@ fn the_token_from_the_environment_wins_and_enables_telegram() {
     );
     assert_eq!(
         config.alerting.detectors.for_metric("feed_views").name(),
-        "iqr"
+        "learned"
     );
     assert!(
         !format!("{config:?}").contains("secret_token"),

@@ -177,7 +177,7 @@ mod tests {
             summary,
             vec![
                 (300, None, "iqr".to_string()),
-                (100, Some("iqr".to_string()), "iqr".to_string())
+                (100, Some("iqr".to_string()), "learned".to_string())
             ]
         );
         assert_eq!(store.detector_history(None).expect("all").len(), 4);
