@@ -66,6 +66,14 @@ pub fn hashed_names(hash_file_text: &str, output_name: &str) -> Vec<String> {
 /// build: its pages would not hydrate).
 pub fn bundle_names(pkg_dir: &Path, output_name: &str) -> HashSet<String> {
     let Some(hash_file) = hash_file_beside_binary() else {
+        let plain = pkg_dir.join(format!("{output_name}.js"));
+        if pkg_dir.is_dir() && !plain.is_file() {
+            tracing::warn!(
+                file = %plain.display(),
+                "no {HASH_FILE_NAME} beside this binary and no unhashed bundle in the site: \
+                 pages will not hydrate (serve the site with the binary cargo-leptos built with it)"
+            );
+        }
         return HashSet::new();
     };
     let names = match fs::read_to_string(&hash_file) {
