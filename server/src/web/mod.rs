@@ -57,11 +57,15 @@ pub fn router(
     let handle = BackendHandle(backend);
     let context = move || provide_context(handle.clone());
     Router::new()
-        .leptos_routes_with_context(&options, routes, context, {
+        .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        // Unrouted paths render the app's 404 page, which lists the metrics:
+        // it needs the backend too.
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .with_state(options)
         .merge(health::routes(health))
