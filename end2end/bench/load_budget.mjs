@@ -20,8 +20,10 @@ const BUDGET = { interactiveMs: 1500, wasmBrotliBytes: 1024 * 1024, bundleBrotli
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/// One fresh visit over the throttled line: [first contentful paint, interactive] in ms.
-async function visit(browser, url) {
+/// One fresh visit over the throttled line: [first contentful paint ms,
+/// interactive ms, wasm bytes received]. `headers` go with every request
+/// (Accept-Encoding: identity replays the uncompressed bundle).
+async function visit(browser, url, headers = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
@@ -33,14 +35,19 @@ async function visit(browser, url) {
     downloadThroughput: LINE.mbit * MBIT,
     uploadThroughput: LINE.mbit * MBIT,
   });
+  await cdp.send('Network.setExtraHTTPHeaders', { headers });
   await page.goto(url);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 120_000 });
-  const [paint, interactive] = await page.evaluate(() => [
+  const result = await page.evaluate(() => [
     performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
     performance.getEntriesByName('interactive')[0].startTime,
+    performance
+      .getEntriesByType('resource')
+      .filter((r) => r.name.endsWith('.wasm'))
+      .reduce((max, r) => Math.max(max, r.encodedBodySize), 0),
   ]);
   await context.close();
-  return [paint, interactive];
+  return result;
 }
 
 const vigil = await startVigil();
@@ -79,6 +86,16 @@ try {
       `(runs: ${runs.map((r) => r[1].toFixed(0)).join(', ')}; budget ${BUDGET.interactiveMs} ms)`,
   );
   if (interactive > BUDGET.interactiveMs) over.push('time to interactive');
+
+  // For comparison (no budget): the bundle as it was served before, uncompressed.
+  const plain = [];
+  for (let i = 0; i < 3; i += 1) {
+    plain.push(await visit(browser, `${vigil.url}${PAGE}`, { 'Accept-Encoding': 'identity' }));
+  }
+  console.log(
+    `  the same with Accept-Encoding: identity (median of 3): first paint ${median(plain.map((r) => r[0])).toFixed(0)} ms, ` +
+      `interactive ${median(plain.map((r) => r[1])).toFixed(0)} ms; wasm received ${kib(plain[0][2])} (compressed: ${kib(runs[0][2])})`,
+  );
 } finally {
   await browser.close();
   await vigil.stop();
