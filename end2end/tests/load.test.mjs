@@ -13,8 +13,7 @@ let vigil;
 let browser;
 
 before(async () => {
-  vigil = await startVigil();
-  browser = await launchBrowser();
+  [vigil, browser] = await Promise.all([startVigil(), launchBrowser()]);
 });
 
 after(async () => {
