@@ -226,10 +226,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
-/// Brotli at its best quality: compressed once per build, read by every visit.
+/// Brotli at its best quality: compressed once per build, read by every
+/// visit. A debug server (`cargo leptos watch`) restarts on every edit with a
+/// new, larger wasm; there a fast quality keeps the restart short.
+const BROTLI_QUALITY: i32 = if cfg!(debug_assertions) { 5 } else { 11 };
+
 fn brotli_bytes(bytes: &[u8]) -> io::Result<Vec<u8>> {
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
+        quality: BROTLI_QUALITY,
         lgwin: 22,
         ..Default::default()
     };
