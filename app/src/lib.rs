@@ -9,7 +9,7 @@ pub mod pages;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path,
@@ -24,7 +24,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options=options.clone()/>
+                // Here, not in App: its name carries the build's content hash,
+                // which only the server knows.
+                <HashedStylesheet options id="leptos"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>
@@ -38,17 +41,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Tests and scripts wait for this marker: it is set once the wasm bundle owns the page.
+    // False on the server and while the bundle loads: the controls are
+    // disabled until the wasm owns them, else a detector picked early would
+    // silently fall back to the default when hydration rebuilt the state.
+    let hydrated = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
+    Effect::new(move |_| {
+        hydrated.set(true);
+        // Enabling the controls is queued as microtasks; a zero timeout runs
+        // after them, so whoever waits for the marker finds them enabled.
+        set_timeout(mark_interactive, std::time::Duration::ZERO);
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/vigil.css"/>
-        <Title text="vigil"/>
+        <Title formatter=|page: String| format!("{page} · vigil")/>
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"vigil"</A>
@@ -56,18 +62,34 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Metrics"</A>
                     <A href="/alerts">"Alerts"</A>
                 </nav>
+                {move || (!hydrated.get()).then(|| view! {
+                    <span class="hydrating" role="status" data-testid="hydrating">"Loading controls…"</span>
+                })}
             </header>
             <main>
-                <Routes fallback=|| {
-                    api::set_status(api::Refusal::NotFound.status());
-                    view! { <p class="empty">"Page not found."</p> }
-                }>
-                    <Route path=path!("/") view=pages::overview::OverviewPage/>
-                    <Route path=path!("/metric/:name") view=pages::metric::MetricPage/>
-                    <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
-                </Routes>
+                // A disabled fieldset disables every control inside it.
+                <fieldset class="hydration-gate" disabled=move || !hydrated.get()>
+                    <Routes fallback=pages::not_found::NotFoundPage>
+                        <Route path=path!("/") view=pages::overview::OverviewPage/>
+                        <Route path=path!("/metric/:name") view=pages::metric::MetricPage/>
+                        <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
+                    </Routes>
+                </fieldset>
             </main>
         </Router>
+    }
+}
+
+/// Tests and scripts wait for `body[data-hydrated]`: the wasm bundle owns the
+/// page and its controls answer. The `interactive` performance mark is when,
+/// counted from the navigation (the load bench's time-to-interactive).
+#[cfg(feature = "hydrate")]
+fn mark_interactive() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark("interactive");
     }
 }
 

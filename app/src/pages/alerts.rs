@@ -5,6 +5,7 @@
 //! server the page is read-only and says so.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
@@ -22,6 +23,7 @@ const ALERT_LIMIT: u32 = 200;
 pub fn AlertsPage() -> impl IntoView {
     let metrics = Resource::new(|| (), |_| fetch_metrics());
     view! {
+        <Title text="Alerts"/>
         <section class="alerts-page">
             <h1>"Alerts"</h1>
             <ReadOnlyNotice/>

@@ -2,4 +2,5 @@
 
 pub mod alerts;
 pub mod metric;
+pub mod not_found;
 pub mod overview;

@@ -5,6 +5,7 @@
 //! silence began), without a reload.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::{fetch_overview, CardAlert, CardStatus, MetricCard, Overview};
@@ -20,6 +21,7 @@ pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| fetch_overview());
 
     view! {
+        <Title text="Metrics"/>
         <h1>"Metrics"</h1>
         <Suspense fallback=|| view! { <p class="loading">"Loading metrics…"</p> }>
             {move || Suspend::new(async move {

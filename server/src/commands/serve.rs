@@ -194,13 +194,23 @@ async fn shutdown_signal() {
 }
 
 /// Pages still render without the bundle, but nothing hydrates: say so at start.
+/// The bundle is `vigil.js`, or `vigil.<content hash>.js` (cargo-leptos `hash-files`).
 fn warn_if_site_missing(site_root: &std::path::Path) {
-    let bundle = site_root.join("pkg").join("vigil.js");
-    if !bundle.exists() {
+    let pkg = site_root.join("pkg");
+    let has_bundle = std::fs::read_dir(&pkg)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("vigil.") && name.ends_with(".js")
+        });
+    if !has_bundle {
         tracing::warn!(
             site_root = %site_root.display(),
-            "no wasm bundle at {}: pages will render but not be interactive; run `cargo leptos build` (or `make run`)",
-            bundle.display()
+            "no wasm bundle (vigil.js or vigil.<hash>.js) in {}: pages will render but not be interactive; run `cargo leptos build` (or `make run`)",
+            pkg.display()
         );
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: Leptos pages (server-rendered, hydrated), their server
-//! functions, and static files (the wasm bundle, css).
+//! functions, and static files (the wasm bundle, css: precompressed and
+//! cached by content hash, see `site_files`).
 
 mod backend;
 mod decode_status;
@@ -7,6 +8,7 @@ mod health;
 mod history_cache;
 mod overview;
 mod rows;
+mod site_files;
 
 pub use backend::SourceBackend;
 pub use health::HealthState;
@@ -25,12 +27,17 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const OUTPUT_NAME: &str = "vigil";
 
 /// Options for rendering: where the built site lives and the address served.
+/// The bundle's names carry content hashes when cargo-leptos left its
+/// `hash.txt` beside this binary (`hash-files` in Cargo.toml); a binary
+/// without one (`cargo build`) names the plain `vigil.{js,wasm,css}`.
 pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(addr)
+        .hash_files(site_files::hash_file_beside_binary().is_some())
+        .hash_file(site_files::HASH_FILE_NAME.into())
         .build()
 }
 
@@ -41,15 +48,25 @@ pub fn router(
     backend: Arc<dyn app::api::backend::Backend>,
     health: HealthState,
 ) -> Router {
+    let pkg_dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    // Blocking, once, before the first request: seconds after a fresh build,
+    // milliseconds when the compressed files are already there.
+    site_files::precompress_logged(&pkg_dir);
+    let pkg = site_files::pkg_router(&pkg_dir, site_files::bundle_names(&pkg_dir, OUTPUT_NAME));
     let routes = generate_route_list(App);
     let handle = BackendHandle(backend);
     let context = move || provide_context(handle.clone());
     Router::new()
-        .leptos_routes_with_context(&options, routes, context, {
+        .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        // Unrouted paths render the app's 404 page, which lists the metrics:
+        // it needs the backend too.
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
+        .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .with_state(options)
         .merge(health::routes(health))
         .layer(axum::middleware::from_fn(

@@ -17,11 +17,13 @@ mod slices;
 mod state;
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
+use crate::pages::not_found::MetricLinks;
 use state::Lab;
 
 #[component]
@@ -46,15 +48,21 @@ pub fn MetricPage() -> impl IntoView {
     let reload = Callback::new(move |()| history.refetch());
 
     view! {
+        // The metric's ID: known before its history arrives, so the server's
+        // <title> and the browser's agree.
+        <Title text=name/>
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 match history.await {
                     Ok(history) => {
                         view! { <BacktestLab history at=at() reload/> }.into_any()
                     }
-                    Err(error) => {
-                        view! { <p class="error" role="alert">{crate::api::error_text(&error)}</p> }.into_any()
+                    // An unknown metric or slice: say why, then link to what exists.
+                    Err(error) => view! {
+                        <p class="error" role="alert">{crate::api::error_text(&error)}</p>
+                        <MetricLinks/>
                     }
+                    .into_any(),
                 }
             })}
         </Suspense>
