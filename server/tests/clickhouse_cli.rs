@@ -187,6 +187,40 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
             }
         }
     }
+
+    // `vigil train` learns from ClickHouse's history and its incidents
+    // (the simulator's outage of feed_views) like from the embedded store.
+    let model = dir.path().join("team-model.json");
+    let (from_text, to_text) = ((end - 2 * 86_400).to_string(), end.to_string());
+    let report = stdout_of(&vigil(&[
+        "train",
+        "--output",
+        model.to_str().expect("utf-8"),
+        "--metric",
+        "feed_views",
+        "--from",
+        &from_text,
+        "--to",
+        &to_text,
+        "--cases",
+        "1",
+        "--config",
+        &config,
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]));
+    assert!(report.contains("1 store series"), "{report}");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).expect("model written"))
+            .expect("model JSON");
+    assert_eq!(file["provenance"]["store_cases"], 1, "{report}");
+    assert!(
+        !report.contains(TEST_PASSWORD)
+            && !std::fs::read_to_string(&model)
+                .unwrap()
+                .contains(TEST_PASSWORD),
+        "no credential in the report or the model"
+    );
 }
 
 #[test]
