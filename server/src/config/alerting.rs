@@ -337,9 +337,9 @@ pub(super) struct RawAlerting {
     pub schedule: Option<RawSchedule>,
     pub alerts: Option<RawAlerts>,
     pub telegram: Option<RawTelegram>,
-    pub links: Vec<RawLink>,
+    pub links: Vec<Option<RawLink>>,
     pub detectors: Option<RawDetectors>,
-    pub silences: Vec<RawSilence>,
+    pub silences: Vec<Option<RawSilence>>,
 }
 
 /// Validates the alerting sections. `metric_names` are every known metric
@@ -445,6 +445,7 @@ pub(super) fn validate(
 
     let mut links = Vec::new();
     for (index, link) in raw.links.into_iter().enumerate() {
+        let Some(link) = link else { continue };
         if link.metric != "*" && !known(&link.metric) {
             problem(
                 &format!("links[{index}].metric"),
@@ -493,6 +494,7 @@ pub(super) fn validate(
 
     let mut silences = Vec::new();
     for (index, raw) in raw.silences.into_iter().enumerate() {
+        let Some(raw) = raw else { continue };
         let key = |field: &str| format!("silences[{index}].{field}");
         let absolute = |text: &str| crate::times::parse_time(text, 0).ok().filter(|t| *t > 0);
         let until = absolute(&raw.until);
