@@ -51,7 +51,7 @@ use std::path::Path;
 use detect::{CombineRule, DetectorSpec, Ensemble};
 use serde::Deserialize;
 
-use super::Secret;
+use super::{http_url, Secret};
 use crate::alerts::significance::AlertFloor;
 use crate::alerts::AlertConfig;
 use crate::detector_choice::DetectorChoice;
@@ -387,8 +387,11 @@ pub(super) fn validate(
         }
     };
     if let Some(url) = &alerts.public_url {
-        if let Err(reason) = check_http_url(url) {
-            problem("alerts.public_url", reason);
+        if let Err(url_problem) = http_url::check(url) {
+            problem(
+                "alerts.public_url",
+                url_problem.reason("vigil's own address needs none"),
+            );
         }
     }
 
@@ -412,8 +415,20 @@ pub(super) fn validate(
     let api_url = telegram
         .api_url
         .unwrap_or_else(|| DEFAULT_TELEGRAM_API.to_string());
-    if let Err(reason) = check_http_url(&api_url) {
-        problem("telegram.api_url", reason);
+    if let Err(url_problem) = http_url::check(&api_url) {
+        problem(
+            "telegram.api_url",
+            url_problem.reason(&format!("the bot token goes in `token` or {TOKEN_ENV}")),
+        );
+    } else if api_url
+        .split('/')
+        .any(|part| looks_like_token(part.strip_prefix("bot").unwrap_or(part)))
+    {
+        // Never echo the value: the token is a secret.
+        problem(
+            "telegram.api_url",
+            format!("the URL must not contain the bot token (it would be logged); put it in `token` or {TOKEN_ENV} and give only the server, e.g. \"{DEFAULT_TELEGRAM_API}\""),
+        );
     }
     // A malformed token from the environment is reported by `Config::parse`
     // against the variable, not against this file's key.
@@ -427,6 +442,24 @@ pub(super) fn validate(
                 format!("not a bot token (expected <bot id>:<secret>, as BotFather gives it; or set {TOKEN_ENV})"),
             );
         }
+    }
+    let chats = telegram
+        .chat
+        .iter()
+        .map(|chat| ("telegram.chat".to_string(), chat));
+    let chats = chats.chain(
+        telegram
+            .chats
+            .iter()
+            .map(|(metric, chat)| (format!("telegram.chats.{metric}"), chat)),
+    );
+    for (key, _) in chats.filter(|(_, chat)| **chat == 0) {
+        problem(
+            &key,
+            "0 is not a chat id (a group's id is negative, e.g. -1001234567890; \
+             a user's is positive; the bot's getUpdates shows it)"
+                .into(),
+        );
     }
     for metric in telegram.chats.keys() {
         if !known(metric) {
@@ -455,8 +488,12 @@ pub(super) fn validate(
                 ),
             );
         }
-        if let Err(reason) = check_http_url(&link.url) {
-            problem(&format!("links[{index}].url"), reason);
+        if let Err(url_problem) = http_url::check(&link.url) {
+            problem(
+                &format!("links[{index}].url"),
+                url_problem
+                    .reason("give the dashboard's address only, its users log in themselves"),
+            );
         }
         if link.title.trim().is_empty() {
             problem(&format!("links[{index}].title"), "must not be empty".into());
@@ -610,17 +647,6 @@ pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
         return Err(bad());
     }
     Ok(sign * (hours * 60 + minutes))
-}
-
-fn check_http_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
-    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(())
 }
 
 /// `123456:ABC-def_...`: digits, a colon, at least 20 URL-safe characters.

@@ -136,6 +136,40 @@ fn invalid_utf8_is_named_with_its_line() {
 }
 
 #[test]
+fn api_url_with_a_bad_port_or_credentials_is_refused_without_echoing_them() {
+    let all = problems("[telegram]\napi_url = \"https://api.telegram.org:99999\"\n");
+    assert!(problem_of(&all, "telegram.api_url").contains("1 to 65535"));
+    let all = problems("[telegram]\napi_url = \"https://bob:hunter2@api.telegram.org\"\n");
+    let problem = problem_of(&all, "telegram.api_url");
+    assert!(problem.contains("user:password@"), "{problem}");
+    assert!(problem.contains("`token`"), "{problem}");
+    assert!(
+        !problem.contains("hunter2") && !problem.contains("bob"),
+        "{problem}"
+    );
+    let all = problems(
+        "[telegram]\napi_url = \"https://api.telegram.org/bot123456789:AAHk-abcdefghijklmnopqrstuv\"\n",
+    );
+    let problem = problem_of(&all, "telegram.api_url");
+    assert!(!problem.contains("AAHk"), "{problem}");
+    // Dashboard links are shown in every alert: no credentials there either.
+    let all = problems(
+        "[[links]]\nmetric = \"*\"\ntitle = \"BI\"\nurl = \"https://bob:hunter2@bi.example/d\"\n",
+    );
+    let problem = problem_of(&all, "links[0].url");
+    assert!(!problem.contains("hunter2"), "{problem}");
+}
+
+#[test]
+fn an_empty_store_path_and_chat_zero_are_refused() {
+    let all = problems("[source]\nkind = \"sqlite\"\npath = \"\"\n");
+    assert!(problem_of(&all, "source.path").contains("must not be empty"));
+    let all = problems("[telegram]\nchat = 0\nchats = { feed_views = 0 }\n");
+    assert!(problem_of(&all, "telegram.chat").contains("not a chat id"));
+    assert!(problem_of(&all, "telegram.chats.feed_views").contains("not a chat id"));
+}
+
+#[test]
 fn a_secret_of_the_wrong_type_is_not_echoed() {
     let all = problems(
         "[source]\nkind = \"clickhouse\"\nurl = \"http://h:8123\"\npassword = 20250917\n\n\

@@ -40,6 +40,7 @@ use crate::metrics::MetricError;
 
 pub mod alerting;
 pub mod clickhouse_url;
+pub mod http_url;
 mod raw;
 mod read;
 mod source;
