@@ -40,12 +40,15 @@ use crate::metrics::MetricError;
 
 pub mod alerting;
 pub mod clickhouse_url;
+mod detector_entries;
 pub mod http_url;
+pub mod links;
 mod raw;
 mod read;
 mod source;
 
-pub use alerting::{AlertingConfig, DashboardLink, ScheduleConfig, TelegramSettings, TOKEN_ENV};
+pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
+pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
 pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";

@@ -20,7 +20,7 @@ pub(super) struct RawConfig {
     pub(super) schedule: Option<alerting::RawSchedule>,
     pub(super) alerts: Option<alerting::RawAlerts>,
     pub(super) telegram: Option<alerting::RawTelegram>,
-    pub(super) links: Vec<Option<alerting::RawLink>>,
+    pub(super) links: Vec<Option<super::links::RawLink>>,
     pub(super) detectors: Option<alerting::RawDetectors>,
     pub(super) silences: Vec<Option<alerting::RawSilence>>,
 }
