@@ -181,3 +181,14 @@ fn a_secret_of_the_wrong_type_is_not_echoed() {
         assert!(!problem.contains("123456789"), "{problem}");
     }
 }
+
+#[test]
+fn every_syntax_error_is_listed_in_file_order() {
+    let all = problems("a = 1\n[simulator]\nusers = \nseed = 2\n[alerts]\nmin_volume = [\n");
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(all[0].contains("(line 3, "), "{all:#?}");
+    assert!(all[1].contains("(line 6, "), "{all:#?}");
+    assert!(all
+        .iter()
+        .all(|p| p.starts_with("vigil.toml: `(syntax)`: ")));
+}

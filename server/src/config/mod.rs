@@ -28,8 +28,10 @@
 //! seed = 42
 //! ```
 //!
-//! Every error names the file, the key path (`metrics[2].slices[0]`) and the
-//! reason. Unknown keys are errors. The password never appears in `Debug` output.
+//! Every error names the file, the key path (`metrics[2].slices[0]`), the
+//! reason and, where the file has the key, its line; one load lists every
+//! problem of a file. Unknown keys are errors. The password never appears in
+//! `Debug` output.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

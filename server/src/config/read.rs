@@ -80,8 +80,9 @@ pub(super) fn read<'a>(
             ),
         )]);
     }
-    let (root, errors) = DeTable::parse_recoverable(text);
+    let (root, mut errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
+        errors.sort_by_key(|error| error.span().map_or(0, |span| span.start));
         return Err(errors
             .iter()
             .map(|error| {
