@@ -19,8 +19,9 @@ pub fn metric_page(metric: &str, slice: Option<&str>, at: Option<i64>) -> String
     }
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn encode(text: &str) -> String {
+/// Percent-encodes everything but unreserved characters (RFC 3986); the
+/// server's dashboard links encode their values with it too.
+pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

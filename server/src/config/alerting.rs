@@ -22,10 +22,10 @@
 //! # api_url = "https://api.telegram.org"
 //! # poll_updates = true        # read button presses with getUpdates
 //!
-//! [[links]]
+//! [[links]]                    # see `links` for the URL's placeholders
 //! metric = "feed_views"        # or "*" for every metric
 //! title = "Feed dashboard"
-//! url = "https://bi.example.com/dashboard/12"
+//! url = "https://bi.example.com/dashboard/12?from={from}&to={to}"
 //!
 //! [detectors]
 //! default = { detector = "iqr", a = 4, n = 5 }
@@ -48,10 +48,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use detect::{CombineRule, DetectorSpec, Ensemble};
 use serde::Deserialize;
 
-use super::Secret;
+use super::detector_entries::detector_entry;
+use super::links::{self, DashboardLink, LinkAlert, RawLink};
+use super::{http_url, Secret};
 use crate::alerts::significance::AlertFloor;
 use crate::alerts::AlertConfig;
 use crate::detector_choice::DetectorChoice;
@@ -142,22 +143,13 @@ impl TelegramSettings {
     }
 }
 
-/// A BI dashboard or chart link shown under alerts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DashboardLink {
-    /// `None`: under every metric's alerts.
-    pub metric: Option<String>,
-    pub title: String,
-    pub url: String,
-}
-
 impl AlertingConfig {
-    /// Dashboard links for `metric`'s alerts: (title, url).
-    pub fn links_for(&self, metric: &str) -> Vec<(String, String)> {
+    /// Dashboard links for an alert: (title, URL filled for the alert).
+    pub fn links_for(&self, alert: &LinkAlert<'_>) -> Vec<(String, String)> {
         self.links
             .iter()
-            .filter(|l| l.metric.as_deref().is_none_or(|m| m == metric))
-            .map(|l| (l.title.clone(), l.url.clone()))
+            .filter(|l| l.metric.as_deref().is_none_or(|m| m == alert.metric))
+            .map(|l| (l.title.clone(), l.url.fill(alert, l.time_format)))
             .collect()
     }
 }
@@ -193,14 +185,6 @@ pub(super) struct RawTelegram {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawLink {
-    metric: String,
-    title: String,
-    url: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSilence {
     metric: String,
     slice: Option<String>,
@@ -220,130 +204,15 @@ pub(super) struct RawDetectors {
     metrics: BTreeMap<String, toml::Value>,
 }
 
-/// Several detectors in one entry.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnsemble {
-    #[serde(default)]
-    combine: Option<String>,
-    members: Vec<DetectorSpec>,
-}
-
-/// One `[detectors]` entry: `{ detector = "iqr", ... }`, or
-/// `{ combine = "any", members = [ { detector = "seasonal" }, ... ] }`.
-/// The reason is one line: every problem of a config is one line of its report.
-fn detector_entry(value: toml::Value, config_dir: &Path) -> Result<Ensemble, String> {
-    parse_detector_entry(value, config_dir).map_err(|reason| {
-        reason
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
-}
-
-fn parse_detector_entry(mut value: toml::Value, config_dir: &Path) -> Result<Ensemble, String> {
-    periods_to_points(&mut value)?;
-    load_models(&mut value, config_dir)?;
-    let several = value.as_table().is_some_and(|t| t.contains_key("members"));
-    let ensemble = if several {
-        let raw: RawEnsemble = value.try_into().map_err(|e| e.to_string())?;
-        let rule = match raw.combine.as_deref() {
-            None => CombineRule::Any,
-            Some(text) => CombineRule::parse(text).ok_or_else(|| {
-                format!("combine = {text:?}: expected \"any\", \"all\" or \"majority\"")
-            })?,
-        };
-        Ensemble::new(raw.members, rule)
-    } else {
-        Ensemble::single(
-            value
-                .try_into()
-                .map_err(|e: toml::de::Error| e.to_string())?,
-        )
-    };
-    ensemble.validate().map_err(|e| e.to_string())?;
-    Ok(ensemble)
-}
-
-/// Rewrites every `period = "1d"` (a duration, as `vigil detect --period`
-/// takes it) in a detector entry to its number of 15-minute buckets, which is
-/// what the detectors deserialize; numbers stay as they are.
-fn periods_to_points(entry: &mut toml::Value) -> Result<(), String> {
-    let Some(table) = entry.as_table_mut() else {
-        return Ok(());
-    };
-    if let Some(toml::Value::Array(members)) = table.get_mut("members") {
-        for (index, member) in members.iter_mut().enumerate() {
-            periods_to_points(member).map_err(|reason| format!("members[{index}]: {reason}"))?;
-        }
-        return Ok(());
-    }
-    let Some(toml::Value::String(text)) = table.get("period").cloned() else {
-        return Ok(());
-    };
-    if text.trim() == "auto" {
-        // A check reads only the history its detector looks back over, so the
-        // period must be known before any data is read.
-        return Err("period = \"auto\" works only with `vigil detect`; \
-                    here use a number of points or a duration like \"1d\" or \"1w\""
-            .into());
-    }
-    let points = crate::period::period_points(&text, crate::metrics::model::BUCKET_SECONDS)
-        .map_err(|reason| format!("period {reason}"))?;
-    let points = i64::try_from(points).map_err(|_| format!("period {text:?} is too long"))?;
-    table.insert("period".into(), toml::Value::Integer(points));
-    Ok(())
-}
-
-/// Loads every `model = "team-model.json"` of a `learned` entry (a path
-/// relative to the config file's directory) and registers it under that
-/// name, which is what the detector deserializes; without a `threshold` or
-/// `confirm` the entry takes the ones chosen for the model when it was
-/// trained.
-fn load_models(entry: &mut toml::Value, config_dir: &Path) -> Result<(), String> {
-    let Some(table) = entry.as_table_mut() else {
-        return Ok(());
-    };
-    if let Some(toml::Value::Array(members)) = table.get_mut("members") {
-        for (index, member) in members.iter_mut().enumerate() {
-            load_models(member, config_dir)
-                .map_err(|reason| format!("members[{index}]: {reason}"))?;
-        }
-        return Ok(());
-    }
-    let Some(toml::Value::String(name)) = table.get("model").cloned() else {
-        return Ok(());
-    };
-    if name == detect::models::BUILTIN_ID {
-        return Ok(());
-    }
-    let path = config_dir.join(&name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("model {name:?}: cannot read {}: {e}", path.display()))?;
-    let model = detect::models::Model::from_json(&text, name.clone())
-        .map_err(|e| format!("model {name:?} ({}): {e}", path.display()))?;
-    let (threshold, confirm) = (model.threshold, model.provenance.confirm);
-    detect::models::ModelRef::register(model);
-    table
-        .entry("threshold")
-        .or_insert(toml::Value::Float(threshold));
-    table
-        .entry("confirm")
-        .or_insert(toml::Value::Integer(confirm as i64));
-    Ok(())
-}
-
 /// The raw alerting sections, as read from the file.
 #[derive(Default)]
 pub(super) struct RawAlerting {
     pub schedule: Option<RawSchedule>,
     pub alerts: Option<RawAlerts>,
     pub telegram: Option<RawTelegram>,
-    pub links: Vec<RawLink>,
+    pub links: Vec<Option<RawLink>>,
     pub detectors: Option<RawDetectors>,
-    pub silences: Vec<RawSilence>,
+    pub silences: Vec<Option<RawSilence>>,
 }
 
 /// Validates the alerting sections. `metric_names` are every known metric
@@ -391,8 +260,11 @@ pub(super) fn validate(
         }
     };
     if let Some(url) = &alerts.public_url {
-        if let Err(reason) = check_http_url(url) {
-            problem("alerts.public_url", reason);
+        if let Err(url_problem) = http_url::check(url) {
+            problem(
+                "alerts.public_url",
+                url_problem.reason("vigil's own address needs none"),
+            );
         }
     }
 
@@ -416,8 +288,20 @@ pub(super) fn validate(
     let api_url = telegram
         .api_url
         .unwrap_or_else(|| DEFAULT_TELEGRAM_API.to_string());
-    if let Err(reason) = check_http_url(&api_url) {
-        problem("telegram.api_url", reason);
+    if let Err(url_problem) = http_url::check(&api_url) {
+        problem(
+            "telegram.api_url",
+            url_problem.reason(&format!("the bot token goes in `token` or {TOKEN_ENV}")),
+        );
+    } else if api_url
+        .split('/')
+        .any(|part| looks_like_token(part.strip_prefix("bot").unwrap_or(part)))
+    {
+        // Never echo the value: the token is a secret.
+        problem(
+            "telegram.api_url",
+            format!("the URL must not contain the bot token (it would be logged); put it in `token` or {TOKEN_ENV} and give only the server, e.g. \"{DEFAULT_TELEGRAM_API}\""),
+        );
     }
     // A malformed token from the environment is reported by `Config::parse`
     // against the variable, not against this file's key.
@@ -431,6 +315,24 @@ pub(super) fn validate(
                 format!("not a bot token (expected <bot id>:<secret>, as BotFather gives it; or set {TOKEN_ENV})"),
             );
         }
+    }
+    let chats = telegram
+        .chat
+        .iter()
+        .map(|chat| ("telegram.chat".to_string(), chat));
+    let chats = chats.chain(
+        telegram
+            .chats
+            .iter()
+            .map(|(metric, chat)| (format!("telegram.chats.{metric}"), chat)),
+    );
+    for (key, _) in chats.filter(|(_, chat)| **chat == 0) {
+        problem(
+            &key,
+            "0 is not a chat id (a group's id is negative, e.g. -1001234567890; \
+             a user's is positive; the bot's getUpdates shows it)"
+                .into(),
+        );
     }
     for metric in telegram.chats.keys() {
         if !known(metric) {
@@ -447,28 +349,10 @@ pub(super) fn validate(
         );
     }
 
-    let mut links = Vec::new();
-    for (index, link) in raw.links.into_iter().enumerate() {
-        if link.metric != "*" && !known(&link.metric) {
-            problem(
-                &format!("links[{index}].metric"),
-                format!(
-                    "no metric named {:?} (use \"*\" for every metric)",
-                    link.metric
-                ),
-            );
-        }
-        if let Err(reason) = check_http_url(&link.url) {
-            problem(&format!("links[{index}].url"), reason);
-        }
-        if link.title.trim().is_empty() {
-            problem(&format!("links[{index}].title"), "must not be empty".into());
-        }
-        links.push(DashboardLink {
-            metric: (link.metric != "*").then_some(link.metric),
-            title: link.title,
-            url: link.url,
-        });
+    let mut link_problems = Vec::new();
+    let links = links::validate(raw.links, known, &mut link_problems);
+    for (key, reason) in link_problems {
+        problem(&key, reason);
     }
 
     let detectors = raw.detectors.unwrap_or_default();
@@ -497,6 +381,7 @@ pub(super) fn validate(
 
     let mut silences = Vec::new();
     for (index, raw) in raw.silences.into_iter().enumerate() {
+        let Some(raw) = raw else { continue };
         let key = |field: &str| format!("silences[{index}].{field}");
         let absolute = |text: &str| crate::times::parse_time(text, 0).ok().filter(|t| *t > 0);
         let until = absolute(&raw.until);
@@ -612,17 +497,6 @@ pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
         return Err(bad());
     }
     Ok(sign * (hours * 60 + minutes))
-}
-
-fn check_http_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
-    if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(())
 }
 
 /// `123456:ABC-def_...`: digits, a colon, at least 20 URL-safe characters.

@@ -1,5 +1,5 @@
 use super::*;
-use detect::IqrParams;
+use detect::{DetectorSpec, Ensemble, IqrParams};
 
 #[test]
 fn the_choice_says_whether_the_config_picked_a_metric_detector() {

@@ -16,17 +16,21 @@ pub fn public_url(url: &str) -> Result<String, &'static str> {
     } else {
         return Err(invalid("it must start with http://"));
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    if authority.contains('@') {
-        return Err(invalid(
-            "put the user and password in the config or environment, not in the URL",
-        ));
+    let authority = super::http_url::authority(rest);
+    let path = &rest[authority.len()..];
+    match super::http_url::check_authority(authority) {
+        Ok(()) => {}
+        Err(super::http_url::UrlProblem::Credentials) => {
+            return Err(invalid(
+                "put the user and password in the config or environment, not in the URL",
+            ))
+        }
+        Err(super::http_url::UrlProblem::Port) => {
+            return Err(invalid("its port must be a number from 1 to 65535"))
+        }
+        Err(_) => return Err(invalid("it has no host")),
     }
-    if host.is_empty() {
-        return Err(invalid("it has no host"));
-    }
+    let host = authority;
     let path = path.split(['?', '#']).next().unwrap_or("");
     Ok(format!("http://{host}{}", path.trim_end_matches('/')))
 }
@@ -50,5 +54,6 @@ mod tests {
         assert!(public_url("ch.local:8123").is_err());
         assert!(public_url("https://ch.local").is_err());
         assert!(public_url("http://").is_err());
+        assert!(public_url("http://ch.local:99999").is_err());
     }
 }

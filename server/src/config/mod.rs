@@ -28,22 +28,29 @@
 //! seed = 42
 //! ```
 //!
-//! Every error names the file, the key path (`metrics[2].slices[0]`) and the
-//! reason. Unknown keys are errors. The password never appears in `Debug` output.
+//! Every error names the file, the key path (`metrics[2].slices[0]`), the
+//! reason and, where the file has the key, its line; one load lists every
+//! problem of a file. Unknown keys are errors. The password never appears in
+//! `Debug` output.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::metrics::catalogue::Catalogue;
 use crate::metrics::model::{MetricDef, TableNames};
-use crate::metrics::{self, MetricError};
-use raw::{deserialize, more_shape_problems, RawSource};
+use crate::metrics::MetricError;
 
 pub mod alerting;
 pub mod clickhouse_url;
+mod detector_entries;
+pub mod http_url;
+pub mod links;
 mod raw;
+mod read;
+mod source;
 
-pub use alerting::{AlertingConfig, DashboardLink, ScheduleConfig, TelegramSettings, TOKEN_ENV};
+pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
+pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
 pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";
@@ -207,9 +214,21 @@ impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|error| ConfigError::Read {
             file: file.clone(),
             error,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let valid = std::str::from_utf8(valid).unwrap_or_default();
+            ConfigError::Invalid {
+                file: file.clone(),
+                key: "(file)".into(),
+                reason: format!(
+                    "not valid UTF-8{}: save the file as UTF-8 text",
+                    read::location(valid, valid.len())
+                ),
+            }
         })?;
         Self::parse_relative_to(
             &text,
@@ -245,81 +264,28 @@ impl Config {
         env: &SecretEnv,
         config_dir: &Path,
     ) -> Result<Self, ConfigError> {
-        let raw = match deserialize(text, file) {
-            Ok(raw) => raw,
-            Err(first) => {
-                let mut problems = vec![first];
-                problems.extend(more_shape_problems(text, file, &problems[0]));
-                return Err(ConfigError::from_problems(problems));
-            }
-        };
+        let (reading, document) = read::read(text, file).map_err(ConfigError::from_problems)?;
+        let raw = reading.raw;
         // Every problem is collected, so one run of `vigil config check` lists them all.
-        let mut problems = Vec::new();
+        let mut problems = reading.problems;
         let invalid = |key: String, reason: String| ConfigError::Invalid {
             file: file.to_string(),
             key,
             reason,
         };
-        let source = match raw.source.unwrap_or_default() {
-            RawSource::Sqlite { path } => SourceConfig::Sqlite(SqliteConfig {
-                path: path.map_or_else(
-                    || PathBuf::from(DEFAULT_SQLITE_PATH),
-                    |path| config_dir.join(path),
-                ),
-            }),
-            RawSource::Clickhouse {
-                url,
-                database,
-                user,
-                password,
-                feed_actions_table,
-                message_actions_table,
-            } => {
-                let tables = TableNames {
-                    feed_actions: feed_actions_table.unwrap_or_else(|| "feed_actions".into()),
-                    message_actions: message_actions_table
-                        .unwrap_or_else(|| "message_actions".into()),
-                };
-                for (key, name) in [
-                    ("source.feed_actions_table", &tables.feed_actions),
-                    ("source.message_actions_table", &tables.message_actions),
-                ] {
-                    if let Err(error) = metrics::check_identifier("table name", name) {
-                        problems.push(invalid(key.into(), error.to_string()));
-                    }
-                }
-                let database = database.unwrap_or_else(|| "default".into());
-                if let Err(error) = metrics::check_identifier("database name", &database) {
-                    problems.push(invalid("source.database".into(), error.to_string()));
-                }
-                // This build has no TLS client: say so now rather than at the first check.
-                if !url.starts_with("http://") {
-                    problems.push(invalid(
-                        "source.url".into(),
-                        "expected an http:// URL of the ClickHouse HTTP interface \
-                         (https is not built in; use a local TLS-terminating proxy)"
-                            .into(),
-                    ));
-                } else if let Err(reason) = clickhouse_url::public_url(&url) {
-                    // The same rule `vigil check` applies when it opens the source.
-                    problems.push(invalid("source.url".into(), reason.into()));
-                }
-                SourceConfig::ClickHouse(ClickHouseConfig {
-                    url,
-                    database,
-                    user: user.unwrap_or_else(|| "default".into()),
-                    password: env
-                        .clickhouse_password
-                        .clone()
-                        .or(password)
-                        .map(Secret::new),
-                    tables,
-                })
-            }
-        };
+        let mut source_problems = Vec::new();
+        let source = source::validate(raw.source, env, config_dir, &mut source_problems);
+        problems.extend(
+            source_problems
+                .into_iter()
+                .map(|(key, reason)| invalid(key, reason)),
+        );
 
         let mut metrics = Vec::new();
         for (index, raw_metric) in raw.metrics.into_iter().enumerate() {
+            let Some(raw_metric) = raw_metric else {
+                continue; // its problems are already listed
+            };
             match raw_metric.into_def() {
                 Ok(def) => metrics.push(def),
                 Err((key, reason)) => {
@@ -364,9 +330,11 @@ impl Config {
                 "expected 1..=366 days of history".into(),
             ));
         }
-        let metric_names: Vec<String> = Catalogue::with_user_metrics(metrics.clone())
+        let mut metric_names: Vec<String> = Catalogue::with_user_metrics(metrics.clone())
             .map(|c| c.metrics().iter().map(|m| m.name.clone()).collect())
             .unwrap_or_else(|_| metrics.iter().map(|m| m.name.clone()).collect());
+        // Sections may name a metric whose own entry could not be read.
+        metric_names.extend(reading.unreadable_metric_names);
         let mut alerting_problems = Vec::new();
         let alerting = alerting::validate(
             alerting::RawAlerting {
@@ -398,7 +366,10 @@ impl Config {
                 .map(|(key, reason)| invalid(key, reason)),
         );
         if !problems.is_empty() {
-            return Err(ConfigError::from_problems(problems));
+            // In file order, each with its line where the file has the key.
+            problems.sort_by_key(|problem| document.position(problem));
+            let located = problems.into_iter().map(|p| document.locate(p)).collect();
+            return Err(ConfigError::from_problems(located));
         }
         Ok(Self {
             source,
@@ -416,3 +387,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod input_tests;

@@ -8,7 +8,7 @@ use crate::alerts::lifecycle::Notify;
 use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, watermark};
-use crate::config::AlertingConfig;
+use crate::config::{AlertingConfig, LinkAlert};
 use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 use crate::state::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC};
@@ -53,7 +53,12 @@ pub fn alert_message(
         vs_week_ago: payload.context.vs_week_ago,
         detector: payload.detector.clone(),
         page_url: links.metric_page(&payload.metric, payload.slice.as_ref(), payload.bucket),
-        dashboards: alerting.links_for(&payload.metric),
+        dashboards: alerting.links_for(&LinkAlert::around(
+            &payload.metric,
+            payload.slice.as_ref(),
+            payload.started_at,
+            payload.bucket,
+        )),
         state,
         extra: MessageExtras {
             late: payload.context.late,
@@ -214,5 +219,48 @@ mod tests {
         assert!(html.contains("Value: <b>0.0310</b>"), "{html}");
         assert!(html.contains("Deviation: <b>−26.0 %</b>"));
         assert!(!html.contains("Slice:"));
+    }
+
+    #[test]
+    fn a_dashboard_link_opens_at_the_alerts_slice_and_time() {
+        let config = crate::config::Config::parse(
+            "[[links]]\nmetric = \"*\"\ntitle = \"Grafana\"\n\
+             url = \"https://grafana.example/d/abc/feed?from={from}&to={to}&var-{slice_key}={slice_value}\"\n",
+            "vigil.toml",
+            &crate::config::SecretEnv::default(),
+        )
+        .expect("valid config");
+        let payload = NotificationPayload {
+            alert_id: 7,
+            notify: Notify::Repeat { firing_secs: 1800 },
+            metric: "feed_views".into(),
+            slice: Some(SliceKey {
+                dimension: "country".into(),
+                value: "Côte d'Ivoire".into(),
+            }),
+            bucket: 1_763_901_900,
+            started_at: 1_763_900_100,
+            value: Some(10.0),
+            lower: Some(40.0),
+            upper: Some(60.0),
+            expected: Some(50.0),
+            deviation: Some(-0.8),
+            detector: "iqr".into(),
+            context: Default::default(),
+            notice: None,
+        };
+        let links = Links {
+            base_url: "http://v".into(),
+        };
+        let message = alert_message(&payload, None, &config.alerting, &links, state_of(&payload));
+        // From six hours before the start to the end of the repeated bucket, in ms.
+        let from = (1_763_900_100_i64 - 6 * 3600) * 1000;
+        let to = (1_763_901_900_i64 + 900) * 1000;
+        let html = format_alert(&message);
+        let expected = format!(
+            "<a href=\"https://grafana.example/d/abc/feed?from={from}&amp;to={to}\
+             &amp;var-country=C%C3%B4te%20d%27Ivoire\">Grafana</a>"
+        );
+        assert!(html.contains(&expected), "{expected} in {html}");
     }
 }
