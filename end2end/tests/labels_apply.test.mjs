@@ -71,7 +71,7 @@ test('a marked span needs the token, is stored, and shows after a reload', async
 test('applying the lab detector needs the token and is recorded', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_likes`);
   await page.waitForSelector('[data-testid="in-effect"]');
-  assert.match(await page.textContent('[data-testid="in-effect"]'), /iqr \(vigil's default: no detector configured for this metric\)/);
+  assert.match(await page.textContent('[data-testid="in-effect"]'), /learned \(vigil's default: no detector configured for this metric\)/);
 
   await page.selectOption('#detector', 'seasonal');
   await page.waitForFunction(() => /Apply seasonal/.test(document.querySelector('[data-testid="apply-current"]')?.textContent ?? ''));
@@ -88,7 +88,7 @@ test('applying the lab detector needs the token and is recorded', async () => {
   );
   const changes = page.locator('[data-testid="setting-changes"] li');
   assert.equal(await changes.count(), 1);
-  assert.match(await changes.first().textContent(), /by web.*"iqr".*"seasonal"/s);
+  assert.match(await changes.first().textContent(), /by web.*"learned".*"seasonal"/s);
 
   // The server function says the same to anyone asking.
   const response = await fetch(`${vigil.url}/api/fetch_detector`, {
