@@ -2,6 +2,18 @@
 
 use crate::error::DetectError;
 
+/// The largest magnitude of a value the detectors are built for: `1e100`.
+///
+/// Far beyond any count or amount a product metric holds (there are about
+/// 1e80 atoms in the observable universe), and far enough below `f64::MAX`
+/// (1.8e308) that what the detectors compute from values stays finite:
+/// `q75 + a * iqr` for any band width up to 1e200, squares and sums of
+/// squares of millions of values in a forecast fit. A value beyond it is
+/// corrupt data (an overflowed sum, a unit error); readers of user input
+/// refuse it with its place (`vigil detect` names the line) rather than
+/// let it turn the bands that follow into `-inf..inf`.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
 /// A series of values at `start, start + step, start + 2*step, ...` (unix
 /// seconds). A missing bucket is a gap; non-finite inputs (NaN, ±inf) are
 /// stored as gaps too, so detectors only ever see finite values.

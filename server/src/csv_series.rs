@@ -3,10 +3,14 @@
 //!
 //! Input: header `timestamp,value`; timestamps in RFC 3339 (any offset,
 //! converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, strictly
-//! increasing; an empty value (or NaN/inf) is a gap. The step is the smallest
+//! increasing; an empty value is a gap. A value that is not a finite number
+//! within ±[`MAX_MAGNITUDE`] (`nan`, `inf`, 10,000 digits that overflow, `1e308`)
+//! is refused with its line, never read as a gap. The step is the smallest
 //! difference between consecutive timestamps; every timestamp must lie on
 //! that grid, and buckets without a row become gaps. With fewer than two rows
-//! the step is 900 s (it does not matter then: no detector has a band).
+//! the step is 900 s (it does not matter then: no detector has a band). A
+//! file whose grid would hold more buckets than [`bucket_limit`] allows for
+//! its rows is refused before anything is allocated for the grid.
 //!
 //! Output: header `timestamp,value,lower,upper,expected,is_anomaly,score`, one
 //! row per bucket (gaps included), timestamps in the family of the first input
@@ -18,16 +22,36 @@ use std::io::{Read, Write};
 
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, NaiveDateTime};
-use detect::{Detection, Series};
+use detect::{Detection, Series, MAX_MAGNITUDE};
 
 mod cells;
 
 /// Step used when it cannot be inferred (fewer than two rows).
 pub const DEFAULT_STEP: i64 = 900;
 
-/// Refuse to expand a file into more buckets than this (a typo in one
-/// timestamp would otherwise allocate gigabytes of gaps).
+/// Refuse to expand a file into more buckets than this, however many rows
+/// it has (a typo in one timestamp would otherwise allocate gigabytes of gaps).
 pub const MAX_BUCKETS: i64 = 50_000_000;
+
+/// Buckets any file may expand to, however few its rows: about 60 MB of
+/// series and detector output.
+pub const MIN_BUCKET_LIMIT: i64 = 1_000_000;
+
+/// Buckets per row a larger file may expand to: a series mostly made of gaps
+/// (99 of 100 buckets without a row) is still read, a span far beyond that
+/// is a typo or a step that is too fine, and is refused up front.
+pub const BUCKETS_PER_ROW: i64 = 100;
+
+/// The most buckets a file of `rows` rows may expand to: memory for the grid
+/// grows with the rows present, not with the span between them
+/// (`BUCKETS_PER_ROW` per row, at least `MIN_BUCKET_LIMIT`, at most
+/// `MAX_BUCKETS`).
+pub fn bucket_limit(rows: usize) -> i64 {
+    i64::try_from(rows)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(BUCKETS_PER_ROW)
+        .clamp(MIN_BUCKET_LIMIT, MAX_BUCKETS)
+}
 
 const PLAIN_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -89,13 +113,53 @@ pub fn parse_timestamp(cell: &str) -> Result<(i64, TimeFormat), String> {
     Ok((secs, format))
 }
 
+/// A value cell (column 2): empty is a gap; anything else must be a finite
+/// number within ±[`MAX_MAGNITUDE`]. `nan` and `inf` are refused rather than
+/// read as gaps (a gap is an empty cell, and a silent gap hides a broken
+/// export); so are numbers that overflow `f64` and numbers so large that the
+/// detectors' band arithmetic would overflow to `-inf..inf` (see
+/// `MAX_MAGNITUDE`): such values are corrupt data, and refusing them with
+/// their line is what lets the user find and fix them.
 fn parse_value(cell: &str) -> Result<Option<f64>, String> {
     if cell.is_empty() {
         return Ok(None);
     }
-    cell.parse::<f64>()
-        .map(|x| x.is_finite().then_some(x))
-        .map_err(|_| format!("cannot parse value {cell:?} as a number"))
+    let x = cell
+        .parse::<f64>()
+        .map_err(|_| format!("cannot parse value {cell:?} as a number"))?;
+    let shown = shown_cell(cell);
+    let unsigned = cell.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if matches!(unsigned.as_str(), "nan" | "inf" | "infinity") {
+        return Err(format!(
+            "value {shown} in column 2 is not a finite number (leave the cell empty for a gap)"
+        ));
+    }
+    if !x.is_finite() {
+        return Err(format!(
+            "value {shown} in column 2 overflows a 64-bit float (magnitude above 1.8e308)"
+        ));
+    }
+    if x.abs() > MAX_MAGNITUDE {
+        return Err(format!(
+            "value {shown} in column 2 is beyond ±{MAX_MAGNITUDE:e}, the largest magnitude \
+             the detectors compute bands for (their arithmetic would overflow)"
+        ));
+    }
+    Ok(Some(x))
+}
+
+/// A cell quoted for a message, cut short when long (a 10,000-digit number
+/// is named by its start and its length).
+fn shown_cell(cell: &str) -> String {
+    const SHOWN: usize = 24;
+    match cell.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!(
+            "{:?} ({} characters)",
+            format!("{}...", &cell[..end]),
+            cell.chars().count()
+        ),
+        None => format!("{cell:?}"),
+    }
 }
 
 /// Reads a `timestamp,value` CSV. `name` prefixes errors:
@@ -204,6 +268,7 @@ fn read_table(
         .min()
         .unwrap_or(DEFAULT_STEP);
     let start = rows.first().map_or(0, |r| r.1);
+    check_span(&rows, step, format, name)?;
     let mut values: Vec<Option<f64>> = Vec::with_capacity(rows.len());
     let mut labels: Vec<bool> = Vec::with_capacity(if labelled { rows.len() } else { 0 });
     for &(line, ts, value, label) in &rows {
@@ -215,14 +280,8 @@ fn read_table(
                 format.format(start)
             );
         }
-        let index = offset / step;
-        if index >= MAX_BUCKETS {
-            bail!(
-                "{name}:{line}: timestamp {} is {index} steps of {step} s after the first one (at most {MAX_BUCKETS} buckets)",
-                format.format(ts)
-            );
-        }
-        let index = index as usize;
+        // In range: check_span bounded the last (largest) offset.
+        let index = (offset / step) as usize;
         values.resize(index, None);
         values.push(value);
         if labelled {
@@ -233,6 +292,44 @@ fn read_table(
     let series =
         Series::new(start, step, values).with_context(|| format!("{name}: invalid series"))?;
     Ok((CsvSeries { series, format }, labels))
+}
+
+/// Refuses, before the grid is allocated, rows whose span holds more
+/// buckets of `step` seconds than [`bucket_limit`] allows for their number,
+/// naming the figures and the rows that set the span and the step.
+fn check_span(
+    rows: &[(u64, i64, Option<f64>, bool)],
+    step: i64,
+    format: TimeFormat,
+    name: &str,
+) -> anyhow::Result<()> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(());
+    };
+    let buckets = (last.1 - first.1) / step + 1;
+    let limit = bucket_limit(rows.len());
+    if buckets <= limit {
+        return Ok(());
+    }
+    let closest = rows
+        .windows(2)
+        .find(|w| w[1].1 - w[0].1 == step)
+        .map_or((first.0, last.0), |w| (w[0].0, w[1].0));
+    bail!(
+        "{name}: {} rows from {} (line {}) to {} (line {}) span {buckets} buckets of {step} s, \
+         more than the limit of {limit} for {} rows ({BUCKETS_PER_ROW} per row, at least \
+         {MIN_BUCKET_LIMIT}, at most {MAX_BUCKETS}); the step is the smallest gap between rows \
+         ({step} s, lines {} and {}): fix a mistyped timestamp, trim the range, or resample \
+         the rows to a coarser step",
+        rows.len(),
+        format.format(first.1),
+        first.0,
+        format.format(last.1),
+        last.0,
+        rows.len(),
+        closest.0,
+        closest.1,
+    )
 }
 
 fn csv_reason(e: &csv::Error) -> String {
@@ -349,6 +446,70 @@ mod tests {
         assert!(e("timestamp,value\n2024-01-01 00:00:00,1,2\n")
             .starts_with("in.csv:2: expected 2 fields"));
         assert!(e("").contains("empty input"));
+    }
+
+    /// Issue 19: an 85-byte file whose three rows span 49 million buckets
+    /// took 2.76 GB. The span is refused before the grid is allocated, with
+    /// the figures and what to do.
+    #[test]
+    fn a_span_far_beyond_the_rows_is_refused_up_front() {
+        let text = "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:01,2\n2025-07-22 00:00:00,3\n";
+        let started = std::time::Instant::now();
+        let err = format!("{:#}", read(text).unwrap_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            err,
+            "in.csv: 3 rows from 2024-01-01 00:00:00 (line 2) to 2025-07-22 00:00:00 (line 4) \
+             span 49075201 buckets of 1 s, more than the limit of 1000000 for 3 rows \
+             (100 per row, at least 1000000, at most 50000000); the step is the smallest gap \
+             between rows (1 s, lines 2 and 3): fix a mistyped timestamp, trim the range, or \
+             resample the rows to a coarser step"
+        );
+        // The same rows at the limit are read: a series mostly of gaps is fine.
+        let at_limit = "timestamp,value\n1970-01-01 00:00:00,1\n1970-01-01 00:00:01,2\n1970-01-12 13:46:39,3\n";
+        assert_eq!(read(at_limit).unwrap().series.len(), 1_000_000);
+        assert_eq!(bucket_limit(3), MIN_BUCKET_LIMIT);
+        assert_eq!(bucket_limit(20_000), 2_000_000);
+        assert_eq!(bucket_limit(usize::MAX), MAX_BUCKETS);
+    }
+
+    /// Issue 19: `nan`, `inf` and a 10,000-digit number (which overflows to
+    /// inf) were read as gaps without a word; `1e308` next to ordinary values
+    /// turned the following bands into `-inf..inf`. Each is refused with its
+    /// line and column.
+    #[test]
+    fn values_that_are_not_finite_or_too_large_are_refused_with_their_line() {
+        let e = |value: &str| {
+            let text =
+                format!("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,{value}\n");
+            format!("{:#}", read(&text).unwrap_err())
+        };
+        for literal in ["nan", "NaN", "inf", "-inf", "+Infinity"] {
+            assert_eq!(
+                e(literal),
+                format!("in.csv:3: value \"{literal}\" in column 2 is not a finite number (leave the cell empty for a gap)")
+            );
+        }
+        let digits = format!("1{}", "0".repeat(10_000));
+        assert_eq!(
+            e(&digits),
+            "in.csv:3: value \"100000000000000000000000...\" (10001 characters) in column 2 \
+             overflows a 64-bit float (magnitude above 1.8e308)"
+        );
+        for huge in ["1e308", "-1.5e101"] {
+            assert_eq!(
+                e(huge),
+                format!(
+                    "in.csv:3: value \"{huge}\" in column 2 is beyond ±1e100, the largest magnitude \
+                     the detectors compute bands for (their arithmetic would overflow)"
+                )
+            );
+        }
+        let text = "timestamp,value\n2024-01-01 00:00:00,1e100\n2024-01-01 00:15:00,-1e100\n2024-01-01 00:30:00,\n2024-01-01 00:45:00,1e-400\n";
+        assert_eq!(
+            read(text).unwrap().series.values().collect::<Vec<_>>(),
+            vec![Some(1e100), Some(-1e100), None, Some(0.0)]
+        );
     }
 
     /// `write_points` as it was, through csv::Writer and `to_string`: the
