@@ -218,6 +218,45 @@ mod tests {
         assert!(Series::new(i64::MAX, 900, vec![Some(1.0)]).is_ok());
     }
 
+    /// What `MAX_MAGNITUDE` promises: values up to ±1e100 next to ordinary
+    /// ones leave every registered detector's bands finite (at its defaults,
+    /// and the IQR rule at its widest tunable band width), and a spike after
+    /// them is still flagged.
+    #[test]
+    fn values_within_max_magnitude_keep_every_band_finite() {
+        let period = 96;
+        let mut values: Vec<Option<f64>> = (0..10 * period)
+            .map(|i| {
+                let phase = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
+                let noise = ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 4.0;
+                Some(100.0 + 30.0 * phase.sin() + noise)
+            })
+            .collect();
+        for (i, sign) in [(200, 1.0), (201, 1.0), (202, -1.0), (203, 1.0), (204, -1.0)] {
+            values[i] = Some(sign * MAX_MAGNITUDE);
+        }
+        let spike = 9 * period + 10;
+        values[spike] = Some(1e4);
+        let series = Series::new(0, 900, values).unwrap();
+        let wide_iqr = crate::DetectorSpec::Iqr(crate::IqrParams {
+            a: 100.0,
+            ..Default::default()
+        });
+        let specs = crate::DETECTORS.iter().map(|e| (e.default)());
+        for spec in specs.chain([wide_iqr]) {
+            let d = spec.run(&series).unwrap();
+            for (i, p) in d.points().enumerate() {
+                for bound in [p.lower, p.upper, p.expected].into_iter().flatten() {
+                    assert!(bound.is_finite(), "{} at {i}: {p:?}", spec.name());
+                }
+                assert!(p.score.is_finite(), "{} at {i}: {p:?}", spec.name());
+            }
+            if spec.name() == "iqr" {
+                assert!(d.point(spike).is_anomaly, "{spec:?}");
+            }
+        }
+    }
+
     #[test]
     fn non_finite_values_are_gaps() {
         let s = Series::new(
