@@ -3,9 +3,12 @@
 //!
 //! Input: header `timestamp,value`; timestamps in RFC 3339 (any offset,
 //! converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, strictly
-//! increasing; an empty value is a gap. A value that is not a finite number
-//! within ±[`MAX_MAGNITUDE`] (`nan`, `inf`, 10,000 digits that overflow, `1e308`)
-//! is refused with its line, never read as a gap. The step is the smallest
+//! increasing; an empty value is a gap. A value written as `NaN` or `inf` (a
+//! ratio over zero views, say) is a gap too, and said so: counted in
+//! [`CsvSeries::literal_gaps`] and logged with the first one's line. Any
+//! other value must be a finite number within ±[`MAX_MAGNITUDE`]: a number
+//! that overflows `f64` (10,000 digits) or lies beyond it (`1e308`) is
+//! refused with its line, never read as a gap. The step is the smallest
 //! difference between consecutive timestamps; every timestamp must lie on
 //! that grid, and buckets without a row become gaps. With fewer than two rows
 //! the step is 900 s (it does not matter then: no detector has a band). A
@@ -82,6 +85,31 @@ impl TimeFormat {
 pub struct CsvSeries {
     pub series: Series,
     pub format: TimeFormat,
+    /// Values written as `NaN` or `inf`, read as gaps.
+    pub literal_gaps: LiteralGaps,
+}
+
+/// Values a file writes as `NaN` or `inf` (any case, any sign): how many,
+/// and the line of the first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiteralGaps {
+    pub count: u64,
+    pub first_line: Option<u64>,
+}
+
+impl LiteralGaps {
+    fn note(&mut self, line: u64) {
+        self.count += 1;
+        self.first_line.get_or_insert(line);
+    }
+}
+
+/// `NaN`, `inf`, `-Infinity`...: a cell that says "not a number" on purpose.
+fn is_non_finite_literal(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    ["nan", "inf", "infinity"]
+        .iter()
+        .any(|word| unsigned.eq_ignore_ascii_case(word))
 }
 
 /// Parses one timestamp cell: unix seconds and the format family.
@@ -113,27 +141,18 @@ pub fn parse_timestamp(cell: &str) -> Result<(i64, TimeFormat), String> {
     Ok((secs, format))
 }
 
-/// A value cell (column 2): empty is a gap; anything else must be a finite
-/// number within ±[`MAX_MAGNITUDE`]. `nan` and `inf` are refused rather than
-/// read as gaps (a gap is an empty cell, and a silent gap hides a broken
-/// export); so are numbers that overflow `f64` and numbers so large that the
+/// A value cell (column 2) that is not empty and not a `NaN`/`inf` literal
+/// (those are gaps, see [`is_non_finite_literal`]): a finite number within
+/// ±[`MAX_MAGNITUDE`]. A number that overflows `f64` is refused, not read
+/// as a gap (its writer meant a number), and so is one so large that the
 /// detectors' band arithmetic would overflow to `-inf..inf` (see
 /// `MAX_MAGNITUDE`): such values are corrupt data, and refusing them with
 /// their line is what lets the user find and fix them.
-fn parse_value(cell: &str) -> Result<Option<f64>, String> {
-    if cell.is_empty() {
-        return Ok(None);
-    }
+fn parse_value(cell: &str) -> Result<f64, String> {
     let x = cell
         .parse::<f64>()
         .map_err(|_| format!("cannot parse value {cell:?} as a number"))?;
     let shown = shown_cell(cell);
-    let unsigned = cell.trim_start_matches(['+', '-']).to_ascii_lowercase();
-    if matches!(unsigned.as_str(), "nan" | "inf" | "infinity") {
-        return Err(format!(
-            "value {shown} in column 2 is not a finite number (leave the cell empty for a gap)"
-        ));
-    }
     if !x.is_finite() {
         return Err(format!(
             "value {shown} in column 2 overflows a 64-bit float (magnitude above 1.8e308)"
@@ -145,7 +164,7 @@ fn parse_value(cell: &str) -> Result<Option<f64>, String> {
              the detectors compute bands for (their arithmetic would overflow)"
         ));
     }
-    Ok(Some(x))
+    Ok(x)
 }
 
 /// A cell quoted for a message, cut short when long (a 10,000-digit number
@@ -204,6 +223,7 @@ fn read_table(
         .from_reader(input);
     let mut rows: Vec<(u64, i64, Option<f64>, bool)> = Vec::new();
     let mut format = None;
+    let mut literal_gaps = LiteralGaps::default();
     let mut header_seen = false;
     let mut record = csv::StringRecord::new();
     loop {
@@ -241,7 +261,14 @@ fn read_table(
         }
         let cell = |i: usize| record[i].trim();
         let (ts, fmt) = parse_timestamp(cell(0)).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
-        let value = parse_value(cell(1)).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
+        let value = match cell(1) {
+            "" => None,
+            text if is_non_finite_literal(text) => {
+                literal_gaps.note(line);
+                None
+            }
+            text => Some(parse_value(text).map_err(|e| anyhow!("{name}:{line}: {e}"))?),
+        };
         let label = if labelled {
             parse_label(cell(2)).map_err(|e| anyhow!("{name}:{line}: {e}"))?
         } else {
@@ -262,6 +289,13 @@ fn read_table(
         bail!("{name}: empty input (expected the header \"{fields}\")");
     }
     let format = format.unwrap_or(TimeFormat::Rfc3339);
+    if let Some(first) = literal_gaps.first_line {
+        tracing::warn!(
+            "{name}: {} value(s) written as NaN or inf, the first on line {first} (column 2), \
+             read as gaps (they never alert)",
+            literal_gaps.count
+        );
+    }
     let step = rows
         .windows(2)
         .map(|w| w[1].1 - w[0].1)
@@ -291,7 +325,12 @@ fn read_table(
     }
     let series =
         Series::new(start, step, values).with_context(|| format!("{name}: invalid series"))?;
-    Ok((CsvSeries { series, format }, labels))
+    let csv = CsvSeries {
+        series,
+        format,
+        literal_gaps,
+    };
+    Ok((csv, labels))
 }
 
 /// Refuses, before the grid is allocated, rows whose span holds more
@@ -473,23 +512,17 @@ mod tests {
         assert_eq!(bucket_limit(usize::MAX), MAX_BUCKETS);
     }
 
-    /// Issue 19: `nan`, `inf` and a 10,000-digit number (which overflows to
-    /// inf) were read as gaps without a word; `1e308` next to ordinary values
-    /// turned the following bands into `-inf..inf`. Each is refused with its
-    /// line and column.
+    /// Issue 19: a 10,000-digit number (which overflows to inf) was read as
+    /// a gap without a word; `1e308` next to ordinary values turned the
+    /// following bands into `-inf..inf`. Each is refused with its line and
+    /// column. `NaN` and `inf` written as such stay gaps, and are counted.
     #[test]
-    fn values_that_are_not_finite_or_too_large_are_refused_with_their_line() {
+    fn values_that_overflow_or_are_too_large_are_refused_with_their_line() {
         let e = |value: &str| {
             let text =
                 format!("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,{value}\n");
             format!("{:#}", read(&text).unwrap_err())
         };
-        for literal in ["nan", "NaN", "inf", "-inf", "+Infinity"] {
-            assert_eq!(
-                e(literal),
-                format!("in.csv:3: value \"{literal}\" in column 2 is not a finite number (leave the cell empty for a gap)")
-            );
-        }
         let digits = format!("1{}", "0".repeat(10_000));
         assert_eq!(
             e(&digits),
@@ -506,9 +539,27 @@ mod tests {
             );
         }
         let text = "timestamp,value\n2024-01-01 00:00:00,1e100\n2024-01-01 00:15:00,-1e100\n2024-01-01 00:30:00,\n2024-01-01 00:45:00,1e-400\n";
+        let s = read(text).unwrap();
         assert_eq!(
-            read(text).unwrap().series.values().collect::<Vec<_>>(),
+            s.series.values().collect::<Vec<_>>(),
             vec![Some(1e100), Some(-1e100), None, Some(0.0)]
+        );
+        assert_eq!(s.literal_gaps, LiteralGaps::default());
+        let mut text = String::from("timestamp,value\n2024-01-01 00:00:00,1\n");
+        for (i, literal) in ["nan", "NaN", "inf", "-inf", "+Infinity"]
+            .iter()
+            .enumerate()
+        {
+            text.push_str(&format!("2024-01-01 {:02}:00:00,{literal}\n", i + 1));
+        }
+        let s = read(&text).unwrap();
+        assert_eq!(s.series.observed(), 1);
+        assert_eq!(
+            s.literal_gaps,
+            LiteralGaps {
+                count: 5,
+                first_line: Some(3)
+            }
         );
     }
 
@@ -584,6 +635,7 @@ mod tests {
                 let input = CsvSeries {
                     series: series.clone(),
                     format,
+                    literal_gaps: LiteralGaps::default(),
                 };
                 let mut fast = Vec::new();
                 write_points(&mut fast, &input, &detection).unwrap();

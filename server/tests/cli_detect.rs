@@ -167,7 +167,6 @@ fn values_beyond_the_detectors_range_are_refused_with_their_line() {
             "overflows a 64-bit float",
         ),
         ("1e308".to_string(), "is beyond ±1e100"),
-        ("NaN".to_string(), "is not a finite number"),
     ] {
         let csv = format!("timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:15:00,{value}\n");
         let out = vigil(&["detect", "--input", "-"], Some(&csv));
@@ -176,6 +175,21 @@ fn values_beyond_the_detectors_range_are_refused_with_their_line() {
         assert!(err.contains("<stdin>:3: value \""), "stderr: {err}");
         assert!(err.contains(reason), "stderr: {err}");
     }
+}
+
+/// NaN and inf are gaps, as the README says, but not silently.
+#[test]
+fn nan_and_inf_are_gaps_with_a_warning() {
+    let csv = "timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:15:00,NaN\n2024-05-01 00:30:00,-inf\n";
+    let out = vigil(&["detect", "--input", "-"], Some(csv));
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("<stdin>: 2 value(s) written as NaN or inf, the first on line 3 (column 2), read as gaps"),
+        "stderr: {err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().nth(2), Some("2024-05-01 00:15:00,,,,,0,"));
 }
 
 #[test]

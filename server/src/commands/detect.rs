@@ -218,8 +218,8 @@ fn after_long_help() -> String {
 const AFTER_HELP_IO: &str = "\
 INPUT: CSV with the header `timestamp,value`. Timestamps are RFC 3339 (e.g. 2024-05-01T12:15:00Z, \
 any offset, converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, increasing. An empty \
-value is a gap; any other value must be a finite number within ±1e100 (nan, inf and larger numbers \
-are refused with their line). The step is the smallest difference between consecutive timestamps; \
+value is a gap, and so is NaN or inf (with a warning naming the first line); any other value must \
+be a finite number within ±1e100 (larger numbers are refused with their line). The step is the smallest difference between consecutive timestamps; \
 every timestamp must be on that grid, and missing rows become gaps. A file whose span holds more \
 than 100 buckets per row (at least 1000000 allowed, at most 50000000) is refused up front.
 
