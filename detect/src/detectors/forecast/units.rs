@@ -79,10 +79,15 @@ fn unit_scale(magnitude: f64) -> f64 {
     if !(magnitude.is_normal()) {
         return 1.0;
     }
-    let exponent = ((magnitude.to_bits() >> 52) & 0x7ff) as i32 - 1023;
-    // 2^-exponent for exponent in -1022..=1023; 2^-1023 is subnormal but
-    // exact, and so is every product with it that stays normal.
-    2f64.powi(-exponent.clamp(-1022, 1023))
+    // A normal magnitude lies in [2^e, 2^(e+1)) with e in -1022..=1023.
+    let biased = (magnitude.to_bits() >> 52) & 0x7ff;
+    // 2^-e, built from its bits (exact on every target): biased exponent
+    // 2046 - biased, or for e = 1023 the subnormal 2^-1023, exact too, as
+    // is every product with it that stays normal.
+    match 2046 - biased {
+        0 => f64::from_bits(1 << 51),
+        scaled => f64::from_bits(scaled << 52),
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +102,8 @@ mod tests {
         assert!((1.0..2.0).contains(&(unit_scale(f64::MAX) * f64::MAX)));
         assert!((1.0..2.0).contains(&(unit_scale(3e-300) * 3e-300)));
         assert_eq!(unit_scale(0.0), 1.0);
+        assert_eq!(unit_scale(1e-300), 2f64.powi(997));
+        assert_eq!(unit_scale(1e308), 2f64.powi(-1023));
     }
 
     #[test]
