@@ -65,6 +65,6 @@ pub use error::{DetectError, MAX_WINDOW};
 pub use mask::impute_masked;
 pub use period::detect_period;
 pub use point::Point;
-pub use series::{Clock, Series};
+pub use series::{Clock, Series, MAX_MAGNITUDE};
 pub use slice::SliceKey;
 pub use smoothing::Smoothing;

@@ -2,6 +2,18 @@
 
 use crate::error::DetectError;
 
+/// The largest magnitude of a value the detectors are built for: `1e100`.
+///
+/// Far beyond any count or amount a product metric holds (there are about
+/// 1e80 atoms in the observable universe), and far enough below `f64::MAX`
+/// (1.8e308) that what the detectors compute from values stays finite:
+/// `q75 + a * iqr` for any band width up to 1e200, squares and sums of
+/// squares of millions of values in a forecast fit. A value beyond it is
+/// corrupt data (an overflowed sum, a unit error); readers of user input
+/// refuse it with its place (`vigil detect` names the line) rather than
+/// let it turn the bands that follow into `-inf..inf`.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
 /// A series of values at `start, start + step, start + 2*step, ...` (unix
 /// seconds). A missing bucket is a gap; non-finite inputs (NaN, ±inf) are
 /// stored as gaps too, so detectors only ever see finite values.
@@ -204,6 +216,45 @@ mod tests {
         assert!(matches!(err, DetectError::TimestampOverflow { .. }));
         // One point never overflows.
         assert!(Series::new(i64::MAX, 900, vec![Some(1.0)]).is_ok());
+    }
+
+    /// What `MAX_MAGNITUDE` promises: values up to ±1e100 next to ordinary
+    /// ones leave every registered detector's bands finite (at its defaults,
+    /// and the IQR rule at its widest tunable band width), and a spike after
+    /// them is still flagged.
+    #[test]
+    fn values_within_max_magnitude_keep_every_band_finite() {
+        let period = 96;
+        let mut values: Vec<Option<f64>> = (0..10 * period)
+            .map(|i| {
+                let phase = (i % period) as f64 / period as f64 * std::f64::consts::TAU;
+                let noise = ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 4.0;
+                Some(100.0 + 30.0 * phase.sin() + noise)
+            })
+            .collect();
+        for (i, sign) in [(200, 1.0), (201, 1.0), (202, -1.0), (203, 1.0), (204, -1.0)] {
+            values[i] = Some(sign * MAX_MAGNITUDE);
+        }
+        let spike = 9 * period + 10;
+        values[spike] = Some(1e4);
+        let series = Series::new(0, 900, values).unwrap();
+        let wide_iqr = crate::DetectorSpec::Iqr(crate::IqrParams {
+            a: 100.0,
+            ..Default::default()
+        });
+        let specs = crate::DETECTORS.iter().map(|e| (e.default)());
+        for spec in specs.chain([wide_iqr]) {
+            let d = spec.run(&series).unwrap();
+            for (i, p) in d.points().enumerate() {
+                for bound in [p.lower, p.upper, p.expected].into_iter().flatten() {
+                    assert!(bound.is_finite(), "{} at {i}: {p:?}", spec.name());
+                }
+                assert!(p.score.is_finite(), "{} at {i}: {p:?}", spec.name());
+            }
+            if spec.name() == "iqr" {
+                assert!(d.point(spike).is_anomaly, "{spec:?}");
+            }
+        }
     }
 
     #[test]

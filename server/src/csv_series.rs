@@ -3,10 +3,17 @@
 //!
 //! Input: header `timestamp,value`; timestamps in RFC 3339 (any offset,
 //! converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, strictly
-//! increasing; an empty value (or NaN/inf) is a gap. The step is the smallest
+//! increasing; an empty value is a gap. A value written as `NaN` or `inf` (a
+//! ratio over zero views, say) is a gap too, and said so: counted in
+//! [`CsvSeries::literal_gaps`] and logged with the first one's line. Any
+//! other value must be a finite number within ±[`detect::MAX_MAGNITUDE`]: a number
+//! that overflows `f64` (10,000 digits) or lies beyond it (`1e308`) is
+//! refused with its line, never read as a gap. The step is the smallest
 //! difference between consecutive timestamps; every timestamp must lie on
 //! that grid, and buckets without a row become gaps. With fewer than two rows
-//! the step is 900 s (it does not matter then: no detector has a band).
+//! the step is 900 s (it does not matter then: no detector has a band). A
+//! file whose grid would hold more buckets than [`bucket_limit`] allows for
+//! its rows is refused before anything is allocated for the grid.
 //!
 //! Output: header `timestamp,value,lower,upper,expected,is_anomaly,score`, one
 //! row per bucket (gaps included), timestamps in the family of the first input
@@ -21,13 +28,13 @@ use chrono::{DateTime, NaiveDateTime};
 use detect::{Detection, Series};
 
 mod cells;
+mod limits;
+
+pub use limits::{bucket_limit, LiteralGaps, BUCKETS_PER_ROW, MAX_BUCKETS, MIN_BUCKET_LIMIT};
+use limits::{check_span, is_non_finite_literal, parse_value};
 
 /// Step used when it cannot be inferred (fewer than two rows).
 pub const DEFAULT_STEP: i64 = 900;
-
-/// Refuse to expand a file into more buckets than this (a typo in one
-/// timestamp would otherwise allocate gigabytes of gaps).
-pub const MAX_BUCKETS: i64 = 50_000_000;
 
 const PLAIN_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -58,6 +65,8 @@ impl TimeFormat {
 pub struct CsvSeries {
     pub series: Series,
     pub format: TimeFormat,
+    /// Values written as `NaN` or `inf`, read as gaps.
+    pub literal_gaps: LiteralGaps,
 }
 
 /// Parses one timestamp cell: unix seconds and the format family.
@@ -87,15 +96,6 @@ pub fn parse_timestamp(cell: &str) -> Result<(i64, TimeFormat), String> {
         return Err(format!("timestamp {cell:?} has a fraction of a second"));
     }
     Ok((secs, format))
-}
-
-fn parse_value(cell: &str) -> Result<Option<f64>, String> {
-    if cell.is_empty() {
-        return Ok(None);
-    }
-    cell.parse::<f64>()
-        .map(|x| x.is_finite().then_some(x))
-        .map_err(|_| format!("cannot parse value {cell:?} as a number"))
 }
 
 /// Reads a `timestamp,value` CSV. `name` prefixes errors:
@@ -140,6 +140,7 @@ fn read_table(
         .from_reader(input);
     let mut rows: Vec<(u64, i64, Option<f64>, bool)> = Vec::new();
     let mut format = None;
+    let mut literal_gaps = LiteralGaps::default();
     let mut header_seen = false;
     let mut record = csv::StringRecord::new();
     loop {
@@ -177,7 +178,14 @@ fn read_table(
         }
         let cell = |i: usize| record[i].trim();
         let (ts, fmt) = parse_timestamp(cell(0)).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
-        let value = parse_value(cell(1)).map_err(|e| anyhow!("{name}:{line}: {e}"))?;
+        let value = match cell(1) {
+            "" => None,
+            text if is_non_finite_literal(text) => {
+                literal_gaps.note(line);
+                None
+            }
+            text => Some(parse_value(text).map_err(|e| anyhow!("{name}:{line}: {e}"))?),
+        };
         let label = if labelled {
             parse_label(cell(2)).map_err(|e| anyhow!("{name}:{line}: {e}"))?
         } else {
@@ -198,12 +206,20 @@ fn read_table(
         bail!("{name}: empty input (expected the header \"{fields}\")");
     }
     let format = format.unwrap_or(TimeFormat::Rfc3339);
+    if let Some(first) = literal_gaps.first_line {
+        tracing::warn!(
+            "{name}: {} value(s) written as NaN or inf, the first on line {first} (column 2), \
+             read as gaps (they never alert)",
+            literal_gaps.count
+        );
+    }
     let step = rows
         .windows(2)
         .map(|w| w[1].1 - w[0].1)
         .min()
         .unwrap_or(DEFAULT_STEP);
     let start = rows.first().map_or(0, |r| r.1);
+    check_span(&rows, step, format, name)?;
     let mut values: Vec<Option<f64>> = Vec::with_capacity(rows.len());
     let mut labels: Vec<bool> = Vec::with_capacity(if labelled { rows.len() } else { 0 });
     for &(line, ts, value, label) in &rows {
@@ -215,14 +231,8 @@ fn read_table(
                 format.format(start)
             );
         }
-        let index = offset / step;
-        if index >= MAX_BUCKETS {
-            bail!(
-                "{name}:{line}: timestamp {} is {index} steps of {step} s after the first one (at most {MAX_BUCKETS} buckets)",
-                format.format(ts)
-            );
-        }
-        let index = index as usize;
+        // In range: check_span bounded the last (largest) offset.
+        let index = (offset / step) as usize;
         values.resize(index, None);
         values.push(value);
         if labelled {
@@ -232,7 +242,12 @@ fn read_table(
     }
     let series =
         Series::new(start, step, values).with_context(|| format!("{name}: invalid series"))?;
-    Ok((CsvSeries { series, format }, labels))
+    let csv = CsvSeries {
+        series,
+        format,
+        literal_gaps,
+    };
+    Ok((csv, labels))
 }
 
 fn csv_reason(e: &csv::Error) -> String {
@@ -351,6 +366,82 @@ mod tests {
         assert!(e("").contains("empty input"));
     }
 
+    /// Issue 19: an 85-byte file whose three rows span 49 million buckets
+    /// took 2.76 GB. The span is refused before the grid is allocated, with
+    /// the figures and what to do.
+    #[test]
+    fn a_span_far_beyond_the_rows_is_refused_up_front() {
+        let text = "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:01,2\n2025-07-22 00:00:00,3\n";
+        let started = std::time::Instant::now();
+        let err = format!("{:#}", read(text).unwrap_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            err,
+            "in.csv: 3 rows from 2024-01-01 00:00:00 (line 2) to 2025-07-22 00:00:00 (line 4) \
+             span 49075201 buckets of 1 s, more than the limit of 1000000 for 3 rows \
+             (100 per row, at least 1000000, at most 50000000); the step is the smallest gap \
+             between rows (1 s, lines 2 and 3): fix a mistyped timestamp, trim the range, or \
+             resample the rows to a coarser step"
+        );
+        // The same rows at the limit are read: a series mostly of gaps is fine.
+        let at_limit = "timestamp,value\n1970-01-01 00:00:00,1\n1970-01-01 00:00:01,2\n1970-01-12 13:46:39,3\n";
+        assert_eq!(read(at_limit).unwrap().series.len(), 1_000_000);
+        assert_eq!(bucket_limit(3), MIN_BUCKET_LIMIT);
+        assert_eq!(bucket_limit(20_000), 2_000_000);
+        assert_eq!(bucket_limit(usize::MAX), MAX_BUCKETS);
+    }
+
+    /// Issue 19: a 10,000-digit number (which overflows to inf) was read as
+    /// a gap without a word; `1e308` next to ordinary values turned the
+    /// following bands into `-inf..inf`. Each is refused with its line and
+    /// column. `NaN` and `inf` written as such stay gaps, and are counted.
+    #[test]
+    fn values_that_overflow_or_are_too_large_are_refused_with_their_line() {
+        let e = |value: &str| {
+            let text =
+                format!("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,{value}\n");
+            format!("{:#}", read(&text).unwrap_err())
+        };
+        let digits = format!("1{}", "0".repeat(10_000));
+        assert_eq!(
+            e(&digits),
+            "in.csv:3: value \"100000000000000000000000...\" (10001 characters) in column 2 \
+             overflows a 64-bit float (magnitude above 1.8e308)"
+        );
+        for huge in ["1e308", "-1.5e101"] {
+            assert_eq!(
+                e(huge),
+                format!(
+                    "in.csv:3: value \"{huge}\" in column 2 is beyond ±1e100, the largest magnitude \
+                     the detectors compute bands for (their arithmetic would overflow)"
+                )
+            );
+        }
+        let text = "timestamp,value\n2024-01-01 00:00:00,1e100\n2024-01-01 00:15:00,-1e100\n2024-01-01 00:30:00,\n2024-01-01 00:45:00,1e-400\n";
+        let s = read(text).unwrap();
+        assert_eq!(
+            s.series.values().collect::<Vec<_>>(),
+            vec![Some(1e100), Some(-1e100), None, Some(0.0)]
+        );
+        assert_eq!(s.literal_gaps, LiteralGaps::default());
+        let mut text = String::from("timestamp,value\n2024-01-01 00:00:00,1\n");
+        for (i, literal) in ["nan", "NaN", "inf", "-inf", "+Infinity"]
+            .iter()
+            .enumerate()
+        {
+            text.push_str(&format!("2024-01-01 {:02}:00:00,{literal}\n", i + 1));
+        }
+        let s = read(&text).unwrap();
+        assert_eq!(s.series.observed(), 1);
+        assert_eq!(
+            s.literal_gaps,
+            LiteralGaps {
+                count: 5,
+                first_line: Some(3)
+            }
+        );
+    }
+
     /// `write_points` as it was, through csv::Writer and `to_string`: the
     /// reference the fast writer must match byte for byte.
     fn reference_points(input: &CsvSeries, detection: &Detection) -> Vec<u8> {
@@ -423,6 +514,7 @@ mod tests {
                 let input = CsvSeries {
                     series: series.clone(),
                     format,
+                    literal_gaps: LiteralGaps::default(),
                 };
                 let mut fast = Vec::new();
                 write_points(&mut fast, &input, &detection).unwrap();

@@ -139,6 +139,59 @@ fn malformed_line_names_file_and_line() {
     assert!(!err.contains("panicked"));
 }
 
+/// Issue 19: three rows spanning 49 million one-second buckets drove the
+/// process to 2.76 GB. They are refused up front, at once, with the figures.
+#[test]
+fn a_span_far_beyond_the_rows_is_refused_at_once() {
+    let csv =
+        "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:01,2\n2025-07-22 00:00:00,3\n";
+    let started = std::time::Instant::now();
+    let out = vigil(&["detect", "--input", "-"], Some(csv));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("span 49075201 buckets of 1 s, more than the limit of 1000000 for 3 rows"),
+        "stderr: {err}"
+    );
+    assert!(err.contains("lines 2 and 3"), "stderr: {err}");
+}
+
+/// Issue 19: a 10,000-digit number was silently a gap, and 1e308 turned the
+/// bands after it into -inf..inf. Both are refused with their line.
+#[test]
+fn values_beyond_the_detectors_range_are_refused_with_their_line() {
+    for (value, reason) in [
+        (
+            format!("1{}", "0".repeat(10_000)),
+            "overflows a 64-bit float",
+        ),
+        ("1e308".to_string(), "is beyond ±1e100"),
+    ] {
+        let csv = format!("timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:15:00,{value}\n");
+        let out = vigil(&["detect", "--input", "-"], Some(&csv));
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("<stdin>:3: value \""), "stderr: {err}");
+        assert!(err.contains(reason), "stderr: {err}");
+    }
+}
+
+/// NaN and inf are gaps, as the README says, but not silently.
+#[test]
+fn nan_and_inf_are_gaps_with_a_warning() {
+    let csv = "timestamp,value\n2024-05-01 00:00:00,1\n2024-05-01 00:15:00,NaN\n2024-05-01 00:30:00,-inf\n";
+    let out = vigil(&["detect", "--input", "-"], Some(csv));
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("<stdin>: 2 value(s) written as NaN or inf, the first on line 3 (column 2), read as gaps"),
+        "stderr: {err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().nth(2), Some("2024-05-01 00:15:00,,,,,0,"));
+}
+
 #[test]
 fn off_grid_line_is_an_error() {
     let csv =

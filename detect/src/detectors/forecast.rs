@@ -28,9 +28,16 @@
 //! **Gaps.** Gaps inside the fit window are filled by linear interpolation
 //! between the neighbouring observed values (before the first or after the
 //! last observed value: that value). A window with fewer than half of its
-//! buckets observed, a fit that fails (e.g. too little variation for the
-//! optimiser) or a non-finite forecast gives no band, never a panic. A gap
-//! at the evaluated bucket keeps its band and is never anomalous.
+//! buckets observed, a fit that fails or a non-finite forecast gives no
+//! band, never a panic. A gap at the evaluated bucket keeps its band and is
+//! never anomalous.
+//!
+//! **Units.** The model is fitted on the window shifted to its middle value
+//! and scaled to a spread of about 1 ([`units`]): the fit's floating error
+//! is then relative to the spread, not the level, and values near ±1e308
+//! cannot overflow inside it. A window whose values are all equal is not
+//! fitted: the forecast is that value, with a band of width 0 around it (a
+//! constant series is never flagged; any other value after it is).
 //!
 //! The first `window` buckets have no band (and, in batch mode, up to
 //! `refit - 1` more, until the first fit whose window is full).
@@ -46,6 +53,10 @@ use crate::series::{Clock, Series};
 
 use super::common::{check_count, finite, MAX_LEVEL_WINDOW};
 use super::contract::{count, number, period, Detector, Knob, Param, Stream, Tunable};
+
+mod units;
+
+use units::{Units, Window};
 
 /// Parameters of the forecast detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -188,14 +199,35 @@ fn fit_forecast(
     if !fill_gaps(history, buf) {
         return None;
     }
+    let mut scratch = Vec::with_capacity(buf.len());
+    let units = match Units::normalise(buf, &mut scratch) {
+        Window::Scaled(units) => units,
+        Window::Constant(c) => {
+            return Some(augurs_core::Forecast {
+                point: vec![c; horizon],
+                intervals: Some(augurs_core::ForecastIntervals {
+                    level: params.level,
+                    lower: vec![c; horizon],
+                    upper: vec![c; horizon],
+                }),
+            })
+        }
+    };
     let ets = AutoETS::new(1, "AZN").ok()?.into_trend_model();
     let model = MSTLModel::new(vec![params.period], ets);
     let fitted = model.fit(buf).ok()?;
-    let f = fitted.predict(horizon, params.level).ok()?;
+    let mut f = fitted.predict(horizon, params.level).ok()?;
     let ok = f.point.len() == horizon
         && f.intervals
             .as_ref()
             .is_some_and(|i| i.lower.len() == horizon && i.upper.len() == horizon);
+    let intervals = f.intervals.as_mut()?;
+    let model_units = f
+        .point
+        .iter_mut()
+        .chain(intervals.lower.iter_mut())
+        .chain(intervals.upper.iter_mut());
+    model_units.for_each(|y| *y = units.restore(*y));
     ok.then_some(f)
 }
 
@@ -452,6 +484,78 @@ mod tests {
         let mut state = ForecastState::new(p).unwrap();
         let pushed = values.iter().map(|&v| state.push(v)).last().unwrap();
         assert_eq!(pushed, point);
+    }
+
+    /// Issue 19: on a constant series at 5 the fit's floating error gave
+    /// bands like 5.0000017..5.0000044 and flagged points that equal the
+    /// level. No point of a constant series is flagged, whatever the level,
+    /// and a change after it is.
+    #[test]
+    fn a_constant_series_is_never_flagged() {
+        let p = ForecastParams::default();
+        for level in [5.0, 0.1, -3e6, 1e-7] {
+            let mut values = vec![Some(level); 2000];
+            let d = p
+                .run(&Series::new(0, 900, values.clone()).unwrap())
+                .unwrap();
+            let flagged: Vec<usize> = (0..d.len()).filter(|&i| d.point(i).is_anomaly).collect();
+            assert!(flagged.is_empty(), "level {level}: {flagged:?}");
+            for i in p.window + p.refit..d.len() {
+                let point = d.point(i);
+                let (lo, hi) = (point.lower.unwrap(), point.upper.unwrap());
+                assert!(
+                    lo <= level && level <= hi,
+                    "level {level} at {i}: {point:?}"
+                );
+            }
+            // One blip of a millionth: windows are no longer constant, the
+            // fit runs, and the level itself is still inside every band.
+            values[300] = Some(level * (1.0 + 1e-6));
+            let d = p
+                .run(&Series::new(0, 900, values.clone()).unwrap())
+                .unwrap();
+            let flagged: Vec<usize> = (0..d.len()).filter(|&i| d.point(i).is_anomaly).collect();
+            assert!(flagged.is_empty(), "level {level} with a blip: {flagged:?}");
+            values[1999] = Some(level * 1.5);
+            let d = p.run(&Series::new(0, 900, values).unwrap()).unwrap();
+            assert!(d.point(1999).is_anomaly, "level {level}");
+        }
+    }
+
+    /// Issue 19: a series with scattered ±1e308 got no band at all (the
+    /// fit overflowed and failed, without a word). It still gets a finite
+    /// band everywhere after the warm-up.
+    #[test]
+    fn scattered_extreme_values_still_get_bands() {
+        let p = ForecastParams {
+            period: 24,
+            window: 96,
+            refit: 12,
+            level: 0.999,
+        };
+        let mut values = daily(20, 24);
+        let mut x: u64 = 19;
+        for v in values.iter_mut() {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            match x >> 57 {
+                0 => *v = Some(1e308),
+                1 => *v = Some(-1e308),
+                _ => {}
+            }
+        }
+        let extreme = values.iter().filter(|v| v.unwrap().abs() > 1e300).count();
+        assert!(extreme > 5, "{extreme} extreme values");
+        let d = p.run(&Series::new(0, 900, values).unwrap()).unwrap();
+        for i in p.window + p.refit..d.len() {
+            let point = d.point(i);
+            let (lo, hi) = (point.lower, point.upper);
+            assert!(
+                lo.is_some_and(f64::is_finite) && hi.is_some_and(f64::is_finite),
+                "no band at {i}: {point:?}"
+            );
+        }
     }
 
     #[test]

@@ -218,8 +218,10 @@ fn after_long_help() -> String {
 const AFTER_HELP_IO: &str = "\
 INPUT: CSV with the header `timestamp,value`. Timestamps are RFC 3339 (e.g. 2024-05-01T12:15:00Z, \
 any offset, converted to UTC) or `YYYY-MM-DD HH:MM:SS` (UTC), whole seconds, increasing. An empty \
-value is a gap. The step is the smallest difference between consecutive timestamps; every timestamp \
-must be on that grid, and missing rows become gaps.
+value is a gap, and so is NaN or inf (with a warning naming the first line); any other value must \
+be a finite number within ±1e100 (larger numbers are refused with their line). The step is the smallest difference between consecutive timestamps; \
+every timestamp must be on that grid, and missing rows become gaps. A file whose span holds more \
+than 100 buckets per row (at least 1000000 allowed, at most 50000000) is refused up front.
 
 OUTPUT: CSV with the header `timestamp,value,lower,upper,expected,is_anomaly,score`, one row per \
 bucket including gaps. Timestamps are written in the family of the first input row: RFC 3339 as \
@@ -440,7 +442,23 @@ fn write_to(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_period;
+    use super::{parse_period, AFTER_HELP_IO};
+    use crate::csv_series::{BUCKETS_PER_ROW, MAX_BUCKETS, MIN_BUCKET_LIMIT};
+
+    /// The help states the reader's limits; it must state the ones in force.
+    #[test]
+    fn help_states_the_input_limits() {
+        for figure in [
+            format!("within ±{:e}", detect::MAX_MAGNITUDE),
+            format!("more than {BUCKETS_PER_ROW} buckets per row"),
+            format!("at least {MIN_BUCKET_LIMIT} allowed, at most {MAX_BUCKETS}"),
+        ] {
+            assert!(
+                AFTER_HELP_IO.replace('\n', " ").contains(&figure),
+                "{figure}"
+            );
+        }
+    }
 
     #[test]
     fn periods_in_points_and_durations() {
