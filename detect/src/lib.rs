@@ -25,7 +25,8 @@
 //! * [`mask`] — [`impute_masked`], what a baseline sees in place of an open
 //!   alert's span (the same slot a period earlier, at today's level).
 //! * [`alerting`] — the alert decision the server's check and the lab's
-//!   replay share: the floor of what is big enough to alert on.
+//!   replay share: the floor of what is big enough to alert on, silences and
+//!   the lifecycle step (open, repeat, resolve).
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!

@@ -9,7 +9,14 @@
 //!
 //! * [`floor`] — [`AlertFloor`]: anomalies too small to alert on
 //!   (`min_volume`, `min_abs_change`, `ratio_slices`).
+//! * [`lifecycle`] — [`step`]: ok -> firing -> resolved per series, with
+//!   repeats, in bucket time.
+//! * [`silence`] — [`Silence`], [`SilenceScope`]: what mutes a notification.
 
 pub mod floor;
+pub mod lifecycle;
+pub mod silence;
 
 pub use floor::{AlertFloor, Measure};
+pub use lifecycle::{step, AlertConfig, AlertId, Judgment, Notify, OpenAlert, SeriesState, Step};
+pub use silence::{is_muted, Silence, SilenceScope};
