@@ -205,22 +205,14 @@ mod tests {
     const BUCKET_SECONDS: i64 = 15 * 60;
     const T0: i64 = 1_700_000_100 - 1_700_000_100 % BUCKET_SECONDS;
 
+    /// A point judged against the band 90..110 around 100: anomalous
+    /// outside it.
     fn eval(bucket_index: i64, value: Option<f64>) -> Judgment<'static> {
-        let (lower, upper) = (90.0, 110.0);
-        let is_anomaly = value.is_some_and(|v| v < lower || v > upper);
         Judgment {
             metric: "feed_views",
             slice: None,
             bucket: T0 + bucket_index * BUCKET_SECONDS,
-            point: Point {
-                value,
-                lower: Some(lower),
-                upper: Some(upper),
-                expected: Some(100.0),
-                is_anomaly,
-                score: if is_anomaly { 1.0 } else { 0.0 },
-                deviation: value.map(|v| (v - 100.0) / 100.0),
-            },
+            point: Point::assess(value, Some((90.0, 110.0)), Some(100.0), Some(20.0)),
             suppressed: false,
         }
     }
