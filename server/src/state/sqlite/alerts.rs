@@ -27,17 +27,11 @@ impl AlertLog for SqliteState {
         for evaluation in evaluations {
             let mut state = load_state(&tx, evaluation)?;
             let before = state.clone();
-            let step = alerts::step(
-                &mut state,
-                &evaluation.judgment(),
-                now,
-                config,
-                &silences,
-                || {
-                    next_id += 1;
-                    next_id - 1
-                },
-            );
+            let judgment = evaluation.judgment();
+            let step = alerts::step(&mut state, &judgment, now, config, &silences, || {
+                next_id += 1;
+                next_id - 1
+            });
             if state == before {
                 continue;
             }
