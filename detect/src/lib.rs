@@ -24,6 +24,9 @@
 //!   explanations, and training (feature `train`).
 //! * [`mask`] — [`impute_masked`], what a baseline sees in place of an open
 //!   alert's span (the same slot a period earlier, at today's level).
+//! * [`alerting`] — the alert decision the server's check and the lab's
+//!   replay share: the floor of what is big enough to alert on, silences and
+//!   the lifecycle step (open, repeat, resolve).
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
@@ -36,6 +39,7 @@
 //! assert_eq!(detection.anomaly_count(), 1);
 //! ```
 
+pub mod alerting;
 pub mod detection;
 pub mod detectors;
 pub mod engine;

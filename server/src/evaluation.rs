@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use detect::alerting::Judgment;
 use detect::Point;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,19 @@ pub struct Evaluation {
     pub point: Point,
     /// Drill-down, comparisons, cause; filled for anomalous evaluations.
     pub context: AlertContext,
+}
+
+impl Evaluation {
+    /// What the alert lifecycle ([`detect::alerting::step`]) reads of it.
+    pub fn judgment(&self) -> Judgment<'_> {
+        Judgment {
+            metric: &self.metric,
+            slice: self.slice.as_ref(),
+            bucket: self.bucket,
+            point: self.point,
+            suppressed: self.context.suppressed.is_some(),
+        }
+    }
 }
 
 /// Series with an open alert, and the first anomalous bucket of each: the

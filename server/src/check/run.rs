@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{evaluate_all, plan, Evaluation};
+use crate::alerts::significance;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::{Source, SourceError};
@@ -150,7 +151,7 @@ impl Checker {
         for evaluation in &mut evaluations {
             evaluation.context.late = late;
         }
-        self.alerting.floor.apply(&mut evaluations, &self.metrics);
+        significance::apply(&self.alerting.floor, &mut evaluations, &self.metrics);
         let anomalies = evaluations.iter().filter(|e| e.point.is_anomaly).count();
         let mut enqueued = 0;
         if !dry_run {

@@ -17,7 +17,7 @@ pub mod render;
 
 use std::sync::Arc;
 
-use crate::alerts::lifecycle::Notify;
+use crate::alerts::Notify;
 use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;

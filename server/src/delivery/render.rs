@@ -4,7 +4,7 @@
 
 use detect::Series;
 
-use crate::alerts::lifecycle::Notify;
+use crate::alerts::Notify;
 use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, watermark};

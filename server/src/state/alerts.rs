@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::lifecycle::{AlertConfig, AlertId};
+use crate::alerts::{AlertConfig, AlertId};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::lifecycle::{AlertId, Notify};
+use crate::alerts::{AlertId, Notify};
 use crate::evaluation::AlertContext;
 use crate::metrics::model::SliceKey;
 

@@ -1,7 +1,7 @@
 //! Silences: a scope (everything, a metric, a series) muted until a time,
 //! from the config, a Telegram button or the web UI ([`Silences`]).
 
-use crate::alerts::lifecycle::{AlertId, Silence, SilenceScope};
+use crate::alerts::{AlertId, Silence, SilenceScope};
 
 use super::AlertError;
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use app::api::backend::{ApiError, ApiResult};
 use app::api::{CardAlert, CardEvaluation, CardStatus, MetricCard, Overview, OVERVIEW_HOURS};
 
-use crate::alerts::lifecycle::is_muted;
+use crate::alerts::is_muted;
 use crate::alerts::Silence;
 use crate::evaluation::OpenSince;
 use crate::metrics::model::{on_grid, MetricDef, TimeRange, BUCKET_SECONDS};

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{slice_from, slice_parts, sql, SqliteState};
-use crate::alerts::lifecycle::{self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Step};
+use crate::alerts::{self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Step};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 use crate::state::sqlite::outbox::enqueue;
@@ -27,7 +27,8 @@ impl AlertLog for SqliteState {
         for evaluation in evaluations {
             let mut state = load_state(&tx, evaluation)?;
             let before = state.clone();
-            let step = lifecycle::step(&mut state, evaluation, now, config, &silences, || {
+            let judgment = evaluation.judgment();
+            let step = alerts::step(&mut state, &judgment, now, config, &silences, || {
                 next_id += 1;
                 next_id - 1
             });

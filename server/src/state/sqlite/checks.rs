@@ -9,7 +9,7 @@ use super::alerts::{insert_event, next_alert_id};
 use super::outbox::enqueue;
 use super::silences::query_silences;
 use super::{redact, sql, SqliteState};
-use crate::alerts::lifecycle::{self, AlertId, Notify};
+use crate::alerts::{is_muted, AlertId, Notify};
 use crate::evaluation::{AlertContext, Evaluation};
 use crate::state::{
     AlertError, CheckRecord, Checks, LatestEvaluation, NotificationPayload, OutboxItem,
@@ -87,7 +87,7 @@ impl Checks for SqliteState {
             return Ok(None);
         }
         let id = next_alert_id(&tx)?;
-        let muted = lifecycle::is_muted(&query_silences(&tx, Some(now))?, SOURCE_METRIC, None, now);
+        let muted = is_muted(&query_silences(&tx, Some(now))?, SOURCE_METRIC, None, now);
         tx.execute(
             "INSERT INTO alerts (id, metric, started_at, detector, state, muted)
              VALUES (?1, ?2, ?3, 'availability', 'firing', ?4)",

@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{redact, sql, SqliteState};
-use crate::alerts::lifecycle::AlertId;
+use crate::alerts::AlertId;
 use crate::state::{
     AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
 };

@@ -4,7 +4,7 @@ use rusqlite::{params, Connection};
 
 use super::alerts::insert_event;
 use super::{slice_from, sql, SqliteState};
-use crate::alerts::lifecycle::{AlertId, Silence, SilenceScope};
+use crate::alerts::{AlertId, Silence, SilenceScope};
 use crate::state::{AlertError, AlertLog, Silences};
 
 impl Silences for SqliteState {

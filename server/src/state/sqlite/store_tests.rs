@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use detect::Point;
 use proptest::prelude::*;
 
-use crate::alerts::lifecycle::{AlertConfig, Notify, SilenceScope};
+use crate::alerts::{AlertConfig, Notify, SilenceScope};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::state::prelude::*;

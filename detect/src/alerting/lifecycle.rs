@@ -1,22 +1,21 @@
 //! The alert state machine of one series (a metric, or one slice of it):
-//! ok -> firing -> resolved (-> ok), driven by one [`Evaluation`] per bucket.
+//! ok -> firing -> resolved (-> ok), driven by one [`Judgment`] per bucket.
 //!
-//! Pure: no I/O and no clock. [`step`] takes the series' state, the evaluation,
+//! Pure: no I/O and no clock. [`step`] takes the series' state, the judgment,
 //! `now` (for silences only) and the active silences, mutates the state and
 //! says what, if anything, to notify. Timing (repeat interval, durations) is in
 //! *bucket* time, so replaying the same buckets always gives the same result,
 //! however late they are evaluated.
 
-use serde::{Deserialize, Serialize};
-
-use crate::evaluation::Evaluation;
-use crate::metrics::model::SliceKey;
+use super::silence::{is_muted, Silence};
+use crate::{Point, SliceKey};
 
 /// Alert identifier (what button callbacks carry).
 pub type AlertId = u64;
 
 /// Lifecycle settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AlertConfig {
     /// A still-firing alert is repeated once this many seconds (of bucket time)
     /// have passed since its last notification. Default: 1 hour.
@@ -52,62 +51,10 @@ pub struct SeriesState {
     pub open: Option<OpenAlert>,
 }
 
-/// What a silence covers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "scope", rename_all = "snake_case")]
-pub enum SilenceScope {
-    /// Every metric and slice.
-    All,
-    /// A metric, whole and all its slices.
-    Metric { metric: String },
-    /// One slice of a metric (or the whole metric only, with `slice: None`).
-    Slice {
-        metric: String,
-        slice: Option<SliceKey>,
-    },
-}
-
-impl SilenceScope {
-    pub fn covers(&self, metric: &str, slice: Option<&SliceKey>) -> bool {
-        match self {
-            SilenceScope::All => true,
-            SilenceScope::Metric { metric: m } => m == metric,
-            SilenceScope::Slice {
-                metric: m,
-                slice: s,
-            } => m == metric && s.as_ref() == slice,
-        }
-    }
-}
-
-/// A silence: notifications in its scope are muted until `until` (unix seconds)
-/// unless it was ended earlier.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Silence {
-    pub id: i64,
-    pub scope: SilenceScope,
-    pub until: i64,
-    pub created_by: String,
-    pub created_at: i64,
-    pub ended_at: Option<i64>,
-}
-
-impl Silence {
-    pub fn is_active(&self, now: i64) -> bool {
-        self.created_at <= now && now < self.until && self.ended_at.is_none_or(|end| now < end)
-    }
-}
-
-/// Whether any of `silences` mutes this series at `now`.
-pub fn is_muted(silences: &[Silence], metric: &str, slice: Option<&SliceKey>, now: i64) -> bool {
-    silences
-        .iter()
-        .any(|s| s.is_active(now) && s.scope.covers(metric, slice))
-}
-
 /// A notification the lifecycle asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum Notify {
     /// A new alert: send a new message.
     Opened,
@@ -140,7 +87,21 @@ pub struct Step {
     pub started_at: i64,
 }
 
-/// How one evaluation reads.
+/// What [`step`] reads of one series at one bucket: the detector's point,
+/// and whether the alerting floor holds its anomaly back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Judgment<'a> {
+    pub metric: &'a str,
+    pub slice: Option<&'a SliceKey>,
+    /// Start of the bucket (unix seconds).
+    pub bucket: i64,
+    pub point: Point,
+    /// The anomaly is too small to matter ([`super::AlertFloor`]): it reads
+    /// as normal.
+    pub suppressed: bool,
+}
+
+/// How one judgment reads.
 enum Reading {
     Anomalous,
     Normal,
@@ -149,8 +110,8 @@ enum Reading {
     Unknown,
 }
 
-fn read(evaluation: &Evaluation) -> Reading {
-    let p = &evaluation.point;
+fn read(judgment: &Judgment<'_>) -> Reading {
+    let p = &judgment.point;
     // A judgment is a band, one bound of one (`drop` without a rise limit),
     // or an expectation without a band (`learned`: its judgment is a
     // probability, not an interval).
@@ -158,7 +119,7 @@ fn read(evaluation: &Evaluation) -> Reading {
     match p.value {
         Some(v) if v.is_finite() && judged => {
             // A suppressed anomaly (too small to matter) reads as normal.
-            if p.is_anomaly && evaluation.context.suppressed.is_none() {
+            if p.is_anomaly && !judgment.suppressed {
                 Reading::Anomalous
             } else {
                 Reading::Normal
@@ -168,24 +129,24 @@ fn read(evaluation: &Evaluation) -> Reading {
     }
 }
 
-/// Advances `state` by one evaluation. `new_id` is called only when an alert
+/// Advances `state` by one judgment. `new_id` is called only when an alert
 /// opens. Returns the step to record, or `None` (nothing to notify, a gap, or
 /// a bucket at or before the last evaluated one — then `state` is unchanged).
 pub fn step(
     state: &mut SeriesState,
-    evaluation: &Evaluation,
+    judgment: &Judgment<'_>,
     now: i64,
     config: &AlertConfig,
     silences: &[Silence],
     new_id: impl FnOnce() -> AlertId,
 ) -> Option<Step> {
-    let bucket = evaluation.bucket;
+    let bucket = judgment.bucket;
     if state.last_bucket.is_some_and(|last| bucket <= last) {
         return None;
     }
     state.last_bucket = Some(bucket);
-    let muted = is_muted(silences, &evaluation.metric, evaluation.slice.as_ref(), now);
-    match (read(evaluation), state.open.as_mut()) {
+    let muted = is_muted(silences, judgment.metric, judgment.slice, now);
+    match (read(judgment), state.open.as_mut()) {
         (Reading::Anomalous, None) => {
             let id = new_id();
             state.open = Some(OpenAlert {
@@ -238,29 +199,21 @@ pub fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::model::BUCKET_SECONDS;
-    use detect::Point;
+    use crate::alerting::SilenceScope;
 
+    /// The server's bucket: 15 minutes.
+    const BUCKET_SECONDS: i64 = 15 * 60;
     const T0: i64 = 1_700_000_100 - 1_700_000_100 % BUCKET_SECONDS;
 
-    fn eval(bucket_index: i64, value: Option<f64>) -> Evaluation {
-        let (lower, upper) = (90.0, 110.0);
-        let is_anomaly = value.is_some_and(|v| v < lower || v > upper);
-        Evaluation {
-            metric: "feed_views".into(),
+    /// A point judged against the band 90..110 around 100: anomalous
+    /// outside it.
+    fn eval(bucket_index: i64, value: Option<f64>) -> Judgment<'static> {
+        Judgment {
+            metric: "feed_views",
             slice: None,
             bucket: T0 + bucket_index * BUCKET_SECONDS,
-            detector: "iqr".into(),
-            point: Point {
-                value,
-                lower: Some(lower),
-                upper: Some(upper),
-                expected: Some(100.0),
-                is_anomaly,
-                score: if is_anomaly { 1.0 } else { 0.0 },
-                deviation: value.map(|v| (v - 100.0) / 100.0),
-            },
-            context: Default::default(),
+            point: Point::assess(value, Some((90.0, 110.0)), Some(100.0), Some(20.0)),
+            suppressed: false,
         }
     }
 
@@ -349,7 +302,6 @@ mod tests {
     fn a_judgment_without_a_band_opens_and_resolves() {
         let bandless = |index, value: f64, anomalous: bool| {
             let mut e = eval(index, Some(value));
-            e.detector = "learned".into();
             e.point.lower = None;
             e.point.upper = None;
             e.point.is_anomaly = anomalous;
@@ -453,36 +405,24 @@ mod tests {
         assert!(s.muted, "no message to edit");
     }
 
+    /// An anomaly the floor holds back reads as normal: it opens nothing,
+    /// and it resolves an alert already open.
     #[test]
-    fn scopes_cover_what_they_say() {
-        let android = SliceKey {
-            dimension: "os".into(),
-            value: "Android".into(),
+    fn a_suppressed_anomaly_reads_as_normal() {
+        let suppressed = |index| Judgment {
+            suppressed: true,
+            ..eval(index, Some(200.0))
         };
-        let ios = SliceKey {
-            dimension: "os".into(),
-            value: "iOS".into(),
-        };
-        let metric = SilenceScope::Metric {
-            metric: "ctr".into(),
-        };
-        let slice = SilenceScope::Slice {
-            metric: "ctr".into(),
-            slice: Some(android.clone()),
-        };
-        assert!(SilenceScope::All.covers("x", Some(&ios)));
-        assert!(metric.covers("ctr", None) && metric.covers("ctr", Some(&ios)));
-        assert!(!metric.covers("views", None));
-        assert!(slice.covers("ctr", Some(&android)));
-        assert!(!slice.covers("ctr", Some(&ios)) && !slice.covers("ctr", None));
-        let ended = Silence {
-            id: 1,
-            scope: SilenceScope::All,
-            until: 100,
-            created_by: "a".into(),
-            created_at: 0,
-            ended_at: Some(50),
-        };
-        assert!(ended.is_active(49) && !ended.is_active(50) && !ended.is_active(100));
+        let mut state = SeriesState::default();
+        let config = AlertConfig::default();
+        assert_eq!(
+            step(&mut state, &suppressed(0), 0, &config, &[], || 1),
+            None
+        );
+        assert!(state.open.is_none());
+        step(&mut state, &eval(1, Some(200.0)), 0, &config, &[], || 2).expect("opened");
+        let s = step(&mut state, &suppressed(2), 0, &config, &[], || 3).expect("resolved");
+        assert_eq!(s.notify, Notify::Resolved { lasted_secs: 900 });
+        assert!(state.open.is_none());
     }
 }
