@@ -169,15 +169,13 @@ impl Detector for LearnedParams {
         };
         let rows: Vec<Row> = recent.iter().map(|(_, (row, _))| *row).collect();
         let probabilities = self.model.probabilities(&rows);
-        let expected = expectation(context);
-        let reached: Vec<bool> = recent
-            .iter()
-            .zip(&probabilities)
-            .map(|((value, (_, context)), p)| self.reaches(*value, expectation(context), *p))
-            .collect();
-        let newest = reached.len() - 1;
-        let confirmed = self.confirmed(&reached[..newest], reached[newest]);
-        Ok(self.point_from(*value, expected, probabilities[newest], confirmed))
+        let mut confirmation = Confirmation::new(self.confirm);
+        let mut confirmed = false;
+        for ((value, (_, context)), p) in recent.iter().zip(&probabilities) {
+            confirmed = confirmation.push(self.reaches(*value, expectation(context), *p));
+        }
+        let newest = *probabilities.last().unwrap_or(&0.0);
+        Ok(self.point_from(*value, expectation(context), newest, confirmed))
     }
 
     fn state(&self, clock: Clock) -> Result<LearnedState, DetectError> {
@@ -185,7 +183,7 @@ impl Detector for LearnedParams {
         Ok(LearnedState {
             params: *self,
             features: FeatureState::new(clock, Some(self.period)),
-            reached: Vec::with_capacity(self.confirm),
+            confirmation: Confirmation::new(self.confirm),
         })
     }
 
@@ -198,15 +196,13 @@ impl Detector for LearnedParams {
         let judged = Judged::of(self, series);
         out.clear();
         out.reserve(judged.probabilities.len());
-        let mut reached = Vec::with_capacity(judged.probabilities.len());
+        let mut confirmation = Confirmation::new(self.confirm);
         for ((value, expected), p) in series
             .values()
             .zip(&judged.expected)
             .zip(&judged.probabilities)
         {
-            let reaches = self.reaches(value, *expected, *p);
-            let confirmed = self.confirmed(&reached, reaches);
-            reached.push(reaches);
+            let confirmed = confirmation.push(self.reaches(value, *expected, *p));
             out.push(self.point_from(value, *expected, *p, confirmed));
         }
         Ok(())
@@ -271,21 +267,16 @@ impl LearnedParams {
         value.is_some() && p >= self.threshold && big_enough
     }
 
-    fn confirmed(&self, before: &[bool], reaches: bool) -> bool {
-        confirmed(before, reaches, self.confirm)
-    }
-
     /// The point of a bucket whose expectation is `expected` and
-    /// probability `p`, anomalous when `confirmed`.
+    /// probability `p`, anomalous (confirmed) or not.
     fn point_from(
         &self,
         value: Option<f64>,
         expected: Option<f64>,
         p: f64,
-        confirmed: bool,
+        is_anomaly: bool,
     ) -> Point {
         let deviation = deviation(value, expected);
-        let is_anomaly = confirmed;
         Point {
             value,
             lower: None,
@@ -298,12 +289,38 @@ impl LearnedParams {
     }
 }
 
-/// Whether the newest bucket, which `reaches` the threshold or not, is
-/// anomalous under `confirm`, after `before` (whether each earlier bucket
-/// reached it, oldest first). Training chooses the threshold with it too.
-pub(crate) fn confirmed(before: &[bool], reaches: bool, confirm: usize) -> bool {
-    let window = &before[before.len().saturating_sub(confirm)..];
-    reaches && window.iter().filter(|&&r| r).count() + 1 >= confirm
+/// The confirmation rule over a run of buckets, one at a time: whether the
+/// newest, which reaches the threshold or not, is anomalous because it and
+/// at least `confirm - 1` of the `confirm` buckets before it reach it. The
+/// batch run, the stream, the newest point and training's threshold choice
+/// all flag through it.
+#[derive(Debug, Clone)]
+pub(crate) struct Confirmation {
+    confirm: usize,
+    /// Whether each of the last `confirm` buckets reached the threshold,
+    /// oldest first.
+    before: std::collections::VecDeque<bool>,
+}
+
+impl Confirmation {
+    pub(crate) fn new(confirm: usize) -> Self {
+        Confirmation {
+            confirm,
+            before: std::collections::VecDeque::with_capacity(confirm),
+        }
+    }
+
+    /// Takes the next bucket; returns whether it is anomalous.
+    pub(crate) fn push(&mut self, reaches: bool) -> bool {
+        let confirmed = reaches && self.before.iter().filter(|&&r| r).count() + 1 >= self.confirm;
+        if self.before.len() == self.confirm {
+            self.before.pop_front();
+        }
+        if self.confirm > 0 {
+            self.before.push_back(reaches);
+        }
+        confirmed
+    }
 }
 
 /// What the point says was expected: the seasonal baseline when there is
@@ -320,9 +337,7 @@ fn expectation(context: &Context) -> Option<f64> {
 pub struct LearnedState {
     params: LearnedParams,
     features: FeatureState,
-    /// Whether each of the last `confirm` buckets reached the threshold,
-    /// oldest first.
-    reached: Vec<bool>,
+    confirmation: Confirmation,
 }
 
 impl Stream for LearnedState {
@@ -332,12 +347,7 @@ impl Stream for LearnedState {
         let (row, context) = self.features.push(value);
         let p = params.model.probability(&row);
         let expected = expectation(&context);
-        let reaches = params.reaches(value, expected, p);
-        let confirmed = params.confirmed(&self.reached, reaches);
-        if self.reached.len() == params.confirm {
-            self.reached.remove(0);
-        }
-        self.reached.push(reaches);
+        let confirmed = self.confirmation.push(params.reaches(value, expected, p));
         params.point_from(value, expected, p, confirmed)
     }
 }

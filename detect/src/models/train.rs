@@ -10,7 +10,7 @@
 use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
 
-use crate::detectors::learned::confirmed;
+use crate::detectors::learned::Confirmation;
 use crate::eval::families::generate_families;
 use crate::eval::labels::LabelledSeries;
 use crate::eval::report::daily_period;
@@ -284,8 +284,7 @@ pub fn case_probabilities(model: &Model, case: &LabelledSeries) -> Vec<f64> {
     p
 }
 
-/// The pooled score of the cases at `threshold`.
-/// A bucket is flagged as the learned detector flags it: its probability
+/// The pooled score of the cases at `threshold`. A bucket is flagged as the learned detector flags it: its probability
 /// reaches `threshold`, confirmed by `options.confirm`.
 fn pooled(
     cases: &[TrainingCase],
@@ -295,15 +294,10 @@ fn pooled(
 ) -> Score {
     let mut total = Score::default();
     for (c, p) in cases.iter().zip(probabilities) {
-        let mut reached = Vec::with_capacity(p.len());
+        let mut confirmation = Confirmation::new(options.confirm);
         let flags: Vec<bool> = p
             .iter()
-            .map(|&p| {
-                let reaches = p >= threshold;
-                let flag = confirmed(&reached, reaches, options.confirm);
-                reached.push(reaches);
-                flag
-            })
+            .map(|&p| confirmation.push(p >= threshold))
             .collect();
         total.merge(&score_flags(&flags, c.case, options.tolerance));
     }
