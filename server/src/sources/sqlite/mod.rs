@@ -504,15 +504,17 @@ impl CachedQuery {
         range: TimeRange,
         context: &str,
     ) -> Result<Vec<CachedRow>, SourceError> {
-        let synced = store.sync_rollup(&self.key.table);
-        store
-            .cache
-            .rows(&self.key, range, |sub_range| match synced {
+        // Synced on the first sub-range the memory cache lacks, not on every
+        // read: a read it serves whole touches neither the file nor its lock.
+        let mut synced = None;
+        store.cache.rows(&self.key, range, |sub_range| {
+            match *synced.get_or_insert_with(|| store.sync_rollup(&self.key.table)) {
                 Some(synced) => {
                     self.fetch_through_rollup(store, connection, synced, sub_range, context)
                 }
                 None => self.fetch(connection, sub_range, context),
-            })
+            }
+        })
     }
 
     /// The rows of one sub-range the memory cache lacks: the rollup's, and
