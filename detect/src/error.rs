@@ -81,4 +81,14 @@ pub enum DetectError {
         /// The series' length.
         len: usize,
     },
+    /// Series replayed together that are not on one grid.
+    #[error(
+        "series of {found} points replayed with a metric of {expected}: all must be on one grid"
+    )]
+    LengthMismatch {
+        /// Points of the metric.
+        expected: usize,
+        /// Points of the series that differs.
+        found: usize,
+    },
 }

@@ -17,6 +17,15 @@ pub struct AlertFloor {
     pub min_abs_change: f64,
     /// Whether slices of ratio metrics alert on their own.
     pub ratio_slices: bool,
+    /// Whether a slice that moves the same way as its firing metric is held
+    /// back ([`super::inhibition`]): the metric's alert already lists it.
+    #[cfg_attr(feature = "serde", serde(default = "inhibit_by_default"))]
+    pub inhibit_slices: bool,
+}
+
+#[cfg(feature = "serde")]
+fn inhibit_by_default() -> bool {
+    true
 }
 
 /// What a metric's values measure, as far as the floor cares: a volume
@@ -38,6 +47,7 @@ impl Default for AlertFloor {
             min_volume: 20.0,
             min_abs_change: 5.0,
             ratio_slices: false,
+            inhibit_slices: true,
         }
     }
 }

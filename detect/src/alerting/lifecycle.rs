@@ -20,12 +20,27 @@ pub struct AlertConfig {
     /// A still-firing alert is repeated once this many seconds (of bucket time)
     /// have passed since its last notification. Default: 1 hour.
     pub repeat_after_secs: i64,
+    /// An alert resolves only after this many judged buckets in a row read
+    /// normal (at least 1). Default 2: one calm bucket inside a noisy
+    /// incident would otherwise resolve it, and the next noisy bucket open a
+    /// new alert and send a new message.
+    #[cfg_attr(feature = "serde", serde(default = "default_resolve_after"))]
+    pub resolve_after: u32,
+}
+
+/// Buckets back in band before an alert resolves, by default.
+pub const DEFAULT_RESOLVE_AFTER: u32 = 2;
+
+#[cfg(feature = "serde")]
+fn default_resolve_after() -> u32 {
+    DEFAULT_RESOLVE_AFTER
 }
 
 impl Default for AlertConfig {
     fn default() -> Self {
         Self {
             repeat_after_secs: 3600,
+            resolve_after: DEFAULT_RESOLVE_AFTER,
         }
     }
 }
@@ -41,6 +56,10 @@ pub struct OpenAlert {
     /// Whether any notification of this alert was not muted (a message exists
     /// to reply to or edit).
     pub announced: bool,
+    /// Judged buckets in a row that read normal since the last anomalous
+    /// one: the alert resolves when this reaches
+    /// [`AlertConfig::resolve_after`].
+    pub calm: u32,
 }
 
 /// What is remembered per series between evaluations.
@@ -154,6 +173,7 @@ pub fn step(
                 started_at: bucket,
                 last_notified_at: bucket,
                 announced: !muted,
+                calm: 0,
             });
             Some(Step {
                 alert_id: id,
@@ -164,6 +184,7 @@ pub fn step(
             })
         }
         (Reading::Anomalous, Some(open)) => {
+            open.calm = 0;
             if bucket - open.last_notified_at < config.repeat_after_secs.max(1) {
                 return None;
             }
@@ -180,6 +201,10 @@ pub fn step(
             })
         }
         (Reading::Normal, Some(open)) => {
+            open.calm = open.calm.saturating_add(1);
+            if open.calm < config.resolve_after.max(1) {
+                return None;
+            }
             let step = Step {
                 alert_id: open.id,
                 bucket,
@@ -204,6 +229,12 @@ mod tests {
     /// The server's bucket: 15 minutes.
     const BUCKET_SECONDS: i64 = 15 * 60;
     const T0: i64 = 1_700_000_100 - 1_700_000_100 % BUCKET_SECONDS;
+    /// Resolving at the first normal bucket: the rules below without flap
+    /// damping (tested on its own at the end).
+    const ONE_BUCKET: AlertConfig = AlertConfig {
+        repeat_after_secs: 3600,
+        resolve_after: 1,
+    };
 
     /// A point judged against the band 90..110 around 100: anomalous
     /// outside it.
@@ -239,7 +270,7 @@ mod tests {
                 &mut self.state,
                 &e,
                 now,
-                &AlertConfig::default(),
+                &ONE_BUCKET,
                 &self.silences,
                 || {
                     *next += 1;
@@ -309,7 +340,7 @@ mod tests {
             e
         };
         let mut state = SeriesState::default();
-        let config = AlertConfig::default();
+        let config = ONE_BUCKET;
         let opened = step(&mut state, &bandless(1, 0.0, true), 0, &config, &[], || 7);
         assert!(opened.is_some() && state.open.is_some(), "{opened:?}");
         for k in 2..6 {
@@ -338,14 +369,7 @@ mod tests {
         no_band.point.lower = None;
         no_band.point.upper = None;
         no_band.point.expected = None;
-        let s = step(
-            &mut run.state,
-            &no_band,
-            0,
-            &AlertConfig::default(),
-            &[],
-            || 99,
-        );
+        let s = step(&mut run.state, &no_band, 0, &ONE_BUCKET, &[], || 99);
         assert_eq!(s, None);
         assert!(run.state.open.is_some());
         assert_eq!(run.state.last_bucket, Some(no_band.bucket));
@@ -414,7 +438,7 @@ mod tests {
             ..eval(index, Some(200.0))
         };
         let mut state = SeriesState::default();
-        let config = AlertConfig::default();
+        let config = ONE_BUCKET;
         assert_eq!(
             step(&mut state, &suppressed(0), 0, &config, &[], || 1),
             None
@@ -424,5 +448,37 @@ mod tests {
         let s = step(&mut state, &suppressed(2), 0, &config, &[], || 3).expect("resolved");
         assert_eq!(s.notify, Notify::Resolved { lasted_secs: 900 });
         assert!(state.open.is_none());
+    }
+
+    /// Flap damping: one calm bucket inside an incident does not resolve
+    /// it (the next noisy bucket would open a second alert and message);
+    /// `resolve_after` calm buckets in a row do, and an anomaly in between
+    /// starts the count again.
+    #[test]
+    fn an_alert_resolves_only_after_enough_calm_buckets_in_a_row() {
+        let config = AlertConfig::default();
+        assert_eq!(config.resolve_after, 2);
+        let mut state = SeriesState::default();
+        let mut at =
+            |index, value| step(&mut state, &eval(index, Some(value)), 0, &config, &[], || 1);
+        assert_eq!(at(0, 200.0).map(|s| s.notify), Some(Notify::Opened));
+        assert_eq!(at(1, 100.0), None, "one calm bucket");
+        assert_eq!(at(2, 200.0), None, "still the same alert, no new message");
+        assert_eq!(at(3, 100.0), None, "the count starts again");
+        let s = at(4, 100.0).expect("resolved on the second calm bucket in a row");
+        assert_eq!(
+            s.notify,
+            Notify::Resolved {
+                lasted_secs: 4 * BUCKET_SECONDS
+            }
+        );
+        assert_eq!((s.alert_id, s.started_at), (1, T0));
+        // A gap neither resolves nor breaks the count.
+        let mut state = SeriesState::default();
+        let mut at = |index, value| step(&mut state, &eval(index, value), 0, &config, &[], || 2);
+        at(0, Some(200.0)).expect("opened");
+        assert_eq!(at(1, Some(100.0)), None);
+        assert_eq!(at(2, None), None);
+        assert!(at(3, Some(100.0)).is_some_and(|s| s.notify.kind() == "resolved"));
     }
 }

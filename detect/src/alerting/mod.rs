@@ -12,11 +12,24 @@
 //! * [`lifecycle`] — [`step`]: ok -> firing -> resolved per series, with
 //!   repeats, in bucket time.
 //! * [`silence`] — [`Silence`], [`SilenceScope`]: what mutes a notification.
+//! * [`inhibition`] — slices that move with their firing metric are part of
+//!   its alert, not alerts of their own.
+//! * [`judge`] — the newest-point judgment of a live check: the history it
+//!   reads, an open alert's span kept out of the baseline.
+//! * [`replay`] — all of the above over a metric's history, bucket by bucket:
+//!   what the live check would have sent.
 
 pub mod floor;
+pub mod inhibition;
+pub mod judge;
 pub mod lifecycle;
+pub mod replay;
 pub mod silence;
 
 pub use floor::{AlertFloor, Measure};
+pub use inhibition::{inhibition, Parent};
+pub use judge::{history_start, newest_judgment, Masked};
+pub use lifecycle::DEFAULT_RESOLVE_AFTER;
 pub use lifecycle::{step, AlertConfig, AlertId, Judgment, Notify, OpenAlert, SeriesState, Step};
+pub use replay::{replay, History, Rules, Sent};
 pub use silence::{is_muted, Silence, SilenceScope};

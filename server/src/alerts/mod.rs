@@ -47,7 +47,12 @@ mod tests {
         assert_eq!(serde_json::from_str::<SilenceScope>(text).unwrap(), scope);
         assert_eq!(
             serde_json::to_string(&AlertConfig::default()).unwrap(),
-            r#"{"repeat_after_secs":3600}"#
+            r#"{"repeat_after_secs":3600,"resolve_after":2}"#
+        );
+        // Written before flap damping: resolves after the default two.
+        assert_eq!(
+            serde_json::from_str::<AlertConfig>(r#"{"repeat_after_secs":3600}"#).unwrap(),
+            AlertConfig::default()
         );
     }
 }

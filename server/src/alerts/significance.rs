@@ -1,10 +1,13 @@
-//! The server's side of the alerting floor ([`detect::alerting::floor`]):
-//! each evaluation's metric definition says what it measures, and the
-//! floor's reason lands in the evaluation's context.
+//! The server's side of the alerting floor ([`detect::alerting::floor`]) and
+//! of inhibition ([`detect::alerting::inhibition`]): each evaluation's metric
+//! definition says what it measures, and the reason an anomaly does not alert
+//! lands in the evaluation's context.
 
 pub use detect::alerting::{AlertFloor, Measure};
 
-use crate::evaluation::Evaluation;
+use detect::alerting::{inhibition, Parent};
+
+use crate::evaluation::{Evaluation, OpenSince};
 use crate::metrics::model::{Aggregate, MetricDef};
 
 /// What the floor needs to know of a metric's aggregate.
@@ -24,6 +27,36 @@ pub fn apply(floor: &AlertFloor, evaluations: &mut [Evaluation], metrics: &[Metr
                 evaluation.slice.is_some(),
                 &evaluation.point,
             );
+        }
+    }
+}
+
+/// Holds back the anomalous slices that move the same way as their firing
+/// metric (when `floor.inhibit_slices`): the metric's alert lists them.
+/// `open_since` is the alert state before this check, as the replay reads it.
+pub fn inhibit(floor: &AlertFloor, evaluations: &mut [Evaluation], open_since: &OpenSince) {
+    if !floor.inhibit_slices {
+        return;
+    }
+    let parents: Vec<(String, i64, Parent)> = evaluations
+        .iter()
+        .filter(|e| e.slice.is_none())
+        .map(|e| {
+            let open = open_since.contains_key(&(e.metric.clone(), None));
+            let parent = Parent::new(&e.point, e.context.suppressed.is_some(), open);
+            (e.metric.clone(), e.bucket, parent)
+        })
+        .collect();
+    for evaluation in evaluations.iter_mut() {
+        if evaluation.slice.is_none() || evaluation.context.suppressed.is_some() {
+            continue;
+        }
+        let parent = parents.iter().find(|(metric, bucket, _)| {
+            *metric == evaluation.metric && *bucket == evaluation.bucket
+        });
+        if let Some((_, _, parent)) = parent {
+            evaluation.context.suppressed =
+                inhibition(parent, &evaluation.metric, &evaluation.point);
         }
     }
 }

@@ -6,6 +6,9 @@ pub mod context;
 #[cfg(test)]
 mod open_alert_tests;
 pub mod plan;
+pub mod replay;
+#[cfg(test)]
+mod replay_tests;
 pub mod run;
 
 use detect::Ensemble;
@@ -126,23 +129,18 @@ fn evaluate(
 ) -> Evaluation {
     let bucket = range.to - BUCKET_SECONDS;
     let mut values = grid_values(metric, range, watermark, buckets);
-    let continuing;
-    let detector = if masked.own_alert_open {
-        continuing = detector.continuing();
-        &continuing
-    } else {
-        detector
+    let masked = detect::alerting::Masked {
+        slots: masked
+            .from
+            .map_or(0..0, |from| slots_between(range, from, bucket)),
+        own_alert_open: masked.own_alert_open,
     };
-    if let Some(from) = masked.from {
-        let masked = slots_between(range, from, bucket);
-        detect::impute_masked(&mut values, masked, plan::DAY_BUCKETS);
-    }
     // The spec was validated when the check was configured; one that still fails
     // leaves this point empty rather than aborting the whole check.
     let clock = detect::Clock::new(range.from, BUCKET_SECONDS);
-    let combined = detector
-        .newest_point(values.iter().copied(), clock)
-        .unwrap_or_default();
+    let combined =
+        detect::alerting::newest_judgment(detector, &mut values, clock, &masked, plan::DAY_BUCKETS)
+            .unwrap_or_default();
     // Explained only when it alerts: the words cost a second pass.
     let why = combined
         .point

@@ -15,14 +15,10 @@ pub fn newest_complete_bucket(now: i64, grace: i64) -> i64 {
 }
 
 /// The range to read to evaluate `bucket` with a detector that looks back
-/// `lookback` buckets. Missing buckets are skipped by the detectors, so the range
-/// reaches twice as far back: up to `lookback` gaps still give the exact band.
+/// `lookback` buckets ([`detect::alerting::history_start`]: twice the
+/// lookback, since missing buckets are skipped by the detectors).
 pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
-    let back = i64::try_from(lookback.saturating_mul(2)).unwrap_or(i64::MAX / BUCKET_SECONDS);
-    TimeRange {
-        from: bucket.saturating_sub(back.saturating_mul(BUCKET_SECONDS)),
-        to: bucket.saturating_add(BUCKET_SECONDS),
-    }
+    masked_fetch_range(bucket, lookback, None)
 }
 
 /// Buckets in a day: the period of the daily cycle an open alert's span is
@@ -30,19 +26,20 @@ pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
 pub const DAY_BUCKETS: usize = (86_400 / BUCKET_SECONDS) as usize;
 
 /// The range to read to evaluate `bucket` of a series whose alert has been
-/// open since `masked_from`. Beyond the detector's own range, it reaches back
-/// past the masked span by the lookback (what the band needs when the span
-/// stays gaps; at least the [`detect::mask::LEVEL_POINTS`] that give its
-/// level) and by one day more: the span is imputed from the same buckets a
-/// day earlier, scaled by that level.
+/// open since `masked_from`: the detector's own history, and the span before
+/// the alert its imputation needs ([`detect::alerting::history_start`], the
+/// rule the replay reads by too).
 pub fn masked_fetch_range(bucket: i64, lookback: usize, masked_from: Option<i64>) -> TimeRange {
-    let mut range = fetch_range(bucket, lookback);
-    if let Some(since) = masked_from.filter(|since| *since < bucket) {
-        let before = fetch_range(since, lookback.max(detect::mask::LEVEL_POINTS));
-        let day = DAY_BUCKETS as i64 * BUCKET_SECONDS;
-        range.from = range.from.min(before.from.saturating_sub(day));
+    TimeRange {
+        from: detect::alerting::history_start(
+            bucket,
+            BUCKET_SECONDS,
+            lookback,
+            masked_from,
+            DAY_BUCKETS,
+        ),
+        to: bucket.saturating_add(BUCKET_SECONDS),
     }
-    range
 }
 
 /// Buckets an alert's chart shows: the last 24 hours (and yesterday's line).

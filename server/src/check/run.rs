@@ -152,6 +152,7 @@ impl Checker {
             evaluation.context.late = late;
         }
         significance::apply(&self.alerting.floor, &mut evaluations, &self.metrics);
+        significance::inhibit(&self.alerting.floor, &mut evaluations, &open_since);
         let anomalies = evaluations.iter().filter(|e| e.point.is_anomaly).count();
         let mut enqueued = 0;
         if !dry_run {

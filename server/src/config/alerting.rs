@@ -14,6 +14,8 @@
 //! min_volume = 20              # counts below this never alert (noise of tiny slices)
 //! min_abs_change = 5           # nor changes smaller than this
 //! ratio_slices = false         # CTR of one slice alerts on its own only if true
+//! inhibit_slices = true        # while a metric fires, its slices moving the same way are not alerts of their own
+//! resolve_after_buckets = 2    # an alert resolves after this many checks back in band
 //!
 //! [telegram]
 //! # token = "..."              # better: env VIGIL_TELEGRAM_TOKEN (wins over the file)
@@ -170,6 +172,8 @@ pub(super) struct RawAlerts {
     min_volume: Option<f64>,
     min_abs_change: Option<f64>,
     ratio_slices: Option<bool>,
+    inhibit_slices: Option<bool>,
+    resolve_after_buckets: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -274,7 +278,19 @@ pub(super) fn validate(
             .min_abs_change
             .unwrap_or(defaults.floor.min_abs_change),
         ratio_slices: alerts.ratio_slices.unwrap_or(defaults.floor.ratio_slices),
+        inhibit_slices: alerts
+            .inhibit_slices
+            .unwrap_or(defaults.floor.inhibit_slices),
     };
+    let resolve_after = alerts
+        .resolve_after_buckets
+        .unwrap_or(defaults.lifecycle.resolve_after);
+    if !(1..=96).contains(&resolve_after) {
+        problem(
+            "alerts.resolve_after_buckets",
+            "expected 1..=96 checks (15 minutes to a day)".into(),
+        );
+    }
     for (key, value) in [
         ("alerts.min_volume", floor.min_volume),
         ("alerts.min_abs_change", floor.min_abs_change),
@@ -455,6 +471,7 @@ pub(super) fn validate(
         },
         lifecycle: AlertConfig {
             repeat_after_secs: repeat_minutes * 60,
+            resolve_after: resolve_after.clamp(1, 96),
         },
         utc_offset_minutes,
         public_url: alerts

@@ -263,7 +263,7 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
     let (sliced, dimension, value) = slice_parts(evaluation.slice.as_ref());
     let row = tx
         .query_row(
-            "SELECT last_bucket, open_alert_id, started_at, last_notified_at, announced
+            "SELECT last_bucket, open_alert_id, started_at, last_notified_at, announced, calm
              FROM alert_state WHERE metric = ?1 AND sliced = ?2 AND slice_dimension = ?3 AND slice_value = ?4",
             params![evaluation.metric, sliced, dimension, value],
             |r| {
@@ -273,6 +273,7 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
                     r.get::<_, Option<i64>>(2)?,
                     r.get::<_, Option<i64>>(3)?,
                     r.get::<_, bool>(4)?,
+                    r.get::<_, u32>(5)?,
                 ))
             },
         )
@@ -280,13 +281,14 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
         .map_err(sql("load series state"))?;
     Ok(match row {
         None => SeriesState::default(),
-        Some((last_bucket, id, started_at, last_notified_at, announced)) => SeriesState {
+        Some((last_bucket, id, started_at, last_notified_at, announced, calm)) => SeriesState {
             last_bucket: Some(last_bucket),
             open: id.map(|id| OpenAlert {
                 id: id as AlertId,
                 started_at: started_at.unwrap_or(last_bucket),
                 last_notified_at: last_notified_at.unwrap_or(last_bucket),
                 announced,
+                calm,
             }),
         },
     })
@@ -301,12 +303,12 @@ fn save_state(
     let open = state.open.as_ref();
     tx.execute(
         "INSERT INTO alert_state (metric, sliced, slice_dimension, slice_value, last_bucket,
-                                  open_alert_id, started_at, last_notified_at, announced)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                  open_alert_id, started_at, last_notified_at, announced, calm)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (metric, sliced, slice_dimension, slice_value) DO UPDATE SET
              last_bucket = excluded.last_bucket, open_alert_id = excluded.open_alert_id,
              started_at = excluded.started_at, last_notified_at = excluded.last_notified_at,
-             announced = excluded.announced",
+             announced = excluded.announced, calm = excluded.calm",
         params![
             evaluation.metric,
             sliced,
@@ -317,6 +319,7 @@ fn save_state(
             open.map(|o| o.started_at),
             open.map(|o| o.last_notified_at),
             open.is_some_and(|o| o.announced),
+            open.map_or(0, |o| o.calm),
         ],
     )
     .map_err(sql("save series state"))?;

@@ -132,6 +132,8 @@ CREATE TABLE IF NOT EXISTS detector_settings (
 );
 CREATE INDEX IF NOT EXISTS detector_settings_metric ON detector_settings (metric, id);
 "#,
+    // 2: flap damping counts an open alert's calm buckets in a row.
+    "ALTER TABLE alert_state ADD COLUMN calm INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The version this vigil writes and reads.
