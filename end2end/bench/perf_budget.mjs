@@ -33,7 +33,7 @@ const browser = await launchBrowser();
 const over = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${vigil.url}/metric/feed_views`);
+  await page.goto(`${vigil.url}/metric/feed_views?detector=iqr`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
   const subtitle = (await page.textContent('.metric-page .subtitle')).trim();
   console.log(`page: /metric/feed_views (${subtitle})`);

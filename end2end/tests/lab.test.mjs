@@ -31,7 +31,7 @@ async function waitForChange(page, selector, previous) {
 }
 
 test('picking another detector changes the count and the figures', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   const before = await page.textContent(FIGURES);
   assert.match(await text(page, 'caught'), /of [1-9]/, 'the simulator labelled an incident of feed_views');
   await page.selectOption('#detector', 'drop');
@@ -48,7 +48,7 @@ test('picking another detector changes the count and the figures', async () => {
 });
 
 test('moving a slider changes the chart and the figures, within a measured time', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   const chart = await canvasStats(page, CHART);
   assert.ok(chart.inked > chart.total * 0.02, 'the chart is drawn');
   const count = await text(page, 'anomaly-count');
@@ -69,7 +69,7 @@ test('moving a slider changes the chart and the figures, within a measured time'
 });
 
 test('the heatmap completes and a cell click applies its parameters', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   await page.click('[data-testid="heatmap-run"]');
   await page.waitForFunction(
     () => /done in/.test(document.querySelector('[data-testid="heatmap-status"]')?.textContent ?? ''),
@@ -97,7 +97,7 @@ test('the heatmap completes and a cell click applies its parameters', async () =
 });
 
 test('the alert budget finds a setting within the budget', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   await page.fill('#budget-n', '2');
   await page.click('[data-testid="budget-solve"]');
   await page.waitForSelector('[data-testid="budget-value"]', { timeout: 30_000 });
@@ -113,7 +113,7 @@ test('the alert budget finds a setting within the budget', async () => {
 });
 
 test('replay reaches the injected incident and shows its alert', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   // The drop detector, not the default IQR band: the simulator places the outage
   // relative to the start time, so it can land in the night, where the IQR band
   // of the quiet, falling hours may already reach below 0 and the default
@@ -132,7 +132,7 @@ test('replay reaches the injected incident and shows its alert', async () => {
 });
 
 test('the learned detector runs in the browser, catches the outage and says why', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   const figures = await page.textContent(FIGURES);
   await page.selectOption('#detector', 'learned');
   await waitForChange(page, FIGURES, figures);
@@ -154,8 +154,24 @@ test('the learned detector runs in the browser, catches the outage and says why'
   await page.close();
 });
 
-test('invalid input gets an inline message, never a broken page', async () => {
+test('the lab opens with the detector the live checks use and replays what they would send', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  assert.equal(await page.inputValue('#detector'), 'learned');
+  await page.waitForSelector('#param-threshold');
+  await page.selectOption('#replay-speed', '672');
+  await page.click('[data-testid="replay-play"]');
+  // The check's decision, not runs of flagged points: an alert at the
+  // labelled outage, and its resolution once the metric is back.
+  const opened = page.locator('.replay-alerts li.hit', { hasText: '· alert ·' });
+  await opened.first().waitFor({ timeout: 60_000 });
+  const resolved = page.locator('.replay-alerts li', { hasText: '· resolved ·' });
+  await resolved.first().waitFor({ timeout: 60_000 });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('invalid input gets an inline message, never a broken page', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   await page.fill('#param-a-number', '-5');
   await page.press('#param-a-number', 'Enter');
   await page.waitForSelector('[data-testid="lab-error"]');
@@ -177,7 +193,7 @@ test('invalid input gets an inline message, never a broken page', async () => {
 });
 
 test('range presets, zoom, pan and a clicked alert redraw the chart', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   const redrawn = async (previous) => {
     await page.waitForFunction(
       async ([selector, hash]) => {
@@ -219,7 +235,7 @@ test('the lab fits a phone-width screen', async () => {
   const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
   const problems = [];
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-  await page.goto(`${vigil.url}/metric/feed_views`);
+  await page.goto(`${vigil.url}/metric/feed_views?detector=iqr`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 375, `page is ${overflow}px wide`);

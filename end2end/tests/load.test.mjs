@@ -134,7 +134,7 @@ test('the controls are disabled, and the page says it is loading, until the wasm
     await held;
     await route.continue();
   });
-  await page.goto(`${vigil.url}/metric/feed_views`, { waitUntil: 'domcontentloaded' });
+  await page.goto(`${vigil.url}/metric/feed_views?detector=iqr`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#detector', { state: 'attached', timeout: 30_000 });
   for (let waited = 0; wasmRequests === 0 && waited < 30_000; waited += 50) {
     await new Promise((r) => setTimeout(r, 50));

@@ -41,13 +41,13 @@ test('overview lists the built-in metrics and links to their pages', async () =>
 });
 
 test('server renders the anomaly count before any script runs', async () => {
-  const html = await (await fetch(`${vigil.url}/metric/feed_views`)).text();
+  const html = await (await fetch(`${vigil.url}/metric/feed_views?detector=iqr`)).text();
   const match = html.match(/data-testid="anomaly-count"[^>]*>(\d+)</);
   assert.ok(match, 'the server-rendered page carries the count');
 });
 
 test('moving a slider recomputes in the browser and redraws the chart', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
+  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views?detector=iqr`);
   const initialCount = (await page.textContent(COUNT)).trim();
   assert.match(initialCount, /^\d+$/);
 

@@ -71,6 +71,28 @@ pub struct MetricHistory {
     /// `dimension=value` when this is one slice of the metric.
     #[serde(default)]
     pub slice: Option<String>,
+    /// How the live check judges and alerts on this series: what the lab
+    /// opens with and what its replay applies. `None` from an older server.
+    #[serde(default)]
+    pub check: Option<CheckRules>,
+}
+
+/// The live check's rules for one series, so the lab's replay applies them
+/// ([`detect::alerting::replay`]) and shows what the check would send.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckRules {
+    /// The detector in effect, when it is one detector (the lab tunes one;
+    /// a combination opens the lab with the seed's band).
+    pub detector: Option<detect::DetectorSpec>,
+    pub measure: detect::alerting::Measure,
+    pub floor: detect::alerting::AlertFloor,
+    pub lifecycle: detect::alerting::AlertConfig,
+    /// Seconds after a bucket ends that its check runs.
+    pub grace_secs: i64,
+    /// For a slice: the whole metric's values on the same grid, whose open
+    /// alert masks the slice's history and whose firing holds back slices
+    /// that move with it.
+    pub whole: Option<Vec<Option<f64>>>,
 }
 
 impl MetricHistory {

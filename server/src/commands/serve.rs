@@ -138,7 +138,8 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
             pipeline.store.clone(),
             operator_token,
         )
-        .with_detectors(config.alerting.detectors.clone()),
+        .with_detectors(config.alerting.detectors.clone())
+        .with_alert_rules(&config.alerting),
     );
     let health = web::HealthState {
         source: Arc::clone(&source),

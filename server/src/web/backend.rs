@@ -8,13 +8,17 @@ use app::api::{
     MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, SliceSeries,
 };
 
+use crate::alerts::significance::{self, AlertFloor};
 use crate::alerts::silence_scope::silence_scope;
+use crate::alerts::AlertConfig;
+use crate::config::AlertingConfig;
 use crate::detector_choice::DetectorChoice;
 use crate::labels::{LabelError, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
 use crate::state::AlertError;
 use crate::state::{HistoryFilter, State, StateStore};
+use app::api::CheckRules;
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
@@ -38,6 +42,8 @@ pub struct SourceBackend {
     configured_detectors: DetectorChoice,
     /// The overview's sparklines, refreshed in the background.
     sparks: SparkCache,
+    /// The check's floor, lifecycle and grace: what the lab's replay applies.
+    alert_rules: (AlertFloor, AlertConfig, i64),
 }
 
 impl SourceBackend {
@@ -57,7 +63,18 @@ impl SourceBackend {
             history_cache: HistoryCache::default(),
             configured_detectors: DetectorChoice::default(),
             sparks: SparkCache::default(),
+            alert_rules: (AlertFloor::default(), AlertConfig::default(), 0),
         }
+    }
+
+    /// The check's alerting floor, lifecycle and schedule, for the lab's replay.
+    pub fn with_alert_rules(mut self, alerting: &AlertingConfig) -> Self {
+        self.alert_rules = (
+            alerting.floor,
+            alerting.lifecycle,
+            alerting.schedule.grace_seconds,
+        );
+        self
     }
 
     /// The config file's `[detectors]` (the default IQR band otherwise).
@@ -249,16 +266,37 @@ impl SourceBackend {
         // The newest complete bucket ends at the current bucket's start.
         let to = chrono::Utc::now().timestamp().div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
         let from = to - i64::from(days) * 86_400;
-        let buckets = self
-            .history_cache
-            .series(&self.source, metric, TimeRange { from, to }, slice.as_ref())
-            .await
-            .map_err(|error| {
-                tracing::warn!(metric = %metric.name, %error, "history query failed");
-                ApiError::failed(format!("could not read {}: {error}", metric.name))
-            })?;
+        let range = TimeRange { from, to };
+        let read = |slice: Option<&SliceKey>| {
+            let slice = slice.cloned();
+            async move {
+                self.history_cache
+                    .series(&self.source, metric, range, slice.as_ref())
+                    .await
+                    .map_err(|error| {
+                        tracing::warn!(metric = %metric.name, %error, "history query failed");
+                        ApiError::failed(format!("could not read {}: {error}", metric.name))
+                    })
+            }
+        };
+        let buckets = read(slice.as_ref()).await?;
+        // The values as the check sees them (a silent count bucket is a
+        // zero once the source has data past it); without a watermark, as
+        // stored.
+        let watermark = crate::check::watermark(&self.source).await.ok().flatten();
+        let values = crate::check::grid_values(metric, range, watermark, &buckets);
+        let whole = match &slice {
+            Some(_) => Some(crate::check::grid_values(
+                metric,
+                range,
+                watermark,
+                &read(None).await?,
+            )),
+            None => None,
+        };
+        let check = self.check_rules(metric, whole).await;
         // Labels are an extra: when they cannot be read the chart still shows.
-        let labels = match self.labels_of(&metric.name, TimeRange { from, to }).await {
+        let labels = match self.labels_of(&metric.name, range).await {
             Ok(spans) => spans
                 .into_iter()
                 .map(|span| label_span(span, slice.as_ref()))
@@ -276,10 +314,25 @@ impl SourceBackend {
             },
             start: from,
             step: BUCKET_SECONDS,
-            values: on_grid(TimeRange { from, to }, &buckets),
+            values,
             labels,
             slice: slice_text(slice.as_ref()),
+            check: Some(check),
         })
+    }
+
+    /// The check's rules for `metric` as the lab's replay applies them.
+    async fn check_rules(&self, metric: &MetricDef, whole: Option<Vec<Option<f64>>>) -> CheckRules {
+        let detectors = crate::settings::in_effect(&self.store, &self.configured_detectors).await;
+        let (floor, lifecycle, grace_secs) = self.alert_rules;
+        CheckRules {
+            detector: detectors.for_metric(&metric.name).as_single().cloned(),
+            measure: significance::measure(&metric.aggregate),
+            floor,
+            lifecycle,
+            grace_secs,
+            whole,
+        }
     }
 
     async fn load_slices(

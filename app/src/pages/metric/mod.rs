@@ -33,6 +33,8 @@ pub fn MetricPage() -> impl IntoView {
     let query = use_query_map();
     let at = move || query.read().get("at").and_then(|at| at.parse::<i64>().ok());
     let slice = move || query.read().get("slice").filter(|s| !s.is_empty());
+    // `?detector=iqr` opens the lab with that detector's defaults.
+    let detector = move || query.read().get("detector").filter(|s| !s.is_empty());
     #[cfg(feature = "ssr")]
     answer_status(
         &params.with_untracked(|p| p.get("name").unwrap_or_default()),
@@ -55,7 +57,7 @@ pub fn MetricPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match history.await {
                     Ok(history) => {
-                        view! { <BacktestLab history at=at() reload/> }.into_any()
+                        view! { <BacktestLab history at=at() detector=detector() reload/> }.into_any()
                     }
                     // An unknown metric or slice: say why, then link to what exists.
                     Err(error) => view! {
@@ -93,8 +95,13 @@ fn answer_status(name: &str, slice: Option<&str>) {
 /// The page once the history is here. The server renders the default
 /// detector's figures; the browser recomputes on every change.
 #[component]
-fn BacktestLab(history: MetricHistory, at: Option<i64>, reload: Callback<()>) -> impl IntoView {
-    let lab = match Lab::new(&history) {
+fn BacktestLab(
+    history: MetricHistory,
+    at: Option<i64>,
+    detector: Option<String>,
+    reload: Callback<()>,
+) -> impl IntoView {
+    let lab = match Lab::new(&history, detector.as_deref()) {
         Ok(lab) => lab,
         Err(error) => {
             return view! { <p class="error" role="alert">{error}</p> }.into_any();

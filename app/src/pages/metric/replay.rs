@@ -1,12 +1,13 @@
 //! Replay: steps a cursor through the history bucket by bucket at a chosen
-//! speed. The chart draws only up to the cursor, and the list shows the
-//! alerts a live check would have sent so far. The detectors are causal in
-//! their default (as-of) smoothing, so the batch output at bucket `t` is what
-//! the live newest-point check computed at `t` (see `detect`'s `live`
-//! module): the replay reuses the current detection instead of rerunning.
+//! speed. The chart draws only up to the cursor, and the list shows what the
+//! live check would have sent so far: [`detect::alerting::replay`], the
+//! check's own decision (open alerts kept out of the baseline, the floor,
+//! slices held back while their metric fires, resolving after calm
+//! buckets), with the server's rules for this series.
 
-use detect::eval::{tuning, IncidentSpan, DEFAULT_TOLERANCE};
-use detect::DetectorSpec;
+use detect::alerting::{self, Notify, Sent};
+use detect::eval::{IncidentSpan, DEFAULT_TOLERANCE};
+use detect::{DetectorSpec, Ensemble};
 use leptos::prelude::*;
 
 use super::state::Lab;
@@ -57,27 +58,31 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
         let Some(cursor) = lab.cursor.get() else {
             return Vec::new();
         };
-        lab.detection.with(|d| {
-            lab.labels.with_value(|labels| {
-                tuning::alerts(d)
-                    .into_iter()
-                    .filter(|e| e.start <= cursor)
-                    .map(|e| {
-                        let p = d.point(e.start);
-                        let run = IncidentSpan::new(e.start, e.end);
-                        let label = labels
-                            .iter()
-                            .find(|l| {
-                                run.overlaps(&IncidentSpan::new(
-                                    l.span.start,
-                                    l.span.end + DEFAULT_TOLERANCE,
-                                ))
-                            })
-                            .map(|l| l.label.kind.clone());
-                        (lab.time(e.start), p.value, p.deviation, label)
-                    })
-                    .collect::<Vec<_>>()
-            })
+        let spec = lab.spec.get();
+        let sent = lab
+            .case
+            .with_value(|case| would_send(lab, &spec, &case.name, &case.series));
+        lab.labels.with_value(|labels| {
+            sent.into_iter()
+                .filter_map(|sent| {
+                    let i = lab.index_of(sent.step.bucket)?;
+                    (i <= cursor).then_some((i, sent))
+                })
+                .map(|(i, sent)| {
+                    let hit = IncidentSpan::new(i, i + 1);
+                    let label = labels
+                        .iter()
+                        .find(|l| {
+                            hit.overlaps(&IncidentSpan::new(
+                                l.span.start,
+                                l.span.end + DEFAULT_TOLERANCE,
+                            ))
+                        })
+                        .map(|l| l.label.kind.clone());
+                    let p = sent.point;
+                    (lab.time(i), sent.step.notify, p.value, p.deviation, label)
+                })
+                .collect::<Vec<_>>()
         })
     });
     let now = move || {
@@ -148,11 +153,11 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                 </p>
             })}
             <ol class="replay-alerts" data-testid="replay-alerts" aria-label="Alerts sent so far">
-                {move || sent.get().into_iter().rev().map(|(time, value, deviation, label)| {
+                {move || sent.get().into_iter().rev().map(|(time, notify, value, deviation, label)| {
                     let hit = label.is_some();
                     view! {
                     <li class:hit=hit>
-                        {format::time(time, When::Axis)} " · "
+                        {format::time(time, When::Axis)} " · " {notify_words(&notify)} " · "
                         {value.map(|v| number(Some(v), Digits::Short)).unwrap_or_default()} " · "
                         {deviation.map(|d| percent(d, Digits::Short)).unwrap_or_default()}
                         {label.map(|k| format!(" · labelled {k}"))}
@@ -162,6 +167,60 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// What the live check would have sent for this series over the loaded
+/// history with `spec` (one detector, as the lab tunes it). Without the
+/// server's rules (an older server), the defaults.
+fn would_send(lab: Lab, spec: &DetectorSpec, metric: &str, series: &detect::Series) -> Vec<Sent> {
+    let detector = Ensemble::single(spec.clone());
+    lab.check.with_value(|check| {
+        let defaults = crate::api::CheckRules {
+            detector: None,
+            measure: alerting::Measure::Count,
+            floor: alerting::AlertFloor::default(),
+            lifecycle: alerting::AlertConfig::default(),
+            grace_secs: 0,
+            whole: None,
+        };
+        let check = check.as_ref().unwrap_or(&defaults);
+        let slice = lab.slice();
+        let rules = alerting::Rules {
+            metric,
+            measure: check.measure,
+            detector: &detector,
+            floor: check.floor,
+            lifecycle: check.lifecycle,
+            silences: &[],
+            grace_secs: check.grace_secs,
+            period: usize::try_from(86_400 / series.step.max(1)).unwrap_or(96),
+        };
+        let values: Vec<Option<f64>> = series.values().collect();
+        let (whole, slices) = match (&slice, &check.whole) {
+            (Some(key), Some(whole)) if whole.len() == values.len() => {
+                (whole.clone(), vec![(key.clone(), values)])
+            }
+            _ => (values, Vec::new()),
+        };
+        let history = alerting::History {
+            clock: series.clock(),
+            whole: &whole,
+            slices: &slices,
+        };
+        let ours = |sent: &Sent| slices.is_empty() || sent.slice.is_some();
+        alerting::replay(&rules, &history, 0)
+            .map(|all| all.into_iter().filter(ours).collect())
+            .unwrap_or_default()
+    })
+}
+
+/// A notification in words.
+fn notify_words(notify: &Notify) -> &'static str {
+    match notify {
+        Notify::Opened => "alert",
+        Notify::Repeat { .. } => "still firing",
+        Notify::Resolved { .. } => "resolved",
+    }
 }
 
 /// The learned detector's judgment of bucket `i` in words (`p = 0.97:

@@ -6,7 +6,7 @@ use detect::eval::{IncidentSpan, LabelledSeries};
 use detect::{Detection, DetectorSpec, Series};
 use leptos::prelude::*;
 
-use crate::api::{LabelRole, LabelSpan, MetricHistory};
+use crate::api::{CheckRules, LabelRole, LabelSpan, MetricHistory};
 use crate::components::perf;
 
 /// A label as bucket indices of the loaded series.
@@ -37,13 +37,28 @@ pub struct Lab {
     pub cursor: RwSignal<Option<usize>>,
     /// A bucket to point at (a clicked alert).
     pub focus: RwSignal<Option<usize>>,
+    /// How the live check judges this series (what the replay applies),
+    /// with a slice's whole metric trimmed to the series' grid.
+    pub check: StoredValue<Option<CheckRules>>,
+    /// Which slice of its metric the series is (`None`: the whole metric).
+    pub slice: StoredValue<Option<detect::SliceKey>>,
 }
 
 impl Lab {
-    /// Builds the state and runs the default detector once, so the server
-    /// renders the same figures the browser starts from.
-    pub fn new(history: &MetricHistory) -> Result<Lab, String> {
+    /// Builds the state and runs the first detector once, so the server
+    /// renders the same figures the browser starts from. The first detector
+    /// is the one `requested` names (`?detector=` in the URL) with its
+    /// defaults, else the one in effect in the live checks, else the seed's
+    /// band.
+    pub fn new(history: &MetricHistory, requested: Option<&str>) -> Result<Lab, String> {
         let series = trimmed_series(history)?;
+        let trimmed = history.values.len() - series.len();
+        let check = history.check.clone().map(|mut check| {
+            if let Some(whole) = &mut check.whole {
+                whole.drain(..trimmed.min(whole.len()));
+            }
+            check
+        });
         let labels = label_views(&series, &history.labels);
         let case = LabelledSeries {
             name: history.name.clone(),
@@ -63,7 +78,10 @@ impl Lab {
             series,
             eval_start: 0,
         };
-        let spec = DetectorSpec::Iqr(detect::IqrParams::default());
+        let spec = requested
+            .and_then(|name| DetectorSpec::default_for(name).ok())
+            .or_else(|| check.as_ref().and_then(|c| c.detector.clone()))
+            .unwrap_or_else(|| DetectorSpec::Iqr(detect::IqrParams::default()));
         let detection = spec.run(&case.series).map_err(|e| e.to_string())?;
         let len = case.series.len();
         Ok(Lab {
@@ -76,6 +94,13 @@ impl Lab {
             view: RwSignal::new((0, len)),
             cursor: RwSignal::new(None),
             focus: RwSignal::new(None),
+            check: StoredValue::new(check),
+            slice: StoredValue::new(
+                history
+                    .slice
+                    .as_deref()
+                    .and_then(|text| detect::SliceKey::parse(text).ok()),
+            ),
         })
     }
 
@@ -106,6 +131,19 @@ impl Lab {
                 self.focus_bucket(index);
             }
         }
+    }
+
+    /// The slice the series is, if it is one.
+    pub fn slice(&self) -> Option<detect::SliceKey> {
+        self.slice.get_value()
+    }
+
+    /// The bucket starting at unix second `time`, if it is in the history.
+    pub fn index_of(&self, time: i64) -> Option<usize> {
+        let offset = time - self.time(0);
+        let step = self.step().max(1);
+        let index = usize::try_from(offset.div_euclid(step)).ok()?;
+        (offset.rem_euclid(step) == 0 && index < self.len()).then_some(index)
     }
 
     /// Unix seconds of bucket `i`.
@@ -224,6 +262,7 @@ mod tests {
             values: vec![None, None, Some(1.0), None, Some(2.0), Some(3.0)],
             labels: vec![],
             slice: None,
+            check: None,
         };
         let series = trimmed_series(&history).unwrap();
         assert_eq!((series.start, series.len()), (1800, 4));
