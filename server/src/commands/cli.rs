@@ -4,7 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::{
     alerts::AlertsArgs, check::CheckArgs, config::ConfigArgs, detect::DetectArgs, eval::EvalArgs,
-    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs, train::TrainArgs, tune::TuneArgs,
+    replay::ReplayArgs, series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs,
+    train::TrainArgs, tune::TuneArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -22,6 +23,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check every metric and slice once (newest bucket, or --at), send the alerts, and exit.
     Check(CheckArgs),
+    /// What the checks of a past span would have sent (from a fresh alert state; sends nothing).
+    Replay(ReplayArgs),
     /// Alert history and silences (`vigil alerts list|silence|silences|unsilence`).
     Alerts(AlertsArgs),
     /// Work with the config file (`vigil config check`).

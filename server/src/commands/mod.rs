@@ -7,6 +7,7 @@ pub mod config;
 pub mod detect;
 pub mod eval;
 pub mod history_case;
+pub mod replay;
 pub mod series;
 pub mod serve;
 pub mod simulate;
@@ -23,6 +24,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Detect(args) => detect::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Alerts(args) => alerts::run(&args),
         Command::Config(args) => config::run(&args),
         Command::Series(args) => series::run(&args),
