@@ -92,7 +92,9 @@ fn replay_lists_what_the_checks_record() {
             )
             .expect("query");
         statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
             .expect("rows")
             .collect::<Result<_, _>>()
             .expect("row")

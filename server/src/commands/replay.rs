@@ -14,6 +14,7 @@ use clap::Args;
 use super::source_args::SourceArgs;
 use crate::check::plan;
 use crate::check::replay::replay_metric;
+use crate::metrics::model::BUCKET_SECONDS;
 use crate::pipeline;
 use crate::sources::Source;
 use crate::state::state_path;
@@ -44,7 +45,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         Some(text) => parse_time(text, now).with_context(|| format!("--to {text:?}"))?,
         None => now,
     };
-    let first = plan::newest_complete_bucket(from + grace, grace).max(0);
+    let first = from.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
     let last = plan::newest_complete_bucket(to, grace);
     anyhow::ensure!(
         first <= last,
@@ -131,7 +132,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     eprintln!(
         "{} checks from {} to {}: {} alerts opened, {} repeats, {} resolved; \
          {} messages (the alerts one check opens are one message; muted ones not counted)",
-        (last - first) / crate::metrics::model::BUCKET_SECONDS + 1,
+        (last - first) / BUCKET_SECONDS + 1,
         format_time(first),
         format_time(last),
         counts.opened,
