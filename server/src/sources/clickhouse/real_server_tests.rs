@@ -37,6 +37,7 @@ fn config(server: &TestServer, database: &str) -> ClickHouseConfig {
         user: TEST_USER.into(),
         password: Some(Secret::new(TEST_PASSWORD)),
         tables: TableNames::default(),
+        tls: Default::default(),
     }
 }
 
