@@ -427,6 +427,9 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod real_server_tests;
 
 #[cfg(test)]
+mod tls_server_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,7 +1,8 @@
 //! A throwaway PKI for the TLS tests, made at run time with the `openssl` CLI
 //! (nothing checked in, nothing downloaded): a CA, a server certificate for
-//! 127.0.0.1 and localhost signed by it, a client certificate signed by it,
-//! and a second, unrelated CA (the wrong one).
+//! `localhost` signed by it, a client certificate signed by it, and a second,
+//! unrelated CA (the wrong one). The server certificate names only the host
+//! name, so the same server reached as `127.0.0.1` is a host-name mismatch.
 //!
 //! Also included by the in-crate tests, so it only uses std.
 
@@ -16,7 +17,7 @@ const CA_EXTENSIONS: &str = "basicConstraints=critical,CA:TRUE\n\
 const SERVER_EXTENSIONS: &str = "basicConstraints=CA:FALSE\n\
                                  keyUsage=critical,digitalSignature,keyEncipherment\n\
                                  extendedKeyUsage=serverAuth\n\
-                                 subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+                                 subjectAltName=DNS:localhost\n";
 const CLIENT_EXTENSIONS: &str = "basicConstraints=CA:FALSE\n\
                                  keyUsage=critical,digitalSignature,keyEncipherment\n\
                                  extendedKeyUsage=clientAuth\n";
@@ -97,7 +98,7 @@ impl TestPki {
     pub fn generate(dir: &Path) -> Self {
         issue(dir, "ca", "vigil test CA", CA_EXTENSIONS, None);
         issue(dir, "other_ca", "an unrelated CA", CA_EXTENSIONS, None);
-        issue(dir, "server", "127.0.0.1", SERVER_EXTENSIONS, Some("ca"));
+        issue(dir, "server", "localhost", SERVER_EXTENSIONS, Some("ca"));
         issue(dir, "client", "vigil", CLIENT_EXTENSIONS, Some("ca"));
         issue(
             dir,

@@ -1,12 +1,10 @@
 //! The TLS keys of `[source]` through `Config::load`, as `vigil config check`
 //! reads them: real PEM files (made by `openssl` at run time) and broken ones.
 
-#[path = "../../../tests/support/test_pki.rs"]
-mod pki;
-
 use std::path::Path;
 
 use crate::config::{Config, ConfigError, SecretEnv, SourceConfig};
+use crate::test_pki as pki;
 
 /// A config file in `dir` for an https ClickHouse with the given extra keys.
 fn load(dir: &Path, url: &str, extra: &str) -> Result<Config, ConfigError> {

@@ -12,7 +12,7 @@
 //! 2. equal the SQLite store's value bit for bit.
 
 #[path = "../../../tests/support/clickhouse.rs"]
-mod support;
+pub(super) mod support; // also used by tls_server_tests
 
 use clickhouse::Client;
 

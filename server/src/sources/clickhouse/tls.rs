@@ -60,7 +60,7 @@ fn describe(error: &rustls::Error, settings: &TlsSettings) -> String {
     use CertificateError as Cert;
     let roots = match &settings.ca_file {
         Some(file) => format!("the CA in ca_file ({file})"),
-        None => "the system's root certificates".to_string(),
+        None => "a CA among the system's root certificates".to_string(),
     };
     match error {
         rustls::Error::InvalidCertificate(certificate) => match certificate {
@@ -74,7 +74,11 @@ fn describe(error: &rustls::Error, settings: &TlsSettings) -> String {
             Cert::NotValidForNameContext { presented, .. } => format!(
                 "certificate not valid for this host: the server's certificate does not \
                  name the host of the url, it names {}; use one of those",
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|name| bare_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Cert::Expired
             | Cert::ExpiredContext { .. }
@@ -98,6 +102,14 @@ fn describe(error: &rustls::Error, settings: &TlsSettings) -> String {
              not its http_port?"
         ),
         other => format!("TLS failed: {other}"),
+    }
+}
+
+/// `localhost` of rustls' `DnsName("localhost")` (the names come in `Debug` form).
+fn bare_name(presented: &str) -> &str {
+    match (presented.find('('), presented.rfind(')')) {
+        (Some(open), Some(close)) if open < close => presented[open + 1..close].trim_matches('"'),
+        _ => presented,
     }
 }
 
@@ -134,6 +146,17 @@ mod tests {
         assert!(
             name.starts_with("certificate not valid for this host"),
             "{name}"
+        );
+        let context = wrapped(rustls::Error::InvalidCertificate(
+            Cert::NotValidForNameContext {
+                expected: "127.0.0.1".try_into().expect("a server name"),
+                presented: vec![r#"DnsName("localhost")"#.into()],
+            },
+        ));
+        let context = explain(context.as_ref(), &TlsSettings::default()).expect("a TLS error");
+        assert!(
+            context.ends_with("it names localhost; use one of those"),
+            "{context}"
         );
         let refused = wrapped(rustls::Error::AlertReceived(
             rustls::AlertDescription::CertificateRequired,
