@@ -1,5 +1,6 @@
 //! ClickHouse source: reads metric series from the product's event tables over
-//! HTTP or HTTPS (rustls; see `tls`), and (for `vigil simulate --clickhouse-url`) creates and fills them.
+//! HTTP or HTTPS (rustls; see `tls`), and (for `vigil simulate
+//! --clickhouse-url`) creates and fills them.
 //!
 //! Compatibility floor is ClickHouse 18.16 (Debian's package), so the client is
 //! set up for what that server speaks:
