@@ -44,13 +44,14 @@ setup:
 		$(FAST_INSTALL) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
 
 # Debian packages the tests use: a real ClickHouse server, Chromium for the browser
-# tests, and pandas (from PyPI) for the golden reference bands.
+# tests, openssl (the https tests make their own CA), and pandas (from PyPI) for the
+# golden reference bands.
 setup-test: $(APT_STAMP) end2end/node_modules/.installed
 	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install --quiet 'pandas>=2'
 
 $(APT_STAMP):
-	@command -v clickhouse-server >/dev/null && command -v chromium >/dev/null || { \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server chromium; }
+	@command -v clickhouse-server >/dev/null && command -v chromium >/dev/null && command -v openssl >/dev/null || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server chromium openssl; }
 	@mkdir -p target && touch $@
 
 end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json

@@ -15,6 +15,10 @@
 # `clickhouse-server` binary is needed. Environment:
 #   CLICKHOUSE_SERVER_BIN   server binary (default: clickhouse-server on PATH, then `clickhouse server`)
 #   CLICKHOUSE_START_TIMEOUT  seconds to wait for /ping (default 60)
+#   CLICKHOUSE_TLS_CERT, CLICKHOUSE_TLS_KEY  PEM certificate and key: also serve HTTPS on
+#                             another free port (prints CLICKHOUSE_HTTPS_URL=https://127.0.0.1:PORT)
+#   CLICKHOUSE_TLS_CLIENT_CA  PEM CA: with it, a client certificate is checked against it
+#                             (Poco's `relaxed` mode: one that does not verify is refused)
 set -euo pipefail
 
 die() { echo "clickhouse-test-server: $*" >&2; exit 1; }
@@ -55,6 +59,31 @@ server_command() {
     fi
 }
 
+# The <https_port> and <openSSL> part of config.xml: the server's certificate and key,
+# no dhParamsFile (the server then uses ECDHE and OpenSSL's built-in groups).
+tls_config() {
+    local verification="none" client_ca=""
+    if [[ -n "${CLICKHOUSE_TLS_CLIENT_CA:-}" ]]; then
+        verification="relaxed"
+        client_ca="<caConfig>$CLICKHOUSE_TLS_CLIENT_CA</caConfig>"
+    fi
+    cat <<EOF
+    <https_port>$1</https_port>
+    <openSSL>
+        <server>
+            <certificateFile>$CLICKHOUSE_TLS_CERT</certificateFile>
+            <privateKeyFile>$CLICKHOUSE_TLS_KEY</privateKeyFile>
+            <verificationMode>$verification</verificationMode>
+            $client_ca
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
+EOF
+}
+
 start() {
     local dir="${1:-}"
     if [[ -z "$dir" ]]; then
@@ -70,6 +99,17 @@ start() {
         interserver_port="$(free_port)"
     done
     local password="${CLICKHOUSE_TEST_PASSWORD:-vigil-test-password}"
+    local https_config="" https_port=""
+    if [[ -n "${CLICKHOUSE_TLS_CERT:-}" || -n "${CLICKHOUSE_TLS_KEY:-}" ]]; then
+        [[ -r "${CLICKHOUSE_TLS_CERT:-}" && -r "${CLICKHOUSE_TLS_KEY:-}" ]] ||
+            die "CLICKHOUSE_TLS_CERT and CLICKHOUSE_TLS_KEY must both name readable PEM files"
+        https_port="$(free_port)"
+        while [[ "$https_port" == "$http_port" || "$https_port" == "$tcp_port" ||
+                 "$https_port" == "$interserver_port" ]]; do
+            https_port="$(free_port)"
+        done
+        https_config="$(tls_config "$https_port")"
+    fi
 
     cat >"$dir/config.xml" <<EOF
 <?xml version="1.0"?>
@@ -86,6 +126,7 @@ start() {
     <tcp_port>$tcp_port</tcp_port>
     <interserver_http_port>$interserver_port</interserver_http_port>
     <interserver_http_host>127.0.0.1</interserver_http_host>
+$https_config
     <max_connections>256</max_connections>
     <keep_alive_timeout>3</keep_alive_timeout>
     <max_concurrent_queries>50</max_concurrent_queries>
@@ -185,6 +226,9 @@ EOF
         sleep 0.2
     done
     echo "CLICKHOUSE_URL=http://127.0.0.1:$http_port"
+    if [[ -n "$https_port" ]]; then
+        echo "CLICKHOUSE_HTTPS_URL=https://127.0.0.1:$https_port"
+    fi
     echo "CLICKHOUSE_DIR=$dir"
     echo "CLICKHOUSE_PID=$pid"
 }

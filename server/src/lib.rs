@@ -36,3 +36,9 @@ pub mod state;
 pub mod telegram;
 pub mod times;
 pub mod web;
+
+/// A CA and certificates made with `openssl` at run time, for the TLS tests
+/// of `config` and `sources` (one copy: a file may be only one module).
+#[cfg(test)]
+#[path = "../tests/support/test_pki.rs"]
+mod test_pki;

@@ -94,6 +94,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             user: args.user.clone(),
             password: clickhouse_password(args.password_env.as_deref())?.map(Secret::new),
             tables: TableNames::default(),
+            // https:// is verified against the system's root certificates.
+            tls: Default::default(),
         })
     } else if let Some(dir) = &args.data_dir {
         SourceConfig::Sqlite(SqliteConfig {

@@ -7,14 +7,12 @@
 pub fn public_url(url: &str) -> Result<String, &'static str> {
     // The reason echoes nothing of the URL, which may embed a password.
     let invalid = |reason: &'static str| reason;
-    let rest = if let Some(rest) = url.strip_prefix("http://") {
-        rest
-    } else if url.starts_with("https://") {
-        return Err(invalid(
-            "https is not supported by this build; use http:// (e.g. through a local TLS proxy)",
-        ));
+    let (scheme, rest) = if let Some(rest) = url.strip_prefix("http://") {
+        ("http", rest)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        ("https", rest)
     } else {
-        return Err(invalid("it must start with http://"));
+        return Err(invalid("it must start with http:// or https://"));
     };
     let authority = super::http_url::authority(rest);
     let path = &rest[authority.len()..];
@@ -32,7 +30,7 @@ pub fn public_url(url: &str) -> Result<String, &'static str> {
     }
     let host = authority;
     let path = path.split(['?', '#']).next().unwrap_or("");
-    Ok(format!("http://{host}{}", path.trim_end_matches('/')))
+    Ok(format!("{scheme}://{host}{}", path.trim_end_matches('/')))
 }
 
 #[cfg(test)]
@@ -52,7 +50,14 @@ mod tests {
         let error = public_url("http://bob:s3cret@ch.local:8123").unwrap_err();
         assert!(!error.to_string().contains("s3cret"), "{error}");
         assert!(public_url("ch.local:8123").is_err());
-        assert!(public_url("https://ch.local").is_err());
+        assert_eq!(
+            public_url("https://ch.local:8443/").ok().as_deref(),
+            Some("https://ch.local:8443")
+        );
+        let error = public_url("https://bob:s3cret@ch.local").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert!(public_url("ftp://ch.local").is_err());
+        assert!(public_url("https://").is_err());
         assert!(public_url("http://").is_err());
         assert!(public_url("http://ch.local:99999").is_err());
     }

@@ -4,7 +4,10 @@
 //! [source]
 //! kind = "sqlite"                  # or "clickhouse"
 //! path = "./data/vigil.sqlite"     # sqlite only
-//! # url = "http://localhost:8123"  # clickhouse only
+//! # url = "http://localhost:8123"  # clickhouse only; https:// too
+//! # ca_file = "ca.pem"             # https: the CA to trust instead of the system's
+//! # client_cert_file = "vigil.pem" # https: a client certificate (with its key)
+//! # client_key_file = "vigil.key"
 //! # database = "default"
 //! # user = "default"
 //! # password = "..."               # or env VIGIL_CLICKHOUSE_PASSWORD (wins over the file)
@@ -41,6 +44,7 @@ use crate::metrics::model::{MetricDef, TableNames};
 use crate::metrics::MetricError;
 
 pub mod alerting;
+pub mod clickhouse_tls;
 pub mod clickhouse_url;
 mod detector_entries;
 pub mod http_url;
@@ -50,6 +54,7 @@ mod read;
 mod source;
 
 pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
+pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
@@ -185,12 +190,14 @@ impl Default for SqliteConfig {
 /// Connection settings for ClickHouse; `Debug` shows the password as redacted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClickHouseConfig {
-    /// HTTP interface, e.g. `http://localhost:8123`.
+    /// HTTP interface, e.g. `http://localhost:8123` or `https://ch.internal:8443`.
     pub url: String,
     pub database: String,
     pub user: String,
     pub password: Option<Secret>,
     pub tables: TableNames,
+    /// CA and client certificate for an `https://` URL (paths, never contents).
+    pub tls: ClickHouseTls,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -39,6 +39,9 @@ pub(super) struct RawSource {
     pub(super) password: Option<String>,
     pub(super) feed_actions_table: Option<String>,
     pub(super) message_actions_table: Option<String>,
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) client_cert_file: Option<PathBuf>,
+    pub(super) client_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

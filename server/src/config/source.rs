@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::raw::{RawSource, SourceKind};
 use super::{
-    clickhouse_url, ClickHouseConfig, Secret, SecretEnv, SourceConfig, SqliteConfig,
-    DEFAULT_SQLITE_PATH,
+    clickhouse_tls, clickhouse_url, ClickHouseConfig, ClickHouseTls, ClientCertFiles, Secret,
+    SecretEnv, SourceConfig, SqliteConfig, DEFAULT_SQLITE_PATH,
 };
 use crate::metrics;
 use crate::metrics::model::TableNames;
@@ -35,6 +35,9 @@ pub(super) fn validate(
             ("password", raw.password.is_some()),
             ("feed_actions_table", raw.feed_actions_table.is_some()),
             ("message_actions_table", raw.message_actions_table.is_some()),
+            ("ca_file", raw.ca_file.is_some()),
+            ("client_cert_file", raw.client_cert_file.is_some()),
+            ("client_key_file", raw.client_key_file.is_some()),
         ],
         SourceKind::Clickhouse => &[("path", raw.path.is_some())],
     };
@@ -86,18 +89,16 @@ pub(super) fn validate(
                     "source.url",
                     "kind = \"clickhouse\" needs `url`, e.g. \"http://localhost:8123\"".into(),
                 );
-            } else if !url.starts_with("http://") {
-                // This build has no TLS client: say so now rather than at the first check.
-                problem(
-                    "source.url",
-                    "expected an http:// URL of the ClickHouse HTTP interface \
-                     (https is not built in; use a local TLS-terminating proxy)"
-                        .into(),
-                );
             } else if let Err(reason) = clickhouse_url::public_url(&url) {
                 // The same rule `vigil check` applies when it opens the source.
                 problem("source.url", reason.into());
             }
+            let tls = tls_files(
+                [raw.ca_file, raw.client_cert_file, raw.client_key_file],
+                url.starts_with("https://"),
+                config_dir,
+                &mut problem,
+            );
             SourceConfig::ClickHouse(ClickHouseConfig {
                 url,
                 database,
@@ -108,7 +109,75 @@ pub(super) fn validate(
                     .or(raw.password)
                     .map(Secret::new),
                 tables,
+                tls,
             })
         }
     }
+}
+
+/// `ca_file`, `client_cert_file` and `client_key_file` (relative to the config
+/// file's directory), read and checked the way the source will use them.
+fn tls_files(
+    [ca_file, cert_file, key_file]: [Option<PathBuf>; 3],
+    https: bool,
+    config_dir: &Path,
+    problem: &mut impl FnMut(&str, String),
+) -> ClickHouseTls {
+    let mut usable = true;
+    let mut path = |key: &str, value: Option<PathBuf>| match value {
+        Some(path) if path.as_os_str().is_empty() => {
+            problem(key, "must not be empty (leave the key out instead)".into());
+            usable = false;
+            None
+        }
+        Some(_) if !https => {
+            problem(
+                key,
+                "only with an https:// url (this url is not https)".into(),
+            );
+            usable = false;
+            None
+        }
+        Some(path) => Some(config_dir.join(path)),
+        None => None,
+    };
+    let ca_file = path(clickhouse_tls::CA_FILE_KEY, ca_file);
+    let (cert_file, key_file) = (
+        path(clickhouse_tls::CLIENT_CERT_KEY, cert_file),
+        path(clickhouse_tls::CLIENT_KEY_KEY, key_file),
+    );
+    let client_cert = match (cert_file, key_file) {
+        (Some(cert_file), Some(key_file)) => Some(ClientCertFiles {
+            cert_file,
+            key_file,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            problem(
+                clickhouse_tls::CLIENT_KEY_KEY,
+                "client_cert_file needs client_key_file too (the PEM private key of that certificate)"
+                    .into(),
+            );
+            return ClickHouseTls::default();
+        }
+        (None, Some(_)) => {
+            problem(
+                clickhouse_tls::CLIENT_CERT_KEY,
+                "client_key_file needs client_cert_file too (the PEM certificate of that key)"
+                    .into(),
+            );
+            return ClickHouseTls::default();
+        }
+    };
+    let tls = ClickHouseTls {
+        ca_file,
+        client_cert,
+    };
+    if https && usable {
+        // The same files, read the same way, as when the source opens.
+        if let Err(error) = clickhouse_tls::client_config(&tls) {
+            problem(error.key, error.reason);
+        }
+    }
+    tls
 }

@@ -1,5 +1,6 @@
 //! ClickHouse source: reads metric series from the product's event tables over
-//! HTTP, and (for `vigil simulate --clickhouse-url`) creates and fills them.
+//! HTTP or HTTPS (rustls; see `tls`), and (for `vigil simulate
+//! --clickhouse-url`) creates and fills them.
 //!
 //! Compatibility floor is ClickHouse 18.16 (Debian's package), so the client is
 //! set up for what that server speaks:
@@ -16,13 +17,15 @@
 
 mod ddl;
 mod rows;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clickhouse::{Client, Row};
-use hyper_util::client::legacy::{connect::HttpConnector, Client as HyperClient};
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
 use crate::config::ClickHouseConfig;
@@ -65,6 +68,8 @@ pub struct ClickHouseSource {
     tables: TableNames,
     /// `http://host:port` without credentials, for messages.
     public_url: String,
+    /// For messages about a failed TLS handshake.
+    tls: tls::TlsSettings,
 }
 
 impl std::fmt::Debug for ClickHouseSource {
@@ -91,10 +96,24 @@ impl ClickHouseSource {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
-        let http = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(connector);
-        let mut server = Client::with_http_client(http)
+        let mut tls = tls::TlsSettings::default();
+        let server = if public_url.starts_with("https://") {
+            // The same files, checked the same way, as `vigil config check`.
+            let tls_config =
+                crate::config::clickhouse_tls::client_config(&config.tls).map_err(|error| {
+                    SourceError::Config(format!("`{}`: {}", error.key, error.reason))
+                })?;
+            tls.ca_file = config
+                .tls
+                .ca_file
+                .as_ref()
+                .map(|file| file.display().to_string());
+            tls.client_cert = config.tls.client_cert.is_some();
+            pooled(tls::https_connector(connector, tls_config))
+        } else {
+            pooled(connector)
+        };
+        let mut server = server
             .with_url(config.url.trim_end_matches('/'))
             .with_validation(false)
             .with_compression(clickhouse::Compression::None)
@@ -111,6 +130,7 @@ impl ClickHouseSource {
             database: config.database.clone(),
             tables: config.tables.clone(),
             public_url,
+            tls,
         })
     }
 
@@ -337,7 +357,7 @@ impl ClickHouseSource {
 
     fn classify(&self, context: &str, kind: Kind, error: &clickhouse::error::Error) -> SourceError {
         use clickhouse::error::Error;
-        let reason = error_chain(error);
+        let reason = tls::explain(error, &self.tls).unwrap_or_else(|| error_chain(error));
         let unreachable = match error {
             Error::Network(_) | Error::TimedOut => true,
             Error::BadResponse(message) => {
@@ -357,6 +377,15 @@ impl ClickHouseSource {
             Kind::Write => SourceError::Write { context, reason },
         }
     }
+}
+
+/// A client over `connector` whose idle connections close before the server's do.
+fn pooled<C: Connect + Clone + Send + Sync + 'static>(connector: C) -> Client {
+    Client::with_http_client(
+        HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector),
+    )
 }
 
 #[derive(Clone, Copy)]
@@ -397,6 +426,9 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod real_server_tests;
+
+#[cfg(test)]
+mod tls_server_tests;
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,8 @@ pub const TEST_PASSWORD: &str = "vigil-test-password";
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// `https://127.0.0.1:PORT`, for a server started by [`TestServer::start_with_tls`].
+    pub https_url: Option<String>,
     dir: PathBuf,
 }
 
@@ -42,9 +44,26 @@ fn installed() -> bool {
         .any(|dir| dir.join("clickhouse-server").is_file() || dir.join("clickhouse").is_file())
 }
 
+/// What a server started with TLS serves HTTPS with (PEM files).
+pub struct ServerTls<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    /// Checks client certificates against this CA (one that fails is refused).
+    pub client_ca: Option<&'a Path>,
+}
+
 impl TestServer {
     /// Start a server, or `None` (after saying so loudly) when the test may be skipped.
     pub fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, None)
+    }
+
+    /// [`TestServer::start`], also serving HTTPS ([`TestServer::https_url`]).
+    pub fn start_with_tls(test: &str, tls: &ServerTls<'_>) -> Option<Self> {
+        Self::start_with(test, Some(tls))
+    }
+
+    fn start_with(test: &str, tls: Option<&ServerTls<'_>>) -> Option<Self> {
         let required = std::env::var_os("VIGIL_REQUIRE_CLICKHOUSE").is_some_and(|v| !v.is_empty());
         if !installed() && !required {
             eprintln!(
@@ -64,6 +83,14 @@ impl TestServer {
             command.env("PATH", joined);
         }
         command.env("CLICKHOUSE_TEST_PASSWORD", TEST_PASSWORD);
+        if let Some(tls) = tls {
+            command
+                .env("CLICKHOUSE_TLS_CERT", tls.cert)
+                .env("CLICKHOUSE_TLS_KEY", tls.key);
+            if let Some(client_ca) = tls.client_ca {
+                command.env("CLICKHOUSE_TLS_CLIENT_CA", client_ca);
+            }
+        }
         let output = command
             .output()
             .expect("running scripts/clickhouse-test-server.sh");
@@ -83,6 +110,7 @@ impl TestServer {
         };
         Some(Self {
             url: value("CLICKHOUSE_URL="),
+            https_url: tls.map(|_| value("CLICKHOUSE_HTTPS_URL=")),
             dir: PathBuf::from(value("CLICKHOUSE_DIR=")),
         })
     }

@@ -12,7 +12,7 @@
 //! 2. equal the SQLite store's value bit for bit.
 
 #[path = "../../../tests/support/clickhouse.rs"]
-mod support;
+pub(super) mod support; // also used by tls_server_tests
 
 use clickhouse::Client;
 
@@ -37,6 +37,7 @@ fn config(server: &TestServer, database: &str) -> ClickHouseConfig {
         user: TEST_USER.into(),
         password: Some(Secret::new(TEST_PASSWORD)),
         tables: TableNames::default(),
+        tls: Default::default(),
     }
 }
 
