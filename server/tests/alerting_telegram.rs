@@ -70,11 +70,14 @@ impl Scenario {
         }
     }
 
-    /// The bucket whose check opens the outage's alert: its second, since
-    /// the default (learned) detector confirms an anomaly with the bucket
-    /// after it.
+    /// The bucket whose check opens the outage's alert: its third. The
+    /// default (learned) detector confirms an anomaly with the bucket before
+    /// it, and on this 4-day store (no week-ago values) the outage's first
+    /// bucket stays below its threshold (p 0.64-0.70 against 0.74), so the
+    /// second and third confirm each other: within the 2 buckets of delay
+    /// the product target allows.
     fn alerting_bucket(&self) -> i64 {
-        self.outage.0 + BUCKET
+        self.outage.0 + 2 * BUCKET
     }
 
     /// `vigil check --at` the moment `bucket` becomes complete.
