@@ -254,6 +254,7 @@ impl SourceBackend {
             .series(&self.source, metric, TimeRange { from, to }, slice.as_ref())
             .await
             .map_err(|error| {
+                let error = crate::redact::scrub(&error.to_string());
                 tracing::warn!(metric = %metric.name, %error, "history query failed");
                 ApiError::failed(format!("could not read {}: {error}", metric.name))
             })?;
@@ -306,6 +307,7 @@ impl SourceBackend {
                 .series_by_slice(metric, range, &dimension)
                 .await
                 .map_err(|error| {
+                    let error = crate::redact::scrub(&error.to_string());
                     tracing::warn!(metric = %metric.name, %error, "slice query failed");
                     ApiError::failed(format!(
                         "could not read {} by {dimension}: {error}",
