@@ -5,6 +5,7 @@
 //! proxy in front of it may echo the request's headers, password included:
 //! nothing checks for that upstream, so every exit does.
 
+use std::io::Write as _;
 use std::sync::RwLock;
 
 /// What a secret is replaced with.
@@ -36,6 +37,26 @@ pub fn scrub(text: &str) -> String {
         }
     }
     text
+}
+
+/// Standard error, scrubbed: the log's writer. A dependency may log what
+/// vigil never sees (the ClickHouse client logs a whole error body at debug),
+/// so the log is scrubbed as it is written, each event in one piece.
+pub struct ScrubbedStderr;
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut stderr = std::io::stderr().lock();
+        match std::str::from_utf8(buf) {
+            Ok(text) => stderr.write_all(scrub(text).as_bytes())?,
+            Err(_) => stderr.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 #[cfg(test)]
