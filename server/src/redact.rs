@@ -20,7 +20,9 @@ pub fn register(secret: &str) {
     if secret.is_empty() {
         return;
     }
-    let mut known = KNOWN.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut known = KNOWN
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !known.iter().any(|seen| seen == secret) {
         known.push(secret.to_string());
         known.sort_by_key(|seen| std::cmp::Reverse(seen.len()));
@@ -29,7 +31,9 @@ pub fn register(secret: &str) {
 
 /// `text` with every registered secret replaced by [`REDACTED`].
 pub fn scrub(text: &str) -> String {
-    let known = KNOWN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let known = KNOWN
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut text = text.to_string();
     for secret in known.iter() {
         if text.contains(secret.as_str()) {

@@ -24,7 +24,10 @@ fn metrics_with(addr: &str, needle: &str, secs: u64) -> String {
         if body.contains(needle) {
             return body;
         }
-        assert!(Instant::now() < deadline, "/metrics never showed {needle:?}:\n{body}");
+        assert!(
+            Instant::now() < deadline,
+            "/metrics never showed {needle:?}:\n{body}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -50,7 +53,10 @@ fn a_good_check_pings_the_heartbeat_and_metrics_tell_its_age() {
     let ping = monitor.wait_for(60, |seen| seen.target().starts_with("GET "));
     assert_eq!(ping.target(), format!("GET {PING_PATH}"));
     assert!(
-        monitor.requests().iter().all(|seen| !seen.target().contains("/fail")),
+        monitor
+            .requests()
+            .iter()
+            .all(|seen| !seen.target().contains("/fail")),
         "{:?}",
         monitor.requests()
     );
@@ -61,8 +67,14 @@ fn a_good_check_pings_the_heartbeat_and_metrics_tell_its_age() {
     assert!(metrics.contains("# TYPE vigil_last_successful_check_age_seconds gauge"));
 
     let log = std::fs::read_to_string(&server.log).expect("log");
-    assert!(log.contains("heartbeat"), "the heartbeat is mentioned:\n{log}");
-    assert!(!log.contains("secret-check-id"), "the URL's secret path is in the log:\n{log}");
+    assert!(
+        log.contains("heartbeat"),
+        "the heartbeat is mentioned:\n{log}"
+    );
+    assert!(
+        !log.contains("secret-check-id"),
+        "the URL's secret path is in the log:\n{log}"
+    );
 }
 
 #[test]
@@ -77,10 +89,17 @@ fn a_failed_check_posts_its_reason_to_fail_and_metrics_have_no_age() {
     let server = serve_with(&config, &[], |_| {});
     let failure = monitor.wait_for(60, |seen| seen.target().starts_with("POST "));
     assert_eq!(failure.target(), format!("POST {PING_PATH}/fail"));
-    assert!(failure.body.contains("cannot reach clickhouse"), "{}", failure.body);
+    assert!(
+        failure.body.contains("cannot reach clickhouse"),
+        "{}",
+        failure.body
+    );
     assert!(!failure.body.contains("ch-pw-hb-31d7"), "{}", failure.body);
     assert!(
-        monitor.requests().iter().all(|seen| !seen.target().starts_with("GET ")),
+        monitor
+            .requests()
+            .iter()
+            .all(|seen| !seen.target().starts_with("GET ")),
         "no success ping: {:?}",
         monitor.requests()
     );

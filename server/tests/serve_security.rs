@@ -45,7 +45,10 @@ fn exchange(addr: &str, raw: &str) -> (u16, Vec<String>, String) {
 }
 
 fn get_as(addr: &str, host: &str, path: &str) -> (u16, Vec<String>, String) {
-    exchange(addr, &format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n"))
+    exchange(
+        addr,
+        &format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n"),
+    )
 }
 
 fn header<'a>(headers: &'a [String], name: &str) -> Option<&'a str> {
@@ -61,13 +64,32 @@ fn post(server: &Server, endpoint: &str, form: &str) -> (u16, String) {
 #[test]
 fn every_response_forbids_framing_and_sniffing_and_pages_allow_only_their_own_scripts() {
     let server = serve_with(EMBEDDED, &[], |_| {});
-    for path in ["/", "/metric/feed_views", "/alerts", "/no/such/page", "/healthz", "/metrics", "/pkg/vigil.js"] {
+    for path in [
+        "/",
+        "/metric/feed_views",
+        "/alerts",
+        "/no/such/page",
+        "/healthz",
+        "/metrics",
+        "/pkg/vigil.js",
+    ] {
         let (_, headers, _) = get_as(&server.addr, &server.addr, path);
         assert_eq!(header(&headers, "x-frame-options"), Some("deny"), "{path}");
-        assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"), "{path}");
-        assert_eq!(header(&headers, "referrer-policy"), Some("no-referrer"), "{path}");
+        assert_eq!(
+            header(&headers, "x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&headers, "referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
         let policy = header(&headers, "content-security-policy").expect(path);
-        assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
     }
     // A page's policy names the nonce its inline scripts carry, and allows
     // the wasm bundle; nothing else inline runs.
@@ -81,14 +103,27 @@ fn every_response_forbids_framing_and_sniffing_and_pages_allow_only_their_own_sc
         .and_then(|rest| rest.split('\'').next())
         .expect("a nonce in the policy");
     assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
-    assert!(!policy.contains("script-src 'self' 'unsafe-inline'"), "{policy}");
+    assert!(
+        !policy.contains("script-src 'self' 'unsafe-inline'"),
+        "{policy}"
+    );
     // The nonce is lower-cased with the header lines; compare case-insensitively.
     let scripts = page.matches("<script").count();
     assert!(scripts > 0, "the page has inline scripts: {page}");
-    let with_nonce = page.to_ascii_lowercase().matches(&format!("nonce=\"{nonce}\"")).count();
-    assert_eq!(with_nonce, scripts, "every script carries this response's nonce");
+    let with_nonce = page
+        .to_ascii_lowercase()
+        .matches(&format!("nonce=\"{nonce}\""))
+        .count();
+    assert_eq!(
+        with_nonce, scripts,
+        "every script carries this response's nonce"
+    );
     let (_, again, _) = exchange(&server.addr, &raw);
-    assert_ne!(header(&again, "content-security-policy"), Some(policy), "a fresh nonce each time");
+    assert_ne!(
+        header(&again, "content-security-policy"),
+        Some(policy),
+        "a fresh nonce each time"
+    );
 }
 
 #[test]
@@ -132,42 +167,76 @@ fn a_short_operator_token_is_refused_at_start_without_being_shown() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("VIGIL_OPERATOR_TOKEN: too short (13 characters)") && stderr.contains("at least 16"),
+        stderr.contains("VIGIL_OPERATOR_TOKEN: too short (13 characters)")
+            && stderr.contains("at least 16"),
         "{stderr}"
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
-    assert!(!dir.path().join("vigil.sqlite").exists(), "refused before anything is written");
+    assert!(
+        !dir.path().join("vigil.sqlite").exists(),
+        "refused before anything is written"
+    );
 }
 
 #[test]
 fn wrong_operator_tokens_are_logged_without_the_value_and_then_slowed_down() {
-    let server = serve_with(EMBEDDED, &[("VIGIL_OPERATOR_TOKEN", OPERATOR_TOKEN)], |_| {});
+    let server = serve_with(
+        EMBEDDED,
+        &[("VIGIL_OPERATOR_TOKEN", OPERATOR_TOKEN)],
+        |_| {},
+    );
     let mut statuses = Vec::new();
     for guess in 0..12 {
-        let (status, _) = post(&server, "create_silence", &format!("metric=feed_views&minutes=30&token=guess-{guess:04}"));
+        let (status, _) = post(
+            &server,
+            "create_silence",
+            &format!("metric=feed_views&minutes=30&token=guess-{guess:04}"),
+        );
         statuses.push(status);
     }
     assert_eq!(statuses[..10], [403; 10], "{statuses:?}");
     assert_eq!(statuses[10..], [429; 2], "{statuses:?}");
     // Now even the right token waits (the guesser cannot tell a hit), and
     // reads are not affected.
-    let (status, body) = post(&server, "create_silence", &format!("metric=feed_views&minutes=30&token={OPERATOR_TOKEN}"));
+    let (status, body) = post(
+        &server,
+        "create_silence",
+        &format!("metric=feed_views&minutes=30&token={OPERATOR_TOKEN}"),
+    );
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("too many wrong operator tokens"), "{body}");
     let (status, body) = post(&server, "fetch_silences", "");
     assert_eq!(status, 200, "{body}");
     let log = std::fs::read_to_string(&server.log).expect("log");
-    assert_eq!(log.matches("wrong operator token (the value tried is not logged)").count(), 10, "{log}");
+    assert_eq!(
+        log.matches("wrong operator token (the value tried is not logged)")
+            .count(),
+        10,
+        "{log}"
+    );
     assert!(!log.contains("guess-00"), "a tried value is in the log");
-    assert!(!log.contains(OPERATOR_TOKEN), "the operator token is in the log");
+    assert!(
+        !log.contains(OPERATOR_TOKEN),
+        "the operator token is in the log"
+    );
 }
 
 #[test]
 fn unknown_ids_are_not_found_and_readyz_names_the_store_file_only() {
-    let server = serve_with(EMBEDDED, &[("VIGIL_OPERATOR_TOKEN", OPERATOR_TOKEN)], |_| {});
+    let server = serve_with(
+        EMBEDDED,
+        &[("VIGIL_OPERATOR_TOKEN", OPERATOR_TOKEN)],
+        |_| {},
+    );
     for (endpoint, form) in [
-        ("label_alert", format!("id=99&label=expected&token={OPERATOR_TOKEN}")),
-        ("label_alert", format!("id=18446744073709551615&label=false_alarm&token={OPERATOR_TOKEN}")),
+        (
+            "label_alert",
+            format!("id=99&label=expected&token={OPERATOR_TOKEN}"),
+        ),
+        (
+            "label_alert",
+            format!("id=18446744073709551615&label=false_alarm&token={OPERATOR_TOKEN}"),
+        ),
         ("end_silence", format!("id=424242&token={OPERATOR_TOKEN}")),
         ("remove_label", format!("id=424242&token={OPERATOR_TOKEN}")),
     ] {
@@ -179,7 +248,10 @@ fn unknown_ids_are_not_found_and_readyz_names_the_store_file_only() {
     let readiness: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(readiness["source"], "sqlite vigil.sqlite", "{body}");
     let dir = server.dir.path().to_str().unwrap();
-    assert!(!body.contains(dir), "the store's directory is shown: {body}");
+    assert!(
+        !body.contains(dir),
+        "the store's directory is shown: {body}"
+    );
 }
 
 #[test]
@@ -196,7 +268,10 @@ fn an_error_body_echoing_the_request_leaks_no_secret_and_is_logged_scrubbed() {
     );
     let mut server = serve_with(
         &config,
-        &[("VIGIL_TELEGRAM_TOKEN", BOT_TOKEN), ("VIGIL_OPERATOR_TOKEN", OPERATOR_TOKEN)],
+        &[
+            ("VIGIL_TELEGRAM_TOKEN", BOT_TOKEN),
+            ("VIGIL_OPERATOR_TOKEN", OPERATOR_TOKEN),
+        ],
         |_| {},
     );
     echo.wait_for(30, |seen| seen.head.contains(PASSWORD));
@@ -215,20 +290,30 @@ fn an_error_body_echoing_the_request_leaks_no_secret_and_is_logged_scrubbed() {
     let (status, _, readyz) = get_as(&server.addr, &server.addr, "/readyz");
     assert_eq!(status, 503, "{readyz}");
     assert!(readyz.contains("not a ClickHouse error"), "{readyz}");
-    assert!(!readyz.contains("x-clickhouse"), "the raw body left the process: {readyz}");
+    assert!(
+        !readyz.contains("x-clickhouse"),
+        "the raw body left the process: {readyz}"
+    );
     std::thread::sleep(Duration::from_secs(1));
     let _ = server.child.kill();
     let _ = server.child.wait();
     let log = std::fs::read_to_string(&server.log).expect("log");
     assert!(
-        log.contains("X-ClickHouse-Key: <redacted>") || log.contains("x-clickhouse-key: <redacted>"),
+        log.contains("X-ClickHouse-Key: <redacted>")
+            || log.contains("x-clickhouse-key: <redacted>"),
         "the raw body is in the log, scrubbed:\n{log}"
     );
     let bot_secret = BOT_TOKEN.split_once(':').unwrap().1;
     for (what, text) in [("responses", &leaving), ("log", &log)] {
-        let lines: Vec<&str> = text.lines().filter(|line| line.contains(PASSWORD)).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains(PASSWORD))
+            .collect();
         assert!(lines.is_empty(), "password in the {what}: {lines:#?}");
         assert!(!text.contains(bot_secret), "bot token in the {what}");
-        assert!(!text.contains(OPERATOR_TOKEN), "operator token in the {what}");
+        assert!(
+            !text.contains(OPERATOR_TOKEN),
+            "operator token in the {what}"
+        );
     }
 }

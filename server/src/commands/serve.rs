@@ -274,7 +274,10 @@ mod tests {
         let error = operator_token(Some("short-guessable".into()))
             .unwrap_err()
             .to_string();
-        assert!(error.contains("VIGIL_OPERATOR_TOKEN: too short (15 characters)"), "{error}");
+        assert!(
+            error.contains("VIGIL_OPERATOR_TOKEN: too short (15 characters)"),
+            "{error}"
+        );
         assert!(error.contains("at least 16"), "{error}");
         assert!(!error.contains("short-guessable"), "{error}");
         let long = "a-long-enough-tok".to_string();

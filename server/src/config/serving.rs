@@ -86,7 +86,12 @@ pub(super) fn heartbeat(
 /// Validates `[web]`; problems are (key path, reason).
 pub(super) fn web(raw: Option<RawWeb>, problems: &mut Vec<(String, String)>) -> WebConfig {
     let mut allowed_hosts = Vec::new();
-    for (index, host) in raw.unwrap_or_default().allowed_hosts.into_iter().enumerate() {
+    for (index, host) in raw
+        .unwrap_or_default()
+        .allowed_hosts
+        .into_iter()
+        .enumerate()
+    {
         match host_name_problem(&host) {
             None => allowed_hosts.push(host.to_ascii_lowercase()),
             Some(reason) => problems.push((format!("web.allowed_hosts[{index}]"), reason)),
@@ -162,6 +167,9 @@ mod tests {
                 "web.allowed_hosts[4]"
             ]
         );
-        assert!(problems[0].1.contains("no scheme, port or path"), "{problems:?}");
+        assert!(
+            problems[0].1.contains("no scheme, port or path"),
+            "{problems:?}"
+        );
     }
 }

@@ -49,9 +49,8 @@ async fn fake_monitor(statuses: Vec<u16>, seen: Seen) -> String {
                 .map_or(request_line.clone(), |(target, _)| target.to_string());
             seen.lock().unwrap().push((target, body));
             let status = statuses.next().unwrap_or(200);
-            let answer = format!(
-                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
+            let answer =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             let _ = stream.write_all(answer.as_bytes()).await;
         }
     });
@@ -99,7 +98,8 @@ async fn a_refused_ping_is_retried_and_a_dead_monitor_only_costs_a_log_line() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let heartbeat = Heartbeat::new(heartbeat_config(&format!("http://127.0.0.1:{port}/x"))).unwrap();
+    let heartbeat =
+        Heartbeat::new(heartbeat_config(&format!("http://127.0.0.1:{port}/x"))).unwrap();
     assert!(!heartbeat.send(&Signal::Success).await);
 }
 

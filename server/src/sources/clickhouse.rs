@@ -456,7 +456,10 @@ mod tests {
         let exception = "Code: 60. DB::Exception: Table default.x does not exist. \
                          echoed-ch-password\nstack trace line";
         let reason = public_reason(exception);
-        assert!(reason.starts_with("bad response: Code: 60. DB::Exception: Table default.x"), "{reason}");
+        assert!(
+            reason.starts_with("bad response: Code: 60. DB::Exception: Table default.x"),
+            "{reason}"
+        );
         assert!(!reason.contains("echoed-ch-password"), "{reason}");
         assert!(!reason.contains("stack trace"), "{reason}");
         assert!(public_reason(&"Code: 1. ".repeat(100)).chars().count() < 330);

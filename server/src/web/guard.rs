@@ -190,7 +190,10 @@ impl TokenAttempts {
         let bucket = buckets
             .get(&client)
             .copied()
-            .unwrap_or(Bucket { tokens: BURST, at: now })
+            .unwrap_or(Bucket {
+                tokens: BURST,
+                at: now,
+            })
             .refilled(now);
         buckets.insert(
             client,
@@ -263,7 +266,12 @@ mod tests {
         ] {
             assert!(hosts.allows(host), "{host}");
         }
-        for host in ["evil.example", "vigil.example.com.evil.example", "127.0.0.1.nip.io", ""] {
+        for host in [
+            "evil.example",
+            "vigil.example.com.evil.example",
+            "127.0.0.1.nip.io",
+            "",
+        ] {
             assert!(!hosts.allows(host), "{host}");
         }
         assert!(AllowedHosts::new(&["*".into()], None).allows("anything.example"));
@@ -282,7 +290,11 @@ mod tests {
         let wait = attempts.wait(guesser, start).expect("limited");
         assert_eq!(wait, REFILL);
         assert_eq!(attempts.wait(other, start), None, "only the guesser waits");
-        assert_eq!(attempts.wait(guesser, start + REFILL), None, "one more after REFILL");
+        assert_eq!(
+            attempts.wait(guesser, start + REFILL),
+            None,
+            "one more after REFILL"
+        );
         attempts.failed(guesser, start + REFILL);
         assert!(attempts.wait(guesser, start + REFILL).is_some());
     }

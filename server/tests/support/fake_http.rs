@@ -83,7 +83,9 @@ impl FakeHttp {
 }
 
 fn read_request(stream: &std::net::TcpStream) -> Option<Seen> {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     let mut reader = BufReader::new(stream);
     let mut head = String::new();
     loop {
