@@ -5,7 +5,6 @@
 //! proxy in front of it may echo the request's headers, password included:
 //! nothing checks for that upstream, so every exit does.
 
-use std::io::Write as _;
 use std::sync::RwLock;
 
 /// What a secret is replaced with.

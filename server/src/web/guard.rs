@@ -106,7 +106,7 @@ impl AllowedHosts {
             || host.parse::<IpAddr>().is_ok()
             || host == "localhost"
             || host.ends_with(".localhost")
-            || self.names.iter().any(|name| *name == host)
+            || self.names.contains(&host)
     }
 }
 
