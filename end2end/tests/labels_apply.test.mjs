@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
 import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
 
-const TOKEN = 'e2e-lab-token';
+const TOKEN = 'e2e-lab-operator-token';
 let vigil;
 let browser;
 

@@ -9,7 +9,9 @@
 //! outbox, silences, checks, labels, settings) -> `delivery` (Telegram with
 //! `chart_png`, or the log) and `web` (what users see). `scheduler` runs checks
 //! and delivery on the clock; `pipeline` wires them from `config`; `commands`
-//! is the command line. `labels` (incidents, false alarms, expected changes,
+//! is the command line; `heartbeat` pings an outside monitor after each
+//! check; `redact` scrubs known secrets from text that leaves the process.
+//! `labels` (incidents, false alarms, expected changes,
 //! from the source, Telegram buttons and the web UI) is what `vigil tune`,
 //! `vigil eval --metric` and the web lab score detectors against. `times` is
 //! the one clock.
@@ -24,10 +26,12 @@ pub mod delivery;
 pub mod detector_choice;
 pub mod evaluation;
 pub mod events;
+pub mod heartbeat;
 pub mod labels;
 pub mod metrics;
 pub mod period;
 pub mod pipeline;
+pub mod redact;
 pub mod scheduler;
 pub mod settings;
 pub mod simulator;

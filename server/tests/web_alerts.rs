@@ -11,7 +11,7 @@ use server::state::Label;
 use server::state::{state_path, AlertLog, SqliteState};
 use support::{request, serve_with, Server};
 
-const TOKEN: &str = "op-token-4f1c9e";
+const TOKEN: &str = "op-token-4f1c9e-alerts";
 
 /// `vigil serve` on the small embedded default with `env`, after `prepare`
 /// has had the data directory.

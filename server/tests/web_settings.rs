@@ -11,7 +11,7 @@ mod cli;
 
 use support::{request, serve_with, Server};
 
-const TOKEN: &str = "op-token-9d2e7a";
+const TOKEN: &str = "op-token-9d2e7a-settings";
 const COMBINED: &str =
     r#"{"combine":"any","members":[{"detector":"seasonal"},{"detector":"drop"}]}"#;
 

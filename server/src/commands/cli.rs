@@ -69,7 +69,8 @@ pub fn init_logging(args: &LogArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        // Scrubbed of every known secret, whichever crate logs it.
+        .with_writer(|| crate::redact::ScrubbedStderr);
     match args.log_format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::source_args::SourceArgs;
 use crate::config::{Config, SourceConfig};
+use crate::heartbeat::Pulse;
 use crate::pipeline::{self, Pipeline};
 use crate::scheduler;
 use crate::simulator;
@@ -52,12 +53,44 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.source.load()?;
+    // Refused before anything starts, like a bad config.
+    let operator_token = operator_token(std::env::var(OPERATOR_TOKEN_ENV).ok())?;
     warn_if_site_missing(&args.site_root);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve(args, config))
+    runtime.block_on(serve(args, config, operator_token))
 }
 
-async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+/// Environment variable whose value unlocks the web UI's writes.
+pub const OPERATOR_TOKEN_ENV: &str = "VIGIL_OPERATOR_TOKEN";
+/// Shorter operator tokens are refused: the token is the only thing between a
+/// browser and the write buttons, and failed guesses are only slowed down.
+pub const MIN_OPERATOR_TOKEN_CHARS: usize = 16;
+
+/// The operator token from `value` (the environment's): `None` (unset or
+/// empty) leaves the UI read-only; one under [`MIN_OPERATOR_TOKEN_CHARS`] is
+/// an error that never shows the value.
+fn operator_token(value: Option<String>) -> anyhow::Result<Option<String>> {
+    let Some(token) = value.filter(|token| !token.is_empty()) else {
+        tracing::info!("{OPERATOR_TOKEN_ENV} is not set: the web UI is read-only");
+        return Ok(None);
+    };
+    let length = token.chars().count();
+    if length < MIN_OPERATOR_TOKEN_CHARS {
+        anyhow::bail!(
+            "environment variable {OPERATOR_TOKEN_ENV}: too short ({length} characters): use at \
+             least {MIN_OPERATOR_TOKEN_CHARS} random characters, e.g. the output of \
+             `openssl rand -hex 16`"
+        );
+    }
+    crate::redact::register(&token);
+    Ok(Some(token))
+}
+
+async fn serve(
+    args: ServeArgs,
+    config: Config,
+    operator_token: Option<String>,
+) -> anyhow::Result<()> {
     // Listen first: a busy port is reported before anything is opened or
     // written (the simulator would otherwise fill the store in vain).
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -104,9 +137,11 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     )?;
     let mut background = Vec::new();
     let sender_wake = Arc::new(tokio::sync::Notify::new());
+    let pulse = Arc::new(Pulse::from_config(config.heartbeat.as_ref())?);
     background.push(tokio::spawn(scheduler::run_checks(
         Arc::clone(&pipeline.checker),
         Arc::clone(&sender_wake),
+        Arc::clone(&pulse),
         stopped(stop_rx.clone()),
     )));
     background.push(tokio::spawn(scheduler::run_sender(
@@ -124,13 +159,6 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     }
 
     let options = web::leptos_options(&args.site_root, addr);
-    // Unlocks silences in the web UI; without it the UI is read-only.
-    let operator_token = std::env::var("VIGIL_OPERATOR_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty());
-    if operator_token.is_none() {
-        tracing::info!("VIGIL_OPERATOR_TOKEN is not set: the web UI is read-only");
-    }
     let backend = Arc::new(
         web::SourceBackend::new(
             Arc::clone(&source),
@@ -144,8 +172,16 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let health = web::HealthState {
         source: Arc::clone(&source),
         store: pipeline.store.clone(),
+        pulse,
+        // Every `vigil serve` runs the scheduler today.
+        leader: true,
     };
-    let app = web::router(options, backend, health);
+    let hosts = web::AllowedHosts::new(
+        &config.web.allowed_hosts,
+        config.alerting.public_url.as_deref(),
+    );
+    let app = web::router(options, backend, health, hosts)
+        .into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!("vigil is serving http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -230,5 +266,22 @@ mod tests {
         assert!(local.ip().is_loopback() && local.port() == 3000, "{local}");
         assert!(parse_listen_addr("localhost").is_err());
         assert!(parse_listen_addr("localhost:http99").is_err());
+    }
+
+    #[test]
+    fn short_operator_tokens_are_refused_without_showing_them() {
+        assert_eq!(operator_token(None).unwrap(), None);
+        assert_eq!(operator_token(Some(String::new())).unwrap(), None);
+        let error = operator_token(Some("short-guessable".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("VIGIL_OPERATOR_TOKEN: too short (15 characters)"),
+            "{error}"
+        );
+        assert!(error.contains("at least 16"), "{error}");
+        assert!(!error.contains("short-guessable"), "{error}");
+        let long = "a-long-enough-tok".to_string();
+        assert_eq!(operator_token(Some(long.clone())).unwrap(), Some(long));
     }
 }

@@ -24,6 +24,15 @@ impl SourceArgs {
     /// and its directory when they open it, the readers must find it.
     pub fn load(&self) -> anyhow::Result<Config> {
         let mut config = Config::load_or_default(self.config.as_deref())?;
+        // Whatever this command prints, logs or serves is scrubbed of them.
+        if let Some(token) = &config.alerting.telegram.token {
+            crate::redact::register(token.expose());
+        }
+        if let SourceConfig::ClickHouse(clickhouse) = &config.source {
+            if let Some(password) = &clickhouse.password {
+                crate::redact::register(password.expose());
+            }
+        }
         if let (Some(dir), SourceConfig::Sqlite(sqlite)) = (&self.data_dir, &mut config.source) {
             sqlite.path = dir.join("vigil.sqlite");
         }

@@ -51,11 +51,13 @@ pub mod http_url;
 pub mod links;
 mod raw;
 mod read;
+pub mod serving;
 mod source;
 
 pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
+pub use serving::{HeartbeatConfig, WebConfig};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
 pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";
@@ -135,6 +137,10 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     /// Schedule, lifecycle, Telegram, links and detectors.
     pub alerting: AlertingConfig,
+    /// `[heartbeat]`: the URL `vigil serve` calls after each check, if any.
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// `[web]`: the Host names `vigil serve` answers to.
+    pub web: WebConfig,
 }
 
 impl Default for Config {
@@ -144,6 +150,8 @@ impl Default for Config {
             metrics: Vec::new(),
             simulator: SimulatorConfig::default(),
             alerting: AlertingConfig::default(),
+            heartbeat: None,
+            web: WebConfig::default(),
         }
     }
 }
@@ -367,6 +375,8 @@ impl Config {
                 });
             }
         }
+        let heartbeat = serving::heartbeat(raw.heartbeat, &mut alerting_problems);
+        let web = serving::web(raw.web, &mut alerting_problems);
         problems.extend(
             alerting_problems
                 .into_iter()
@@ -383,6 +393,8 @@ impl Config {
             metrics,
             simulator,
             alerting,
+            heartbeat,
+            web,
         })
     }
 

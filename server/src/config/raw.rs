@@ -23,6 +23,8 @@ pub(super) struct RawConfig {
     pub(super) links: Vec<Option<super::links::RawLink>>,
     pub(super) detectors: Option<alerting::RawDetectors>,
     pub(super) silences: Vec<Option<alerting::RawSilence>>,
+    pub(super) heartbeat: Option<super::serving::RawHeartbeat>,
+    pub(super) web: Option<super::serving::RawWeb>,
 }
 
 /// `[source]`: one flat table, so that every key's problem names the key and

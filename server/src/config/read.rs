@@ -118,6 +118,8 @@ pub(super) fn read<'a>(
             "detectors" => raw.detectors = reader.section(value, name),
             "links" => raw.links = reader.array(value, name, |_| ()),
             "silences" => raw.silences = reader.array(value, name, |_| ()),
+            "heartbeat" => raw.heartbeat = reader.section(value, name),
+            "web" => raw.web = reader.section(value, name),
             "metrics" => {
                 raw.metrics = reader.array::<RawMetric>(value, name, |unread| {
                     let name = unread.as_table().and_then(|t| t.get("name"));
@@ -130,7 +132,7 @@ pub(super) fn read<'a>(
                 name.to_string(),
                 format!(
                     "unknown section (expected source, metrics, simulator, schedule, alerts, \
-                     telegram, links, detectors or silences){}",
+                     telegram, links, detectors, silences, heartbeat or web){}",
                     location(text, value.span().start)
                 ),
             ),

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::check::plan::next_tick;
 use crate::check::run::Checker;
 use crate::delivery::Deliverer;
+use crate::heartbeat::Pulse;
 
 /// After a failed check (source unreachable), try again this soon rather than
 /// at the next quarter-hour.
@@ -18,17 +19,30 @@ const RETRY_FAILED_CHECK: Duration = Duration::from_secs(60);
 /// The sender looks at the outbox at least this often.
 const SENDER_IDLE: Duration = Duration::from_secs(30);
 
-/// Runs checks on schedule until `stopped` resolves.
+/// Runs checks on schedule until `stopped` resolves; tells `pulse` (the
+/// heartbeat, `/metrics`) how each went.
 pub async fn run_checks(
     checker: Arc<Checker>,
     sender_wake: Arc<Notify>,
+    pulse: Arc<Pulse>,
     stopped: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stopped);
     let schedule = checker.alerting.schedule;
     loop {
         let now = crate::times::unix_now();
-        let failed = tick(&checker, now).await;
+        let failed = match checker.run_due(now).await {
+            Ok(_) => {
+                pulse.check_succeeded(crate::times::unix_now());
+                false
+            }
+            Err(error) => {
+                let reason = crate::redact::scrub(&error.to_string());
+                tracing::error!(error = %reason, "check failed; will retry");
+                pulse.check_failed(&reason);
+                true
+            }
+        };
         sender_wake.notify_one();
         if !failed {
             checker.warm_charts(crate::times::unix_now()).await;
@@ -51,6 +65,7 @@ pub async fn tick(checker: &Checker, now: i64) -> bool {
     match checker.run_due(now).await {
         Ok(_) => false,
         Err(error) => {
+            let error = crate::redact::scrub(&error.to_string());
             tracing::error!(%error, "check failed; will retry");
             true
         }

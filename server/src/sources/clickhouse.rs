@@ -119,6 +119,8 @@ impl ClickHouseSource {
             .with_compression(clickhouse::Compression::None)
             .with_user(config.user.clone());
         if let Some(password) = config.password.as_ref().map(|p| p.expose()) {
+            // An error body that echoes the request shows it: scrub it everywhere.
+            crate::redact::register(password);
             if !password.is_empty() {
                 server = server.with_password(password);
             }
@@ -357,7 +359,18 @@ impl ClickHouseSource {
 
     fn classify(&self, context: &str, kind: Kind, error: &clickhouse::error::Error) -> SourceError {
         use clickhouse::error::Error;
-        let reason = tls::explain(error, &self.tls).unwrap_or_else(|| error_chain(error));
+        let raw = crate::redact::scrub(&error_chain(error));
+        let reason = match error {
+            Error::BadResponse(message) => {
+                // The body may be anything a server or proxy chose to send:
+                // whole, it goes to the log only (scrubbed even there).
+                tracing::warn!(context, source = %self.describe(), error = %raw, "ClickHouse answered an error");
+                public_reason(message)
+            }
+            // A failed TLS handshake in words (wrong CA, host name), not the
+            // error chain.
+            _ => tls::explain(error, &self.tls).unwrap_or(raw),
+        };
         let unreachable = match error {
             Error::Network(_) | Error::TimedOut => true,
             Error::BadResponse(message) => {
@@ -398,6 +411,26 @@ fn write_error(table: &str, error: rows::TimeOutOfRange) -> SourceError {
     SourceError::Write {
         context: format!("insert into {table}"),
         reason: error.to_string(),
+    }
+}
+
+/// What leaves the process of an error body (`/readyz`, pages, alerts): the
+/// first line of a ClickHouse exception, bounded and scrubbed; anything else
+/// (a proxy's page, an echo of the request) only by name.
+fn public_reason(body: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    match server_error_code(body) {
+        Some(_) => {
+            let line = body.lines().next().unwrap_or_default();
+            let mut line: String = line.chars().take(MAX_CHARS).collect();
+            if line.len() < body.trim_end().len() {
+                line.push_str(" …");
+            }
+            crate::redact::scrub(&format!("bad response: {line}"))
+        }
+        None => "bad response that is not a ClickHouse error (a proxy in between?); \
+                 vigil's log has its text"
+            .to_string(),
     }
 }
 
@@ -445,5 +478,24 @@ mod tests {
             Some(516)
         );
         assert_eq!(server_error_code("bad response: 502 Bad Gateway"), None);
+    }
+
+    #[test]
+    fn error_bodies_leave_the_process_as_a_bounded_clickhouse_line_or_not_at_all() {
+        crate::redact::register("echoed-ch-password");
+        let echo = "POST /?database=default HTTP/1.1\nX-ClickHouse-Key: echoed-ch-password";
+        let reason = public_reason(echo);
+        assert!(!reason.contains("X-ClickHouse"), "{reason}");
+        assert!(reason.contains("vigil's log"), "{reason}");
+        let exception = "Code: 60. DB::Exception: Table default.x does not exist. \
+                         echoed-ch-password\nstack trace line";
+        let reason = public_reason(exception);
+        assert!(
+            reason.starts_with("bad response: Code: 60. DB::Exception: Table default.x"),
+            "{reason}"
+        );
+        assert!(!reason.contains("echoed-ch-password"), "{reason}");
+        assert!(!reason.contains("stack trace"), "{reason}");
+        assert!(public_reason(&"Code: 1. ".repeat(100)).chars().count() < 330);
     }
 }

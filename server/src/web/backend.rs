@@ -274,6 +274,7 @@ impl SourceBackend {
                     .series(&self.source, metric, range, slice.as_ref())
                     .await
                     .map_err(|error| {
+                        let error = crate::redact::scrub(&error.to_string());
                         tracing::warn!(metric = %metric.name, %error, "history query failed");
                         ApiError::failed(format!("could not read {}: {error}", metric.name))
                     })
@@ -359,6 +360,7 @@ impl SourceBackend {
                 .series_by_slice(metric, range, &dimension)
                 .await
                 .map_err(|error| {
+                    let error = crate::redact::scrub(&error.to_string());
                     tracing::warn!(metric = %metric.name, %error, "slice query failed");
                     ApiError::failed(format!(
                         "could not read {} by {dimension}: {error}",

@@ -2,9 +2,12 @@
 //! `/healthz` says the process answers; `/readyz` says it can do its job (the
 //! source answers a query, the alert state is readable, and the last check is
 //! recent); `/metrics` exposes checks, alerts, deliveries and source timings
-//! in the Prometheus text format. None of them shows a credential.
+//! in the Prometheus text format, with the age of the last successful check
+//! and whether this instance runs the checks. None of them shows a credential
+//! (error texts are scrubbed of every known secret) or the store's directory.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +21,7 @@ use axum::{
 use serde::Serialize;
 
 use crate::check::watermark;
+use crate::heartbeat::Pulse;
 use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::Source;
 use crate::state::{AlertError, CheckRecord};
@@ -29,12 +33,17 @@ const STALE_CHECK_SECS: i64 = 2 * BUCKET_SECONDS + 300;
 pub struct HealthState {
     pub source: Arc<Source>,
     pub store: crate::state::State,
+    /// When this process's scheduler last checked successfully.
+    pub pulse: Arc<Pulse>,
+    /// Whether this instance runs the checks (`vigil_leader`).
+    pub leader: bool,
 }
 
 #[derive(Serialize)]
 struct Readiness {
     ready: bool,
-    /// "sqlite ./data/vigil.sqlite" or "clickhouse http://host:8123 ...": never credentials.
+    /// "sqlite vigil.sqlite" (the file name, not where it lives) or
+    /// "clickhouse http://host:8123 ...": never credentials.
     source: String,
     /// Unix seconds of the newest event, when the source has any.
     newest_event: Option<i64>,
@@ -60,7 +69,7 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     let last = state.store.call(|store| store.last_check()).await;
     let mut readiness = Readiness {
         ready: true,
-        source: state.source.describe(),
+        source: shown_source(&state.source),
         newest_event: None,
         last_check: None,
         last_check_ok: None,
@@ -71,7 +80,7 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
         Err(error) => {
             tracing::warn!(%error, "readiness probe: source unavailable");
             readiness.ready = false;
-            readiness.error = Some(error.to_string());
+            readiness.error = Some(crate::redact::scrub(&error.to_string()));
         }
     }
     match last {
@@ -90,7 +99,7 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
         Ok(None) => {} // starting: the first check has not run yet
         Err(error) => {
             readiness.ready = false;
-            readiness.error = Some(error.to_string());
+            readiness.error = Some(crate::redact::scrub(&error.to_string()));
         }
     }
     let status = if readiness.ready {
@@ -99,6 +108,21 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness))
+}
+
+/// The source as `/readyz` shows it: an embedded store by its file name only
+/// (its absolute path tells a stranger the server's layout).
+fn shown_source(source: &Source) -> String {
+    let described = source.describe();
+    match described.strip_prefix("sqlite ") {
+        Some(path) => {
+            let name = Path::new(path)
+                .file_name()
+                .map_or_else(|| path.into(), |name| name.to_string_lossy());
+            format!("sqlite {name}")
+        }
+        None => described,
+    }
 }
 
 /// What `/metrics` reads from the alert state in one go.
@@ -131,6 +155,20 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
+    metric(
+        "vigil_leader",
+        "gauge",
+        "Whether this instance runs the scheduled checks.",
+        &[("", f64::from(u8::from(state.leader)))],
+    );
+    if let Some(at) = state.pulse.last_success() {
+        metric(
+            "vigil_last_successful_check_age_seconds",
+            "gauge",
+            "Seconds since this instance last completed a scheduled check (absent before the first).",
+            &[("", (crate::times::unix_now() - at).max(0) as f64)],
+        );
+    }
     metric(
         "vigil_source_up",
         "gauge",

@@ -1,9 +1,11 @@
 //! The HTTP surface: Leptos pages (server-rendered, hydrated), their server
 //! functions, and static files (the wasm bundle, css: precompressed and
-//! cached by content hash, see `site_files`).
+//! cached by content hash, see `site_files`), behind `guard` (security
+//! headers, the Host allow-list, slow token guessing).
 
 mod backend;
 mod decode_status;
+mod guard;
 mod health;
 mod history_cache;
 mod overview;
@@ -11,6 +13,7 @@ mod rows;
 mod site_files;
 
 pub use backend::SourceBackend;
+pub use guard::AllowedHosts;
 pub use health::HealthState;
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
@@ -42,11 +45,14 @@ pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
 }
 
 /// The whole app as one axum router: pages, server functions, probes,
-/// Prometheus metrics, static files.
+/// Prometheus metrics, static files; served to the Host names `hosts` allows.
+/// Serve it with connect info (`into_make_service_with_connect_info`), so
+/// wrong operator tokens are counted per client address.
 pub fn router(
     options: LeptosOptions,
     backend: Arc<dyn app::api::backend::Backend>,
     health: HealthState,
+    hosts: AllowedHosts,
 ) -> Router {
     let pkg_dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     // Blocking, once, before the first request: seconds after a fresh build,
@@ -55,7 +61,10 @@ pub fn router(
     let pkg = site_files::pkg_router(&pkg_dir, site_files::bundle_names(&pkg_dir, OUTPUT_NAME));
     let routes = generate_route_list(App);
     let handle = BackendHandle(backend);
-    let context = move || provide_context(handle.clone());
+    let context = move || {
+        provide_context(handle.clone());
+        guard::provide_page_policy();
+    };
     Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
@@ -77,4 +86,14 @@ pub fn router(
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(guard::TokenAttempts::default()),
+            guard::token_attempts,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            guard::allowed_host,
+        ))
+        // Outermost: the refusals above carry the headers too.
+        .layer(axum::middleware::from_fn(guard::security_headers))
 }
