@@ -18,7 +18,7 @@
 //! `Λ = sqrt(V / (V + τ²)) · exp(θ̂² τ² / (2 V (V + τ²)))`. `τ` sets which
 //! effects the test is quickest on; vigil uses the configured minimum effect.
 //! The price is width: at one look the interval is wider than the
-//! fixed-horizon one (about 1.4-2x), which is why the decision also reports
+//! fixed-horizon one (about 1.5-2x), which is why the decision also reports
 //! the fixed interval for reading, never for deciding.
 //!
 //! The guarantee needs the running estimate to behave like a sum of

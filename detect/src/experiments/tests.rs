@@ -171,14 +171,19 @@ fn a_a_split_peeked_at_every_step_stays_within_alpha() {
     assert!(rate <= ALPHA, "sequential SRM flagged {rate}");
 }
 
-#[test]
-fn real_effects_and_mismatches_are_found() {
+/// Whether the default rules reach `verdict` on CTR at or after `from`, in
+/// one experiment of a day where the treatment's CTR is `ctr_factor` x and
+/// `lose_treated` of arriving treated users are lost, both from `from`.
+fn reaches(seed: u64, ctr_factor: f64, lose_treated: f64, from: usize, verdict: Verdict) -> bool {
     let rules = Rules::default();
-    let (mut ctr_found, mut srm_found) = (0u64, 0u64);
-    let seeds = 20;
-    for seed in 0..seeds {
-        // CTR -15% in treatment from step 5.
-        run(DAY, seed, 0.85, 0.0, 5, |step, _, ratio, counts| {
+    let mut found = false;
+    run(
+        DAY,
+        seed,
+        ctr_factor,
+        lose_treated,
+        from,
+        |step, _, ratio, counts| {
             let srm = SrmTest::run(&counts, &[1.0, 1.0]).ok();
             let decision = judge(
                 &rules,
@@ -188,31 +193,29 @@ fn real_effects_and_mismatches_are_found() {
                 srm.as_ref(),
             )
             .expect("valid sums");
-            // Counted once the effect is on (a flag before it is an A/A false alarm).
-            let found = decision.verdict == Verdict::Diverged && step >= 5;
-            if found {
+            // Counted once the change is on (a flag before it is an A/A false alarm).
+            found = decision.verdict == verdict && step >= from;
+            if found && verdict == Verdict::Diverged {
                 let effect = decision.effect.expect("diverged has an effect");
                 assert!(effect.estimate.relative < 0.0 && effect.interval.1 < 0.0);
             }
-            ctr_found += u64::from(found);
             found
-        });
-        // A third of arriving treated users lost from step 10, no effect.
-        run(DAY, seed, 1.0, 1.0 / 3.0, 10, |step, _, ratio, counts| {
-            let srm = SrmTest::run(&counts, &[1.0, 1.0]).ok();
-            let decision = judge(
-                &rules,
-                MetricKind::Ratio,
-                &ratio[0],
-                &ratio[1],
-                srm.as_ref(),
-            )
-            .expect("valid sums");
-            let found = decision.verdict == Verdict::SampleRatioMismatch && step >= 10;
-            srm_found += u64::from(found);
-            found
-        });
-    }
+        },
+    );
+    found
+}
+
+#[test]
+fn real_effects_and_mismatches_are_found() {
+    let seeds = 20u64;
+    // CTR -15% in treatment from step 5; a third of arriving treated users
+    // lost from step 10 (no effect).
+    let ctr_found = (0..seeds)
+        .filter(|&seed| reaches(seed, 0.85, 0.0, 5, Verdict::Diverged))
+        .count() as u64;
+    let srm_found = (0..seeds)
+        .filter(|&seed| reaches(seed, 1.0, 1.0 / 3.0, 10, Verdict::SampleRatioMismatch))
+        .count() as u64;
     // Found within the day in 20 of 20 seeds when written; 90% leaves room for RNG changes.
     assert!(
         ctr_found >= seeds * 9 / 10,
