@@ -8,7 +8,7 @@
 //! | `aa-check` | 0 → 1 | nothing (A/A: any alert is a false alarm); ends half-way |
 //! | `feed-ranking-v2` | 1 → 2 | likes per view × 0.85 (CTR -15%) from its start |
 //! | `messenger-suggestions` | 1 → 3 | messages sent × 1.25 from its start |
-//! | `onboarding-v3` | 0 → 4 | from 40% into it, 30% of group 4's users are logged as group 0 (sample ratio mismatch) |
+//! | `onboarding-v3` | 0 → 4 | from 40% into it, half of group 4's users are logged as group 0 (sample ratio mismatch) |
 //!
 //! Effects touch only the treatment group's events, and draw from their own
 //! random stream, so every other event is exactly what it was without them
@@ -89,7 +89,7 @@ pub const DEFAULTS: [Template; 4] = [
         end: 1.0,
         effect: Treatment::Reassign {
             break_at: 0.4,
-            share: 0.3,
+            share: 0.5,
         },
     },
 ];

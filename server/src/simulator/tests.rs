@@ -268,7 +268,7 @@ fn experiments_have_their_effects_and_touch_nothing_else() {
     assert!((1.18..1.32).contains(&factor), "group 3 messages x{factor}");
     assert_eq!(sent(&with, false), sent(&without, false));
 
-    // Broken assignment: after the break, ~30% of group 4's users show up in group 0.
+    // Broken assignment: after the break, half of group 4's users show up in group 0.
     let (onboarding, srm_label) = label("onboarding-v3");
     assert!(srm_label.start > onboarding.start && srm_label.end == onboarding.end);
     let (aa, _) = label("aa-check");
@@ -290,7 +290,7 @@ fn experiments_have_their_effects_and_touch_nothing_else() {
         .filter(|&id| true_group(id) == 4)
         .count() as f64;
     let share = 1.0 - day_after.len() as f64 / day_before.len() as f64;
-    assert!((0.2..0.4).contains(&share), "group 4 lost {share}");
+    assert!((0.4..0.6).contains(&share), "group 4 lost {share}");
     assert!(
         moved > 0.2 * day_before.len() as f64,
         "{moved} moved to group 0"
@@ -316,5 +316,103 @@ fn live_generation_resumes_the_experiments_still_running() {
     assert!(live.experiments.iter().all(|e| e.end == i64::MAX));
     let active = experiments::Active::at(&live.experiments, end + 86_400);
     assert_eq!(active.likes, Some((2, 0.85)));
-    assert_eq!(active.reassign, Some((4, 0, 0.3)));
+    assert_eq!(active.reassign, Some((4, 0, 0.5)));
+}
+
+/// Per-user sums of one exp_group over `[from, to)` for feed_ctr (likes,
+/// views) and messages_sent (messages, 1) over users exposed in either table,
+/// and the number of those users.
+fn group_sums(
+    batch: &EventBatch,
+    group: u8,
+    from: i64,
+    to: i64,
+) -> (
+    ::detect::experiments::GroupSummary,
+    ::detect::experiments::GroupSummary,
+    u64,
+) {
+    let mut per_user: BTreeMap<u32, (f64, f64, f64)> = BTreeMap::new();
+    for row in batch
+        .feed
+        .iter()
+        .filter(|r| r.exp_group == group && r.time >= from && r.time < to)
+    {
+        let entry = per_user.entry(row.user_id).or_default();
+        match row.action {
+            FeedActionKind::Like => entry.0 += 1.0,
+            FeedActionKind::View => entry.1 += 1.0,
+        }
+    }
+    for message in batch
+        .messages
+        .iter()
+        .filter(|m| m.exp_group == group && m.time >= from && m.time < to)
+    {
+        per_user.entry(message.user_id).or_default().2 += 1.0;
+    }
+    let ctr =
+        ::detect::experiments::GroupSummary::from_users(per_user.values().map(|v| (v.0, v.1)));
+    let messages =
+        ::detect::experiments::GroupSummary::from_users(per_user.values().map(|v| (v.2, 1.0)));
+    (ctr, messages, per_user.len() as u64)
+}
+
+#[test]
+fn the_experiment_tests_see_the_simulated_experiments() {
+    use ::detect::experiments::{judge, MetricKind, Rules, SrmTest, Verdict};
+    let (simulator, batch, _) = with_and_without_experiments();
+    let rules = Rules::default();
+    for running in &simulator.experiments {
+        let template = running.template;
+        let (from, to) = (running.start, running.end);
+        let (control_ctr, control_messages, control_users) =
+            group_sums(&batch, template.control, from, to);
+        let (treatment_ctr, treatment_messages, treatment_users) =
+            group_sums(&batch, template.treatment, from, to);
+        let srm = SrmTest::run(&[control_users, treatment_users], &[1.0, 1.0]).expect("users");
+        let ctr = judge(
+            &rules,
+            MetricKind::Ratio,
+            &control_ctr,
+            &treatment_ctr,
+            Some(&srm),
+        )
+        .expect("valid");
+        let messages = judge(
+            &rules,
+            MetricKind::PerUser,
+            &control_messages,
+            &treatment_messages,
+            Some(&srm),
+        )
+        .expect("valid");
+        let effect = |decision: &::detect::experiments::Decision| {
+            decision.effect.expect("enough users").estimate.relative
+        };
+        match template.name {
+            "aa-check" => {
+                assert_eq!(ctr.verdict, Verdict::Inconclusive, "{ctr:?}");
+                assert_eq!(messages.verdict, Verdict::Inconclusive, "{messages:?}");
+            }
+            "feed-ranking-v2" => {
+                assert_eq!(ctr.verdict, Verdict::Diverged, "{ctr:?}");
+                let interval = ctr.effect.expect("effect").interval;
+                assert!(interval.0 < -0.15 && -0.15 < interval.1, "{interval:?}");
+            }
+            // +25% messages is real but, at 2000 users, smaller than what
+            // messaging's spread between users lets a sequential test see in
+            // days (docs/experiments.md: a pre-period adjustment is the next
+            // step); the estimate points the right way and nothing breaks.
+            "messenger-suggestions" => {
+                assert!(effect(&messages) > 0.0, "{messages:?}");
+                assert_ne!(messages.verdict, Verdict::SampleRatioMismatch);
+            }
+            "onboarding-v3" => {
+                assert_eq!(ctr.verdict, Verdict::SampleRatioMismatch, "{srm:?}");
+                assert!(srm.observed[0] > srm.observed[1]);
+            }
+            other => panic!("unexpected experiment {other}"),
+        }
+    }
 }
