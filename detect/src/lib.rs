@@ -27,6 +27,8 @@
 //! * [`alerting`] — the alert decision the server's check and the lab's
 //!   replay share: the floor of what is big enough to alert on, silences and
 //!   the lifecycle step (open, repeat, resolve).
+//! * [`experiments`] — A/B groups against each other: effects with
+//!   always-valid p-values and intervals, sample ratio mismatch, the verdict.
 //! * [`eval`] — labelled incidents, event-level scoring, the synthetic
 //!   benchmark and [`eval::evaluate`] (what `vigil eval` prints).
 //!
@@ -45,6 +47,7 @@ pub mod detectors;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod experiments;
 pub mod features;
 mod live;
 pub mod mask;

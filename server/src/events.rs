@@ -84,6 +84,12 @@ pub enum IncidentKind {
     Spike,
     /// The metric drifts down over hours.
     SlowDecline,
+    /// An A/A experiment: its groups must not diverge (an alert is a false alarm).
+    ExperimentAa,
+    /// An experiment whose treatment group has a known effect from `start`.
+    ExperimentEffect,
+    /// An experiment whose assignment broke at `start` (sample ratio mismatch).
+    ExperimentSrm,
 }
 
 impl IncidentKind {
@@ -94,7 +100,21 @@ impl IncidentKind {
             IncidentKind::PartialDrop => "partial_drop",
             IncidentKind::Spike => "spike",
             IncidentKind::SlowDecline => "slow_decline",
+            IncidentKind::ExperimentAa => "experiment_aa",
+            IncidentKind::ExperimentEffect => "experiment_effect",
+            IncidentKind::ExperimentSrm => "experiment_srm",
         }
+    }
+
+    /// A label of an A/B experiment (scored by experiment checks, not by a
+    /// metric's detectors).
+    pub fn is_experiment(self) -> bool {
+        matches!(
+            self,
+            IncidentKind::ExperimentAa
+                | IncidentKind::ExperimentEffect
+                | IncidentKind::ExperimentSrm
+        )
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -103,6 +123,9 @@ impl IncidentKind {
             IncidentKind::PartialDrop,
             IncidentKind::Spike,
             IncidentKind::SlowDecline,
+            IncidentKind::ExperimentAa,
+            IncidentKind::ExperimentEffect,
+            IncidentKind::ExperimentSrm,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

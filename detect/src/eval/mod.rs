@@ -19,7 +19,7 @@ pub mod families;
 pub mod labels;
 pub mod report;
 pub mod score;
-mod sim;
+pub(crate) mod sim;
 pub mod synthetic;
 pub mod tuning;
 

@@ -136,11 +136,12 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     }
     writeln!(
             out,
-        "wrote {} events ({} feed, {} messages) and {} incidents to {} covering {} .. {} in {:.2}s: {:.0} events/s",
+        "wrote {} events ({} feed, {} messages) and {} incidents, {} experiments to {} covering {} .. {} in {:.2}s: {:.0} events/s",
         report.events(),
         report.feed_events,
         report.message_events,
         report.incidents,
+        report.experiments,
         source.describe(),
         crate::times::format_time(report.from),
         crate::times::format_time(report.to),

@@ -141,7 +141,12 @@ pub fn collect(
     stored: &[LabelRecord],
 ) -> Vec<Span> {
     let mut spans = Vec::new();
-    for incident in incidents.iter().filter(|i| i.metric == metric) {
+    // Experiment labels span days and concern one group's difference from
+    // another, not the metric's own history: experiment checks score them.
+    for incident in incidents
+        .iter()
+        .filter(|i| i.metric == metric && !i.kind.is_experiment())
+    {
         spans.push(Span {
             from: incident.start,
             to: incident.end.max(incident.start + 1),
@@ -303,6 +308,16 @@ mod tests {
             created_by: "web".into(),
             created_at: 0,
         }
+    }
+
+    #[test]
+    fn experiment_labels_are_left_to_experiment_checks() {
+        let mut experiment = incident(101, 0, 300 * B, Some(("exp_group", "2")));
+        experiment.kind = IncidentKind::ExperimentEffect;
+        let outage = incident(1, 10 * B, 12 * B, None);
+        let spans = collect("feed_views", &[experiment, outage], &[], &[]);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!((spans[0].what.as_str(), spans[0].from), ("outage", 10 * B));
     }
 
     #[test]

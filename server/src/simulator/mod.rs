@@ -1,12 +1,14 @@
 //! The built-in product simulator: a deterministic (per seed) stream of
 //! `feed_actions` and `message_actions` with the shape of real product data
-//! (daily and weekly cycles, growth, noise, a stable user base, CTR ~0.2) and a
-//! few labelled incidents, written to any [`Source`].
+//! (daily and weekly cycles, growth, noise, a stable user base, CTR ~0.2), a
+//! few labelled incidents and A/B experiments with known effects
+//! ([`experiments`]), written to any [`Source`].
 //!
 //! - [`Simulator::generate`] produces the events of one time interval;
 //! - [`fill_history`] writes `days` of history up to now (or catches up after a restart);
 //! - [`run_live`] keeps appending events in real time until shutdown.
 
+pub mod experiments;
 mod incidents;
 mod population;
 mod random;
@@ -22,6 +24,7 @@ use crate::config::SimulatorConfig;
 use crate::events::{EventBatch, FeedAction, FeedActionKind, Incident, MessageAction};
 use crate::metrics::model::{EventTable, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
+use experiments::{Active, Running};
 use incidents::{Effect, Planned};
 use population::User;
 
@@ -38,9 +41,13 @@ pub struct Simulator {
     seed: u64,
     users: Vec<User>,
     planned: Vec<Planned>,
+    experiments: Vec<Running>,
     /// Time at which growth is 1 and every user has joined (the end of history).
     anchor: i64,
     rng: ChaCha8Rng,
+    /// The experiments' own draws, so that their effects leave every other
+    /// event exactly as it would be without them.
+    experiment_rng: ChaCha8Rng,
 }
 
 impl Simulator {
@@ -52,18 +59,33 @@ impl Simulator {
         let planned = history.map_or_else(Vec::new, |(start, end)| {
             incidents::plan(config.seed, start, end)
         });
+        let experiments =
+            history.map_or_else(Vec::new, |(start, end)| experiments::plan(start, end));
         Self {
             seed: config.seed,
             users,
             planned,
+            experiments,
             anchor,
             rng,
+            experiment_rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0xE7E7_A1B2),
         }
     }
 
     /// The labelled incidents this simulator injects.
     pub fn incidents(&self) -> Vec<Incident> {
         self.planned.iter().map(|p| p.incident.clone()).collect()
+    }
+
+    /// The labels of the experiments this simulator runs.
+    pub fn experiment_labels(&self) -> Vec<Incident> {
+        self.experiments.iter().map(|e| e.label.clone()).collect()
+    }
+
+    /// Continue the experiments still running at the end of the history,
+    /// given their stored labels (live generation after [`fill_history`]).
+    pub fn resume_experiments(&mut self, labels: &[Incident]) {
+        self.experiments = experiments::resume(labels);
     }
 
     /// Events with time in `[from, to)`. Deterministic for a given seed and
@@ -108,6 +130,7 @@ impl Simulator {
             }
         }
 
+        let experiments = Active::at(&self.experiments, middle);
         let mut expected_views = 0.0;
         for user in &self.users {
             if (self.anchor - middle) as f64 > user.joined_days_before_anchor * 86_400.0 {
@@ -115,6 +138,7 @@ impl Simulator {
             }
             let offset = user.country().utc_offset_hours;
             let daily = rhythm::daily(middle, offset);
+            let group = experiments.logged_group(self.seed, user.id, user.exp_group);
             if feed_on {
                 let mut mean = VIEWS_PER_BUCKET_AT_PEAK
                     * user.activity
@@ -134,15 +158,23 @@ impl Simulator {
                     let post_id = post_for(&mut self.rng, time);
                     batch
                         .feed
-                        .push(feed_row(user, post_id, FeedActionKind::View, time));
+                        .push(feed_row(user, group, post_id, FeedActionKind::View, time));
                     if self
                         .rng
                         .random_bool((user.ctr * like_factor).clamp(0.0, 1.0))
                     {
                         let like_time = (time + self.rng.random_range(1..30)).min(to - 1);
-                        batch
-                            .feed
-                            .push(feed_row(user, post_id, FeedActionKind::Like, like_time));
+                        // The experiment thins likes with its own draws (the main stream is untouched).
+                        let kept = experiments.like_factor(user.exp_group);
+                        if kept >= 1.0 || self.experiment_rng.random_bool(kept.max(0.0)) {
+                            batch.feed.push(feed_row(
+                                user,
+                                group,
+                                post_id,
+                                FeedActionKind::Like,
+                                like_time,
+                            ));
+                        }
                     }
                 }
             }
@@ -153,10 +185,24 @@ impl Simulator {
                     * rhythm::weekly_messages(middle, offset)
                     * level
                     * fraction;
+                let user_count = self.users.len() as u32;
                 for _ in 0..random::poisson(&mut self.rng, mean) {
-                    let receiver = receiver_for(&mut self.rng, user, self.users.len() as u32);
+                    let receiver = receiver_for(&mut self.rng, user, user_count);
                     let time = self.rng.random_range(from..to);
-                    batch.messages.push(message_row(user, receiver, time));
+                    batch
+                        .messages
+                        .push(message_row(user, group, receiver, time));
+                }
+                let extra = experiments.extra_messages(user.exp_group);
+                if extra > 0.0 {
+                    let rng = &mut self.experiment_rng;
+                    for _ in 0..random::poisson(rng, mean * extra) {
+                        let receiver = receiver_for(rng, user, user_count);
+                        let time = rng.random_range(from..to);
+                        batch
+                            .messages
+                            .push(message_row(user, group, receiver, time));
+                    }
                 }
             }
         }
@@ -183,13 +229,22 @@ impl Simulator {
                 for _ in 0..random::poisson(&mut self.rng, per_bot) {
                     let time = self.rng.random_range(from..to);
                     let post_id = post_for(&mut self.rng, time);
-                    batch
-                        .feed
-                        .push(feed_row(&bot_user, post_id, FeedActionKind::View, time));
+                    let group = bot_user.exp_group;
+                    batch.feed.push(feed_row(
+                        &bot_user,
+                        group,
+                        post_id,
+                        FeedActionKind::View,
+                        time,
+                    ));
                     if self.rng.random_bool(bot_user.ctr) {
-                        batch
-                            .feed
-                            .push(feed_row(&bot_user, post_id, FeedActionKind::Like, time));
+                        batch.feed.push(feed_row(
+                            &bot_user,
+                            group,
+                            post_id,
+                            FeedActionKind::Like,
+                            time,
+                        ));
                     }
                 }
             }
@@ -217,7 +272,15 @@ fn post_for(rng: &mut impl Rng, time: i64) -> u32 {
     newest.saturating_sub(age).clamp(1, u64::from(u32::MAX)) as u32
 }
 
-fn feed_row(user: &User, post_id: u32, action: FeedActionKind, time: i64) -> FeedAction {
+/// A feed event of `user`, logged with `exp_group` (theirs unless an
+/// experiment's broken assignment moved them).
+fn feed_row(
+    user: &User,
+    exp_group: u8,
+    post_id: u32,
+    action: FeedActionKind,
+    time: i64,
+) -> FeedAction {
     FeedAction {
         user_id: user.id,
         post_id,
@@ -229,17 +292,17 @@ fn feed_row(user: &User, post_id: u32, action: FeedActionKind, time: i64) -> Fee
         city: user.city.clone(),
         os: user.os.to_string(),
         source: user.source.to_string(),
-        exp_group: user.exp_group,
+        exp_group,
     }
 }
 
-fn message_row(user: &User, receiver_id: u32, time: i64) -> MessageAction {
+fn message_row(user: &User, exp_group: u8, receiver_id: u32, time: i64) -> MessageAction {
     MessageAction {
         user_id: user.id,
         receiver_id,
         time,
         source: user.source.to_string(),
-        exp_group: user.exp_group,
+        exp_group,
         gender: user.gender,
         age: user.age,
         country: user.country().name.to_string(),
@@ -257,6 +320,8 @@ pub struct HistoryReport {
     pub feed_events: u64,
     pub message_events: u64,
     pub incidents: usize,
+    /// Experiments labelled (see [`experiments`]).
+    pub experiments: usize,
     /// Wall time spent generating and writing.
     pub elapsed: Duration,
 }
@@ -278,6 +343,23 @@ async fn newest_event(source: &Source) -> Result<Option<i64>, SourceError> {
     Ok(feed.max(messages))
 }
 
+/// Experiments running when the history ended keep running after it (in a
+/// catch-up and in live generation), read back from their stored labels.
+async fn resume_stored_experiments(
+    source: &Source,
+    simulator: &mut Simulator,
+    now: i64,
+) -> Result<(), SourceError> {
+    let labels = source
+        .incidents(crate::metrics::model::TimeRange {
+            from: 0,
+            to: now + 86_400,
+        })
+        .await?;
+    simulator.resume_experiments(&labels);
+    Ok(())
+}
+
 /// Make the store hold `config.days` of history up to `now`: on an empty store,
 /// the whole history with its labelled incidents; otherwise only what is missing
 /// since the newest stored event (at most `days`, no incidents), so a restart
@@ -296,11 +378,19 @@ pub async fn fill_history(
     let mut simulator = if newest.is_none() {
         Simulator::new(config, now, Some((from, now)))
     } else {
-        Simulator::new(config, now, None)
+        let mut simulator = Simulator::new(config, now, None);
+        resume_stored_experiments(source, &mut simulator, now).await?;
+        simulator
     };
     let incidents = simulator.incidents();
-    if !incidents.is_empty() {
-        source.write_incidents(&incidents).await?;
+    let experiment_labels = simulator.experiment_labels();
+    let labels: Vec<Incident> = incidents
+        .iter()
+        .chain(&experiment_labels)
+        .cloned()
+        .collect();
+    if !labels.is_empty() {
+        source.write_incidents(&labels).await?;
     }
     let mut report = HistoryReport {
         from,
@@ -308,6 +398,7 @@ pub async fn fill_history(
         feed_events: 0,
         message_events: 0,
         incidents: incidents.len(),
+        experiments: experiment_labels.len(),
         elapsed: Duration::ZERO,
     };
     let mut chunk_start = from;
@@ -326,6 +417,7 @@ pub async fn fill_history(
     tracing::info!(
         events = report.events(),
         incidents = report.incidents,
+        experiments = report.experiments,
         seconds = report.elapsed.as_secs_f64(),
         "simulator history written"
     );
@@ -344,6 +436,7 @@ pub async fn run_live(
     let now = crate::times::unix_now();
     let mut next_from = newest_event(source).await?.map_or(now, |newest| newest + 1);
     let mut simulator = Simulator::new(config, now, None);
+    resume_stored_experiments(source, &mut simulator, now).await?;
     tokio::pin!(shutdown);
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
