@@ -264,7 +264,10 @@ def table_of(metric):
 src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
 incidents = [dict(zip(("id", "start", "end", "kind", "metric", "dim", "value", "description"), r))
              for r in src.execute('SELECT id, "start", "end", kind, metric, slice_dimension, '
-                                  'slice_value, description FROM incidents ORDER BY "start"')]
+                                  "slice_value, description FROM incidents "
+                                  # Experiments are labelled too (their treatment group as a
+                                  # slice, for days): not incidents an alert should match.
+                                  "WHERE kind NOT LIKE 'experiment%' ORDER BY \"start\"")]
 
 def incident_at(metric, bucket, related=False):
     for i in incidents:
