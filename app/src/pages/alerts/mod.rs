@@ -80,6 +80,40 @@ fn outcome_view(outcome: Option<Outcome>, testid: &'static str) -> impl IntoView
     })
 }
 
+/// Sends a write unless `blocked` says why it cannot go, its outcome set in
+/// `status` under `key` (working first, then `done` or the refusal); a
+/// success bumps `changed`, so what it changed is read again.
+fn send<K, W, F>(
+    status: RwSignal<Option<(K, Outcome)>>,
+    key: K,
+    changed: RwSignal<u32>,
+    blocked: Option<String>,
+    done: String,
+    write: W,
+) where
+    K: Clone + Send + Sync + 'static,
+    W: FnOnce() -> F,
+    F: std::future::Future<Output = Result<(), leptos::server_fn::ServerFnError>> + 'static,
+{
+    if let Some(reason) = blocked {
+        status.set(Some((key, Outcome::Failed(reason))));
+        return;
+    }
+    status.set(Some((key.clone(), Outcome::Working)));
+    let write = write();
+    leptos::task::spawn_local(async move {
+        let outcome = match write.await {
+            Ok(()) => {
+                changed.try_update(|n| *n += 1);
+                Outcome::Done(done)
+            }
+            Err(error) => Outcome::Failed(error_text(&error)),
+        };
+        // The page may be gone by now.
+        status.try_set(Some((key, outcome)));
+    });
+}
+
 #[component]
 fn AlertsView(metrics: Vec<MetricSummary>, writes_enabled: bool) -> impl IntoView {
     let url = use_query_map();

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{non_empty, outcome_view, Outcome};
+use super::{non_empty, outcome_view, send, Outcome};
 use crate::api::{
     end_silence, error_text, fetch_silences, CreateSilence, MetricSummary, SilenceRow,
     MAX_SILENCE_MINUTES,
@@ -211,21 +211,14 @@ fn silence_item(silence: SilenceRow, controls: EndControls) -> impl IntoView {
     let label = format!("End silence {id} ({scope})");
     let end = move |_| {
         let token = token.get_untracked();
-        if let Some(reason) = write_blocked(writes_enabled, SILENCES_READ_ONLY, &token) {
-            end_status.set(Some((id, Outcome::Failed(reason))));
-            return;
-        }
-        end_status.set(Some((id, Outcome::Working)));
-        leptos::task::spawn_local(async move {
-            let outcome = match end_silence(id, token).await {
-                Ok(()) => {
-                    ended.try_update(|n| *n += 1);
-                    Outcome::Done(format!("Silence {id} ended."))
-                }
-                Err(error) => Outcome::Failed(error_text(&error)),
-            };
-            end_status.try_set(Some((id, outcome)));
-        });
+        send(
+            end_status,
+            id,
+            ended,
+            write_blocked(writes_enabled, SILENCES_READ_ONLY, &token),
+            format!("Silence {id} ended."),
+            move || end_silence(id, token),
+        );
     };
     // Its own answer, while it is listed: working, or why it was refused.
     let status = move || {

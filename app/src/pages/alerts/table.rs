@@ -4,10 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::{outcome_view, Outcome};
-use crate::api::{
-    error_text, label_alert, AlertEventRow, AlertLabel, AlertPage, AlertRow, MetricSummary,
-};
+use super::{outcome_view, send, Outcome};
+use crate::api::{label_alert, AlertEventRow, AlertLabel, AlertPage, AlertRow, MetricSummary};
 use crate::components::operator::write_blocked;
 use crate::format::{number, percent, time, Digits, When};
 
@@ -193,24 +191,18 @@ fn label_buttons(id: u64, controls: LabelControls) -> impl IntoView {
     } = controls;
     let press = move |label: AlertLabel| {
         let token = token.get_untracked();
-        if let Some(reason) = write_blocked(writes_enabled, LABELS_READ_ONLY, &token) {
-            row_status.set(Some((id, Outcome::Failed(reason))));
-            return;
-        }
-        row_status.set(Some((id, Outcome::Working)));
-        leptos::task::spawn_local(async move {
-            let outcome = match label_alert(id, label, token).await {
-                Ok(()) => {
-                    labelled.try_update(|n| *n += 1);
-                    Outcome::Done(match label {
-                        AlertLabel::FalseAlarm => "Labelled a false alarm.".into(),
-                        AlertLabel::Expected => "Labelled expected.".into(),
-                    })
-                }
-                Err(error) => Outcome::Failed(error_text(&error)),
-            };
-            row_status.try_set(Some((id, outcome)));
-        });
+        let done = match label {
+            AlertLabel::FalseAlarm => "Labelled a false alarm.",
+            AlertLabel::Expected => "Labelled expected.",
+        };
+        send(
+            row_status,
+            id,
+            labelled,
+            write_blocked(writes_enabled, LABELS_READ_ONLY, &token),
+            done.into(),
+            move || label_alert(id, label, token),
+        );
     };
     let working =
         move || row_status.with(|s| matches!(s, Some((row, Outcome::Working)) if *row == id));
