@@ -175,3 +175,14 @@ test('on a read-only server the write controls are off, with their reason in vie
   assert.deepEqual(unexpectedProblems(problems), []);
   await page.close();
 });
+
+test('a metric page for a slice with no data is a 404 that names the slices there are', async () => {
+  const url = `${writable.url}/metric/feed_views?slice=os%3DWindows`;
+  assert.equal((await fetch(url)).status, 404);
+  const { page, problems } = await openPage(browser, url);
+  const error = page.locator('.error[role="alert"]').first();
+  assert.match(await error.textContent(), /no data for os=Windows .*: its os values are Android, iOS/);
+  assert.ok(await page.getByTestId('metric-links').isVisible());
+  assert.deepEqual(unexpectedProblems(problems), []);
+  await page.close();
+});
