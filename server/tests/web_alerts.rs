@@ -2,6 +2,8 @@
 //! serve` process, its server functions called over HTTP, and `/alerts`
 //! rendered on the server.
 
+#[path = "support/small_site.rs"]
+mod small_site;
 #[path = "support/serve.rs"]
 mod support;
 
@@ -9,27 +11,10 @@ use std::path::Path;
 
 use server::state::Label;
 use server::state::{state_path, AlertLog, SqliteState};
-use support::{request, serve_with, Server};
+use small_site::{json, post, serve};
+use support::request;
 
 const TOKEN: &str = "op-token-4f1c9e-alerts";
-
-/// `vigil serve` on the small embedded default with `env`, after `prepare`
-/// has had the data directory.
-fn serve(env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Server {
-    serve_with(
-        "[source]\nkind = \"sqlite\"\npath = \"{DIR}/vigil.sqlite\"\n[simulator]\nusers = 60\ndays = 2\nseed = 3\n",
-        env,
-        prepare,
-    )
-}
-
-fn post(server: &Server, endpoint: &str, form: &str) -> (u16, String) {
-    request(&server.addr, "POST", &format!("/api/{endpoint}"), form).expect("server answers")
-}
-
-fn json(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
 
 /// One resolved alert on a slice, labelled and with a button press, written
 /// to the alert state before the server opens it.

@@ -81,6 +81,55 @@ pub struct SilenceRow {
     pub created_at: i64,
 }
 
+/// The alert history's filter, as `/alerts` and its server function share it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertFilter {
+    pub metric: Option<String>,
+    pub state: Option<AlertState>,
+    /// Only alerts started in the last so many hours.
+    pub since_hours: Option<u32>,
+    /// Only alerts started at or before this moment (Unix seconds): the
+    /// history as it stood then.
+    pub until: Option<i64>,
+}
+
+/// One page of the alert history and where it sits in the whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertPage {
+    /// Newest first.
+    pub rows: Vec<AlertRow>,
+    /// Alerts matching the filter, on every page.
+    pub total: u64,
+    /// 1-based; a page past the end answers the last one.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl AlertPage {
+    /// The number of the first row on this page (1-based), 0 when empty.
+    pub fn first(&self) -> u64 {
+        if self.rows.is_empty() {
+            0
+        } else {
+            u64::from(self.page - 1) * u64::from(self.per_page) + 1
+        }
+    }
+
+    /// The number of the last row on this page.
+    pub fn last(&self) -> u64 {
+        (self.first() + self.rows.len() as u64).saturating_sub(1)
+    }
+
+    /// Pages in all (at least one, which may be empty).
+    pub fn pages(&self) -> u32 {
+        let pages = self.total.div_ceil(u64::from(self.per_page.max(1))).max(1);
+        u32::try_from(pages).unwrap_or(u32::MAX)
+    }
+}
+
+/// Rows on one page of `/alerts`.
+pub const ALERTS_PER_PAGE: u32 = 50;
+
 /// A validated request to mute: what [`create_silence`] hands the backend.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SilenceRequest {
@@ -133,14 +182,14 @@ pub fn validate_silence(
     })
 }
 
-#[server(endpoint = "fetch_alerts")]
-pub async fn fetch_alerts(
+/// Refuses a filter naming an unknown metric (404) or an out-of-range
+/// `since_hours` (400); blank metric is none.
+#[cfg(feature = "ssr")]
+fn checked_metric(
+    backend: &dyn backend::Backend,
     metric: Option<String>,
-    state: Option<AlertState>,
-    limit: u32,
     since_hours: Option<u32>,
-) -> Result<Vec<AlertRow>, ServerFnError> {
-    let backend = backend::from_context()?;
+) -> Result<Option<String>, ServerFnError> {
     let metric = non_blank(metric);
     if let Some(name) = &metric {
         find_metric(&backend.metrics(), name).map_err(|e| refuse(Refusal::NotFound, e))?;
@@ -153,11 +202,65 @@ pub async fn fetch_alerts(
             ));
         }
     }
+    Ok(metric)
+}
+
+#[server(endpoint = "fetch_alerts")]
+pub async fn fetch_alerts(
+    metric: Option<String>,
+    state: Option<AlertState>,
+    limit: u32,
+    since_hours: Option<u32>,
+) -> Result<Vec<AlertRow>, ServerFnError> {
+    let backend = backend::from_context()?;
+    let metric = checked_metric(backend.as_ref(), metric, since_hours)?;
     let limit = limit.clamp(1, MAX_ALERTS);
     backend
         .alerts(metric, state, limit, since_hours)
         .await
         .map_err(backend::ApiError::into_server_fn_error)
+}
+
+/// Page `page` (1-based) of the alerts matching the filter, [`ALERTS_PER_PAGE`]
+/// to a page, with the count of all of them; a page past the end answers the last.
+#[server(endpoint = "fetch_alert_page")]
+pub async fn fetch_alert_page(
+    metric: Option<String>,
+    state: Option<AlertState>,
+    since_hours: Option<u32>,
+    until: Option<i64>,
+    page: u32,
+) -> Result<AlertPage, ServerFnError> {
+    let backend = backend::from_context()?;
+    let filter = AlertFilter {
+        metric: checked_metric(backend.as_ref(), metric, since_hours)?,
+        state,
+        since_hours,
+        until,
+    };
+    let per_page = ALERTS_PER_PAGE;
+    let wanted = page.max(1);
+    let offset = |page: u32| (page - 1).saturating_mul(per_page);
+    let (mut rows, total) = backend
+        .alert_page(filter.clone(), offset(wanted), per_page)
+        .await
+        .map_err(backend::ApiError::into_server_fn_error)?;
+    let mut answer = AlertPage {
+        rows: Vec::new(),
+        total,
+        page: wanted,
+        per_page,
+    };
+    if rows.is_empty() && wanted > answer.pages() {
+        // Past the end (the list shrank, or a hand-made URL): the last page.
+        answer.page = answer.pages();
+        (rows, _) = backend
+            .alert_page(filter, offset(answer.page), per_page)
+            .await
+            .map_err(backend::ApiError::into_server_fn_error)?;
+    }
+    answer.rows = rows;
+    Ok(answer)
 }
 
 #[server(endpoint = "fetch_silences")]
@@ -181,6 +284,17 @@ pub async fn create_silence(
     let known: Vec<String> = backend.metrics().into_iter().map(|m| m.name).collect();
     let request = validate_silence(metric, slice, minutes, &known)
         .map_err(|e| refuse(Refusal::BadRequest, e))?;
+    // A slice with no data is a typo far more often than a slice yet to
+    // come: refused with the values there are.
+    if let (Some(metric), Some((dimension, value))) = (&request.metric, &request.slice) {
+        backend
+            .check_slice(metric, dimension, value)
+            .await
+            .map_err(|e| match e {
+                backend::ApiError::Refused(_, message) => refuse(Refusal::BadRequest, message),
+                other => other.into_server_fn_error(),
+            })?;
+    }
     backend
         .create_silence(request)
         .await

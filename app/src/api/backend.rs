@@ -1,8 +1,9 @@
 //! The server side of the contract, implemented by the `vigil` binary.
 
 use super::{
-    refuse, AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest, MetricHistory,
-    MetricSlices, MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, READ_ONLY,
+    refuse, AlertFilter, AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest,
+    MetricHistory, MetricSlices, MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow,
+    READ_ONLY,
 };
 use leptos::prelude::*;
 use std::{future::Future, pin::Pin, sync::Arc};
@@ -84,6 +85,24 @@ pub trait Backend: Send + Sync + 'static {
         limit: u32,
         since_hours: Option<u32>,
     ) -> BoxFuture<'_, ApiResult<Vec<AlertRow>>>;
+
+    /// Alerts matching `filter`, newest first: `limit` of them from `offset`,
+    /// and how many match in all.
+    fn alert_page(
+        &self,
+        filter: AlertFilter,
+        offset: u32,
+        limit: u32,
+    ) -> BoxFuture<'_, ApiResult<(Vec<AlertRow>, u64)>>;
+
+    /// Ok when `metric` (sliced by `dimension`) has data for `dimension=value`
+    /// in the last [`super::HISTORY_DAYS`]; else 404 with the values it has.
+    fn check_slice<'a>(
+        &'a self,
+        metric: &'a str,
+        dimension: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, ApiResult<()>>;
 
     /// Silences in force now.
     fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceRow>>>;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use app::api::{
     backend::{constant_time_eq, ApiError, ApiResult, Backend, BoxFuture},
-    AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest, MetricHistory, MetricSlices,
-    MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, SliceSeries,
+    AlertFilter, AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest, MetricHistory,
+    MetricSlices, MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow, SliceSeries,
 };
 
 use crate::alerts::significance::{self, AlertFloor};
@@ -26,6 +26,7 @@ use super::rows::{
     alert_row, alert_status, label_kind, label_span, settings_error, settings_view, silence_row,
     slice_text, stored_label,
 };
+use super::slice_values::SliceValues;
 
 /// Who the store records as the author of silences made in the web UI.
 const WEB_ACTOR: &str = "web";
@@ -44,6 +45,8 @@ pub struct SourceBackend {
     sparks: SparkCache,
     /// The check's floor, lifecycle and grace: what the lab's replay applies.
     alert_rules: (AlertFloor, AlertConfig, i64),
+    /// Which slices have data, for checking a typed one.
+    slice_values: SliceValues,
 }
 
 impl SourceBackend {
@@ -64,6 +67,7 @@ impl SourceBackend {
             configured_detectors: DetectorChoice::default(),
             sparks: SparkCache::default(),
             alert_rules: (AlertFloor::default(), AlertConfig::default(), 0),
+            slice_values: SliceValues::default(),
         }
     }
 
@@ -175,22 +179,46 @@ impl SourceBackend {
         limit: u32,
         since_hours: Option<u32>,
     ) -> ApiResult<Vec<AlertRow>> {
-        let status = state.map(alert_status);
+        let filter = AlertFilter {
+            metric,
+            state,
+            since_hours,
+            until: None,
+        };
+        let (rows, _) = self.load_alert_page(filter, 0, limit).await?;
+        Ok(rows)
+    }
+
+    /// The store has no count of its own: the matching records are read
+    /// whole (one row each, no events), and only the page's rows are built.
+    async fn load_alert_page(
+        &self,
+        filter: AlertFilter,
+        offset: u32,
+        limit: u32,
+    ) -> ApiResult<(Vec<AlertRow>, u64)> {
         let now = crate::times::unix_now();
         let filter = HistoryFilter {
-            metric,
-            status,
-            from: since_hours.map(|hours| now - i64::from(hours) * 3600),
-            ..HistoryFilter::default()
+            metric: filter.metric,
+            status: filter.state.map(alert_status),
+            from: filter
+                .since_hours
+                .map(|hours| now - i64::from(hours) * 3600),
+            // The store's bound is exclusive; the page's includes the moment.
+            to: filter.until.map(|until| until.saturating_add(1)),
         };
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let (offset, limit) = (offset as usize, limit as usize);
         self.store
             .call(move |store| {
-                let alerts = store.history(&filter, limit)?;
-                alerts
+                let alerts = store.history(&filter, usize::MAX)?;
+                let total = alerts.len() as u64;
+                let rows = alerts
                     .into_iter()
+                    .skip(offset)
+                    .take(limit)
                     .map(|alert| alert_row(store, alert))
-                    .collect()
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((rows, total))
             })
             .await
             .map_err(store_error("alert history"))
@@ -263,6 +291,11 @@ impl SourceBackend {
                 }
             })
             .transpose()?;
+        if let Some(slice) = &slice {
+            self.slice_values
+                .check(&self.source, metric, &slice.dimension, &slice.value)
+                .await?;
+        }
         // The newest complete bucket ends at the current bucket's start.
         let to = chrono::Utc::now().timestamp().div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
         let from = to - i64::from(days) * 86_400;
@@ -427,6 +460,32 @@ impl Backend for SourceBackend {
         since_hours: Option<u32>,
     ) -> BoxFuture<'_, ApiResult<Vec<AlertRow>>> {
         Box::pin(self.load_alerts(metric, state, limit, since_hours))
+    }
+
+    fn alert_page(
+        &self,
+        filter: AlertFilter,
+        offset: u32,
+        limit: u32,
+    ) -> BoxFuture<'_, ApiResult<(Vec<AlertRow>, u64)>> {
+        Box::pin(self.load_alert_page(filter, offset, limit))
+    }
+
+    fn check_slice<'a>(
+        &'a self,
+        metric: &'a str,
+        dimension: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, ApiResult<()>> {
+        Box::pin(async move {
+            let def = self.metric(metric)?;
+            if !def.slices.iter().any(|d| d == dimension) {
+                return Err(not_sliced_by(def, dimension));
+            }
+            self.slice_values
+                .check(&self.source, def, dimension, value)
+                .await
+        })
     }
 
     fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceRow>>> {

@@ -11,6 +11,8 @@ mod history_cache;
 mod overview;
 mod rows;
 mod site_files;
+mod slice_status;
+mod slice_values;
 
 pub use backend::SourceBackend;
 pub use guard::AllowedHosts;
@@ -60,7 +62,7 @@ pub fn router(
     site_files::precompress_logged(&pkg_dir);
     let pkg = site_files::pkg_router(&pkg_dir, site_files::bundle_names(&pkg_dir, OUTPUT_NAME));
     let routes = generate_route_list(App);
-    let handle = BackendHandle(backend);
+    let handle = BackendHandle(Arc::clone(&backend));
     let context = move || {
         provide_context(handle.clone());
         guard::provide_page_policy();
@@ -78,6 +80,10 @@ pub fn router(
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .with_state(options)
         .merge(health::routes(health))
+        .layer(axum::middleware::from_fn_with_state(
+            backend,
+            slice_status::unknown_slices_are_not_found,
+        ))
         .layer(axum::middleware::from_fn(
             decode_status::undecodable_requests_are_bad_requests,
         ))
