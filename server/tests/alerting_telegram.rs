@@ -375,25 +375,43 @@ fn telegram_down_then_up_delivers_the_queue_in_order() {
     // The outage opens and resolves while Telegram is down.
     s.check_range(start, end + 4 * BUCKET);
     assert!(deliveries(&s.fake).iter().all(|r| r.method == "sendPhoto"));
-    let queued: Vec<String> = {
+    // (kind, metric) of every waiting notification, oldest first.
+    let queued: Vec<(String, String)> = {
         let state = s.state();
         let mut stmt = state
-            .prepare("SELECT kind FROM outbox WHERE sent_at IS NULL ORDER BY id")
+            .prepare(
+                "SELECT kind, json_extract(payload, '$.metric') FROM outbox
+                 WHERE sent_at IS NULL ORDER BY id",
+            )
             .expect("outbox");
-        stmt.query_map([], |r| r.get(0))
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("rows")
             .collect::<Result<_, _>>()
             .expect("kinds")
     };
     assert!(queued.len() >= 2, "opened and resolved wait: {queued:?}");
-    assert_eq!(queued[0], "opened");
+    assert_eq!(queued[0].0, "opened");
+    assert!(
+        queued.iter().any(|(kind, metric)| kind == "opened" && metric == "feed_views"),
+        "the feed outage's alert waits: {queued:?}"
+    );
     let failed_attempts = deliveries(&s.fake).len();
 
     s.fake.set_down(false);
     s.check(end + 5 * BUCKET);
     let delivered = &deliveries(&s.fake)[failed_attempts..];
     assert_eq!(delivered[0].method, "sendPhoto", "the first alert first");
-    assert!(announces_feed_views(&full_text(&s.fake, &delivered[0])));
+    // The oldest waiting alert first (the outage empties every feed metric;
+    // which one's alert opened first is the detector's business).
+    let first = full_text(&s.fake, &delivered[0]);
+    assert!(
+        first.starts_with("🔴")
+            && queued
+                .iter()
+                .take_while(|(kind, _)| kind == "opened")
+                .any(|(_, metric)| first.contains(&format!("<code>{metric}</code>"))),
+        "{queued:?}: {first}"
+    );
     assert!(
         delivered.iter().any(|r| r.method == "editMessageCaption"),
         "then its resolution"
