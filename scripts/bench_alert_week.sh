@@ -334,6 +334,10 @@ messages = []    # (kind, bucket, members)
 edits = 0
 for batch in batches:
     kind = batch[0]["kind"]
+    if kind == "reopened":
+        # A flapping alert firing again edits its original message.
+        edits += 1
+        continue
     if kind == "resolved":
         # One edit per original message; an alert never announced gets a short
         # new message instead (does not happen without silences).

@@ -26,6 +26,20 @@ pub struct AlertConfig {
     /// new alert and send a new message.
     #[cfg_attr(feature = "serde", serde(default = "default_resolve_after"))]
     pub resolve_after: u32,
+    /// An anomaly within this many seconds (of bucket time) after an alert
+    /// resolved continues that alert and its message instead of opening a
+    /// new one (0: never). Default: 1 hour. A flapping incident stays one
+    /// incident, one message.
+    #[cfg_attr(feature = "serde", serde(default = "default_reopen_within"))]
+    pub reopen_within_secs: i64,
+}
+
+/// Seconds after a resolution within which an anomaly reopens the alert.
+pub const DEFAULT_REOPEN_WITHIN_SECS: i64 = 3600;
+
+#[cfg(feature = "serde")]
+fn default_reopen_within() -> i64 {
+    DEFAULT_REOPEN_WITHIN_SECS
 }
 
 /// Buckets back in band before an alert resolves, by default.
@@ -41,6 +55,7 @@ impl Default for AlertConfig {
         Self {
             repeat_after_secs: 3600,
             resolve_after: DEFAULT_RESOLVE_AFTER,
+            reopen_within_secs: DEFAULT_REOPEN_WITHIN_SECS,
         }
     }
 }
@@ -62,12 +77,25 @@ pub struct OpenAlert {
     pub calm: u32,
 }
 
+/// The series' last resolved alert, which an anomaly soon after reopens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedAlert {
+    pub id: AlertId,
+    pub started_at: i64,
+    /// The bucket whose check resolved it.
+    pub resolved_at: i64,
+    pub announced: bool,
+}
+
 /// What is remembered per series between evaluations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeriesState {
     /// Newest evaluated bucket; anything at or before it is a no-op.
     pub last_bucket: Option<i64>,
     pub open: Option<OpenAlert>,
+    /// Set when an alert resolves, cleared when the next anomaly opens or
+    /// reopens one.
+    pub resolved: Option<ResolvedAlert>,
 }
 
 /// A notification the lifecycle asks for.
@@ -81,6 +109,9 @@ pub enum Notify {
     Repeat { firing_secs: i64 },
     /// Back inside the band: edit the original message.
     Resolved { lasted_secs: i64 },
+    /// Anomalous again soon after it resolved: the same alert fires again;
+    /// edit the original message back to firing.
+    Reopened { quiet_secs: i64 },
 }
 
 impl Notify {
@@ -89,6 +120,7 @@ impl Notify {
             Notify::Opened => "opened",
             Notify::Repeat { .. } => "repeat",
             Notify::Resolved { .. } => "resolved",
+            Notify::Reopened { .. } => "reopened",
         }
     }
 }
@@ -167,6 +199,28 @@ pub fn step(
     let muted = is_muted(silences, judgment.metric, judgment.slice, now);
     match (read(judgment), state.open.as_mut()) {
         (Reading::Anomalous, None) => {
+            let recent = state.resolved.take().filter(|r| {
+                config.reopen_within_secs > 0 && bucket - r.resolved_at <= config.reopen_within_secs
+            });
+            if let Some(recent) = recent {
+                state.open = Some(OpenAlert {
+                    id: recent.id,
+                    started_at: recent.started_at,
+                    last_notified_at: bucket,
+                    announced: recent.announced || !muted,
+                    calm: 0,
+                });
+                return Some(Step {
+                    alert_id: recent.id,
+                    bucket,
+                    notify: Notify::Reopened {
+                        quiet_secs: bucket - recent.resolved_at,
+                    },
+                    // Nothing to edit back when it was never announced.
+                    muted: muted || !recent.announced,
+                    started_at: recent.started_at,
+                });
+            }
             let id = new_id();
             state.open = Some(OpenAlert {
                 id,
@@ -214,6 +268,12 @@ pub fn step(
                 muted: muted || !open.announced,
                 started_at: open.started_at,
             };
+            state.resolved = Some(ResolvedAlert {
+                id: open.id,
+                started_at: open.started_at,
+                resolved_at: bucket,
+                announced: open.announced,
+            });
             state.open = None;
             Some(step)
         }
@@ -229,11 +289,12 @@ mod tests {
     /// The server's bucket: 15 minutes.
     const BUCKET_SECONDS: i64 = 15 * 60;
     const T0: i64 = 1_700_000_100 - 1_700_000_100 % BUCKET_SECONDS;
-    /// Resolving at the first normal bucket: the rules below without flap
-    /// damping (tested on its own at the end).
+    /// Resolving at the first normal bucket and never reopening: the rules
+    /// below without flap damping (tested on its own at the end).
     const ONE_BUCKET: AlertConfig = AlertConfig {
         repeat_after_secs: 3600,
         resolve_after: 1,
+        reopen_within_secs: 0,
     };
 
     /// A point judged against the band 90..110 around 100: anomalous
@@ -480,5 +541,48 @@ mod tests {
         assert_eq!(at(1, Some(100.0)), None);
         assert_eq!(at(2, None), None);
         assert!(at(3, Some(100.0)).is_some_and(|s| s.notify.kind() == "resolved"));
+    }
+
+    /// An anomaly soon after a resolution continues the same alert (its id,
+    /// its start, its message) instead of opening a new one; later, a new
+    /// alert opens.
+    #[test]
+    fn an_anomaly_soon_after_a_resolution_reopens_the_same_alert() {
+        let config = AlertConfig {
+            resolve_after: 1,
+            ..AlertConfig::default()
+        };
+        assert_eq!(config.reopen_within_secs, 3600);
+        let mut state = SeriesState::default();
+        let mut next = 0;
+        let mut at = |index, value, state: &mut SeriesState| {
+            step(state, &eval(index, Some(value)), 0, &config, &[], || {
+                next += 1;
+                next
+            })
+        };
+        assert_eq!(at(0, 200.0, &mut state).map(|s| s.alert_id), Some(1));
+        assert_eq!(
+            at(1, 100.0, &mut state).map(|s| s.notify.kind()),
+            Some("resolved")
+        );
+        let again = at(3, 200.0, &mut state).expect("reopened");
+        assert_eq!(
+            again.notify,
+            Notify::Reopened {
+                quiet_secs: 2 * BUCKET_SECONDS
+            }
+        );
+        assert_eq!((again.alert_id, again.started_at, again.muted), (1, T0, false));
+        let resolved = at(4, 100.0, &mut state).expect("resolved again");
+        assert_eq!(
+            resolved.notify,
+            Notify::Resolved {
+                lasted_secs: 4 * BUCKET_SECONDS
+            }
+        );
+        // More than an hour later: a new alert.
+        let new = at(9, 200.0, &mut state).expect("opened");
+        assert_eq!((new.notify, new.alert_id), (Notify::Opened, 2));
     }
 }

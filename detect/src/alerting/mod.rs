@@ -29,7 +29,9 @@ pub mod silence;
 pub use floor::{AlertFloor, Measure};
 pub use inhibition::{inhibition, Parent};
 pub use judge::{history_start, newest_judgment, Masked};
-pub use lifecycle::DEFAULT_RESOLVE_AFTER;
-pub use lifecycle::{step, AlertConfig, AlertId, Judgment, Notify, OpenAlert, SeriesState, Step};
+pub use lifecycle::{
+    step, AlertConfig, AlertId, Judgment, Notify, OpenAlert, ResolvedAlert, SeriesState, Step,
+    DEFAULT_REOPEN_WITHIN_SECS, DEFAULT_RESOLVE_AFTER,
+};
 pub use replay::{replay, History, Rules, Sent};
 pub use silence::{is_muted, Silence, SilenceScope};

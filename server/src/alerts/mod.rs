@@ -13,8 +13,8 @@ pub mod significance;
 pub mod silence_scope;
 
 pub use detect::alerting::{
-    is_muted, step, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Silence, SilenceScope,
-    Step,
+    is_muted, step, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Silence,
+    SilenceScope, Step,
 };
 
 #[cfg(test)]
@@ -47,7 +47,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<SilenceScope>(text).unwrap(), scope);
         assert_eq!(
             serde_json::to_string(&AlertConfig::default()).unwrap(),
-            r#"{"repeat_after_secs":3600,"resolve_after":2}"#
+            r#"{"repeat_after_secs":3600,"resolve_after":2,"reopen_within_secs":3600}"#
         );
         // Written before flap damping: resolves after the default two.
         assert_eq!(

@@ -130,7 +130,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     eprintln!(
-        "{} checks from {} to {}: {} alerts opened, {} repeats, {} resolved; \
+        "{} checks from {} to {}: {} alerts opened, {} repeats, {} resolved, {} reopened; \
          {} messages (the alerts one check opens are one message; muted ones not counted)",
         (last - first) / BUCKET_SECONDS + 1,
         format_time(first),
@@ -138,6 +138,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         counts.opened,
         counts.repeats,
         counts.resolved,
+        counts.reopened,
         counts.messages(),
     );
     Ok(())
@@ -149,6 +150,7 @@ struct Counts {
     opened: usize,
     repeats: usize,
     resolved: usize,
+    reopened: usize,
     /// Checks that opened at least one unmuted alert: one message each.
     opening_checks: std::collections::BTreeSet<i64>,
     unmuted_repeats: usize,
@@ -167,6 +169,8 @@ impl Counts {
                 self.repeats += 1;
                 self.unmuted_repeats += usize::from(!muted);
             }
+            // Firing again soon after: its message is edited back, no new one.
+            "reopened" => self.reopened += 1,
             _ => self.resolved += 1,
         }
     }

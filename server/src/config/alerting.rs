@@ -16,6 +16,7 @@
 //! ratio_slices = false         # CTR of one slice alerts on its own only if true
 //! inhibit_slices = true        # while a metric fires, its slices moving the same way are not alerts of their own
 //! resolve_after_buckets = 2    # an alert resolves after this many checks back in band
+//! reopen_within_minutes = 60   # an anomaly this soon after a resolution continues that alert and message
 //!
 //! [telegram]
 //! # token = "..."              # better: env VIGIL_TELEGRAM_TOKEN (wins over the file)
@@ -174,6 +175,7 @@ pub(super) struct RawAlerts {
     ratio_slices: Option<bool>,
     inhibit_slices: Option<bool>,
     resolve_after_buckets: Option<u32>,
+    reopen_within_minutes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -289,6 +291,15 @@ pub(super) fn validate(
         problem(
             "alerts.resolve_after_buckets",
             "expected 1..=96 checks (15 minutes to a day)".into(),
+        );
+    }
+    let reopen_minutes = alerts
+        .reopen_within_minutes
+        .unwrap_or(defaults.lifecycle.reopen_within_secs / 60);
+    if !(0..=24 * 60).contains(&reopen_minutes) {
+        problem(
+            "alerts.reopen_within_minutes",
+            "expected 0..=1440 minutes (0: never reopen)".into(),
         );
     }
     for (key, value) in [
@@ -472,6 +483,7 @@ pub(super) fn validate(
         lifecycle: AlertConfig {
             repeat_after_secs: repeat_minutes * 60,
             resolve_after: resolve_after.clamp(1, 96),
+            reopen_within_secs: reopen_minutes.clamp(0, 24 * 60) * 60,
         },
         utc_offset_minutes,
         public_url: alerts

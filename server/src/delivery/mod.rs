@@ -208,7 +208,10 @@ impl Deliverer {
             match first.notify {
                 Notify::Opened => self.send_opened(client, &chat, batch).await,
                 Notify::Repeat { .. } => self.send_repeat(client, &chat, &batch[0]).await,
-                Notify::Resolved { .. } => self.send_resolved(client, &chat, batch).await,
+                // Both rewrite the original message: resolved, or firing again.
+                Notify::Resolved { .. } | Notify::Reopened { .. } => {
+                    self.send_resolved(client, &chat, batch).await
+                }
             }
         };
         match result {
@@ -323,9 +326,10 @@ impl Deliverer {
         }
     }
 
-    /// Back to normal: rewrite each original message's caption once (the whole
-    /// group with every alert's state) and drop the buttons once all are
-    /// resolved. An alert never announced in Telegram gets a short message.
+    /// Back to normal, or firing again soon after (reopened): rewrite each
+    /// original message's caption once (the whole group with every alert's
+    /// state) and drop the buttons once all are resolved. An alert never
+    /// announced in Telegram gets a short message.
     async fn send_resolved(
         &self,
         client: &TelegramClient,
@@ -371,7 +375,8 @@ impl Deliverer {
         })
     }
 
-    /// Rewrites one original message after some of its alerts resolved.
+    /// Rewrites one original message after some of its alerts resolved (or
+    /// reopened).
     async fn edit_group(
         &self,
         client: &TelegramClient,
@@ -387,7 +392,11 @@ impl Deliverer {
             .await
             .unwrap_or_default();
         let caption = self.group_caption(&group, changed);
-        let resolved_now = |id: u64| changed.iter().any(|(p, _)| p.alert_id == id);
+        let resolved_now = |id: u64| {
+            changed
+                .iter()
+                .any(|(p, _)| p.alert_id == id && matches!(p.notify, Notify::Resolved { .. }))
+        };
         let all_resolved = group
             .iter()
             .all(|(p, record)| resolved_now(p.alert_id) || record.resolved_at.is_some());
@@ -570,7 +579,7 @@ fn log_notification(payload: &NotificationPayload) {
         .map(|d| format!(" ({:+.1} %)", d * 100.0))
         .unwrap_or_default();
     match payload.notify {
-        Notify::Opened | Notify::Repeat { .. } => tracing::warn!(
+        Notify::Opened | Notify::Repeat { .. } | Notify::Reopened { .. } => tracing::warn!(
             alert_id = payload.alert_id,
             kind = payload.notify.kind(),
             "ALERT {}{}: {}{} by {}{}",

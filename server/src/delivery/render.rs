@@ -80,6 +80,10 @@ pub fn state_of(payload: &NotificationPayload) -> AlertState {
             for_secs: firing_secs,
         },
         Notify::Resolved { lasted_secs } => AlertState::Resolved { lasted_secs },
+        // Firing again: since its first bucket, the calm spell included.
+        Notify::Reopened { .. } => AlertState::Firing {
+            for_secs: payload.bucket - payload.started_at + BUCKET_SECONDS,
+        },
     }
 }
 

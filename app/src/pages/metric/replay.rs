@@ -220,6 +220,7 @@ fn notify_words(notify: &Notify) -> &'static str {
         Notify::Opened => "alert",
         Notify::Repeat { .. } => "still firing",
         Notify::Resolved { .. } => "resolved",
+        Notify::Reopened { .. } => "firing again",
     }
 }
 

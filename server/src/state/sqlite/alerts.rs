@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{slice_from, slice_parts, sql, SqliteState};
-use crate::alerts::{self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Step};
+use crate::alerts::{self, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Step};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 use crate::state::sqlite::outbox::enqueue;
@@ -263,7 +263,8 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
     let (sliced, dimension, value) = slice_parts(evaluation.slice.as_ref());
     let row = tx
         .query_row(
-            "SELECT last_bucket, open_alert_id, started_at, last_notified_at, announced, calm
+            "SELECT last_bucket, open_alert_id, started_at, last_notified_at, announced, calm,
+                    resolved_alert_id, resolved_started_at, resolved_bucket, resolved_announced
              FROM alert_state WHERE metric = ?1 AND sliced = ?2 AND slice_dimension = ?3 AND slice_value = ?4",
             params![evaluation.metric, sliced, dimension, value],
             |r| {
@@ -274,6 +275,12 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
                     r.get::<_, Option<i64>>(3)?,
                     r.get::<_, bool>(4)?,
                     r.get::<_, u32>(5)?,
+                    (
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
+                        r.get::<_, bool>(9)?,
+                    ),
                 ))
             },
         )
@@ -281,7 +288,7 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
         .map_err(sql("load series state"))?;
     Ok(match row {
         None => SeriesState::default(),
-        Some((last_bucket, id, started_at, last_notified_at, announced, calm)) => SeriesState {
+        Some((last_bucket, id, started_at, last_notified_at, announced, calm, resolved)) => SeriesState {
             last_bucket: Some(last_bucket),
             open: id.map(|id| OpenAlert {
                 id: id as AlertId,
@@ -290,6 +297,15 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
                 announced,
                 calm,
             }),
+            resolved: match resolved {
+                (Some(id), Some(started_at), Some(resolved_at), announced) => Some(ResolvedAlert {
+                    id: id as AlertId,
+                    started_at,
+                    resolved_at,
+                    announced,
+                }),
+                _ => None,
+            },
         },
     })
 }
@@ -301,14 +317,21 @@ fn save_state(
 ) -> Result<(), AlertError> {
     let (sliced, dimension, value) = slice_parts(evaluation.slice.as_ref());
     let open = state.open.as_ref();
+    let resolved = state.resolved.as_ref();
     tx.execute(
         "INSERT INTO alert_state (metric, sliced, slice_dimension, slice_value, last_bucket,
-                                  open_alert_id, started_at, last_notified_at, announced, calm)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                  open_alert_id, started_at, last_notified_at, announced, calm,
+                                  resolved_alert_id, resolved_started_at, resolved_bucket,
+                                  resolved_announced)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (metric, sliced, slice_dimension, slice_value) DO UPDATE SET
              last_bucket = excluded.last_bucket, open_alert_id = excluded.open_alert_id,
              started_at = excluded.started_at, last_notified_at = excluded.last_notified_at,
-             announced = excluded.announced, calm = excluded.calm",
+             announced = excluded.announced, calm = excluded.calm,
+             resolved_alert_id = excluded.resolved_alert_id,
+             resolved_started_at = excluded.resolved_started_at,
+             resolved_bucket = excluded.resolved_bucket,
+             resolved_announced = excluded.resolved_announced",
         params![
             evaluation.metric,
             sliced,
@@ -320,6 +343,10 @@ fn save_state(
             open.map(|o| o.last_notified_at),
             open.is_some_and(|o| o.announced),
             open.map_or(0, |o| o.calm),
+            resolved.map(|r| r.id as i64),
+            resolved.map(|r| r.started_at),
+            resolved.map(|r| r.resolved_at),
+            resolved.is_some_and(|r| r.announced),
         ],
     )
     .map_err(sql("save series state"))?;
@@ -393,6 +420,13 @@ fn record_step(
                 params![id, step.bucket, step.muted],
             )
             .map_err(sql("resolve alert"))?;
+        }
+        Notify::Reopened { .. } => {
+            tx.execute(
+                "UPDATE alerts SET state = 'firing', resolved_at = NULL, muted = ?2 WHERE id = ?1",
+                params![id, step.muted],
+            )
+            .map_err(sql("reopen alert"))?;
         }
     }
     let payload = NotificationPayload {

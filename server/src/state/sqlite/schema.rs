@@ -134,6 +134,13 @@ CREATE INDEX IF NOT EXISTS detector_settings_metric ON detector_settings (metric
 "#,
     // 2: flap damping counts an open alert's calm buckets in a row.
     "ALTER TABLE alert_state ADD COLUMN calm INTEGER NOT NULL DEFAULT 0;",
+    // 3: the last resolved alert, which an anomaly soon after reopens.
+    r#"
+ALTER TABLE alert_state ADD COLUMN resolved_alert_id INTEGER;
+ALTER TABLE alert_state ADD COLUMN resolved_started_at INTEGER;
+ALTER TABLE alert_state ADD COLUMN resolved_bucket INTEGER;
+ALTER TABLE alert_state ADD COLUMN resolved_announced INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The version this vigil writes and reads.

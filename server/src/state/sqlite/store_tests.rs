@@ -157,6 +157,54 @@ fn restart_neither_repeats_nor_skips() {
     assert_eq!(kinds, ["opened", "repeat", "resolved"]);
 }
 
+/// A flapping alert: anomalous again within the hour after it resolved, it
+/// is the same alert again (firing, its message edited back), across a
+/// restart; no second alert, no new message.
+#[test]
+fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart() {
+    let (_dir, path, mut store) = temp_store();
+    let cfg = AlertConfig::default();
+    let opened = store
+        .apply(&[eval(0, Some(200.0))], now_after(0), &cfg)
+        .unwrap();
+    let alert_id = opened[0].alert_id;
+    store.mark_sent(opened[0].id, now_after(0), sent(7)).unwrap();
+    for i in 1..=2 {
+        store
+            .apply(&[eval(i, Some(100.0))], now_after(i), &cfg)
+            .unwrap();
+    }
+    assert_eq!(
+        store.alert(alert_id).unwrap().unwrap().status,
+        AlertStatus::Resolved
+    );
+    let mut store = {
+        drop(store);
+        reopen(&path)
+    };
+    let again = store
+        .apply(&[eval(3, Some(200.0))], now_after(3), &cfg)
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].alert_id, alert_id, "the same alert");
+    assert_eq!(
+        again[0].payload.notify,
+        Notify::Reopened {
+            quiet_secs: BUCKET_SECONDS
+        }
+    );
+    let record = store.alert(alert_id).unwrap().unwrap();
+    assert_eq!((record.status, record.resolved_at), (AlertStatus::Firing, None));
+    assert_eq!(store.message_of(alert_id).unwrap(), Some(sent(7)), "its message");
+    let kinds: Vec<_> = store
+        .events(Some(alert_id))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["opened", "resolved", "reopened"]);
+}
+
 #[test]
 fn crash_before_mark_sent_loses_nothing_and_sends_once() {
     let (_dir, path, mut store) = temp_store();
