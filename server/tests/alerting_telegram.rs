@@ -392,7 +392,9 @@ fn telegram_down_then_up_delivers_the_queue_in_order() {
     assert!(queued.len() >= 2, "opened and resolved wait: {queued:?}");
     assert_eq!(queued[0].0, "opened");
     assert!(
-        queued.iter().any(|(kind, metric)| kind == "opened" && metric == "feed_views"),
+        queued
+            .iter()
+            .any(|(kind, metric)| kind == "opened" && metric == "feed_views"),
         "the feed outage's alert waits: {queued:?}"
     );
     let failed_attempts = deliveries(&s.fake).len();

@@ -573,7 +573,10 @@ mod tests {
                 quiet_secs: 2 * BUCKET_SECONDS
             }
         );
-        assert_eq!((again.alert_id, again.started_at, again.muted), (1, T0, false));
+        assert_eq!(
+            (again.alert_id, again.started_at, again.muted),
+            (1, T0, false)
+        );
         let resolved = at(4, 100.0, &mut state).expect("resolved again");
         assert_eq!(
             resolved.notify,

@@ -3,7 +3,9 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{slice_from, slice_parts, sql, SqliteState};
-use crate::alerts::{self, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Step};
+use crate::alerts::{
+    self, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Step,
+};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
 use crate::state::sqlite::outbox::enqueue;
@@ -288,25 +290,29 @@ fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesSta
         .map_err(sql("load series state"))?;
     Ok(match row {
         None => SeriesState::default(),
-        Some((last_bucket, id, started_at, last_notified_at, announced, calm, resolved)) => SeriesState {
-            last_bucket: Some(last_bucket),
-            open: id.map(|id| OpenAlert {
-                id: id as AlertId,
-                started_at: started_at.unwrap_or(last_bucket),
-                last_notified_at: last_notified_at.unwrap_or(last_bucket),
-                announced,
-                calm,
-            }),
-            resolved: match resolved {
-                (Some(id), Some(started_at), Some(resolved_at), announced) => Some(ResolvedAlert {
+        Some((last_bucket, id, started_at, last_notified_at, announced, calm, resolved)) => {
+            SeriesState {
+                last_bucket: Some(last_bucket),
+                open: id.map(|id| OpenAlert {
                     id: id as AlertId,
-                    started_at,
-                    resolved_at,
+                    started_at: started_at.unwrap_or(last_bucket),
+                    last_notified_at: last_notified_at.unwrap_or(last_bucket),
                     announced,
+                    calm,
                 }),
-                _ => None,
-            },
-        },
+                resolved: match resolved {
+                    (Some(id), Some(started_at), Some(resolved_at), announced) => {
+                        Some(ResolvedAlert {
+                            id: id as AlertId,
+                            started_at,
+                            resolved_at,
+                            announced,
+                        })
+                    }
+                    _ => None,
+                },
+            }
+        }
     })
 }
 

@@ -168,7 +168,9 @@ fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart() {
         .apply(&[eval(0, Some(200.0))], now_after(0), &cfg)
         .unwrap();
     let alert_id = opened[0].alert_id;
-    store.mark_sent(opened[0].id, now_after(0), sent(7)).unwrap();
+    store
+        .mark_sent(opened[0].id, now_after(0), sent(7))
+        .unwrap();
     for i in 1..=2 {
         store
             .apply(&[eval(i, Some(100.0))], now_after(i), &cfg)
@@ -194,8 +196,15 @@ fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart() {
         }
     );
     let record = store.alert(alert_id).unwrap().unwrap();
-    assert_eq!((record.status, record.resolved_at), (AlertStatus::Firing, None));
-    assert_eq!(store.message_of(alert_id).unwrap(), Some(sent(7)), "its message");
+    assert_eq!(
+        (record.status, record.resolved_at),
+        (AlertStatus::Firing, None)
+    );
+    assert_eq!(
+        store.message_of(alert_id).unwrap(),
+        Some(sent(7)),
+        "its message"
+    );
     let kinds: Vec<_> = store
         .events(Some(alert_id))
         .unwrap()
