@@ -29,7 +29,9 @@ die() { echo "clickhouse-test-server: $*" >&2; exit 1; }
 free_port() {
     local port
     for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
+        # Below Linux's ephemeral range (32768-60999): a port picked there can
+        # be taken by any outgoing connection before the server binds it.
+        port=$((20000 + RANDOM % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0

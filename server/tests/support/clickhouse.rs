@@ -91,9 +91,21 @@ impl TestServer {
                 command.env("CLICKHOUSE_TLS_CLIENT_CA", client_ca);
             }
         }
-        let output = command
+        // Ports are picked free, but another server started at the same
+        // moment (tests run in parallel) can bind one first: try again.
+        let mut output = command
             .output()
             .expect("running scripts/clickhouse-test-server.sh");
+        for _ in 0..2 {
+            let text =
+                String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+            if output.status.success() || !text.contains("Address already in use") {
+                break;
+            }
+            output = command
+                .output()
+                .expect("running scripts/clickhouse-test-server.sh");
+        }
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success(),
