@@ -13,7 +13,7 @@ use server::state::{state_path, SqliteState};
 use small_site::{json, post, serve};
 use support::request;
 
-const TOKEN: &str = "op-token-7d2a10";
+const TOKEN: &str = "op-token-7d2a10-pages";
 
 fn get(server: &support::Server, path: &str) -> (u16, String) {
     request(&server.addr, "GET", path, "").expect("page answers")
