@@ -48,9 +48,11 @@ fn rollup(source: &ClickHouseSource) -> anyhow::Result<()> {
     let mut progress = |done: &BackfilledDay| {
         let line = writeln!(
             out,
-            "{}: day {} ({} events) rolled up in {:.2}s [{}/{}]",
+            "{}: day {}-{:02}-{:02} ({} events) rolled up in {:.2}s [{}/{}]",
             done.table,
-            done.day,
+            done.day / 10_000,
+            done.day / 100 % 100,
+            done.day % 100,
             done.events,
             done.elapsed.as_secs_f64(),
             done.index,
@@ -69,7 +71,8 @@ fn rollup(source: &ClickHouseSource) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "rollups ready in {}: metrics read from them from the next start of vigil",
+        "rollups ready in {}: vigil commands started from now on read them \
+         (a running `vigil serve` once restarted)",
         source.describe()
     )?;
     Ok(())
