@@ -65,6 +65,25 @@ fn hand_sql(metric: &str, slice: Option<(&str, &str)>, from: i64, to: i64) -> St
     )
 }
 
+/// `vigil simulate` into the test database as the password-protected user.
+fn simulate_args<'a>(url: &'a str, days: &'a str, users: &'a str, seed: &'a str) -> [&'a str; 13] {
+    [
+        "simulate",
+        "--clickhouse-url",
+        url,
+        "--database",
+        DATABASE,
+        "--user",
+        TEST_USER,
+        "--days",
+        days,
+        "--users",
+        users,
+        "--seed",
+        seed,
+    ]
+}
+
 fn query<T>(runtime: &tokio::runtime::Runtime, url: &str, sql: &str) -> Vec<T>
 where
     T: clickhouse::RowOwned + clickhouse::RowRead,
@@ -85,21 +104,7 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
     };
     let url = server.url.as_str();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let simulate = [
-        "simulate",
-        "--clickhouse-url",
-        url,
-        "--database",
-        DATABASE,
-        "--user",
-        TEST_USER,
-        "--days",
-        "2",
-        "--users",
-        "250",
-        "--seed",
-        "5",
-    ];
+    let simulate = simulate_args(url, "2", "250", "5");
     let summary = stdout_of(&vigil(&simulate));
     assert!(summary.contains("events/s"), "{summary}");
     assert!(
@@ -231,19 +236,8 @@ fn bad_input_and_unreachable_server_are_clear_errors() {
         return;
     };
     let url = server.url.as_str();
-    stdout_of(&vigil(&[
-        "simulate",
-        "--clickhouse-url",
-        url,
-        "--database",
-        DATABASE,
-        "--user",
-        TEST_USER,
-        "--days",
-        "1",
-        "--users",
-        "50",
-    ]));
+    // 42: the default seed.
+    stdout_of(&vigil(&simulate_args(url, "1", "50", "42")));
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), url, "");
 
@@ -319,21 +313,7 @@ fn rollup_command_backfills_and_series_read_it_with_the_raw_values() {
     };
     let url = server.url.as_str();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    stdout_of(&vigil(&[
-        "simulate",
-        "--clickhouse-url",
-        url,
-        "--database",
-        DATABASE,
-        "--user",
-        TEST_USER,
-        "--days",
-        "2",
-        "--users",
-        "150",
-        "--seed",
-        "8",
-    ]));
+    stdout_of(&vigil(&simulate_args(url, "2", "150", "8")));
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), url, "");
     let (first, newest) = query::<(u32, u32)>(

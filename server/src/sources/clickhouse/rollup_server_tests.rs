@@ -38,6 +38,19 @@ fn source(server: &TestServer) -> ClickHouseSource {
     .expect("client")
 }
 
+/// A source on a fresh database with the event tables created.
+async fn writer(server: &TestServer) -> ClickHouseSource {
+    let writer = source(server);
+    writer.ensure_tables().await.expect("tables");
+    writer
+}
+
+/// The simulator's history of `days` days ending at `end`.
+fn simulator(users: u32, days: u32, seed: u64, end: i64) -> Simulator {
+    let config = SimulatorConfig { users, days, seed };
+    Simulator::new(&config, end, Some((end - i64::from(days) * 86_400, end)))
+}
+
 fn bits(series: &[Bucket]) -> Vec<(i64, u64)> {
     series
         .iter()
@@ -156,14 +169,8 @@ async fn rollup_reads_equal_raw_sql_after_backfill_rerun_and_new_inserts() {
     let Some(server) = TestServer::start("rollup_reads_equal_raw_sql") else {
         return;
     };
-    let writer = source(&server);
-    writer.ensure_tables().await.expect("tables");
-    let config = SimulatorConfig {
-        users: 300,
-        days: 3,
-        seed: 5,
-    };
-    let mut simulator = Simulator::new(&config, END, Some((START, END)));
+    let writer = writer(&server).await;
+    let mut simulator = simulator(300, 3, 5, END);
     let first = simulator.generate(START, SPLIT);
     writer.write_events(&first).await.expect("first events");
     let before = source(&server);
@@ -260,14 +267,8 @@ async fn metrics_the_rollup_cannot_answer_read_raw_events() {
     let Some(server) = TestServer::start("metrics_the_rollup_cannot_answer") else {
         return;
     };
-    let writer = source(&server);
-    writer.ensure_tables().await.expect("tables");
-    let config = SimulatorConfig {
-        users: 50,
-        days: 1,
-        seed: 3,
-    };
-    let batch = Simulator::new(&config, START + 86_400, None).generate(START, START + 86_400);
+    let writer = writer(&server).await;
+    let batch = simulator(50, 1, 3, START + 86_400).generate(START, START + 86_400);
     writer.write_events(&batch).await.expect("events");
     writer
         .build_rollups(&mut |_: &BackfilledDay| {})
