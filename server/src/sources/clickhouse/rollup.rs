@@ -43,7 +43,8 @@ pub fn rollup_name(source_table: &str) -> String {
     format!("{source_table}_rollup_15m")
 }
 
-fn view_name(source_table: &str) -> String {
+/// The materialized view feeding the rollup of `source_table`.
+pub fn view_name(source_table: &str) -> String {
     format!("{}_mv", rollup_name(source_table))
 }
 

@@ -98,7 +98,7 @@ impl ClickHouseSource {
             let mark = self
                 .client
                 .query(&format!(
-                    "INSERT INTO {} VALUES (?, ?, now(), toUInt64(now()))",
+                    "INSERT INTO {} SELECT ?, ?, now(), toUInt64(now())",
                     super::ddl::qualified(db, MARKER_TABLE)
                 ))
                 .bind(source_table.as_str())
@@ -180,11 +180,13 @@ impl ClickHouseSource {
         } else {
             Vec::new()
         };
+        // Marked backfilled, and both the table and the view that keeps it
+        // current are still there.
         let ready = |source_table: &str| {
+            let exists = |wanted: String| names.contains(&wanted);
             marked.iter().any(|name| name == source_table)
-                && names
-                    .iter()
-                    .any(|name| *name == rollup::rollup_name(source_table))
+                && exists(rollup::rollup_name(source_table))
+                && exists(rollup::view_name(source_table))
         };
         let found = ReadyRollups {
             feed_actions: ready(&self.tables.feed_actions),

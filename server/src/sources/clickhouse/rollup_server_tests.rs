@@ -309,4 +309,19 @@ async fn metrics_the_rollup_cannot_answer_read_raw_events() {
         .expect("group");
     let total = |series: &[Bucket]| series.iter().map(|b| b.value).sum::<f64>();
     assert!(total(&narrowed) > 0.0 && total(&narrowed) < total(&all));
+
+    // Without the view that keeps it current, a rollup is not read.
+    writer
+        .client
+        .query("DROP TABLE `feed_actions_rollup_15m_mv`")
+        .execute()
+        .await
+        .expect("view dropped");
+    assert_eq!(
+        source(&server).ready_rollups().await.expect("detected"),
+        rollup_access::ReadyRollups {
+            feed_actions: false,
+            message_actions: true
+        }
+    );
 }
