@@ -1,6 +1,7 @@
 //! ClickHouse source: reads metric series from the product's event tables over
-//! HTTP or HTTPS (rustls; see `tls`), and (for `vigil simulate
-//! --clickhouse-url`) creates and fills them.
+//! HTTP or HTTPS (rustls; see `tls`), or from their 15-minute rollups once
+//! `vigil clickhouse rollup` made them (see `rollup`, `rollup_access`), and
+//! (for `vigil simulate --clickhouse-url`) creates and fills them.
 //!
 //! Compatibility floor is ClickHouse 18.16 (Debian's package), so the client is
 //! set up for what that server speaks:
