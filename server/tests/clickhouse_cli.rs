@@ -65,6 +65,25 @@ fn hand_sql(metric: &str, slice: Option<(&str, &str)>, from: i64, to: i64) -> St
     )
 }
 
+/// `vigil simulate` into the test database as the password-protected user.
+fn simulate_args<'a>(url: &'a str, days: &'a str, users: &'a str, seed: &'a str) -> [&'a str; 13] {
+    [
+        "simulate",
+        "--clickhouse-url",
+        url,
+        "--database",
+        DATABASE,
+        "--user",
+        TEST_USER,
+        "--days",
+        days,
+        "--users",
+        users,
+        "--seed",
+        seed,
+    ]
+}
+
 fn query<T>(runtime: &tokio::runtime::Runtime, url: &str, sql: &str) -> Vec<T>
 where
     T: clickhouse::RowOwned + clickhouse::RowRead,
@@ -85,21 +104,7 @@ fn simulate_into_clickhouse_then_series_equals_hand_written_sql() {
     };
     let url = server.url.as_str();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let simulate = [
-        "simulate",
-        "--clickhouse-url",
-        url,
-        "--database",
-        DATABASE,
-        "--user",
-        TEST_USER,
-        "--days",
-        "2",
-        "--users",
-        "250",
-        "--seed",
-        "5",
-    ];
+    let simulate = simulate_args(url, "2", "250", "5");
     let summary = stdout_of(&vigil(&simulate));
     assert!(summary.contains("events/s"), "{summary}");
     assert!(
@@ -231,19 +236,8 @@ fn bad_input_and_unreachable_server_are_clear_errors() {
         return;
     };
     let url = server.url.as_str();
-    stdout_of(&vigil(&[
-        "simulate",
-        "--clickhouse-url",
-        url,
-        "--database",
-        DATABASE,
-        "--user",
-        TEST_USER,
-        "--days",
-        "1",
-        "--users",
-        "50",
-    ]));
+    // 42: the default seed.
+    stdout_of(&vigil(&simulate_args(url, "1", "50", "42")));
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), url, "");
 
@@ -287,6 +281,86 @@ fn bad_input_and_unreachable_server_are_clear_errors() {
     );
     assert!(
         !stderr.contains(TEST_PASSWORD) && !stderr.contains("in-file-secret"),
+        "{stderr}"
+    );
+}
+
+/// `vigil series` for every built-in metric, whole and by each built-in slice
+/// dimension, over `[from, to)`: (stdout, stderr) per invocation, concatenated.
+fn every_series(config: &str, from: i64, to: i64) -> (String, String) {
+    let (from, to) = (from.to_string(), to.to_string());
+    let (mut out, mut err) = (String::new(), String::new());
+    for metric in cli::BUILTIN_METRICS {
+        for by in [None, Some("os"), Some("source"), Some("country")] {
+            let mut args = vec![
+                "series", "--metric", metric, "--from", &from, "--to", &to, "--config", config,
+            ];
+            args.extend(by.iter().flat_map(|by| ["--by", by]));
+            let output = vigil(&args);
+            let text = stdout_of(&output);
+            assert!(text.lines().count() > 20, "{metric} {by:?}: {text}");
+            out.push_str(&text);
+            err.push_str(&String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    (out, err)
+}
+
+#[test]
+fn rollup_command_backfills_and_series_read_it_with_the_raw_values() {
+    let Some(server) = TestServer::start("rollup_command_backfills") else {
+        return;
+    };
+    let url = server.url.as_str();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    stdout_of(&vigil(&simulate_args(url, "2", "150", "8")));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), url, "");
+    let (first, newest) = query::<(u32, u32)>(
+        &runtime,
+        url,
+        &format!("SELECT toUInt32(min(time)), toUInt32(max(time)) FROM {DATABASE}.feed_actions"),
+    )[0];
+    let (from, to) = (i64::from(first), i64::from(newest) / BUCKET * BUCKET);
+    let (raw, raw_log) = every_series(&config, from, to);
+    assert!(
+        raw_log.contains("feed_actions from raw events"),
+        "{raw_log}"
+    );
+
+    let rollup = stdout_of(&vigil(&["clickhouse", "rollup", "--config", &config]));
+    // Two days of history touch three calendar days: a line per day and table.
+    let days = rollup
+        .lines()
+        .filter(|line| line.contains(": day "))
+        .count();
+    assert!((6..=8).contains(&days), "{rollup}");
+    assert!(
+        rollup.contains("feed_actions: day ") && rollup.contains("message_actions: day "),
+        "{rollup}"
+    );
+    assert!(rollup.contains("rollups ready"), "{rollup}");
+    let (rolled, rolled_log) = every_series(&config, from, to);
+    assert!(
+        rolled_log.contains("feed_actions from rollup feed_actions_rollup_15m")
+            && rolled_log.contains("message_actions from rollup message_actions_rollup_15m"),
+        "{rolled_log}"
+    );
+    assert_eq!(rolled, raw, "rollup reads equal raw reads");
+
+    stdout_of(&vigil(&["clickhouse", "rollup", "--config", &config]));
+    assert_eq!(every_series(&config, from, to).0, raw, "after a rerun");
+
+    // The embedded store has no rollups: a clear refusal.
+    let output = vigil(&[
+        "clickhouse",
+        "rollup",
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("kind = \"clickhouse\""),
         "{stderr}"
     );
 }

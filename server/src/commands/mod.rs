@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod check;
 pub mod cli;
+pub mod clickhouse;
 pub mod config;
 pub mod detect;
 pub mod eval;
@@ -27,6 +28,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(&args),
         Command::Alerts(args) => alerts::run(&args),
         Command::Config(args) => config::run(&args),
+        Command::Clickhouse(args) => clickhouse::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Train(args) => train::run(&args),

@@ -1,6 +1,7 @@
 //! ClickHouse source: reads metric series from the product's event tables over
-//! HTTP or HTTPS (rustls; see `tls`), and (for `vigil simulate
-//! --clickhouse-url`) creates and fills them.
+//! HTTP or HTTPS (rustls; see `tls`), or from their 15-minute rollups once
+//! `vigil clickhouse rollup` made them (see `rollup`, `rollup_access`), and
+//! (for `vigil simulate --clickhouse-url`) creates and fills them.
 //!
 //! Compatibility floor is ClickHouse 18.16 (Debian's package), so the client is
 //! set up for what that server speaks:
@@ -16,11 +17,14 @@
 //! only scheme, host, port and database.
 
 mod ddl;
+mod rollup;
+mod rollup_access;
 mod rows;
 mod tls;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clickhouse::{Client, Row};
@@ -36,6 +40,7 @@ use crate::metrics::sql::{self, Dialect, SqlQuery};
 use crate::sources::SourceError;
 
 pub use ddl::INCIDENTS_TABLE;
+pub use rollup_access::BackfilledDay;
 
 /// Rows per INSERT: big enough that ClickHouse makes few parts, small enough
 /// that one failed insert costs little to redo.
@@ -70,6 +75,10 @@ pub struct ClickHouseSource {
     public_url: String,
     /// For messages about a failed TLS handshake.
     tls: tls::TlsSettings,
+    /// Which rollups reads may use, found on the first metric read.
+    rollups: tokio::sync::OnceCell<rollup_access::ReadyRollups>,
+    /// "metric/dimension" already logged as read raw despite a ready rollup.
+    raw_fallbacks_logged: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for ClickHouseSource {
@@ -133,6 +142,8 @@ impl ClickHouseSource {
             tables: config.tables.clone(),
             public_url,
             tls,
+            rollups: tokio::sync::OnceCell::new(),
+            raw_fallbacks_logged: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -147,14 +158,7 @@ impl ClickHouseSource {
         range: TimeRange,
         slice: Option<&SliceKey>,
     ) -> Result<Vec<Bucket>, SourceError> {
-        let query = sql::build(
-            Dialect::ClickHouse,
-            metric,
-            &self.tables,
-            range,
-            slice,
-            None,
-        )?;
+        let query = self.metric_query(metric, range, slice, None).await?;
         let rows: Vec<(u32, f64)> = self.fetch(&query, &metric.name).await?;
         Ok(rows
             .into_iter()
@@ -171,14 +175,9 @@ impl ClickHouseSource {
         range: TimeRange,
         dimension: &str,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
-        let query = sql::build(
-            Dialect::ClickHouse,
-            metric,
-            &self.tables,
-            range,
-            None,
-            Some(dimension),
-        )?;
+        let query = self
+            .metric_query(metric, range, None, Some(dimension))
+            .await?;
         let context = format!("{} by {dimension}", metric.name);
         let rows: Vec<(String, u32, f64)> = self.fetch(&query, &context).await?;
         let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
@@ -462,6 +461,9 @@ mod real_server_tests;
 
 #[cfg(test)]
 mod tls_server_tests;
+
+#[cfg(test)]
+mod rollup_server_tests;
 
 #[cfg(test)]
 mod tests {
