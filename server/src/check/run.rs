@@ -1,11 +1,14 @@
 //! One check with its consequences: evaluate a bucket, feed the evaluations to
 //! the alert lifecycle (state and outbox in one transaction), record the run.
 //! An unreadable source opens one "data unavailable" alert (and resolves it
-//! when the source answers again) instead of failing silently.
+//! when the source answers again) instead of failing silently; a table that
+//! stopped receiving events opens one "data stale" alert (resolved when it
+//! catches up), and its metrics wait instead of alerting as a drop.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::freshness::{BucketTables, TableState};
 use super::{evaluate_all, plan, Evaluation};
 use crate::alerts::significance;
 use crate::config::AlertingConfig;
@@ -120,11 +123,24 @@ impl Checker {
         let open_since = self.store.call(|store| store.open_since()).await?;
         // Settings applied from the web lab take effect here, at the next check.
         let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
-        let result =
-            evaluate_all(&self.source, &self.metrics, &detectors, bucket, &open_since).await;
+        let schedule = &self.alerting.schedule;
+        let result = async {
+            let tables = BucketTables::read(&self.source, &self.metrics, bucket, schedule).await?;
+            let evaluations = evaluate_all(
+                &self.source,
+                &self.metrics,
+                &detectors,
+                bucket,
+                &open_since,
+                &tables,
+            )
+            .await?;
+            Ok::<_, SourceError>((tables, evaluations))
+        }
+        .await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let mut evaluations = match result {
-            Ok(evaluations) => evaluations,
+        let (tables, mut evaluations) = match result {
+            Ok(checked) => checked,
             Err(error) => {
                 if !dry_run {
                     let reason = error.to_string();
@@ -158,6 +174,7 @@ impl Checker {
         if !dry_run {
             let lifecycle = self.alerting.lifecycle;
             let to_apply = evaluations.clone();
+            let staleness = staleness(&tables, bucket, schedule);
             let record = CheckRecord {
                 bucket,
                 started_at,
@@ -172,7 +189,14 @@ impl Checker {
                 .store
                 .call(move |store| {
                     let now = crate::times::unix_now();
-                    let back = store.source_available(now)?.into_iter().count();
+                    let mut back = store.source_available(now)?.into_iter().count();
+                    for (table, stale) in &staleness {
+                        let notice = match stale {
+                            Some(reason) => store.data_stale(table, reason, now)?,
+                            None => store.data_fresh(table, now)?,
+                        };
+                        back += notice.into_iter().count();
+                    }
                     let items = store.apply(&to_apply, now, &lifecycle)?;
                     store.record_latest(&to_apply)?;
                     store.record_check(&record)?;
@@ -187,6 +211,9 @@ impl Checker {
             anomalies,
             enqueued,
             duration_ms,
+            // Tables that have not passed the bucket (or are stale): their
+            // metrics were not evaluated.
+            waiting_for = %tables.skipped().join(","),
             "check done"
         );
         Ok(CheckOutcome {
@@ -196,4 +223,35 @@ impl Checker {
             duration_ms,
         })
     }
+}
+
+/// Each assessed table by name, with the "data stale" notice it is in (or
+/// `None` when it is fresh enough: any open stale alert of it resolves).
+/// An empty table never opens one (see [`super::freshness::table_state`]).
+fn staleness(
+    tables: &BucketTables,
+    bucket: i64,
+    schedule: &crate::config::ScheduleConfig,
+) -> Vec<(String, Option<String>)> {
+    use crate::times::format_time;
+    let due = bucket + crate::metrics::model::BUCKET_SECONDS + schedule.grace_seconds;
+    tables
+        .tables
+        .iter()
+        .map(|report| {
+            let name = report.table.as_str();
+            let reason = match (report.state, report.newest) {
+                (TableState::Stale, Some(newest)) => Some(format!(
+                    "the newest event in {name} is from {} UTC, {} before the check of {} \
+                     (stale after {})",
+                    format_time(newest),
+                    app::format::duration(due - newest),
+                    format_time(bucket),
+                    app::format::duration(schedule.stale_after_secs),
+                )),
+                _ => None,
+            };
+            (name.to_string(), reason)
+        })
+        .collect()
 }

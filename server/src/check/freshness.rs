@@ -1,0 +1,261 @@
+//! Whether each event table has the data a check needs: a watermark per
+//! table (its newest event), the rule that a bucket is complete for a metric
+//! only once the metric's own table has passed it, and when a table is
+//! "stale" (its newest event older than `schedule.stale_after_minutes` while
+//! the source answers). One table lagging must neither read as a drop of its
+//! metrics (its silent buckets would become zeros) nor go unnoticed.
+
+use crate::metrics::model::{EventTable, MetricDef, BUCKET_SECONDS};
+use crate::sources::{Source, SourceError};
+
+/// The newest event time of each table: the source has that table's data up
+/// to here. `None` for an empty table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermarks {
+    pub feed_actions: Option<i64>,
+    pub message_actions: Option<i64>,
+}
+
+impl Watermarks {
+    /// Reads the newest event of every table (one small query each).
+    pub async fn read(source: &Source) -> Result<Self, SourceError> {
+        Ok(Self {
+            feed_actions: source.newest_event_time(EventTable::FeedActions).await?,
+            message_actions: source.newest_event_time(EventTable::MessageActions).await?,
+        })
+    }
+
+    pub fn of(&self, table: EventTable) -> Option<i64> {
+        match table {
+            EventTable::FeedActions => self.feed_actions,
+            EventTable::MessageActions => self.message_actions,
+        }
+    }
+
+    /// A metric's watermark: its own table's newest event. The check, the
+    /// web UI, alert charts and `vigil replay` turn silent buckets into zeros
+    /// only before it ([`super::grid_values`]), so another table's newer
+    /// events never make a lagging table's empty buckets look like a drop.
+    pub fn for_metric(&self, metric: &MetricDef) -> Option<i64> {
+        self.of(metric.table)
+    }
+
+    /// The newest event over every table (readiness: does the source have data).
+    pub fn newest(&self) -> Option<i64> {
+        self.feed_actions.max(self.message_actions)
+    }
+}
+
+/// How a table stands when a bucket is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableState {
+    /// It has events at or after the bucket's end: the bucket is complete
+    /// for its metrics.
+    Complete,
+    /// It has not passed the bucket yet (ingestion a little behind, or no
+    /// event at all): its metrics are not judged at this bucket.
+    Behind,
+    /// Its newest event is older than the allowed lag at the bucket's check
+    /// time: "data stale". Its metrics are not judged either.
+    Stale,
+}
+
+/// How a table with newest event `watermark` stands for the check of
+/// `bucket` run at `due` (the bucket's end plus the grace delay), when a
+/// table is stale after `stale_after_secs` without events. An empty table is
+/// behind, never stale: nothing was ever ingested that could have stopped.
+pub fn table_state(
+    watermark: Option<i64>,
+    bucket: i64,
+    due: i64,
+    stale_after_secs: i64,
+) -> TableState {
+    match watermark {
+        None => TableState::Behind,
+        Some(newest) if due.saturating_sub(newest) > stale_after_secs => TableState::Stale,
+        Some(newest) if newest >= bucket.saturating_add(BUCKET_SECONDS) => TableState::Complete,
+        Some(_) => TableState::Behind,
+    }
+}
+
+/// One table a check's metrics read, as it stands at the checked bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableReport {
+    pub table: EventTable,
+    pub newest: Option<i64>,
+    pub state: TableState,
+}
+
+/// The tables of one check: their watermarks and states.
+#[derive(Clone, Debug, Default)]
+pub struct BucketTables {
+    pub watermarks: Watermarks,
+    /// Each table some metric reads, once.
+    pub tables: Vec<TableReport>,
+}
+
+impl BucketTables {
+    /// The states of the tables `metrics` read, for the check of `bucket`
+    /// run `grace` seconds after it ends.
+    pub fn assess(
+        watermarks: Watermarks,
+        metrics: &[MetricDef],
+        bucket: i64,
+        grace: i64,
+        stale_after_secs: i64,
+    ) -> Self {
+        let due = bucket.saturating_add(BUCKET_SECONDS + grace.max(0));
+        let mut tables: Vec<TableReport> = Vec::new();
+        for metric in metrics {
+            if tables.iter().any(|t| t.table == metric.table) {
+                continue;
+            }
+            let newest = watermarks.of(metric.table);
+            tables.push(TableReport {
+                table: metric.table,
+                newest,
+                state: table_state(newest, bucket, due, stale_after_secs),
+            });
+        }
+        Self { watermarks, tables }
+    }
+
+    /// Reads the watermarks and assesses the tables (see [`Self::assess`]).
+    pub async fn read(
+        source: &Source,
+        metrics: &[MetricDef],
+        bucket: i64,
+        schedule: &crate::config::ScheduleConfig,
+    ) -> Result<Self, SourceError> {
+        let watermarks = Watermarks::read(source).await?;
+        Ok(Self::assess(
+            watermarks,
+            metrics,
+            bucket,
+            schedule.grace_seconds,
+            schedule.stale_after_secs,
+        ))
+    }
+
+    /// Whether `metric` is judged at this bucket: its table has passed it
+    /// and is not stale. Every table counts as complete when none was
+    /// assessed (a caller that checks nothing of freshness).
+    pub fn judges(&self, metric: &MetricDef) -> bool {
+        self.tables
+            .iter()
+            .find(|t| t.table == metric.table)
+            .is_none_or(|t| t.state == TableState::Complete)
+    }
+
+    /// The tables whose metrics this check skips, by name (for its log line).
+    pub fn skipped(&self) -> Vec<&'static str> {
+        self.tables
+            .iter()
+            .filter(|t| t.state != TableState::Complete)
+            .map(|t| t.table.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::catalogue;
+
+    const T: i64 = 1_763_900_100 / BUCKET_SECONDS * BUCKET_SECONDS;
+    const HOUR: i64 = 3600;
+
+    #[test]
+    fn a_bucket_is_complete_only_once_its_table_has_passed_it() {
+        let due = T + BUCKET_SECONDS + 120;
+        let state = |newest| table_state(newest, T, due, HOUR);
+        assert_eq!(state(Some(T + BUCKET_SECONDS)), TableState::Complete);
+        assert_eq!(state(Some(due)), TableState::Complete);
+        assert_eq!(
+            state(Some(T + BUCKET_SECONDS - 1)),
+            TableState::Behind,
+            "an event inside the bucket does not complete it"
+        );
+        assert_eq!(state(Some(T - 5 * 60)), TableState::Behind);
+        assert_eq!(state(None), TableState::Behind, "an empty table");
+    }
+
+    #[test]
+    fn a_table_is_stale_when_its_newest_event_is_older_than_the_lag() {
+        let due = T + BUCKET_SECONDS + 120;
+        assert_eq!(
+            table_state(Some(due - HOUR), T, due, HOUR),
+            TableState::Behind
+        );
+        assert_eq!(
+            table_state(Some(due - HOUR - 1), T, due, HOUR),
+            TableState::Stale
+        );
+        // A lag shorter than the grace delay: stale wins over complete.
+        assert_eq!(
+            table_state(Some(T + BUCKET_SECONDS), T, due, 60),
+            TableState::Stale
+        );
+        assert_eq!(table_state(None, T, due, 0), TableState::Behind);
+        assert_eq!(
+            table_state(Some(i64::MIN), T, i64::MAX, HOUR),
+            TableState::Stale,
+            "no overflow"
+        );
+    }
+
+    #[test]
+    fn each_metric_is_judged_by_its_own_table() {
+        let metrics = catalogue::builtin();
+        let views = catalogue::builtin_metric("feed_views").expect("built-in");
+        let sent = catalogue::builtin_metric("messages_sent").expect("built-in");
+        // Messages stopped two hours before the check; the feed is current.
+        let watermarks = Watermarks {
+            feed_actions: Some(T + BUCKET_SECONDS + 60),
+            message_actions: Some(T - 2 * HOUR),
+        };
+        let tables = BucketTables::assess(watermarks, &metrics, T, 120, HOUR);
+        assert_eq!(tables.tables.len(), 2, "one report per table");
+        assert!(tables.judges(&views));
+        assert!(!tables.judges(&sent));
+        assert_eq!(tables.skipped(), ["message_actions"]);
+        let stale: Vec<_> = tables
+            .tables
+            .iter()
+            .filter(|t| t.state == TableState::Stale)
+            .map(|t| t.table)
+            .collect();
+        assert_eq!(stale, [EventTable::MessageActions]);
+        assert_eq!(watermarks.for_metric(&views), watermarks.feed_actions);
+        assert_eq!(watermarks.for_metric(&sent), watermarks.message_actions);
+        assert_eq!(watermarks.newest(), watermarks.feed_actions);
+        // Nothing assessed: every metric is judged.
+        assert!(BucketTables::default().judges(&sent));
+    }
+
+    #[test]
+    fn a_lagging_tables_silent_buckets_stay_gaps() {
+        let sent = catalogue::builtin_metric("messages_sent").expect("built-in");
+        let range = crate::metrics::model::TimeRange {
+            from: T - 3 * BUCKET_SECONDS,
+            to: T + BUCKET_SECONDS,
+        };
+        let buckets = [crate::metrics::model::Bucket {
+            start: range.from,
+            value: 40.0,
+        }];
+        let watermarks = Watermarks {
+            feed_actions: Some(T + BUCKET_SECONDS),
+            message_actions: Some(range.from + 60),
+        };
+        // By the newest event over both tables, messages would read 0, 0, 0.
+        assert_eq!(
+            super::super::grid_values(&sent, range, watermarks.newest(), &buckets),
+            [Some(40.0), Some(0.0), Some(0.0), Some(0.0)]
+        );
+        assert_eq!(
+            super::super::grid_values(&sent, range, watermarks.for_metric(&sent), &buckets),
+            [Some(40.0), None, None, None]
+        );
+    }
+}
