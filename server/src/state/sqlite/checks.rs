@@ -421,4 +421,52 @@ mod tests {
             Some(105.0)
         );
     }
+
+    #[test]
+    fn one_stale_alert_per_table_apart_from_the_source_alert() {
+        let (_dir, mut store) = temp_store();
+        let opened = store.data_stale("message_actions", "old", 100).unwrap();
+        let opened = opened.expect("a notice");
+        assert_eq!(opened.payload.metric, STALE_METRIC);
+        assert_eq!(
+            opened.payload.slice.as_ref().map(|s| s.value.as_str()),
+            Some("message_actions")
+        );
+        assert_eq!(opened.payload.notice.as_deref(), Some("old"));
+        assert!(
+            store
+                .data_stale("message_actions", "old", 200)
+                .unwrap()
+                .is_none(),
+            "already open: said once"
+        );
+        assert!(store
+            .data_stale("feed_actions", "old", 200)
+            .unwrap()
+            .is_some());
+        assert!(
+            store.source_available(300).unwrap().is_none(),
+            "a stale table is not the source's alert"
+        );
+        assert!(store.source_unavailable("down", 300).unwrap().is_some());
+        let fresh = store.data_fresh("message_actions", 400).unwrap();
+        let fresh = fresh.expect("fresh again");
+        assert_eq!(fresh.alert_id, opened.alert_id);
+        assert!(matches!(
+            fresh.payload.notify,
+            Notify::Resolved { lasted_secs: 300 }
+        ));
+        assert!(store.data_fresh("message_actions", 500).unwrap().is_none());
+        assert!(store.source_available(500).unwrap().is_some());
+        let firing = crate::state::HistoryFilter {
+            status: Some(crate::state::AlertStatus::Firing),
+            ..Default::default()
+        };
+        let open: Vec<String> = crate::state::AlertLog::history(&store, &firing, 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| format!("{} {:?}", a.metric, a.slice.map(|s| s.value)))
+            .collect();
+        assert_eq!(open, [format!("{STALE_METRIC} Some(\"feed_actions\")")]);
+    }
 }
