@@ -27,10 +27,10 @@ struct Store {
 }
 
 impl Store {
-    /// Four simulated days up to [`END`], then message_actions' last two
-    /// hours moved aside (held back), as if its ingestion stopped at 16:00
+    /// Four simulated days up to [`END`], then message_actions' rows from
+    /// `stop` on moved aside (held back), as if its ingestion stopped then
     /// while feed_actions went on.
-    fn with_messages_stopped() -> Self {
+    fn with_messages_stopped_at(stop: i64) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         stdout_of(&cli::vigil(&[
@@ -54,7 +54,6 @@ impl Store {
                 [held.to_str().expect("utf-8")],
             )
             .expect("attach");
-        let stop = parse_time(END) - 2 * 3600;
         let moved = events
             .execute(
                 "CREATE TABLE side.held AS SELECT * FROM message_actions WHERE time >= ?1",
@@ -62,7 +61,7 @@ impl Store {
             )
             .and_then(|_| events.execute("DELETE FROM message_actions WHERE time >= ?1", [stop]))
             .expect("held back");
-        assert!(moved > 100, "two hours of messages held back: {moved}");
+        assert!(moved > 10, "messages held back: {moved}");
         let fake = FakeApi::spawn();
         let config = dir.path().join("vigil.toml");
         std::fs::write(
@@ -150,7 +149,7 @@ fn has_row(rows: &[Vec<String>], metric: &str) -> bool {
 
 #[test]
 fn a_stopped_table_is_one_stale_alert_not_a_drop_and_fresh_again_when_events_arrive() {
-    let store = Store::with_messages_stopped();
+    let store = Store::with_messages_stopped_at(parse_time(END) - 2 * 3600);
     let bucket = parse_time(END) - 2 * BUCKET; // 17:30, checked at 17:47
     let (rows, log) = store.check(bucket);
 
@@ -203,6 +202,43 @@ fn a_stopped_table_is_one_stale_alert_not_a_drop_and_fresh_again_when_events_arr
         .unwrap_or_else(|| panic!("messages_sent judged again: {log}"));
     assert!(sent[3].parse::<f64>().expect("a value") > 0.0, "{sent:?}");
     assert_eq!(store.count(drops), 0, "its data was never a drop");
+}
+
+#[test]
+fn buckets_skipped_while_a_table_lagged_are_checked_once_it_catches_up() {
+    // Messages lag from 17:20: behind, not stale (within the hour).
+    let store = Store::with_messages_stopped_at(parse_time("2026-03-05 17:20:00"));
+    let at = |time: &str| parse_time(time);
+    let (rows, _) = store.check(at("2026-03-05 17:00:00"));
+    assert!(
+        has_row(&rows, "messages_sent"),
+        "17:00 is complete for messages"
+    );
+    let (rows, log) = store.check(at("2026-03-05 17:15:00"));
+    assert!(!has_row(&rows, "messages_sent"), "17:15 is not: {rows:?}");
+    assert!(has_row(&rows, "feed_views"));
+    assert!(log.contains("waiting_for=message_actions"), "{log}");
+
+    store.release_held();
+    let (rows, log) = store.check(at("2026-03-05 17:30:00"));
+    let sent_at: Vec<&str> = rows
+        .iter()
+        .filter(|r| r[1] == "messages_sent" && r[2].is_empty())
+        .map(|r| r[0].as_str())
+        .collect();
+    assert_eq!(
+        sent_at,
+        ["2026-03-05 17:15:00", "2026-03-05 17:30:00"],
+        "the skipped bucket late, then this one: {log}"
+    );
+    assert!(log.contains("catching up on a bucket"), "{log}");
+    let feed_at: Vec<&str> = rows
+        .iter()
+        .filter(|r| r[1] == "feed_views" && r[2].is_empty())
+        .map(|r| r[0].as_str())
+        .collect();
+    assert_eq!(feed_at, ["2026-03-05 17:30:00"], "the feed was not behind");
+    assert!(store.notices().is_empty(), "never stale");
 }
 
 #[test]

@@ -157,6 +157,36 @@ impl BucketTables {
     }
 }
 
+/// The buckets before `bucket` that a table's metrics missed while it
+/// lagged (a check skipped them: the table had not passed them) and that it
+/// has passed now, oldest first: after `last_evaluated` (the newest bucket
+/// its metrics were evaluated at; none before the first check), up to its
+/// watermark, at most `limit` buckets back from `bucket` (the catch-up bound).
+pub fn missed_buckets(
+    last_evaluated: Option<i64>,
+    watermark: Option<i64>,
+    bucket: i64,
+    limit: usize,
+) -> Vec<i64> {
+    let (Some(last), Some(watermark)) = (last_evaluated, watermark) else {
+        return Vec::new();
+    };
+    // The newest bucket whose end the table has reached.
+    let newest_complete = watermark
+        .saturating_sub(BUCKET_SECONDS)
+        .div_euclid(BUCKET_SECONDS)
+        .saturating_mul(BUCKET_SECONDS);
+    let back = i64::try_from(limit).unwrap_or(i64::MAX);
+    let oldest = bucket.saturating_sub(back.saturating_mul(BUCKET_SECONDS));
+    let first = last.saturating_add(BUCKET_SECONDS).max(oldest);
+    let end = newest_complete.min(bucket.saturating_sub(BUCKET_SECONDS));
+    (0..)
+        .map(|k: i64| first.saturating_add(k.saturating_mul(BUCKET_SECONDS)))
+        .take_while(|b| *b <= end)
+        .take(limit)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +261,43 @@ mod tests {
         assert_eq!(watermarks.newest(), watermarks.feed_actions);
         // Nothing assessed: every metric is judged.
         assert!(BucketTables::default().judges(&sent));
+    }
+
+    #[test]
+    fn buckets_a_lagging_table_missed_are_caught_up_once_it_passed_them() {
+        let b = BUCKET_SECONDS;
+        // Evaluated up to T - 3b; the table has now passed T - b (not T).
+        assert_eq!(
+            missed_buckets(Some(T - 3 * b), Some(T + 60), T, 96),
+            [T - 2 * b, T - b]
+        );
+        // Passed T too: still only the buckets before this check's own.
+        assert_eq!(
+            missed_buckets(Some(T - 3 * b), Some(T + 2 * b), T, 96),
+            [T - 2 * b, T - b]
+        );
+        // Still behind: only what it has passed.
+        assert_eq!(
+            missed_buckets(Some(T - 3 * b), Some(T - b + 30), T, 96),
+            [T - 2 * b]
+        );
+        assert!(
+            missed_buckets(Some(T - 3 * b), Some(T - b - 1), T, 96).is_empty(),
+            "T - 2b not passed yet"
+        );
+        // The normal case: evaluated up to the bucket before, nothing missed.
+        assert!(missed_buckets(Some(T - b), Some(T + b + 60), T, 96).is_empty());
+        // A first check, an empty table, a re-check of the past: nothing.
+        assert!(missed_buckets(None, Some(T + b), T, 96).is_empty());
+        assert!(missed_buckets(Some(T - 3 * b), None, T, 96).is_empty());
+        assert!(missed_buckets(Some(T + 5 * b), Some(T + 9 * b), T, 96).is_empty());
+        // Bounded by the catch-up limit.
+        assert_eq!(
+            missed_buckets(Some(T - 100 * b), Some(T + b), T, 2),
+            [T - 2 * b, T - b]
+        );
+        let extreme = missed_buckets(Some(i64::MIN), Some(i64::MAX), i64::MAX, 3);
+        assert!(!extreme.is_empty() && extreme.len() <= 3, "no overflow");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::freshness::{BucketTables, TableState};
+use super::freshness::{missed_buckets, BucketTables, TableState};
 use super::{evaluate_all, plan, Evaluation};
 use crate::alerts::significance;
 use crate::config::AlertingConfig;
@@ -110,8 +110,32 @@ impl Checker {
         Ok(outcomes)
     }
 
+    /// Evaluates `metrics` at `bucket` and judges the results: marked
+    /// `late` or not, below the significance floor, inhibited by their
+    /// metric's alert.
+    async fn evaluate(
+        &self,
+        metrics: &[MetricDef],
+        detectors: &crate::detector_choice::DetectorChoice,
+        bucket: i64,
+        open_since: &crate::evaluation::OpenSince,
+        tables: &BucketTables,
+        late: bool,
+    ) -> Result<Vec<Evaluation>, SourceError> {
+        let mut evaluations =
+            evaluate_all(&self.source, metrics, detectors, bucket, open_since, tables).await?;
+        for evaluation in &mut evaluations {
+            evaluation.context.late = late;
+        }
+        significance::apply(&self.alerting.floor, &mut evaluations, &self.metrics);
+        significance::inhibit(&self.alerting.floor, &mut evaluations, open_since);
+        Ok(evaluations)
+    }
+
     /// Evaluates `bucket` (marked `late` when caught up after downtime) and
     /// applies the result to the alert state. `dry_run` evaluates only.
+    /// Buckets a lagging table's metrics were skipped at are evaluated
+    /// (late) first, once the table has passed them.
     pub async fn run(
         &self,
         bucket: i64,
@@ -120,26 +144,61 @@ impl Checker {
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let started_at = crate::times::unix_now();
-        let open_since = self.store.call(|store| store.open_since()).await?;
+        let (open_since, latest) = self
+            .store
+            .call(|store| Ok::<_, AlertError>((store.open_since()?, store.latest_whole()?)))
+            .await?;
+        let last_evaluated = |metric: &MetricDef| latest.get(&metric.name).map(|l| l.bucket);
         // Settings applied from the web lab take effect here, at the next check.
         let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
         let schedule = &self.alerting.schedule;
         let result = async {
             let tables = BucketTables::read(&self.source, &self.metrics, bucket, schedule).await?;
-            let evaluations = evaluate_all(
-                &self.source,
-                &self.metrics,
-                &detectors,
-                bucket,
-                &open_since,
-                &tables,
-            )
-            .await?;
+            let mut evaluations = Vec::new();
+            // Buckets a lagging table's metrics were skipped at, and that the
+            // table has passed since: evaluated first, late.
+            for report in &tables.tables {
+                let metrics: Vec<MetricDef> = (self.metrics.iter())
+                    .filter(|m| m.table == report.table)
+                    .cloned()
+                    .collect();
+                let last = metrics.iter().filter_map(last_evaluated).max();
+                let limit = schedule.catch_up_buckets;
+                for missed in missed_buckets(last, report.newest, bucket, limit) {
+                    tracing::info!(
+                        table = report.table.as_str(),
+                        bucket = %crate::times::format_time(missed),
+                        "catching up on a bucket the table had not reached when it was checked"
+                    );
+                    let assessed = BucketTables::assess(
+                        tables.watermarks,
+                        &metrics,
+                        missed,
+                        schedule.grace_seconds,
+                        schedule.stale_after_secs,
+                    );
+                    let batch = self
+                        .evaluate(&metrics, &detectors, missed, &open_since, &assessed, true)
+                        .await?;
+                    evaluations.extend(batch);
+                }
+            }
+            let current = self
+                .evaluate(
+                    &self.metrics,
+                    &detectors,
+                    bucket,
+                    &open_since,
+                    &tables,
+                    late,
+                )
+                .await?;
+            evaluations.extend(current);
             Ok::<_, SourceError>((tables, evaluations))
         }
         .await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let (tables, mut evaluations) = match result {
+        let (tables, evaluations) = match result {
             Ok(checked) => checked,
             Err(error) => {
                 if !dry_run {
@@ -164,11 +223,6 @@ impl Checker {
                 return Err(error.into());
             }
         };
-        for evaluation in &mut evaluations {
-            evaluation.context.late = late;
-        }
-        significance::apply(&self.alerting.floor, &mut evaluations, &self.metrics);
-        significance::inhibit(&self.alerting.floor, &mut evaluations, &open_since);
         let anomalies = evaluations.iter().filter(|e| e.point.is_anomaly).count();
         let mut enqueued = 0;
         if !dry_run {
