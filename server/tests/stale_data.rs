@@ -106,8 +106,9 @@ impl Store {
         (rows, stderr)
     }
 
-    /// The held-back messages arrive after all.
-    fn release_held(&self) {
+    /// The held-back messages from `from` on arrive after all (the earlier
+    /// ones are lost).
+    fn release_held(&self, from: i64) {
         let events = rusqlite::Connection::open(self.data.join("vigil.sqlite")).expect("store");
         events
             .execute(
@@ -116,7 +117,10 @@ impl Store {
             )
             .expect("attach");
         events
-            .execute("INSERT INTO message_actions SELECT * FROM side.held", [])
+            .execute(
+                "INSERT INTO message_actions SELECT * FROM side.held WHERE time >= ?1",
+                [from],
+            )
             .expect("released");
     }
 
@@ -189,7 +193,7 @@ fn a_stopped_table_is_one_stale_alert_not_a_drop_and_fresh_again_when_events_arr
     );
 
     // The messages arrive: the table is fresh again, its metrics judged.
-    store.release_held();
+    store.release_held(i64::MIN);
     let (rows, log) = store.check(bucket);
     let notices = store.notices();
     assert_eq!(notices.len(), 2, "{notices:?}");
@@ -219,7 +223,7 @@ fn buckets_skipped_while_a_table_lagged_are_checked_once_it_catches_up() {
     assert!(has_row(&rows, "feed_views"));
     assert!(log.contains("waiting_for=message_actions"), "{log}");
 
-    store.release_held();
+    store.release_held(i64::MIN);
     let (rows, log) = store.check(at("2026-03-05 17:30:00"));
     let sent_at: Vec<&str> = rows
         .iter()
@@ -239,6 +243,33 @@ fn buckets_skipped_while_a_table_lagged_are_checked_once_it_catches_up() {
         .collect();
     assert_eq!(feed_at, ["2026-03-05 17:30:00"], "the feed was not behind");
     assert!(store.notices().is_empty(), "never stale");
+}
+
+#[test]
+fn buckets_a_stale_table_lost_are_not_caught_up_as_zeros() {
+    let at = |time: &str| parse_time(time);
+    let buckets_of = |rows: &[Vec<String>]| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r[1] == "messages_sent" && r[2].is_empty())
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    let store = Store::with_messages_stopped_at(at("2026-03-05 15:00:00"));
+    let (rows, _) = store.check(at("2026-03-05 14:30:00"));
+    assert_eq!(buckets_of(&rows), ["2026-03-05 14:30:00"]);
+    store.check(at("2026-03-05 16:15:00"));
+    assert_eq!(store.notices().len(), 1, "stale");
+    // Ingestion resumes at 16:40; what it missed before is lost.
+    store.release_held(at("2026-03-05 16:40:00"));
+    let (rows, log) = store.check(at("2026-03-05 16:45:00"));
+    assert_eq!(store.notices().len(), 2, "fresh again");
+    assert_eq!(
+        buckets_of(&rows),
+        ["2026-03-05 16:45:00"],
+        "the stale span is not caught up: {log}"
+    );
+    let (rows, _) = store.check(at("2026-03-05 17:00:00"));
+    assert_eq!(buckets_of(&rows), ["2026-03-05 17:00:00"]);
 }
 
 #[test]

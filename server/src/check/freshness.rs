@@ -161,11 +161,17 @@ impl BucketTables {
 /// lagged (a check skipped them: the table had not passed them) and that it
 /// has passed now, oldest first: after `last_evaluated` (the newest bucket
 /// its metrics were evaluated at; none before the first check), up to its
-/// watermark, at most `limit` buckets back from `bucket` (the catch-up bound).
+/// watermark, none starting before `oldest`, at most `limit`.
+///
+/// The caller passes as `oldest` the start of the lag a table may have
+/// without being stale: older buckets were covered by a "data stale" alert,
+/// and when ingestion resumes without filling them in, their silence would
+/// read as a drop.
 pub fn missed_buckets(
     last_evaluated: Option<i64>,
     watermark: Option<i64>,
     bucket: i64,
+    oldest: i64,
     limit: usize,
 ) -> Vec<i64> {
     let (Some(last), Some(watermark)) = (last_evaluated, watermark) else {
@@ -176,8 +182,11 @@ pub fn missed_buckets(
         .saturating_sub(BUCKET_SECONDS)
         .div_euclid(BUCKET_SECONDS)
         .saturating_mul(BUCKET_SECONDS);
-    let back = i64::try_from(limit).unwrap_or(i64::MAX);
-    let oldest = bucket.saturating_sub(back.saturating_mul(BUCKET_SECONDS));
+    // The first bucket starting at or after `oldest`.
+    let oldest = oldest
+        .saturating_add(BUCKET_SECONDS - 1)
+        .div_euclid(BUCKET_SECONDS)
+        .saturating_mul(BUCKET_SECONDS);
     let first = last.saturating_add(BUCKET_SECONDS).max(oldest);
     let end = newest_complete.min(bucket.saturating_sub(BUCKET_SECONDS));
     (0..)
@@ -268,35 +277,40 @@ mod tests {
         let b = BUCKET_SECONDS;
         // Evaluated up to T - 3b; the table has now passed T - b (not T).
         assert_eq!(
-            missed_buckets(Some(T - 3 * b), Some(T + 60), T, 96),
+            missed_buckets(Some(T - 3 * b), Some(T + 60), T, i64::MIN, 96),
             [T - 2 * b, T - b]
         );
         // Passed T too: still only the buckets before this check's own.
         assert_eq!(
-            missed_buckets(Some(T - 3 * b), Some(T + 2 * b), T, 96),
+            missed_buckets(Some(T - 3 * b), Some(T + 2 * b), T, i64::MIN, 96),
             [T - 2 * b, T - b]
         );
         // Still behind: only what it has passed.
         assert_eq!(
-            missed_buckets(Some(T - 3 * b), Some(T - b + 30), T, 96),
+            missed_buckets(Some(T - 3 * b), Some(T - b + 30), T, i64::MIN, 96),
             [T - 2 * b]
         );
         assert!(
-            missed_buckets(Some(T - 3 * b), Some(T - b - 1), T, 96).is_empty(),
+            missed_buckets(Some(T - 3 * b), Some(T - b - 1), T, i64::MIN, 96).is_empty(),
             "T - 2b not passed yet"
         );
         // The normal case: evaluated up to the bucket before, nothing missed.
-        assert!(missed_buckets(Some(T - b), Some(T + b + 60), T, 96).is_empty());
+        assert!(missed_buckets(Some(T - b), Some(T + b + 60), T, i64::MIN, 96).is_empty());
         // A first check, an empty table, a re-check of the past: nothing.
-        assert!(missed_buckets(None, Some(T + b), T, 96).is_empty());
-        assert!(missed_buckets(Some(T - 3 * b), None, T, 96).is_empty());
-        assert!(missed_buckets(Some(T + 5 * b), Some(T + 9 * b), T, 96).is_empty());
-        // Bounded by the catch-up limit.
+        assert!(missed_buckets(None, Some(T + b), T, i64::MIN, 96).is_empty());
+        assert!(missed_buckets(Some(T - 3 * b), None, T, i64::MIN, 96).is_empty());
+        assert!(missed_buckets(Some(T + 5 * b), Some(T + 9 * b), T, i64::MIN, 96).is_empty());
+        // Nothing older than `oldest` (the lag allowed before "data stale").
         assert_eq!(
-            missed_buckets(Some(T - 100 * b), Some(T + b), T, 2),
-            [T - 2 * b, T - b]
+            missed_buckets(Some(T - 100 * b), Some(T + b), T, T - 2 * b + 60, 96),
+            [T - b]
         );
-        let extreme = missed_buckets(Some(i64::MIN), Some(i64::MAX), i64::MAX, 3);
+        // At most `limit`.
+        assert_eq!(
+            missed_buckets(Some(T - 100 * b), Some(T + b), T, i64::MIN, 2),
+            [T - 99 * b, T - 98 * b]
+        );
+        let extreme = missed_buckets(Some(i64::MIN), Some(i64::MAX), i64::MAX, i64::MIN, 3);
         assert!(!extreme.is_empty() && extreme.len() <= 3, "no overflow");
     }
 

@@ -13,9 +13,10 @@ use super::{evaluate_all, plan, Evaluation};
 use crate::alerts::significance;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
+use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::{Source, SourceError};
 use crate::state::State;
-use crate::state::{AlertError, CheckRecord};
+use crate::state::{AlertError, AlertStatus, CheckRecord, HistoryFilter, STALE_METRIC};
 
 /// Why a check did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -144,9 +145,19 @@ impl Checker {
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let started_at = crate::times::unix_now();
-        let (open_since, latest) = self
+        let (open_since, latest, stale) = self
             .store
-            .call(|store| Ok::<_, AlertError>((store.open_since()?, store.latest_whole()?)))
+            .call(|store| {
+                let stale = HistoryFilter {
+                    metric: Some(STALE_METRIC.into()),
+                    status: Some(AlertStatus::Firing),
+                    ..HistoryFilter::default()
+                };
+                let stale: Vec<String> = (store.history(&stale, 64)?.into_iter())
+                    .filter_map(|alert| alert.slice.map(|table| table.value))
+                    .collect();
+                Ok::<_, AlertError>((store.open_since()?, store.latest_whole()?, stale))
+            })
             .await?;
         let last_evaluated = |metric: &MetricDef| latest.get(&metric.name).map(|l| l.bucket);
         // Settings applied from the web lab take effect here, at the next check.
@@ -156,15 +167,24 @@ impl Checker {
             let tables = BucketTables::read(&self.source, &self.metrics, bucket, schedule).await?;
             let mut evaluations = Vec::new();
             // Buckets a lagging table's metrics were skipped at, and that the
-            // table has passed since: evaluated first, late.
+            // table has passed since: evaluated first, late; within the lag
+            // allowed before "data stale", and not while that alert is open
+            // (those buckets were its subject).
+            let due = bucket + BUCKET_SECONDS + schedule.grace_seconds;
+            let catch_up = i64::try_from(schedule.catch_up_buckets).unwrap_or(i64::MAX);
+            let oldest = (due - schedule.stale_after_secs)
+                .max(bucket.saturating_sub(catch_up.saturating_mul(BUCKET_SECONDS)));
             for report in &tables.tables {
+                if stale.iter().any(|table| table == report.table.as_str()) {
+                    continue;
+                }
                 let metrics: Vec<MetricDef> = (self.metrics.iter())
                     .filter(|m| m.table == report.table)
                     .cloned()
                     .collect();
                 let last = metrics.iter().filter_map(last_evaluated).max();
                 let limit = schedule.catch_up_buckets;
-                for missed in missed_buckets(last, report.newest, bucket, limit) {
+                for missed in missed_buckets(last, report.newest, bucket, oldest, limit) {
                     tracing::info!(
                         table = report.table.as_str(),
                         bucket = %crate::times::format_time(missed),
@@ -288,7 +308,7 @@ fn staleness(
     schedule: &crate::config::ScheduleConfig,
 ) -> Vec<(String, Option<String>)> {
     use crate::times::format_time;
-    let due = bucket + crate::metrics::model::BUCKET_SECONDS + schedule.grace_seconds;
+    let due = bucket + BUCKET_SECONDS + schedule.grace_seconds;
     tables
         .tables
         .iter()
