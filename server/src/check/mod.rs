@@ -3,6 +3,7 @@
 //! Alert state and delivery build on these evaluations.
 
 pub mod context;
+pub mod freshness;
 #[cfg(test)]
 mod open_alert_tests;
 pub mod plan;
@@ -16,8 +17,10 @@ use detect::Ensemble;
 use crate::detector_choice::DetectorChoice;
 use crate::evaluation::{AlertContext, Evaluation, OpenSince};
 
+pub use freshness::{BucketTables, Watermarks};
+
 use crate::metrics::model::{
-    on_grid, Aggregate, Bucket, EventTable, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
+    on_grid, Aggregate, Bucket, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS,
 };
 use crate::sources::{Source, SourceError};
 
@@ -25,16 +28,19 @@ use crate::sources::{Source, SourceError};
 /// dimensions, with each metric's detector, then attaches the alert context
 /// (drill-down, cause, day/week comparisons) to the anomalous ones.
 /// A source error aborts the check: a partial check would silently skip metrics.
+/// Metrics whose table has not passed `bucket` (or is stale, see `tables`)
+/// are not evaluated: their bucket is not complete.
 pub async fn evaluate_all(
     source: &Source,
     metrics: &[MetricDef],
     detectors: &DetectorChoice,
     bucket: i64,
     open_since: &OpenSince,
+    tables: &BucketTables,
 ) -> Result<Vec<Evaluation>, SourceError> {
-    let watermark = watermark(source).await?;
     let mut evaluations = Vec::new();
-    for metric in metrics {
+    for metric in metrics.iter().filter(|metric| tables.judges(metric)) {
+        let watermark = tables.watermarks.for_metric(metric);
         let detector = detectors.for_metric(&metric.name);
         // Reach back past any masked span, and a day before it, to impute it.
         let masked_from = open_since
@@ -95,17 +101,18 @@ struct Masked {
     own_alert_open: bool,
 }
 
-/// Time of the newest event in any table: the source has data up to here.
+/// Time of the newest event in any table: the source has some data up to
+/// here (readiness). A metric's values use its own table's
+/// ([`Watermarks::for_metric`]).
 pub async fn watermark(source: &Source) -> Result<Option<i64>, SourceError> {
-    let feed = source.newest_event_time(EventTable::FeedActions).await?;
-    let messages = source.newest_event_time(EventTable::MessageActions).await?;
-    Ok(feed.max(messages))
+    Ok(Watermarks::read(source).await?.newest())
 }
 
 /// Runs the detector over the range's buckets and keeps the last point.
 ///
 /// A bucket with no rows is a gap, except for counts (and distinct counts) after
-/// the first bucket with rows, in a bucket that ended before the watermark: the source was receiving events then,
+/// the first bucket with rows, in a bucket that ended before the watermark of
+/// the metric's own table: that table was receiving events then,
 /// so silence is a real zero. That is what an outage looks like, and it must
 /// not read as "no data". Ratios stay gaps: 0/0 has no value.
 ///

@@ -7,7 +7,7 @@
 use detect::alerting::{self, History, Rules, Sent};
 use detect::Ensemble;
 
-use super::{grid_values, plan, watermark};
+use super::{grid_values, plan, Watermarks};
 use crate::alerts::significance;
 use crate::config::AlertingConfig;
 use crate::metrics::model::{MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
@@ -49,7 +49,7 @@ pub async fn replay_metric(
         from,
         to: last + BUCKET_SECONDS,
     };
-    let watermark = watermark(source).await?;
+    let watermark = Watermarks::read(source).await?.for_metric(metric);
     let whole = source.series(metric, range, None).await?;
     let whole = grid_values(metric, range, watermark, &whole);
     let mut slices = Vec::new();

@@ -1,18 +1,22 @@
 //! One check with its consequences: evaluate a bucket, feed the evaluations to
 //! the alert lifecycle (state and outbox in one transaction), record the run.
 //! An unreadable source opens one "data unavailable" alert (and resolves it
-//! when the source answers again) instead of failing silently.
+//! when the source answers again) instead of failing silently; a table that
+//! stopped receiving events opens one "data stale" alert (resolved when it
+//! catches up), and its metrics wait instead of alerting as a drop.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::freshness::{missed_buckets, BucketTables, TableState};
 use super::{evaluate_all, plan, Evaluation};
 use crate::alerts::significance;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
+use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::{Source, SourceError};
 use crate::state::State;
-use crate::state::{AlertError, CheckRecord};
+use crate::state::{AlertError, AlertStatus, CheckRecord, HistoryFilter, STALE_METRIC};
 
 /// Why a check did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -107,8 +111,32 @@ impl Checker {
         Ok(outcomes)
     }
 
+    /// Evaluates `metrics` at `bucket` and judges the results: marked
+    /// `late` or not, below the significance floor, inhibited by their
+    /// metric's alert.
+    async fn evaluate(
+        &self,
+        metrics: &[MetricDef],
+        detectors: &crate::detector_choice::DetectorChoice,
+        bucket: i64,
+        open_since: &crate::evaluation::OpenSince,
+        tables: &BucketTables,
+        late: bool,
+    ) -> Result<Vec<Evaluation>, SourceError> {
+        let mut evaluations =
+            evaluate_all(&self.source, metrics, detectors, bucket, open_since, tables).await?;
+        for evaluation in &mut evaluations {
+            evaluation.context.late = late;
+        }
+        significance::apply(&self.alerting.floor, &mut evaluations, &self.metrics);
+        significance::inhibit(&self.alerting.floor, &mut evaluations, open_since);
+        Ok(evaluations)
+    }
+
     /// Evaluates `bucket` (marked `late` when caught up after downtime) and
     /// applies the result to the alert state. `dry_run` evaluates only.
+    /// Buckets a lagging table's metrics were skipped at are evaluated
+    /// (late) first, once the table has passed them.
     pub async fn run(
         &self,
         bucket: i64,
@@ -117,14 +145,81 @@ impl Checker {
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let started_at = crate::times::unix_now();
-        let open_since = self.store.call(|store| store.open_since()).await?;
+        let (open_since, latest, stale) = self
+            .store
+            .call(|store| {
+                let stale = HistoryFilter {
+                    metric: Some(STALE_METRIC.into()),
+                    status: Some(AlertStatus::Firing),
+                    ..HistoryFilter::default()
+                };
+                let stale: Vec<String> = (store.history(&stale, 64)?.into_iter())
+                    .filter_map(|alert| alert.slice.map(|table| table.value))
+                    .collect();
+                Ok::<_, AlertError>((store.open_since()?, store.latest_whole()?, stale))
+            })
+            .await?;
+        let last_evaluated = |metric: &MetricDef| latest.get(&metric.name).map(|l| l.bucket);
         // Settings applied from the web lab take effect here, at the next check.
         let detectors = crate::settings::in_effect(&self.store, &self.alerting.detectors).await;
-        let result =
-            evaluate_all(&self.source, &self.metrics, &detectors, bucket, &open_since).await;
+        let schedule = &self.alerting.schedule;
+        let result = async {
+            let tables = BucketTables::read(&self.source, &self.metrics, bucket, schedule).await?;
+            let mut evaluations = Vec::new();
+            // Buckets a lagging table's metrics were skipped at, and that the
+            // table has passed since: evaluated first, late; within the lag
+            // allowed before "data stale", and not while that alert is open
+            // (those buckets were its subject).
+            let due = bucket + BUCKET_SECONDS + schedule.grace_seconds;
+            let catch_up = i64::try_from(schedule.catch_up_buckets).unwrap_or(i64::MAX);
+            let oldest = (due - schedule.stale_after_secs)
+                .max(bucket.saturating_sub(catch_up.saturating_mul(BUCKET_SECONDS)));
+            for report in &tables.tables {
+                if stale.iter().any(|table| table == report.table.as_str()) {
+                    continue;
+                }
+                let metrics: Vec<MetricDef> = (self.metrics.iter())
+                    .filter(|m| m.table == report.table)
+                    .cloned()
+                    .collect();
+                let last = metrics.iter().filter_map(last_evaluated).max();
+                let limit = schedule.catch_up_buckets;
+                for missed in missed_buckets(last, report.newest, bucket, oldest, limit) {
+                    tracing::info!(
+                        table = report.table.as_str(),
+                        bucket = %crate::times::format_time(missed),
+                        "catching up on a bucket the table had not reached when it was checked"
+                    );
+                    let assessed = BucketTables::assess(
+                        tables.watermarks,
+                        &metrics,
+                        missed,
+                        schedule.grace_seconds,
+                        schedule.stale_after_secs,
+                    );
+                    let batch = self
+                        .evaluate(&metrics, &detectors, missed, &open_since, &assessed, true)
+                        .await?;
+                    evaluations.extend(batch);
+                }
+            }
+            let current = self
+                .evaluate(
+                    &self.metrics,
+                    &detectors,
+                    bucket,
+                    &open_since,
+                    &tables,
+                    late,
+                )
+                .await?;
+            evaluations.extend(current);
+            Ok::<_, SourceError>((tables, evaluations))
+        }
+        .await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let mut evaluations = match result {
-            Ok(evaluations) => evaluations,
+        let (tables, evaluations) = match result {
+            Ok(checked) => checked,
             Err(error) => {
                 if !dry_run {
                     let reason = error.to_string();
@@ -148,16 +243,12 @@ impl Checker {
                 return Err(error.into());
             }
         };
-        for evaluation in &mut evaluations {
-            evaluation.context.late = late;
-        }
-        significance::apply(&self.alerting.floor, &mut evaluations, &self.metrics);
-        significance::inhibit(&self.alerting.floor, &mut evaluations, &open_since);
         let anomalies = evaluations.iter().filter(|e| e.point.is_anomaly).count();
         let mut enqueued = 0;
         if !dry_run {
             let lifecycle = self.alerting.lifecycle;
             let to_apply = evaluations.clone();
+            let staleness = staleness(&tables, bucket, schedule);
             let record = CheckRecord {
                 bucket,
                 started_at,
@@ -172,7 +263,14 @@ impl Checker {
                 .store
                 .call(move |store| {
                     let now = crate::times::unix_now();
-                    let back = store.source_available(now)?.into_iter().count();
+                    let mut back = store.source_available(now)?.into_iter().count();
+                    for (table, stale) in &staleness {
+                        let notice = match stale {
+                            Some(reason) => store.data_stale(table, reason, now)?,
+                            None => store.data_fresh(table, now)?,
+                        };
+                        back += notice.into_iter().count();
+                    }
                     let items = store.apply(&to_apply, now, &lifecycle)?;
                     store.record_latest(&to_apply)?;
                     store.record_check(&record)?;
@@ -187,6 +285,9 @@ impl Checker {
             anomalies,
             enqueued,
             duration_ms,
+            // Tables that have not passed the bucket (or are stale): their
+            // metrics were not evaluated.
+            waiting_for = %tables.skipped().join(","),
             "check done"
         );
         Ok(CheckOutcome {
@@ -196,4 +297,35 @@ impl Checker {
             duration_ms,
         })
     }
+}
+
+/// Each assessed table by name, with the "data stale" notice it is in (or
+/// `None` when it is fresh enough: any open stale alert of it resolves).
+/// An empty table never opens one (see [`super::freshness::table_state`]).
+fn staleness(
+    tables: &BucketTables,
+    bucket: i64,
+    schedule: &crate::config::ScheduleConfig,
+) -> Vec<(String, Option<String>)> {
+    use crate::times::format_time;
+    let due = bucket + BUCKET_SECONDS + schedule.grace_seconds;
+    tables
+        .tables
+        .iter()
+        .map(|report| {
+            let name = report.table.as_str();
+            let reason = match (report.state, report.newest) {
+                (TableState::Stale, Some(newest)) => Some(format!(
+                    "the newest event in {name} is from {} UTC, {} before the check of {} \
+                     (stale after {})",
+                    format_time(newest),
+                    app::format::duration(due - newest),
+                    format_time(bucket),
+                    app::format::duration(schedule.stale_after_secs),
+                )),
+                _ => None,
+            };
+            (name.to_string(), reason)
+        })
+        .collect()
 }

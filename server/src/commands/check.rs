@@ -87,14 +87,21 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         } else {
             config.alerting.detectors.clone()
         };
+        let metrics = catalogue.metrics();
         let evaluations = runtime
-            .block_on(check::evaluate_all(
-                &source,
-                catalogue.metrics(),
-                &detectors,
-                bucket,
-                &crate::evaluation::OpenSince::new(),
-            ))
+            .block_on(async {
+                let schedule = &config.alerting.schedule;
+                let tables = check::BucketTables::read(&source, metrics, bucket, schedule).await?;
+                let skipped = tables.skipped();
+                if !skipped.is_empty() {
+                    tracing::warn!(
+                        tables = %skipped.join(","),
+                        "not evaluated: these tables have not passed the bucket yet"
+                    );
+                }
+                let open = crate::evaluation::OpenSince::new();
+                check::evaluate_all(&source, metrics, &detectors, bucket, &open, &tables).await
+            })
             .with_context(|| checking(bucket, &source))?;
         report_evaluations(&evaluations)?;
         return Ok(());

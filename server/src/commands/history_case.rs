@@ -10,7 +10,7 @@ use detect::eval::LabelledSeries;
 use detect::Series;
 
 use super::source_args::SourceArgs;
-use crate::check::{grid_values, watermark};
+use crate::check::{grid_values, Watermarks};
 use crate::labels;
 use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::pipeline;
@@ -53,7 +53,7 @@ pub fn load(
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let values: Vec<Option<f64>> = runtime.block_on(async {
         let buckets = source.series(&metric, range, None).await?;
-        let watermark = watermark(&source).await?;
+        let watermark = Watermarks::read(&source).await?.for_metric(&metric);
         anyhow::Ok(grid_values(&metric, range, watermark, &buckets))
     })?;
     if values.iter().all(Option::is_none) {

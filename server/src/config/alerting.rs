@@ -6,6 +6,7 @@
 //! [schedule]
 //! grace_seconds = 120          # wait this long after a bucket ends (late events)
 //! catch_up_hours = 24          # after downtime, evaluate at most this far back
+//! stale_after_minutes = 60     # a table without events this long is "data stale"
 //!
 //! [alerts]
 //! repeat_after_minutes = 60    # a still-firing alert is repeated this often
@@ -100,6 +101,9 @@ pub struct ScheduleConfig {
     pub grace_seconds: i64,
     /// After downtime, missed buckets up to this many are evaluated (late).
     pub catch_up_buckets: usize,
+    /// A table whose newest event is older than this at a check (while the
+    /// source answers) opens a "data stale" alert; its metrics wait.
+    pub stale_after_secs: i64,
 }
 
 impl Default for ScheduleConfig {
@@ -107,6 +111,7 @@ impl Default for ScheduleConfig {
         Self {
             grace_seconds: 120,
             catch_up_buckets: 96,
+            stale_after_secs: 60 * 60,
         }
     }
 }
@@ -162,6 +167,7 @@ impl AlertingConfig {
 pub(super) struct RawSchedule {
     grace_seconds: Option<i64>,
     catch_up_hours: Option<u32>,
+    stale_after_minutes: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -246,6 +252,15 @@ pub(super) fn validate(
         problem(
             "schedule.catch_up_hours",
             "expected at most 744 hours (31 days)".into(),
+        );
+    }
+    let stale_after_minutes = schedule
+        .stale_after_minutes
+        .unwrap_or(defaults.schedule.stale_after_secs / 60);
+    if !(15..=7 * 24 * 60).contains(&stale_after_minutes) {
+        problem(
+            "schedule.stale_after_minutes",
+            "expected 15..=10080 minutes (one bucket to one week)".into(),
         );
     }
 
@@ -479,6 +494,7 @@ pub(super) fn validate(
         schedule: ScheduleConfig {
             grace_seconds,
             catch_up_buckets: catch_up_hours as usize * 4,
+            stale_after_secs: stale_after_minutes * 60,
         },
         lifecycle: AlertConfig {
             repeat_after_secs: repeat_minutes * 60,

@@ -7,11 +7,11 @@ use detect::Series;
 use crate::alerts::Notify;
 use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
-use crate::check::{grid_values, watermark};
+use crate::check::{grid_values, Watermarks};
 use crate::config::{AlertingConfig, LinkAlert};
 use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
-use crate::state::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC};
+use crate::state::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC, STALE_METRIC};
 use crate::telegram::message::{escape_html, AlertMessage, AlertState, GroupLine, MessageExtras};
 
 /// Where links in messages point.
@@ -115,10 +115,23 @@ pub fn group_line(
     }
 }
 
-/// The text of a notice about vigil itself (the source cannot be read).
+/// The text of a notice about vigil's data: the source cannot be read, or
+/// one table stopped receiving events ("data stale").
 pub fn notice_text(payload: &NotificationPayload, source: &str) -> String {
     let reason = escape_html(payload.notice.as_deref().unwrap_or("unknown reason"));
     let source = escape_html(source);
+    if payload.metric == STALE_METRIC {
+        let table = escape_html(payload.slice.as_ref().map_or("a table", |s| &s.value));
+        return match payload.notify {
+            Notify::Resolved { lasted_secs } => format!(
+                "✅ <b>Data fresh again</b>\n{table} receives events again after {}.\nIts metrics are checked again.",
+                app::format::duration(lasted_secs)
+            ),
+            _ => format!(
+                "⚠️ <b>Data stale</b>: {table}\n{reason}.\nvigil reads {source}, but no new events arrive in {table}: its metrics are not checked (rather than read as a drop) until it catches up."
+            ),
+        };
+    }
     match payload.notify {
         Notify::Resolved { lasted_secs } => format!(
             "✅ <b>Data available again</b>\nvigil reads {source} again after {}.\nChecks resume; missed buckets are evaluated late.",
@@ -130,9 +143,9 @@ pub fn notice_text(payload: &NotificationPayload, source: &str) -> String {
     }
 }
 
-/// Whether a payload is a notice about the source rather than a metric alert.
+/// Whether a payload is a notice about vigil's data rather than a metric alert.
 pub fn is_notice(payload: &NotificationPayload) -> bool {
-    payload.metric == SOURCE_METRIC
+    payload.metric == SOURCE_METRIC || payload.metric == STALE_METRIC
 }
 
 /// The chart of an alert: the last 24 hours up to its bucket with the band the
@@ -146,7 +159,7 @@ pub async fn chart_input(
 ) -> Result<ChartInput, SourceError> {
     let range = plan::chart_range(payload.bucket, detector.lookback());
     let data = source.series(metric, range, payload.slice.as_ref()).await?;
-    let watermark = watermark(source).await?;
+    let watermark = Watermarks::read(source).await?.for_metric(metric);
     let values = grid_values(metric, range, watermark, &data);
     let n = values.len();
     let start = n.saturating_sub(CHART_BUCKETS);

@@ -19,6 +19,16 @@ pub enum EventTable {
     MessageActions,
 }
 
+impl EventTable {
+    /// The logical name, as in the config's `table = ...` and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventTable::FeedActions => "feed_actions",
+            EventTable::MessageActions => "message_actions",
+        }
+    }
+}
+
 /// Physical table names in the store (a user may call them differently).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableNames {

@@ -34,6 +34,13 @@ pub enum AlertError {
 /// The pseudo-metric of "the source cannot be read" alerts.
 pub const SOURCE_METRIC: &str = "(source)";
 
+/// The pseudo-metric of "data stale" alerts, one per event table (the
+/// table is the alert's slice, `table=<name>`).
+pub const STALE_METRIC: &str = "(stale)";
+
+/// The slice dimension naming a "data stale" alert's table.
+pub const STALE_DIMENSION: &str = "table";
+
 /// A label set from a button.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,7 +1,8 @@
 //! Check runs: one record per run (what `/readyz`, `/metrics` and the
 //! scheduler's catch-up read), the newest evaluation of every series (what the
-//! overview shows without rerunning detectors), and the "source unavailable"
-//! alert a failing run opens ([`Checks`]).
+//! overview shows without rerunning detectors), the "source unavailable"
+//! alert a failing run opens and the "data stale" alert of a table that
+//! stopped receiving events ([`Checks`]).
 
 use std::collections::HashMap;
 
@@ -61,6 +62,20 @@ pub trait Checks {
 
     /// Resolves the "source unavailable" alert if open; returns its notification.
     fn source_available(&mut self, now: i64) -> Result<Option<OutboxItem>, AlertError>;
+
+    /// Opens the "data stale" alert of event table `table` unless it is
+    /// already open; returns its notification (none when already open or
+    /// muted by a silence).
+    fn data_stale(
+        &mut self,
+        table: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<OutboxItem>, AlertError>;
+
+    /// Resolves the "data stale" alert of `table` if open ("fresh again");
+    /// returns its notification.
+    fn data_fresh(&mut self, table: &str, now: i64) -> Result<Option<OutboxItem>, AlertError>;
 
     /// Keeps each evaluation as its series' newest, in one transaction. An
     /// evaluation of a bucket older than the stored one is ignored, so a

@@ -36,7 +36,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use alerts::{
-    AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label, SOURCE_METRIC,
+    AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label,
+    SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
 };
 pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};

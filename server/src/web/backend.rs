@@ -315,9 +315,12 @@ impl SourceBackend {
         };
         let buckets = read(slice.as_ref()).await?;
         // The values as the check sees them (a silent count bucket is a
-        // zero once the source has data past it); without a watermark, as
-        // stored.
-        let watermark = crate::check::watermark(&self.source).await.ok().flatten();
+        // zero once the metric's own table has data past it); without a
+        // watermark, as stored.
+        let watermark = crate::check::Watermarks::read(&self.source)
+            .await
+            .ok()
+            .and_then(|watermarks| watermarks.for_metric(metric));
         let values = crate::check::grid_values(metric, range, watermark, &buckets);
         let whole = match &slice {
             Some(_) => Some(crate::check::grid_values(

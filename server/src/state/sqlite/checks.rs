@@ -1,5 +1,6 @@
 //! [`Checks`] on SQLite: the `checks` and `latest_evaluations` tables, and
-//! the source alert (a row of `alerts` with the pseudo-metric [`SOURCE_METRIC`]).
+//! the notice alerts (rows of `alerts` with the pseudo-metric [`SOURCE_METRIC`],
+//! or [`STALE_METRIC`] and the table as slice).
 
 use std::collections::HashMap;
 
@@ -11,9 +12,10 @@ use super::silences::query_silences;
 use super::{redact, sql, SqliteState};
 use crate::alerts::{is_muted, AlertId, Notify};
 use crate::evaluation::{AlertContext, Evaluation};
+use crate::metrics::model::SliceKey;
 use crate::state::{
     AlertError, CheckRecord, Checks, LatestEvaluation, NotificationPayload, OutboxItem,
-    SOURCE_METRIC,
+    SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
 };
 
 impl Checks for SqliteState {
@@ -81,52 +83,25 @@ impl Checks for SqliteState {
         reason: &str,
         now: i64,
     ) -> Result<Option<OutboxItem>, AlertError> {
-        let reason = redact(reason);
-        let tx = self.conn.transaction().map_err(sql("begin source alert"))?;
-        if open_source_alert(&tx)?.is_some() {
-            return Ok(None);
-        }
-        let id = next_alert_id(&tx)?;
-        let muted = is_muted(&query_silences(&tx, Some(now))?, SOURCE_METRIC, None, now);
-        tx.execute(
-            "INSERT INTO alerts (id, metric, started_at, detector, state, muted)
-             VALUES (?1, ?2, ?3, 'availability', 'firing', ?4)",
-            params![id as i64, SOURCE_METRIC, now, muted],
-        )
-        .map_err(sql("insert source alert"))?;
-        let item = record_notice(&tx, id, Notify::Opened, now, now, &reason, muted)?;
-        tx.commit().map_err(sql("commit source alert"))?;
-        tracing::error!(alert_id = id, %reason, "source unavailable: alert opened");
-        Ok(item)
+        self.open_notice(&Notice::source(), reason, now)
     }
 
     fn source_available(&mut self, now: i64) -> Result<Option<OutboxItem>, AlertError> {
-        let tx = self.conn.transaction().map_err(sql("begin source alert"))?;
-        let Some((id, started_at, muted)) = open_source_alert(&tx)? else {
-            return Ok(None);
-        };
-        tx.execute(
-            "UPDATE alerts SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
-            params![id as i64, now],
-        )
-        .map_err(sql("resolve source alert"))?;
-        let lasted_secs = now - started_at;
-        let item = record_notice(
-            &tx,
-            id,
-            Notify::Resolved { lasted_secs },
-            started_at,
-            now,
-            "the source answers again",
-            muted,
-        )?;
-        tx.commit().map_err(sql("commit source alert"))?;
-        tracing::info!(
-            alert_id = id,
-            lasted_secs,
-            "source available again: alert resolved"
-        );
-        Ok(item)
+        self.resolve_notice(&Notice::source(), "the source answers again", now)
+    }
+
+    fn data_stale(
+        &mut self,
+        table: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<OutboxItem>, AlertError> {
+        self.open_notice(&Notice::stale(table), reason, now)
+    }
+
+    fn data_fresh(&mut self, table: &str, now: i64) -> Result<Option<OutboxItem>, AlertError> {
+        let reason = format!("{table} receives events again");
+        self.resolve_notice(&Notice::stale(table), &reason, now)
     }
 
     fn record_latest(&mut self, evaluations: &[Evaluation]) -> Result<(), AlertError> {
@@ -200,21 +175,127 @@ impl Checks for SqliteState {
     }
 }
 
-/// The open source alert: (id, started_at, muted).
-fn open_source_alert(tx: &Transaction<'_>) -> Result<Option<(AlertId, i64, bool)>, AlertError> {
+/// A notice about vigil's data rather than a metric: the source cannot be
+/// read, or one table is stale. At most one of each is open at a time.
+struct Notice {
+    metric: &'static str,
+    slice: Option<SliceKey>,
+    detector: &'static str,
+    /// For the log lines.
+    what: &'static str,
+}
+
+impl Notice {
+    fn source() -> Self {
+        Self {
+            metric: SOURCE_METRIC,
+            slice: None,
+            detector: "availability",
+            what: "source unavailable",
+        }
+    }
+
+    fn stale(table: &str) -> Self {
+        Self {
+            metric: STALE_METRIC,
+            slice: Some(SliceKey {
+                dimension: STALE_DIMENSION.into(),
+                value: table.into(),
+            }),
+            detector: "freshness",
+            what: "data stale",
+        }
+    }
+}
+
+impl SqliteState {
+    /// Opens `notice`'s alert unless it is already open.
+    fn open_notice(
+        &mut self,
+        notice: &Notice,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<OutboxItem>, AlertError> {
+        let reason = redact(reason);
+        let tx = self.conn.transaction().map_err(sql("begin notice alert"))?;
+        if open_notice_alert(&tx, notice)?.is_some() {
+            return Ok(None);
+        }
+        let id = next_alert_id(&tx)?;
+        let slice = notice.slice.as_ref();
+        let muted = is_muted(&query_silences(&tx, Some(now))?, notice.metric, slice, now);
+        tx.execute(
+            "INSERT INTO alerts (id, metric, slice_dimension, slice_value, started_at, detector,
+                                 state, muted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'firing', ?7)",
+            params![
+                id as i64,
+                notice.metric,
+                slice.map(|s| &s.dimension),
+                slice.map(|s| &s.value),
+                now,
+                notice.detector,
+                muted
+            ],
+        )
+        .map_err(sql("insert notice alert"))?;
+        let item = record_notice(&tx, notice, id, Notify::Opened, now, now, &reason, muted)?;
+        tx.commit().map_err(sql("commit notice alert"))?;
+        tracing::error!(alert_id = id, %reason, "{}: alert opened", notice.what);
+        Ok(item)
+    }
+
+    /// Resolves `notice`'s alert if open, saying `reason`.
+    fn resolve_notice(
+        &mut self,
+        notice: &Notice,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<OutboxItem>, AlertError> {
+        let tx = self.conn.transaction().map_err(sql("begin notice alert"))?;
+        let Some((id, started_at, muted)) = open_notice_alert(&tx, notice)? else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE alerts SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
+            params![id as i64, now],
+        )
+        .map_err(sql("resolve notice alert"))?;
+        let lasted_secs = now - started_at;
+        let notify = Notify::Resolved { lasted_secs };
+        let item = record_notice(&tx, notice, id, notify, started_at, now, reason, muted)?;
+        tx.commit().map_err(sql("commit notice alert"))?;
+        tracing::info!(
+            alert_id = id,
+            lasted_secs,
+            "{}: alert resolved",
+            notice.what
+        );
+        Ok(item)
+    }
+}
+
+/// `notice`'s open alert: (id, started_at, muted).
+fn open_notice_alert(
+    tx: &Transaction<'_>,
+    notice: &Notice,
+) -> Result<Option<(AlertId, i64, bool)>, AlertError> {
     tx.query_row(
-        "SELECT id, started_at, muted FROM alerts WHERE metric = ?1 AND state = 'firing'
+        "SELECT id, started_at, muted FROM alerts
+         WHERE metric = ?1 AND slice_value IS ?2 AND state = 'firing'
          ORDER BY id DESC LIMIT 1",
-        params![SOURCE_METRIC],
+        params![notice.metric, notice.slice.as_ref().map(|s| &s.value)],
         |r| Ok((r.get::<_, i64>(0)? as AlertId, r.get(1)?, r.get(2)?)),
     )
     .optional()
-    .map_err(sql("open source alert"))
+    .map_err(sql("open notice alert"))
 }
 
-/// History entry and (unless muted) outbox row of a source notice.
+/// History entry and (unless muted) outbox row of a notice.
+#[allow(clippy::too_many_arguments)] // one row's fields; a struct would only rename them
 fn record_notice(
     tx: &Transaction<'_>,
+    notice: &Notice,
     alert_id: AlertId,
     notify: Notify,
     started_at: i64,
@@ -229,8 +310,8 @@ fn record_notice(
     let payload = NotificationPayload {
         alert_id,
         notify,
-        metric: SOURCE_METRIC.to_string(),
-        slice: None,
+        metric: notice.metric.to_string(),
+        slice: notice.slice.clone(),
         bucket: now,
         started_at,
         value: None,
@@ -238,7 +319,7 @@ fn record_notice(
         upper: None,
         expected: None,
         deviation: None,
-        detector: "availability".to_string(),
+        detector: notice.detector.to_string(),
         context: AlertContext::default(),
         notice: Some(reason.to_string()),
     };
@@ -339,5 +420,53 @@ mod tests {
             store.latest_whole().unwrap()["feed_views"].value,
             Some(105.0)
         );
+    }
+
+    #[test]
+    fn one_stale_alert_per_table_apart_from_the_source_alert() {
+        let (_dir, mut store) = temp_store();
+        let opened = store.data_stale("message_actions", "old", 100).unwrap();
+        let opened = opened.expect("a notice");
+        assert_eq!(opened.payload.metric, STALE_METRIC);
+        assert_eq!(
+            opened.payload.slice.as_ref().map(|s| s.value.as_str()),
+            Some("message_actions")
+        );
+        assert_eq!(opened.payload.notice.as_deref(), Some("old"));
+        assert!(
+            store
+                .data_stale("message_actions", "old", 200)
+                .unwrap()
+                .is_none(),
+            "already open: said once"
+        );
+        assert!(store
+            .data_stale("feed_actions", "old", 200)
+            .unwrap()
+            .is_some());
+        assert!(
+            store.source_available(300).unwrap().is_none(),
+            "a stale table is not the source's alert"
+        );
+        assert!(store.source_unavailable("down", 300).unwrap().is_some());
+        let fresh = store.data_fresh("message_actions", 400).unwrap();
+        let fresh = fresh.expect("fresh again");
+        assert_eq!(fresh.alert_id, opened.alert_id);
+        assert!(matches!(
+            fresh.payload.notify,
+            Notify::Resolved { lasted_secs: 300 }
+        ));
+        assert!(store.data_fresh("message_actions", 500).unwrap().is_none());
+        assert!(store.source_available(500).unwrap().is_some());
+        let firing = crate::state::HistoryFilter {
+            status: Some(crate::state::AlertStatus::Firing),
+            ..Default::default()
+        };
+        let open: Vec<String> = crate::state::AlertLog::history(&store, &firing, 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| format!("{} {:?}", a.metric, a.slice.map(|s| s.value)))
+            .collect();
+        assert_eq!(open, [format!("{STALE_METRIC} Some(\"feed_actions\")")]);
     }
 }
