@@ -59,6 +59,25 @@ pub struct CheckArgs {
     pub n: Option<usize>,
 }
 
+/// The detectors a real check would use: the config's, under the settings
+/// applied from the lab (read from the state file, when there is one; a
+/// command that only reads creates none).
+pub(super) fn detectors_in_effect(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    data_dir: Option<&std::path::Path>,
+) -> crate::detector_choice::DetectorChoice {
+    let state = state_path(&pipeline::state_dir(config, data_dir));
+    if state.exists() {
+        runtime.block_on(crate::settings::effective_at(
+            state,
+            &config.alerting.detectors,
+        ))
+    } else {
+        config.alerting.detectors.clone()
+    }
+}
+
 pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
     let mut config = args.source.load()?;
     apply_overrides(args, &mut config)?;
@@ -74,19 +93,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
 
     if args.dry_run {
         let bucket = plan::newest_complete_bucket(at.unwrap_or(now), grace);
-        // The detectors a real check would use: with the lab's applied settings.
-        let state = state_path(&pipeline::state_dir(
-            &config,
-            args.source.data_dir.as_deref(),
-        ));
-        let detectors = if state.exists() {
-            runtime.block_on(crate::settings::effective_at(
-                state,
-                &config.alerting.detectors,
-            ))
-        } else {
-            config.alerting.detectors.clone()
-        };
+        let detectors = detectors_in_effect(&runtime, &config, args.source.data_dir.as_deref());
         let metrics = catalogue.metrics();
         let evaluations = runtime
             .block_on(async {

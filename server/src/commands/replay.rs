@@ -15,9 +15,7 @@ use super::source_args::SourceArgs;
 use crate::check::plan;
 use crate::check::replay::replay_metric;
 use crate::metrics::model::BUCKET_SECONDS;
-use crate::pipeline;
 use crate::sources::Source;
-use crate::state::state_path;
 use crate::times::{format_time, parse_time};
 
 #[derive(Args, Debug)]
@@ -61,18 +59,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     }
     let source = Source::open_existing(&config.source)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let state = state_path(&pipeline::state_dir(
-        &config,
-        args.source.data_dir.as_deref(),
-    ));
-    let detectors = if state.exists() {
-        runtime.block_on(crate::settings::effective_at(
-            state,
-            &config.alerting.detectors,
-        ))
-    } else {
-        config.alerting.detectors.clone()
-    };
+    let detectors =
+        super::check::detectors_in_effect(&runtime, &config, args.source.data_dir.as_deref());
     let silences: Vec<detect::alerting::Silence> = config
         .alerting
         .silences
