@@ -8,7 +8,7 @@ mod cli;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -33,20 +33,8 @@ impl Scenario {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        cli::stdout_of(&cli::vigil(&[
-            "simulate",
-            "--days",
-            "4",
-            "--users",
-            "400",
-            "--seed",
-            "7",
-            "--now",
-            "2026-03-05 18:00:00",
-            "--data-dir",
-            data.to_str().expect("utf-8"),
-        ]));
-        let outage = outage(&data.join("vigil.sqlite"));
+        cli::simulate_small_store(&data);
+        let outage = cli::outage(&data.join("vigil.sqlite"), "feed_views");
         let fake = FakeApi::spawn();
         let config = dir.path().join("vigil.toml");
         std::fs::write(
@@ -120,17 +108,6 @@ impl Scenario {
     fn state(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.data.join("vigil-state.sqlite")).expect("state opens")
     }
-}
-
-fn outage(db: &Path) -> (i64, i64) {
-    rusqlite::Connection::open(db)
-        .expect("store opens")
-        .query_row(
-            "SELECT \"start\", \"end\" FROM incidents WHERE kind = 'outage' AND metric = 'feed_views'",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .expect("the simulator injects a feed outage")
 }
 
 /// The successful deliveries, in order (sendPhoto, sendMessage, editMessageCaption).

@@ -5,40 +5,15 @@
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::{format_time, stdout_of, vigil};
-
-/// The outage incident's (start, end) as written by the simulator.
-fn outage(db: &std::path::Path) -> (i64, i64) {
-    let connection = rusqlite::Connection::open(db).expect("store opens");
-    connection
-        .query_row(
-            "SELECT \"start\", \"end\" FROM incidents WHERE kind = 'outage' AND metric = 'feed_views'",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .expect("the simulator injects a feed outage")
-}
+use cli::{format_time, outage, simulate_small_store, stdout_of, vigil};
 
 #[test]
 fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let data_arg = data.to_str().expect("utf-8 path");
-    stdout_of(&vigil(&[
-        "simulate",
-        "--days",
-        "4",
-        "--users",
-        "400",
-        "--seed",
-        "7",
-        // A fixed "now": the same events and incidents on every run.
-        "--now",
-        "2026-03-05 18:00:00",
-        "--data-dir",
-        data_arg,
-    ]));
-    let (start, _end) = outage(&data.join("vigil.sqlite"));
+    simulate_small_store(&data);
+    let (start, _end) = outage(&data.join("vigil.sqlite"), "feed_views");
 
     // Evaluate the outage's third bucket, the first the default (learned)
     // detector flags: it confirms an anomaly with the bucket before it, and

@@ -7,7 +7,7 @@ mod cli;
 
 use std::collections::BTreeSet;
 
-use cli::{format_time, parse_time, stdout_of, vigil};
+use cli::{format_time, outage, parse_time, simulate_small_store, stdout_of, vigil};
 
 /// One notification: bucket, metric, slice (`os=iOS` or empty), kind.
 type Notification = (i64, String, String, String);
@@ -17,27 +17,8 @@ fn replay_lists_what_the_checks_record() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let data_arg = data.to_str().expect("utf-8 path");
-    stdout_of(&vigil(&[
-        "simulate",
-        "--days",
-        "4",
-        "--users",
-        "400",
-        "--seed",
-        "7",
-        "--now",
-        "2026-03-05 18:00:00",
-        "--data-dir",
-        data_arg,
-    ]));
-    let (start, end): (i64, i64) = rusqlite::Connection::open(data.join("vigil.sqlite"))
-        .expect("store opens")
-        .query_row(
-            "SELECT \"start\", \"end\" FROM incidents WHERE kind = 'outage' AND metric = 'feed_views'",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .expect("the simulator injects a feed outage");
+    simulate_small_store(&data);
+    let (start, end) = outage(&data.join("vigil.sqlite"), "feed_views");
     let first = start - 3600;
     let last = end + 3600;
 

@@ -10,22 +10,10 @@ mod cli;
 
 use std::path::Path;
 
-use cli::{format_time, stdout_of, vigil};
+use cli::{format_time, outage, stdout_of, vigil};
 
 const FROM: &str = "2026-11-20 00:00:00";
 const NOW: &str = "2026-11-30 00:00:00";
-
-/// The (start, end) of the simulator's outage of `metric`.
-fn outage(db: &Path, metric: &str) -> (i64, i64) {
-    rusqlite::Connection::open(db)
-        .expect("store opens")
-        .query_row(
-            "SELECT \"start\", \"end\" FROM incidents WHERE kind = 'outage' AND metric = ?1",
-            [metric],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .expect("the simulator injects the outage")
-}
 
 /// Trains a small model (1 synthetic case per class and scale, the store's
 /// rows weighing 200 each, so that a few labelled buckets count) on

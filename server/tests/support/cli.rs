@@ -69,3 +69,33 @@ pub fn parse_time(text: &str) -> i64 {
         .and_utc()
         .timestamp()
 }
+
+/// The small store several tests share: 4 days of 400 simulated users up to
+/// a fixed "now", so its events and incidents are the same on every run.
+pub fn simulate_small_store(data_dir: &std::path::Path) {
+    stdout_of(&vigil(&[
+        "simulate",
+        "--days",
+        "4",
+        "--users",
+        "400",
+        "--seed",
+        "7",
+        "--now",
+        "2026-03-05 18:00:00",
+        "--data-dir",
+        data_dir.to_str().expect("utf-8 path"),
+    ]));
+}
+
+/// (start, end) of the simulator's outage of `metric` in the store at `db`.
+pub fn outage(db: &std::path::Path, metric: &str) -> (i64, i64) {
+    rusqlite::Connection::open(db)
+        .expect("store opens")
+        .query_row(
+            "SELECT \"start\", \"end\" FROM incidents WHERE kind = 'outage' AND metric = ?1",
+            [metric],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the simulator injects the outage")
+}
