@@ -33,19 +33,8 @@ impl Store {
     fn with_messages_stopped_at(stop: i64) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        stdout_of(&cli::vigil(&[
-            "simulate",
-            "--days",
-            "4",
-            "--users",
-            "400",
-            "--seed",
-            "7",
-            "--now",
-            END,
-            "--data-dir",
-            data.to_str().expect("utf-8"),
-        ]));
+        // The shared small store: its fixed "now" is END.
+        cli::simulate_small_store(&data);
         let held = dir.path().join("held.sqlite");
         let events = rusqlite::Connection::open(data.join("vigil.sqlite")).expect("store");
         events
