@@ -54,14 +54,23 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
         lab.cursor.set(None);
     };
 
+    // The whole history's notifications depend on the detector, not on the
+    // cursor: computed once per detector while replaying, then each frame
+    // only filters them (a frame every 50 ms must not rerun the replay).
+    let replaying = Memo::new(move |_| lab.cursor.get().is_some());
+    let all_sent = Memo::new(move |_| {
+        if !replaying.get() {
+            return Vec::new();
+        }
+        let spec = lab.spec.get();
+        lab.case
+            .with_value(|case| would_send(lab, &spec, &case.name, &case.series))
+    });
     let sent = Memo::new(move |_| {
         let Some(cursor) = lab.cursor.get() else {
             return Vec::new();
         };
-        let spec = lab.spec.get();
-        let sent = lab
-            .case
-            .with_value(|case| would_send(lab, &spec, &case.name, &case.series));
+        let sent = all_sent.get();
         lab.labels.with_value(|labels| {
             sent.into_iter()
                 .filter_map(|sent| {
