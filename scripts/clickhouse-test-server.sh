@@ -19,6 +19,10 @@
 #                             another free port (prints CLICKHOUSE_HTTPS_URL=https://127.0.0.1:PORT)
 #   CLICKHOUSE_TLS_CLIENT_CA  PEM CA: with it, a client certificate is checked against it
 #                             (Poco's `relaxed` mode: one that does not verify is refused)
+#   CLICKHOUSE_TCP_PORT       native-protocol port to use instead of a free one picked here
+#                             (scripts/clickhouse-test-cluster.sh names it in remote_servers
+#                             before the server starts)
+# Any DIR/config.d/*.xml written before `start` is merged into config.xml by the server.
 set -euo pipefail
 
 die() { echo "clickhouse-test-server: $*" >&2; exit 1; }
@@ -94,9 +98,9 @@ start() {
     mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
     local http_port tcp_port interserver_port
     http_port="$(free_port)"
-    tcp_port="$(free_port)"
+    tcp_port="${CLICKHOUSE_TCP_PORT:-$(free_port)}"
     interserver_port="$(free_port)"
-    while [[ "$tcp_port" == "$http_port" ]]; do tcp_port="$(free_port)"; done
+    while [[ "$tcp_port" == "$http_port" ]]; do http_port="$(free_port)"; done
     while [[ "$interserver_port" == "$http_port" || "$interserver_port" == "$tcp_port" ]]; do
         interserver_port="$(free_port)"
     done
@@ -255,6 +259,11 @@ stop() {
     fi
     rm -rf "$dir"
 }
+
+# Sourced (by clickhouse-test-cluster.sh): define the functions only.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+    return 0
+fi
 
 case "${1:-}" in
     start) shift; start "$@" ;;

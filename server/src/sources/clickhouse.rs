@@ -12,6 +12,11 @@
 //! - `?` placeholders are bound client side by the `clickhouse` crate, as
 //!   escaped literals (server-side `{name:Type}` parameters are newer too).
 //!
+//! On a sharded cluster the configured tables are `Distributed` tables: reads
+//! send the same one query per check (the initiator merges the shards'
+//! aggregate states), inserts wait for every shard (`insert_distributed_sync`),
+//! and rollups are refused (see `rollup_access`).
+//!
 //! Credentials go in headers (`X-ClickHouse-User`/`-Key`), never in a URL: one
 //! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
 //! only scheme, host, port and database.
@@ -327,7 +332,11 @@ impl ClickHouseSource {
                 .client
                 .insert_unescaped::<T>(quoted_table)
                 .await?
-                .with_timeouts(Some(INSERT_TIMEOUT), Some(INSERT_TIMEOUT));
+                .with_timeouts(Some(INSERT_TIMEOUT), Some(INSERT_TIMEOUT))
+                // Into a Distributed table (a sharded cluster, docs/clickhouse.md):
+                // the INSERT returns once every shard stored its rows, instead of
+                // queueing them on this server. Ignored by plain MergeTree tables.
+                .with_setting("insert_distributed_sync", "1");
             for row in rows {
                 insert.write(row).await?;
             }

@@ -64,66 +64,21 @@ impl TestServer {
     }
 
     fn start_with(test: &str, tls: Option<&ServerTls<'_>>) -> Option<Self> {
-        let required = std::env::var_os("VIGIL_REQUIRE_CLICKHOUSE").is_some_and(|v| !v.is_empty());
-        if !installed() && !required {
-            eprintln!(
-                "\n=== SKIPPED {test}: clickhouse-server is not installed ===\n\
-                 === install it (apt-get install -y clickhouse-server) or set       ===\n\
-                 === VIGIL_REQUIRE_CLICKHOUSE=1 to turn this skip into a failure.    ===\n"
-            );
-            return None;
-        }
-        let mut command = Command::new("bash");
-        command.arg(script()).arg("start");
-        // Debian's server lives in /usr/sbin; make sure the script can find it.
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-        dirs.push(PathBuf::from("/usr/sbin"));
-        if let Ok(joined) = std::env::join_paths(dirs) {
-            command.env("PATH", joined);
-        }
-        command.env("CLICKHOUSE_TEST_PASSWORD", TEST_PASSWORD);
+        let mut env: Vec<(&str, &Path)> = Vec::new();
         if let Some(tls) = tls {
-            command
-                .env("CLICKHOUSE_TLS_CERT", tls.cert)
-                .env("CLICKHOUSE_TLS_KEY", tls.key);
+            env.extend([
+                ("CLICKHOUSE_TLS_CERT", tls.cert),
+                ("CLICKHOUSE_TLS_KEY", tls.key),
+            ]);
             if let Some(client_ca) = tls.client_ca {
-                command.env("CLICKHOUSE_TLS_CLIENT_CA", client_ca);
+                env.push(("CLICKHOUSE_TLS_CLIENT_CA", client_ca));
             }
         }
-        // Ports are picked free, but another server started at the same
-        // moment (tests run in parallel) can bind one first: try again.
-        let mut output = command
-            .output()
-            .expect("running scripts/clickhouse-test-server.sh");
-        for _ in 0..2 {
-            let text =
-                String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
-            if output.status.success() || !text.contains("Address already in use") {
-                break;
-            }
-            output = command
-                .output()
-                .expect("running scripts/clickhouse-test-server.sh");
-        }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{test}: could not start ClickHouse: {}{}",
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let value = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|line| line.strip_prefix(key))
-                .map(str::to_string)
-                .unwrap_or_else(|| panic!("{test}: the script printed no {key}: {stdout}"))
-        };
+        let started = run_start(test, &script(), &env)?;
         Some(Self {
-            url: value("CLICKHOUSE_URL="),
-            https_url: tls.map(|_| value("CLICKHOUSE_HTTPS_URL=")),
-            dir: PathBuf::from(value("CLICKHOUSE_DIR=")),
+            url: started.value("CLICKHOUSE_URL="),
+            https_url: tls.map(|_| started.value("CLICKHOUSE_HTTPS_URL=")),
+            dir: PathBuf::from(started.value("CLICKHOUSE_DIR=")),
         })
     }
 
@@ -135,16 +90,133 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let status = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .status();
-        if !matches!(status, Ok(status) if status.success()) {
-            eprintln!(
-                "warning: could not stop the test ClickHouse in {}",
-                self.dir.display()
-            );
+        run_stop(&script(), &self.dir);
+    }
+}
+
+/// Two servers started by `scripts/clickhouse-test-cluster.sh` as the two
+/// shards of the cluster [`TestCluster::NAME`]; both stopped on drop.
+pub struct TestCluster {
+    /// `http://127.0.0.1:PORT` of shard 1 and shard 2.
+    pub shard_urls: [String; 2],
+    dir: PathBuf,
+}
+
+impl TestCluster {
+    /// The cluster's name in both servers' `remote_servers`.
+    pub const NAME: &'static str = "vigil_cluster";
+
+    /// Start both shards, or `None` (after saying so loudly) when the test may be skipped.
+    pub fn start(test: &str) -> Option<Self> {
+        let started = run_start(test, &cluster_script(), &[])?;
+        Some(Self {
+            shard_urls: [
+                started.value("CLICKHOUSE_SHARD1_URL="),
+                started.value("CLICKHOUSE_SHARD2_URL="),
+            ],
+            dir: PathBuf::from(started.value("CLICKHOUSE_DIR=")),
+        })
+    }
+
+    /// The directory holding `shard1/` and `shard2/` (each a server's dir).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        run_stop(&cluster_script(), &self.dir);
+    }
+}
+
+fn cluster_script() -> PathBuf {
+    script().with_file_name("clickhouse-test-cluster.sh")
+}
+
+/// What a start script printed: `KEY=value` lines.
+struct Started {
+    test: String,
+    stdout: String,
+}
+
+impl Started {
+    fn value(&self, key: &str) -> String {
+        self.stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: the script printed no {key}: {}",
+                    self.test, self.stdout
+                )
+            })
+    }
+}
+
+/// `bash SCRIPT start` with `env`, or `None` when ClickHouse is missing and
+/// not required.
+fn run_start(test: &str, script: &Path, env: &[(&str, &Path)]) -> Option<Started> {
+    let required = std::env::var_os("VIGIL_REQUIRE_CLICKHOUSE").is_some_and(|v| !v.is_empty());
+    if !installed() && !required {
+        eprintln!(
+            "\n=== SKIPPED {test}: clickhouse-server is not installed ===\n\
+             === install it (apt-get install -y clickhouse-server) or set       ===\n\
+             === VIGIL_REQUIRE_CLICKHOUSE=1 to turn this skip into a failure.    ===\n"
+        );
+        return None;
+    }
+    let mut command = Command::new("bash");
+    command.arg(script).arg("start");
+    // Debian's server lives in /usr/sbin; make sure the script can find it.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.push(PathBuf::from("/usr/sbin"));
+    if let Ok(joined) = std::env::join_paths(dirs) {
+        command.env("PATH", joined);
+    }
+    command.env("CLICKHOUSE_TEST_PASSWORD", TEST_PASSWORD);
+    command.envs(env.iter().copied());
+    // Ports are picked free, but another server started at the same
+    // moment (tests run in parallel) can bind one first: try again.
+    let mut output = command
+        .output()
+        .unwrap_or_else(|error| panic!("running {}: {error}", script.display()));
+    for _ in 0..2 {
+        let text =
+            String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+        if output.status.success() || !text.contains("Address already in use") {
+            break;
         }
+        output = command
+            .output()
+            .unwrap_or_else(|error| panic!("running {}: {error}", script.display()));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{test}: could not start ClickHouse: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(Started {
+        test: test.to_string(),
+        stdout,
+    })
+}
+
+/// `bash SCRIPT stop DIR`, warning (not failing: this runs in `drop`) when it fails.
+fn run_stop(script: &Path, dir: &Path) {
+    let status = Command::new("bash")
+        .arg(script)
+        .arg("stop")
+        .arg(dir)
+        .status();
+    if !matches!(status, Ok(status) if status.success()) {
+        eprintln!(
+            "warning: could not stop the test ClickHouse in {}",
+            dir.display()
+        );
     }
 }

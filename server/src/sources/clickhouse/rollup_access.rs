@@ -54,6 +54,7 @@ impl ClickHouseSource {
         progress: &mut dyn FnMut(&BackfilledDay),
     ) -> Result<(), SourceError> {
         let db = &self.database;
+        self.refuse_distributed_tables().await?;
         self.execute(
             "create rollup marker",
             &rollup::create_marker(db),
@@ -108,6 +109,36 @@ impl ClickHouseSource {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Rollups of a sharded cluster's `Distributed` tables are refused, before
+    /// anything is created: a materialized view on a Distributed table sees
+    /// only the inserts sent through this one server, and the backfill would
+    /// gather every shard's events into this server's rollup. Per-shard
+    /// rollups need DDL on each shard, which vigil (one URL) cannot reach.
+    async fn refuse_distributed_tables(&self) -> Result<(), SourceError> {
+        let query = SqlQuery {
+            sql: "SELECT name FROM system.tables WHERE database = ? AND engine = 'Distributed' \
+                  AND (name = ? OR name = ?) ORDER BY name"
+                .into(),
+            params: vec![
+                self.database.clone(),
+                self.tables.feed_actions.clone(),
+                self.tables.message_actions.clone(),
+            ],
+        };
+        let distributed: Vec<String> = self.fetch(&query, "look for Distributed tables").await?;
+        if distributed.is_empty() {
+            return Ok(());
+        }
+        Err(SourceError::Config(format!(
+            "`vigil clickhouse rollup` does not build rollups over Distributed tables ({} in \
+             database {}): a rollup must be a local table and view on every shard, which vigil \
+             cannot reach through one URL, so metrics keep reading the raw events through the \
+             Distributed table (exact; docs/clickhouse.md, \"A sharded cluster\")",
+            distributed.join(", "),
+            self.database
+        )))
     }
 
     /// The query for one metric read: from the rollup when it is ready and
