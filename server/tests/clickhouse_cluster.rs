@@ -105,50 +105,133 @@ fn series(config: &str, metric: &str, from: i64, to: i64, extra: &[&str]) -> Str
     stdout_of(&vigil(&args))
 }
 
-#[test]
-fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
-    let Some(cluster) = TestCluster::start("metrics_through_a_distributed_table") else {
-        return;
-    };
-    let Some(single) = TestServer::start("metrics_through_a_distributed_table (single)") else {
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let shards = &cluster.shard_urls;
-    for shard in shards {
-        for statement in shard_ddl() {
-            execute(&runtime, shard, &statement);
+/// A cluster whose Distributed tables `vigil simulate` filled, and a single
+/// server holding the same rows (copied from the cluster).
+struct Fixture {
+    cluster: TestCluster,
+    single: TestServer,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Fixture {
+    fn start(test: &str, days: &str, users: &str) -> Option<Self> {
+        let cluster = TestCluster::start(test)?;
+        let single = TestServer::start(&format!("{test} (single server)"))?;
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let fixture = Self {
+            cluster,
+            single,
+            runtime,
+        };
+        for shard in &fixture.cluster.shard_urls {
+            for statement in shard_ddl() {
+                execute(&fixture.runtime, shard, &statement);
+            }
+        }
+        fixture.simulate_into_cluster(days, users);
+        fixture.copy_to_single_server();
+        Some(fixture)
+    }
+
+    /// Written through shard 1's Distributed tables; tables that exist are kept.
+    fn simulate_into_cluster(&self, days: &str, users: &str) {
+        let summary = stdout_of(&vigil(&[
+            "simulate",
+            "--clickhouse-url",
+            &self.cluster.shard_urls[0],
+            "--database",
+            DATABASE,
+            "--user",
+            TEST_USER,
+            "--days",
+            days,
+            "--users",
+            users,
+            "--seed",
+            "11",
+        ]));
+        assert!(summary.contains("events/s"), "{summary}");
+    }
+
+    /// The same rows on one plain server, read from the cluster.
+    fn copy_to_single_server(&self) {
+        let (runtime, shards, single) = (&self.runtime, &self.cluster.shard_urls, &self.single);
+        let shard1_tcp = query::<u16>(
+            runtime,
+            &shards[0],
+            &format!(
+                "SELECT port FROM system.clusters WHERE cluster = '{}' AND shard_num = 1",
+                TestCluster::NAME
+            ),
+        )[0];
+        execute(runtime, &single.url, &format!("CREATE DATABASE {DATABASE}"));
+        for (table, columns) in TABLES {
+            execute(
+                runtime,
+                &single.url,
+                &format!(
+                    "CREATE TABLE {DATABASE}.{table} ({columns}) \
+                 ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (time)"
+                ),
+            );
+            execute(
+                runtime,
+                &single.url,
+                &format!(
+                    "INSERT INTO {DATABASE}.{table} \
+                 SELECT * FROM remote('127.0.0.1:{shard1_tcp}', {DATABASE}, {table})"
+                ),
+            );
+            let all = format!("SELECT count() FROM {DATABASE}.{table}");
+            assert_eq!(
+                count(runtime, &single.url, &all),
+                count(runtime, &shards[0], &all),
+                "{table} copied whole"
+            );
         }
     }
 
-    // Written through shard 1's Distributed tables; tables that exist are kept.
-    let summary = stdout_of(&vigil(&[
-        "simulate",
-        "--clickhouse-url",
-        &shards[0],
-        "--database",
-        DATABASE,
-        "--user",
-        TEST_USER,
-        "--days",
-        "2",
-        "--users",
-        "300",
-        "--seed",
-        "11",
-    ]));
-    assert!(summary.contains("events/s"), "{summary}");
+    /// Configs reading the single server and each shard as the initiator.
+    fn configs(&self, dir: &Path) -> (String, [String; 2]) {
+        let shards = &self.cluster.shard_urls;
+        (
+            write_config(dir, "single", &self.single.url, TEST_USER),
+            [
+                write_config(dir, "shard1", &shards[0], TEST_USER),
+                write_config(dir, "shard2", &shards[1], TEST_USER),
+            ],
+        )
+    }
 
+    /// Unix seconds: the first event, and the end of the newest whole bucket.
+    fn event_span(&self) -> (i64, i64) {
+        let (first, newest) = query::<(u32, u32)>(
+            &self.runtime,
+            &self.single.url,
+            &format!(
+                "SELECT toUInt32(min(time)), toUInt32(max(time)) FROM {DATABASE}.feed_actions"
+            ),
+        )[0];
+        (i64::from(first), i64::from(newest) / BUCKET * BUCKET)
+    }
+}
+
+#[test]
+fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
+    let Some(fixture) = Fixture::start("metrics_through_a_distributed_table", "2", "300") else {
+        return;
+    };
+    let (runtime, shards) = (&fixture.runtime, &fixture.cluster.shard_urls);
     for (table, _) in TABLES {
         let total = count(
-            &runtime,
+            runtime,
             &shards[1],
             &format!("SELECT count() FROM {DATABASE}.{table}"),
         );
         let mut on_shards = 0;
         for (index, shard) in shards.iter().enumerate() {
             let local = format!("{DATABASE}.{table}_local");
-            let rows = count(&runtime, shard, &format!("SELECT count() FROM {local}"));
+            let rows = count(runtime, shard, &format!("SELECT count() FROM {local}"));
             // Both shards hold a real share, and only their own users' rows
             // (shard_num 1 takes remainder 0 of the sharding key).
             assert!(
@@ -157,7 +240,7 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
                 index + 1
             );
             let foreign = count(
-                &runtime,
+                runtime,
                 shard,
                 &format!("SELECT count() FROM {local} WHERE cityHash64(user_id) % 2 != {index}"),
             );
@@ -169,57 +252,9 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
         assert!(total > 500, "{table}: {total}");
     }
 
-    // The same rows on one plain server, read from the cluster.
-    let shard1_tcp = query::<u16>(
-        &runtime,
-        &shards[0],
-        &format!(
-            "SELECT port FROM system.clusters WHERE cluster = '{}' AND shard_num = 1",
-            TestCluster::NAME
-        ),
-    )[0];
-    execute(
-        &runtime,
-        &single.url,
-        &format!("CREATE DATABASE {DATABASE}"),
-    );
-    for (table, columns) in TABLES {
-        execute(
-            &runtime,
-            &single.url,
-            &format!(
-                "CREATE TABLE {DATABASE}.{table} ({columns}) \
-                 ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (time)"
-            ),
-        );
-        execute(
-            &runtime,
-            &single.url,
-            &format!(
-                "INSERT INTO {DATABASE}.{table} \
-                 SELECT * FROM remote('127.0.0.1:{shard1_tcp}', {DATABASE}, {table})"
-            ),
-        );
-        let all = format!("SELECT count() FROM {DATABASE}.{table}");
-        assert_eq!(
-            count(&runtime, &single.url, &all),
-            count(&runtime, &shards[0], &all),
-            "{table} copied whole"
-        );
-    }
-
     let dir = tempfile::tempdir().expect("temp dir");
-    let one_server = write_config(dir.path(), "single", &single.url, TEST_USER);
-    let through_shard = [
-        write_config(dir.path(), "shard1", &shards[0], TEST_USER),
-        write_config(dir.path(), "shard2", &shards[1], TEST_USER),
-    ];
-    let (first, newest) = query::<(u32, u32)>(
-        &runtime,
-        &single.url,
-        &format!("SELECT toUInt32(min(time)), toUInt32(max(time)) FROM {DATABASE}.feed_actions"),
-    )[0];
-    let (from, to) = (i64::from(first), i64::from(newest) / BUCKET * BUCKET);
+    let (one_server, through_shard) = fixture.configs(dir.path());
+    let (from, to) = fixture.event_span();
     // Whole, by each built-in dimension, and one slice; a partial-bucket window too.
     let views: [&[&str]; 5] = [
         &[],
@@ -245,9 +280,9 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
     // What vigil sent: one flat SELECT per read (no subquery, no LIMIT, whose
     // per-shard evaluation could differ from one server's), over the
     // Distributed tables, never a shard's local table.
-    execute(&runtime, &shards[0], "SYSTEM FLUSH LOGS");
+    execute(runtime, &shards[0], "SYSTEM FLUSH LOGS");
     let sent = query::<String>(
-        &runtime,
+        runtime,
         &shards[0],
         &format!(
             "SELECT query FROM system.query_log WHERE toString(type) IN ('2', 'QueryFinish') AND is_initial_query \
@@ -260,6 +295,23 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
         assert_eq!(sql.matches("SELECT").count(), 1, "{sql}");
         assert!(!sql.contains("LIMIT") && !sql.contains("_local"), "{sql}");
     }
+
+    // A whole check (every metric and slice, with each detector's history)
+    // decides the same through either server.
+    let at = to.to_string();
+    let check = |config: &str| {
+        stdout_of(&vigil(&[
+            "check",
+            "--dry-run",
+            "--at",
+            &at,
+            "--config",
+            config,
+        ]))
+    };
+    let want = check(&one_server);
+    assert!(want.contains("feed_ctr"), "{want}");
+    assert_eq!(check(&through_shard[0]), want);
 
     // The readonly user of a dashboard reads through the Distributed table too.
     let reader = write_config(dir.path(), "reader", &shards[1], "vigil_reader");
@@ -281,6 +333,94 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
         "SELECT count() FROM system.tables WHERE database = '{DATABASE}' AND name LIKE '%rollup%'"
     );
     for shard in shards {
-        assert_eq!(count(&runtime, shard, &rollups), 0);
+        assert_eq!(count(runtime, shard, &rollups), 0);
+    }
+}
+
+/// Median of `values` (sorted in place).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The figure in docs/clickhouse.md ("A sharded cluster"):
+///
+/// ```text
+/// VIGIL_REQUIRE_CLICKHOUSE=1 cargo test -p server --release --test clickhouse_cluster -- --ignored --nocapture
+/// VIGIL_BENCH_USERS=3000 VIGIL_BENCH_DAYS=14 ...   # the defaults
+/// ```
+///
+/// `vigil check --dry-run` of the newest bucket, five rounds each against the
+/// single server and through shard 1's Distributed tables (same rows): the
+/// median wall time of the command, and the server's own time for the
+/// check's SELECTs (`query_duration_ms` of the initial queries in
+/// `system.query_log`, summed per check, median over the rounds).
+#[test]
+#[ignore = "a figure for docs/clickhouse.md; run with --ignored --nocapture"]
+fn check_time_through_the_cluster_and_on_one_server() {
+    let setting = |name: &str, default: &str| std::env::var(name).unwrap_or(default.into());
+    let (users, days) = (
+        setting("VIGIL_BENCH_USERS", "3000"),
+        setting("VIGIL_BENCH_DAYS", "14"),
+    );
+    let Some(fixture) = Fixture::start("check_time_through_the_cluster", &days, &users) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one_server, through_shard) = fixture.configs(dir.path());
+    let at = fixture.event_span().1.to_string();
+    let events = count(
+        &fixture.runtime,
+        &fixture.single.url,
+        &format!("SELECT count() FROM {DATABASE}.feed_actions"),
+    ) + count(
+        &fixture.runtime,
+        &fixture.single.url,
+        &format!("SELECT count() FROM {DATABASE}.message_actions"),
+    );
+    println!("{events} events, {users} users, {days} days; vigil check --dry-run --at {at}");
+    let servers = [
+        ("single server", &fixture.single.url, &one_server),
+        (
+            "2-shard cluster",
+            &fixture.cluster.shard_urls[0],
+            &through_shard[0],
+        ),
+    ];
+    for (name, url, config) in servers {
+        let (mut wall, mut server_ms) = (Vec::new(), Vec::new());
+        let mut queries = 0;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            stdout_of(&vigil(&[
+                "check",
+                "--dry-run",
+                "--at",
+                &at,
+                "--config",
+                config,
+            ]));
+            wall.push(started.elapsed().as_secs_f64() * 1000.0);
+            execute(&fixture.runtime, url, "SYSTEM FLUSH LOGS");
+            // This round's queries: the log so far minus the rounds before.
+            let (sent, total_ms) = query::<(u64, u64)>(
+                &fixture.runtime,
+                url,
+                &format!(
+                    "SELECT count(), sum(query_duration_ms) FROM system.query_log \
+                     WHERE toString(type) IN ('2', 'QueryFinish') AND is_initial_query \
+                     AND user = '{TEST_USER}' AND query LIKE 'SELECT%_actions%'"
+                ),
+            )[0];
+            let before: f64 = server_ms.iter().sum();
+            server_ms.push(total_ms as f64 - before);
+            queries = sent / server_ms.len() as u64;
+        }
+        println!(
+            "{name}: {queries} SELECTs per check; server time per check {:.0} ms (median of 5), \
+             whole `vigil check` {:.0} ms",
+            median(&mut server_ms),
+            median(&mut wall)
+        );
     }
 }
