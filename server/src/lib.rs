@@ -27,6 +27,7 @@ pub mod detector_choice;
 pub mod evaluation;
 pub mod events;
 pub mod heartbeat;
+pub mod ingest;
 pub mod labels;
 pub mod metrics;
 pub mod period;

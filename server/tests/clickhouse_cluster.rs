@@ -135,21 +135,12 @@ impl Fixture {
 
     /// Written through shard 1's Distributed tables; tables that exist are kept.
     fn simulate_into_cluster(&self, days: &str, users: &str) {
-        let summary = stdout_of(&vigil(&[
-            "simulate",
-            "--clickhouse-url",
-            &self.cluster.shard_urls[0],
-            "--database",
-            DATABASE,
-            "--user",
-            TEST_USER,
-            "--days",
-            days,
-            "--users",
-            users,
-            "--seed",
-            "11",
-        ]));
+        let command = format!(
+            "simulate --clickhouse-url {} --database {DATABASE} --user {TEST_USER} \
+             --days {days} --users {users} --seed 11",
+            self.cluster.shard_urls[0]
+        );
+        let summary = stdout_of(&vigil(&command.split_whitespace().collect::<Vec<_>>()));
         assert!(summary.contains("events/s"), "{summary}");
     }
 
@@ -299,16 +290,7 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
     // A whole check (every metric and slice, with each detector's history)
     // decides the same through either server.
     let at = to.to_string();
-    let check = |config: &str| {
-        stdout_of(&vigil(&[
-            "check",
-            "--dry-run",
-            "--at",
-            &at,
-            "--config",
-            config,
-        ]))
-    };
+    let check = |config: &str| dry_run_check(config, &at);
     let want = check(&one_server);
     assert!(want.contains("feed_ctr"), "{want}");
     assert_eq!(check(&through_shard[0]), want);
@@ -335,6 +317,18 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
     for shard in shards {
         assert_eq!(count(runtime, shard, &rollups), 0);
     }
+}
+
+/// `vigil check --dry-run --at AT`'s output.
+fn dry_run_check(config: &str, at: &str) -> String {
+    stdout_of(&vigil(&[
+        "check",
+        "--dry-run",
+        "--at",
+        at,
+        "--config",
+        config,
+    ]))
 }
 
 /// Median of `values` (sorted in place).
@@ -392,14 +386,7 @@ fn check_time_through_the_cluster_and_on_one_server() {
         let mut queries = 0;
         for _ in 0..5 {
             let started = std::time::Instant::now();
-            stdout_of(&vigil(&[
-                "check",
-                "--dry-run",
-                "--at",
-                &at,
-                "--config",
-                config,
-            ]));
+            dry_run_check(config, &at);
             wall.push(started.elapsed().as_secs_f64() * 1000.0);
             execute(&fixture.runtime, url, "SYSTEM FLUSH LOGS");
             // This round's queries: the log so far minus the rounds before.

@@ -4,8 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::{
     alerts::AlertsArgs, check::CheckArgs, clickhouse::ClickhouseArgs, config::ConfigArgs,
-    detect::DetectArgs, eval::EvalArgs, replay::ReplayArgs, series::SeriesArgs, serve::ServeArgs,
-    simulate::SimulateArgs, train::TrainArgs, tune::TuneArgs,
+    detect::DetectArgs, eval::EvalArgs, ingest::IngestArgs, replay::ReplayArgs, series::SeriesArgs,
+    serve::ServeArgs, simulate::SimulateArgs, train::TrainArgs, tune::TuneArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -39,6 +39,8 @@ pub enum Command {
     Series(SeriesArgs),
     /// Fill the embedded store (or ClickHouse) with simulated product events.
     Simulate(SimulateArgs),
+    /// Load real events (CSV/TSV files with a header row) into the embedded store.
+    Ingest(IngestArgs),
     /// Train the learned detector's model on synthetic incidents and a store's labels.
     Train(TrainArgs),
     /// Search each detector's parameters on a metric's history against its labels.

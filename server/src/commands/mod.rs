@@ -8,6 +8,7 @@ pub mod config;
 pub mod detect;
 pub mod eval;
 pub mod history_case;
+pub mod ingest;
 pub mod replay;
 pub mod series;
 pub mod serve;
@@ -31,6 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Clickhouse(args) => clickhouse::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Ingest(args) => ingest::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Tune(args) => tune::run(&args),
     }

@@ -10,6 +10,7 @@
 //! until an event for it (or before it) arrives, in this process or the next.
 
 mod bucket_cache;
+mod ingest;
 mod rollup;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ use crate::metrics::sql::{self, Dialect};
 use crate::sources::SourceError;
 
 use bucket_cache::{BucketCache, CacheKey, CachedRow};
+
+pub use ingest::Ingested;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS feed_actions (
@@ -73,6 +76,59 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     cache: Arc<BucketCache>,
+}
+
+/// Insert `batch`'s rows inside `transaction` (prepared, cached statements).
+fn insert_events(
+    transaction: &rusqlite::Transaction<'_>,
+    batch: &EventBatch,
+) -> Result<(), SourceError> {
+    let context = "inserting events into sqlite";
+    let mut feed = transaction
+        .prepare_cached(
+            "INSERT INTO feed_actions (user_id, post_id, action, time, gender, age, country, city, os, source, exp_group) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .map_err(|error| write_error(context, error))?;
+    for row in &batch.feed {
+        feed.execute(params![
+            row.user_id,
+            row.post_id,
+            row.action.as_str(),
+            row.time,
+            row.gender,
+            row.age,
+            row.country,
+            row.city,
+            row.os,
+            row.source,
+            row.exp_group
+        ])
+        .map_err(|error| write_error(context, error))?;
+    }
+    let mut messages = transaction
+        .prepare_cached(
+            "INSERT INTO message_actions (user_id, receiver_id, time, source, exp_group, gender, age, country, city, os) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(|error| write_error(context, error))?;
+    for row in &batch.messages {
+        messages
+            .execute(params![
+                row.user_id,
+                row.receiver_id,
+                row.time,
+                row.source,
+                row.exp_group,
+                row.gender,
+                row.age,
+                row.country,
+                row.city,
+                row.os
+            ])
+            .map_err(|error| write_error(context, error))?;
+    }
+    Ok(())
 }
 
 fn unreachable(path: &Path, error: impl std::fmt::Display) -> SourceError {
@@ -328,53 +384,10 @@ impl SqliteStore {
             let transaction = connection
                 .transaction()
                 .map_err(|error| write_error(context, error))?;
-            {
-                let mut feed = transaction
-                    .prepare_cached(
-                        "INSERT INTO feed_actions (user_id, post_id, action, time, gender, age, country, city, os, source, exp_group) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    )
-                    .map_err(|error| write_error(context, error))?;
-                for row in &batch.feed {
-                    feed.execute(params![
-                        row.user_id,
-                        row.post_id,
-                        row.action.as_str(),
-                        row.time,
-                        row.gender,
-                        row.age,
-                        row.country,
-                        row.city,
-                        row.os,
-                        row.source,
-                        row.exp_group
-                    ])
-                    .map_err(|error| write_error(context, error))?;
-                }
-                let mut messages = transaction
-                    .prepare_cached(
-                        "INSERT INTO message_actions (user_id, receiver_id, time, source, exp_group, gender, age, country, city, os) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    )
-                    .map_err(|error| write_error(context, error))?;
-                for row in &batch.messages {
-                    messages
-                        .execute(params![
-                            row.user_id,
-                            row.receiver_id,
-                            row.time,
-                            row.source,
-                            row.exp_group,
-                            row.gender,
-                            row.age,
-                            row.country,
-                            row.city,
-                            row.os
-                        ])
-                        .map_err(|error| write_error(context, error))?;
-                }
-            }
-            transaction.commit().map_err(|error| write_error(context, error))
+            insert_events(&transaction, &batch)?;
+            transaction
+                .commit()
+                .map_err(|error| write_error(context, error))
         })
         .await
     }
