@@ -167,6 +167,19 @@ fn files_load_once_and_read_back_as_counted() {
         "the good file was not loaded either"
     );
 
+    // Loaded on its own, the good file's events join the buckets already read
+    // (and kept in the store's rollup): the reads count both files.
+    stdout_of(&vigil(&data_dir_args(
+        dir,
+        &["ingest", "--table", "feed_actions", &good],
+    )));
+    for (time, _, action) in feed_rows(start + 60) {
+        if action == "view" {
+            *views.entry(time / BUCKET * BUCKET).or_insert(0.0) += 1.0;
+        }
+    }
+    assert_eq!(series(dir, "feed_views", start, to + BUCKET), views);
+
     // A message file given as feed_actions: the header says why.
     let output = vigil(&data_dir_args(
         dir,
