@@ -13,6 +13,7 @@
 //!   the two is the only way a notification goes out twice (the Bot API has
 //!   no idempotency key).
 
+mod experiment;
 pub mod render;
 
 use std::sync::Arc;
@@ -162,6 +163,7 @@ impl Deliverer {
         let kind = first.payload.notify.kind();
         if matches!(first.payload.notify, Notify::Repeat { .. })
             || render::is_notice(&first.payload)
+            || render::is_experiment(&first.payload)
         {
             return 1;
         }
@@ -172,6 +174,7 @@ impl Deliverer {
                 item.created_at == first.created_at
                     && item.payload.notify.kind() == kind
                     && !render::is_notice(&item.payload)
+                    && !render::is_experiment(&item.payload)
                     && self.chat_for(&item.payload) == chat
             })
             .count()
@@ -204,6 +207,8 @@ impl Deliverer {
         let result = if render::is_notice(first) {
             let text = render::notice_text(first, &self.source.describe());
             send_text(client, &chat, &text, None).await
+        } else if render::is_experiment(first) {
+            self.send_experiment(client, &chat, &batch[0]).await
         } else {
             match first.notify {
                 Notify::Opened => self.send_opened(client, &chat, batch).await,
