@@ -23,8 +23,8 @@ pub const PREFIX: &str = "experiment:";
 pub const SAMPLE_RATIO: &str = "sample-ratio";
 /// The detector an experiment alert names.
 const DETECTOR: &str = "msprt";
-/// How long after its end an experiment is still judged (on its whole run),
-/// so its open alerts resolve: a day of checks.
+/// How long after its end an experiment is still evaluated (on its whole
+/// run, never alerting), so that its open alerts resolve: a day of checks.
 const AFTER_END: i64 = 86_400;
 
 /// The pseudo-metric of an experiment's comparison on `metric`.
@@ -91,7 +91,14 @@ pub async fn evaluate_experiments(
             from: experiment.start,
             to,
         };
-        evaluations.extend(judge_experiment(source, experiment, metrics, range, bucket).await?);
+        let mut judged = judge_experiment(source, experiment, metrics, range, bucket).await?;
+        // An experiment that ended alerts no more: its open alerts resolve.
+        if experiment.end.is_some_and(|end| end < end_of_bucket) {
+            for evaluation in &mut judged {
+                evaluation.point.is_anomaly = false;
+            }
+        }
+        evaluations.extend(judged);
     }
     Ok(evaluations)
 }
