@@ -23,14 +23,7 @@ impl Deliverer {
         if matches!(payload.notify, Notify::Opened) {
             return send_text(client, chat, &text, Some(&keyboard)).await;
         }
-        let alert_id = item.alert_id;
-        let original = self
-            .store
-            .call(move |store| store.message_of(alert_id))
-            .await
-            .ok()
-            .flatten();
-        let Some(original) = original else {
+        let Some(original) = self.original_message(item.alert_id).await else {
             return send_text(client, chat, &text, Some(&keyboard)).await;
         };
         let edit = match payload.notify {

@@ -296,6 +296,12 @@ impl Deliverer {
         Ok(sent)
     }
 
+    /// The message that announced an alert, if it was sent.
+    async fn original_message(&self, alert_id: crate::alerts::AlertId) -> Option<SentMessage> {
+        let found = self.store.call(move |store| store.message_of(alert_id));
+        found.await.ok().flatten()
+    }
+
     /// Still firing: a short reply to the original message (a new alert if
     /// there is no original to reply to).
     async fn send_repeat(
@@ -304,14 +310,7 @@ impl Deliverer {
         chat: &ChatId,
         item: &OutboxItem,
     ) -> Result<SentMessage, TelegramError> {
-        let alert_id = item.alert_id;
-        let original = self
-            .store
-            .call(move |store| store.message_of(alert_id))
-            .await
-            .ok()
-            .flatten();
-        let Some(original) = original else {
+        let Some(original) = self.original_message(item.alert_id).await else {
             return self
                 .send_opened(client, chat, std::slice::from_ref(item))
                 .await;
