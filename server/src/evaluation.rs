@@ -67,6 +67,39 @@ pub struct AlertContext {
     /// the features that drove it ("p = 0.97: 0.12 of the value an hour ago").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// What an experiment alert says (its pseudo-metric is `experiment:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<ExperimentFinding>,
+}
+
+/// An experiment's verdict as its alert tells it: a treatment diverging
+/// from control, or a sample ratio mismatch (`effect` is `None`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentFinding {
+    pub experiment: String,
+    /// When the compared period starts (the experiment's start).
+    pub since: i64,
+    pub effect: Option<ExperimentEffect>,
+    /// Users per arm: its groups ("group 1", "groups 3+4"), observed, and
+    /// expected by the configured split.
+    pub users: Vec<(String, u64, f64)>,
+    /// The sequential sample ratio test's p-value.
+    pub srm_p_value: f64,
+}
+
+/// A treatment against control on one metric.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentEffect {
+    pub metric_title: String,
+    pub control: String,
+    pub treatment: String,
+    /// `treatment / control - 1`: -0.148 is 14.8% below control.
+    pub relative: f64,
+    /// Confidence sequence of `relative` at `confidence`.
+    pub interval: (f64, f64),
+    pub confidence: f64,
+    /// Always-valid p-value.
+    pub p_value: f64,
 }
 
 /// One slice's part in a metric's deviation.

@@ -101,6 +101,7 @@ impl Pipeline {
             metrics: metrics.clone(),
             alerting: alerting.clone(),
             store: store.clone(),
+            experiments: config.experiments.clone(),
         });
         let deliverer = Arc::new(Deliverer::new(
             store.clone(),

@@ -3,6 +3,7 @@
 //! Alert state and delivery build on these evaluations.
 
 pub mod context;
+pub mod experiments;
 pub mod freshness;
 #[cfg(test)]
 mod open_alert_tests;

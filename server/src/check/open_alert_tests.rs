@@ -191,6 +191,7 @@ async fn walk(source: &Arc<Source>, detectors: &DetectorChoice, (start, end): (i
             ..AlertingConfig::default()
         },
         store: store.clone(),
+        experiments: Vec::new(),
     };
     let key = (metric().name, None);
     let mut walk = Walk::default();

@@ -115,6 +115,7 @@ async fn checked(source: &Arc<Source>, alerting: &AlertingConfig) -> BTreeSet<Re
         metrics: vec![metric()],
         alerting: alerting.clone(),
         store: store.clone(),
+        experiments: Vec::new(),
     };
     let mut bucket = WALK.0;
     while bucket <= WALK.1 {

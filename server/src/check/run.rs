@@ -43,6 +43,8 @@ pub struct Checker {
     pub metrics: Vec<MetricDef>,
     pub alerting: AlertingConfig,
     pub store: State,
+    /// `[[experiments]]`; none: the simulator's, on a simulated store.
+    pub experiments: Vec<crate::config::ExperimentConfig>,
 }
 
 /// A check of [`Checker::run_due`] that failed, and its bucket.
@@ -214,6 +216,15 @@ impl Checker {
                 )
                 .await?;
             evaluations.extend(current);
+            let experiments = super::experiments::in_effect(&self.source, &self.experiments).await;
+            let judged = super::experiments::evaluate_experiments(
+                &self.source,
+                &experiments,
+                &self.metrics,
+                bucket,
+            )
+            .await?;
+            evaluations.extend(judged);
             Ok::<_, SourceError>((tables, evaluations))
         }
         .await;
@@ -272,7 +283,10 @@ impl Checker {
                         back += notice.into_iter().count();
                     }
                     let items = store.apply(&to_apply, now, &lifecycle)?;
-                    store.record_latest(&to_apply)?;
+                    // Experiment verdicts are alerts, not series: no newest value.
+                    let (_, series): (Vec<_>, Vec<_>) = (to_apply.into_iter())
+                        .partition(|e| super::experiments::is_experiment_metric(&e.metric));
+                    store.record_latest(&series)?;
                     store.record_check(&record)?;
                     Ok::<_, AlertError>(back + items.len())
                 })

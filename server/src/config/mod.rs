@@ -47,6 +47,7 @@ pub mod alerting;
 pub mod clickhouse_tls;
 pub mod clickhouse_url;
 mod detector_entries;
+pub mod experiments;
 pub mod http_url;
 pub mod links;
 mod raw;
@@ -56,6 +57,7 @@ mod source;
 
 pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
+pub use experiments::ExperimentConfig;
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
 pub use serving::{HeartbeatConfig, WebConfig};
 
@@ -141,6 +143,8 @@ pub struct Config {
     pub heartbeat: Option<HeartbeatConfig>,
     /// `[web]`: the Host names `vigil serve` answers to.
     pub web: WebConfig,
+    /// `[[experiments]]`: A/B experiments compared at every check.
+    pub experiments: Vec<ExperimentConfig>,
 }
 
 impl Default for Config {
@@ -152,6 +156,7 @@ impl Default for Config {
             alerting: AlertingConfig::default(),
             heartbeat: None,
             web: WebConfig::default(),
+            experiments: Vec::new(),
         }
     }
 }
@@ -377,6 +382,8 @@ impl Config {
         }
         let heartbeat = serving::heartbeat(raw.heartbeat, &mut alerting_problems);
         let web = serving::web(raw.web, &mut alerting_problems);
+        let experiments =
+            experiments::validate(raw.experiments, &metric_names, &mut alerting_problems);
         problems.extend(
             alerting_problems
                 .into_iter()
@@ -395,6 +402,7 @@ impl Config {
             alerting,
             heartbeat,
             web,
+            experiments,
         })
     }
 

@@ -13,6 +13,7 @@
 //!   the two is the only way a notification goes out twice (the Bot API has
 //!   no idempotency key).
 
+mod experiment;
 pub mod render;
 
 use std::sync::Arc;
@@ -162,6 +163,7 @@ impl Deliverer {
         let kind = first.payload.notify.kind();
         if matches!(first.payload.notify, Notify::Repeat { .. })
             || render::is_notice(&first.payload)
+            || render::is_experiment(&first.payload)
         {
             return 1;
         }
@@ -172,6 +174,7 @@ impl Deliverer {
                 item.created_at == first.created_at
                     && item.payload.notify.kind() == kind
                     && !render::is_notice(&item.payload)
+                    && !render::is_experiment(&item.payload)
                     && self.chat_for(&item.payload) == chat
             })
             .count()
@@ -204,6 +207,8 @@ impl Deliverer {
         let result = if render::is_notice(first) {
             let text = render::notice_text(first, &self.source.describe());
             send_text(client, &chat, &text, None).await
+        } else if render::is_experiment(first) {
+            self.send_experiment(client, &chat, &batch[0]).await
         } else {
             match first.notify {
                 Notify::Opened => self.send_opened(client, &chat, batch).await,
@@ -291,6 +296,12 @@ impl Deliverer {
         Ok(sent)
     }
 
+    /// The message that announced an alert, if it was sent.
+    async fn original_message(&self, alert_id: crate::alerts::AlertId) -> Option<SentMessage> {
+        let found = self.store.call(move |store| store.message_of(alert_id));
+        found.await.ok().flatten()
+    }
+
     /// Still firing: a short reply to the original message (a new alert if
     /// there is no original to reply to).
     async fn send_repeat(
@@ -299,14 +310,7 @@ impl Deliverer {
         chat: &ChatId,
         item: &OutboxItem,
     ) -> Result<SentMessage, TelegramError> {
-        let alert_id = item.alert_id;
-        let original = self
-            .store
-            .call(move |store| store.message_of(alert_id))
-            .await
-            .ok()
-            .flatten();
-        let Some(original) = original else {
+        let Some(original) = self.original_message(item.alert_id).await else {
             return self
                 .send_opened(client, chat, std::slice::from_ref(item))
                 .await;

@@ -9,6 +9,7 @@ use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, Watermarks};
 use crate::config::{AlertingConfig, LinkAlert};
+use crate::evaluation::ExperimentEffect;
 use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 use crate::state::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC, STALE_METRIC};
@@ -148,6 +149,92 @@ pub fn is_notice(payload: &NotificationPayload) -> bool {
     payload.metric == SOURCE_METRIC || payload.metric == STALE_METRIC
 }
 
+/// Whether a payload is an experiment's alert (a divergence or a sample
+/// ratio mismatch) rather than a metric's.
+pub fn is_experiment(payload: &NotificationPayload) -> bool {
+    payload.context.experiment.is_some()
+}
+
+/// "Feed CTR in group 2 is 14.8% below group 1 (95% CI 11.2 to 18.1%) since
+/// 2026-12-01 14:15 UTC". The interval reads as magnitudes when it lies on the
+/// effect's side of 0, else signed.
+pub fn effect_sentence(effect: &ExperimentEffect, since: i64, utc_offset_minutes: i32) -> String {
+    let (low, high) = (effect.interval.0 * 100.0, effect.interval.1 * 100.0);
+    let direction = if effect.relative < 0.0 {
+        "below"
+    } else {
+        "above"
+    };
+    let interval = if low * high > 0.0 {
+        let (a, b) = (low.abs().min(high.abs()), low.abs().max(high.abs()));
+        format!("{a:.1} to {b:.1}%")
+    } else {
+        format!("{low:+.1} to {high:+.1}%")
+    };
+    format!(
+        "{} in {} is {:.1}% {direction} {} ({:.0}% CI {interval}) since {}",
+        effect.metric_title,
+        effect.treatment,
+        effect.relative.abs() * 100.0,
+        effect.control,
+        effect.confidence * 100.0,
+        app::format::local_time(since, utc_offset_minutes)
+    )
+}
+
+/// The Telegram text of an experiment alert (HTML): which experiment, which
+/// groups, the effect with its interval (or the users against the split),
+/// and how it stands.
+pub fn experiment_text(payload: &NotificationPayload, utc_offset_minutes: i32) -> String {
+    let Some(finding) = &payload.context.experiment else {
+        return escape_html(&payload.metric);
+    };
+    let name = escape_html(&finding.experiment);
+    let users = finding
+        .users
+        .iter()
+        .map(|(arm, observed, expected)| {
+            format!("{} {observed} (split: {expected:.0})", escape_html(arm))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let resolved = matches!(payload.notify, Notify::Resolved { .. });
+    let state = match state_of(payload) {
+        AlertState::Resolved { lasted_secs } => {
+            format!("Resolved after {}.", app::format::duration(lasted_secs))
+        }
+        AlertState::Firing { for_secs } => {
+            format!("Firing for {}.", app::format::duration(for_secs))
+        }
+    };
+    match &finding.effect {
+        Some(effect) => {
+            let sentence = escape_html(&effect_sentence(effect, finding.since, utc_offset_minutes));
+            let (icon, verdict) = if resolved {
+                ("✅", "no longer diverges")
+            } else {
+                ("🧪", "diverges")
+            };
+            format!(
+                "{icon} <b>Experiment {name}</b>: {} {verdict}\n{sentence}.\n\
+                 Always-valid p = {:.2e} (mSPRT, checked every 15 min). Users: {users}.\n{state}",
+                escape_html(&effect.metric_title),
+                effect.p_value,
+            )
+        }
+        None if resolved => format!(
+            "✅ <b>Experiment {name}</b>: group sizes match the split again\nUsers: {users}.\n{state}"
+        ),
+        None => format!(
+            "⚠️ <b>Experiment {name}: sample ratio mismatch</b>\nThe comparison is invalid: \
+             users per group do not match the configured split (sequential p = {:.2e}). \
+             Users: {users}.\nAssignment or logging is broken; no effect of this experiment \
+             can be trusted until it is fixed.\n{state}",
+            finding.srm_p_value,
+        ),
+    }
+}
+
 /// The chart of an alert: the last 24 hours up to its bucket with the band the
 /// detector computes, yesterday's values and the alert's point marked.
 pub async fn chart_input(
@@ -279,5 +366,90 @@ mod tests {
              &amp;var-country=C%C3%B4te%20d%27Ivoire\">Grafana</a>"
         );
         assert!(html.contains(&expected), "{expected} in {html}");
+    }
+
+    #[test]
+    fn an_experiment_alert_says_the_effect_with_its_interval() {
+        use crate::evaluation::ExperimentFinding;
+        let effect = ExperimentEffect {
+            metric_title: "CTR".into(),
+            control: "group 1".into(),
+            treatment: "group 2".into(),
+            relative: -0.148,
+            interval: (-0.181, -0.112),
+            confidence: 0.95,
+            p_value: 0.0004,
+        };
+        // 2026-12-01 14:15 UTC, shown at +03:00.
+        let since = 1_796_134_500;
+        assert_eq!(
+            effect_sentence(&effect, since, 180),
+            "CTR in group 2 is 14.8% below group 1 (95% CI 11.2 to 18.1%) since 2026-12-01 17:15 UTC+03:00"
+        );
+        let straddling = ExperimentEffect {
+            relative: 0.02,
+            interval: (-0.05, 0.09),
+            ..effect.clone()
+        };
+        assert!(effect_sentence(&straddling, since, 0)
+            .contains("is 2.0% above group 1 (95% CI -5.0 to +9.0%)"));
+        let mut payload = NotificationPayload {
+            alert_id: 3,
+            notify: Notify::Opened,
+            metric: "experiment:feed-ranking-v2:feed_ctr".into(),
+            slice: None,
+            bucket: since + 3600,
+            started_at: since + 3600,
+            value: None,
+            lower: None,
+            upper: None,
+            expected: None,
+            deviation: None,
+            detector: "msprt".into(),
+            context: Default::default(),
+            notice: None,
+        };
+        payload.context.experiment = Some(ExperimentFinding {
+            experiment: "feed-ranking-v2".into(),
+            since,
+            effect: Some(effect),
+            users: vec![
+                ("group 1".into(), 400, 401.0),
+                ("group 2".into(), 402, 401.0),
+            ],
+            srm_p_value: 1.0,
+        });
+        assert!(is_experiment(&payload));
+        let text = experiment_text(&payload, 0);
+        assert!(
+            text.starts_with("🧪 <b>Experiment feed-ranking-v2</b>: CTR diverges"),
+            "{text}"
+        );
+        assert!(
+            text.contains("14.8% below group 1 (95% CI 11.2 to 18.1%) since 2026-12-01 14:15"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Users: group 1 400 (split: 401), group 2 402"),
+            "{text}"
+        );
+        payload.notify = Notify::Resolved { lasted_secs: 7200 };
+        let text = experiment_text(&payload, 0);
+        assert!(
+            text.starts_with("✅")
+                && text.contains("no longer diverges")
+                && text.contains("Resolved after 2 h"),
+            "{text}"
+        );
+        if let Some(finding) = payload.context.experiment.as_mut() {
+            finding.effect = None;
+            finding.srm_p_value = 1e-9;
+        }
+        payload.notify = Notify::Opened;
+        let text = experiment_text(&payload, 0);
+        assert!(
+            text.contains("sample ratio mismatch") && text.contains("comparison is invalid"),
+            "{text}"
+        );
     }
 }

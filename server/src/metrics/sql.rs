@@ -18,6 +18,8 @@
 //! absent too (`HAVING`), so a value is never NaN or infinite. Filling zeros is
 //! the caller's job (see `sources::fill_interior_gaps`).
 
+pub mod experiment;
+
 use super::model::{Aggregate, Filter, MetricDef, SliceKey, TableNames, TimeRange, BUCKET_SECONDS};
 use super::{column, physical_table, slice_column, validate, Column, ColumnKind, MetricError};
 

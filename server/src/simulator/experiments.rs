@@ -131,13 +131,7 @@ pub fn plan(start: i64, end: i64) -> Vec<Running> {
         .enumerate()
         .map(|(index, template)| {
             let (from, to) = (at(template.start), at(template.end));
-            let effect_from = match template.effect {
-                Treatment::Reassign { break_at, .. } => {
-                    let t = from + ((to - from) as f64 * break_at) as i64;
-                    t.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS
-                }
-                _ => from,
-            };
+            let effect_from = effect_start(template.effect, from, to);
             Running {
                 template: *template,
                 start: from,
@@ -146,6 +140,18 @@ pub fn plan(start: i64, end: i64) -> Vec<Running> {
             }
         })
         .collect()
+}
+
+/// Where the effect of an experiment running `[from, to)` starts: at its
+/// start, or for a broken assignment at the break.
+fn effect_start(effect: Treatment, from: i64, to: i64) -> i64 {
+    match effect {
+        Treatment::Reassign { break_at, .. } => {
+            let t = from + ((to - from) as f64 * break_at) as i64;
+            t.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS
+        }
+        _ => from,
+    }
 }
 
 fn label(id: u32, template: &Template, start: i64, end: i64) -> Incident {
@@ -272,4 +278,83 @@ pub fn resume(labels: &[Incident]) -> Vec<Running> {
             })
         })
         .collect()
+}
+
+/// The experiments the simulator's stored labels describe, declared as a
+/// config would declare them: what a check compares on a simulated store
+/// whose config declares none (`make run` shows them without a config).
+/// A mismatch's label starts at the break; its experiment started earlier,
+/// where the break's fraction of the run places it (within a bucket: two
+/// starts a bucket apart can give the same break).
+pub fn declared(labels: &[Incident]) -> Vec<crate::config::ExperimentConfig> {
+    labels
+        .iter()
+        .filter(|label| label.kind.is_experiment())
+        .filter_map(|label| {
+            let template = DEFAULTS.get(label.id.checked_sub(FIRST_ID)? as usize)?;
+            let start = match template.effect {
+                // The bucket-aligned start whose break is the label's start
+                // (the estimate is within a bucket or two of it).
+                Treatment::Reassign { break_at, .. } => {
+                    let run = (label.end - label.start) as f64 / (1.0 - break_at);
+                    let estimate = (label.end - run as i64).div_euclid(BUCKET_SECONDS);
+                    (estimate - 3..=estimate + 3)
+                        .map(|b| b * BUCKET_SECONDS)
+                        .find(|from| effect_start(template.effect, *from, label.end) == label.start)
+                        .unwrap_or(label.start)
+                }
+                _ => label.start,
+            };
+            Some(crate::config::ExperimentConfig {
+                name: template.name.into(),
+                metrics: vec![template.metric.into()],
+                control: vec![template.control],
+                treatments: vec![vec![template.treatment]],
+                split: vec![1.0, 1.0],
+                start,
+                end: (template.end < 1.0).then_some(label.end),
+                rules: Default::default(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod declared_tests {
+    use super::*;
+
+    #[test]
+    fn the_declared_experiments_are_the_planned_ones() {
+        let start = 1_709_510_400;
+        for length in [4 * 86_400 + 1_234, 7 * 86_400, 14 * 86_400 + 77] {
+            let planned = plan(start, start + length);
+            let labels: Vec<Incident> = planned.iter().map(|r| r.label.clone()).collect();
+            let declared = declared(&labels);
+            assert_eq!(declared.len(), DEFAULTS.len());
+            for (running, declared) in planned.iter().zip(&declared) {
+                let template = running.template;
+                assert_eq!(declared.name, template.name);
+                // A break in the middle of a bucket is the same break for two
+                // starts a bucket apart: a mismatch's start is known within one.
+                assert!(
+                    (declared.start - running.start).abs() <= BUCKET_SECONDS,
+                    "{} over {length}: {} for {}",
+                    template.name,
+                    declared.start,
+                    running.start
+                );
+                if !matches!(template.effect, Treatment::Reassign { .. }) {
+                    assert_eq!(declared.start, running.start);
+                }
+                assert_eq!(declared.end, (template.end < 1.0).then_some(running.end));
+                assert_eq!(
+                    (declared.control.as_slice(), declared.treatments.as_slice()),
+                    (
+                        [template.control].as_slice(),
+                        [vec![template.treatment]].as_slice()
+                    )
+                );
+            }
+        }
+    }
 }

@@ -22,6 +22,7 @@
 //! only scheme, host, port and database.
 
 mod ddl;
+mod experiments;
 mod rollup;
 mod rollup_access;
 mod rows;

@@ -14,6 +14,8 @@
 //! with a zero denominator has no value.
 
 pub mod clickhouse;
+#[cfg(test)]
+mod experiment_sums_tests;
 pub mod sqlite;
 pub mod stats;
 
@@ -201,6 +203,24 @@ impl Source {
             Source::Sqlite(store) => store.write_incidents(incidents.to_vec()).await,
             Source::ClickHouse(source) => source.write_incidents(incidents).await,
         }
+    }
+
+    /// Per-user sums of `metric` by `exp_group` over `range` (exact seconds),
+    /// for the users of `groups` exposed in either table, with zeros
+    /// ([`crate::metrics::sql::experiment`]). Groups without users are absent.
+    pub async fn group_sums(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        groups: &[u8],
+    ) -> Result<Vec<(u8, detect::experiments::GroupSummary)>, SourceError> {
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => store.group_sums(metric, range, groups).await,
+            Source::ClickHouse(source) => source.group_sums(metric, range, groups).await,
+        };
+        stats::record(started, result.is_ok());
+        result
     }
 
     /// Incidents overlapping `range`, sorted by start.

@@ -384,6 +384,28 @@ impl TelegramClient {
         Ok(())
     }
 
+    /// `editMessageText` (HTML) of a text message; `keyboard: None` removes the buttons.
+    pub async fn edit_message_text(
+        &self,
+        chat_id: &ChatId,
+        message_id: i64,
+        text: &str,
+        keyboard: Option<&InlineKeyboardMarkup>,
+    ) -> Result<()> {
+        let mut body = json!({
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": text,
+            "parse_mode": "HTML",
+            "disable_web_page_preview": true,
+        });
+        if let Some(keyboard) = keyboard {
+            body["reply_markup"] = json!(keyboard);
+        }
+        let _: Value = self.call_json("editMessageText", &body, None).await?;
+        Ok(())
+    }
+
     /// `answerCallbackQuery`: stops the button's spinner, optionally with a toast.
     pub async fn answer_callback_query(
         &self,
