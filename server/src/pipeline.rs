@@ -49,6 +49,7 @@ impl Pipeline {
         metrics: Vec<MetricDef>,
         state_dir: &Path,
         default_base_url: &str,
+        instance: &str,
     ) -> anyhow::Result<Self> {
         let store = crate::state::open(&state_path(state_dir))
             .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
@@ -109,7 +110,8 @@ impl Pipeline {
             alerting,
             links,
             telegram.clone(),
-        ));
+        )
+        .with_claimant(instance));
         Ok(Self {
             store,
             checker,

@@ -135,6 +135,7 @@ fn tick_to_last_alert(label: &str, source_toml: &str) -> i64 {
                 metrics.clone(),
                 state.path(),
                 "http://vigil.test",
+                "alerting bench",
             )
             .expect("pipeline");
             // Steady state: the previous bucket was checked on the previous tick

@@ -121,6 +121,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         catalogue.metrics().to_vec(),
         &state_dir,
         "http://127.0.0.1:3000",
+        &format!("vigil check (pid {})", std::process::id()),
     )?;
     runtime.block_on(async {
         if let Some(client) = &pipeline.telegram {

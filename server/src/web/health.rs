@@ -36,7 +36,7 @@ pub struct HealthState {
     /// When this process's scheduler last checked successfully.
     pub pulse: Arc<Pulse>,
     /// Whether this instance runs the checks (`vigil_leader`).
-    pub leader: bool,
+    pub leadership: Arc<crate::scheduler::Leadership>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +50,11 @@ struct Readiness {
     /// Unix seconds the last check started, if any ran.
     last_check: Option<i64>,
     last_check_ok: Option<bool>,
+    /// The instance holding the leader lease (it runs the checks), if any.
+    leader: Option<String>,
+    /// This instance's name in the lease, and whether it leads.
+    instance: String,
+    leading: bool,
     /// Why not ready, when not.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -67,12 +72,19 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     let now = crate::times::unix_now();
     let newest = watermark(&state.source).await;
     let last = state.store.call(|store| store.last_check()).await;
+    let leader = state
+        .store
+        .call(|store| store.lease_holder(crate::scheduler::leadership::SCHEDULER_LEASE))
+        .await;
     let mut readiness = Readiness {
         ready: true,
         source: shown_source(&state.source),
         newest_event: None,
         last_check: None,
         last_check_ok: None,
+        leader: leader.ok().flatten().map(|lease| lease.holder),
+        instance: state.leadership.holder().to_string(),
+        leading: state.leadership.is_leader(),
         error: None,
     };
     match newest {
@@ -159,7 +171,7 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
         "vigil_leader",
         "gauge",
         "Whether this instance runs the scheduled checks.",
-        &[("", f64::from(u8::from(state.leader)))],
+        &[("", f64::from(u8::from(state.leadership.is_leader())))],
     );
     if let Some(at) = state.pulse.last_success() {
         metric(
