@@ -7,7 +7,8 @@
 //! - one trait per concern, in a file of its own with the types it speaks:
 //!   [`AlertLog`] (alerts, events, series state), [`Outbox`] (notifications,
 //!   message groups), [`Silences`], [`Checks`] (check runs, latest
-//!   evaluations, source availability), [`Labels`], [`DetectorSettings`];
+//!   evaluations, source availability), [`Labels`], [`DetectorSettings`],
+//!   [`Leases`] (a role such as the leader, held by one instance at a time);
 //! - [`StateStore`], every concern together, implemented by
 //!   [`sqlite::SqliteState`] (the schema, its migrations and the connection
 //!   policy are in [`sqlite`]);
@@ -27,10 +28,13 @@
 pub mod alerts;
 pub mod checks;
 pub mod labels;
+pub mod leases;
 pub mod outbox;
 pub mod settings;
 pub mod silences;
 pub mod sqlite;
+#[cfg(test)]
+mod store_tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,6 +45,7 @@ pub use alerts::{
 };
 pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
+pub use leases::{LeaseHolder, Leases};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
@@ -49,7 +54,9 @@ pub use sqlite::SqliteState;
 /// The concern traits, for calling them on a concrete store (`SqliteState` in
 /// tests): `use crate::state::prelude::*;`. A `dyn StateStore` needs no import.
 pub mod prelude {
-    pub use super::{AlertLog, Checks, DetectorSettings, Labels, Outbox, Silences, StateStore};
+    pub use super::{
+        AlertLog, Checks, DetectorSettings, Labels, Leases, Outbox, Silences, StateStore,
+    };
 }
 
 /// File name of the state database inside the data directory.
@@ -69,12 +76,12 @@ pub fn open(path: &Path) -> Result<Box<dyn StateStore>, AlertError> {
 
 /// Every concern of the state, in one store.
 pub trait StateStore:
-    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Send
+    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Send
 {
 }
 
 impl<T> StateStore for T where
-    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Send
+    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Send
 {
 }
 

@@ -10,6 +10,7 @@
 mod alerts;
 mod checks;
 mod labels;
+mod leases;
 mod outbox;
 pub mod schema;
 mod settings;
@@ -33,6 +34,9 @@ macro_rules! abandoned {
     };
 }
 pub(crate) use abandoned;
+
+/// SQLite's clock as unix seconds: what lease and claim expiry are judged by.
+const DB_NOW: &str = "CAST(strftime('%s', 'now') AS INTEGER)";
 
 /// The state file, open.
 pub struct SqliteState {

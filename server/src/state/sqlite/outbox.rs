@@ -2,8 +2,9 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{redact, sql, SqliteState};
+use super::{redact, sql, SqliteState, DB_NOW};
 use crate::alerts::AlertId;
+use crate::state::leases::ttl_i64;
 use crate::state::{
     AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
 };
@@ -56,6 +57,24 @@ impl Outbox for SqliteState {
         Ok(items)
     }
 
+    fn claim(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError> {
+        let changed = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE outbox SET claimed_by = ?2, claim_expires_at = {DB_NOW} + ?3
+                     WHERE id = ?1 AND sent_at IS NULL
+                       AND (claimed_by IS NULL OR claimed_by = ?2 OR claim_expires_at <= {DB_NOW})"
+                ),
+                params![id, holder, ttl_i64(ttl_secs)],
+            )
+            .map_err(sql("claim"))?;
+        if changed == 0 && !self.outbox_exists(id)? {
+            return Err(AlertError::UnknownOutboxItem(id));
+        }
+        Ok(changed == 1)
+    }
+
     fn mark_sent(&mut self, id: i64, now: i64, sent: SentMessage) -> Result<(), AlertError> {
         let changed = self
             .conn
@@ -76,7 +95,8 @@ impl Outbox for SqliteState {
         let changed = self
             .conn
             .execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                        claimed_by = NULL, claim_expires_at = NULL
                  WHERE id = ?1 AND sent_at IS NULL",
                 params![id, error, retry_at],
             )
