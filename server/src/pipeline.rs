@@ -103,15 +103,17 @@ impl Pipeline {
             alerting: alerting.clone(),
             store: store.clone(),
         });
-        let deliverer = Arc::new(Deliverer::new(
-            store.clone(),
-            source,
-            metrics,
-            alerting,
-            links,
-            telegram.clone(),
-        )
-        .with_claimant(instance));
+        let deliverer = Arc::new(
+            Deliverer::new(
+                store.clone(),
+                source,
+                metrics,
+                alerting,
+                links,
+                telegram.clone(),
+            )
+            .with_claimant(instance),
+        );
         Ok(Self {
             store,
             checker,

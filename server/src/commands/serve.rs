@@ -108,7 +108,7 @@ async fn serve(
     let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
     let leadership = Arc::new(Leadership::new(
         leadership::default_holder(addr.port()),
-        Duration::from_secs(leadership::DEFAULT_LEASE_SECONDS),
+        Duration::from_secs(config.alerting.schedule.leader_lease_secs),
     ));
     let pipeline = Pipeline::build(
         &config,
@@ -150,7 +150,8 @@ async fn serve(
                 let (source, sim) = (Arc::clone(&source), sim.clone());
                 async move {
                     let forever = std::future::pending();
-                    if let Err(error) = simulator::run_live(&source, &sim, LIVE_TICK, forever).await {
+                    if let Err(error) = simulator::run_live(&source, &sim, LIVE_TICK, forever).await
+                    {
                         tracing::error!(%error, "live simulator stopped");
                     }
                 }

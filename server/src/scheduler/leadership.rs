@@ -21,9 +21,6 @@ use crate::state::State;
 
 /// The lease's name in the store.
 pub const SCHEDULER_LEASE: &str = "scheduler";
-/// Default lease lifetime: a dead leader is replaced within about this long
-/// plus a third of it.
-pub const DEFAULT_LEASE_SECONDS: u64 = 30;
 
 /// This process's view of the lease.
 pub struct Leadership {
@@ -201,7 +198,9 @@ pub async fn keep_lease(
             .await
         {
             Ok(()) => tracing::info!("leader lease released"),
-            Err(error) => tracing::warn!(%error, "cannot release the leader lease; it runs out by itself"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot release the leader lease; it runs out by itself")
+            }
         }
     }
 }
@@ -213,7 +212,10 @@ mod tests {
     #[test]
     fn leadership_lasts_the_lease_minus_its_margin_from_the_ask() {
         let leadership = Leadership::new("a:1", Duration::from_secs(30));
-        assert!(!leadership.is_leader(), "nobody leads before the lease is held");
+        assert!(
+            !leadership.is_leader(),
+            "nobody leads before the lease is held"
+        );
         leadership.record(Instant::now(), true);
         assert!(leadership.is_leader());
         // Asked 26 s ago: 30 s minus the 5 s margin has run out.

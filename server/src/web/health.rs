@@ -141,6 +141,7 @@ fn shown_source(source: &Source) -> String {
 struct StoreFigures {
     checks: (u64, u64),
     last: Option<CheckRecord>,
+    last_checked_bucket: Option<i64>,
     alerts: (u64, u64),
     outbox: (u64, u64, u64),
 }
@@ -155,6 +156,7 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
             Ok(StoreFigures {
                 checks: store.check_counts()?,
                 last: store.last_check()?,
+                last_checked_bucket: store.last_checked_bucket()?,
                 alerts: store.alert_counts()?,
                 outbox: store.outbox_counts()?,
             })
@@ -252,6 +254,14 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
                     "gauge",
                     "Whether the last check could read the source.",
                     &[("", f64::from(u8::from(last.ok)))],
+                );
+            }
+            if let Some(bucket) = f.last_checked_bucket {
+                metric(
+                    "vigil_last_checked_bucket_timestamp_seconds",
+                    "gauge",
+                    "Start of the newest bucket checked (by any instance sharing this state).",
+                    &[("", bucket as f64)],
                 );
             }
             metric(
