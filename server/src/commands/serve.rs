@@ -149,6 +149,12 @@ async fn serve(
             move || {
                 let (source, sim) = (Arc::clone(&source), sim.clone());
                 async move {
+                    // An instance that was not leader at start has not
+                    // written the history (in case the store is still empty).
+                    let now = crate::times::unix_now();
+                    if let Err(error) = simulator::fill_history(&source, &sim, now).await {
+                        tracing::error!(%error, "writing the simulator's history");
+                    }
                     let forever = std::future::pending();
                     if let Err(error) = simulator::run_live(&source, &sim, LIVE_TICK, forever).await
                     {

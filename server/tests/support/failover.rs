@@ -20,6 +20,7 @@ const BUCKET: i64 = 900;
 const GRACE: i64 = 120;
 
 /// What one run is made of.
+#[derive(Clone)]
 pub struct Scenario {
     /// Simulated days in the store, and hours of them the instances catch up.
     pub days: u32,
@@ -398,4 +399,70 @@ pub fn up_to(
     cutoff: i64,
 ) -> BTreeSet<(String, String, i64)> {
     alerts.iter().filter(|a| a.2 <= cutoff).cloned().collect()
+}
+
+/// Runs `scenario` and, on a copy of the same events, the same catch-up
+/// without a kill by one instance on its own SQLite state, and asserts that
+/// the killed run lost nothing: the same alerts, every notification
+/// delivered, at most one message twice per kill, one leader at the end.
+/// Returns (uninterrupted, killed).
+pub fn assert_loses_nothing(scenario: &Scenario) -> (Outcome, Outcome) {
+    let uninterrupted = Scenario {
+        kills: 0,
+        state_toml: String::new(),
+        ..scenario.clone()
+    };
+    let events = Store::simulate(&uninterrupted);
+    let seed_at = events.seed_bucket(scenario);
+    let deadline = Duration::from_secs(900);
+    let reference = run(
+        &events.copy_for(&uninterrupted, seed_at),
+        &uninterrupted,
+        deadline,
+    );
+    let killed = run(&events.copy_for(scenario, seed_at), scenario, deadline);
+    eprintln!(
+        "uninterrupted: {}\nkilled: {}",
+        reference.summary(),
+        killed.summary()
+    );
+
+    // Later buckets hold events each run's leader appended live.
+    let cutoff = events.simulated_to;
+    let expected = up_to(&reference.alerts, cutoff);
+    assert!(!expected.is_empty(), "the catch-up opens alerts");
+    assert_eq!(
+        up_to(&killed.alerts, cutoff),
+        expected,
+        "the same alerts, none lost, none twice"
+    );
+    assert!(
+        killed.kills_during_check >= scenario.kills.min(3),
+        "the kills landed while the leader was checking: {}",
+        killed.kills_during_check
+    );
+    assert_eq!(
+        (killed.pending, killed.failed),
+        (0.0, 0.0),
+        "every notification delivered"
+    );
+    assert_eq!(reference.duplicates(), 0, "{:?}", reference.sent);
+    assert!(
+        killed.duplicates() <= killed.kills_during_check,
+        "at most one message per kill twice: {} for {} kills",
+        killed.duplicates(),
+        killed.kills_during_check
+    );
+    assert!(killed.readyz_leader.is_some(), "/readyz names the leader");
+    assert_eq!(
+        killed
+            .metrics_leader_flags
+            .iter()
+            .filter(|flag| **flag == 1.0)
+            .count(),
+        1,
+        "exactly one instance says vigil_leader 1: {:?}",
+        killed.metrics_leader_flags
+    );
+    (reference, killed)
 }
