@@ -30,6 +30,7 @@ pub mod checks;
 pub mod labels;
 pub mod leases;
 pub mod outbox;
+pub mod postgres;
 pub(crate) mod records;
 pub mod settings;
 pub mod silences;
