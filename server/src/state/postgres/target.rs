@@ -12,7 +12,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A PostgreSQL database to keep the state in.
 #[derive(Clone)]
 pub struct PostgresTarget {
-    config: postgres::Config,
+    /// Boxed: it is large, and a [`crate::state::StateLocation`] holds it.
+    config: Box<postgres::Config>,
     /// `host:port/db` (as user): what messages name.
     shown: String,
 }
@@ -44,7 +45,10 @@ impl PostgresTarget {
             .keepalives_idle(Duration::from_secs(30))
             .application_name("vigil");
         let shown = shown(&config);
-        Ok(Self { config, shown })
+        Ok(Self {
+            config: Box::new(config),
+            shown,
+        })
     }
 
     /// `host:port/db`, for messages.
@@ -54,6 +58,13 @@ impl PostgresTarget {
 
     pub(super) fn config(&self) -> &postgres::Config {
         &self.config
+    }
+}
+
+/// Two targets are the same database, user and password.
+impl PartialEq for PostgresTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.shown == other.shown && self.config.get_password() == other.config.get_password()
     }
 }
 
