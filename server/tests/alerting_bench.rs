@@ -83,6 +83,7 @@ fn config(source: &str, api_url: &str) -> Config {
         &SecretEnv {
             clickhouse_password: None,
             telegram_token: Some(TOKEN.to_string()),
+            ..SecretEnv::default()
         },
     )
     .expect("valid config")

@@ -17,19 +17,23 @@
 //!   database calls block).
 //!
 //! The rest of the server depends on the traits and the handle, never on
-//! rusqlite. A second implementation (PostgreSQL, so two vigil instances
-//! share state) is a sibling of [`sqlite`]: a type implementing the six
-//! concern traits (and so [`StateStore`]), with its own schema and
-//! migrations; [`open`], the one place that picks an implementation, then
-//! chooses it from the config, and every caller (the server's [`State`], the
-//! one-off commands) gets it from there. Every state change and the outbox row it causes
-//! must still commit together, and the outbox order must stay creation order.
+//! rusqlite or postgres. The second implementation, [`postgres::PostgresState`]
+//! (so several vigil instances share state), is a sibling of [`sqlite`] with
+//! its own schema and migrations; what both write alike (the lifecycle, the
+//! notices) is worked out once in `records`, and both run the same tests
+//! (`store_tests`). [`open`], the one place that picks an implementation,
+//! chooses it by [`StateLocation`] (from the config's `[state]`), and every
+//! caller (the server's [`State`], the one-off commands) gets it from there.
+//! Every state change and the outbox row it causes commit together, and the
+//! outbox order is creation order, on both.
 
 pub mod alerts;
 pub mod checks;
 pub mod labels;
 pub mod leases;
 pub mod outbox;
+pub mod postgres;
+pub(crate) mod records;
 pub mod settings;
 pub mod silences;
 pub mod sqlite;
@@ -47,6 +51,7 @@ pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
 pub use leases::{LeaseHolder, Leases};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
+pub use postgres::{PostgresState, PostgresTarget};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
 pub use sqlite::SqliteState;
@@ -67,11 +72,43 @@ pub fn state_path(data_dir: &Path) -> PathBuf {
     data_dir.join(STATE_FILE)
 }
 
-/// Opens the state at `path`: the one place that picks the implementation
-/// (SQLite, see [`SqliteState::open`]). One-off commands call the store
-/// directly; the server shares it as a [`State`].
-pub fn open(path: &Path) -> Result<Box<dyn StateStore>, AlertError> {
-    Ok(Box::new(SqliteState::open(path)?))
+/// Where the state lives: what [`open`] chooses the implementation by.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StateLocation {
+    /// The embedded default: a SQLite file (`<data dir>/vigil-state.sqlite`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database several vigil instances share (`[state] url`).
+    Postgres(PostgresTarget),
+}
+
+impl StateLocation {
+    /// True for a SQLite file not created yet: a one-off command that only
+    /// reads finds nothing there, and must not create it.
+    pub fn holds_nothing_yet(&self) -> bool {
+        match self {
+            StateLocation::Sqlite(path) => !path.exists(),
+            StateLocation::Postgres(_) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for StateLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            StateLocation::Postgres(target) => write!(f, "{target}"),
+        }
+    }
+}
+
+/// Opens the state at `location`: the one place that picks the
+/// implementation ([`SqliteState::open`], [`PostgresState::open`]). One-off
+/// commands call the store directly; the server shares it as a [`State`].
+pub fn open(location: &StateLocation) -> Result<Box<dyn StateStore>, AlertError> {
+    Ok(match location {
+        StateLocation::Sqlite(path) => Box::new(SqliteState::open(path)?),
+        StateLocation::Postgres(target) => Box::new(PostgresState::open(target)?),
+    })
 }
 
 /// Every concern of the state, in one store.
@@ -141,9 +178,9 @@ impl From<CallFailed> for SettingsError {
 }
 
 impl State {
-    /// Opens the state at `path` (see [`open`]) to share it.
-    pub fn open(path: &Path) -> Result<Self, AlertError> {
-        open(path).map(Self::new)
+    /// Opens the state at `location` (see [`open`]) to share it.
+    pub fn open(location: &StateLocation) -> Result<Self, AlertError> {
+        open(location).map(Self::new)
     }
 
     /// Shares `store`.

@@ -59,24 +59,3 @@ impl Leases for SqliteState {
             .map_err(sql("lease holder"))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::state::{state_path, SqliteState};
-
-    /// Two handles on one file: two instances sharing the state.
-    fn two_instances() -> (tempfile::TempDir, SqliteState, SqliteState) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = state_path(dir.path());
-        let a = SqliteState::open(&path).expect("open a");
-        let b = SqliteState::open(&path).expect("open b");
-        (dir, a, b)
-    }
-
-    #[test]
-    fn sqlite_leases_and_claims_are_shared_between_handles() {
-        let (_dir, mut a, mut b) = two_instances();
-        crate::state::store_tests::leases::one_leader_at_a_time(&mut a, &mut b);
-        crate::state::store_tests::leases::an_outbox_item_is_claimed_by_one_sender(&mut a, &mut b);
-    }
-}

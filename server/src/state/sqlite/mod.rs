@@ -12,17 +12,17 @@ mod checks;
 mod labels;
 mod leases;
 mod outbox;
+mod rows;
 pub mod schema;
 mod settings;
 mod silences;
 #[cfg(test)]
-mod store_tests;
+mod tests;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::metrics::model::SliceKey;
 use crate::state::AlertError;
 
 /// An outbox row Telegram refused for good (done, no message, a reason):
@@ -115,44 +115,4 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
         context,
         error: error.into(),
     }
-}
-
-fn slice_parts(slice: Option<&SliceKey>) -> (bool, &str, &str) {
-    match slice {
-        Some(s) => (true, s.dimension.as_str(), s.value.as_str()),
-        None => (false, "", ""),
-    }
-}
-
-fn slice_from(dimension: Option<String>, value: Option<String>) -> Option<SliceKey> {
-    match (dimension, value) {
-        (Some(dimension), Some(value)) => Some(SliceKey { dimension, value }),
-        _ => None,
-    }
-}
-
-/// Removes a Telegram bot token (`/bot<id>:<secret>/`) from an error text
-/// before it is stored: reqwest errors carry the request URL.
-fn redact(error: &str) -> String {
-    let mut out = String::with_capacity(error.len());
-    let mut rest = error;
-    while let Some(at) = rest.find("bot") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '_' || c == '-'))
-            .unwrap_or(tail.len());
-        let candidate = &tail[..end];
-        let looks_like_token = candidate.split_once(':').is_some_and(|(id, secret)| {
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 10
-        });
-        if looks_like_token {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(candidate);
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
 }

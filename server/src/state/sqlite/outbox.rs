@@ -2,9 +2,10 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{redact, sql, SqliteState, DB_NOW};
+use super::{sql, SqliteState, DB_NOW};
 use crate::alerts::AlertId;
 use crate::state::leases::ttl_i64;
+use crate::state::records::{due_items, parse_payload, payload_json, redact_token};
 use crate::state::{
     AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
 };
@@ -33,28 +34,7 @@ impl Outbox for SqliteState {
                 ))
             })
             .map_err(sql("due"))?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (id, alert_id, payload, created_at, attempts, next_attempt_at, last_error) =
-                row.map_err(sql("due row"))?;
-            if next_attempt_at > now {
-                break;
-            }
-            let payload = serde_json::from_str(&payload).map_err(|e| AlertError::Corrupt {
-                what: "outbox payload",
-                reason: e.to_string(),
-            })?;
-            items.push(OutboxItem {
-                id,
-                alert_id: alert_id as AlertId,
-                payload,
-                created_at,
-                attempts: attempts.clamp(0, u32::MAX as i64) as u32,
-                next_attempt_at,
-                last_error,
-            });
-        }
-        Ok(items)
+        due_items(rows.map(|row| row.map_err(sql("due row"))), now)
     }
 
     fn claim(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError> {
@@ -91,7 +71,7 @@ impl Outbox for SqliteState {
     }
 
     fn mark_failed(&mut self, id: i64, error: &str, retry_at: i64) -> Result<(), AlertError> {
-        let error = redact(error);
+        let error = redact_token(error);
         let changed = self
             .conn
             .execute(
@@ -114,7 +94,7 @@ impl Outbox for SqliteState {
         now: i64,
         note: Option<&str>,
     ) -> Result<(), AlertError> {
-        let note = note.map(redact);
+        let note = note.map(redact_token);
         let changed = self
             .conn
             .execute(
@@ -169,11 +149,7 @@ impl Outbox for SqliteState {
             .map_err(sql("message group row"))?;
         let mut group = Vec::new();
         for payload in payloads {
-            let payload: NotificationPayload =
-                serde_json::from_str(&payload).map_err(|e| AlertError::Corrupt {
-                    what: "outbox payload",
-                    reason: e.to_string(),
-                })?;
+            let payload = parse_payload(&payload)?;
             if let Some(record) = self.alert(payload.alert_id)? {
                 group.push((payload, record));
             }
@@ -213,10 +189,7 @@ pub(super) fn enqueue(
     payload: NotificationPayload,
     now: i64,
 ) -> Result<OutboxItem, AlertError> {
-    let json = serde_json::to_string(&payload).map_err(|e| AlertError::Corrupt {
-        what: "outbox payload",
-        reason: e.to_string(),
-    })?;
+    let json = payload_json(&payload)?;
     tx.execute(
         "INSERT INTO outbox (alert_id, kind, payload, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",

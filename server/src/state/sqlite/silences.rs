@@ -3,8 +3,9 @@
 use rusqlite::{params, Connection};
 
 use super::alerts::insert_event;
-use super::{slice_from, sql, SqliteState};
+use super::{sql, SqliteState};
 use crate::alerts::{AlertId, Silence, SilenceScope};
+use crate::state::records::{slice_from, NewEvent};
 use crate::state::{AlertError, AlertLog, Silences};
 
 impl Silences for SqliteState {
@@ -64,15 +65,10 @@ impl Silences for SqliteState {
             slice: alert.slice,
         };
         let silence = self.silence(scope, until, actor, now)?;
+        let details = format!("mute until {until} (silence {})", silence.id);
         insert_event(
             &self.conn,
-            alert_id,
-            now,
-            None,
-            "button",
-            &format!("mute until {until} (silence {})", silence.id),
-            Some(actor),
-            false,
+            &NewEvent::action(alert_id, now, "button", &details, actor),
         )?;
         Ok(silence)
     }

@@ -1,11 +1,13 @@
-//! Leases and outbox claims between two instances sharing one state.
+//! Leases and outbox claims between two instances (two handles) on one state.
 
-use crate::state::{AlertError, StateStore};
+use super::Backend;
+use crate::state::AlertError;
 
 const LEADER: &str = "leader";
 
 /// One holder at a time; renewing, releasing and expiry hand the lease over.
-pub fn one_leader_at_a_time(a: &mut dyn StateStore, b: &mut dyn StateStore) {
+pub fn one_leader_at_a_time(backend: &dyn Backend) {
+    let (mut a, mut b) = (backend.open(), backend.open());
     assert_eq!(b.lease_holder(LEADER).unwrap(), None, "nobody holds it yet");
     assert!(
         a.acquire_lease(LEADER, "a", 60).unwrap(),
@@ -47,7 +49,8 @@ pub fn one_leader_at_a_time(a: &mut dyn StateStore, b: &mut dyn StateStore) {
 }
 
 /// Two senders never both get an item; a failure or a dead sender frees it.
-pub fn an_outbox_item_is_claimed_by_one_sender(a: &mut dyn StateStore, b: &mut dyn StateStore) {
+pub fn an_outbox_item_is_claimed_by_one_sender(backend: &dyn Backend) {
+    let (mut a, mut b) = (backend.open(), backend.open());
     let now = 1_763_900_000;
     let item = a
         .source_unavailable("connection refused", now)
