@@ -11,6 +11,8 @@ mod cli;
 mod failover;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
+#[path = "support/postgres.rs"]
+mod postgres;
 #[path = "support/serve.rs"]
 mod serve;
 
@@ -21,6 +23,21 @@ fn killing_the_leader_mid_check_loses_no_alert_sqlite_state() {
     // Two processes on one SQLite state file: the same lease and claims as
     // PostgreSQL, on one machine.
     assert_loses_nothing(&small(4, ""));
+}
+
+#[test]
+fn killing_the_leader_mid_check_loses_no_alert_postgres_state() {
+    let Some(server) =
+        postgres::server("killing_the_leader_mid_check_loses_no_alert_postgres_state")
+    else {
+        return;
+    };
+    let url = server.database().replacen(
+        "postgres://vigil@",
+        &format!("postgres://vigil:{}@", postgres::TEST_PASSWORD),
+        1,
+    );
+    assert_loses_nothing(&small(4, &format!("[state]\nurl = \"{url}\"\n")));
 }
 
 /// Three days of 300 users, 30 hours caught up, a 3-second lease.

@@ -110,14 +110,18 @@ async fn serve(
         leadership::default_holder(addr.port()),
         Duration::from_secs(config.alerting.schedule.leader_lease_secs),
     ));
-    let pipeline = Pipeline::build(
-        &config,
-        Arc::clone(&source),
-        catalogue.metrics().to_vec(),
-        &state_dir,
-        &format!("http://{addr}"),
-        leadership.holder(),
-    )?;
+    // Opening the state blocks (PostgreSQL's client runs its own runtime,
+    // which must not start on an async worker).
+    let pipeline = tokio::task::block_in_place(|| {
+        Pipeline::build(
+            &config,
+            Arc::clone(&source),
+            catalogue.metrics().to_vec(),
+            &state_dir,
+            &format!("http://{addr}"),
+            leadership.holder(),
+        )
+    })?;
     // Knowing at once whether this instance leads decides who writes the
     // simulator's history: the leader, before its first check reads it.
     leadership::renew(&leadership, &pipeline.store).await;
