@@ -18,6 +18,9 @@
 
 mod alerts;
 mod checks;
+pub mod copy;
+#[cfg(test)]
+mod copy_tests;
 mod labels;
 mod leases;
 mod outbox;

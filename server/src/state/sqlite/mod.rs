@@ -91,6 +91,23 @@ impl SqliteState {
     }
 }
 
+impl SqliteState {
+    /// Every row of `table`, the given (quoted) columns as stored: what
+    /// `vigil state migrate` copies.
+    pub(crate) fn raw_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+    ) -> rusqlite::Result<Vec<Vec<rusqlite::types::Value>>> {
+        let mut statement = self
+            .conn
+            .prepare(&format!("SELECT {} FROM {table}", columns.join(", ")))?;
+        let rows =
+            statement.query_map([], |row| (0..columns.len()).map(|i| row.get(i)).collect())?;
+        rows.collect()
+    }
+}
+
 impl From<rusqlite::Error> for crate::state::DatabaseError {
     fn from(error: rusqlite::Error) -> Self {
         Self::new(error)
