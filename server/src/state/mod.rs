@@ -39,6 +39,7 @@ pub mod silences;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod store_tests;
+pub(crate) mod stored_row;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -9,13 +9,13 @@ use detect::Ensemble;
 
 use crate::alerts::{
     self, is_muted, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Silence,
-    Step,
+    SilenceScope, Step,
 };
 use crate::evaluation::{AlertContext, Evaluation};
 use crate::metrics::model::SliceKey;
 use crate::state::{
-    AlertError, LabelError, LabelKind, NotificationPayload, OutboxItem, SettingChange,
-    SettingsError, SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
+    AlertError, AlertLog, LabelError, LabelKind, NotificationPayload, OutboxItem, SettingChange,
+    SettingsError, Silences, SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
 };
 
 /// The row operations the lifecycle and the notices need, inside one
@@ -256,6 +256,50 @@ impl Notice {
     }
 }
 
+/// The notice methods of [`crate::state::Checks`], the same on every store
+/// that is [`Transact`]: expands inside `impl Checks for ...`.
+macro_rules! notice_methods {
+    () => {
+        fn source_unavailable(
+            &mut self,
+            reason: &str,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{open_notice, Notice};
+            open_notice(self, &Notice::source(), reason, now)
+        }
+
+        fn source_available(
+            &mut self,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{resolve_notice, Notice};
+            resolve_notice(self, &Notice::source(), "the source answers again", now)
+        }
+
+        fn data_stale(
+            &mut self,
+            table: &str,
+            reason: &str,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{open_notice, Notice};
+            open_notice(self, &Notice::stale(table), reason, now)
+        }
+
+        fn data_fresh(
+            &mut self,
+            table: &str,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{resolve_notice, Notice};
+            let reason = format!("{table} receives events again");
+            resolve_notice(self, &Notice::stale(table), &reason, now)
+        }
+    };
+}
+pub(crate) use notice_methods;
+
 /// Opens `notice`'s alert unless it is already open.
 pub(crate) fn open_notice(
     store: &mut impl Transact,
@@ -350,6 +394,52 @@ fn record_notice(
         notice: Some(reason.to_string()),
     };
     rows.enqueue(payload, now).map(Some)
+}
+
+/// [`Silences::silence_alert`] on any store: mutes the alert's series and
+/// records the button press in its history.
+pub(crate) fn silence_alert(
+    store: &mut (impl Silences + AlertLog),
+    alert_id: AlertId,
+    until: i64,
+    actor: &str,
+    now: i64,
+) -> Result<Silence, AlertError> {
+    let alert = store
+        .alert(alert_id)?
+        .ok_or(AlertError::UnknownAlert(alert_id))?;
+    let scope = SilenceScope::Slice {
+        metric: alert.metric,
+        slice: alert.slice,
+    };
+    let silence = store.silence(scope, until, actor, now)?;
+    let details = format!("mute until {until} (silence {})", silence.id);
+    store.record_button(alert_id, &details, actor, now)?;
+    Ok(silence)
+}
+
+/// [`Silences::sync_configured_silences`] on any store, given every silence
+/// it holds (`existing`).
+pub(crate) fn sync_configured_silences(
+    store: &mut impl Silences,
+    existing: &[Silence],
+    silences: &[(SilenceScope, i64, i64)],
+    now: i64,
+) -> Result<usize, AlertError> {
+    let mut added = 0;
+    for (scope, from, until) in silences {
+        let present = existing.iter().any(|s| {
+            s.created_by == "config"
+                && &s.scope == scope
+                && s.created_at == *from
+                && s.until == *until
+        });
+        if !present && *until > now {
+            store.silence(scope.clone(), *until, "config", *from)?;
+            added += 1;
+        }
+    }
+    Ok(added)
 }
 
 /// A stored outbox payload.

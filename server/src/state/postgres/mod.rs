@@ -164,6 +164,8 @@ impl Drop for Connection {
     }
 }
 
+crate::state::stored_row::stored_row!(postgres::Row, postgres::Error, try_get);
+
 impl From<postgres::Error> for crate::state::DatabaseError {
     fn from(error: postgres::Error) -> Self {
         Self::new(error)

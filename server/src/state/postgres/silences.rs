@@ -2,11 +2,10 @@
 
 use postgres::GenericClient;
 
-use super::alerts::insert_event;
 use super::{sql, PostgresState};
 use crate::alerts::{AlertId, Silence, SilenceScope};
-use crate::state::records::{slice_from, NewEvent};
-use crate::state::{AlertError, AlertLog, Silences};
+use crate::state::records::{self, slice_from};
+use crate::state::{AlertError, Silences};
 
 impl Silences for PostgresState {
     fn silence(
@@ -60,22 +59,7 @@ impl Silences for PostgresState {
         actor: &str,
         now: i64,
     ) -> Result<Silence, AlertError> {
-        let alert = self
-            .alert(alert_id)?
-            .ok_or(AlertError::UnknownAlert(alert_id))?;
-        let scope = SilenceScope::Slice {
-            metric: alert.metric,
-            slice: alert.slice,
-        };
-        let silence = self.silence(scope, until, actor, now)?;
-        let details = format!("mute until {until} (silence {})", silence.id);
-        self.with_client(|client| {
-            insert_event(
-                client,
-                &NewEvent::action(alert_id, now, "button", &details, actor),
-            )
-        })?;
-        Ok(silence)
+        records::silence_alert(self, alert_id, until, actor, now)
     }
 
     fn sync_configured_silences(
@@ -84,20 +68,7 @@ impl Silences for PostgresState {
         now: i64,
     ) -> Result<usize, AlertError> {
         let existing = self.with_client(|client| query_silences(client, None))?;
-        let mut added = 0;
-        for (scope, from, until) in silences {
-            let present = existing.iter().any(|s| {
-                s.created_by == "config"
-                    && &s.scope == scope
-                    && s.created_at == *from
-                    && s.until == *until
-            });
-            if !present && *until > now {
-                self.silence(scope.clone(), *until, "config", *from)?;
-                added += 1;
-            }
-        }
-        Ok(added)
+        records::sync_configured_silences(self, &existing, silences, now)
     }
 
     fn end_silence(&mut self, id: i64, now: i64) -> Result<(), AlertError> {

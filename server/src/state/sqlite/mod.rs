@@ -108,6 +108,8 @@ impl SqliteState {
     }
 }
 
+crate::state::stored_row::stored_row!(rusqlite::Row<'_>, rusqlite::Error, get);
+
 impl From<rusqlite::Error> for crate::state::DatabaseError {
     fn from(error: rusqlite::Error) -> Self {
         Self::new(error)

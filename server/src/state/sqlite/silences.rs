@@ -2,11 +2,10 @@
 
 use rusqlite::{params, Connection};
 
-use super::alerts::insert_event;
 use super::{sql, SqliteState};
 use crate::alerts::{AlertId, Silence, SilenceScope};
-use crate::state::records::{slice_from, NewEvent};
-use crate::state::{AlertError, AlertLog, Silences};
+use crate::state::records::{self, slice_from};
+use crate::state::{AlertError, Silences};
 
 impl Silences for SqliteState {
     fn silence(
@@ -57,20 +56,7 @@ impl Silences for SqliteState {
         actor: &str,
         now: i64,
     ) -> Result<Silence, AlertError> {
-        let alert = self
-            .alert(alert_id)?
-            .ok_or(AlertError::UnknownAlert(alert_id))?;
-        let scope = SilenceScope::Slice {
-            metric: alert.metric,
-            slice: alert.slice,
-        };
-        let silence = self.silence(scope, until, actor, now)?;
-        let details = format!("mute until {until} (silence {})", silence.id);
-        insert_event(
-            &self.conn,
-            &NewEvent::action(alert_id, now, "button", &details, actor),
-        )?;
-        Ok(silence)
+        records::silence_alert(self, alert_id, until, actor, now)
     }
 
     fn sync_configured_silences(
@@ -79,20 +65,7 @@ impl Silences for SqliteState {
         now: i64,
     ) -> Result<usize, AlertError> {
         let existing = query_silences(&self.conn, None)?;
-        let mut added = 0;
-        for (scope, from, until) in silences {
-            let present = existing.iter().any(|s| {
-                s.created_by == "config"
-                    && &s.scope == scope
-                    && s.created_at == *from
-                    && s.until == *until
-            });
-            if !present && *until > now {
-                self.silence(scope.clone(), *until, "config", *from)?;
-                added += 1;
-            }
-        }
-        Ok(added)
+        records::sync_configured_silences(self, &existing, silences, now)
     }
 
     fn end_silence(&mut self, id: i64, now: i64) -> Result<(), AlertError> {
