@@ -14,8 +14,9 @@ use crate::alerts::{
 use crate::evaluation::{AlertContext, Evaluation};
 use crate::metrics::model::SliceKey;
 use crate::state::{
-    AlertError, AlertLog, LabelError, LabelKind, NotificationPayload, OutboxItem, SettingChange,
-    SettingsError, Silences, SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
+    AlertError, AlertLog, AlertRecord, DatabaseError, LabelError, LabelKind, NotificationPayload,
+    OutboxItem, SettingChange, SettingsError, Silences, SOURCE_METRIC, STALE_DIMENSION,
+    STALE_METRIC,
 };
 
 /// The row operations the lifecycle and the notices need, inside one
@@ -418,6 +419,34 @@ pub(crate) fn silence_alert(
     Ok(silence)
 }
 
+/// [`Silences::silence_alert`] and [`Silences::sync_configured_silences`],
+/// the same on every store: expands inside `impl Silences for ...`, given an
+/// expression reading every silence the store holds (`$all`, of `self`).
+macro_rules! silence_methods {
+    (|$store:ident| $all:expr) => {
+        fn silence_alert(
+            &mut self,
+            alert_id: $crate::alerts::AlertId,
+            until: i64,
+            actor: &str,
+            now: i64,
+        ) -> Result<$crate::alerts::Silence, $crate::state::AlertError> {
+            $crate::state::records::silence_alert(self, alert_id, until, actor, now)
+        }
+
+        fn sync_configured_silences(
+            &mut self,
+            silences: &[($crate::alerts::SilenceScope, i64, i64)],
+            now: i64,
+        ) -> Result<usize, $crate::state::AlertError> {
+            let $store = &*self;
+            let existing = $all?;
+            $crate::state::records::sync_configured_silences(self, &existing, silences, now)
+        }
+    };
+}
+pub(crate) use silence_methods;
+
 /// [`Silences::sync_configured_silences`] on any store, given every silence
 /// it holds (`existing`).
 pub(crate) fn sync_configured_silences(
@@ -440,6 +469,50 @@ pub(crate) fn sync_configured_silences(
         }
     }
     Ok(added)
+}
+
+/// The alerts a message announced, from its outbox payloads (in order):
+/// each payload with its alert as it is now.
+pub(crate) fn message_group(
+    store: &(impl AlertLog + ?Sized),
+    payloads: Vec<String>,
+) -> Result<Vec<(NotificationPayload, AlertRecord)>, AlertError> {
+    let mut group = Vec::new();
+    for payload in payloads {
+        let payload = parse_payload(&payload)?;
+        if let Some(record) = store.alert(payload.alert_id)? {
+            group.push((payload, record));
+        }
+    }
+    Ok(group)
+}
+
+/// The database's error, in an [`AlertError`] that says what was being done.
+pub(crate) fn sql<E: Into<DatabaseError>>(context: &'static str) -> impl FnOnce(E) -> AlertError {
+    move |error| AlertError::Sql {
+        context,
+        error: error.into(),
+    }
+}
+
+/// [`sql`] for the labels.
+pub(crate) fn label_sql<E: Into<DatabaseError>>(
+    context: &'static str,
+) -> impl FnOnce(E) -> LabelError {
+    move |error| LabelError::Sql {
+        context,
+        error: error.into(),
+    }
+}
+
+/// [`sql`] for the detector settings.
+pub(crate) fn settings_sql<E: Into<DatabaseError>>(
+    context: &'static str,
+) -> impl FnOnce(E) -> SettingsError {
+    move |error| SettingsError::Sql {
+        context,
+        error: error.into(),
+    }
 }
 
 /// A stored outbox payload.

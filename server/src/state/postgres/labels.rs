@@ -2,14 +2,8 @@
 
 use super::PostgresState;
 use crate::state::records::label_kind;
+use crate::state::records::label_sql as sql;
 use crate::state::{LabelError, LabelRecord, Labels, NewLabel};
-
-fn sql(context: &'static str) -> impl FnOnce(postgres::Error) -> LabelError {
-    move |error| LabelError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl Labels for PostgresState {
     fn add_label(

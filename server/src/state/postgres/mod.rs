@@ -172,9 +172,7 @@ impl From<postgres::Error> for crate::state::DatabaseError {
     }
 }
 
+/// [`crate::state::records::sql`] for this database's errors.
 fn sql(context: &'static str) -> impl FnOnce(postgres::Error) -> AlertError {
-    move |error| AlertError::Sql {
-        context,
-        error: error.into(),
-    }
+    crate::state::records::sql(context)
 }

@@ -3,7 +3,7 @@
 use postgres::GenericClient;
 
 use super::{sql, PostgresState};
-use crate::alerts::{AlertId, Silence, SilenceScope};
+use crate::alerts::{Silence, SilenceScope};
 use crate::state::records::{self, slice_from};
 use crate::state::{AlertError, Silences};
 
@@ -52,24 +52,7 @@ impl Silences for PostgresState {
         })
     }
 
-    fn silence_alert(
-        &mut self,
-        alert_id: AlertId,
-        until: i64,
-        actor: &str,
-        now: i64,
-    ) -> Result<Silence, AlertError> {
-        records::silence_alert(self, alert_id, until, actor, now)
-    }
-
-    fn sync_configured_silences(
-        &mut self,
-        silences: &[(SilenceScope, i64, i64)],
-        now: i64,
-    ) -> Result<usize, AlertError> {
-        let existing = self.with_client(|client| query_silences(client, None))?;
-        records::sync_configured_silences(self, &existing, silences, now)
-    }
+    records::silence_methods!(|store| store.with_client(|client| query_silences(client, None)));
 
     fn end_silence(&mut self, id: i64, now: i64) -> Result<(), AlertError> {
         let changed = self.execute(

@@ -4,15 +4,9 @@ use rusqlite::{params, OptionalExtension};
 
 use super::SqliteState;
 use crate::state::records::label_kind;
+use crate::state::records::label_sql as sql;
 use crate::state::{LabelError, Labels, NewLabel};
 use crate::state::{LabelKind, LabelRecord};
-
-fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
-    move |error| LabelError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl Labels for SqliteState {
     /// Stores a validated label.

@@ -129,9 +129,7 @@ fn connect(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// [`crate::state::records::sql`] for this database's errors.
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
-    move |error| AlertError::Sql {
-        context,
-        error: error.into(),
-    }
+    crate::state::records::sql(context)
 }

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection};
 
 use super::{sql, SqliteState};
-use crate::alerts::{AlertId, Silence, SilenceScope};
+use crate::alerts::{Silence, SilenceScope};
 use crate::state::records::{self, slice_from};
 use crate::state::{AlertError, Silences};
 
@@ -49,24 +49,7 @@ impl Silences for SqliteState {
         })
     }
 
-    fn silence_alert(
-        &mut self,
-        alert_id: AlertId,
-        until: i64,
-        actor: &str,
-        now: i64,
-    ) -> Result<Silence, AlertError> {
-        records::silence_alert(self, alert_id, until, actor, now)
-    }
-
-    fn sync_configured_silences(
-        &mut self,
-        silences: &[(SilenceScope, i64, i64)],
-        now: i64,
-    ) -> Result<usize, AlertError> {
-        let existing = query_silences(&self.conn, None)?;
-        records::sync_configured_silences(self, &existing, silences, now)
-    }
+    records::silence_methods!(|store| query_silences(&store.conn, None));
 
     fn end_silence(&mut self, id: i64, now: i64) -> Result<(), AlertError> {
         let changed = self
