@@ -14,9 +14,9 @@ use crate::alerts::{
 use crate::evaluation::{AlertContext, Evaluation};
 use crate::metrics::model::SliceKey;
 use crate::state::{
-    AlertError, AlertLog, AlertRecord, DatabaseError, LabelError, LabelKind, NotificationPayload,
-    OutboxItem, SettingChange, SettingsError, Silences, SOURCE_METRIC, STALE_DIMENSION,
-    STALE_METRIC,
+    AlertError, AlertLog, AlertRecord, DatabaseError, LabelError, LabelKind, LabelRecord, NewLabel,
+    NotificationPayload, OutboxItem, SettingChange, SettingsError, Silences, SOURCE_METRIC,
+    STALE_DIMENSION, STALE_METRIC,
 };
 
 /// The row operations the lifecycle and the notices need, inside one
@@ -515,6 +515,42 @@ pub(crate) fn settings_sql<E: Into<DatabaseError>>(
     }
 }
 
+/// A silence row as read: (id, scope kind, metric, slice, until, created_by,
+/// created_at, ended_at).
+pub(crate) type SilenceRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<SliceKey>,
+    i64,
+    String,
+    i64,
+    Option<i64>,
+);
+
+/// A stored silence; `None` (logged) for a row whose scope cannot be read:
+/// it must not silence everything.
+pub(crate) fn silence_from(row: SilenceRow) -> Option<Silence> {
+    let (id, kind, metric, slice, until, created_by, created_at, ended_at) = row;
+    let scope = match (kind.as_str(), metric) {
+        ("all", _) => SilenceScope::All,
+        ("metric", Some(metric)) => SilenceScope::Metric { metric },
+        ("slice", Some(metric)) => SilenceScope::Slice { metric, slice },
+        _ => {
+            tracing::warn!(silence_id = id, scope = %kind, "unreadable silence ignored");
+            return None;
+        }
+    };
+    Some(Silence {
+        id,
+        scope,
+        until,
+        created_by,
+        created_at,
+        ended_at,
+    })
+}
+
 /// A stored outbox payload.
 pub(crate) fn parse_payload(json: &str) -> Result<NotificationPayload, AlertError> {
     serde_json::from_str(json).map_err(|e| AlertError::Corrupt {
@@ -559,6 +595,21 @@ pub(crate) fn due_items(
         });
     }
     Ok(items)
+}
+
+/// The label just stored under `id`.
+pub(crate) fn label_record(id: i64, label: &NewLabel, created_by: &str, now: i64) -> LabelRecord {
+    tracing::info!(id, metric = %label.metric, kind = label.kind.as_str(), created_by, "label added");
+    LabelRecord {
+        id,
+        metric: label.metric.clone(),
+        from: label.from,
+        to: label.to,
+        kind: label.kind,
+        note: label.note.clone(),
+        created_by: created_by.to_string(),
+        created_at: now,
+    }
 }
 
 /// A stored label's kind.

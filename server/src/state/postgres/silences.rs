@@ -4,7 +4,7 @@ use postgres::GenericClient;
 
 use super::{sql, PostgresState};
 use crate::alerts::{Silence, SilenceScope};
-use crate::state::records::{self, slice_from};
+use crate::state::records::{self, silence_from, slice_from};
 use crate::state::{AlertError, Silences};
 
 impl Silences for PostgresState {
@@ -100,26 +100,7 @@ pub(super) fn query_silences(
                 r.try_get::<_, Option<i64>>(8)?,
             ))
         };
-        let (id, kind, metric, slice, until, created_by, created_at, ended_at) =
-            read().map_err(sql("silence row"))?;
-        let scope = match (kind.as_str(), metric) {
-            ("all", _) => SilenceScope::All,
-            ("metric", Some(metric)) => SilenceScope::Metric { metric },
-            ("slice", Some(metric)) => SilenceScope::Slice { metric, slice },
-            _ => {
-                // A row we cannot read must not silence everything: skip it.
-                tracing::warn!(silence_id = id, scope = %kind, "unreadable silence ignored");
-                continue;
-            }
-        };
-        silences.push(Silence {
-            id,
-            scope,
-            until,
-            created_by,
-            created_at,
-            ended_at,
-        });
+        silences.extend(silence_from(read().map_err(sql("silence row"))?));
     }
     Ok(silences)
 }

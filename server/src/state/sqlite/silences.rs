@@ -4,7 +4,7 @@ use rusqlite::{params, Connection};
 
 use super::{sql, SqliteState};
 use crate::alerts::{Silence, SilenceScope};
-use crate::state::records::{self, slice_from};
+use crate::state::records::{self, silence_from, slice_from};
 use crate::state::{AlertError, Silences};
 
 impl Silences for SqliteState {
@@ -101,27 +101,10 @@ pub(super) fn query_silences(
     for row in rows {
         let (id, kind, metric, dimension, value, until, created_by, created_at, ended_at) =
             row.map_err(sql("silence row"))?;
-        let scope = match (kind.as_str(), metric) {
-            ("all", _) => SilenceScope::All,
-            ("metric", Some(metric)) => SilenceScope::Metric { metric },
-            ("slice", Some(metric)) => SilenceScope::Slice {
-                metric,
-                slice: slice_from(dimension, value),
-            },
-            _ => {
-                // A row we cannot read must not silence everything: skip it.
-                tracing::warn!(silence_id = id, scope = %kind, "unreadable silence ignored");
-                continue;
-            }
-        };
-        silences.push(Silence {
-            id,
-            scope,
-            until,
-            created_by,
-            created_at,
-            ended_at,
-        });
+        let slice = slice_from(dimension, value);
+        silences.extend(silence_from((
+            id, kind, metric, slice, until, created_by, created_at, ended_at,
+        )));
     }
     Ok(silences)
 }
