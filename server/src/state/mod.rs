@@ -38,7 +38,8 @@ pub mod settings;
 pub mod silences;
 pub mod sqlite;
 #[cfg(test)]
-mod store_tests;
+pub(crate) mod store_tests;
+pub(crate) mod stored_row;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -9,13 +9,14 @@ use detect::Ensemble;
 
 use crate::alerts::{
     self, is_muted, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Silence,
-    Step,
+    SilenceScope, Step,
 };
 use crate::evaluation::{AlertContext, Evaluation};
 use crate::metrics::model::SliceKey;
 use crate::state::{
-    AlertError, LabelError, LabelKind, NotificationPayload, OutboxItem, SettingChange,
-    SettingsError, SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
+    AlertError, AlertLog, AlertRecord, DatabaseError, LabelError, LabelKind, LabelRecord, NewLabel,
+    NotificationPayload, OutboxItem, SettingChange, SettingsError, Silences, SOURCE_METRIC,
+    STALE_DIMENSION, STALE_METRIC,
 };
 
 /// The row operations the lifecycle and the notices need, inside one
@@ -256,6 +257,50 @@ impl Notice {
     }
 }
 
+/// The notice methods of [`crate::state::Checks`], the same on every store
+/// that is [`Transact`]: expands inside `impl Checks for ...`.
+macro_rules! notice_methods {
+    () => {
+        fn source_unavailable(
+            &mut self,
+            reason: &str,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{open_notice, Notice};
+            open_notice(self, &Notice::source(), reason, now)
+        }
+
+        fn source_available(
+            &mut self,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{resolve_notice, Notice};
+            resolve_notice(self, &Notice::source(), "the source answers again", now)
+        }
+
+        fn data_stale(
+            &mut self,
+            table: &str,
+            reason: &str,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{open_notice, Notice};
+            open_notice(self, &Notice::stale(table), reason, now)
+        }
+
+        fn data_fresh(
+            &mut self,
+            table: &str,
+            now: i64,
+        ) -> Result<Option<$crate::state::OutboxItem>, $crate::state::AlertError> {
+            use $crate::state::records::{resolve_notice, Notice};
+            let reason = format!("{table} receives events again");
+            resolve_notice(self, &Notice::stale(table), &reason, now)
+        }
+    };
+}
+pub(crate) use notice_methods;
+
 /// Opens `notice`'s alert unless it is already open.
 pub(crate) fn open_notice(
     store: &mut impl Transact,
@@ -352,6 +397,160 @@ fn record_notice(
     rows.enqueue(payload, now).map(Some)
 }
 
+/// [`Silences::silence_alert`] on any store: mutes the alert's series and
+/// records the button press in its history.
+pub(crate) fn silence_alert(
+    store: &mut (impl Silences + AlertLog),
+    alert_id: AlertId,
+    until: i64,
+    actor: &str,
+    now: i64,
+) -> Result<Silence, AlertError> {
+    let alert = store
+        .alert(alert_id)?
+        .ok_or(AlertError::UnknownAlert(alert_id))?;
+    let scope = SilenceScope::Slice {
+        metric: alert.metric,
+        slice: alert.slice,
+    };
+    let silence = store.silence(scope, until, actor, now)?;
+    let details = format!("mute until {until} (silence {})", silence.id);
+    store.record_button(alert_id, &details, actor, now)?;
+    Ok(silence)
+}
+
+/// [`Silences::silence_alert`] and [`Silences::sync_configured_silences`],
+/// the same on every store: expands inside `impl Silences for ...`, given an
+/// expression reading every silence the store holds (`$all`, of `self`).
+macro_rules! silence_methods {
+    (|$store:ident| $all:expr) => {
+        fn silence_alert(
+            &mut self,
+            alert_id: $crate::alerts::AlertId,
+            until: i64,
+            actor: &str,
+            now: i64,
+        ) -> Result<$crate::alerts::Silence, $crate::state::AlertError> {
+            $crate::state::records::silence_alert(self, alert_id, until, actor, now)
+        }
+
+        fn sync_configured_silences(
+            &mut self,
+            silences: &[($crate::alerts::SilenceScope, i64, i64)],
+            now: i64,
+        ) -> Result<usize, $crate::state::AlertError> {
+            let $store = &*self;
+            let existing = $all?;
+            $crate::state::records::sync_configured_silences(self, &existing, silences, now)
+        }
+    };
+}
+pub(crate) use silence_methods;
+
+/// [`Silences::sync_configured_silences`] on any store, given every silence
+/// it holds (`existing`).
+pub(crate) fn sync_configured_silences(
+    store: &mut impl Silences,
+    existing: &[Silence],
+    silences: &[(SilenceScope, i64, i64)],
+    now: i64,
+) -> Result<usize, AlertError> {
+    let mut added = 0;
+    for (scope, from, until) in silences {
+        let present = existing.iter().any(|s| {
+            s.created_by == "config"
+                && &s.scope == scope
+                && s.created_at == *from
+                && s.until == *until
+        });
+        if !present && *until > now {
+            store.silence(scope.clone(), *until, "config", *from)?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// The alerts a message announced, from its outbox payloads (in order):
+/// each payload with its alert as it is now.
+pub(crate) fn message_group(
+    store: &(impl AlertLog + ?Sized),
+    payloads: Vec<String>,
+) -> Result<Vec<(NotificationPayload, AlertRecord)>, AlertError> {
+    let mut group = Vec::new();
+    for payload in payloads {
+        let payload = parse_payload(&payload)?;
+        if let Some(record) = store.alert(payload.alert_id)? {
+            group.push((payload, record));
+        }
+    }
+    Ok(group)
+}
+
+/// The database's error, in an [`AlertError`] that says what was being done.
+pub(crate) fn sql<E: Into<DatabaseError>>(context: &'static str) -> impl FnOnce(E) -> AlertError {
+    move |error| AlertError::Sql {
+        context,
+        error: error.into(),
+    }
+}
+
+/// [`sql`] for the labels.
+pub(crate) fn label_sql<E: Into<DatabaseError>>(
+    context: &'static str,
+) -> impl FnOnce(E) -> LabelError {
+    move |error| LabelError::Sql {
+        context,
+        error: error.into(),
+    }
+}
+
+/// [`sql`] for the detector settings.
+pub(crate) fn settings_sql<E: Into<DatabaseError>>(
+    context: &'static str,
+) -> impl FnOnce(E) -> SettingsError {
+    move |error| SettingsError::Sql {
+        context,
+        error: error.into(),
+    }
+}
+
+/// A silence row as read: (id, scope kind, metric, slice, until, created_by,
+/// created_at, ended_at).
+pub(crate) type SilenceRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<SliceKey>,
+    i64,
+    String,
+    i64,
+    Option<i64>,
+);
+
+/// A stored silence; `None` (logged) for a row whose scope cannot be read:
+/// it must not silence everything.
+pub(crate) fn silence_from(row: SilenceRow) -> Option<Silence> {
+    let (id, kind, metric, slice, until, created_by, created_at, ended_at) = row;
+    let scope = match (kind.as_str(), metric) {
+        ("all", _) => SilenceScope::All,
+        ("metric", Some(metric)) => SilenceScope::Metric { metric },
+        ("slice", Some(metric)) => SilenceScope::Slice { metric, slice },
+        _ => {
+            tracing::warn!(silence_id = id, scope = %kind, "unreadable silence ignored");
+            return None;
+        }
+    };
+    Some(Silence {
+        id,
+        scope,
+        until,
+        created_by,
+        created_at,
+        ended_at,
+    })
+}
+
 /// A stored outbox payload.
 pub(crate) fn parse_payload(json: &str) -> Result<NotificationPayload, AlertError> {
     serde_json::from_str(json).map_err(|e| AlertError::Corrupt {
@@ -396,6 +595,21 @@ pub(crate) fn due_items(
         });
     }
     Ok(items)
+}
+
+/// The label just stored under `id`.
+pub(crate) fn label_record(id: i64, label: &NewLabel, created_by: &str, now: i64) -> LabelRecord {
+    tracing::info!(id, metric = %label.metric, kind = label.kind.as_str(), created_by, "label added");
+    LabelRecord {
+        id,
+        metric: label.metric.clone(),
+        from: label.from,
+        to: label.to,
+        kind: label.kind,
+        note: label.note.clone(),
+        created_by: created_by.to_string(),
+        created_at: now,
+    }
 }
 
 /// A stored label's kind.

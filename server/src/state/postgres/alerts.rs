@@ -1,13 +1,14 @@
 //! [`AlertLog`] on PostgreSQL: the `alerts`, `alert_events` and `alert_state`
 //! tables (the lifecycle itself is [`records::apply`], shared).
 
-use postgres::{GenericClient, Row};
+use postgres::GenericClient;
 
 use super::{sql, PostgresState};
 use crate::alerts::{AlertConfig, AlertId};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
-use crate::state::records::{self, slice_from, NewEvent};
+use crate::state::records::{self, NewEvent};
+use crate::state::stored_row::{alert_event, alert_record};
 use crate::state::{
     AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label, OutboxItem,
 };
@@ -75,7 +76,7 @@ impl AlertLog for PostgresState {
                 )
                 .map_err(sql("alert"))?;
             row.as_ref()
-                .map(alert_row)
+                .map(alert_record)
                 .transpose()
                 .map_err(sql("alert"))
         })
@@ -105,7 +106,7 @@ impl AlertLog for PostgresState {
                         &limit,
                     ],
                 )
-                .and_then(|rows| rows.iter().map(alert_row).collect())
+                .and_then(|rows| rows.iter().map(alert_record).collect())
                 .map_err(sql("history"))
         })
     }
@@ -120,17 +121,7 @@ impl AlertLog for PostgresState {
                 )
                 .map_err(sql("events"))?;
             rows.iter()
-                .map(|r| {
-                    Ok(AlertEvent {
-                        alert_id: r.try_get::<_, i64>(0)? as AlertId,
-                        at: r.try_get(1)?,
-                        bucket: r.try_get(2)?,
-                        kind: r.try_get(3)?,
-                        details: r.try_get(4)?,
-                        actor: r.try_get(5)?,
-                        muted: r.try_get(6)?,
-                    })
-                })
+                .map(alert_event)
                 .collect::<Result<_, postgres::Error>>()
                 .map_err(sql("events row"))
         })
@@ -183,33 +174,6 @@ const ALERT_COLUMNS: &str = "id, metric, slice_dimension, slice_value, started_a
         WHEN COUNT(*) FILTER (WHERE telegram_message_id IS NOT NULL) > 0 THEN 'sent' \
         ELSE 'logged' END \
       FROM outbox WHERE outbox.alert_id = alerts.id)";
-
-fn alert_row(r: &Row) -> Result<AlertRecord, postgres::Error> {
-    let state: String = r.try_get(12)?;
-    let label: Option<String> = r.try_get(14)?;
-    Ok(AlertRecord {
-        id: r.try_get::<_, i64>(0)? as AlertId,
-        metric: r.try_get(1)?,
-        slice: slice_from(r.try_get(2)?, r.try_get(3)?),
-        started_at: r.try_get(4)?,
-        resolved_at: r.try_get(5)?,
-        value: r.try_get(6)?,
-        lower: r.try_get(7)?,
-        upper: r.try_get(8)?,
-        expected: r.try_get(9)?,
-        deviation: r.try_get(10)?,
-        detector: r.try_get(11)?,
-        status: if state == "resolved" {
-            AlertStatus::Resolved
-        } else {
-            AlertStatus::Firing
-        },
-        muted: r.try_get(13)?,
-        label: label.as_deref().and_then(Label::parse),
-        label_by: r.try_get(15)?,
-        delivery: r.try_get(16)?,
-    })
-}
 
 pub(super) fn insert_event(
     client: &mut impl GenericClient,

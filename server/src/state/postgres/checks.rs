@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use super::{sql, PostgresState};
 use crate::evaluation::Evaluation;
-use crate::state::records::{self, redact_token, slice_parts, Notice};
-use crate::state::{AlertError, CheckRecord, Checks, LatestEvaluation, OutboxItem};
+use crate::state::records::{redact_token, slice_parts};
+use crate::state::stored_row::{check_record, latest_evaluation};
+use crate::state::{AlertError, CheckRecord, Checks, LatestEvaluation};
 
 impl Checks for PostgresState {
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), AlertError> {
@@ -47,20 +48,10 @@ impl Checks for PostgresState {
                     &[],
                 )
                 .map_err(sql("last check"))?;
-            row.map(|r| {
-                Ok(CheckRecord {
-                    bucket: r.try_get(0)?,
-                    started_at: r.try_get(1)?,
-                    duration_ms: r.try_get(2)?,
-                    ok: r.try_get(3)?,
-                    late: r.try_get(4)?,
-                    evaluated: r.try_get(5)?,
-                    anomalies: r.try_get(6)?,
-                    error: r.try_get(7)?,
-                })
-            })
-            .transpose()
-            .map_err(sql("last check"))
+            row.as_ref()
+                .map(check_record)
+                .transpose()
+                .map_err(sql("last check"))
         })
     }
 
@@ -72,31 +63,7 @@ impl Checks for PostgresState {
         Ok((ok, failed))
     }
 
-    fn source_unavailable(
-        &mut self,
-        reason: &str,
-        now: i64,
-    ) -> Result<Option<OutboxItem>, AlertError> {
-        records::open_notice(self, &Notice::source(), reason, now)
-    }
-
-    fn source_available(&mut self, now: i64) -> Result<Option<OutboxItem>, AlertError> {
-        records::resolve_notice(self, &Notice::source(), "the source answers again", now)
-    }
-
-    fn data_stale(
-        &mut self,
-        table: &str,
-        reason: &str,
-        now: i64,
-    ) -> Result<Option<OutboxItem>, AlertError> {
-        records::open_notice(self, &Notice::stale(table), reason, now)
-    }
-
-    fn data_fresh(&mut self, table: &str, now: i64) -> Result<Option<OutboxItem>, AlertError> {
-        let reason = format!("{table} receives events again");
-        records::resolve_notice(self, &Notice::stale(table), &reason, now)
-    }
+    crate::state::records::notice_methods!();
 
     fn record_latest(&mut self, evaluations: &[Evaluation]) -> Result<(), AlertError> {
         self.with_client(|client| {
@@ -149,20 +116,7 @@ impl Checks for PostgresState {
                 )
                 .map_err(sql("latest"))?;
             rows.iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get::<_, String>(0)?,
-                        LatestEvaluation {
-                            bucket: r.try_get(1)?,
-                            value: r.try_get(2)?,
-                            expected: r.try_get(3)?,
-                            lower: r.try_get(4)?,
-                            upper: r.try_get(5)?,
-                            is_anomaly: r.try_get(6)?,
-                            detector: r.try_get(7)?,
-                        },
-                    ))
-                })
+                .map(latest_evaluation)
                 .collect::<Result<_, postgres::Error>>()
                 .map_err(sql("latest row"))
         })

@@ -1,15 +1,9 @@
 //! [`Labels`] on PostgreSQL: the `labels` table (soft-deleted by `removed_at`).
 
 use super::PostgresState;
-use crate::state::records::label_kind;
+use crate::state::records::label_sql as sql;
+use crate::state::records::{label_kind, label_record};
 use crate::state::{LabelError, LabelRecord, Labels, NewLabel};
-
-fn sql(context: &'static str) -> impl FnOnce(postgres::Error) -> LabelError {
-    move |error| LabelError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl Labels for PostgresState {
     fn add_label(
@@ -36,17 +30,7 @@ impl Labels for PostgresState {
                 .and_then(|r| r.try_get(0))
                 .map_err(sql("add label"))
         })?;
-        tracing::info!(id, metric = %label.metric, kind = label.kind.as_str(), created_by, "label added");
-        Ok(LabelRecord {
-            id,
-            metric: label.metric.clone(),
-            from: label.from,
-            to: label.to,
-            kind: label.kind,
-            note: label.note.clone(),
-            created_by: created_by.to_string(),
-            created_at: now,
-        })
+        Ok(label_record(id, label, created_by, now))
     }
 
     fn remove_label(&mut self, id: i64, now: i64) -> Result<(), LabelError> {

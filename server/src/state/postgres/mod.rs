@@ -18,6 +18,9 @@
 
 mod alerts;
 mod checks;
+pub mod copy;
+#[cfg(test)]
+mod copy_tests;
 mod labels;
 mod leases;
 mod outbox;
@@ -161,15 +164,15 @@ impl Drop for Connection {
     }
 }
 
+crate::state::stored_row::stored_row!(postgres::Row, postgres::Error, try_get);
+
 impl From<postgres::Error> for crate::state::DatabaseError {
     fn from(error: postgres::Error) -> Self {
         Self::new(error)
     }
 }
 
+/// [`crate::state::records::sql`] for this database's errors.
 fn sql(context: &'static str) -> impl FnOnce(postgres::Error) -> AlertError {
-    move |error| AlertError::Sql {
-        context,
-        error: error.into(),
-    }
+    crate::state::records::sql(context)
 }

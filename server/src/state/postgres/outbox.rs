@@ -5,10 +5,8 @@ use postgres::GenericClient;
 use super::{sql, PostgresState, DB_NOW};
 use crate::alerts::AlertId;
 use crate::state::leases::ttl_i64;
-use crate::state::records::{due_items, parse_payload, payload_json, redact_token, OutboxRow};
-use crate::state::{
-    AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
-};
+use crate::state::records::{self, due_items, payload_json, redact_token, OutboxRow};
+use crate::state::{AlertError, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage};
 
 /// An outbox row Telegram refused for good (see the SQLite store's `abandoned!`).
 const ABANDONED: &str =
@@ -138,14 +136,7 @@ impl Outbox for PostgresState {
                 .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
                 .map_err(sql("message group"))
         })?;
-        let mut group = Vec::new();
-        for payload in payloads {
-            let payload = parse_payload(&payload)?;
-            if let Some(record) = self.alert(payload.alert_id)? {
-                group.push((payload, record));
-            }
-        }
-        Ok(group)
+        records::message_group(self, payloads)
     }
 
     fn outbox_counts(&self) -> Result<(u64, u64, u64), AlertError> {

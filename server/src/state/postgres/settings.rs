@@ -4,15 +4,9 @@ use detect::Ensemble;
 
 use super::PostgresState;
 use crate::detector_choice::DetectorChoice;
+use crate::state::records::settings_sql as sql;
 use crate::state::records::{ensemble_json, setting_change};
 use crate::state::{DetectorSettings, SettingChange, SettingsError};
-
-fn sql(context: &'static str) -> impl FnOnce(postgres::Error) -> SettingsError {
-    move |error| SettingsError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl DetectorSettings for PostgresState {
     fn apply_detector(

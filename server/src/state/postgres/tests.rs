@@ -13,9 +13,9 @@ use crate::state::StateStore;
 use support::{TestServer, TEST_PASSWORD};
 
 /// A database of its own on the test server; every handle connects to it.
-struct PostgresDatabase {
+pub(super) struct PostgresDatabase {
     server: &'static TestServer,
-    target: PostgresTarget,
+    pub(super) target: PostgresTarget,
 }
 
 impl PostgresDatabase {
@@ -25,11 +25,11 @@ impl PostgresDatabase {
         Self { server, target }
     }
 
-    fn new(test: &str) -> Option<Self> {
+    pub(super) fn new(test: &str) -> Option<Self> {
         support::server(test).map(Self::on)
     }
 
-    fn state(&self) -> PostgresState {
+    pub(super) fn state(&self) -> PostgresState {
         PostgresState::open(&self.target).expect("open")
     }
 }

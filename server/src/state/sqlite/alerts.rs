@@ -1,12 +1,13 @@
 //! [`AlertLog`] on SQLite: the `alerts`, `alert_events` and `alert_state` tables.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{sql, SqliteState};
 use crate::alerts::{AlertConfig, AlertId};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
-use crate::state::records::{self, slice_from, NewEvent};
+use crate::state::records::{self, NewEvent};
+use crate::state::stored_row::{alert_event, alert_record};
 use crate::state::{
     AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label, OutboxItem,
 };
@@ -66,7 +67,7 @@ impl AlertLog for SqliteState {
             .query_row(
                 &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
                 params![alert_id as i64],
-                alert_row,
+                |r| alert_record(r),
             )
             .optional()
             .map_err(sql("alert"))
@@ -96,7 +97,7 @@ impl AlertLog for SqliteState {
                     filter.to,
                     limit
                 ],
-                alert_row,
+                |r| alert_record(r),
             )
             .map_err(sql("history"))?;
         rows.collect::<Result<_, _>>().map_err(sql("history row"))
@@ -111,17 +112,7 @@ impl AlertLog for SqliteState {
             )
             .map_err(sql("events"))?;
         let rows = stmt
-            .query_map(params![alert_id.map(|id| id as i64)], |r| {
-                Ok(AlertEvent {
-                    alert_id: r.get::<_, i64>(0)? as AlertId,
-                    at: r.get(1)?,
-                    bucket: r.get(2)?,
-                    kind: r.get(3)?,
-                    details: r.get(4)?,
-                    actor: r.get(5)?,
-                    muted: r.get(6)?,
-                })
-            })
+            .query_map(params![alert_id.map(|id| id as i64)], |r| alert_event(r))
             .map_err(sql("events"))?;
         rows.collect::<Result<_, _>>().map_err(sql("events row"))
     }
@@ -184,33 +175,6 @@ const ALERT_COLUMNS: &str = concat!(
         ELSE 'logged' END \
       FROM outbox WHERE outbox.alert_id = alerts.id)"
 );
-
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
-    let state: String = r.get(12)?;
-    let label: Option<String> = r.get(14)?;
-    Ok(AlertRecord {
-        id: r.get::<_, i64>(0)? as AlertId,
-        metric: r.get(1)?,
-        slice: slice_from(r.get(2)?, r.get(3)?),
-        started_at: r.get(4)?,
-        resolved_at: r.get(5)?,
-        value: r.get(6)?,
-        lower: r.get(7)?,
-        upper: r.get(8)?,
-        expected: r.get(9)?,
-        deviation: r.get(10)?,
-        detector: r.get(11)?,
-        status: if state == "resolved" {
-            AlertStatus::Resolved
-        } else {
-            AlertStatus::Firing
-        },
-        muted: r.get(13)?,
-        label: label.as_deref().and_then(Label::parse),
-        label_by: r.get(15)?,
-        delivery: r.get(16)?,
-    })
-}
 
 pub(super) fn insert_event(conn: &Connection, event: &NewEvent<'_>) -> Result<(), AlertError> {
     conn.execute(

@@ -8,8 +8,9 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{sql, SqliteState};
 use crate::evaluation::Evaluation;
-use crate::state::records::{self, redact_token, slice_parts, Notice};
-use crate::state::{AlertError, CheckRecord, Checks, LatestEvaluation, OutboxItem};
+use crate::state::records::{redact_token, slice_parts};
+use crate::state::stored_row::{check_record, latest_evaluation};
+use crate::state::{AlertError, CheckRecord, Checks, LatestEvaluation};
 
 impl Checks for SqliteState {
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), AlertError> {
@@ -46,18 +47,7 @@ impl Checks for SqliteState {
                 "SELECT bucket, started_at, duration_ms, ok, late, evaluated, anomalies, error
                  FROM checks ORDER BY id DESC LIMIT 1",
                 [],
-                |r| {
-                    Ok(CheckRecord {
-                        bucket: r.get(0)?,
-                        started_at: r.get(1)?,
-                        duration_ms: r.get(2)?,
-                        ok: r.get(3)?,
-                        late: r.get(4)?,
-                        evaluated: r.get(5)?,
-                        anomalies: r.get(6)?,
-                        error: r.get(7)?,
-                    })
-                },
+                |r| check_record(r),
             )
             .optional()
             .map_err(sql("last check"))
@@ -71,31 +61,7 @@ impl Checks for SqliteState {
         Ok((ok, failed))
     }
 
-    fn source_unavailable(
-        &mut self,
-        reason: &str,
-        now: i64,
-    ) -> Result<Option<OutboxItem>, AlertError> {
-        records::open_notice(self, &Notice::source(), reason, now)
-    }
-
-    fn source_available(&mut self, now: i64) -> Result<Option<OutboxItem>, AlertError> {
-        records::resolve_notice(self, &Notice::source(), "the source answers again", now)
-    }
-
-    fn data_stale(
-        &mut self,
-        table: &str,
-        reason: &str,
-        now: i64,
-    ) -> Result<Option<OutboxItem>, AlertError> {
-        records::open_notice(self, &Notice::stale(table), reason, now)
-    }
-
-    fn data_fresh(&mut self, table: &str, now: i64) -> Result<Option<OutboxItem>, AlertError> {
-        let reason = format!("{table} receives events again");
-        records::resolve_notice(self, &Notice::stale(table), &reason, now)
-    }
+    crate::state::records::notice_methods!();
 
     fn record_latest(&mut self, evaluations: &[Evaluation]) -> Result<(), AlertError> {
         let tx = self.conn.transaction().map_err(sql("begin latest"))?;
@@ -146,20 +112,7 @@ impl Checks for SqliteState {
             )
             .map_err(sql("latest"))?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    LatestEvaluation {
-                        bucket: r.get(1)?,
-                        value: r.get(2)?,
-                        expected: r.get(3)?,
-                        lower: r.get(4)?,
-                        upper: r.get(5)?,
-                        is_anomaly: r.get(6)?,
-                        detector: r.get(7)?,
-                    },
-                ))
-            })
+            .query_map([], |r| latest_evaluation(r))
             .map_err(sql("latest"))?;
         rows.collect::<Result<_, _>>().map_err(sql("latest row"))
     }

@@ -3,16 +3,10 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::SqliteState;
-use crate::state::records::label_kind;
+use crate::state::records::label_sql as sql;
+use crate::state::records::{label_kind, label_record};
 use crate::state::{LabelError, Labels, NewLabel};
 use crate::state::{LabelKind, LabelRecord};
-
-fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
-    move |error| LabelError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl Labels for SqliteState {
     /// Stores a validated label.
@@ -38,17 +32,7 @@ impl Labels for SqliteState {
             )
             .map_err(sql("add label"))?;
         let id = self.conn.last_insert_rowid();
-        tracing::info!(id, metric = %label.metric, kind = label.kind.as_str(), created_by, "label added");
-        Ok(LabelRecord {
-            id,
-            metric: label.metric.clone(),
-            from: label.from,
-            to: label.to,
-            kind: label.kind,
-            note: label.note.clone(),
-            created_by: created_by.to_string(),
-            created_at: now,
-        })
+        Ok(label_record(id, label, created_by, now))
     }
 
     fn remove_label(&mut self, id: i64, now: i64) -> Result<(), LabelError> {

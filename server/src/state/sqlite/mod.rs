@@ -91,6 +91,25 @@ impl SqliteState {
     }
 }
 
+impl SqliteState {
+    /// Every row of `table`, the given (quoted) columns as stored: what
+    /// `vigil state migrate` copies.
+    pub(crate) fn raw_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+    ) -> rusqlite::Result<Vec<Vec<rusqlite::types::Value>>> {
+        let mut statement = self
+            .conn
+            .prepare(&format!("SELECT {} FROM {table}", columns.join(", ")))?;
+        let rows =
+            statement.query_map([], |row| (0..columns.len()).map(|i| row.get(i)).collect())?;
+        rows.collect()
+    }
+}
+
+crate::state::stored_row::stored_row!(rusqlite::Row<'_>, rusqlite::Error, get);
+
 impl From<rusqlite::Error> for crate::state::DatabaseError {
     fn from(error: rusqlite::Error) -> Self {
         Self::new(error)
@@ -110,9 +129,7 @@ fn connect(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// [`crate::state::records::sql`] for this database's errors.
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
-    move |error| AlertError::Sql {
-        context,
-        error: error.into(),
-    }
+    crate::state::records::sql(context)
 }

@@ -5,10 +5,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::{sql, SqliteState, DB_NOW};
 use crate::alerts::AlertId;
 use crate::state::leases::ttl_i64;
-use crate::state::records::{due_items, parse_payload, payload_json, redact_token};
-use crate::state::{
-    AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
-};
+use crate::state::records::{self, due_items, payload_json, redact_token};
+use crate::state::{AlertError, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage};
 
 const ABANDONED: &str = super::abandoned!();
 
@@ -147,14 +145,7 @@ impl Outbox for SqliteState {
             .map_err(sql("message group"))?
             .collect::<Result<_, _>>()
             .map_err(sql("message group row"))?;
-        let mut group = Vec::new();
-        for payload in payloads {
-            let payload = parse_payload(&payload)?;
-            if let Some(record) = self.alert(payload.alert_id)? {
-                group.push((payload, record));
-            }
-        }
-        Ok(group)
+        records::message_group(self, payloads)
     }
 
     fn outbox_counts(&self) -> Result<(u64, u64, u64), AlertError> {

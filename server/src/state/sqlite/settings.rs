@@ -5,15 +5,9 @@ use rusqlite::params;
 
 use super::SqliteState;
 use crate::detector_choice::DetectorChoice;
+use crate::state::records::settings_sql as sql;
 use crate::state::records::{ensemble_json, setting_change};
 use crate::state::{DetectorSettings, SettingChange, SettingsError};
-
-fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SettingsError {
-    move |error| SettingsError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl DetectorSettings for SqliteState {
     /// Records a change: `detector` (validated by the caller) takes effect for

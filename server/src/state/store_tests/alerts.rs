@@ -17,7 +17,7 @@ pub(super) fn bucket(i: i64) -> i64 {
     T0 + i * BUCKET_SECONDS
 }
 
-pub(super) fn eval_of(metric: &str, slice: Option<&str>, i: i64, value: Option<f64>) -> Evaluation {
+pub(crate) fn eval_of(metric: &str, slice: Option<&str>, i: i64, value: Option<f64>) -> Evaluation {
     let (lower, upper) = (90.0, 110.0);
     let is_anomaly = value.is_some_and(|v| v < lower || v > upper);
     Evaluation {
@@ -46,7 +46,7 @@ fn eval(i: i64, value: Option<f64>) -> Evaluation {
 }
 
 /// Wall clock right after bucket `i` closed.
-pub(super) fn now_after(i: i64) -> i64 {
+pub(crate) fn now_after(i: i64) -> i64 {
     bucket(i) + BUCKET_SECONDS + 30
 }
 
