@@ -18,6 +18,8 @@ APT_STAMP := target/.apt-test-packages
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # Tests that need ClickHouse fail instead of skipping when the server is missing.
 export VIGIL_REQUIRE_CLICKHOUSE := 1
+# The PostgreSQL state tests run (they start their own server) and fail if it cannot start.
+export VIGIL_REQUIRE_POSTGRES := 1
 
 .PHONY: run test build setup setup-test lint unit golden e2e e2e-run bench clean-data
 
@@ -43,15 +45,15 @@ setup:
 		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (matches Cargo.lock)"; \
 		$(FAST_INSTALL) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
 
-# Debian packages the tests use: a real ClickHouse server, Chromium for the browser
-# tests, openssl (the https tests make their own CA), and pandas (from PyPI) for the
-# golden reference bands.
+# Debian packages the tests use: a real ClickHouse server, PostgreSQL (the shared
+# state's tests start their own server), Chromium for the browser tests, openssl (the
+# https tests make their own CA), and pandas (from PyPI) for the golden reference bands.
 setup-test: $(APT_STAMP) end2end/node_modules/.installed
 	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install --quiet 'pandas>=2'
 
 $(APT_STAMP):
-	@command -v clickhouse-server >/dev/null && command -v chromium >/dev/null && command -v openssl >/dev/null || { \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server chromium openssl; }
+	@command -v clickhouse-server >/dev/null && command -v chromium >/dev/null && command -v openssl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server chromium openssl postgresql; }
 	@mkdir -p target && touch $@
 
 end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json

@@ -12,7 +12,7 @@ use crate::config::{Config, SourceConfig};
 use crate::delivery::{render::Links, Deliverer};
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
-use crate::state::{state_path, State};
+use crate::state::{state_path, State, StateLocation};
 use crate::telegram::client::{BotToken, ClientConfig, TelegramClient};
 
 /// The pieces of the pipeline, shared by the scheduler, the sender, the
@@ -40,8 +40,23 @@ pub fn state_dir(config: &Config, data_dir: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Where the state lives: `[state]`'s PostgreSQL database when configured,
+/// else the SQLite file in the data directory (see [`state_dir`]).
+pub fn state_location(config: &Config, data_dir: Option<&Path>) -> StateLocation {
+    location_in(config, &state_dir(config, data_dir))
+}
+
+/// [`state_location`] with the data directory already chosen.
+pub fn location_in(config: &Config, state_dir: &Path) -> StateLocation {
+    match &config.state.postgres {
+        Some(target) => StateLocation::Postgres(target.clone()),
+        None => StateLocation::Sqlite(state_path(state_dir)),
+    }
+}
+
 impl Pipeline {
-    /// Opens the alert state in `state_dir` and builds the pipeline.
+    /// Opens the alert state (in `state_dir`, or `[state]`'s database) and
+    /// builds the pipeline.
     /// `default_base_url` is used for links when `alerts.public_url` is unset.
     pub fn build(
         config: &Config,
@@ -49,9 +64,11 @@ impl Pipeline {
         metrics: Vec<MetricDef>,
         state_dir: &Path,
         default_base_url: &str,
+        instance: &str,
     ) -> anyhow::Result<Self> {
-        let store = crate::state::open(&state_path(state_dir))
-            .with_context(|| format!("opening the alert state in {}", state_dir.display()))?;
+        let location = location_in(config, state_dir);
+        let store = crate::state::open(&location)
+            .with_context(|| format!("opening the alert state in {location}"))?;
         let mut store = store;
         let now = crate::times::unix_now();
         let planned: Vec<_> = config
@@ -103,14 +120,17 @@ impl Pipeline {
             store: store.clone(),
             experiments: config.experiments.clone(),
         });
-        let deliverer = Arc::new(Deliverer::new(
-            store.clone(),
-            source,
-            metrics,
-            alerting,
-            links,
-            telegram.clone(),
-        ));
+        let deliverer = Arc::new(
+            Deliverer::new(
+                store.clone(),
+                source,
+                metrics,
+                alerting,
+                links,
+                telegram.clone(),
+            )
+            .with_claimant(instance),
+        );
         Ok(Self {
             store,
             checker,

@@ -83,6 +83,7 @@ fn config(source: &str, api_url: &str) -> Config {
         &SecretEnv {
             clickhouse_password: None,
             telegram_token: Some(TOKEN.to_string()),
+            ..SecretEnv::default()
         },
     )
     .expect("valid config")
@@ -135,6 +136,7 @@ fn tick_to_last_alert(label: &str, source_toml: &str) -> i64 {
                 metrics.clone(),
                 state.path(),
                 "http://vigil.test",
+                "alerting bench",
             )
             .expect("pipeline");
             // Steady state: the previous bucket was checked on the previous tick

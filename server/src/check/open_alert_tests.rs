@@ -182,7 +182,10 @@ impl Walk {
 /// passed since its end.
 async fn walk(source: &Arc<Source>, detectors: &DetectorChoice, (start, end): (i64, i64)) -> Walk {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = State::open(&dir.path().join("state.sqlite")).expect("state opens");
+    let store = State::open(&crate::state::StateLocation::Sqlite(
+        dir.path().join("state.sqlite"),
+    ))
+    .expect("state opens");
     let checker = Checker {
         source: Arc::clone(source),
         metrics: vec![metric()],

@@ -109,7 +109,10 @@ fn series_name(slice: Option<&crate::metrics::model::SliceKey>) -> String {
 /// What `vigil check` records walking [`WALK`] from a fresh state.
 async fn checked(source: &Arc<Source>, alerting: &AlertingConfig) -> BTreeSet<Record> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = State::open(&dir.path().join("state.sqlite")).expect("state opens");
+    let store = State::open(&crate::state::StateLocation::Sqlite(
+        dir.path().join("state.sqlite"),
+    ))
+    .expect("state opens");
     let checker = Checker {
         source: Arc::clone(source),
         metrics: vec![metric()],

@@ -23,7 +23,7 @@ use crate::csv_series::csv_cell;
 use crate::metrics::model::SliceKey;
 use crate::pipeline;
 use crate::state::AlertStatus;
-use crate::state::{state_path, HistoryFilter};
+use crate::state::{HistoryFilter, StateLocation};
 use crate::times::format_time;
 
 #[derive(Args, Debug)]
@@ -75,8 +75,12 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
     let dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
     // Nothing is created in a directory that does not exist (a typo); an
     // existing one without state yet has simply recorded nothing.
-    let existing = existing_state(&dir)?;
-    let mut store = existing.as_deref().map(crate::state::open).transpose()?;
+    let location = pipeline::location_in(&config, &dir);
+    let existing = match &location {
+        StateLocation::Sqlite(_) => existing_state(&dir)?.map(StateLocation::Sqlite),
+        StateLocation::Postgres(_) => Some(location.clone()),
+    };
+    let mut store = existing.as_ref().map(crate::state::open).transpose()?;
     let now = crate::times::unix_now();
     let mut out = std::io::stdout().lock();
     match &args.command {
@@ -158,7 +162,7 @@ pub fn run(args: &AlertsArgs) -> anyhow::Result<()> {
             // Silencing before the first check is fine: the directory exists.
             let mut store = match store.take() {
                 Some(store) => store,
-                None => crate::state::open(&state_path(&dir))?,
+                None => crate::state::open(&location)?,
             };
             let silence = store.silence(scope, now + secs, by, now)?;
             writeln!(

@@ -24,7 +24,6 @@ use crate::delivery::DeliveryReport;
 use crate::evaluation::Evaluation;
 use crate::pipeline::{self, Pipeline};
 use crate::sources::Source;
-use crate::state::state_path;
 use crate::times::{format_time, parse_time};
 
 /// A one-shot run waits at most this long for Telegram's flood control.
@@ -67,8 +66,8 @@ pub(super) fn detectors_in_effect(
     config: &Config,
     data_dir: Option<&std::path::Path>,
 ) -> crate::detector_choice::DetectorChoice {
-    let state = state_path(&pipeline::state_dir(config, data_dir));
-    if state.exists() {
+    let state = pipeline::state_location(config, data_dir);
+    if !state.holds_nothing_yet() {
         runtime.block_on(crate::settings::effective_at(
             state,
             &config.alerting.detectors,
@@ -121,6 +120,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         catalogue.metrics().to_vec(),
         &state_dir,
         "http://127.0.0.1:3000",
+        &format!("vigil check (pid {})", std::process::id()),
     )?;
     runtime.block_on(async {
         if let Some(client) = &pipeline.telegram {

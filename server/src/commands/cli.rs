@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use super::{
     alerts::AlertsArgs, check::CheckArgs, clickhouse::ClickhouseArgs, config::ConfigArgs,
     detect::DetectArgs, eval::EvalArgs, ingest::IngestArgs, replay::ReplayArgs, series::SeriesArgs,
-    serve::ServeArgs, simulate::SimulateArgs, train::TrainArgs, tune::TuneArgs,
+    serve::ServeArgs, simulate::SimulateArgs, state::StateArgs, train::TrainArgs, tune::TuneArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -29,6 +29,8 @@ pub enum Command {
     Alerts(AlertsArgs),
     /// Work with the config file (`vigil config check`).
     Config(ConfigArgs),
+    /// Work with vigil's own state (`vigil state migrate --to postgres://...`).
+    State(StateArgs),
     /// ClickHouse upkeep (`vigil clickhouse rollup`: pre-aggregated 15-minute rollups).
     Clickhouse(ClickhouseArgs),
     /// Run a detector over a CSV series and write the bands and anomalies as CSV.

@@ -77,8 +77,13 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     } else {
         "the log (no Telegram token or chat)".to_string()
     };
+    // Host, port, database and user; never the password.
+    let state = match &config.state.postgres {
+        Some(target) => target.shown().to_string(),
+        None => "embedded (sqlite in the data directory)".to_string(),
+    };
     println!(
-        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}",
+        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}; state {state}",
         path.display(),
         catalogue.metrics().len(),
         config.metrics.len(),

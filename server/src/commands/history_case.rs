@@ -15,7 +15,6 @@ use crate::labels;
 use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::pipeline;
 use crate::sources::Source;
-use crate::state::state_path;
 use crate::times::{format_time, parse_time};
 
 /// The case and where it came from.
@@ -65,8 +64,8 @@ pub fn load(
             source.describe()
         );
     }
-    let dir = pipeline::state_dir(&config, source_args.data_dir.as_deref());
-    let stored = labels::Stored::from_file(&state_path(&dir), &metric.name, range)?;
+    let location = pipeline::state_location(&config, source_args.data_dir.as_deref());
+    let stored = labels::Stored::from_state(&location, &metric.name, range)?;
     let spans = runtime.block_on(labels::load(&source, stored, &metric.name, range))?;
     let (incidents, neutral) = labels::to_eval_spans(&spans, range.from, values.len());
     if incidents.is_empty() {

@@ -14,6 +14,7 @@ pub mod series;
 pub mod serve;
 pub mod simulate;
 pub mod source_args;
+pub mod state;
 pub mod state_access;
 pub mod train;
 pub mod tune;
@@ -29,6 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(&args),
         Command::Alerts(args) => alerts::run(&args),
         Command::Config(args) => config::run(&args),
+        Command::State(args) => state::run(&args),
         Command::Clickhouse(args) => clickhouse::run(&args),
         Command::Series(args) => series::run(&args),
         Command::Simulate(args) => simulate::run(&args),

@@ -13,7 +13,7 @@ use super::source_args::SourceArgs;
 use crate::config::{Config, SourceConfig};
 use crate::heartbeat::Pulse;
 use crate::pipeline::{self, Pipeline};
-use crate::scheduler;
+use crate::scheduler::{self, leadership, while_leading, Leadership};
 use crate::simulator;
 use crate::sources::Source;
 use crate::web;
@@ -105,56 +105,117 @@ async fn serve(
     tracing::info!(source = %source.describe(), metrics = catalogue.metrics().len(), "source opened");
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
+    let leadership = Arc::new(Leadership::new(
+        leadership::default_holder(addr.port()),
+        Duration::from_secs(config.alerting.schedule.leader_lease_secs),
+    ));
+    // Opening the state blocks (PostgreSQL's client runs its own runtime,
+    // which must not start on an async worker).
+    let pipeline = tokio::task::block_in_place(|| {
+        Pipeline::build(
+            &config,
+            Arc::clone(&source),
+            catalogue.metrics().to_vec(),
+            &state_dir,
+            &format!("http://{addr}"),
+            leadership.holder(),
+        )
+    })?;
+    // Knowing at once whether this instance leads decides who writes the
+    // simulator's history: the leader, before its first check reads it.
+    leadership::renew(&leadership, &pipeline.store).await;
+    let mut background = vec![tokio::spawn(leadership::keep_lease(
+        Arc::clone(&leadership),
+        pipeline.store.clone(),
+        stopped(stop_rx.clone()),
+    ))];
     // The simulator only feeds the embedded store; a ClickHouse source has real data.
-    let live = if matches!(config.source, SourceConfig::Sqlite(_)) {
-        let report = simulator::fill_history(&source, &config.simulator, crate::times::unix_now())
-            .await
-            .context("writing the simulator's history")?;
-        tracing::info!(
-            events = report.events(),
-            events_per_second = report.events_per_second().round(),
-            "embedded history ready"
-        );
+    if matches!(config.source, SourceConfig::Sqlite(_)) {
+        if leadership.is_leader() {
+            let report =
+                simulator::fill_history(&source, &config.simulator, crate::times::unix_now())
+                    .await
+                    .context("writing the simulator's history")?;
+            tracing::info!(
+                events = report.events(),
+                events_per_second = report.events_per_second().round(),
+                "embedded history ready"
+            );
+        }
         let source = Arc::clone(&source);
         let sim = config.simulator.clone();
-        let stopped = stopped(stop_rx.clone());
-        Some(tokio::spawn(async move {
-            if let Err(error) = simulator::run_live(&source, &sim, LIVE_TICK, stopped).await {
-                tracing::error!(%error, "live simulator stopped");
-            }
-        }))
-    } else {
-        None
-    };
+        // Only the leader appends: live generation resumes after the newest
+        // stored event, so an instance that takes over fills the gap.
+        background.push(tokio::spawn(while_leading(
+            Arc::clone(&leadership),
+            stopped(stop_rx.clone()),
+            move || {
+                let (source, sim) = (Arc::clone(&source), sim.clone());
+                async move {
+                    // An instance that was not leader at start has not
+                    // written the history (in case the store is still empty).
+                    let now = crate::times::unix_now();
+                    if let Err(error) = simulator::fill_history(&source, &sim, now).await {
+                        tracing::error!(%error, "writing the simulator's history");
+                    }
+                    let forever = std::future::pending();
+                    if let Err(error) = simulator::run_live(&source, &sim, LIVE_TICK, forever).await
+                    {
+                        tracing::error!(%error, "live simulator stopped");
+                    }
+                }
+            },
+        )));
+    }
 
-    let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
-    let pipeline = Pipeline::build(
-        &config,
-        Arc::clone(&source),
-        catalogue.metrics().to_vec(),
-        &state_dir,
-        &format!("http://{addr}"),
-    )?;
-    let mut background = Vec::new();
     let sender_wake = Arc::new(tokio::sync::Notify::new());
     let pulse = Arc::new(Pulse::from_config(config.heartbeat.as_ref())?);
-    background.push(tokio::spawn(scheduler::run_checks(
-        Arc::clone(&pipeline.checker),
-        Arc::clone(&sender_wake),
-        Arc::clone(&pulse),
+    // The leader checks, sends and polls the buttons; the others serve pages.
+    background.push(tokio::spawn(while_leading(
+        Arc::clone(&leadership),
         stopped(stop_rx.clone()),
+        {
+            let (checker, wake, pulse) = (
+                Arc::clone(&pipeline.checker),
+                Arc::clone(&sender_wake),
+                Arc::clone(&pulse),
+            );
+            move || {
+                let (checker, wake, pulse) =
+                    (Arc::clone(&checker), Arc::clone(&wake), Arc::clone(&pulse));
+                scheduler::run_checks(checker, wake, pulse, std::future::pending())
+            }
+        },
     )));
-    background.push(tokio::spawn(scheduler::run_sender(
-        Arc::clone(&pipeline.deliverer),
-        sender_wake,
+    background.push(tokio::spawn(while_leading(
+        Arc::clone(&leadership),
         stopped(stop_rx.clone()),
+        {
+            let (deliverer, wake) = (Arc::clone(&pipeline.deliverer), Arc::clone(&sender_wake));
+            move || {
+                scheduler::run_sender(
+                    Arc::clone(&deliverer),
+                    Arc::clone(&wake),
+                    std::future::pending(),
+                )
+            }
+        },
     )));
     if let (Some(client), true) = (&pipeline.telegram, config.alerting.telegram.poll_updates) {
-        background.push(tokio::spawn(crate::telegram::updates::run(
-            client.clone(),
-            pipeline.store.clone(),
-            config.alerting.utc_offset_minutes,
+        let (client, store) = (client.clone(), pipeline.store.clone());
+        let utc_offset = config.alerting.utc_offset_minutes;
+        background.push(tokio::spawn(while_leading(
+            Arc::clone(&leadership),
             stopped(stop_rx.clone()),
+            move || {
+                crate::telegram::updates::run(
+                    client.clone(),
+                    store.clone(),
+                    utc_offset,
+                    std::future::pending(),
+                )
+            },
         )));
     }
 
@@ -173,8 +234,7 @@ async fn serve(
         source: Arc::clone(&source),
         store: pipeline.store.clone(),
         pulse,
-        // Every `vigil serve` runs the scheduler today.
-        leader: true,
+        leadership,
     };
     let hosts = web::AllowedHosts::new(
         &config.web.allowed_hosts,
@@ -189,9 +249,6 @@ async fn serve(
         .context("serving HTTP")?;
 
     let _ = stop_tx.send(true);
-    if let Some(live) = live {
-        let _ = live.await;
-    }
     for task in background {
         let _ = task.await;
     }

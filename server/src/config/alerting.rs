@@ -7,6 +7,7 @@
 //! grace_seconds = 120          # wait this long after a bucket ends (late events)
 //! catch_up_hours = 24          # after downtime, evaluate at most this far back
 //! stale_after_minutes = 60     # a table without events this long is "data stale"
+//! leader_lease_seconds = 30    # instances sharing a state: a dead leader is replaced within about this long
 //!
 //! [alerts]
 //! repeat_after_minutes = 60    # a still-firing alert is repeated this often
@@ -104,6 +105,10 @@ pub struct ScheduleConfig {
     /// A table whose newest event is older than this at a check (while the
     /// source answers) opens a "data stale" alert; its metrics wait.
     pub stale_after_secs: i64,
+    /// Lifetime of the leader lease when instances share a state: the
+    /// leader renews it every third of it, and another instance takes over
+    /// about this long after the leader dies.
+    pub leader_lease_secs: u64,
 }
 
 impl Default for ScheduleConfig {
@@ -112,6 +117,7 @@ impl Default for ScheduleConfig {
             grace_seconds: 120,
             catch_up_buckets: 96,
             stale_after_secs: 60 * 60,
+            leader_lease_secs: 30,
         }
     }
 }
@@ -168,6 +174,7 @@ pub(super) struct RawSchedule {
     grace_seconds: Option<i64>,
     catch_up_hours: Option<u32>,
     stale_after_minutes: Option<i64>,
+    leader_lease_seconds: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -261,6 +268,18 @@ pub(super) fn validate(
         problem(
             "schedule.stale_after_minutes",
             "expected 15..=10080 minutes (one bucket to one week)".into(),
+        );
+    }
+
+    let leader_lease_seconds = schedule
+        .leader_lease_seconds
+        .unwrap_or(defaults.schedule.leader_lease_secs as i64);
+    // At least 3 s (renewed every second); at most 10 minutes, so a dead
+    // leader is replaced within one check interval.
+    if !(3..=600).contains(&leader_lease_seconds) {
+        problem(
+            "schedule.leader_lease_seconds",
+            "expected 3..=600 seconds".into(),
         );
     }
 
@@ -495,6 +514,7 @@ pub(super) fn validate(
             grace_seconds,
             catch_up_buckets: catch_up_hours as usize * 4,
             stale_after_secs: stale_after_minutes * 60,
+            leader_lease_secs: leader_lease_seconds.clamp(3, 600) as u64,
         },
         lifecycle: AlertConfig {
             repeat_after_secs: repeat_minutes * 60,

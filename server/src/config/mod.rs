@@ -29,6 +29,9 @@
 //! users = 2000
 //! days = 14
 //! seed = 42
+//!
+//! [state]                          # optional: vigil's own state on PostgreSQL (see `state`)
+//! url = "postgres://vigil@db.internal:5432/vigil"
 //! ```
 //!
 //! Every error names the file, the key path (`metrics[2].slices[0]`), the
@@ -54,12 +57,14 @@ mod raw;
 mod read;
 pub mod serving;
 mod source;
+pub mod state;
 
 pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
 pub use experiments::ExperimentConfig;
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
 pub use serving::{HeartbeatConfig, WebConfig};
+pub use state::{StateConfig, STATE_PASSWORD_ENV, STATE_URL_ENV};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
 pub const PASSWORD_ENV: &str = "VIGIL_CLICKHOUSE_PASSWORD";
@@ -145,6 +150,8 @@ pub struct Config {
     pub web: WebConfig,
     /// `[[experiments]]`: A/B experiments compared at every check.
     pub experiments: Vec<ExperimentConfig>,
+    /// `[state]`: where vigil's own state lives (embedded SQLite by default).
+    pub state: StateConfig,
 }
 
 impl Default for Config {
@@ -157,6 +164,7 @@ impl Default for Config {
             heartbeat: None,
             web: WebConfig::default(),
             experiments: Vec::new(),
+            state: StateConfig::default(),
         }
     }
 }
@@ -168,6 +176,10 @@ pub struct SecretEnv {
     pub clickhouse_password: Option<String>,
     /// [`TOKEN_ENV`].
     pub telegram_token: Option<String>,
+    /// [`STATE_URL_ENV`].
+    pub state_url: Option<String>,
+    /// [`STATE_PASSWORD_ENV`].
+    pub state_password: Option<String>,
 }
 
 impl SecretEnv {
@@ -177,6 +189,8 @@ impl SecretEnv {
         Self {
             clickhouse_password: var(PASSWORD_ENV),
             telegram_token: var(TOKEN_ENV),
+            state_url: var(STATE_URL_ENV),
+            state_password: var(STATE_PASSWORD_ENV),
         }
     }
 }
@@ -384,6 +398,7 @@ impl Config {
         let web = serving::web(raw.web, &mut alerting_problems);
         let experiments =
             experiments::validate(raw.experiments, &metric_names, &mut alerting_problems);
+        let state = state::validate(raw.state, env, &mut alerting_problems, &mut problems);
         problems.extend(
             alerting_problems
                 .into_iter()
@@ -403,6 +418,7 @@ impl Config {
             heartbeat,
             web,
             experiments,
+            state,
         })
     }
 

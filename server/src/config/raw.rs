@@ -26,6 +26,7 @@ pub(super) struct RawConfig {
     pub(super) heartbeat: Option<super::serving::RawHeartbeat>,
     pub(super) web: Option<super::serving::RawWeb>,
     pub(super) experiments: Vec<Option<super::experiments::RawExperiment>>,
+    pub(super) state: Option<super::state::RawState>,
 }
 
 /// `[source]`: one flat table, so that every key's problem names the key and

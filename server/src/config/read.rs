@@ -121,6 +121,7 @@ pub(super) fn read<'a>(
             "heartbeat" => raw.heartbeat = reader.section(value, name),
             "web" => raw.web = reader.section(value, name),
             "experiments" => raw.experiments = reader.array(value, name, |_| ()),
+            "state" => raw.state = reader.section(value, name),
             "metrics" => {
                 raw.metrics = reader.array::<RawMetric>(value, name, |unread| {
                     let name = unread.as_table().and_then(|t| t.get("name"));
@@ -133,7 +134,7 @@ pub(super) fn read<'a>(
                 name.to_string(),
                 format!(
                     "unknown section (expected source, metrics, simulator, schedule, alerts, \
-                     telegram, links, detectors, silences, heartbeat, web or experiments){}",
+                     telegram, links, detectors, silences, heartbeat, web, experiments or state){}",
                     location(text, value.span().start)
                 ),
             ),

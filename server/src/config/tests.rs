@@ -138,6 +138,7 @@ users = 500
         &SecretEnv {
             clickhouse_password: Some("from-env".into()),
             telegram_token: None,
+            ..SecretEnv::default()
         },
     )
     .expect("valid");
@@ -320,6 +321,7 @@ fn a_bad_token_from_the_environment_blames_the_variable() {
     let env = SecretEnv {
         clickhouse_password: None,
         telegram_token: Some("999:ENVTOKEN".into()),
+        ..SecretEnv::default()
     };
     let text = "[telegram]\ntoken = \"123456789:AAHk-abcdefghijklmnopqrstuv\"\nchat = -100\n";
     let message = Config::parse(text, "tg.toml", &env)
@@ -388,6 +390,7 @@ fn the_token_from_the_environment_wins_and_enables_telegram() {
     let env = SecretEnv {
         clickhouse_password: None,
         telegram_token: Some("123456789:AAF-secret_token_value_xyz123".into()),
+        ..SecretEnv::default()
     };
     let text = "[telegram]\nchat = -100\n\n[detectors]\nmetrics = { feed_ctr = { detector = \"seasonal\" } }\n";
     let config = Config::parse(text, "vigil.toml", &env).expect("valid");

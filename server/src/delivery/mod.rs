@@ -75,9 +75,17 @@ impl Outcome {
     }
 }
 
+/// How long a sender's claim on the items it is sending lasts: longer than a
+/// send with Telegram's timeouts, so a live sender never loses its items, and
+/// short enough that the items of a sender that died are sent by another one
+/// soon after it takes over.
+const CLAIM_SECONDS: u64 = 120;
+
 /// Delivers the outbox.
 pub struct Deliverer {
     store: State,
+    /// Whose claim this sender's items carry (see [`crate::state::Outbox::claim`]).
+    claimant: String,
     source: Arc<Source>,
     metrics: Vec<MetricDef>,
     alerting: AlertingConfig,
@@ -96,12 +104,36 @@ impl Deliverer {
     ) -> Self {
         Self {
             store,
+            claimant: format!("pid {}", std::process::id()),
             source,
             metrics,
             alerting,
             links,
             telegram,
         }
+    }
+
+    /// Names this sender's claims (`vigil serve`: its leader lease's holder).
+    pub fn with_claimant(mut self, claimant: impl Into<String>) -> Self {
+        self.claimant = claimant.into();
+        self
+    }
+
+    /// Claims every item of `batch` for this sender; false when another
+    /// sender holds one of them (it sends them: this one stops).
+    async fn claim(&self, batch: &[OutboxItem]) -> Result<bool, AlertError> {
+        let ids: Vec<i64> = batch.iter().map(|item| item.id).collect();
+        let claimant = self.claimant.clone();
+        self.store
+            .call(move |store| {
+                for id in ids {
+                    if !store.claim(id, &claimant, CLAIM_SECONDS)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })
+            .await
     }
 
     /// Delivers what is due at `now` (everything pending with
@@ -122,6 +154,10 @@ impl Deliverer {
             let size = self.batch_len(rest);
             let (batch, tail) = rest.split_at(size);
             rest = tail;
+            if !self.claim(batch).await? {
+                tracing::info!("another instance is sending these alerts; leaving them to it");
+                break;
+            }
             let outcome = self.deliver_batch(batch).await;
             let at = crate::times::unix_now();
             if let Outcome::Retry(error) = outcome {

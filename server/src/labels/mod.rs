@@ -67,17 +67,17 @@ impl Stored {
         Ok(Self { alerts, labels })
     }
 
-    /// For a one-off command: opens the state file at `path` (nothing stored
-    /// when there is none yet).
-    pub fn from_file(
-        path: &std::path::Path,
+    /// For a one-off command: opens the state at `location` (nothing stored
+    /// when it is a file not created yet).
+    pub fn from_state(
+        location: &crate::state::StateLocation,
         metric: &str,
         range: crate::metrics::model::TimeRange,
     ) -> anyhow::Result<Self> {
-        if !path.exists() {
+        if location.holds_nothing_yet() {
             return Ok(Self::default());
         }
-        Self::read(crate::state::open(path)?.as_ref(), metric, range)
+        Self::read(crate::state::open(location)?.as_ref(), metric, range)
     }
 
     /// For the server: reads through the state it holds, on the blocking

@@ -13,6 +13,9 @@ use crate::check::run::Checker;
 use crate::delivery::Deliverer;
 use crate::heartbeat::Pulse;
 
+pub mod leadership;
+pub use leadership::{while_leading, Leadership};
+
 /// After a failed check (source unreachable), try again this soon rather than
 /// at the next quarter-hour.
 const RETRY_FAILED_CHECK: Duration = Duration::from_secs(60);

@@ -4,10 +4,8 @@
 //! ([`crate::state::DetectorSettings`]); this module says which detectors are
 //! in effect.
 
-use std::path::PathBuf;
-
 use crate::detector_choice::DetectorChoice;
-use crate::state::State;
+use crate::state::{State, StateLocation};
 
 pub use crate::state::{SettingChange, SettingsError};
 
@@ -21,12 +19,12 @@ pub async fn in_effect(state: &State, configured: &DetectorChoice) -> DetectorCh
     or_configured(result.map_err(|e| e.to_string()), configured)
 }
 
-/// [`in_effect`] for the state file at `path`, opened for this one read on
+/// [`in_effect`] for the state at `location`, opened for this one read on
 /// the blocking pool (`vigil check --dry-run`).
-pub async fn effective_at(path: PathBuf, configured: &DetectorChoice) -> DetectorChoice {
+pub async fn effective_at(location: StateLocation, configured: &DetectorChoice) -> DetectorChoice {
     let owned = configured.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let store = crate::state::open(&path).map_err(|e| e.to_string())?;
+        let store = crate::state::open(&location).map_err(|e| e.to_string())?;
         store.effective_detectors(&owned).map_err(|e| e.to_string())
     })
     .await

@@ -7,7 +7,8 @@
 //! - one trait per concern, in a file of its own with the types it speaks:
 //!   [`AlertLog`] (alerts, events, series state), [`Outbox`] (notifications,
 //!   message groups), [`Silences`], [`Checks`] (check runs, latest
-//!   evaluations, source availability), [`Labels`], [`DetectorSettings`];
+//!   evaluations, source availability), [`Labels`], [`DetectorSettings`],
+//!   [`Leases`] (a role such as the leader, held by one instance at a time);
 //! - [`StateStore`], every concern together, implemented by
 //!   [`sqlite::SqliteState`] (the schema, its migrations and the connection
 //!   policy are in [`sqlite`]);
@@ -16,21 +17,29 @@
 //!   database calls block).
 //!
 //! The rest of the server depends on the traits and the handle, never on
-//! rusqlite. A second implementation (PostgreSQL, so two vigil instances
-//! share state) is a sibling of [`sqlite`]: a type implementing the six
-//! concern traits (and so [`StateStore`]), with its own schema and
-//! migrations; [`open`], the one place that picks an implementation, then
-//! chooses it from the config, and every caller (the server's [`State`], the
-//! one-off commands) gets it from there. Every state change and the outbox row it causes
-//! must still commit together, and the outbox order must stay creation order.
+//! rusqlite or postgres. The second implementation, [`postgres::PostgresState`]
+//! (so several vigil instances share state), is a sibling of [`sqlite`] with
+//! its own schema and migrations; what both write alike (the lifecycle, the
+//! notices) is worked out once in `records`, and both run the same tests
+//! (`store_tests`). [`open`], the one place that picks an implementation,
+//! chooses it by [`StateLocation`] (from the config's `[state]`), and every
+//! caller (the server's [`State`], the one-off commands) gets it from there.
+//! Every state change and the outbox row it causes commit together, and the
+//! outbox order is creation order, on both.
 
 pub mod alerts;
 pub mod checks;
 pub mod labels;
+pub mod leases;
 pub mod outbox;
+pub mod postgres;
+pub(crate) mod records;
 pub mod settings;
 pub mod silences;
 pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod store_tests;
+pub(crate) mod stored_row;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,7 +50,9 @@ pub use alerts::{
 };
 pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
+pub use leases::{LeaseHolder, Leases};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
+pub use postgres::{PostgresState, PostgresTarget};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
 pub use sqlite::SqliteState;
@@ -49,7 +60,9 @@ pub use sqlite::SqliteState;
 /// The concern traits, for calling them on a concrete store (`SqliteState` in
 /// tests): `use crate::state::prelude::*;`. A `dyn StateStore` needs no import.
 pub mod prelude {
-    pub use super::{AlertLog, Checks, DetectorSettings, Labels, Outbox, Silences, StateStore};
+    pub use super::{
+        AlertLog, Checks, DetectorSettings, Labels, Leases, Outbox, Silences, StateStore,
+    };
 }
 
 /// File name of the state database inside the data directory.
@@ -60,21 +73,53 @@ pub fn state_path(data_dir: &Path) -> PathBuf {
     data_dir.join(STATE_FILE)
 }
 
-/// Opens the state at `path`: the one place that picks the implementation
-/// (SQLite, see [`SqliteState::open`]). One-off commands call the store
-/// directly; the server shares it as a [`State`].
-pub fn open(path: &Path) -> Result<Box<dyn StateStore>, AlertError> {
-    Ok(Box::new(SqliteState::open(path)?))
+/// Where the state lives: what [`open`] chooses the implementation by.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StateLocation {
+    /// The embedded default: a SQLite file (`<data dir>/vigil-state.sqlite`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database several vigil instances share (`[state] url`).
+    Postgres(PostgresTarget),
+}
+
+impl StateLocation {
+    /// True for a SQLite file not created yet: a one-off command that only
+    /// reads finds nothing there, and must not create it.
+    pub fn holds_nothing_yet(&self) -> bool {
+        match self {
+            StateLocation::Sqlite(path) => !path.exists(),
+            StateLocation::Postgres(_) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for StateLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            StateLocation::Postgres(target) => write!(f, "{target}"),
+        }
+    }
+}
+
+/// Opens the state at `location`: the one place that picks the
+/// implementation ([`SqliteState::open`], [`PostgresState::open`]). One-off
+/// commands call the store directly; the server shares it as a [`State`].
+pub fn open(location: &StateLocation) -> Result<Box<dyn StateStore>, AlertError> {
+    Ok(match location {
+        StateLocation::Sqlite(path) => Box::new(SqliteState::open(path)?),
+        StateLocation::Postgres(target) => Box::new(PostgresState::open(target)?),
+    })
 }
 
 /// Every concern of the state, in one store.
 pub trait StateStore:
-    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Send
+    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Send
 {
 }
 
 impl<T> StateStore for T where
-    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Send
+    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Send
 {
 }
 
@@ -134,9 +179,9 @@ impl From<CallFailed> for SettingsError {
 }
 
 impl State {
-    /// Opens the state at `path` (see [`open`]) to share it.
-    pub fn open(path: &Path) -> Result<Self, AlertError> {
-        open(path).map(Self::new)
+    /// Opens the state at `location` (see [`open`]) to share it.
+    pub fn open(location: &StateLocation) -> Result<Self, AlertError> {
+        open(location).map(Self::new)
     }
 
     /// Shares `store`.

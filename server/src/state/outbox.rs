@@ -89,6 +89,14 @@ pub trait Outbox {
     /// still backing off, so a later alert never overtakes an earlier one.
     fn due(&self, now: i64) -> Result<Vec<OutboxItem>, AlertError>;
 
+    /// Claims pending item `id` for `holder` for `ttl_secs` (by the
+    /// database's clock) before sending it, so two instances sharing the state
+    /// never both send it: true only if nobody else holds an unexpired claim
+    /// on it (`holder`'s own claim is renewed; the claim of a sender that died
+    /// expires). False for an item no longer pending. A failed attempt
+    /// ([`Outbox::mark_failed`]) gives the claim up.
+    fn claim(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError>;
+
     /// Records a delivery. Marking an already-sent item again changes nothing.
     fn mark_sent(&mut self, id: i64, now: i64, sent: SentMessage) -> Result<(), AlertError>;
 

@@ -36,7 +36,7 @@ pub struct HealthState {
     /// When this process's scheduler last checked successfully.
     pub pulse: Arc<Pulse>,
     /// Whether this instance runs the checks (`vigil_leader`).
-    pub leader: bool,
+    pub leadership: Arc<crate::scheduler::Leadership>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +50,11 @@ struct Readiness {
     /// Unix seconds the last check started, if any ran.
     last_check: Option<i64>,
     last_check_ok: Option<bool>,
+    /// The instance holding the leader lease (it runs the checks), if any.
+    leader: Option<String>,
+    /// This instance's name in the lease, and whether it leads.
+    instance: String,
+    leading: bool,
     /// Why not ready, when not.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -67,12 +72,19 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     let now = crate::times::unix_now();
     let newest = watermark(&state.source).await;
     let last = state.store.call(|store| store.last_check()).await;
+    let leader = state
+        .store
+        .call(|store| store.lease_holder(crate::scheduler::leadership::SCHEDULER_LEASE))
+        .await;
     let mut readiness = Readiness {
         ready: true,
         source: shown_source(&state.source),
         newest_event: None,
         last_check: None,
         last_check_ok: None,
+        leader: leader.ok().flatten().map(|lease| lease.holder),
+        instance: state.leadership.holder().to_string(),
+        leading: state.leadership.is_leader(),
         error: None,
     };
     match newest {
@@ -129,6 +141,7 @@ fn shown_source(source: &Source) -> String {
 struct StoreFigures {
     checks: (u64, u64),
     last: Option<CheckRecord>,
+    last_checked_bucket: Option<i64>,
     alerts: (u64, u64),
     outbox: (u64, u64, u64),
 }
@@ -143,6 +156,7 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
             Ok(StoreFigures {
                 checks: store.check_counts()?,
                 last: store.last_check()?,
+                last_checked_bucket: store.last_checked_bucket()?,
                 alerts: store.alert_counts()?,
                 outbox: store.outbox_counts()?,
             })
@@ -159,7 +173,7 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
         "vigil_leader",
         "gauge",
         "Whether this instance runs the scheduled checks.",
-        &[("", f64::from(u8::from(state.leader)))],
+        &[("", f64::from(u8::from(state.leadership.is_leader())))],
     );
     if let Some(at) = state.pulse.last_success() {
         metric(
@@ -240,6 +254,14 @@ async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
                     "gauge",
                     "Whether the last check could read the source.",
                     &[("", f64::from(u8::from(last.ok)))],
+                );
+            }
+            if let Some(bucket) = f.last_checked_bucket {
+                metric(
+                    "vigil_last_checked_bucket_timestamp_seconds",
+                    "gauge",
+                    "Start of the newest bucket checked (by any instance sharing this state).",
+                    &[("", bucket as f64)],
                 );
             }
             metric(

@@ -1,18 +1,15 @@
 //! [`AlertLog`] on SQLite: the `alerts`, `alert_events` and `alert_state` tables.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{slice_from, slice_parts, sql, SqliteState};
-use crate::alerts::{
-    self, AlertConfig, AlertId, Notify, OpenAlert, ResolvedAlert, SeriesState, Step,
-};
+use super::{sql, SqliteState};
+use crate::alerts::{AlertConfig, AlertId};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::SliceKey;
-use crate::state::sqlite::outbox::enqueue;
-use crate::state::sqlite::silences::query_silences;
+use crate::state::records::{self, NewEvent};
+use crate::state::stored_row::{alert_event, alert_record};
 use crate::state::{
-    AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label,
-    NotificationPayload, OutboxItem,
+    AlertError, AlertEvent, AlertLog, AlertRecord, AlertStatus, HistoryFilter, Label, OutboxItem,
 };
 
 impl AlertLog for SqliteState {
@@ -22,38 +19,7 @@ impl AlertLog for SqliteState {
         now: i64,
         config: &AlertConfig,
     ) -> Result<Vec<OutboxItem>, AlertError> {
-        let tx = self.conn.transaction().map_err(sql("begin apply"))?;
-        let silences = query_silences(&tx, Some(now))?;
-        let mut next_id = next_alert_id(&tx)?;
-        let mut enqueued = Vec::new();
-        for evaluation in evaluations {
-            let mut state = load_state(&tx, evaluation)?;
-            let before = state.clone();
-            let judgment = evaluation.judgment();
-            let step = alerts::step(&mut state, &judgment, now, config, &silences, || {
-                next_id += 1;
-                next_id - 1
-            });
-            if state == before {
-                continue;
-            }
-            if let Some(step) = &step {
-                if let Some(item) = record_step(&tx, evaluation, step, now)? {
-                    enqueued.push(item);
-                }
-            }
-            save_state(&tx, evaluation, &state)?;
-        }
-        tx.commit().map_err(sql("commit apply"))?;
-        for item in &enqueued {
-            tracing::info!(
-                alert_id = item.alert_id,
-                kind = item.payload.notify.kind(),
-                metric = %item.payload.metric,
-                "alert notification enqueued"
-            );
-        }
-        Ok(enqueued)
+        records::apply(self, evaluations, now, config)
     }
 
     fn label(
@@ -73,16 +39,8 @@ impl AlertLog for SqliteState {
         if changed == 0 {
             return Err(AlertError::UnknownAlert(alert_id));
         }
-        insert_event(
-            &tx,
-            alert_id,
-            now,
-            None,
-            "label",
-            label.as_str(),
-            Some(actor),
-            false,
-        )?;
+        let event = NewEvent::action(alert_id, now, "label", label.as_str(), actor);
+        insert_event(&tx, &event)?;
         tx.commit().map_err(sql("commit label"))?;
         tracing::info!(alert_id, label = label.as_str(), actor, "alert labelled");
         Ok(())
@@ -100,13 +58,7 @@ impl AlertLog for SqliteState {
         }
         insert_event(
             &self.conn,
-            alert_id,
-            now,
-            None,
-            "button",
-            action,
-            Some(actor),
-            false,
+            &NewEvent::action(alert_id, now, "button", action, actor),
         )
     }
 
@@ -115,7 +67,7 @@ impl AlertLog for SqliteState {
             .query_row(
                 &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
                 params![alert_id as i64],
-                alert_row,
+                |r| alert_record(r),
             )
             .optional()
             .map_err(sql("alert"))
@@ -145,7 +97,7 @@ impl AlertLog for SqliteState {
                     filter.to,
                     limit
                 ],
-                alert_row,
+                |r| alert_record(r),
             )
             .map_err(sql("history"))?;
         rows.collect::<Result<_, _>>().map_err(sql("history row"))
@@ -160,17 +112,7 @@ impl AlertLog for SqliteState {
             )
             .map_err(sql("events"))?;
         let rows = stmt
-            .query_map(params![alert_id.map(|id| id as i64)], |r| {
-                Ok(AlertEvent {
-                    alert_id: r.get::<_, i64>(0)? as AlertId,
-                    at: r.get(1)?,
-                    bucket: r.get(2)?,
-                    kind: r.get(3)?,
-                    details: r.get(4)?,
-                    actor: r.get(5)?,
-                    muted: r.get(6)?,
-                })
-            })
+            .query_map(params![alert_id.map(|id| id as i64)], |r| alert_event(r))
             .map_err(sql("events"))?;
         rows.collect::<Result<_, _>>().map_err(sql("events row"))
     }
@@ -234,241 +176,20 @@ const ALERT_COLUMNS: &str = concat!(
       FROM outbox WHERE outbox.alert_id = alerts.id)"
 );
 
-fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
-    let state: String = r.get(12)?;
-    let label: Option<String> = r.get(14)?;
-    Ok(AlertRecord {
-        id: r.get::<_, i64>(0)? as AlertId,
-        metric: r.get(1)?,
-        slice: slice_from(r.get(2)?, r.get(3)?),
-        started_at: r.get(4)?,
-        resolved_at: r.get(5)?,
-        value: r.get(6)?,
-        lower: r.get(7)?,
-        upper: r.get(8)?,
-        expected: r.get(9)?,
-        deviation: r.get(10)?,
-        detector: r.get(11)?,
-        status: if state == "resolved" {
-            AlertStatus::Resolved
-        } else {
-            AlertStatus::Firing
-        },
-        muted: r.get(13)?,
-        label: label.as_deref().and_then(Label::parse),
-        label_by: r.get(15)?,
-        delivery: r.get(16)?,
-    })
-}
-
-fn load_state(tx: &Transaction<'_>, evaluation: &Evaluation) -> Result<SeriesState, AlertError> {
-    let (sliced, dimension, value) = slice_parts(evaluation.slice.as_ref());
-    let row = tx
-        .query_row(
-            "SELECT last_bucket, open_alert_id, started_at, last_notified_at, announced, calm,
-                    resolved_alert_id, resolved_started_at, resolved_bucket, resolved_announced
-             FROM alert_state WHERE metric = ?1 AND sliced = ?2 AND slice_dimension = ?3 AND slice_value = ?4",
-            params![evaluation.metric, sliced, dimension, value],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<i64>>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, u32>(5)?,
-                    (
-                        r.get::<_, Option<i64>>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                        r.get::<_, Option<i64>>(8)?,
-                        r.get::<_, bool>(9)?,
-                    ),
-                ))
-            },
-        )
-        .optional()
-        .map_err(sql("load series state"))?;
-    Ok(match row {
-        None => SeriesState::default(),
-        Some((last_bucket, id, started_at, last_notified_at, announced, calm, resolved)) => {
-            SeriesState {
-                last_bucket: Some(last_bucket),
-                open: id.map(|id| OpenAlert {
-                    id: id as AlertId,
-                    started_at: started_at.unwrap_or(last_bucket),
-                    last_notified_at: last_notified_at.unwrap_or(last_bucket),
-                    announced,
-                    calm,
-                }),
-                resolved: match resolved {
-                    (Some(id), Some(started_at), Some(resolved_at), announced) => {
-                        Some(ResolvedAlert {
-                            id: id as AlertId,
-                            started_at,
-                            resolved_at,
-                            announced,
-                        })
-                    }
-                    _ => None,
-                },
-            }
-        }
-    })
-}
-
-fn save_state(
-    tx: &Transaction<'_>,
-    evaluation: &Evaluation,
-    state: &SeriesState,
-) -> Result<(), AlertError> {
-    let (sliced, dimension, value) = slice_parts(evaluation.slice.as_ref());
-    let open = state.open.as_ref();
-    let resolved = state.resolved.as_ref();
-    tx.execute(
-        "INSERT INTO alert_state (metric, sliced, slice_dimension, slice_value, last_bucket,
-                                  open_alert_id, started_at, last_notified_at, announced, calm,
-                                  resolved_alert_id, resolved_started_at, resolved_bucket,
-                                  resolved_announced)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (metric, sliced, slice_dimension, slice_value) DO UPDATE SET
-             last_bucket = excluded.last_bucket, open_alert_id = excluded.open_alert_id,
-             started_at = excluded.started_at, last_notified_at = excluded.last_notified_at,
-             announced = excluded.announced, calm = excluded.calm,
-             resolved_alert_id = excluded.resolved_alert_id,
-             resolved_started_at = excluded.resolved_started_at,
-             resolved_bucket = excluded.resolved_bucket,
-             resolved_announced = excluded.resolved_announced",
-        params![
-            evaluation.metric,
-            sliced,
-            dimension,
-            value,
-            state.last_bucket.unwrap_or(evaluation.bucket),
-            open.map(|o| o.id as i64),
-            open.map(|o| o.started_at),
-            open.map(|o| o.last_notified_at),
-            open.is_some_and(|o| o.announced),
-            open.map_or(0, |o| o.calm),
-            resolved.map(|r| r.id as i64),
-            resolved.map(|r| r.started_at),
-            resolved.map(|r| r.resolved_at),
-            resolved.is_some_and(|r| r.announced),
-        ],
-    )
-    .map_err(sql("save series state"))?;
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) fn insert_event(
-    conn: &Connection,
-    alert_id: AlertId,
-    at: i64,
-    bucket: Option<i64>,
-    kind: &str,
-    details: &str,
-    actor: Option<&str>,
-    muted: bool,
-) -> Result<(), AlertError> {
+pub(super) fn insert_event(conn: &Connection, event: &NewEvent<'_>) -> Result<(), AlertError> {
     conn.execute(
         "INSERT INTO alert_events (alert_id, at, bucket, kind, details, actor, muted)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![alert_id as i64, at, bucket, kind, details, actor, muted],
+        params![
+            event.alert_id as i64,
+            event.at,
+            event.bucket,
+            event.kind,
+            event.details,
+            event.actor,
+            event.muted
+        ],
     )
     .map_err(sql("insert alert event"))?;
     Ok(())
-}
-
-/// Persists one lifecycle step: the alert row, a history entry and (unless
-/// muted) the outbox row, all in the caller's transaction.
-fn record_step(
-    tx: &Transaction<'_>,
-    evaluation: &Evaluation,
-    step: &Step,
-    now: i64,
-) -> Result<Option<OutboxItem>, AlertError> {
-    let p = &evaluation.point;
-    let id = step.alert_id as i64;
-    match step.notify {
-        Notify::Opened => {
-            let slice = evaluation.slice.as_ref();
-            tx.execute(
-                "INSERT INTO alerts (id, metric, slice_dimension, slice_value, started_at, value, lower,
-                                     upper, expected, deviation, detector, state, muted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'firing', ?12)",
-                params![
-                    id,
-                    evaluation.metric,
-                    slice.map(|s| s.dimension.as_str()),
-                    slice.map(|s| s.value.as_str()),
-                    step.started_at,
-                    p.value,
-                    p.lower,
-                    p.upper,
-                    p.expected,
-                    p.deviation,
-                    evaluation.detector,
-                    step.muted,
-                ],
-            )
-            .map_err(sql("insert alert"))?;
-        }
-        Notify::Repeat { .. } => {
-            tx.execute(
-                "UPDATE alerts SET muted = ?2 WHERE id = ?1",
-                params![id, step.muted],
-            )
-            .map_err(sql("update alert"))?;
-        }
-        Notify::Resolved { .. } => {
-            tx.execute(
-                "UPDATE alerts SET state = 'resolved', resolved_at = ?2, muted = ?3 WHERE id = ?1",
-                params![id, step.bucket, step.muted],
-            )
-            .map_err(sql("resolve alert"))?;
-        }
-        Notify::Reopened { .. } => {
-            tx.execute(
-                "UPDATE alerts SET state = 'firing', resolved_at = NULL, muted = ?2 WHERE id = ?1",
-                params![id, step.muted],
-            )
-            .map_err(sql("reopen alert"))?;
-        }
-    }
-    let payload = NotificationPayload {
-        alert_id: step.alert_id,
-        notify: step.notify,
-        metric: evaluation.metric.clone(),
-        slice: evaluation.slice.clone(),
-        bucket: step.bucket,
-        started_at: step.started_at,
-        value: p.value,
-        lower: p.lower,
-        upper: p.upper,
-        expected: p.expected,
-        deviation: p.deviation,
-        detector: evaluation.detector.to_string(),
-        context: evaluation.context.clone(),
-        notice: None,
-    };
-    let details = serde_json::to_string(&step.notify).unwrap_or_default();
-    insert_event(
-        tx,
-        step.alert_id,
-        now,
-        Some(step.bucket),
-        step.notify.kind(),
-        &details,
-        None,
-        step.muted,
-    )?;
-    if step.muted {
-        tracing::info!(
-            alert_id = step.alert_id,
-            kind = step.notify.kind(),
-            "alert notification muted"
-        );
-        return Ok(None);
-    }
-    enqueue(tx, payload, now).map(Some)
 }

@@ -3,15 +3,10 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::SqliteState;
+use crate::state::records::label_sql as sql;
+use crate::state::records::{label_kind, label_record};
 use crate::state::{LabelError, Labels, NewLabel};
 use crate::state::{LabelKind, LabelRecord};
-
-fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> LabelError {
-    move |error| LabelError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl Labels for SqliteState {
     /// Stores a validated label.
@@ -37,17 +32,7 @@ impl Labels for SqliteState {
             )
             .map_err(sql("add label"))?;
         let id = self.conn.last_insert_rowid();
-        tracing::info!(id, metric = %label.metric, kind = label.kind.as_str(), created_by, "label added");
-        Ok(LabelRecord {
-            id,
-            metric: label.metric.clone(),
-            from: label.from,
-            to: label.to,
-            kind: label.kind,
-            note: label.note.clone(),
-            created_by: created_by.to_string(),
-            created_at: now,
-        })
+        Ok(label_record(id, label, created_by, now))
     }
 
     fn remove_label(&mut self, id: i64, now: i64) -> Result<(), LabelError> {
@@ -100,12 +85,7 @@ impl Labels for SqliteState {
         let mut labels = Vec::new();
         for row in rows {
             let (kind, mut label) = row.map_err(sql("read label"))?;
-            label.kind = LabelKind::parse(&kind).ok_or_else(|| {
-                LabelError::Corrupt(format!(
-                    "stored label {} has unknown kind `{kind}`",
-                    label.id
-                ))
-            })?;
+            label.kind = label_kind(label.id, &kind)?;
             labels.push(label);
         }
         Ok(labels)
@@ -128,81 +108,5 @@ impl Labels for SqliteState {
             .list_labels(Some(&metric), i64::MIN, i64::MAX)?
             .into_iter()
             .find(|label| label.id == id))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::LabelKind;
-    use crate::state::NewLabel;
-
-    fn label(metric: &str, from: i64, to: i64, kind: LabelKind) -> NewLabel {
-        NewLabel {
-            metric: metric.into(),
-            from,
-            to,
-            kind,
-            note: "release 4.2".into(),
-        }
-    }
-
-    #[test]
-    fn labels_survive_reopening_and_removal_hides_them() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("vigil-state.sqlite");
-        let first = {
-            let mut store = SqliteState::open(&path).expect("opens");
-            let first = store
-                .add_label(
-                    &label("feed_views", 100, 200, LabelKind::Incident),
-                    "web",
-                    7,
-                )
-                .expect("adds");
-            store
-                .add_label(
-                    &label("feed_views", 300, 400, LabelKind::FalseAlarm),
-                    "web",
-                    8,
-                )
-                .expect("adds");
-            store
-                .add_label(
-                    &label("feed_likes", 100, 200, LabelKind::Expected),
-                    "web",
-                    9,
-                )
-                .expect("adds");
-            first
-        };
-        let mut store = SqliteState::open(&path).expect("reopens");
-        let views = store
-            .list_labels(Some("feed_views"), 0, 1000)
-            .expect("lists");
-        assert_eq!(views.len(), 2);
-        assert_eq!(views[0], first);
-        assert_eq!(views[1].kind, LabelKind::FalseAlarm);
-        assert_eq!(store.list_labels(None, 0, 1000).expect("lists").len(), 3);
-        assert_eq!(
-            store
-                .list_labels(Some("feed_views"), 200, 300)
-                .expect("lists"),
-            vec![],
-            "half-open spans: [100,200) and [300,400) miss [200,300)"
-        );
-        store.remove_label(first.id, 10).expect("removes");
-        assert_eq!(
-            store
-                .list_labels(Some("feed_views"), 0, 1000)
-                .expect("lists")
-                .len(),
-            1
-        );
-        assert!(store.get_label(first.id).expect("reads").is_none());
-        assert!(matches!(
-            store.remove_label(first.id, 11),
-            Err(LabelError::Unknown(_))
-        ));
     }
 }

@@ -10,18 +10,19 @@
 mod alerts;
 mod checks;
 mod labels;
+mod leases;
 mod outbox;
+mod rows;
 pub mod schema;
 mod settings;
 mod silences;
 #[cfg(test)]
-mod store_tests;
+mod tests;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::metrics::model::SliceKey;
 use crate::state::AlertError;
 
 /// An outbox row Telegram refused for good (done, no message, a reason):
@@ -33,6 +34,9 @@ macro_rules! abandoned {
     };
 }
 pub(crate) use abandoned;
+
+/// SQLite's clock as unix seconds: what lease and claim expiry are judged by.
+const DB_NOW: &str = "CAST(strftime('%s', 'now') AS INTEGER)";
 
 /// The state file, open.
 pub struct SqliteState {
@@ -87,6 +91,25 @@ impl SqliteState {
     }
 }
 
+impl SqliteState {
+    /// Every row of `table`, the given (quoted) columns as stored: what
+    /// `vigil state migrate` copies.
+    pub(crate) fn raw_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+    ) -> rusqlite::Result<Vec<Vec<rusqlite::types::Value>>> {
+        let mut statement = self
+            .conn
+            .prepare(&format!("SELECT {} FROM {table}", columns.join(", ")))?;
+        let rows =
+            statement.query_map([], |row| (0..columns.len()).map(|i| row.get(i)).collect())?;
+        rows.collect()
+    }
+}
+
+crate::state::stored_row::stored_row!(rusqlite::Row<'_>, rusqlite::Error, get);
+
 impl From<rusqlite::Error> for crate::state::DatabaseError {
     fn from(error: rusqlite::Error) -> Self {
         Self::new(error)
@@ -106,49 +129,7 @@ fn connect(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// [`crate::state::records::sql`] for this database's errors.
 fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
-    move |error| AlertError::Sql {
-        context,
-        error: error.into(),
-    }
-}
-
-fn slice_parts(slice: Option<&SliceKey>) -> (bool, &str, &str) {
-    match slice {
-        Some(s) => (true, s.dimension.as_str(), s.value.as_str()),
-        None => (false, "", ""),
-    }
-}
-
-fn slice_from(dimension: Option<String>, value: Option<String>) -> Option<SliceKey> {
-    match (dimension, value) {
-        (Some(dimension), Some(value)) => Some(SliceKey { dimension, value }),
-        _ => None,
-    }
-}
-
-/// Removes a Telegram bot token (`/bot<id>:<secret>/`) from an error text
-/// before it is stored: reqwest errors carry the request URL.
-fn redact(error: &str) -> String {
-    let mut out = String::with_capacity(error.len());
-    let mut rest = error;
-    while let Some(at) = rest.find("bot") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '_' || c == '-'))
-            .unwrap_or(tail.len());
-        let candidate = &tail[..end];
-        let looks_like_token = candidate.split_once(':').is_some_and(|(id, secret)| {
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && secret.len() >= 10
-        });
-        if looks_like_token {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(candidate);
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
+    crate::state::records::sql(context)
 }

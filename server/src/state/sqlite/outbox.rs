@@ -2,11 +2,11 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{redact, sql, SqliteState};
+use super::{sql, SqliteState, DB_NOW};
 use crate::alerts::AlertId;
-use crate::state::{
-    AlertError, AlertLog, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage,
-};
+use crate::state::leases::ttl_i64;
+use crate::state::records::{self, due_items, payload_json, redact_token};
+use crate::state::{AlertError, AlertRecord, NotificationPayload, Outbox, OutboxItem, SentMessage};
 
 const ABANDONED: &str = super::abandoned!();
 
@@ -32,28 +32,25 @@ impl Outbox for SqliteState {
                 ))
             })
             .map_err(sql("due"))?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (id, alert_id, payload, created_at, attempts, next_attempt_at, last_error) =
-                row.map_err(sql("due row"))?;
-            if next_attempt_at > now {
-                break;
-            }
-            let payload = serde_json::from_str(&payload).map_err(|e| AlertError::Corrupt {
-                what: "outbox payload",
-                reason: e.to_string(),
-            })?;
-            items.push(OutboxItem {
-                id,
-                alert_id: alert_id as AlertId,
-                payload,
-                created_at,
-                attempts: attempts.clamp(0, u32::MAX as i64) as u32,
-                next_attempt_at,
-                last_error,
-            });
+        due_items(rows.map(|row| row.map_err(sql("due row"))), now)
+    }
+
+    fn claim(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError> {
+        let changed = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE outbox SET claimed_by = ?2, claim_expires_at = {DB_NOW} + ?3
+                     WHERE id = ?1 AND sent_at IS NULL
+                       AND (claimed_by IS NULL OR claimed_by = ?2 OR claim_expires_at <= {DB_NOW})"
+                ),
+                params![id, holder, ttl_i64(ttl_secs)],
+            )
+            .map_err(sql("claim"))?;
+        if changed == 0 && !self.outbox_exists(id)? {
+            return Err(AlertError::UnknownOutboxItem(id));
         }
-        Ok(items)
+        Ok(changed == 1)
     }
 
     fn mark_sent(&mut self, id: i64, now: i64, sent: SentMessage) -> Result<(), AlertError> {
@@ -72,11 +69,12 @@ impl Outbox for SqliteState {
     }
 
     fn mark_failed(&mut self, id: i64, error: &str, retry_at: i64) -> Result<(), AlertError> {
-        let error = redact(error);
+        let error = redact_token(error);
         let changed = self
             .conn
             .execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                        claimed_by = NULL, claim_expires_at = NULL
                  WHERE id = ?1 AND sent_at IS NULL",
                 params![id, error, retry_at],
             )
@@ -94,7 +92,7 @@ impl Outbox for SqliteState {
         now: i64,
         note: Option<&str>,
     ) -> Result<(), AlertError> {
-        let note = note.map(redact);
+        let note = note.map(redact_token);
         let changed = self
             .conn
             .execute(
@@ -147,18 +145,7 @@ impl Outbox for SqliteState {
             .map_err(sql("message group"))?
             .collect::<Result<_, _>>()
             .map_err(sql("message group row"))?;
-        let mut group = Vec::new();
-        for payload in payloads {
-            let payload: NotificationPayload =
-                serde_json::from_str(&payload).map_err(|e| AlertError::Corrupt {
-                    what: "outbox payload",
-                    reason: e.to_string(),
-                })?;
-            if let Some(record) = self.alert(payload.alert_id)? {
-                group.push((payload, record));
-            }
-        }
-        Ok(group)
+        records::message_group(self, payloads)
     }
 
     fn outbox_counts(&self) -> Result<(u64, u64, u64), AlertError> {
@@ -193,10 +180,7 @@ pub(super) fn enqueue(
     payload: NotificationPayload,
     now: i64,
 ) -> Result<OutboxItem, AlertError> {
-    let json = serde_json::to_string(&payload).map_err(|e| AlertError::Corrupt {
-        what: "outbox payload",
-        reason: e.to_string(),
-    })?;
+    let json = payload_json(&payload)?;
     tx.execute(
         "INSERT INTO outbox (alert_id, kind, payload, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",

@@ -141,6 +141,16 @@ ALTER TABLE alert_state ADD COLUMN resolved_started_at INTEGER;
 ALTER TABLE alert_state ADD COLUMN resolved_bucket INTEGER;
 ALTER TABLE alert_state ADD COLUMN resolved_announced INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: instances sharing the state: named leases (the leader) and outbox claims.
+    r#"
+CREATE TABLE IF NOT EXISTS leases (
+    name       TEXT    PRIMARY KEY,
+    holder     TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claim_expires_at INTEGER;
+"#,
 ];
 
 /// The version this vigil writes and reads.

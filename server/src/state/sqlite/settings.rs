@@ -5,14 +5,9 @@ use rusqlite::params;
 
 use super::SqliteState;
 use crate::detector_choice::DetectorChoice;
+use crate::state::records::settings_sql as sql;
+use crate::state::records::{ensemble_json, setting_change};
 use crate::state::{DetectorSettings, SettingChange, SettingsError};
-
-fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SettingsError {
-    move |error| SettingsError::Sql {
-        context,
-        error: error.into(),
-    }
-}
 
 impl DetectorSettings for SqliteState {
     /// Records a change: `detector` (validated by the caller) takes effect for
@@ -28,12 +23,7 @@ impl DetectorSettings for SqliteState {
             .effective_detectors(configured)?
             .for_metric(metric)
             .clone();
-        let text = |ensemble: &Ensemble| {
-            serde_json::to_string(ensemble).map_err(|e| SettingsError::Corrupt {
-                metric: metric.to_string(),
-                reason: e.to_string(),
-            })
-        };
+        let text = |ensemble: &Ensemble| ensemble_json(metric, ensemble);
         let new_text = detector.map(text).transpose()?;
         self.conn
             .execute(
@@ -79,120 +69,7 @@ impl DetectorSettings for SqliteState {
                 ))
             })
             .map_err(sql("read detector settings"))?;
-        let mut changes = Vec::new();
-        for row in rows {
-            let (id, metric, detector, previous, applied_by, applied_at) =
-                row.map_err(sql("read detector settings"))?;
-            let parse = |text: &str| {
-                serde_json::from_str::<Ensemble>(text).map_err(|e| SettingsError::Corrupt {
-                    metric: metric.clone(),
-                    reason: e.to_string(),
-                })
-            };
-            changes.push(SettingChange {
-                id,
-                detector: detector.as_deref().map(parse).transpose()?,
-                previous: parse(&previous)?,
-                metric: metric.clone(),
-                applied_by,
-                applied_at,
-            });
-        }
-        Ok(changes)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use detect::{DetectorSpec, DropParams, IqrParams, SeasonalParams};
-
-    use super::*;
-
-    fn configured() -> DetectorChoice {
-        let mut choice = DetectorChoice::default();
-        choice.per_metric.insert(
-            "feed_ctr".into(),
-            Ensemble::single(DetectorSpec::Seasonal(SeasonalParams::default())),
-        );
-        choice
-    }
-
-    #[test]
-    fn applied_settings_override_the_config_until_reverted_and_keep_a_history() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("vigil-state.sqlite");
-        let config = configured();
-        let tuned = Ensemble::single(DetectorSpec::Iqr(IqrParams {
-            a: 2.5,
-            ..IqrParams::default()
-        }));
-        let combined = Ensemble::new(
-            vec![
-                DetectorSpec::Seasonal(SeasonalParams::default()),
-                DetectorSpec::Drop(DropParams::default()),
-            ],
-            detect::CombineRule::Any,
-        );
-        {
-            let mut store = SqliteState::open(&path).expect("opens");
-            let first = store
-                .apply_detector("feed_views", Some(&tuned), &config, "web", 100)
-                .expect("applies");
-            assert_eq!(
-                first.previous, config.default,
-                "the config's default was in effect"
-            );
-            store
-                .apply_detector("feed_ctr", Some(&combined), &config, "web", 200)
-                .expect("applies");
-        }
-        let mut store = SqliteState::open(&path).expect("reopens");
-        let effective = store.effective_detectors(&config).expect("reads");
-        assert_eq!(effective.for_metric("feed_views"), &tuned);
-        assert_eq!(effective.for_metric("feed_ctr"), &combined);
-        assert_eq!(effective.for_metric("feed_likes"), &config.default);
-
-        let revert = store
-            .apply_detector("feed_views", None, &config, "web", 300)
-            .expect("reverts");
-        assert_eq!(revert.previous, tuned);
-        store
-            .apply_detector("feed_ctr", None, &config, "web", 400)
-            .expect("reverts");
-        let effective = store.effective_detectors(&config).expect("reads");
-        assert_eq!(effective, config, "back to the config file's choice");
-
-        let history = store.detector_history(Some("feed_views")).expect("history");
-        let summary: Vec<_> = history
-            .iter()
-            .map(|c| {
-                (
-                    c.applied_at,
-                    c.detector.as_ref().map(Ensemble::name),
-                    c.previous.name(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            vec![
-                (300, None, "iqr".to_string()),
-                (100, Some("iqr".to_string()), "learned".to_string())
-            ]
-        );
-        assert_eq!(store.detector_history(None).expect("all").len(), 4);
-
-        store
-            .apply_detector("feed_views", Some(&tuned), &config, "web", 500)
-            .expect("applies");
-        let fixed = DetectorChoice {
-            fixed: true,
-            ..config.clone()
-        };
-        assert_eq!(
-            store.effective_detectors(&fixed).expect("reads"),
-            fixed,
-            "a command-line override wins"
-        );
+        rows.map(|row| setting_change(row.map_err(sql("read detector settings"))?))
+            .collect()
     }
 }

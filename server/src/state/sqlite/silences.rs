@@ -2,10 +2,10 @@
 
 use rusqlite::{params, Connection};
 
-use super::alerts::insert_event;
-use super::{slice_from, sql, SqliteState};
-use crate::alerts::{AlertId, Silence, SilenceScope};
-use crate::state::{AlertError, AlertLog, Silences};
+use super::{sql, SqliteState};
+use crate::alerts::{Silence, SilenceScope};
+use crate::state::records::{self, silence_from, slice_from};
+use crate::state::{AlertError, Silences};
 
 impl Silences for SqliteState {
     fn silence(
@@ -49,55 +49,7 @@ impl Silences for SqliteState {
         })
     }
 
-    fn silence_alert(
-        &mut self,
-        alert_id: AlertId,
-        until: i64,
-        actor: &str,
-        now: i64,
-    ) -> Result<Silence, AlertError> {
-        let alert = self
-            .alert(alert_id)?
-            .ok_or(AlertError::UnknownAlert(alert_id))?;
-        let scope = SilenceScope::Slice {
-            metric: alert.metric,
-            slice: alert.slice,
-        };
-        let silence = self.silence(scope, until, actor, now)?;
-        insert_event(
-            &self.conn,
-            alert_id,
-            now,
-            None,
-            "button",
-            &format!("mute until {until} (silence {})", silence.id),
-            Some(actor),
-            false,
-        )?;
-        Ok(silence)
-    }
-
-    fn sync_configured_silences(
-        &mut self,
-        silences: &[(SilenceScope, i64, i64)],
-        now: i64,
-    ) -> Result<usize, AlertError> {
-        let existing = query_silences(&self.conn, None)?;
-        let mut added = 0;
-        for (scope, from, until) in silences {
-            let present = existing.iter().any(|s| {
-                s.created_by == "config"
-                    && &s.scope == scope
-                    && s.created_at == *from
-                    && s.until == *until
-            });
-            if !present && *until > now {
-                self.silence(scope.clone(), *until, "config", *from)?;
-                added += 1;
-            }
-        }
-        Ok(added)
-    }
+    records::silence_methods!(|store| query_silences(&store.conn, None));
 
     fn end_silence(&mut self, id: i64, now: i64) -> Result<(), AlertError> {
         let changed = self
@@ -149,27 +101,10 @@ pub(super) fn query_silences(
     for row in rows {
         let (id, kind, metric, dimension, value, until, created_by, created_at, ended_at) =
             row.map_err(sql("silence row"))?;
-        let scope = match (kind.as_str(), metric) {
-            ("all", _) => SilenceScope::All,
-            ("metric", Some(metric)) => SilenceScope::Metric { metric },
-            ("slice", Some(metric)) => SilenceScope::Slice {
-                metric,
-                slice: slice_from(dimension, value),
-            },
-            _ => {
-                // A row we cannot read must not silence everything: skip it.
-                tracing::warn!(silence_id = id, scope = %kind, "unreadable silence ignored");
-                continue;
-            }
-        };
-        silences.push(Silence {
-            id,
-            scope,
-            until,
-            created_by,
-            created_at,
-            ended_at,
-        });
+        let slice = slice_from(dimension, value);
+        silences.extend(silence_from((
+            id, kind, metric, slice, until, created_by, created_at, ended_at,
+        )));
     }
     Ok(silences)
 }

@@ -1,33 +1,23 @@
-//! Store tests on real SQLite files: restarts, crash safety, outbox order and
-//! backoff, and a property test that duplicates and restarts never change the
-//! history.
-//!
-//! Long because it is one suite over one store: the cases share their
-//! fixtures (an evaluation builder, a reopened file) and read as one story.
-//!
-//! Over 600 lines: the lifecycle, outbox and property tests share fixtures.
-
-use std::path::{Path, PathBuf};
+//! The alert lifecycle and the outbox on any store: restarts, crash safety,
+//! outbox order and backoff, silences, labels and delivery status.
 
 use detect::Point;
-use proptest::prelude::*;
 
+use super::Backend;
 use crate::alerts::{AlertConfig, Notify, SilenceScope};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
-use crate::state::prelude::*;
 use crate::state::{
-    backoff_secs, state_path, AlertEvent, AlertStatus, HistoryFilter, Label, SentMessage,
-    SqliteState,
+    backoff_secs, AlertEvent, AlertStatus, HistoryFilter, Label, SentMessage, StateStore,
 };
 
-const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
+pub(super) const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
 
-fn bucket(i: i64) -> i64 {
+pub(super) fn bucket(i: i64) -> i64 {
     T0 + i * BUCKET_SECONDS
 }
 
-fn eval_of(metric: &str, slice: Option<&str>, i: i64, value: Option<f64>) -> Evaluation {
+pub(crate) fn eval_of(metric: &str, slice: Option<&str>, i: i64, value: Option<f64>) -> Evaluation {
     let (lower, upper) = (90.0, 110.0);
     let is_anomaly = value.is_some_and(|v| v < lower || v > upper);
     Evaluation {
@@ -56,19 +46,8 @@ fn eval(i: i64, value: Option<f64>) -> Evaluation {
 }
 
 /// Wall clock right after bucket `i` closed.
-fn now_after(i: i64) -> i64 {
+pub(crate) fn now_after(i: i64) -> i64 {
     bucket(i) + BUCKET_SECONDS + 30
-}
-
-fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteState) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = state_path(dir.path());
-    let store = SqliteState::open(&path).expect("open");
-    (dir, path, store)
-}
-
-fn reopen(path: &Path) -> SqliteState {
-    SqliteState::open(path).expect("reopen")
 }
 
 fn sent(n: i64) -> SentMessage {
@@ -78,9 +57,8 @@ fn sent(n: i64) -> SentMessage {
     }
 }
 
-#[test]
-fn restart_neither_repeats_nor_skips() {
-    let (_dir, path, mut store) = temp_store();
+pub fn restart_neither_repeats_nor_skips(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     let items = store
         .apply(&[eval(0, Some(200.0))], now_after(0), &cfg)
@@ -93,7 +71,7 @@ fn restart_neither_repeats_nor_skips() {
     drop(store);
 
     // Restart: the same bucket again is a no-op.
-    let mut store = reopen(&path);
+    let mut store = backend.open();
     let again = store
         .apply(&[eval(0, Some(200.0))], now_after(0) + 60, &cfg)
         .unwrap();
@@ -112,9 +90,9 @@ fn restart_neither_repeats_nor_skips() {
             .unwrap()
             .is_empty());
     }
-    let drop_and_reopen = |store: SqliteState| {
+    let drop_and_reopen = |store: Box<dyn StateStore>| {
         drop(store);
-        reopen(&path)
+        backend.open()
     };
     let mut store = drop_and_reopen(store);
     let repeat = store
@@ -160,9 +138,8 @@ fn restart_neither_repeats_nor_skips() {
 /// A flapping alert: anomalous again within the hour after it resolved, it
 /// is the same alert again (firing, its message edited back), across a
 /// restart; no second alert, no new message.
-#[test]
-fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart() {
-    let (_dir, path, mut store) = temp_store();
+pub fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     let opened = store
         .apply(&[eval(0, Some(200.0))], now_after(0), &cfg)
@@ -182,7 +159,7 @@ fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart() {
     );
     let mut store = {
         drop(store);
-        reopen(&path)
+        backend.open()
     };
     let again = store
         .apply(&[eval(3, Some(200.0))], now_after(3), &cfg)
@@ -214,9 +191,8 @@ fn an_anomaly_soon_after_resolution_reopens_the_alert_across_a_restart() {
     assert_eq!(kinds, ["opened", "resolved", "reopened"]);
 }
 
-#[test]
-fn crash_before_mark_sent_loses_nothing_and_sends_once() {
-    let (_dir, path, mut store) = temp_store();
+pub fn crash_before_mark_sent_loses_nothing_and_sends_once(backend: &dyn Backend) {
+    let mut store = backend.open();
     let items = store
         .apply(
             &[eval(0, Some(10.0))],
@@ -227,7 +203,7 @@ fn crash_before_mark_sent_loses_nothing_and_sends_once() {
     assert_eq!(items.len(), 1);
     drop(store); // crash: the sender never confirmed
 
-    let mut store = reopen(&path);
+    let mut store = backend.open();
     let due = store.due(now_after(0)).unwrap();
     assert_eq!(due, items, "still pending after the restart");
     store.mark_sent(due[0].id, now_after(0), sent(1)).unwrap();
@@ -235,18 +211,17 @@ fn crash_before_mark_sent_loses_nothing_and_sends_once() {
     store.mark_sent(due[0].id, now_after(0), sent(2)).unwrap();
     assert!(store.due(now_after(0) + 3600).unwrap().is_empty());
     drop(store);
-    let store = reopen(&path);
+    let store = backend.open();
     assert!(store.due(now_after(0) + 3600).unwrap().is_empty());
     assert_eq!(store.message_of(items[0].alert_id).unwrap(), Some(sent(1)));
 }
 
-#[test]
-fn failures_back_off_on_schedule_and_honour_retry_after() {
+pub fn failures_back_off_on_schedule_and_honour_retry_after(backend: &dyn Backend) {
     let expected = [10, 30, 60, 120, 300, 900, 900, 900];
     for (n, secs) in expected.iter().enumerate() {
         assert_eq!(backoff_secs(n as u32 + 1), *secs, "attempt {}", n + 1);
     }
-    let (_dir, _path, mut store) = temp_store();
+    let mut store = backend.open();
     let item = store
         .apply(
             &[eval(0, Some(10.0))],
@@ -286,9 +261,8 @@ fn failures_back_off_on_schedule_and_honour_retry_after() {
     assert!(error.contains("bot<redacted>/sendPhoto"), "{error}");
 }
 
-#[test]
-fn telegram_down_for_an_hour_then_queued_alerts_arrive_in_order() {
-    let (_dir, _path, mut store) = temp_store();
+pub fn telegram_down_for_an_hour_then_queued_alerts_arrive_in_order(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     let mut created = Vec::new();
     let mut sent_ids = Vec::new();
@@ -327,9 +301,8 @@ fn telegram_down_for_an_hour_then_queued_alerts_arrive_in_order() {
     assert_eq!(sent_ids, created, "delivered once each, in creation order");
 }
 
-#[test]
-fn silence_mutes_and_labels_are_recorded() {
-    let (_dir, _path, mut store) = temp_store();
+pub fn silence_mutes_and_labels_are_recorded(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     let android = SliceKey {
         dimension: "os".into(),
@@ -448,9 +421,8 @@ fn silence_mutes_and_labels_are_recorded() {
         .is_empty());
 }
 
-#[test]
-fn gap_does_nothing_in_the_store() {
-    let (_dir, _path, mut store) = temp_store();
+pub fn gap_does_nothing_in_the_store(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     assert!(store
         .apply(&[eval(0, None)], now_after(0), &cfg)
@@ -468,121 +440,8 @@ fn gap_does_nothing_in_the_store() {
     assert_eq!(alerts[0].status, AlertStatus::Firing);
 }
 
-/// Per-series history with wall-clock times and ids left out: what the
-/// interleaving must not change.
-fn canonical(store: &SqliteState) -> Vec<String> {
-    let alerts = store
-        .history(&HistoryFilter::default(), usize::MAX)
-        .unwrap();
-    let mut out: Vec<_> = store
-        .events(None)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            let a = alerts.iter().find(|a| a.id == e.alert_id).unwrap();
-            format!(
-                "{} {:?} started {} bucket {:?} {} {} muted={}",
-                a.metric, a.slice, a.started_at, e.bucket, e.kind, e.details, e.muted
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-const SERIES: [(&str, Option<&str>); 3] = [("views", None), ("views", Some("iOS")), ("ctr", None)];
-
-/// Values per series per bucket: gap, normal or anomalous.
-fn values() -> impl Strategy<Value = Vec<Vec<Option<f64>>>> {
-    let value = prop_oneof![Just(None), Just(Some(100.0)), Just(Some(500.0))];
-    proptest::collection::vec(proptest::collection::vec(value, 12), SERIES.len())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
-
-    #[test]
-    fn duplicates_and_restarts_give_the_clean_history(
-        values in values(),
-        // Per step: which series advances next, whether to re-send an old
-        // evaluation, whether to restart, whether to cut the batch.
-        choices in proptest::collection::vec((0usize..3, any::<bool>(), 0u8..8, any::<bool>()), 60),
-    ) {
-        let cfg = AlertConfig {
-            repeat_after_secs: 1800,
-            ..AlertConfig::default()
-        };
-        let evals: Vec<Vec<Evaluation>> = SERIES
-            .iter()
-            .zip(&values)
-            .map(|((metric, slice), vs)| {
-                vs.iter().enumerate().map(|(i, v)| eval_of(metric, *slice, i as i64, *v)).collect()
-            })
-            .collect();
-
-        // Clean pass: every bucket once, in order.
-        let (_clean_dir, _clean_path, mut clean) = temp_store();
-        for i in 0..12 {
-            let batch: Vec<_> = evals.iter().map(|s| s[i].clone()).collect();
-            clean.apply(&batch, now_after(i as i64), &cfg).unwrap();
-        }
-
-        // Messy pass: series interleaved, old evaluations re-sent, restarts.
-        let (_dir, path, mut messy) = temp_store();
-        let mut next = [0usize; 3];
-        let mut batch: Vec<Evaluation> = Vec::new();
-        let flush = |store: &mut SqliteState, batch: &mut Vec<Evaluation>| {
-            if let Some(newest) = batch.iter().map(|e| e.bucket).max() {
-                store.apply(batch, newest + BUCKET_SECONDS, &cfg).unwrap();
-            }
-            batch.clear();
-        };
-        let mut choices = choices.into_iter().cycle();
-        while next.iter().any(|&n| n < 12) {
-            let (series, duplicate, restart, cut) = choices.next().unwrap();
-            let series = (series..series + 3).map(|s| s % 3).find(|&s| next[s] < 12).unwrap();
-            batch.push(evals[series][next[series]].clone());
-            next[series] += 1;
-            if duplicate {
-                let old = next[series] / 2;
-                batch.push(evals[series][old].clone());
-            }
-            if cut {
-                flush(&mut messy, &mut batch);
-            }
-            if restart == 0 {
-                flush(&mut messy, &mut batch);
-                drop(messy);
-                messy = reopen(&path);
-            }
-        }
-        flush(&mut messy, &mut batch);
-        // Everything once more after a final restart: nothing changes.
-        drop(messy);
-        let mut messy = reopen(&path);
-        for series in &evals {
-            messy.apply(series, now_after(12), &cfg).unwrap();
-        }
-
-        prop_assert_eq!(canonical(&messy), canonical(&clean));
-        // The same notifications are queued (the messy outbox order differs).
-        let queued = |s: &SqliteState| {
-            let mut q: Vec<_> = s
-                .due(i64::MAX)
-                .unwrap()
-                .into_iter()
-                .map(|i| format!("{:?}", (i.payload.metric, i.payload.slice, i.payload.bucket, i.payload.notify)))
-                .collect();
-            q.sort();
-            q
-        };
-        prop_assert_eq!(queued(&messy), queued(&clean));
-    }
-}
-
-#[test]
-fn history_shows_each_alerts_delivery_status() {
-    let (_dir, _path, mut store) = temp_store();
+pub fn history_shows_each_alerts_delivery_status(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     let items = store
         .apply(
@@ -619,9 +478,8 @@ fn history_shows_each_alerts_delivery_status() {
     assert_eq!(status("feed_ctr"), "pending");
 }
 
-#[test]
-fn configured_silences_are_added_once() {
-    let (_dir, path, mut store) = temp_store();
+pub fn configured_silences_are_added_once(backend: &dyn Backend) {
+    let mut store = backend.open();
     let scope = SilenceScope::Metric {
         metric: "feed_views".into(),
     };
@@ -636,7 +494,7 @@ fn configured_silences_are_added_once() {
         "expired ones are skipped"
     );
     drop(store);
-    let mut store = reopen(&path);
+    let mut store = backend.open();
     assert_eq!(
         store.sync_configured_silences(&planned, now + 60).unwrap(),
         0,
@@ -648,9 +506,8 @@ fn configured_silences_are_added_once() {
     assert_eq!(active[0].created_by, "config");
 }
 
-#[test]
-fn an_item_that_failed_then_went_through_counts_as_sent() {
-    let (_dir, _path, mut store) = temp_store();
+pub fn an_item_that_failed_then_went_through_counts_as_sent(backend: &dyn Backend) {
+    let mut store = backend.open();
     let cfg = AlertConfig::default();
     let items = store
         .apply(
@@ -677,19 +534,4 @@ fn an_item_that_failed_then_went_through_counts_as_sent() {
         .mark_done_without_message(items[1].id, now_after(0) + 30, Some("chat not found"))
         .unwrap();
     assert_eq!(store.outbox_counts().unwrap(), (0, 1, 1));
-}
-
-#[test]
-fn a_database_error_is_printed_once_in_a_chain() {
-    let error = crate::state::AlertError::Sql {
-        context: "reading the outbox",
-        error: rusqlite::Error::QueryReturnedNoRows.into(),
-    };
-    let database = rusqlite::Error::QueryReturnedNoRows.to_string();
-    let chain = format!("{:#}", anyhow::Error::from(error).context("sending alerts"));
-    assert_eq!(chain.matches(&database).count(), 1, "{chain}");
-    assert!(
-        chain.starts_with("sending alerts: alert state: reading the outbox: "),
-        "{chain}"
-    );
 }
