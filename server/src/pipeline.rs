@@ -11,6 +11,7 @@ use crate::check::run::Checker;
 use crate::config::{Config, SourceConfig};
 use crate::delivery::{render::Links, Deliverer};
 use crate::metrics::model::MetricDef;
+use crate::report::send::MorningReports;
 use crate::sources::Source;
 use crate::state::{state_path, State};
 use crate::telegram::client::{BotToken, ClientConfig, TelegramClient};
@@ -22,6 +23,8 @@ pub struct Pipeline {
     pub checker: Arc<Checker>,
     pub deliverer: Arc<Deliverer>,
     pub telegram: Option<TelegramClient>,
+    /// The morning reports: created by the scheduler, sent by the deliverer.
+    pub reports: Arc<MorningReports>,
 }
 
 /// Where vigil keeps its own state: the SQLite store's directory, or
@@ -102,19 +105,31 @@ impl Pipeline {
             alerting: alerting.clone(),
             store: store.clone(),
         });
-        let deliverer = Arc::new(Deliverer::new(
+        let reports = Arc::new(MorningReports::new(
+            config.report.clone(),
             store.clone(),
-            source,
-            metrics,
-            alerting,
-            links,
+            Arc::clone(&source),
+            metrics.clone(),
+            alerting.clone(),
             telegram.clone(),
         ));
+        let deliverer = Arc::new(
+            Deliverer::new(
+                store.clone(),
+                source,
+                metrics,
+                alerting,
+                links,
+                telegram.clone(),
+            )
+            .with_reports(Arc::clone(&reports)),
+        );
         Ok(Self {
             store,
             checker,
             deliverer,
             telegram,
+            reports,
         })
     }
 }

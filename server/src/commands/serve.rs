@@ -140,6 +140,7 @@ async fn serve(
     let pulse = Arc::new(Pulse::from_config(config.heartbeat.as_ref())?);
     background.push(tokio::spawn(scheduler::run_checks(
         Arc::clone(&pipeline.checker),
+        Arc::clone(&pipeline.reports),
         Arc::clone(&sender_wake),
         Arc::clone(&pulse),
         stopped(stop_rx.clone()),

@@ -51,12 +51,14 @@ pub mod http_url;
 pub mod links;
 mod raw;
 mod read;
+pub mod report;
 pub mod serving;
 mod source;
 
 pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
+pub use report::ReportConfig;
 pub use serving::{HeartbeatConfig, WebConfig};
 
 /// Environment variable that supplies the ClickHouse password (wins over the file).
@@ -141,6 +143,8 @@ pub struct Config {
     pub heartbeat: Option<HeartbeatConfig>,
     /// `[web]`: the Host names `vigil serve` answers to.
     pub web: WebConfig,
+    /// `[report]`: the morning report.
+    pub report: ReportConfig,
 }
 
 impl Default for Config {
@@ -152,6 +156,7 @@ impl Default for Config {
             alerting: AlertingConfig::default(),
             heartbeat: None,
             web: WebConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }
@@ -377,6 +382,7 @@ impl Config {
         }
         let heartbeat = serving::heartbeat(raw.heartbeat, &mut alerting_problems);
         let web = serving::web(raw.web, &mut alerting_problems);
+        let report = report::validate(raw.report, &mut alerting_problems);
         problems.extend(
             alerting_problems
                 .into_iter()
@@ -395,6 +401,7 @@ impl Config {
             alerting,
             heartbeat,
             web,
+            report,
         })
     }
 

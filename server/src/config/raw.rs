@@ -25,6 +25,7 @@ pub(super) struct RawConfig {
     pub(super) silences: Vec<Option<alerting::RawSilence>>,
     pub(super) heartbeat: Option<super::serving::RawHeartbeat>,
     pub(super) web: Option<super::serving::RawWeb>,
+    pub(super) report: Option<super::report::RawReport>,
 }
 
 /// `[source]`: one flat table, so that every key's problem names the key and

@@ -120,6 +120,7 @@ pub(super) fn read<'a>(
             "silences" => raw.silences = reader.array(value, name, |_| ()),
             "heartbeat" => raw.heartbeat = reader.section(value, name),
             "web" => raw.web = reader.section(value, name),
+            "report" => raw.report = reader.section(value, name),
             "metrics" => {
                 raw.metrics = reader.array::<RawMetric>(value, name, |unread| {
                     let name = unread.as_table().and_then(|t| t.get("name"));
@@ -132,7 +133,7 @@ pub(super) fn read<'a>(
                 name.to_string(),
                 format!(
                     "unknown section (expected source, metrics, simulator, schedule, alerts, \
-                     telegram, links, detectors, silences, heartbeat or web){}",
+                     telegram, links, detectors, silences, heartbeat, web or report){}",
                     location(text, value.span().start)
                 ),
             ),

@@ -21,6 +21,7 @@ use crate::alerts::Notify;
 use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
+use crate::report::send::MorningReports;
 use crate::sources::Source;
 use crate::state::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
 use crate::state::{State, StateStore};
@@ -82,6 +83,8 @@ pub struct Deliverer {
     alerting: AlertingConfig,
     links: Links,
     telegram: Option<TelegramClient>,
+    /// The morning reports, delivered after the alerts.
+    reports: Option<Arc<MorningReports>>,
 }
 
 impl Deliverer {
@@ -100,7 +103,14 @@ impl Deliverer {
             alerting,
             links,
             telegram,
+            reports: None,
         }
+    }
+
+    /// Delivers `reports` too, after the alerts of each pass.
+    pub fn with_reports(mut self, reports: Arc<MorningReports>) -> Self {
+        self.reports = Some(reports);
+        self
     }
 
     /// Delivers what is due at `now` (everything pending with
@@ -150,6 +160,18 @@ impl Deliverer {
             self.store
                 .call(move |store| ids.iter().try_for_each(|id| outcome.record(store, *id, at)))
                 .await?;
+        }
+        if let (Some(reports), None) = (&self.reports, &report.blocked) {
+            let sent = reports.deliver_due(now, ignore_backoff).await?;
+            report.delivered += sent.delivered;
+            report.abandoned += sent.abandoned;
+            report.blocked = sent
+                .blocked
+                .map(|(error, retry_after_secs, retry_at)| Blocked {
+                    error,
+                    retry_after_secs,
+                    retry_at,
+                });
         }
         Ok(report)
     }

@@ -16,6 +16,7 @@
 //! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
 //! only scheme, host, port and database.
 
+mod daily;
 mod ddl;
 mod rollup;
 mod rollup_access;

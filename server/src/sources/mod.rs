@@ -166,6 +166,23 @@ impl Source {
         result
     }
 
+    /// One metric's value per day of `range`, whose `from` is a (local)
+    /// midnight: one query, each day aggregated whole (a day's active users
+    /// are its distinct users). Days without rows are absent.
+    pub async fn daily(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+    ) -> Result<Vec<Bucket>, SourceError> {
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => store.daily(metric, range).await,
+            Source::ClickHouse(source) => source.daily(metric, range).await,
+        };
+        stats::record(started, result.is_ok());
+        result
+    }
+
     /// Time of the newest event in `table`, or `None` when the table is empty.
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
         let started = std::time::Instant::now();

@@ -28,6 +28,7 @@ pub mod alerts;
 pub mod checks;
 pub mod labels;
 pub mod outbox;
+pub mod reports;
 pub mod settings;
 pub mod silences;
 pub mod sqlite;
@@ -42,6 +43,7 @@ pub use alerts::{
 pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
+pub use reports::{ReportItem, Reports, LOG_CHAT};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
 pub use sqlite::SqliteState;
@@ -49,7 +51,9 @@ pub use sqlite::SqliteState;
 /// The concern traits, for calling them on a concrete store (`SqliteState` in
 /// tests): `use crate::state::prelude::*;`. A `dyn StateStore` needs no import.
 pub mod prelude {
-    pub use super::{AlertLog, Checks, DetectorSettings, Labels, Outbox, Silences, StateStore};
+    pub use super::{
+        AlertLog, Checks, DetectorSettings, Labels, Outbox, Reports, Silences, StateStore,
+    };
 }
 
 /// File name of the state database inside the data directory.
@@ -69,12 +73,12 @@ pub fn open(path: &Path) -> Result<Box<dyn StateStore>, AlertError> {
 
 /// Every concern of the state, in one store.
 pub trait StateStore:
-    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Send
+    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Reports + Send
 {
 }
 
 impl<T> StateStore for T where
-    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Send
+    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Reports + Send
 {
 }
 

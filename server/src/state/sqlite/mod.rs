@@ -11,6 +11,7 @@ mod alerts;
 mod checks;
 mod labels;
 mod outbox;
+mod reports;
 pub mod schema;
 mod settings;
 mod silences;

@@ -141,6 +141,22 @@ ALTER TABLE alert_state ADD COLUMN resolved_started_at INTEGER;
 ALTER TABLE alert_state ADD COLUMN resolved_bucket INTEGER;
 ALTER TABLE alert_state ADD COLUMN resolved_announced INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: the morning report, one row per (local date, chat): created once when due.
+    r#"
+CREATE TABLE IF NOT EXISTS reports (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    date                TEXT    NOT NULL,
+    chat_id             INTEGER NOT NULL,
+    late                INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at     INTEGER NOT NULL,
+    last_error          TEXT,
+    sent_at             INTEGER,
+    telegram_message_id INTEGER,
+    UNIQUE (date, chat_id)
+);
+"#,
 ];
 
 /// The version this vigil writes and reads.

@@ -1,0 +1,142 @@
+//! [`Reports`] on SQLite: the `reports` table.
+
+use rusqlite::params;
+
+use super::{redact, sql, SqliteState};
+use crate::state::{AlertError, ReportItem, Reports};
+
+impl Reports for SqliteState {
+    fn enqueue_reports(
+        &mut self,
+        date: &str,
+        chats: &[i64],
+        late: bool,
+        now: i64,
+    ) -> Result<usize, AlertError> {
+        let tx = self.conn.transaction().map_err(sql("enqueue report"))?;
+        let mut created = 0;
+        for chat in chats {
+            created += tx
+                .execute(
+                    "INSERT OR IGNORE INTO reports (date, chat_id, late, created_at, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![date, chat, late, now],
+                )
+                .map_err(sql("enqueue report"))?;
+        }
+        tx.commit().map_err(sql("enqueue report"))?;
+        Ok(created)
+    }
+
+    fn due_reports(&self, now: i64) -> Result<Vec<ReportItem>, AlertError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, date, chat_id, late, created_at, attempts FROM reports
+                 WHERE sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY id",
+            )
+            .map_err(sql("due reports"))?;
+        let rows = stmt
+            .query_map([now], |r| {
+                Ok(ReportItem {
+                    id: r.get(0)?,
+                    date: r.get(1)?,
+                    chat_id: r.get(2)?,
+                    late: r.get(3)?,
+                    created_at: r.get(4)?,
+                    attempts: r.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32,
+                })
+            })
+            .map_err(sql("due reports"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("due report row"))
+    }
+
+    fn finish_report(
+        &mut self,
+        id: i64,
+        now: i64,
+        message_id: Option<i64>,
+        note: Option<&str>,
+    ) -> Result<(), AlertError> {
+        self.conn
+            .execute(
+                "UPDATE reports SET sent_at = ?2, telegram_message_id = ?3,
+                 last_error = COALESCE(?4, last_error)
+                 WHERE id = ?1 AND sent_at IS NULL",
+                params![id, now, message_id, note.map(redact)],
+            )
+            .map_err(sql("finish report"))?;
+        Ok(())
+    }
+
+    fn retry_report(&mut self, id: i64, error: &str, retry_at: i64) -> Result<(), AlertError> {
+        self.conn
+            .execute(
+                "UPDATE reports SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                 WHERE id = ?1 AND sent_at IS NULL",
+                params![id, redact(error), retry_at],
+            )
+            .map_err(sql("retry report"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteState) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteState::open(&dir.path().join("state.sqlite")).expect("opens");
+        (dir, store)
+    }
+
+    #[test]
+    fn a_report_is_created_once_per_date_and_chat() {
+        let (_dir, mut store) = store();
+        assert_eq!(
+            store
+                .enqueue_reports("2026-12-05", &[7, 8], false, 100)
+                .unwrap(),
+            2
+        );
+        // A restart at the due time creates nothing new, even marked late.
+        assert_eq!(
+            store
+                .enqueue_reports("2026-12-05", &[7, 8], true, 160)
+                .unwrap(),
+            0
+        );
+        let due = store.due_reports(100).unwrap();
+        assert_eq!(due.len(), 2);
+        assert_eq!((due[0].chat_id, due[0].late), (7, false));
+        store.finish_report(due[0].id, 110, Some(41), None).unwrap();
+        store
+            .retry_report(due[1].id, "bot123:abcdefghijklmn down", 500)
+            .unwrap();
+        assert!(store.due_reports(499).unwrap().is_empty(), "backing off");
+        let again = store.due_reports(500).unwrap();
+        assert_eq!((again.len(), again[0].attempts), (1, 1));
+        let error: String = store
+            .conn
+            .query_row(
+                "SELECT last_error FROM reports WHERE id = ?1",
+                [again[0].id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!error.contains("abcdefghijklmn"), "{error}");
+        store
+            .finish_report(again[0].id, 510, None, Some("chat not found"))
+            .unwrap();
+        assert!(store.due_reports(i64::MAX).unwrap().is_empty());
+        // The next day is a new report.
+        assert_eq!(
+            store
+                .enqueue_reports("2026-12-06", &[7], false, 200)
+                .unwrap(),
+            1
+        );
+    }
+}
