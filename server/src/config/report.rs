@@ -129,7 +129,7 @@ mod tests {
             ("[report]\ntime = \"25:00\"\n", "`report.time`"),
             ("[report]\ntime = \"11\"\n", "`report.time`"),
             ("[report]\nchats = [0]\n", "`report.chats[0]`"),
-            ("[report]\ncolour = 1\n", "`report`"),
+            ("[report]\ncolour = 1\n", "`report.colour`"),
         ] {
             let error = parse(text).unwrap_err();
             assert!(

@@ -57,10 +57,12 @@ pub struct Report {
     pub experiments: Vec<String>,
 }
 
-/// Builds the report of `date` (local days at `utc_offset_minutes`).
+/// Builds the report of `date` (local days at `utc_offset_minutes`); the
+/// alerts come from `store` (none without a state, e.g. a dry run before
+/// vigil ever ran).
 pub async fn build(
     source: &Source,
-    store: &State,
+    store: Option<&State>,
     metrics: &[MetricDef],
     date: NaiveDate,
     utc_offset_minutes: i32,
@@ -71,16 +73,21 @@ pub async fn build(
         values.push(MetricDays::read(source, metric, day).await?);
     }
     let (from, to) = (day.start(), day.end());
-    let mut alerts = store
-        .call(move |store| {
-            let filter = HistoryFilter {
-                from: Some(from),
-                to: Some(to),
-                ..HistoryFilter::default()
-            };
-            store.history(&filter, MAX_ALERTS + 1)
-        })
-        .await?;
+    let mut alerts = match store {
+        Some(store) => {
+            store
+                .call(move |store| {
+                    let filter = HistoryFilter {
+                        from: Some(from),
+                        to: Some(to),
+                        ..HistoryFilter::default()
+                    };
+                    store.history(&filter, MAX_ALERTS + 1)
+                })
+                .await?
+        }
+        None => Vec::new(),
+    };
     let more_alerts = alerts.len().saturating_sub(MAX_ALERTS);
     alerts.truncate(MAX_ALERTS);
     alerts.sort_by_key(|alert| (alert.started_at, alert.id));

@@ -114,7 +114,7 @@ impl MorningReports {
     pub async fn build(&self, day: LocalDay) -> Result<Report, ReportError> {
         super::build(
             &self.source,
-            &self.store,
+            Some(&self.store),
             &self.metrics,
             day.date,
             day.utc_offset_minutes,

@@ -221,7 +221,7 @@ mod tests {
         assert!(text.contains("\nFeed CTR: —  — d/d · — w/w"), "{text}");
         assert!(
             text.contains(
-                "Alerts (1)\n14:15 Feed views · os = Android: 512 (−48.0 %), resolved after 45 min"
+                "Alerts (1)\n14:15 Feed views <all> · os = Android: 512 (−48.0 %), resolved after 45 min"
             ),
             "{text}"
         );
