@@ -29,3 +29,7 @@ impl ClickHouseSource {
             .collect())
     }
 }
+
+#[cfg(test)]
+#[path = "daily_server_tests.rs"]
+mod server_tests;
