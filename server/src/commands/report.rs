@@ -100,5 +100,5 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
 /// `YYYY-MM-DD`.
 fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .with_context(|| format!("--date {text:?}: expected a day like 2026-12-05"))
+        .with_context(|| format!("--date {text:?}: expected a day as YYYY-MM-DD, e.g. 2026-12-05"))
 }

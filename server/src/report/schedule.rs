@@ -5,7 +5,9 @@
 //! recent report due by then, one per chat, unless they exist: the report
 //! goes out once, at the first tick after its time, or after downtime at the
 //! first tick after vigil is back (marked late). A report whose next one is
-//! already due is not sent any more: the newer one replaces it.
+//! already due is not sent any more: the newer one replaces it. Before any
+//! report was ever created, a late one is not made up: the first report is
+//! the first one due while vigil runs.
 
 use super::LocalDay;
 use crate::config::{ReportConfig, TelegramSettings};

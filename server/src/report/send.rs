@@ -86,7 +86,16 @@ impl MorningReports {
             self.alerting.utc_offset_minutes,
             self.config.time_minutes,
         );
-        self.enqueue(due.day, due.late_at(now), now).await?;
+        let late = due.late_at(now);
+        if late {
+            // Late only catches up on a report vigil missed: the first one
+            // ever waits for its time rather than arriving late at once.
+            let last = self.store.call(|store| store.last_report_date()).await?;
+            if last.is_none() {
+                return Ok(Some(due));
+            }
+        }
+        self.enqueue(due.day, late, now).await?;
         Ok(Some(due))
     }
 

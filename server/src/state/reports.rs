@@ -36,6 +36,9 @@ pub trait Reports {
         now: i64,
     ) -> Result<usize, AlertError>;
 
+    /// The newest date any report was created for, `None` before the first.
+    fn last_report_date(&self) -> Result<Option<String>, AlertError>;
+
     /// Undelivered reports whose next attempt is at or before `now`, oldest first.
     fn due_reports(&self, now: i64) -> Result<Vec<ReportItem>, AlertError>;
 

@@ -28,6 +28,12 @@ impl Reports for SqliteState {
         Ok(created)
     }
 
+    fn last_report_date(&self) -> Result<Option<String>, AlertError> {
+        self.conn
+            .query_row("SELECT MAX(date) FROM reports", [], |r| r.get(0))
+            .map_err(sql("last report date"))
+    }
+
     fn due_reports(&self, now: i64) -> Result<Vec<ReportItem>, AlertError> {
         let mut stmt = self
             .conn
