@@ -45,6 +45,10 @@ pub struct ReportDelivery {
     pub blocked: Option<(String, Option<i64>, i64)>,
 }
 
+/// A report built for sending, with its chart (`None`: sent as text), or
+/// why it could not be built.
+type Built = Result<(Report, Option<Vec<u8>>), String>;
+
 /// How one delivery attempt went.
 enum Outcome {
     Sent(i64),
@@ -142,8 +146,7 @@ impl MorningReports {
         let due = self.store.call(move |store| store.due_reports(at)).await?;
         let mut report = ReportDelivery::default();
         // One build per day, however many chats it goes to.
-        let mut built: BTreeMap<String, Result<(Report, Option<Vec<u8>>), String>> =
-            BTreeMap::new();
+        let mut built: BTreeMap<String, Built> = BTreeMap::new();
         for item in due {
             if !built.contains_key(&item.date) {
                 let made = self.build_item(&item).await;
@@ -206,7 +209,7 @@ impl MorningReports {
     /// The report of an item's day and its chart (`None` when it cannot be
     /// drawn: the report still goes out, as text); `Err` when its data
     /// cannot be read.
-    async fn build_item(&self, item: &ReportItem) -> Result<(Report, Option<Vec<u8>>), String> {
+    async fn build_item(&self, item: &ReportItem) -> Built {
         let date = NaiveDate::parse_from_str(&item.date, "%Y-%m-%d")
             .map_err(|error| format!("report date {:?}: {error}", item.date))?;
         let report = self

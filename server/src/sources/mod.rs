@@ -17,6 +17,9 @@ pub mod clickhouse;
 pub mod sqlite;
 pub mod stats;
 
+#[cfg(test)]
+pub(crate) mod daily_by_hand;
+
 use std::collections::BTreeMap;
 
 use crate::config::SourceConfig;

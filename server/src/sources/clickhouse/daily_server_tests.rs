@@ -8,39 +8,12 @@ use clickhouse::Client;
 
 use super::super::real_server_tests::support::{TestServer, TEST_PASSWORD, TEST_USER};
 use super::*;
-use crate::config::{ClickHouseConfig, Secret, SimulatorConfig};
+use crate::config::{ClickHouseConfig, Secret};
 use crate::metrics::catalogue;
 use crate::metrics::model::TableNames;
 use crate::metrics::sql::DAY_SECONDS;
-use crate::simulator::Simulator;
+use crate::sources::daily_by_hand::{days_to_check, simulated, DAYS, FIRST_DAY};
 use crate::sources::{Source, SqliteStore};
-
-/// 2024-03-04 00:00 UTC.
-const START: i64 = 1_709_510_400;
-/// Local midnight at UTC+03:00 after START.
-const FIRST_DAY: i64 = START + 21 * 3600;
-const DAYS: i64 = 3;
-
-/// One built-in metric over `[from, to)`, written by hand: no builder, literals.
-fn hand_sql(metric: &str, from: i64, to: i64) -> String {
-    let (table, value, filter) = match metric {
-        "feed_active_users" => ("feed_actions", "toFloat64(uniqExact(user_id))", "1"),
-        "feed_views" => ("feed_actions", "toFloat64(count())", "action = 'view'"),
-        "feed_likes" => ("feed_actions", "toFloat64(count())", "action = 'like'"),
-        "feed_ctr" => (
-            "feed_actions",
-            "countIf(action = 'like') / countIf(action = 'view')",
-            "1",
-        ),
-        "messenger_active_users" => ("message_actions", "toFloat64(uniqExact(user_id))", "1"),
-        "messages_sent" => ("message_actions", "toFloat64(count())", "1"),
-        other => panic!("no hand-written SQL for {other}"),
-    };
-    format!(
-        "SELECT {value} FROM {table} \
-         WHERE toUInt32(time) >= {from} AND toUInt32(time) < {to} AND {filter}"
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_values_equal_hand_written_sql_and_sqlite_bit_for_bit() {
@@ -58,13 +31,7 @@ async fn daily_values_equal_hand_written_sql_and_sqlite_bit_for_bit() {
     };
     let clickhouse = ClickHouseSource::new(&config).expect("client");
     clickhouse.ensure_tables().await.expect("tables created");
-    let simulator = SimulatorConfig {
-        users: 300,
-        days: 5,
-        seed: 13,
-    };
-    let end = START + 5 * DAY_SECONDS;
-    let batch = Simulator::new(&simulator, end, None).generate(START, end);
+    let batch = simulated(13);
     clickhouse
         .write_events(&batch)
         .await
@@ -81,35 +48,22 @@ async fn daily_values_equal_hand_written_sql_and_sqlite_bit_for_bit() {
         .with_password(TEST_PASSWORD)
         .with_database(database);
 
+    for day in days_to_check(&clickhouse, Dialect::ClickHouse).await {
+        let want: Vec<f64> = hand
+            .query(&day.sql)
+            .fetch_all()
+            .await
+            .unwrap_or_else(|error| panic!("{}: {error}", day.sql));
+        assert!(want[0] > 0.0, "{}", day.sql);
+        let what = format!("{} on {}", day.metric, day.got.start);
+        assert_eq!(day.got.value.to_bits(), want[0].to_bits(), "{what}");
+    }
     let range = TimeRange {
         from: FIRST_DAY,
         to: FIRST_DAY + DAYS * DAY_SECONDS,
     };
     for metric in catalogue::builtin() {
         let got = clickhouse.daily(&metric, range).await.expect("daily");
-        let starts: Vec<i64> = got.iter().map(|b| b.start).collect();
-        let want_starts: Vec<i64> = (0..DAYS).map(|d| FIRST_DAY + d * DAY_SECONDS).collect();
-        assert_eq!(
-            starts, want_starts,
-            "{}: one value per local day",
-            metric.name
-        );
-        for bucket in &got {
-            let sql = hand_sql(&metric.name, bucket.start, bucket.start + DAY_SECONDS);
-            let want: Vec<f64> = hand
-                .query(&sql)
-                .fetch_all()
-                .await
-                .unwrap_or_else(|error| panic!("{sql}: {error}"));
-            assert!(want[0] > 0.0, "{sql}");
-            assert_eq!(
-                bucket.value.to_bits(),
-                want[0].to_bits(),
-                "{} on {}",
-                metric.name,
-                bucket.start
-            );
-        }
         let same = sqlite.daily(&metric, range).await.expect("sqlite daily");
         let bits = |series: &[Bucket]| -> Vec<(i64, u64)> {
             series
