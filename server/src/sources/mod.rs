@@ -18,7 +18,7 @@ pub mod sqlite;
 pub mod stats;
 
 #[cfg(test)]
-pub(crate) mod daily_by_hand;
+pub(crate) mod daily_tests;
 
 use std::collections::BTreeMap;
 

@@ -12,7 +12,7 @@ use crate::config::{ClickHouseConfig, Secret};
 use crate::metrics::catalogue;
 use crate::metrics::model::TableNames;
 use crate::metrics::sql::DAY_SECONDS;
-use crate::sources::daily_by_hand::{days_to_check, simulated, DAYS, FIRST_DAY};
+use crate::sources::daily_tests::{days_to_check, simulated, DAYS, FIRST_DAY};
 use crate::sources::{Source, SqliteStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

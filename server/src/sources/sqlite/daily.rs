@@ -42,7 +42,7 @@ mod tests {
     use super::*;
     use crate::metrics::catalogue;
     use crate::metrics::sql::DAY_SECONDS;
-    use crate::sources::daily_by_hand::{days_to_check, simulated, FIRST_DAY};
+    use crate::sources::daily_tests::{days_to_check, simulated, FIRST_DAY};
     use crate::sources::Source;
 
     #[tokio::test]
