@@ -77,8 +77,14 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     } else {
         "the log (no Telegram token or chat)".to_string()
     };
+    let report = if config.report.enabled {
+        let minutes = config.report.time_minutes;
+        format!("morning report at {:02}:{:02}", minutes / 60, minutes % 60)
+    } else {
+        "no morning report".to_string()
+    };
     println!(
-        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}",
+        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}; {report}",
         path.display(),
         catalogue.metrics().len(),
         config.metrics.len(),

@@ -7,7 +7,8 @@
 //! - one trait per concern, in a file of its own with the types it speaks:
 //!   [`AlertLog`] (alerts, events, series state), [`Outbox`] (notifications,
 //!   message groups), [`Silences`], [`Checks`] (check runs, latest
-//!   evaluations, source availability), [`Labels`], [`DetectorSettings`];
+//!   evaluations, source availability), [`Labels`], [`DetectorSettings`],
+//!   [`Reports`] (the morning report's deliveries);
 //! - [`StateStore`], every concern together, implemented by
 //!   [`sqlite::SqliteState`] (the schema, its migrations and the connection
 //!   policy are in [`sqlite`]);
@@ -17,7 +18,7 @@
 //!
 //! The rest of the server depends on the traits and the handle, never on
 //! rusqlite. A second implementation (PostgreSQL, so two vigil instances
-//! share state) is a sibling of [`sqlite`]: a type implementing the six
+//! share state) is a sibling of [`sqlite`]: a type implementing the seven
 //! concern traits (and so [`StateStore`]), with its own schema and
 //! migrations; [`open`], the one place that picks an implementation, then
 //! chooses it from the config, and every caller (the server's [`State`], the
