@@ -14,12 +14,11 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use super::source_args::SourceArgs;
-use super::state_access::existing_state;
 use crate::pipeline::{self, Pipeline};
 use crate::report::text::{self, Markup};
 use crate::report::LocalDay;
 use crate::sources::Source;
-use crate::state::State;
+use crate::state::{state_path, State};
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -50,9 +49,13 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
 
     if args.dry_run {
-        let store = match existing_state(&state_dir)? {
-            Some(path) => Some(State::open(&path)?),
-            None => None,
+        // The alerts come from the state when vigil has one; a dry run
+        // creates none (and reports no alerts without it).
+        let path = state_path(&state_dir);
+        let store = if path.exists() {
+            Some(State::open(&path)?)
+        } else {
+            None
         };
         let report = runtime
             .block_on(crate::report::build(

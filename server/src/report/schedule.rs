@@ -4,8 +4,9 @@
 //! Each scheduler tick (and each `vigil check`) creates the rows of the most
 //! recent report due by then, one per chat, unless they exist: the report
 //! goes out once, at the first tick after its time, or after downtime at the
-//! first tick after vigil is back (marked late). A report whose next one is
-//! already due is not sent any more: the newer one replaces it. Before any
+//! first tick after vigil is back (marked late). A report not created by
+//! the time the next one is due is skipped: the newer one replaces it (one
+//! that was created stays queued until sent). Before any
 //! report was ever created, a late one is not made up: the first report is
 //! the first one due while vigil runs.
 
