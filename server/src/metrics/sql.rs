@@ -481,6 +481,34 @@ mod tests {
     }
 
     #[test]
+    fn daily_queries_group_whole_days_from_a_local_midnight() {
+        let users = catalogue::builtin_metric("feed_active_users").expect("built-in");
+        let from = 1_700_000_000 - 3 * 3600;
+        let range = TimeRange {
+            from,
+            to: from + 2 * DAY_SECONDS,
+        };
+        let tables = TableNames::default();
+        let query = build_daily(Dialect::ClickHouse, &users, &tables, range).expect("builds");
+        assert_eq!(
+            query.sql,
+            format!(
+                "SELECT toUInt32({from} + intDiv(toInt64(toUInt32(`time`)) - {from}, 86400) * 86400) AS bucket, \
+                 toFloat64(uniqExact(`user_id`)) AS value FROM `feed_actions` \
+                 WHERE `time` >= toDateTime({from}) AND `time` < toDateTime({}) \
+                 GROUP BY bucket ORDER BY bucket",
+                range.to
+            )
+        );
+        let query = build_daily(Dialect::Sqlite, &users, &tables, range).expect("builds");
+        assert!(query.sql.starts_with(&format!(
+            "SELECT {from} + ((\"time\" - {from}) / 86400) * 86400 AS bucket, CAST(COUNT(DISTINCT"
+        )));
+        let empty = TimeRange { from, to: from };
+        assert!(build_daily(Dialect::Sqlite, &users, &tables, empty).is_err());
+    }
+
+    #[test]
     fn ranges_align_outward_and_reject_empty() {
         let aligned = align_range(TimeRange {
             from: 901,
