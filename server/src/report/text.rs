@@ -108,7 +108,7 @@ pub fn tail(report: &Report, markup: Markup) -> String {
 }
 
 /// `14:15 Feed views · os = Android: 512 (−48.0 %), resolved after 45 min`.
-fn alert_line(report: &Report, alert: &AlertRecord) -> String {
+pub fn alert_line(report: &Report, alert: &AlertRecord) -> String {
     let offset = i64::from(report.day.utc_offset_minutes) * 60;
     let clock = chrono::DateTime::from_timestamp(alert.started_at + offset, 0)
         .map(|t| t.format("%H:%M").to_string())
