@@ -14,6 +14,7 @@
 //!   no idempotency key).
 
 pub mod render;
+mod reports;
 
 use std::sync::Arc;
 
@@ -107,12 +108,6 @@ impl Deliverer {
         }
     }
 
-    /// Delivers `reports` too, after the alerts of each pass.
-    pub fn with_reports(mut self, reports: Arc<MorningReports>) -> Self {
-        self.reports = Some(reports);
-        self
-    }
-
     /// Delivers what is due at `now` (everything pending with
     /// `ignore_backoff`, for one-shot runs whose cadence is the backoff), in
     /// order, stopping at the first retriable failure.
@@ -161,18 +156,8 @@ impl Deliverer {
                 .call(move |store| ids.iter().try_for_each(|id| outcome.record(store, *id, at)))
                 .await?;
         }
-        if let (Some(reports), None) = (&self.reports, &report.blocked) {
-            let sent = reports.deliver_due(now, ignore_backoff).await?;
-            report.delivered += sent.delivered;
-            report.abandoned += sent.abandoned;
-            report.blocked = sent
-                .blocked
-                .map(|(error, retry_after_secs, retry_at)| Blocked {
-                    error,
-                    retry_after_secs,
-                    retry_at,
-                });
-        }
+        self.deliver_reports(now, ignore_backoff, &mut report)
+            .await?;
         Ok(report)
     }
 
