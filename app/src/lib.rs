@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::overview::OverviewPage/>
                         <Route path=path!("/metric/:name") view=pages::metric::MetricPage/>
                         <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
+                        <Route path=path!("/report") view=pages::report::ReportPage/>
                     </Routes>
                 </fieldset>
             </main>

@@ -19,13 +19,15 @@ pub const WIDTH: u32 = 960;
 pub const HEIGHT: u32 = 540;
 
 static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+/// The registered font's family name (see [`register_font`]).
+pub(crate) const FAMILY: &str = "sans-serif";
 
-const VALUE: RGBColor = RGBColor(31, 119, 180);
+/// The colour of a metric's line (the morning report's charts draw alike).
+pub(crate) const VALUE: RGBColor = RGBColor(31, 119, 180);
 const BAND: RGBColor = RGBColor(31, 119, 180);
 const YESTERDAY: RGBColor = RGBColor(150, 150, 150);
 const ANOMALY: RGBColor = RGBColor(214, 39, 40);
-const GRID: RGBColor = RGBColor(235, 235, 235);
+pub(crate) const GRID: RGBColor = RGBColor(235, 235, 235);
 
 /// What to draw. All series are indexed like `values`: point `i` is the bucket
 /// starting at `start + i * step`; shorter series are padded with gaps.
@@ -74,7 +76,8 @@ pub enum ChartError {
     Encode(String),
 }
 
-fn register_font() -> Result<(), ChartError> {
+/// Makes the bundled font the one plotters draws [`FAMILY`] with.
+pub(crate) fn register_font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
@@ -335,8 +338,13 @@ fn draw(input: &ChartInput, rgb: &mut [u8]) -> Result<(), ChartError> {
 }
 
 fn encode(rgb: &[u8]) -> Result<Vec<u8>, ChartError> {
+    encode_rgb(rgb, WIDTH, HEIGHT)
+}
+
+/// PNG bytes of a `width` x `height` RGB buffer.
+pub(crate) fn encode_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Balanced);

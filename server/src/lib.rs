@@ -14,7 +14,8 @@
 //! `labels` (incidents, false alarms, expected changes,
 //! from the source, Telegram buttons and the web UI) is what `vigil tune`,
 //! `vigil eval --metric` and the web lab score detectors against. `times` is
-//! the one clock.
+//! the one clock. `report` is the morning report: built from `sources` and
+//! `state`, created by `scheduler`, delivered with the outbox by `delivery`.
 
 pub mod alerts;
 pub mod chart_png;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod period;
 pub mod pipeline;
 pub mod redact;
+pub mod report;
 pub mod scheduler;
 pub mod settings;
 pub mod simulator;

@@ -11,6 +11,7 @@ use crate::check::run::Checker;
 use crate::config::{Config, SourceConfig};
 use crate::delivery::{render::Links, Deliverer};
 use crate::metrics::model::MetricDef;
+use crate::report::send::MorningReports;
 use crate::sources::Source;
 use crate::state::{state_path, State, StateLocation};
 use crate::telegram::client::{BotToken, ClientConfig, TelegramClient};
@@ -22,6 +23,8 @@ pub struct Pipeline {
     pub checker: Arc<Checker>,
     pub deliverer: Arc<Deliverer>,
     pub telegram: Option<TelegramClient>,
+    /// The morning reports: created by the scheduler, sent by the deliverer.
+    pub reports: Arc<MorningReports>,
 }
 
 /// Where vigil keeps its own state: the SQLite store's directory, or
@@ -120,6 +123,14 @@ impl Pipeline {
             store: store.clone(),
             experiments: config.experiments.clone(),
         });
+        let reports = Arc::new(MorningReports::new(
+            config.report.clone(),
+            store.clone(),
+            Arc::clone(&source),
+            metrics.clone(),
+            alerting.clone(),
+            telegram.clone(),
+        ));
         let deliverer = Arc::new(
             Deliverer::new(
                 store.clone(),
@@ -129,13 +140,15 @@ impl Pipeline {
                 links,
                 telegram.clone(),
             )
-            .with_claimant(instance),
+            .with_claimant(instance)
+            .with_reports(Arc::clone(&reports)),
         );
         Ok(Self {
             store,
             checker,
             deliverer,
             telegram,
+            reports,
         })
     }
 }

@@ -114,4 +114,5 @@ fn config_check_lists_every_problem_or_summarises_a_valid_file() {
     let stdout = stdout_of(&vigil(&["config", "check", "--config", example]));
     assert!(stdout.contains(": ok: source sqlite"), "{stdout}");
     assert!(stdout.contains("8 metrics (2 from the file)"), "{stdout}");
+    assert!(stdout.contains("; morning report at 11:00"), "{stdout}");
 }

@@ -1,9 +1,9 @@
 //! The server side of the contract, implemented by the `vigil` binary.
 
 use super::{
-    refuse, AlertFilter, AlertLabel, AlertRow, AlertState, DetectorSettings, LabelRequest,
-    MetricHistory, MetricSlices, MetricSummary, Overview, Refusal, SilenceRequest, SilenceRow,
-    READ_ONLY,
+    refuse, AlertFilter, AlertLabel, AlertRow, AlertState, DailyReport, DetectorSettings,
+    LabelRequest, MetricHistory, MetricSlices, MetricSummary, Overview, Refusal, SilenceRequest,
+    SilenceRow, READ_ONLY,
 };
 use leptos::prelude::*;
 use std::{future::Future, pin::Pin, sync::Arc};
@@ -132,6 +132,10 @@ pub trait Backend: Send + Sync + 'static {
         metric: String,
         detector: Option<detect::Ensemble>,
     ) -> BoxFuture<'_, ApiResult<DetectorSettings>>;
+
+    /// The morning report of `date` (`YYYY-MM-DD`, default yesterday in the
+    /// alerts' UTC offset); 400 for a malformed date.
+    fn report(&self, date: Option<String>) -> BoxFuture<'_, ApiResult<DailyReport>>;
 
     /// Whether an operator token is configured at all; without one the UI is read-only.
     fn writes_enabled(&self) -> bool;

@@ -11,12 +11,14 @@ pub mod backend;
 pub mod labels;
 pub mod metrics;
 pub mod overview;
+pub mod report;
 pub mod settings;
 
 pub use alerts::*;
 pub use labels::*;
 pub use metrics::*;
 pub use overview::*;
+pub use report::*;
 pub use settings::*;
 
 /// Why a request was refused: the HTTP status a server function answers

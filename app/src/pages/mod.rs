@@ -4,3 +4,4 @@ pub mod alerts;
 pub mod metric;
 pub mod not_found;
 pub mod overview;
+pub mod report;

@@ -149,6 +149,10 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
             }
             None => catch_up(&pipeline, now).await,
         };
+        // The morning report due at the check's time, if not created yet.
+        if let Err(error) = pipeline.reports.enqueue_due(at.unwrap_or(now)).await {
+            tracing::error!(%error, "morning report not queued");
+        }
         // Deliver in any case: a failed check has queued "data unavailable".
         let delivery = deliver(&pipeline, now).await;
         let evaluations = result?;

@@ -4,8 +4,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::{
     alerts::AlertsArgs, check::CheckArgs, clickhouse::ClickhouseArgs, config::ConfigArgs,
-    detect::DetectArgs, eval::EvalArgs, ingest::IngestArgs, replay::ReplayArgs, series::SeriesArgs,
-    serve::ServeArgs, simulate::SimulateArgs, state::StateArgs, train::TrainArgs, tune::TuneArgs,
+    detect::DetectArgs, eval::EvalArgs, ingest::IngestArgs, replay::ReplayArgs, report::ReportArgs,
+    series::SeriesArgs, serve::ServeArgs, simulate::SimulateArgs, state::StateArgs,
+    train::TrainArgs, tune::TuneArgs,
 };
 
 #[derive(Parser, Debug)]
@@ -25,6 +26,8 @@ pub enum Command {
     Check(CheckArgs),
     /// What the checks of a past span would have sent (from a fresh alert state; sends nothing).
     Replay(ReplayArgs),
+    /// The morning report once (--date, default yesterday): sent once per day and chat, or printed with --dry-run.
+    Report(ReportArgs),
     /// Alert history and silences (`vigil alerts list|silence|silences|unsilence`).
     Alerts(AlertsArgs),
     /// Work with the config file (`vigil config check`).

@@ -82,8 +82,14 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
         Some(target) => target.shown().to_string(),
         None => "embedded (sqlite in the data directory)".to_string(),
     };
+    let report = if config.report.enabled {
+        let minutes = config.report.time_minutes;
+        format!("morning report at {:02}:{:02}", minutes / 60, minutes % 60)
+    } else {
+        "no morning report".to_string()
+    };
     println!(
-        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}; state {state}",
+        "{}: ok: source {source}; {} metrics ({} from the file); default detector {}; alerts to {alerts_to}; state {state}; {report}",
         path.display(),
         catalogue.metrics().len(),
         config.metrics.len(),

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod history_case;
 pub mod ingest;
 pub mod replay;
+pub mod report;
 pub mod series;
 pub mod serve;
 pub mod simulate;
@@ -28,6 +29,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Alerts(args) => alerts::run(&args),
         Command::Config(args) => config::run(&args),
         Command::State(args) => state::run(&args),

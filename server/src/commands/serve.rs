@@ -176,15 +176,20 @@ async fn serve(
         Arc::clone(&leadership),
         stopped(stop_rx.clone()),
         {
-            let (checker, wake, pulse) = (
+            let (checker, reports, wake, pulse) = (
                 Arc::clone(&pipeline.checker),
+                Arc::clone(&pipeline.reports),
                 Arc::clone(&sender_wake),
                 Arc::clone(&pulse),
             );
             move || {
-                let (checker, wake, pulse) =
-                    (Arc::clone(&checker), Arc::clone(&wake), Arc::clone(&pulse));
-                scheduler::run_checks(checker, wake, pulse, std::future::pending())
+                let (checker, reports, wake, pulse) = (
+                    Arc::clone(&checker),
+                    Arc::clone(&reports),
+                    Arc::clone(&wake),
+                    Arc::clone(&pulse),
+                );
+                scheduler::run_checks(checker, reports, wake, pulse, std::future::pending())
             }
         },
     )));

@@ -55,6 +55,7 @@ pub mod http_url;
 pub mod links;
 mod raw;
 mod read;
+pub mod report;
 pub mod serving;
 mod source;
 pub mod state;
@@ -63,6 +64,7 @@ pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
 pub use experiments::ExperimentConfig;
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
+pub use report::ReportConfig;
 pub use serving::{HeartbeatConfig, WebConfig};
 pub use state::{StateConfig, STATE_PASSWORD_ENV, STATE_URL_ENV};
 
@@ -152,6 +154,8 @@ pub struct Config {
     pub experiments: Vec<ExperimentConfig>,
     /// `[state]`: where vigil's own state lives (embedded SQLite by default).
     pub state: StateConfig,
+    /// `[report]`: the morning report.
+    pub report: ReportConfig,
 }
 
 impl Default for Config {
@@ -165,6 +169,7 @@ impl Default for Config {
             web: WebConfig::default(),
             experiments: Vec::new(),
             state: StateConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }
@@ -399,6 +404,7 @@ impl Config {
         let experiments =
             experiments::validate(raw.experiments, &metric_names, &mut alerting_problems);
         let state = state::validate(raw.state, env, &mut alerting_problems, &mut problems);
+        let report = report::validate(raw.report, &mut alerting_problems);
         problems.extend(
             alerting_problems
                 .into_iter()
@@ -419,6 +425,7 @@ impl Config {
             web,
             experiments,
             state,
+            report,
         })
     }
 

@@ -27,6 +27,7 @@ pub(super) struct RawConfig {
     pub(super) web: Option<super::serving::RawWeb>,
     pub(super) experiments: Vec<Option<super::experiments::RawExperiment>>,
     pub(super) state: Option<super::state::RawState>,
+    pub(super) report: Option<super::report::RawReport>,
 }
 
 /// `[source]`: one flat table, so that every key's problem names the key and

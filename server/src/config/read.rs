@@ -122,6 +122,7 @@ pub(super) fn read<'a>(
             "web" => raw.web = reader.section(value, name),
             "experiments" => raw.experiments = reader.array(value, name, |_| ()),
             "state" => raw.state = reader.section(value, name),
+            "report" => raw.report = reader.section(value, name),
             "metrics" => {
                 raw.metrics = reader.array::<RawMetric>(value, name, |unread| {
                     let name = unread.as_table().and_then(|t| t.get("name"));
@@ -134,7 +135,7 @@ pub(super) fn read<'a>(
                 name.to_string(),
                 format!(
                     "unknown section (expected source, metrics, simulator, schedule, alerts, \
-                     telegram, links, detectors, silences, heartbeat, web, experiments or state){}",
+                     telegram, links, detectors, silences, heartbeat, web, experiments, state or report){}",
                     location(text, value.span().start)
                 ),
             ),

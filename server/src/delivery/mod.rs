@@ -15,6 +15,7 @@
 
 mod experiment;
 pub mod render;
+mod reports;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use crate::alerts::Notify;
 use crate::chart_png;
 use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
+use crate::report::send::MorningReports;
 use crate::sources::Source;
 use crate::state::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
 use crate::state::{State, StateStore};
@@ -91,6 +93,8 @@ pub struct Deliverer {
     alerting: AlertingConfig,
     links: Links,
     telegram: Option<TelegramClient>,
+    /// The morning reports, delivered after the alerts.
+    reports: Option<Arc<MorningReports>>,
 }
 
 impl Deliverer {
@@ -110,6 +114,7 @@ impl Deliverer {
             alerting,
             links,
             telegram,
+            reports: None,
         }
     }
 
@@ -188,6 +193,8 @@ impl Deliverer {
                 .call(move |store| ids.iter().try_for_each(|id| outcome.record(store, *id, at)))
                 .await?;
         }
+        self.deliver_reports(now, ignore_backoff, &mut report)
+            .await?;
         Ok(report)
     }
 

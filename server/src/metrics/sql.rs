@@ -71,6 +71,67 @@ pub fn build(
 ) -> Result<SqlQuery, MetricError> {
     validate(metric)?;
     let range = align_range(range)?;
+    let time = quote(dialect, "time");
+    let bucket = match dialect {
+        Dialect::Sqlite => format!("({time} / {BUCKET_SECONDS}) * {BUCKET_SECONDS}"),
+        Dialect::ClickHouse => format!("toUInt32(toStartOfFifteenMinutes({time}))"),
+    };
+    build_with_bucket(
+        dialect,
+        metric,
+        tables,
+        range,
+        slice,
+        group_by_dimension,
+        &bucket,
+    )
+}
+
+/// Length of a day, in seconds: the bucket of [`build_daily`].
+pub const DAY_SECONDS: i64 = 24 * 3600;
+
+/// Build the query computing `metric` per day over `range`, whose `from` is
+/// a (local) midnight: buckets are the days' starts, `from + k * 86400`.
+/// Each day is one aggregate over the whole day, so a distinct count is the
+/// day's distinct users, not a sum of 15-minute counts. Same result shape
+/// as [`build`] without grouping.
+pub fn build_daily(
+    dialect: Dialect,
+    metric: &MetricDef,
+    tables: &TableNames,
+    range: TimeRange,
+) -> Result<SqlQuery, MetricError> {
+    validate(metric)?;
+    if range.from >= range.to || range.from < 0 {
+        return Err(MetricError::EmptyRange {
+            from: range.from,
+            to: range.to,
+        });
+    }
+    let (from, time) = (range.from, quote(dialect, "time"));
+    // `time >= from` holds for every row (WHERE), so the division never sees
+    // a negative number; ClickHouse's result is cast back to the UInt32 that
+    // `build`'s buckets are.
+    let bucket = match dialect {
+        Dialect::Sqlite => format!("{from} + (({time} - {from}) / {DAY_SECONDS}) * {DAY_SECONDS}"),
+        Dialect::ClickHouse => format!(
+            "toUInt32({from} + intDiv(toInt64(toUInt32({time})) - {from}, {DAY_SECONDS}) * {DAY_SECONDS})"
+        ),
+    };
+    build_with_bucket(dialect, metric, tables, range, None, None, &bucket)
+}
+
+/// The query of [`build`] with `bucket` as the grouping expression over
+/// `range`, taken as it is.
+fn build_with_bucket(
+    dialect: Dialect,
+    metric: &MetricDef,
+    tables: &TableNames,
+    range: TimeRange,
+    slice: Option<&SliceKey>,
+    group_by_dimension: Option<&str>,
+    bucket: &str,
+) -> Result<SqlQuery, MetricError> {
     let table_name = physical_table(metric.table, tables);
     super::check_identifier("table name", table_name)?;
 
@@ -83,10 +144,7 @@ pub fn build(
         select.push(format!("{} AS slice_value", as_text(dialect, column)));
     }
     let time = quote(dialect, "time");
-    select.push(match dialect {
-        Dialect::Sqlite => format!("({time} / {BUCKET_SECONDS}) * {BUCKET_SECONDS} AS bucket"),
-        Dialect::ClickHouse => format!("toUInt32(toStartOfFifteenMinutes({time})) AS bucket"),
-    });
+    select.push(format!("{bucket} AS bucket"));
     let mut having = None;
     let value = match &metric.aggregate {
         Aggregate::Count => match dialect {
@@ -422,6 +480,34 @@ mod tests {
         assert!(query
             .sql
             .ends_with("GROUP BY slice_value, bucket ORDER BY slice_value, bucket"));
+    }
+
+    #[test]
+    fn daily_queries_group_whole_days_from_a_local_midnight() {
+        let users = catalogue::builtin_metric("feed_active_users").expect("built-in");
+        let from = 1_700_000_000 - 3 * 3600;
+        let range = TimeRange {
+            from,
+            to: from + 2 * DAY_SECONDS,
+        };
+        let tables = TableNames::default();
+        let query = build_daily(Dialect::ClickHouse, &users, &tables, range).expect("builds");
+        assert_eq!(
+            query.sql,
+            format!(
+                "SELECT toUInt32({from} + intDiv(toInt64(toUInt32(`time`)) - {from}, 86400) * 86400) AS bucket, \
+                 toFloat64(uniqExact(`user_id`)) AS value FROM `feed_actions` \
+                 WHERE `time` >= toDateTime({from}) AND `time` < toDateTime({}) \
+                 GROUP BY bucket ORDER BY bucket",
+                range.to
+            )
+        );
+        let query = build_daily(Dialect::Sqlite, &users, &tables, range).expect("builds");
+        assert!(query.sql.starts_with(&format!(
+            "SELECT {from} + ((\"time\" - {from}) / 86400) * 86400 AS bucket, CAST(COUNT(DISTINCT"
+        )));
+        let empty = TimeRange { from, to: from };
+        assert!(build_daily(Dialect::Sqlite, &users, &tables, empty).is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! delay it checks the newest complete bucket, catching up (late) on buckets
 //! missed while vigil was down, then wakes the sender. Which buckets were
 //! checked lives in the alert store, so a restart neither repeats nor skips.
+//! Each tick also creates the morning report once it is due (see
+//! [`crate::report::schedule`]); the sender delivers it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use crate::check::plan::next_tick;
 use crate::check::run::Checker;
 use crate::delivery::Deliverer;
 use crate::heartbeat::Pulse;
+use crate::report::send::MorningReports;
 
 pub mod leadership;
 pub use leadership::{while_leading, Leadership};
@@ -26,6 +29,7 @@ const SENDER_IDLE: Duration = Duration::from_secs(30);
 /// heartbeat, `/metrics`) how each went.
 pub async fn run_checks(
     checker: Arc<Checker>,
+    reports: Arc<MorningReports>,
     sender_wake: Arc<Notify>,
     pulse: Arc<Pulse>,
     stopped: impl std::future::Future<Output = ()>,
@@ -46,6 +50,9 @@ pub async fn run_checks(
                 true
             }
         };
+        if let Err(error) = reports.enqueue_due(crate::times::unix_now()).await {
+            tracing::error!(%error, "morning report not queued; will retry at the next tick");
+        }
         sender_wake.notify_one();
         if !failed {
             checker.warm_charts(crate::times::unix_now()).await;

@@ -21,6 +21,7 @@
 //! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
 //! only scheme, host, port and database.
 
+mod daily;
 mod ddl;
 mod experiments;
 mod rollup;

@@ -19,6 +19,9 @@ mod experiment_sums_tests;
 pub mod sqlite;
 pub mod stats;
 
+#[cfg(test)]
+pub(crate) mod daily_tests;
+
 use std::collections::BTreeMap;
 
 use crate::config::SourceConfig;
@@ -164,6 +167,23 @@ impl Source {
                 .await
                 .map(drop);
         }
+        stats::record(started, result.is_ok());
+        result
+    }
+
+    /// One metric's value per day of `range`, whose `from` is a (local)
+    /// midnight: one query, each day aggregated whole (a day's active users
+    /// are its distinct users). Days without rows are absent.
+    pub async fn daily(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+    ) -> Result<Vec<Bucket>, SourceError> {
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => store.daily(metric, range).await,
+            Source::ClickHouse(source) => source.daily(metric, range).await,
+        };
         stats::record(started, result.is_ok());
         result
     }

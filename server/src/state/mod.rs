@@ -9,6 +9,7 @@
 //!   message groups), [`Silences`], [`Checks`] (check runs, latest
 //!   evaluations, source availability), [`Labels`], [`DetectorSettings`],
 //!   [`Leases`] (a role such as the leader, held by one instance at a time);
+//!   [`Reports`] (the morning report's deliveries);
 //! - [`StateStore`], every concern together, implemented by
 //!   [`sqlite::SqliteState`] (the schema, its migrations and the connection
 //!   policy are in [`sqlite`]);
@@ -34,6 +35,7 @@ pub mod leases;
 pub mod outbox;
 pub mod postgres;
 pub(crate) mod records;
+pub mod reports;
 pub mod settings;
 pub mod silences;
 pub mod sqlite;
@@ -53,6 +55,7 @@ pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
 pub use leases::{LeaseHolder, Leases};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
 pub use postgres::{PostgresState, PostgresTarget};
+pub use reports::{ReportItem, Reports, LOG_CHAT};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};
 pub use silences::Silences;
 pub use sqlite::SqliteState;
@@ -61,7 +64,7 @@ pub use sqlite::SqliteState;
 /// tests): `use crate::state::prelude::*;`. A `dyn StateStore` needs no import.
 pub mod prelude {
     pub use super::{
-        AlertLog, Checks, DetectorSettings, Labels, Leases, Outbox, Silences, StateStore,
+        AlertLog, Checks, DetectorSettings, Labels, Leases, Outbox, Reports, Silences, StateStore,
     };
 }
 
@@ -114,12 +117,12 @@ pub fn open(location: &StateLocation) -> Result<Box<dyn StateStore>, AlertError>
 
 /// Every concern of the state, in one store.
 pub trait StateStore:
-    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Send
+    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Reports + Send
 {
 }
 
 impl<T> StateStore for T where
-    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Send
+    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Reports + Send
 {
 }
 

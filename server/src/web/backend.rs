@@ -18,7 +18,7 @@ use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECO
 use crate::sources::Source;
 use crate::state::AlertError;
 use crate::state::{HistoryFilter, State, StateStore};
-use app::api::CheckRules;
+use app::api::{CheckRules, DailyReport};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
@@ -45,6 +45,8 @@ pub struct SourceBackend {
     sparks: SparkCache,
     /// The check's floor, lifecycle and grace: what the lab's replay applies.
     alert_rules: (AlertFloor, AlertConfig, i64),
+    /// The alerts' UTC offset: the report page's local days.
+    utc_offset_minutes: i32,
     /// Which slices have data, for checking a typed one.
     slice_values: SliceValues,
 }
@@ -67,6 +69,7 @@ impl SourceBackend {
             configured_detectors: DetectorChoice::default(),
             sparks: SparkCache::default(),
             alert_rules: (AlertFloor::default(), AlertConfig::default(), 0),
+            utc_offset_minutes: 0,
             slice_values: SliceValues::default(),
         }
     }
@@ -78,6 +81,7 @@ impl SourceBackend {
             alerting.lifecycle,
             alerting.schedule.grace_seconds,
         );
+        self.utc_offset_minutes = alerting.utc_offset_minutes;
         self
     }
 
@@ -546,6 +550,14 @@ impl Backend for SourceBackend {
             &self.sparks,
             crate::times::unix_now(),
         ))
+    }
+
+    fn report(&self, date: Option<String>) -> BoxFuture<'_, ApiResult<DailyReport>> {
+        let now = crate::times::unix_now();
+        Box::pin(async move {
+            let offset = self.utc_offset_minutes;
+            super::report::load(&self.source, &self.metrics, &self.store, offset, date, now).await
+        })
     }
 }
 

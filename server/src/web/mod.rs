@@ -9,6 +9,7 @@ mod guard;
 mod health;
 mod history_cache;
 mod overview;
+mod report;
 mod rows;
 mod site_files;
 mod slice_status;

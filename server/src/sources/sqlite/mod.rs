@@ -10,6 +10,7 @@
 //! until an event for it (or before it) arrives, in this process or the next.
 
 mod bucket_cache;
+mod daily;
 mod experiments;
 mod ingest;
 mod rollup;

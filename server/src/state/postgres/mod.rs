@@ -24,6 +24,7 @@ mod copy_tests;
 mod labels;
 mod leases;
 mod outbox;
+mod reports;
 mod rows;
 pub mod schema;
 mod settings;

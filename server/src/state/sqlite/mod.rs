@@ -12,6 +12,7 @@ mod checks;
 mod labels;
 mod leases;
 mod outbox;
+mod reports;
 mod rows;
 pub mod schema;
 mod settings;

@@ -151,6 +151,22 @@ CREATE TABLE IF NOT EXISTS leases (
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN claim_expires_at INTEGER;
 "#,
+    // 5: the morning report, one row per (local date, chat): created once when due.
+    r#"
+CREATE TABLE IF NOT EXISTS reports (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    date                TEXT    NOT NULL,
+    chat_id             INTEGER NOT NULL,
+    late                INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at     INTEGER NOT NULL,
+    last_error          TEXT,
+    sent_at             INTEGER,
+    telegram_message_id INTEGER,
+    UNIQUE (date, chat_id)
+);
+"#,
 ];
 
 /// The version this vigil writes and reads.

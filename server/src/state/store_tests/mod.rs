@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod concerns;
 pub mod leases;
 pub mod property;
+pub mod reports;
 
 use crate::state::StateStore;
 
@@ -43,6 +44,7 @@ macro_rules! all_store_tests {
             concerns::applied_settings_override_the_config_until_reverted_and_keep_a_history,
             leases::one_leader_at_a_time,
             leases::an_outbox_item_is_claimed_by_one_sender,
+            reports::a_report_is_created_once_per_date_and_chat,
         );
 
         #[test]
