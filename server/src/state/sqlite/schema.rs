@@ -141,6 +141,14 @@ ALTER TABLE alert_state ADD COLUMN resolved_started_at INTEGER;
 ALTER TABLE alert_state ADD COLUMN resolved_bucket INTEGER;
 ALTER TABLE alert_state ADD COLUMN resolved_announced INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: checks started and not (yet) recorded ok: a killed or failed check is
+    // run again by the next one.
+    r#"
+CREATE TABLE IF NOT EXISTS checks_started (
+    bucket     INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The version this vigil writes and reads.

@@ -17,8 +17,8 @@ use crate::evaluation::Evaluation;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::state::prelude::*;
 use crate::state::{
-    backoff_secs, state_path, AlertEvent, AlertStatus, HistoryFilter, Label, SentMessage,
-    SqliteState,
+    backoff_secs, state_path, AlertEvent, AlertStatus, CheckRecord, HistoryFilter, Label,
+    SentMessage, SqliteState,
 };
 
 const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
@@ -692,4 +692,42 @@ fn a_database_error_is_printed_once_in_a_chain() {
         chain.starts_with("sending alerts: alert state: reading the outbox: "),
         "{chain}"
     );
+}
+
+#[test]
+fn a_started_check_stays_unfinished_across_a_restart_until_recorded_ok() {
+    let (_dir, path, mut store) = temp_store();
+    let record = |i: i64, ok: bool| CheckRecord {
+        bucket: bucket(i),
+        started_at: now_after(i),
+        duration_ms: 5,
+        ok,
+        late: false,
+        evaluated: 1,
+        anomalies: 0,
+        error: (!ok).then(|| "source down".to_string()),
+    };
+    store
+        .check_started(bucket(1), now_after(1))
+        .expect("started");
+    store
+        .check_started(bucket(2), now_after(2))
+        .expect("started");
+    store
+        .check_started(bucket(2), now_after(2) + 60)
+        .expect("again");
+    // Killed: nothing recorded. A restart still knows both.
+    let mut store = reopen(&path);
+    assert_eq!(
+        store.unfinished_checks().expect("read"),
+        vec![bucket(1), bucket(2)]
+    );
+    store.record_check(&record(2, false)).expect("failed run");
+    assert_eq!(
+        store.unfinished_checks().expect("read"),
+        vec![bucket(1), bucket(2)],
+        "a failed run is not finished"
+    );
+    store.record_check(&record(1, true)).expect("ok run");
+    assert_eq!(store.unfinished_checks().expect("read"), vec![bucket(2)]);
 }
