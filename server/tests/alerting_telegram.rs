@@ -20,6 +20,8 @@ use serde_json::Value;
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 const BUCKET: i64 = 900;
 const GRACE: i64 = 120;
+/// What the fake answers a send it holds (too late for the killed check).
+const SENT: &str = r#"{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":1}}}"#;
 
 /// A simulated store with its outage, and a config pointing at the fake.
 struct Scenario {
@@ -412,25 +414,7 @@ fn a_kill_mid_delivery_neither_drops_nor_repeats_the_alert() {
     let s = Scenario::new();
     let start = s.alerting_bucket();
     // Telegram hangs on the photo; vigil is killed while waiting.
-    s.fake.push_delayed(
-        "sendPhoto",
-        200,
-        r#"{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":1}}}"#,
-        Duration::from_secs(30),
-    );
-    let mut child = s
-        .command(start)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s.fake.calls("sendPhoto").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no photo attempted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().expect("killed");
-    child.wait().expect("reaped");
+    s.kill_while_telegram_holds(start, "sendPhoto", SENT);
 
     // Restarted: the alert was committed before delivery, so it is sent now,
     // with the same id; the bucket is not evaluated again.
@@ -503,16 +487,11 @@ fn an_unreachable_clickhouse_is_one_data_unavailable_alert() {
 
 impl Scenario {
     /// Starts the check of `bucket` and kills it (SIGKILL) while Telegram
-    /// holds its first call (`getUpdates`, which every check makes before it
-    /// evaluates): the check did not finish.
-    fn kill_during(&self, bucket: i64) {
-        let before = self.fake.calls("getUpdates").len();
-        self.fake.push_delayed(
-            "getUpdates",
-            200,
-            r#"{"ok":true,"result":[]}"#,
-            Duration::from_secs(30),
-        );
+    /// holds its next `method` call (answering `body` 30 s later).
+    fn kill_while_telegram_holds(&self, bucket: i64, method: &str, body: &str) {
+        let before = self.fake.calls(method).len();
+        self.fake
+            .push_delayed(method, 200, body, Duration::from_secs(30));
         let mut child = self
             .command(bucket)
             .stdout(Stdio::null())
@@ -520,15 +499,22 @@ impl Scenario {
             .spawn()
             .expect("vigil starts");
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while self.fake.calls("getUpdates").len() == before {
+        while self.fake.calls(method).len() == before {
             assert!(
                 std::time::Instant::now() < deadline,
-                "the check never called Telegram"
+                "no {method} attempted"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
         child.kill().expect("killed");
         child.wait().expect("reaped");
+    }
+
+    /// Kills the check of `bucket` while Telegram holds its first call
+    /// (`getUpdates`, which every check makes before it evaluates): the check
+    /// did not finish.
+    fn kill_during(&self, bucket: i64) {
+        self.kill_while_telegram_holds(bucket, "getUpdates", r#"{"ok":true,"result":[]}"#);
     }
 
     /// Every alert event a check recorded: (bucket, metric, slice, kind).
@@ -618,43 +604,25 @@ fn a_kill_while_the_follow_up_is_out_does_not_send_the_photo_again() {
     s.check_range(start - 2 * BUCKET, start - BUCKET);
     // Telegram hangs on that reply; vigil is killed while waiting, after the
     // photo was confirmed.
-    s.fake.push_delayed(
-        "sendMessage",
-        200,
-        r#"{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":1}}}"#,
-        Duration::from_secs(30),
-    );
-    let mut child = s
-        .command(start)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s.fake.calls("sendMessage").is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no follow-up attempted"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().expect("killed");
-    child.wait().expect("reaped");
+    s.kill_while_telegram_holds(start, "sendMessage", SENT);
+    // The photo the held reply follows: confirmed before the kill.
+    let held = s.fake.calls("sendMessage").pop().expect("the held message");
+    let replied_to = field(&held, "reply_to_message_id");
     let photos = s.fake.calls("sendPhoto");
-    assert_eq!(photos.len(), 1, "the photo went out before the follow-up");
-    assert!(
-        field(&s.fake.calls("sendMessage")[0], "reply_to_message_id")
-            == photos[0].message_id.expect("confirmed").to_string(),
-        "the stalled message is the photo's follow-up"
-    );
+    let photo = (photos.iter())
+        .find(|p| p.message_id.map(|id| id.to_string()) == Some(replied_to.clone()))
+        .expect("the held message is a photo's follow-up");
+    let first = alert_id_of(photo);
     s.check(start + BUCKET);
     // (The next bucket may open alerts of its own.)
     let photos = s.fake.calls("sendPhoto");
-    let first = alert_id_of(&photos[0]);
     assert_eq!(
         photos.iter().filter(|p| alert_id_of(p) == first).count(),
         1,
         "the confirmed photo is not sent again: {:#?}",
-        photos.iter().map(|p| field(p, "caption")).collect::<Vec<_>>()
+        photos
+            .iter()
+            .map(|p| field(p, "caption"))
+            .collect::<Vec<_>>()
     );
 }

@@ -14,23 +14,12 @@
 #[path = "support/bench_scale.rs"]
 mod bench_scale;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bench_scale::env_or;
+use bench_scale::{env_or, percentile};
 use serde_json::Value;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// What /proc says about a process: RSS (MB), threads, open file descriptors.
 #[derive(Clone, Copy, Debug, Default)]
@@ -77,14 +66,6 @@ impl Usage {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
 /// One request of the burst: a page (GET) or a server function (POST form).
 #[derive(Clone, Debug)]
 enum Call {
@@ -127,26 +108,8 @@ fn five_hundred_requests_at_once_stay_bounded() {
     let rounds: usize = env_or("VIGIL_BURST_ROUNDS", 3);
     let vigil = std::env::var("VIGIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").into());
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
     let data_dir = dir.path().to_str().expect("utf-8").to_string();
-    let server = Killed(
-        Command::new(&vigil)
-            .args(["serve", "--addr", &addr, "--data-dir", &data_dir])
-            .args([
-                "--site-root",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"),
-            ])
-            .env_remove("VIGIL_CONFIG")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("vigil serve starts"),
-    );
+    let (server, addr) = bench_scale::serve_on_free_port(&vigil, &data_dir);
     let pid = server.0.id();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -159,7 +122,7 @@ fn five_hundred_requests_at_once_stay_bounded() {
         .build()
         .expect("client");
     let metrics = runtime.block_on(async {
-        wait_for_first_check(&http, &base).await;
+        bench_scale::wait_for_first_check(&http, &base).await;
         slices_of_every_metric(&http, &base).await
     });
     std::thread::sleep(Duration::from_secs(2));
@@ -216,22 +179,6 @@ fn five_hundred_requests_at_once_stay_bounded() {
     assert_eq!(failed, 0, "every request answered: {statuses:?}");
 }
 
-async fn wait_for_first_check(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/metrics")).send().await {
-            if r.text()
-                .await
-                .is_ok_and(|t| t.contains("vigil_checks_total{result=\"ok\"} 1"))
-            {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "vigil serve did not come up");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 /// Every metric with its slices as `dimension=value`, from the server
 /// functions the metric page calls.
 async fn slices_of_every_metric(http: &reqwest::Client, base: &str) -> Vec<(String, Vec<String>)> {
@@ -270,9 +217,9 @@ async fn slices_of_every_metric(http: &reqwest::Client, base: &str) -> Vec<(Stri
 
 /// All of `calls` at once; each one's latency and status (or "error").
 async fn burst(http: &reqwest::Client, base: &str, calls: &[Call]) -> Vec<(Duration, String)> {
-    let tasks: Vec<_> = (calls.iter().cloned())
+    let tasks: Vec<_> = (calls.iter())
         .map(|call| {
-            let request = match &call {
+            let request = match call {
                 Call::Page(path) => http.get(format!("{base}{path}")),
                 Call::ServerFn(name, form) => post_form(http, &format!("{base}/api/{name}"), form),
             };
@@ -305,18 +252,14 @@ fn post_form(
     url: &str,
     form: &[(String, String)],
 ) -> reqwest::RequestBuilder {
-    let encode = |text: &str| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
     let body: Vec<String> = (form.iter())
-        .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
+        .map(|(key, value)| {
+            format!(
+                "{}={}",
+                app::routes::encode(key),
+                app::routes::encode(value)
+            )
+        })
         .collect();
     http.post(url)
         .header("content-type", "application/x-www-form-urlencoded")

@@ -59,9 +59,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Threads of tokio's blocking pool (default 512). Store reads wait for one of
     // the few reader connections before they take a thread, so what remains is
     // the alert state, chart rendering and file reads: a burst of 500 page
-    // requests peaked at 475 threads before the bound, and 64 leaves room for
-    // every reader plus the state and the scheduler without a queue
-    // (docs/benchmarks.md, "Bounded under load").
+    // requests peaked at 277 threads before (475 in issue 19) and at 33 with
+    // the bounds; 64 leaves room for every reader plus the state and the
+    // scheduler without a queue (docs/benchmarks.md, "Bounded under load").
     const MAX_BLOCKING_THREADS: usize = 64;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -16,10 +16,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Reader connections open at most. SQLite reads are CPU-bound here (the
 /// file is in the OS page cache), so more connections than cores only queue
-/// inside SQLite; a few more than the 2-4 cores of a typical host keep a
-/// slow query (a month of one slice, computed from raw events) from holding
-/// up every cached one. Measured with 500 concurrent requests: 8 serves the
-/// burst as fast as 32 did, with a quarter of the memory (docs/benchmarks.md).
+/// inside SQLite; a few more than the 2-4 cores of a typical host keep a slow
+/// query (a month of one slice, computed from raw events) from holding up
+/// every cached one. With 8, a burst of 500 requests kept at most 8 open
+/// (34 descriptors in all 10 s later, 452 before; docs/benchmarks.md).
 pub const MAX_READERS: usize = 8;
 
 /// A connection unused this long is closed (its file descriptors and page
