@@ -1,3 +1,4 @@
+//! Over 600 lines: every test drives the one scenario (simulated store, fake Bot API) defined here.
 //! Alerting end to end: `vigil check` runs bucket by bucket over simulated data
 //! with an injected feed outage, delivering to a fake Telegram Bot API (real
 //! HTTP) that records every call and can queue button presses, fail, or be
@@ -19,6 +20,8 @@ use serde_json::Value;
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 const BUCKET: i64 = 900;
 const GRACE: i64 = 120;
+/// What the fake answers a send it holds (too late for the killed check).
+const SENT: &str = r#"{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":1}}}"#;
 
 /// A simulated store with its outage, and a config pointing at the fake.
 struct Scenario {
@@ -411,25 +414,7 @@ fn a_kill_mid_delivery_neither_drops_nor_repeats_the_alert() {
     let s = Scenario::new();
     let start = s.alerting_bucket();
     // Telegram hangs on the photo; vigil is killed while waiting.
-    s.fake.push_delayed(
-        "sendPhoto",
-        200,
-        r#"{"ok":true,"result":{"message_id":7,"date":0,"chat":{"id":1}}}"#,
-        Duration::from_secs(30),
-    );
-    let mut child = s
-        .command(start)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s.fake.calls("sendPhoto").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no photo attempted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().expect("killed");
-    child.wait().expect("reaped");
+    s.kill_while_telegram_holds(start, "sendPhoto", SENT);
 
     // Restarted: the alert was committed before delivery, so it is sent now,
     // with the same id; the bucket is not evaluated again.
@@ -498,4 +483,146 @@ fn an_unreachable_clickhouse_is_one_data_unavailable_alert() {
     let text = field(&messages[0], "text");
     assert!(text.contains("Data unavailable"), "{text}");
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+}
+
+impl Scenario {
+    /// Starts the check of `bucket` and kills it (SIGKILL) while Telegram
+    /// holds its next `method` call (answering `body` 30 s later).
+    fn kill_while_telegram_holds(&self, bucket: i64, method: &str, body: &str) {
+        let before = self.fake.calls(method).len();
+        self.fake
+            .push_delayed(method, 200, body, Duration::from_secs(30));
+        let mut child = self
+            .command(bucket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vigil starts");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.fake.calls(method).len() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {method} attempted"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().expect("killed");
+        child.wait().expect("reaped");
+    }
+
+    /// Kills the check of `bucket` while Telegram holds its first call
+    /// (`getUpdates`, which every check makes before it evaluates): the check
+    /// did not finish.
+    fn kill_during(&self, bucket: i64) {
+        self.kill_while_telegram_holds(bucket, "getUpdates", r#"{"ok":true,"result":[]}"#);
+    }
+
+    /// Every alert event a check recorded: (bucket, metric, slice, kind).
+    fn alert_events(&self) -> Vec<(i64, String, String, String)> {
+        let connection = self.state();
+        let mut statement = connection
+            .prepare(
+                "SELECT e.bucket, a.metric,
+                        COALESCE(a.slice_dimension || '=' || a.slice_value, ''), e.kind
+                 FROM alert_events e JOIN alerts a ON a.id = e.alert_id
+                 WHERE e.bucket IS NOT NULL ORDER BY 1, 2, 3, 4",
+            )
+            .expect("query");
+        statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("events")
+    }
+}
+
+#[test]
+fn a_check_killed_midway_is_run_again_by_the_next_and_nothing_is_lost() {
+    let reference = Scenario::new();
+    let (start, end) = reference.outage;
+    let (from, to) = (start - 2 * BUCKET, end + 6 * BUCKET);
+    reference.check_range(from, to);
+    // The same checks, with the one that opens the outage's alert and the
+    // one after the outage killed midway.
+    let killed = Scenario::new();
+    assert_eq!(killed.outage, reference.outage, "the same simulated store");
+    let victims = [killed.alerting_bucket(), end + BUCKET];
+    let mut bucket = from;
+    while bucket <= to {
+        if victims.contains(&bucket) {
+            killed.kill_during(bucket);
+        } else {
+            let output = killed.check(bucket);
+            if victims.contains(&(bucket - BUCKET)) {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(
+                    stderr.contains("running again checks that did not finish")
+                        && stderr.contains(&format_time(bucket - BUCKET)),
+                    "the next check says it runs the killed one again: {stderr}"
+                );
+            }
+        }
+        bucket += BUCKET;
+    }
+    let events = reference.alert_events();
+    assert!(!events.is_empty(), "the outage opens alerts");
+    assert_eq!(
+        killed.alert_events(),
+        events,
+        "every alert opened and resolved at the same bucket as without the kills"
+    );
+    let photos =
+        |s: &Scenario| -> Vec<u64> { s.fake.calls("sendPhoto").iter().map(alert_id_of).collect() };
+    assert_eq!(
+        photos(&killed),
+        photos(&reference),
+        "the same photos, once each"
+    );
+    assert_eq!(
+        deliveries(&killed.fake).len(),
+        deliveries(&reference.fake).len(),
+        "no message lost or repeated"
+    );
+}
+
+#[test]
+fn a_kill_while_the_follow_up_is_out_does_not_send_the_photo_again() {
+    let s = Scenario::new();
+    // Enough dashboards that the alert does not fit a caption: a short one
+    // goes with the photo, the whole text follows as a reply.
+    let links: String = (1..=12)
+        .map(|n| {
+            format!(
+                "\n[[links]]\nmetric = \"*\"\ntitle = \"Runbook {n}: what to look at first when a feed \
+                 metric drops\"\nurl = \"https://wiki.example/runbooks/feed/{n}\"\n"
+            )
+        })
+        .collect();
+    let config = std::fs::read_to_string(&s.config).expect("config") + &links;
+    std::fs::write(&s.config, config).expect("config written");
+    let start = s.alerting_bucket();
+    s.check_range(start - 2 * BUCKET, start - BUCKET);
+    // Telegram hangs on that reply; vigil is killed while waiting, after the
+    // photo was confirmed.
+    s.kill_while_telegram_holds(start, "sendMessage", SENT);
+    // The photo the held reply follows: confirmed before the kill.
+    let held = s.fake.calls("sendMessage").pop().expect("the held message");
+    let replied_to = field(&held, "reply_to_message_id");
+    let photos = s.fake.calls("sendPhoto");
+    let photo = (photos.iter())
+        .find(|p| p.message_id.map(|id| id.to_string()) == Some(replied_to.clone()))
+        .expect("the held message is a photo's follow-up");
+    let first = alert_id_of(photo);
+    s.check(start + BUCKET);
+    // (The next bucket may open alerts of its own.)
+    let photos = s.fake.calls("sendPhoto");
+    assert_eq!(
+        photos.iter().filter(|p| alert_id_of(p) == first).count(),
+        1,
+        "the confirmed photo is not sent again: {:#?}",
+        photos
+            .iter()
+            .map(|p| field(p, "caption"))
+            .collect::<Vec<_>>()
+    );
 }

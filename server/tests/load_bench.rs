@@ -11,30 +11,12 @@
 #[path = "support/bench_scale.rs"]
 mod bench_scale;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bench_scale::env_or;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
+use bench_scale::{env_or, percentile};
 
 #[test]
 #[ignore = "benchmark: run with --ignored (make bench)"]
@@ -42,27 +24,9 @@ fn two_hundred_clients_on_the_pages_while_checks_run() {
     let clients: usize = env_or("VIGIL_LOAD_CLIENTS", 200);
     let seconds: u64 = env_or("VIGIL_LOAD_SECONDS", 60);
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
     let vigil = env!("CARGO_BIN_EXE_vigil");
     let data_dir = dir.path().to_str().expect("utf-8").to_string();
-    let _server = Killed(
-        Command::new(vigil)
-            .args(["serve", "--addr", &addr, "--data-dir", &data_dir])
-            .args([
-                "--site-root",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"),
-            ])
-            .env_remove("VIGIL_CONFIG")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("vigil serve starts"),
-    );
+    let (_server, addr) = bench_scale::serve_on_free_port(vigil, &data_dir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,21 +38,7 @@ fn two_hundred_clients_on_the_pages_while_checks_run() {
         .build()
         .expect("client");
     // Wait for the default history (14 days) and the first check.
-    runtime.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            if let Ok(r) = http.get(format!("{base}/metrics")).send().await {
-                if r.text()
-                    .await
-                    .is_ok_and(|t| t.contains("vigil_checks_total{result=\"ok\"} 1"))
-                {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "vigil serve did not come up");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    });
+    runtime.block_on(bench_scale::wait_for_first_check(&http, &base));
 
     // Checks against the same store, back to back, for the whole run.
     let stop = Arc::new(AtomicBool::new(false));

@@ -77,6 +77,28 @@ pub fn buckets_to_check(
         .collect()
 }
 
+/// `due` (oldest first: [`buckets_to_check`]'s, or the one bucket `vigil check
+/// --at` asks for) with the `unfinished` buckets (a check started and never
+/// recorded ok: killed or failed) among the last `catch_up` up to `newest`,
+/// each once, oldest first, late unless it is `newest`. Running them before
+/// the later ones matters: a series' state ignores a bucket older than one it
+/// has already seen.
+pub fn with_unfinished(
+    due: Vec<(i64, bool)>,
+    unfinished: &[i64],
+    newest: i64,
+    catch_up: usize,
+) -> Vec<(i64, bool)> {
+    let oldest_allowed = newest - (catch_up.max(1) as i64 - 1) * BUCKET_SECONDS;
+    let mut all: std::collections::BTreeMap<i64, bool> = due.into_iter().collect();
+    for &bucket in unfinished {
+        if (oldest_allowed..=newest).contains(&bucket) {
+            all.entry(bucket).or_insert(bucket < newest);
+        }
+    }
+    all.into_iter().collect()
+}
+
 /// The next scheduler tick after `now`: a quarter-hour (:00, :15, :30, :45)
 /// plus `grace` seconds.
 pub fn next_tick(now: i64, grace: i64) -> i64 {
@@ -129,6 +151,28 @@ mod tests {
         let caught = buckets_to_check(Some(T - 672 * b), T, 4);
         assert_eq!(caught.first(), Some(&(T - 3 * b, true)));
         assert_eq!(caught.len(), 4);
+    }
+
+    #[test]
+    fn unfinished_checks_are_run_again_first_within_the_catch_up() {
+        let b = BUCKET_SECONDS;
+        // `--at T` after the check of T - 2b was killed (T - b went fine).
+        assert_eq!(
+            with_unfinished(vec![(T, false)], &[T - 2 * b], T, 96),
+            vec![(T - 2 * b, true), (T, false)]
+        );
+        // Already due (a gap after the last ok check): listed once.
+        assert_eq!(
+            with_unfinished(vec![(T - b, true), (T, false)], &[T - b], T, 96),
+            vec![(T - b, true), (T, false)]
+        );
+        // The unfinished check of T itself stays on time.
+        assert_eq!(with_unfinished(vec![], &[T], T, 96), vec![(T, false)]);
+        // Beyond the catch-up, or after the bucket asked for: left alone.
+        assert_eq!(
+            with_unfinished(vec![(T, false)], &[T - 4 * b, T + b], T, 4),
+            vec![(T, false)]
+        );
     }
 
     #[test]

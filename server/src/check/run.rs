@@ -102,6 +102,43 @@ impl Checker {
                 "catching up on buckets missed while down"
             );
         }
+        self.run_with_unfinished(due, newest).await
+    }
+
+    /// Checks `bucket` (`vigil check --at`), after the checks among the
+    /// `schedule.catch_up_buckets` before it that started and did not finish.
+    pub async fn run_at(&self, bucket: i64) -> Result<Vec<CheckOutcome>, DueCheckError> {
+        self.run_with_unfinished(vec![(bucket, false)], bucket)
+            .await
+    }
+
+    /// Runs `due` and the unfinished checks up to `newest` (see
+    /// [`plan::with_unfinished`]), oldest first; stops at the first failure.
+    async fn run_with_unfinished(
+        &self,
+        due: Vec<(i64, bool)>,
+        newest: i64,
+    ) -> Result<Vec<CheckOutcome>, DueCheckError> {
+        let unfinished = (self.store)
+            .call(|store| store.unfinished_checks())
+            .await
+            .map_err(|error| DueCheckError {
+                bucket: newest,
+                error: error.into(),
+            })?;
+        let catch_up = self.alerting.schedule.catch_up_buckets;
+        let before: Vec<i64> = due.iter().map(|(bucket, _)| *bucket).collect();
+        let due = plan::with_unfinished(due, &unfinished, newest, catch_up);
+        let again: Vec<String> = (due.iter())
+            .filter(|(bucket, _)| !before.contains(bucket))
+            .map(|(bucket, _)| crate::times::format_time(*bucket))
+            .collect();
+        if !again.is_empty() {
+            tracing::warn!(
+                buckets = %again.join(", "),
+                "running again checks that did not finish (killed or failed)"
+            );
+        }
         let mut outcomes = Vec::with_capacity(due.len());
         for (bucket, late) in due {
             let outcome = self
@@ -147,6 +184,13 @@ impl Checker {
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let started_at = crate::times::unix_now();
+        if !dry_run {
+            // Cleared when the run is recorded ok: a kill before that leaves
+            // the bucket for the next check to run again.
+            (self.store)
+                .call(move |store| store.check_started(bucket, started_at))
+                .await?;
+        }
         let (open_since, latest, stale) = self
             .store
             .call(|store| {

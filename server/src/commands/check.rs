@@ -122,7 +122,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         "http://127.0.0.1:3000",
         &format!("vigil check (pid {})", std::process::id()),
     )?;
+    let at_bucket = at.map(|at| plan::newest_complete_bucket(at, grace));
     runtime.block_on(async {
+        if let Some(bucket) = at_bucket {
+            // Noted first: killed from here on (reading button presses, say),
+            // the bucket is left for the next check to run again.
+            (pipeline.store)
+                .call(move |store| store.check_started(bucket, now))
+                .await?;
+        }
         if let Some(client) = &pipeline.telegram {
             if config.alerting.telegram.poll_updates {
                 // Presses since the last run (a mute must hold before this check).
@@ -137,15 +145,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let result = match at {
-            Some(at) => {
-                let bucket = plan::newest_complete_bucket(at, grace);
-                pipeline
-                    .checker
-                    .run(bucket, false, false)
-                    .await
-                    .map(|outcome| outcome.evaluations)
-                    .with_context(|| checking(bucket, &source))
+        let result = match at_bucket {
+            Some(bucket) => {
+                // After any earlier check that was killed or failed.
+                (pipeline.checker.run_at(bucket).await)
+                    .map(|outcomes| outcomes.into_iter().last())
+                    .map(|newest| newest.map(|o| o.evaluations).unwrap_or_default())
+                    .map_err(|error| due_failed(error, &source))
             }
             None => catch_up(&pipeline, now).await,
         };
@@ -198,9 +204,8 @@ fn apply_overrides(args: &CheckArgs, config: &mut Config) -> anyhow::Result<()> 
 
 /// Every bucket due since the last check; the evaluations of the newest.
 async fn catch_up(pipeline: &Pipeline, now: i64) -> anyhow::Result<Vec<Evaluation>> {
-    let outcomes = pipeline.checker.run_due(now).await.map_err(|e| {
-        anyhow::Error::new(e.error).context(checking(e.bucket, &pipeline.checker.source))
-    })?;
+    let outcomes = (pipeline.checker.run_due(now).await)
+        .map_err(|error| due_failed(error, &pipeline.checker.source))?;
     match outcomes.into_iter().last() {
         Some(newest) => Ok(newest.evaluations),
         None => {
@@ -231,6 +236,10 @@ async fn deliver(pipeline: &Pipeline, now: i64) -> anyhow::Result<DeliveryReport
         }
     }
     Ok(total)
+}
+
+fn due_failed(failed: check::run::DueCheckError, source: &Source) -> anyhow::Error {
+    anyhow::Error::new(failed.error).context(checking(failed.bucket, source))
 }
 
 fn checking(bucket: i64, source: &Source) -> String {

@@ -56,7 +56,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Refused before anything starts, like a bad config.
     let operator_token = operator_token(std::env::var(OPERATOR_TOKEN_ENV).ok())?;
     warn_if_site_missing(&args.site_root);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // Threads of tokio's blocking pool (default 512). Store reads wait for one of
+    // the few reader connections before they take a thread, so what remains is
+    // the alert state, chart rendering and file reads: a burst of 500 page
+    // requests peaked at 277 threads before (475 in issue 19) and at 33 with
+    // the bounds; 64 leaves room for every reader plus the state and the
+    // scheduler without a queue (docs/benchmarks.md, "Bounded under load").
+    const MAX_BLOCKING_THREADS: usize = 64;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(serve(args, config, operator_token))
 }
 

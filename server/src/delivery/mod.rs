@@ -9,9 +9,10 @@
 //! - A retriable failure (network, 5xx, 429) stops the walk, so nothing later
 //!   overtakes it; the item backs off and survives restarts in the store. A
 //!   permanent rejection (bad chat, bad request) is recorded and skipped.
-//! - An item is marked sent right after Telegram confirms it: a crash between
-//!   the two is the only way a notification goes out twice (the Bot API has
-//!   no idempotency key).
+//! - An item is marked sent right after Telegram confirms it (a photo before
+//!   its follow-up text): a crash between the two, or while Telegram holds a
+//!   request it has received, is the only way a notification goes out twice
+//!   (the Bot API has no idempotency key).
 
 mod experiment;
 pub mod render;
@@ -330,7 +331,15 @@ impl Deliverer {
             message_id: sent.message_id,
         };
         if let Some(text) = follow_up {
-            // The alert is out with the photo; a lost follow-up is logged, not retried
+            // The alert is out with the photo: recorded so before the follow-up
+            // goes, or a crash while it is on its way sends the photo again.
+            let ids: Vec<i64> = batch.iter().map(|item| item.id).collect();
+            let at = crate::times::unix_now();
+            (self.store)
+                .call(move |store| ids.iter().try_for_each(|id| store.mark_sent(*id, at, sent)))
+                .await
+                .unwrap_or_else(|error| tracing::warn!(%error, "photo alert not marked sent"));
+            // A lost follow-up is logged, not retried
             // (retrying would send the photo twice).
             if let Err(error) = send_reply(client, chat, &text, sent.message_id).await {
                 tracing::warn!(%error, alert_id = primary.alert_id, "alert details follow-up not sent");

@@ -43,6 +43,16 @@ pub trait Checks {
     /// Records one check run (what `/readyz`, `/metrics` and the scheduler read).
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), AlertError>;
 
+    /// Notes that a check of `bucket` started at `at`. Until a run of that
+    /// bucket is recorded ok ([`Checks::record_check`]) it is unfinished, and
+    /// the next check runs it again ([`Checks::unfinished_checks`]): a check
+    /// killed or failed midway is not skipped by the ones after it.
+    fn check_started(&mut self, bucket: i64, at: i64) -> Result<(), AlertError>;
+
+    /// Buckets whose check started and has not been recorded ok since,
+    /// oldest first.
+    fn unfinished_checks(&self) -> Result<Vec<i64>, AlertError>;
+
     /// The newest bucket a check evaluated successfully.
     fn last_checked_bucket(&self) -> Result<Option<i64>, AlertError>;
 

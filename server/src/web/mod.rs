@@ -8,6 +8,7 @@ mod decode_status;
 mod guard;
 mod health;
 mod history_cache;
+mod load_limit;
 mod overview;
 mod report;
 mod rows;
@@ -77,6 +78,12 @@ pub fn router(
         // it needs the backend too.
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
+        ))
+        // Pages and server functions only (added before the static files and
+        // probes, which stay answerable under any load).
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(load_limit::LoadLimit::default()),
+            load_limit::limit_load,
         ))
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .with_state(options)

@@ -54,3 +54,63 @@ pub fn simulate(args: &[&str]) {
         String::from_utf8_lossy(&output.stdout).trim()
     );
 }
+
+/// A child process killed (and reaped) when dropped: a server under benchmark.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `p` quantile (0..=1) of `sorted`, nearest rank; zero when empty.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Waits (up to 5 minutes) until the `vigil serve` at `base` has its history
+/// and has finished its first check.
+pub async fn wait_for_first_check(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/metrics")).send().await {
+            if r.text()
+                .await
+                .is_ok_and(|t| t.contains("vigil_checks_total{result=\"ok\"} 1"))
+            {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "vigil serve did not come up");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// `vigil serve` (the binary `vigil`) on a free loopback port over the
+/// embedded default in `data_dir`; the server and its address.
+pub fn serve_on_free_port(vigil: &str, data_dir: &str) -> (Killed, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Command::new(vigil)
+        .args(["serve", "--addr", &addr, "--data-dir", data_dir])
+        .args([
+            "--site-root",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"),
+        ])
+        .env_remove("VIGIL_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("vigil serve starts");
+    (Killed(server), addr)
+}

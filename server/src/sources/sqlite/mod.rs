@@ -4,7 +4,7 @@
 //!
 //! rusqlite is blocking, so every operation runs on tokio's blocking pool. WAL
 //! mode lets readers run while the simulator writes: one writer connection
-//! behind a mutex, plus a small pool of reader connections opened on demand.
+//! behind a mutex, plus a bounded pool of reader connections ([`reader_pool`]).
 //! Metric queries go through [`bucket_cache`] (in memory) and [`rollup`] (in
 //! the file), so a bucket computed once is not recomputed from raw events
 //! until an event for it (or before it) arrives, in this process or the next.
@@ -13,13 +13,14 @@ mod bucket_cache;
 mod daily;
 mod experiments;
 mod ingest;
+mod reader_pool;
 mod rollup;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection};
 
 use crate::events::{EventBatch, Incident, IncidentKind};
 use crate::metrics::model::{Bucket, EventTable, MetricDef, SliceKey, TableNames, TimeRange};
@@ -27,6 +28,7 @@ use crate::metrics::sql::{self, Dialect};
 use crate::sources::SourceError;
 
 use bucket_cache::{BucketCache, CacheKey, CachedRow};
+use reader_pool::ReaderPool;
 
 pub use ingest::Ingested;
 
@@ -76,7 +78,7 @@ pub struct SqliteStore {
     path: PathBuf,
     tables: TableNames,
     writer: Arc<Mutex<Connection>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<ReaderPool>,
     cache: Arc<BucketCache>,
 }
 
@@ -177,7 +179,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             tables: TableNames::default(),
             writer: Arc::new(Mutex::new(writer)),
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: Arc::new(ReaderPool::new(path)),
             cache: Arc::new(BucketCache::default()),
         })
     }
@@ -210,27 +212,16 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, SourceError> + Send + 'static,
     {
-        let store = self.clone();
+        // Waiting for a free reader happens here, before a blocking thread is taken.
+        let permit = self.readers.permit().await;
+        let readers = Arc::clone(&self.readers);
+        let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = store.readers.lock().ok().and_then(|mut pool| pool.pop());
-            let connection = match pooled {
-                Some(connection) => connection,
-                None => {
-                    let connection = Connection::open_with_flags(
-                        &store.path,
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )
-                    .map_err(|error| unreachable(&store.path, error))?;
-                    connection
-                        .busy_timeout(std::time::Duration::from_secs(5))
-                        .map_err(|error| unreachable(&store.path, error))?;
-                    connection
-                }
-            };
-            let result = job(&connection);
-            if let Ok(mut pool) = store.readers.lock() {
-                pool.push(connection);
-            }
+            let lent = readers
+                .take(permit)
+                .map_err(|error| unreachable(&path, error))?;
+            let result = job(&lent.connection);
+            readers.put_back(lent);
             result
         })
         .await

@@ -27,7 +27,33 @@ impl Checks for PostgresState {
             ],
             "record check",
         )?;
+        if check.ok {
+            self.execute(
+                "DELETE FROM checks_started WHERE bucket = $1",
+                &[&check.bucket],
+                "record check finished",
+            )?;
+        }
         Ok(())
+    }
+
+    fn check_started(&mut self, bucket: i64, at: i64) -> Result<(), AlertError> {
+        self.execute(
+            "INSERT INTO checks_started (bucket, started_at) VALUES ($1, $2)
+             ON CONFLICT (bucket) DO NOTHING",
+            &[&bucket, &at],
+            "record check started",
+        )?;
+        Ok(())
+    }
+
+    fn unfinished_checks(&self) -> Result<Vec<i64>, AlertError> {
+        self.with_client(|client| {
+            client
+                .query("SELECT bucket FROM checks_started ORDER BY bucket", &[])
+                .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+                .map_err(sql("unfinished checks"))
+        })
     }
 
     fn last_checked_bucket(&self) -> Result<Option<i64>, AlertError> {

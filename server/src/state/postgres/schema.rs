@@ -157,6 +157,14 @@ CREATE TABLE reports (
     UNIQUE (date, chat_id)
 );
 "#,
+    // 3: checks started and not (yet) recorded ok: a killed or failed check is
+    // run again by the next one.
+    r#"
+CREATE TABLE checks_started (
+    bucket     BIGINT PRIMARY KEY,
+    started_at BIGINT NOT NULL
+);
+"#,
 ];
 
 /// The tables [`crate::state::postgres`] keeps, in the order a copy fills
@@ -173,6 +181,7 @@ pub const TABLES: &[&str] = &[
     "detector_settings",
     "leases",
     "reports",
+    "checks_started",
 ];
 
 /// Serialises migrations between instances (any fixed key; vigil's own).

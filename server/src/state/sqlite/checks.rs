@@ -30,7 +30,38 @@ impl Checks for SqliteState {
                 ],
             )
             .map_err(sql("record check"))?;
+        if check.ok {
+            self.conn
+                .execute(
+                    "DELETE FROM checks_started WHERE bucket = ?1",
+                    params![check.bucket],
+                )
+                .map_err(sql("record check finished"))?;
+        }
         Ok(())
+    }
+
+    fn check_started(&mut self, bucket: i64, at: i64) -> Result<(), AlertError> {
+        self.conn
+            .execute(
+                "INSERT INTO checks_started (bucket, started_at) VALUES (?1, ?2)
+                 ON CONFLICT (bucket) DO NOTHING",
+                params![bucket, at],
+            )
+            .map_err(sql("record check started"))?;
+        Ok(())
+    }
+
+    fn unfinished_checks(&self) -> Result<Vec<i64>, AlertError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT bucket FROM checks_started ORDER BY bucket")
+            .map_err(sql("unfinished checks"))?;
+        let buckets = statement
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect::<Result<Vec<i64>, _>>())
+            .map_err(sql("unfinished checks"))?;
+        Ok(buckets)
     }
 
     fn last_checked_bucket(&self) -> Result<Option<i64>, AlertError> {

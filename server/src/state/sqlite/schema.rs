@@ -165,6 +165,15 @@ CREATE TABLE IF NOT EXISTS reports (
     sent_at             INTEGER,
     telegram_message_id INTEGER,
     UNIQUE (date, chat_id)
+    UNIQUE (date, chat_id)
+);
+"#,
+    // 6: checks started and not (yet) recorded ok: a killed or failed check is
+    // run again by the next one.
+    r#"
+CREATE TABLE IF NOT EXISTS checks_started (
+    bucket     INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL
 );
 "#,
 ];

@@ -8,7 +8,8 @@ use crate::alerts::{AlertConfig, Notify, SilenceScope};
 use crate::evaluation::Evaluation;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::state::{
-    backoff_secs, AlertEvent, AlertStatus, HistoryFilter, Label, SentMessage, StateStore,
+    backoff_secs, AlertEvent, AlertStatus, CheckRecord, HistoryFilter, Label, SentMessage,
+    StateStore,
 };
 
 pub(super) const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
@@ -534,4 +535,41 @@ pub fn an_item_that_failed_then_went_through_counts_as_sent(backend: &dyn Backen
         .mark_done_without_message(items[1].id, now_after(0) + 30, Some("chat not found"))
         .unwrap();
     assert_eq!(store.outbox_counts().unwrap(), (0, 1, 1));
+}
+
+pub fn a_started_check_stays_unfinished_across_a_restart_until_recorded_ok(backend: &dyn Backend) {
+    let mut store = backend.open();
+    let record = |i: i64, ok: bool| CheckRecord {
+        bucket: bucket(i),
+        started_at: now_after(i),
+        duration_ms: 5,
+        ok,
+        late: false,
+        evaluated: 1,
+        anomalies: 0,
+        error: (!ok).then(|| "source down".to_string()),
+    };
+    store
+        .check_started(bucket(1), now_after(1))
+        .expect("started");
+    store
+        .check_started(bucket(2), now_after(2))
+        .expect("started");
+    store
+        .check_started(bucket(2), now_after(2) + 60)
+        .expect("again");
+    // Killed: nothing recorded. A restart still knows both.
+    let mut store = backend.open();
+    assert_eq!(
+        store.unfinished_checks().expect("read"),
+        vec![bucket(1), bucket(2)]
+    );
+    store.record_check(&record(2, false)).expect("failed run");
+    assert_eq!(
+        store.unfinished_checks().expect("read"),
+        vec![bucket(1), bucket(2)],
+        "a failed run is not finished"
+    );
+    store.record_check(&record(1, true)).expect("ok run");
+    assert_eq!(store.unfinished_checks().expect("read"), vec![bucket(2)]);
 }

@@ -36,6 +36,7 @@ macro_rules! all_store_tests {
             alerts::history_shows_each_alerts_delivery_status,
             alerts::configured_silences_are_added_once,
             alerts::an_item_that_failed_then_went_through_counts_as_sent,
+            alerts::a_started_check_stays_unfinished_across_a_restart_until_recorded_ok,
             concerns::an_empty_store_has_no_latest_evaluation,
             concerns::keeps_the_newest_whole_metric_evaluation_across_a_restart,
             concerns::a_recheck_of_an_older_bucket_does_not_replace_the_newest,
