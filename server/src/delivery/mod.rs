@@ -109,7 +109,7 @@ impl Deliverer {
     ) -> Self {
         Self {
             store,
-            claimant: format!("pid {}", std::process::id()),
+            claimant: crate::scheduler::leadership::command_claimant("sender"),
             source,
             metrics,
             alerting,
