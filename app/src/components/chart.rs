@@ -250,21 +250,22 @@ pub fn DetectionChart(
             hover.set(None);
         }
     };
-    let x_labels = move || {
-        axes.with(|a| {
-            a.iter()
-                .flat_map(|a| a.x_ticks.iter())
-                .map(|t| view! { <span class="tick tick-x" style:left=format!("{:.1}px", t.px)>{t.text.clone()}</span> })
+    // The axes' labels, `y` the value axis, placed in the canvas's CSS pixels.
+    let labels = move |y: bool| {
+        let (class, side) = if y {
+            ("tick tick-y", "top")
+        } else {
+            ("tick tick-x", "left")
+        };
+        move || {
+            axes.with(|a| a.as_ref().map(|a| a.labels(y)))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(px, text)| {
+                    view! { <span class=class style=format!("{side}: {px:.1}px")>{text}</span> }
+                })
                 .collect_view()
-        })
-    };
-    let y_labels = move || {
-        axes.with(|a| {
-            a.iter()
-                .flat_map(|a| a.y_ticks.iter())
-                .map(|t| view! { <span class="tick tick-y" style:top=format!("{:.1}px", t.px)>{t.text.clone()}</span> })
-                .collect_view()
-        })
+        }
     };
 
     view! {
@@ -296,8 +297,8 @@ pub fn DetectionChart(
                 on:pointerup=on_up
                 on:pointerleave=on_leave
             ></canvas>
-            <div class="chart-axis" aria-hidden="true" data-testid="chart-x-axis">{x_labels}</div>
-            <div class="chart-axis" aria-hidden="true" data-testid="chart-y-axis">{y_labels}</div>
+            <div class="chart-axis" aria-hidden="true" data-testid="chart-x-axis">{labels(false)}</div>
+            <div class="chart-axis" aria-hidden="true" data-testid="chart-y-axis">{labels(true)}</div>
             <tip::Tip case detection axes hover quantity/>
             </div>
             <figcaption class="legend">

@@ -109,6 +109,21 @@ impl Axes {
         axes
     }
 
+    /// The value axis's (`y`) or the time axis's labels: where, and what.
+    pub fn labels(&self, y: bool) -> Vec<(f64, String)> {
+        if y {
+            self.y_ticks
+                .iter()
+                .map(|t| (t.px, t.text.clone()))
+                .collect()
+        } else {
+            self.x_ticks
+                .iter()
+                .map(|t| (t.px, t.text.clone()))
+                .collect()
+        }
+    }
+
     /// CSS pixels from the canvas's left of time `t`.
     pub fn x_px(&self, t: i64) -> f64 {
         let (l, r) = (self.plot.left(), self.plot.right());

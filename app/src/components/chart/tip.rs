@@ -60,7 +60,7 @@ pub fn Tip(
                         amount(Some(high), quantity, Digits::Table)
                     )
                 }),
-                score: number(Some(point.score), Digits::Table),
+                score: number(Some(point.score), Digits::Short),
                 anomaly: point.is_anomaly,
             })
         })
