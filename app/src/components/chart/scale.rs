@@ -25,8 +25,9 @@ const LABEL_GAP_PX: f64 = 10.0;
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
-/// Time steps the x axis may take; weeks start on Mondays.
-const TIME_STEPS: [i64; 10] = [
+/// Time steps the x axis may take; weeks start on Mondays. Three days fit
+/// two weeks on a phone with more than two labels.
+const TIME_STEPS: [i64; 11] = [
     HOUR,
     2 * HOUR,
     3 * HOUR,
@@ -34,6 +35,7 @@ const TIME_STEPS: [i64; 10] = [
     12 * HOUR,
     DAY,
     2 * DAY,
+    3 * DAY,
     7 * DAY,
     14 * DAY,
     28 * DAY,
