@@ -42,6 +42,51 @@ pub fn number(value: Option<f64>, digits: Digits) -> String {
     }
 }
 
+/// What a metric's values are, so they are written and bounded as such.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    /// Events or distinct values per bucket: whole and never negative.
+    Count,
+    /// One count over another: never negative, and at most 1 when it is a
+    /// share of the same events (CTR).
+    Ratio { share: bool },
+}
+
+impl Quantity {
+    /// `value` moved into the range the quantity can take (a band edge of
+    /// -3.7 likes is 0 likes).
+    pub fn clamp(self, value: f64) -> f64 {
+        match self {
+            Quantity::Ratio { share: true } => value.clamp(0.0, 1.0),
+            _ => value.max(0.0),
+        }
+    }
+}
+
+/// A value of `quantity` in the given style: counts whole (`27`, never
+/// `27.00`), ratios with the style's decimals.
+pub fn amount(value: Option<f64>, quantity: Quantity, digits: Digits) -> String {
+    match (quantity, value) {
+        (Quantity::Count, Some(v)) if v.is_finite() && v.abs() < 10_000.0 => {
+            format!("{:.0}", v.round())
+        }
+        (Quantity::Count, Some(v)) => number(Some(v.round()), digits),
+        _ => number(value, digits),
+    }
+}
+
+/// An axis tick `value` on a scale whose ticks are `step` apart, with just
+/// the decimals that tell neighbouring ticks apart (`0.05`, `0.1`, `500`, `12k`).
+pub fn tick(value: f64, step: f64) -> String {
+    if step >= 1.0 || !step.is_finite() || step <= 0.0 {
+        return number(Some(value.round()), Digits::Short);
+    }
+    // Rounding must not write the zero tick as `-0.00`.
+    let value = if value.abs() < step / 2.0 { 0.0 } else { value };
+    let decimals = (-step.log10().floor()).clamp(0.0, 9.0) as usize;
+    format!("{value:.decimals$}")
+}
+
 /// A relative change (`-0.177` is 17.7% below) as a signed percentage.
 pub fn percent(ratio: f64, digits: Digits) -> String {
     let p = ratio * 100.0;
@@ -57,8 +102,12 @@ pub fn percent(ratio: f64, digits: Digits) -> String {
 /// given an offset ([`local_time`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum When {
-    /// `23 Nov 14:15`: chart axes and lab lists.
+    /// `23 Nov 14:15`: lab lists.
     Axis,
+    /// `23 Nov`: a chart axis tick at midnight or a day apart.
+    Date,
+    /// `14:00`: a chart axis tick within a day.
+    Hour,
     /// `2026-11-23 14:15`: what the label form reads and writes.
     Input,
     /// `2026-11-23 14:15 UTC`: tables and messages.
@@ -77,6 +126,8 @@ impl When {
     fn pattern(self) -> &'static str {
         match self {
             When::Axis => "%d %b %H:%M",
+            When::Date => "%d %b",
+            When::Hour => "%H:%M",
             When::Input => "%Y-%m-%d %H:%M",
             When::Minute => "%Y-%m-%d %H:%M UTC",
             When::Day => "%m-%d %H:%M UTC",
@@ -142,6 +193,27 @@ mod tests {
         assert_eq!(number(Some(12_345.0), Digits::Short), "12k");
         assert_eq!(number(Some(0.125), Digits::Short), "0.12");
         assert_eq!(percent(-0.234, Digits::Short), "-23%");
+    }
+
+    #[test]
+    fn counts_are_whole_and_never_below_zero() {
+        let count = Quantity::Count;
+        let ctr = Quantity::Ratio { share: true };
+        assert_eq!(amount(Some(27.0), count, Digits::Table), "27");
+        assert_eq!(amount(Some(86.33), count, Digits::Short), "86");
+        assert_eq!(amount(Some(3.5), count, Digits::Short), "4");
+        assert_eq!(amount(Some(12_345.0), count, Digits::Short), "12k");
+        assert_eq!(amount(None, count, Digits::Table), "–");
+        assert_eq!(amount(Some(0.0412), ctr, Digits::Table), "0.0412");
+        assert_eq!(count.clamp(-3.67), 0.0);
+        assert_eq!(ctr.clamp(1.2), 1.0);
+        assert_eq!(Quantity::Ratio { share: false }.clamp(1.2), 1.2);
+        assert_eq!(tick(0.1, 0.05), "0.10");
+        assert_eq!(tick(0.0, 0.02), "0.00");
+        assert_eq!(tick(500.0, 100.0), "500");
+        assert_eq!(tick(20_000.0, 5_000.0), "20k");
+        assert_eq!(time(0, When::Date), "01 Jan");
+        assert_eq!(time(3600, When::Hour), "01:00");
     }
 
     #[test]

@@ -1,15 +1,23 @@
 //! The metric chart: a `<canvas>` redrawn by plotters whenever the detection,
 //! the visible range, the replay cursor or the focused bucket changes, with
-//! range presets, zoom and pan (buttons, wheel, drag, arrow keys). Drawing
-//! exists only in the browser; the server renders the empty canvas and the
-//! controls around it.
+//! range presets, zoom and pan (buttons, wheel, drag, arrow keys), axis
+//! labels as HTML over it, and a tooltip for the bucket under the pointer
+//! (hover, tap, or Shift+arrows). Drawing exists only in the browser; the
+//! server renders the empty canvas and the controls around it.
 
 #[cfg(feature = "hydrate")]
 mod draw;
+mod scale;
+mod tip;
+
+pub use scale::band;
 
 use detect::eval::{IncidentSpan, LabelledSeries};
 use detect::Detection;
 use leptos::prelude::*;
+
+use crate::format::Quantity;
+use scale::Axes;
 
 /// A shaded stretch of the chart: a labelled span, coloured by how it counts
 /// (an incident, a neutral span, a false alarm).
@@ -59,12 +67,17 @@ pub fn DetectionChart(
     view: RwSignal<(usize, usize)>,
     cursor: RwSignal<Option<usize>>,
     focus: RwSignal<Option<usize>>,
+    quantity: Quantity,
 ) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let len = case.with_value(|c| c.series.len());
     let per_day = case.with_value(|c| (86_400 / c.series.step.max(1)) as usize);
     // Bumped on window resize so the canvas is redrawn at its new size.
     let resized = RwSignal::new(0u32);
+    // The axes of the last drawing (for the labels and the pointer), and the
+    // bucket the tooltip tells about.
+    let axes = RwSignal::new(None::<Axes>);
+    let hover = RwSignal::new(None::<usize>);
 
     #[cfg(feature = "hydrate")]
     {
@@ -82,17 +95,32 @@ pub fn DetectionChart(
                 cursor: cursor.get(),
                 focus: focus.get(),
             };
-            detection.with(|detection| {
+            let plot = scale::Plot {
+                width: f64::from(canvas.client_width()),
+                height: f64::from(canvas.client_height()),
+            };
+            let drawn = detection.with(|detection| {
                 case.with_value(|case| {
+                    let series = &case.series;
+                    let (from, to) = frame.view;
+                    let to = to.min(series.len()).min(detection.len());
+                    let points: Vec<_> = (from.min(to)..to).map(|i| detection.point(i)).collect();
+                    let span = (
+                        series.timestamp(from),
+                        series.timestamp(to.max(from + 1) - 1) + series.step,
+                    );
+                    let drawn = Axes::new(plot, span, &points, quantity);
                     shades.with_value(|shades| {
-                        if let Err(error) =
-                            draw::draw(&canvas, &case.series, detection, shades, frame)
-                        {
+                        let out =
+                            draw::draw(&canvas, series, detection, shades, frame, &drawn, quantity);
+                        if let Err(error) = out {
                             leptos::logging::error!("chart: {error}");
                         }
-                    })
+                    });
+                    drawn
                 })
             });
+            axes.set(Some(drawn));
             crate::components::perf::finish(
                 crate::components::perf::UPDATE_MEASURE,
                 crate::components::perf::CHANGE_MARK,
@@ -100,7 +128,7 @@ pub fn DetectionChart(
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (detection, shades, cursor, resized);
+    let _ = (shades, cursor, resized);
 
     let preset = move |days: Option<usize>| {
         focus.set(None);
@@ -109,11 +137,13 @@ pub fn DetectionChart(
             None => (0, len),
         });
     };
+    // Exactly one preset reads as pressed: a preset at least as long as the
+    // history shows all of it, which is "all"'s.
     let is_preset = move |days: Option<usize>| {
-        let want = days.map_or(len, |d| (d * per_day).min(len));
+        let want = days.map_or(Some(len), |d| Some(d * per_day).filter(|&w| w < len));
         move || {
             let (from, to) = view.get();
-            (to == len && to - from == want).to_string()
+            (to == len && Some(to - from) == want).to_string()
         }
     };
     let center = move || {
@@ -127,8 +157,28 @@ pub fn DetectionChart(
             *v = pan(*v, len, shift)
         })
     };
+    // Shift+arrows step the tooltip through the visible buckets.
+    let step_hover = move |by: i64| {
+        let (from, to) = view.get_untracked();
+        let at = hover.get_untracked().unwrap_or(to.saturating_sub(1)) as i64 + by;
+        hover.set(Some(
+            (at.max(from as i64) as usize).min(to.saturating_sub(1)),
+        ));
+    };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let handled = match ev.key().as_str() {
+            "ArrowLeft" if ev.shift_key() => {
+                step_hover(-1);
+                true
+            }
+            "ArrowRight" if ev.shift_key() => {
+                step_hover(1);
+                true
+            }
+            "Escape" => {
+                hover.set(None);
+                true
+            }
             "ArrowLeft" => {
                 pan_by(-0.25);
                 true
@@ -167,13 +217,25 @@ pub fn DetectionChart(
     };
     // Drag to pan: where the pointer went down, and the view then.
     let drag = StoredValue::new(None::<(i32, (usize, usize))>);
+    // The bucket under the pointer, told by the tooltip (a tap shows it too).
+    let point_at = move |ev: &leptos::ev::PointerEvent| {
+        let (from, to) = view.get_untracked();
+        let t = axes.with_untracked(|a| a.as_ref()?.time_at(f64::from(ev.offset_x())))?;
+        let i = case.with_value(|c| (t - c.series.start).div_euclid(c.series.step.max(1)));
+        usize::try_from(i).ok().filter(|i| (from..to).contains(i))
+    };
     let on_down = move |ev: leptos::ev::PointerEvent| {
         drag.set_value(Some((ev.client_x(), view.get_untracked())));
+        hover.set(point_at(&ev));
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
         let Some((x0, start)) = drag.get_value() else {
+            hover.set(point_at(&ev));
             return;
         };
+        if ev.client_x() != x0 {
+            hover.set(None);
+        }
         let width = canvas_ref
             .get_untracked()
             .map_or(1.0, |c| f64::from(c.client_width()));
@@ -181,6 +243,30 @@ pub fn DetectionChart(
         view.set(pan(start, len, buckets.round() as i64));
     };
     let on_up = move |_| drag.set_value(None);
+    // A mouse leaving takes its tooltip along; a finger lifted leaves it.
+    let on_leave = move |ev: leptos::ev::PointerEvent| {
+        drag.set_value(None);
+        if ev.pointer_type() == "mouse" {
+            hover.set(None);
+        }
+    };
+    // The axes' labels, `y` the value axis, placed in the canvas's CSS pixels.
+    let labels = move |y: bool| {
+        let (class, side) = if y {
+            ("tick tick-y", "top")
+        } else {
+            ("tick tick-x", "left")
+        };
+        move || {
+            axes.with(|a| a.as_ref().map(|a| a.labels(y)))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(px, text)| {
+                    view! { <span class=class style=format!("{side}: {px:.1}px")>{text}</span> }
+                })
+                .collect_view()
+        }
+    };
 
     view! {
         <figure class="chart">
@@ -195,6 +281,7 @@ pub fn DetectionChart(
                 <button type="button" aria-label="Earlier" on:click=move |_| pan_by(-0.25)>"←"</button>
                 <button type="button" aria-label="Later" on:click=move |_| pan_by(0.25)>"→"</button>
             </div>
+            <div class="chart-plot">
             <canvas
                 node_ref=canvas_ref
                 width="960"
@@ -202,14 +289,18 @@ pub fn DetectionChart(
                 tabindex="0"
                 data-testid="metric-chart"
                 role="img"
-                aria-label="Metric value over time with the expected band; anomalies marked with triangles, labelled incidents shaded. Arrow keys pan, plus and minus zoom."
+                aria-label="Metric value over time with the expected band; anomalies marked with triangles, labelled incidents shaded. Arrow keys pan, plus and minus zoom, Shift with arrows steps through the buckets' values."
                 on:keydown=on_key
                 on:wheel=on_wheel
                 on:pointerdown=on_down
                 on:pointermove=on_move
                 on:pointerup=on_up
-                on:pointerleave=on_up
+                on:pointerleave=on_leave
             ></canvas>
+            <div class="chart-axis" aria-hidden="true" data-testid="chart-x-axis">{labels(false)}</div>
+            <div class="chart-axis" aria-hidden="true" data-testid="chart-y-axis">{labels(true)}</div>
+            <tip::Tip case detection axes hover quantity/>
+            </div>
             <figcaption class="legend">
                 <span class="key key-value">"value"</span>
                 <span class="key key-band">"expected band"</span>

@@ -5,18 +5,26 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
+use super::scale::{band, Axes, MARGIN, X_LABELS, Y_LABELS};
 use super::{Frame, Shade};
 use crate::api::LabelRole;
-use crate::format::{number, time, Digits, When};
+use crate::format::Quantity;
 
 const VALUE_COLOR: RGBColor = RGBColor(31, 87, 153);
+/// The band: a light blue fill between edges in Okabe-Ito blue (5:1 on white).
 const BAND_COLOR: RGBColor = RGBColor(140, 180, 220);
+const BAND_EDGE_COLOR: RGBColor = RGBColor(0, 114, 178);
 const ANOMALY_COLOR: RGBColor = RGBColor(200, 30, 30);
 const GRID_COLOR: RGBColor = RGBColor(232, 232, 232);
+const AXIS_COLOR: RGBColor = RGBColor(150, 150, 150);
 const LABEL_COLOR: RGBColor = RGBColor(240, 160, 40);
 const NEUTRAL_COLOR: RGBColor = RGBColor(170, 170, 170);
-const FALSE_ALARM_COLOR: RGBColor = RGBColor(90, 140, 220);
+/// False alarms: Okabe-Ito reddish purple (3.7:1 on white), hatched, so they
+/// differ from the band in hue and in pattern for colour-blind readers too.
+const FALSE_ALARM_COLOR: RGBColor = RGBColor(204, 121, 167);
 const CURSOR_COLOR: RGBColor = RGBColor(60, 60, 60);
+/// CSS pixels between two hatch lines.
+const HATCH_PX: f64 = 7.0;
 
 /// Sizes the canvas's pixel buffer to its CSS box times the device pixel
 /// ratio, so it fills its container at any width and stays crisp on HiDPI
@@ -40,14 +48,17 @@ fn fit(canvas: &HtmlCanvasElement) -> f64 {
     ratio
 }
 
-/// Draws labels, band, value line and anomaly markers over `frame.view`;
-/// gaps break lines and band; with a replay cursor only the buckets up to it.
+/// Draws the grid at `axes`' ticks, labels, band, value line and anomaly
+/// markers over `frame.view`; gaps break lines and band; with a replay cursor
+/// only the buckets up to it. The tick labels are HTML over the canvas.
 pub fn draw(
     canvas: &HtmlCanvasElement,
     series: &Series,
     detection: &Detection,
     shades: &[Shade],
     frame: Frame,
+    axes: &Axes,
+    quantity: Quantity,
 ) -> Result<(), String> {
     let ratio = fit(canvas);
     let px = |v: f64| (v * ratio).round() as i32;
@@ -61,50 +72,58 @@ pub fn draw(
         return root.present().map_err(|e| e.to_string());
     }
     let shown_to = frame.cursor.map_or(to, |c| (c + 1).clamp(from, to));
-    let all: Vec<Point> = (from..to).map(|i| detection.point(i)).collect();
-    let visible = &all[..shown_to - from];
+    let visible: Vec<Point> = (from..shown_to).map(|i| detection.point(i)).collect();
 
-    let x_range = series.timestamp(from)..series.timestamp(to - 1) + series.step;
-    let y_range = value_range(&all);
-    let (y_low, y_high) = (y_range.start, y_range.end);
-    let font = ("sans-serif", 12.0 * ratio).into_font();
+    let (y_low, y_high) = axes.y;
     let mut chart = ChartBuilder::on(&root)
-        .margin(px(12.0))
-        .x_label_area_size(px(28.0))
-        .y_label_area_size(px(56.0))
-        .build_cartesian_2d(x_range, y_range)
+        .margin(px(MARGIN))
+        .x_label_area_size(px(X_LABELS))
+        .y_label_area_size(px(Y_LABELS))
+        .build_cartesian_2d(axes.x.0..axes.x.1, y_low..y_high)
         .map_err(|e| e.to_string())?;
-    let x_labels = (canvas.client_width() / 120).clamp(2, 8) as usize;
+    let thin = ratio.round().max(1.0) as u32;
+    let grid = axes
+        .x_ticks
+        .iter()
+        .map(|t| vec![(t.at, y_low), (t.at, y_high)])
+        .chain(
+            axes.y_ticks
+                .iter()
+                .map(|t| vec![(axes.x.0, t.at), (axes.x.1, t.at)]),
+        )
+        .map(|line| PathElement::new(line, GRID_COLOR.stroke_width(thin)));
+    chart.draw_series(grid).map_err(|e| e.to_string())?;
+    let frame_line = vec![(axes.x.0, y_high), (axes.x.0, y_low), (axes.x.1, y_low)];
     chart
-        .configure_mesh()
-        .x_labels(x_labels)
-        .y_labels(6)
-        .label_style(font)
-        .light_line_style(GRID_COLOR)
-        .x_label_formatter(&|t| time(*t, When::Axis))
-        .y_label_formatter(&|v| number(Some(*v), Digits::Short))
-        .draw()
+        .draw_series(std::iter::once(PathElement::new(
+            frame_line,
+            AXIS_COLOR.stroke_width(thin),
+        )))
         .map_err(|e| e.to_string())?;
 
     let at = |i: usize| series.timestamp(i);
-    let shaded = shades
+    let shown = shades
         .iter()
-        .filter(|s| s.span.start < to && s.span.end > from)
-        .map(|s| {
-            let color = match s.role {
-                LabelRole::Incident => LABEL_COLOR.mix(0.25),
-                LabelRole::Neutral => NEUTRAL_COLOR.mix(0.18),
-                LabelRole::FalseAlarm => FALSE_ALARM_COLOR.mix(0.18),
-            };
-            let (a, b) = (s.span.start.max(from), s.span.end.min(to));
-            Rectangle::new(
-                [(at(a), y_low), (at(b - 1) + series.step, y_high)],
-                color.filled(),
-            )
-        });
-    chart.draw_series(shaded).map_err(|e| e.to_string())?;
+        .filter(|s| s.span.start < to && s.span.end > from);
+    for s in shown {
+        let color = match s.role {
+            LabelRole::Incident => LABEL_COLOR.mix(0.25),
+            LabelRole::Neutral => NEUTRAL_COLOR.mix(0.18),
+            LabelRole::FalseAlarm => FALSE_ALARM_COLOR.mix(0.15),
+        };
+        let (a, b) = (s.span.start.max(from), s.span.end.min(to));
+        let corners = [(at(a), y_low), (at(b - 1) + series.step, y_high)];
+        chart
+            .draw_series(std::iter::once(Rectangle::new(corners, color.filled())))
+            .map_err(|e| e.to_string())?;
+        if s.role == LabelRole::FalseAlarm {
+            let (x0, y1) = chart.backend_coord(&corners[0]);
+            let (x1, y0) = chart.backend_coord(&corners[1]);
+            hatch(&root, (x0, y0, x1, y1), px(HATCH_PX).max(2), thin)?;
+        }
+    }
 
-    for run in runs(visible, from, |p| p.lower.zip(p.upper)) {
+    for run in runs(&visible, from, |p| band(p, quantity)) {
         let mut outline: Vec<(i64, f64)> = run.iter().map(|&(i, (_, up))| (at(i), up)).collect();
         outline.extend(run.iter().rev().map(|&(i, (low, _))| (at(i), low)));
         chart
@@ -113,12 +132,21 @@ pub fn draw(
                 BAND_COLOR.mix(0.35).filled(),
             )))
             .map_err(|e| e.to_string())?;
+        for upper in [false, true] {
+            chart
+                .draw_series(LineSeries::new(
+                    run.iter()
+                        .map(|&(i, (low, high))| (at(i), if upper { high } else { low })),
+                    BAND_EDGE_COLOR.mix(0.8).stroke_width(thin),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
     }
-    for run in runs(visible, from, |p| p.value) {
+    for run in runs(&visible, from, |p| p.value) {
         chart
             .draw_series(LineSeries::new(
                 run.into_iter().map(|(i, v)| (at(i), v)),
-                VALUE_COLOR.stroke_width(ratio.round().max(1.0) as u32),
+                VALUE_COLOR.stroke_width(thin),
             ))
             .map_err(|e| e.to_string())?;
     }
@@ -139,11 +167,37 @@ pub fn draw(
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(at(i), y_low), (at(i), y_high)],
-                CURSOR_COLOR.stroke_width(ratio.round().max(1.0) as u32),
+                CURSOR_COLOR.stroke_width(thin),
             )))
             .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
+}
+
+/// Diagonal lines `gap` device pixels apart across the rectangle
+/// `(left, top, right, bottom)`: the false alarms' pattern.
+fn hatch<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    (left, top, right, bottom): (i32, i32, i32, i32),
+    gap: i32,
+    width: u32,
+) -> Result<(), String> {
+    let height = bottom - top;
+    // Each line rises to the right at 45°: (c + s, bottom - s) for s in 0..=height.
+    let lines = (left - height..right)
+        .step_by(gap as usize)
+        .filter_map(|c| {
+            let (s0, s1) = ((left - c).max(0), (right - c).min(height));
+            (s0 < s1).then(|| vec![(c + s0, bottom - s0), (c + s1, bottom - s1)])
+        });
+    for line in lines {
+        root.draw(&PathElement::new(
+            line,
+            FALSE_ALARM_COLOR.stroke_width(width),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Maximal runs of consecutive points for which `pick` yields a value, as
@@ -166,27 +220,4 @@ fn runs<T: Copy>(
         all.push(current);
     }
     all
-}
-
-/// Y range fitted to the values, widened for the band by at most half the
-/// values' span: one wild band edge must not flatten the whole series.
-fn value_range(points: &[Point]) -> std::ops::Range<f64> {
-    let (low, high) = extent(points.iter().filter_map(|p| p.value));
-    if !low.is_finite() {
-        return 0.0..1.0;
-    }
-    let span = (high - low).max(high.abs() * 0.01).max(1e-9);
-    let (band_low, band_high) = extent(points.iter().flat_map(|p| [p.lower, p.upper]).flatten());
-    let low = low.min(band_low.max(low - span * 0.5));
-    let high = high.max(band_high.min(high + span * 0.5));
-    (low - span * 0.03)..(high + span * 0.03)
-}
-
-/// (min, max) of finite values; (inf, -inf) when there are none.
-fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        })
 }

@@ -7,7 +7,7 @@ use detect::eval::{score, tuning, DEFAULT_TOLERANCE};
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::format::{number, percent, time, Digits, When};
+use crate::format::{amount, percent, time, Digits, When};
 
 /// One would-be alert as listed.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,7 +122,7 @@ pub fn FiguresPanel(lab: Lab) -> impl IntoView {
                                 <li class:hit=hit>
                                     <button type="button" on:click=move |_| focus(at)>
                                         {time(item.time, When::Axis)} " · "
-                                        {item.value.map(|v| number(Some(v), Digits::Short)).unwrap_or_default()} " · "
+                                        {item.value.map(|v| amount(Some(v), lab.quantity, Digits::Short)).unwrap_or_default()} " · "
                                         {item.deviation.map(|d| percent(d, Digits::Short)).unwrap_or_default()}
                                         {item.label.map(|k| format!(" · labelled {k}"))}
                                     </button>

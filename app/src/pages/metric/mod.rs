@@ -142,6 +142,7 @@ fn BacktestLab(
                         view=lab.view
                         cursor=lab.cursor
                         focus=lab.focus
+                        quantity=lab.quantity
                     />
                     <figures::FiguresPanel lab/>
                 </div>

@@ -11,7 +11,7 @@ use detect::{DetectorSpec, Ensemble};
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::format::{self, number, percent, Digits, When};
+use crate::format::{self, amount, percent, Digits, When};
 
 /// Milliseconds between two replay frames.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -97,16 +97,16 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
     let now = move || {
         let cursor = lab.cursor.get()?;
         let p = lab.detection.with(|d| d.get(cursor))?;
-        let band = p
-            .lower
-            .zip(p.upper)
-            .map_or("no band yet".to_string(), |(lo, hi)| {
+        let band = crate::components::chart::band(&p, lab.quantity).map_or(
+            "no band yet".to_string(),
+            |(lo, hi)| {
                 format!(
                     "band {} to {}",
-                    number(Some(lo), Digits::Short),
-                    number(Some(hi), Digits::Short)
+                    amount(Some(lo), lab.quantity, Digits::Short),
+                    amount(Some(hi), lab.quantity, Digits::Short)
                 )
-            });
+            },
+        );
         // The learned detector has no band: its judgment is a probability,
         // said with the features that drove it.
         let band = match lab.spec.with(|s| learned_reason(s, lab, cursor)) {
@@ -116,8 +116,11 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
         Some(format!(
             "{}: value {}, {}{}",
             format::time(lab.time(cursor), When::Axis),
-            p.value
-                .map_or("missing".to_string(), |v| number(Some(v), Digits::Short)),
+            p.value.map_or("missing".to_string(), |v| amount(
+                Some(v),
+                lab.quantity,
+                Digits::Short
+            )),
             band,
             if p.is_anomaly { " — ALERT" } else { "" }
         ))
@@ -167,7 +170,7 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                     view! {
                     <li class:hit=hit>
                         {format::time(time, When::Axis)} " · " {notify_words(&notify)} " · "
-                        {value.map(|v| number(Some(v), Digits::Short)).unwrap_or_default()} " · "
+                        {value.map(|v| amount(Some(v), lab.quantity, Digits::Short)).unwrap_or_default()} " · "
                         {deviation.map(|d| percent(d, Digits::Short)).unwrap_or_default()}
                         {label.map(|k| format!(" · labelled {k}"))}
                     </li>

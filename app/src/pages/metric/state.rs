@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::{CheckRules, LabelRole, LabelSpan, MetricHistory};
 use crate::components::perf;
+use crate::format::Quantity;
 
 /// A label as bucket indices of the loaded series.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +43,9 @@ pub struct Lab {
     pub check: StoredValue<Option<CheckRules>>,
     /// Which slice of its metric the series is (`None`: the whole metric).
     pub slice: StoredValue<Option<detect::SliceKey>>,
+    /// What the values are: counts are written whole, and no band goes
+    /// below zero (nor a share's above one).
+    pub quantity: Quantity,
 }
 
 impl Lab {
@@ -84,6 +88,7 @@ impl Lab {
             .unwrap_or_else(|| DetectorSpec::Iqr(detect::IqrParams::default()));
         let detection = spec.run(&case.series).map_err(|e| e.to_string())?;
         let len = case.series.len();
+        let quantity = quantity_of(history);
         Ok(Lab {
             case: StoredValue::new(case),
             labels: StoredValue::new(labels),
@@ -101,6 +106,7 @@ impl Lab {
                     .as_deref()
                     .and_then(|text| detect::SliceKey::parse(text).ok()),
             ),
+            quantity,
         })
     }
 
@@ -213,6 +219,22 @@ pub fn trimmed_series(history: &MetricHistory) -> Result<Series, String> {
     .map_err(|e| e.to_string())
 }
 
+/// What the history's values are: the check's measure when the server says
+/// it (an older one does not: then whole values read as a count). A ratio
+/// whose values all lie within 0 and 1 is a share (CTR), bounded by one.
+pub fn quantity_of(history: &MetricHistory) -> Quantity {
+    let mut values = history.values.iter().flatten();
+    let measure = history.check.as_ref().map(|c| c.measure);
+    let whole = values.clone().all(|v| v.fract() == 0.0);
+    match measure {
+        Some(detect::alerting::Measure::Count) => Quantity::Count,
+        None if whole => Quantity::Count,
+        _ => Quantity::Ratio {
+            share: values.all(|v| (0.0..=1.0).contains(v)),
+        },
+    }
+}
+
 /// Labels that overlap the series, as bucket ranges (at least one bucket).
 pub fn label_views(series: &Series, labels: &[LabelSpan]) -> Vec<LabelView> {
     let len = series.len() as i64;
@@ -287,6 +309,12 @@ mod tests {
                 (3, 4, LabelRole::Incident)
             ]
         );
+        assert_eq!(quantity_of(&history), Quantity::Count);
+        let ctr = MetricHistory {
+            values: vec![Some(0.04), None, Some(0.05)],
+            ..history.clone()
+        };
+        assert_eq!(quantity_of(&ctr), Quantity::Ratio { share: true });
         let empty = MetricHistory {
             values: vec![None; 3],
             ..history
