@@ -88,6 +88,7 @@ bench: setup-test
 	scripts/bench_detectors.sh
 	cargo test --release -p server --test alerting_bench -- --ignored --nocapture --test-threads 1
 	cargo test --release -p server --test load_bench -- --ignored --nocapture
+	cargo test --release -p server --test failover_bench -- --ignored --nocapture --test-threads 1
 	cargo test --release -p server --test burst_bench -- --ignored --nocapture
 	$(MAKE) build && cd end2end && VIGIL_BIN=../target/release/vigil VIGIL_SITE_ROOT=../target/site node bench/perf_budget.mjs
 	scripts/bench_load.sh

@@ -29,6 +29,7 @@ pub mod evaluation;
 pub mod events;
 pub mod heartbeat;
 pub mod ingest;
+pub mod instance;
 pub mod labels;
 pub mod metrics;
 pub mod period;

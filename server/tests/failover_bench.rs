@@ -1,8 +1,8 @@
 //! `make bench`: the fail-over test at full size. Two `vigil serve`
 //! instances share a state; the leader is SIGKILLed 20 times at random
-//! moments of a 10-day catch-up. Prints the figures docs/benchmarks.md
-//! quotes ("Fail-over"). `VIGIL_FAILOVER_STATE` adds a `[state]` section
-//! (a PostgreSQL URL) to share instead of the SQLite file.
+//! moments of a 10-day catch-up, once sharing a SQLite state file and once
+//! a PostgreSQL database. Prints the figures docs/benchmarks.md quotes
+//! ("Fail-over").
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -10,13 +10,32 @@ mod cli;
 mod failover;
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
+#[path = "support/postgres.rs"]
+mod postgres;
 #[path = "support/serve.rs"]
 mod serve;
 
 #[test]
 #[ignore = "benchmark: make bench"]
-fn twenty_kills_of_the_leader() {
-    let state_toml = std::env::var("VIGIL_FAILOVER_STATE").unwrap_or_default();
+fn twenty_kills_of_the_leader_sqlite_state() {
+    twenty_kills("sqlite", String::new());
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn twenty_kills_of_the_leader_postgres_state() {
+    let Some(server) = postgres::server("twenty_kills_of_the_leader_postgres_state") else {
+        return;
+    };
+    let url = server.database().replacen(
+        "postgres://vigil@",
+        &format!("postgres://vigil:{}@", postgres::TEST_PASSWORD),
+        1,
+    );
+    twenty_kills("postgres", format!("[state]\nurl = \"{url}\"\n"));
+}
+
+fn twenty_kills(state: &str, state_toml: String) {
     let (uninterrupted, killed) = failover::assert_loses_nothing(&failover::Scenario {
         days: 12,
         catch_up_hours: 240,
@@ -30,13 +49,16 @@ fn twenty_kills_of_the_leader() {
     let mean = takeovers.iter().sum::<f64>() / takeovers.len().max(1) as f64;
     let max = takeovers.iter().copied().fold(0.0, f64::max);
     println!(
-        "fail-over: {} kills during a check; alerts {} (uninterrupted {}); messages {} \
-         (uninterrupted {}), {} arrived twice; takeover mean {mean:.1} s, max {max:.1} s",
+        "fail-over ({state} state): {} kills during a check; alerts {} (uninterrupted {}); \
+         messages {} (uninterrupted {}), {} arrived twice; takeover mean {mean:.1} s, max {max:.1} s; \
+         {:.0} s (uninterrupted {:.0} s)",
         killed.kills_during_check,
         killed.alerts.len(),
         uninterrupted.alerts.len(),
         killed.sent.values().sum::<u32>(),
         uninterrupted.sent.values().sum::<u32>(),
         killed.duplicates(),
+        killed.wall_secs,
+        uninterrupted.wall_secs,
     );
 }

@@ -120,7 +120,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         catalogue.metrics().to_vec(),
         &state_dir,
         "http://127.0.0.1:3000",
-        &crate::scheduler::leadership::command_claimant("check"),
+        &crate::instance::command_claimant("check"),
     )?;
     let at_bucket = at.map(|at| plan::newest_complete_bucket(at, grace));
     runtime.block_on(async {

@@ -85,7 +85,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         catalogue.metrics().to_vec(),
         &state_dir,
         "http://127.0.0.1:3000",
-        &crate::scheduler::leadership::command_claimant("report"),
+        &crate::instance::command_claimant("report"),
     )?;
     runtime.block_on(async {
         let created = pipeline.reports.enqueue(day, false, now).await?;

@@ -118,7 +118,7 @@ async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let state_dir = pipeline::state_dir(&config, args.source.data_dir.as_deref());
     let leadership = Arc::new(Leadership::new(
-        leadership::default_holder(addr.port()),
+        crate::instance::default_holder(addr.port()),
         Duration::from_secs(config.alerting.schedule.leader_lease_secs),
     ));
     // Opening the state blocks (PostgreSQL's client runs its own runtime,

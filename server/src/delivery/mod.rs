@@ -109,7 +109,7 @@ impl Deliverer {
     ) -> Self {
         Self {
             store,
-            claimant: crate::scheduler::leadership::command_claimant("sender"),
+            claimant: crate::instance::command_claimant("sender"),
             source,
             metrics,
             alerting,
