@@ -12,7 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use fake_http::FakeHttp;
-use support::{get, serve_with};
+use support::{get, metric_sample as sample, serve_with};
 
 const PING_PATH: &str = "/ping/0f3c9a7e-secret-check-id";
 
@@ -30,14 +30,6 @@ fn metrics_with(addr: &str, needle: &str, secs: u64) -> String {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// The value of the sample `name` (no labels) on a metrics page.
-fn sample(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find_map(|line| {
-        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
-        value.parse().ok()
-    })
 }
 
 #[test]

@@ -7,14 +7,13 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cli::{stdout_of, vigil_with_env};
 use crate::fake_telegram::{FakeApi, CHAT, TOKEN};
-use crate::serve::get;
+use crate::serve::{free_port, get, metric_sample};
 
 const BUCKET: i64 = 900;
 const GRACE: i64 = 120;
@@ -234,13 +233,6 @@ impl Drop for Instance {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -266,10 +258,7 @@ fn leads(addr: &str) -> bool {
 /// One sample of `/metrics` (`name` without labels, or with them).
 fn sample(addr: &str, name: &str) -> Option<f64> {
     let (_, body) = get(addr, "/metrics")?;
-    body.lines().find_map(|line| {
-        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
-        value.parse().ok()
-    })
+    metric_sample(&body, name)
 }
 
 /// A small deterministic generator for the kill moments.

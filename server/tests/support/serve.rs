@@ -37,11 +37,7 @@ pub fn serve_with(config: &str, env: &[(&str, &str)], prepare: impl FnOnce(&Path
     let config = config.replace("{DIR}", dir.path().to_str().expect("utf-8 path"));
     std::fs::write(&config_path, config).expect("config written");
     prepare(dir.path());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["serve", "--addr", &addr, "--config"])
         .arg(&config_path)
@@ -73,6 +69,22 @@ pub fn serve_with(config: &str, env: &[(&str, &str)], prepare: impl FnOnce(&Path
         std::thread::sleep(Duration::from_millis(100));
     }
     server
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The value of the sample `name` (with its labels, if any) on a `/metrics` page.
+pub fn metric_sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.parse().ok()
+    })
 }
 
 /// A plain HTTP/1.0 GET: (status code, body), or None when nothing listens.
