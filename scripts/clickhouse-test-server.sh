@@ -27,22 +27,8 @@ set -euo pipefail
 
 die() { echo "clickhouse-test-server: $*" >&2; exit 1; }
 
-# A port nobody listens on right now. Plain bash (no python, ss or curl needed on a
-# fresh machine): try random ports until a connection to one is refused.
-# A tiny race with other processes is acceptable for tests.
-free_port() {
-    local port
-    for _ in $(seq 1 200); do
-        # Below Linux's ephemeral range (32768-60999): a port picked there can
-        # be taken by any outgoing connection before the server binds it.
-        port=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "found no free port"
-}
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
 
 # Answer of GET /ping ("Ok." once the server is up), over bash's /dev/tcp.
 ping_server() {

@@ -23,19 +23,8 @@ set -euo pipefail
 
 die() { echo "postgres-test-server: $*" >&2; exit 1; }
 
-# A port nobody listens on right now (see clickhouse-test-server.sh): below
-# Linux's ephemeral range, so no outgoing connection takes it first.
-free_port() {
-    local port
-    for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "found no free port"
-}
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
 
 bin_dir() {
     if [[ -n "${POSTGRES_BIN_DIR:-}" ]]; then
