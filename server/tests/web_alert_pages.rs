@@ -200,3 +200,30 @@ fn a_slice_with_no_data_is_refused_naming_the_values_there_are() {
         "a dimension the metric lacks stays a bad request"
     );
 }
+
+#[test]
+fn the_labs_replay_gets_the_silences_the_check_applied() {
+    let server = serve(&[("VIGIL_OPERATOR_TOKEN", TOKEN)], |_| {});
+    let (status, body) = post(
+        &server,
+        "create_silence",
+        &format!("metric=feed_views&slice=os%3DiOS&minutes=30&token={TOKEN}"),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let silences_of = |query: &str| {
+        let (status, body) = post(&server, "fetch_metric_history", query);
+        assert_eq!(status, 200, "{body}");
+        json(&body)["check"]["silences"].clone()
+    };
+    let muted = silences_of("name=feed_views&days=1&slice=os%3DiOS");
+    let muted = muted.as_array().expect("a list of silences");
+    assert_eq!(muted.len(), 1, "{muted:?}");
+    assert_eq!(muted[0]["scope"]["metric"], "feed_views");
+    assert_eq!(muted[0]["scope"]["slice"]["value"], "iOS");
+    assert_eq!(
+        silences_of("name=feed_likes&days=1"),
+        serde_json::json!([]),
+        "another metric's replay is not muted by it"
+    );
+}

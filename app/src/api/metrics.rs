@@ -93,6 +93,11 @@ pub struct CheckRules {
     /// alert masks the slice's history and whose firing holds back slices
     /// that move with it.
     pub whole: Option<Vec<Option<f64>>>,
+    /// The silences in force somewhere in the history's span (ended ones
+    /// too), of this metric or of everything: a replayed notification they
+    /// cover is listed as muted, as the check recorded it.
+    #[serde(default)]
+    pub silences: Vec<detect::alerting::Silence>,
 }
 
 impl MetricHistory {

@@ -443,9 +443,29 @@ macro_rules! silence_methods {
             let existing = $all?;
             $crate::state::records::sync_configured_silences(self, &existing, silences, now)
         }
+
+        fn silences_overlapping(
+            &self,
+            from: i64,
+            to: i64,
+        ) -> Result<Vec<$crate::alerts::Silence>, $crate::state::AlertError> {
+            let $store = self;
+            let mut all = $all?;
+            all.retain(|s| $crate::state::records::overlaps(s, from, to));
+            Ok(all)
+        }
     };
 }
 pub(crate) use silence_methods;
+
+/// Whether `silence` is in force at some moment of `[from, to)`. Stores
+/// hold few silences, so they are filtered here rather than in each dialect.
+pub(crate) fn overlaps(silence: &Silence, from: i64, to: i64) -> bool {
+    let end = silence
+        .ended_at
+        .map_or(silence.until, |e| e.min(silence.until));
+    silence.created_at < to && from < end
+}
 
 /// [`Silences::sync_configured_silences`] on any store, given every silence
 /// it holds (`existing`).

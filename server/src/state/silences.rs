@@ -40,4 +40,8 @@ pub trait Silences {
 
     /// Silences in force at `now`.
     fn active_silences(&self, now: i64) -> Result<Vec<Silence>, AlertError>;
+
+    /// Silences in force at some moment of `[from, to)`, ended ones included:
+    /// what a replay of that span must apply to mute what the check muted.
+    fn silences_overlapping(&self, from: i64, to: i64) -> Result<Vec<Silence>, AlertError>;
 }

@@ -335,7 +335,7 @@ impl SourceBackend {
             )),
             None => None,
         };
-        let check = self.check_rules(metric, whole).await;
+        let check = self.check_rules(metric, range, whole).await;
         // Labels are an extra: when they cannot be read the chart still shows.
         let labels = match self.labels_of(&metric.name, range).await {
             Ok(spans) => spans
@@ -362,11 +362,41 @@ impl SourceBackend {
         })
     }
 
-    /// The check's rules for `metric` as the lab's replay applies them.
-    async fn check_rules(&self, metric: &MetricDef, whole: Option<Vec<Option<f64>>>) -> CheckRules {
+    /// The check's rules for `metric` as the lab's replay applies them over
+    /// `range`, with the silences (configured, from buttons or the UI, ended
+    /// or not) that were in force in it, so the replay mutes what the check
+    /// muted.
+    async fn check_rules(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        whole: Option<Vec<Option<f64>>>,
+    ) -> CheckRules {
         let detectors = crate::settings::in_effect(&self.store, &self.configured_detectors).await;
         let (floor, lifecycle, grace_secs) = self.alert_rules;
+        // A check runs `grace_secs` after its bucket ends; its silences are
+        // judged then. Without them the replay still shows every alert, only
+        // not which were muted, so a failed read is logged, not fatal.
+        let (from, to) = (range.from, range.to + BUCKET_SECONDS + grace_secs);
+        let silences = self
+            .store
+            .call(move |store| store.silences_overlapping(from, to))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "silences for the lab's replay");
+                Vec::new()
+            });
+        let name = metric.name.clone();
+        let silences = silences
+            .into_iter()
+            .filter(|s| match &s.scope {
+                detect::alerting::SilenceScope::All => true,
+                detect::alerting::SilenceScope::Metric { metric }
+                | detect::alerting::SilenceScope::Slice { metric, .. } => *metric == name,
+            })
+            .collect();
         CheckRules {
+            silences,
             detector: detectors.for_metric(&metric.name).as_single().cloned(),
             measure: significance::measure(&metric.aggregate),
             floor,

@@ -89,7 +89,15 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                         })
                         .map(|l| l.label.kind.clone());
                     let p = sent.point;
-                    (lab.time(i), sent.step.notify, p.value, p.deviation, label)
+                    let notify = sent.step.notify;
+                    (
+                        lab.time(i),
+                        notify,
+                        sent.step.muted,
+                        p.value,
+                        p.deviation,
+                        label,
+                    )
                 })
                 .collect::<Vec<_>>()
         })
@@ -165,11 +173,12 @@ pub fn ReplayPanel(lab: Lab) -> impl IntoView {
                 </p>
             })}
             <ol class="replay-alerts" data-testid="replay-alerts" aria-label="Alerts sent so far">
-                {move || sent.get().into_iter().rev().map(|(time, notify, value, deviation, label)| {
+                {move || sent.get().into_iter().rev().map(|(time, notify, muted, value, deviation, label)| {
                     let hit = label.is_some();
                     view! {
-                    <li class:hit=hit>
-                        {format::time(time, When::Axis)} " · " {notify_words(&notify)} " · "
+                    <li class:hit=hit class:muted=muted>
+                        {format::time(time, When::Axis)} " · " {notify_words(&notify)}
+                        {muted.then_some(" (not sent: muted)")} " · "
                         {value.map(|v| amount(Some(v), lab.quantity, Digits::Short)).unwrap_or_default()} " · "
                         {deviation.map(|d| percent(d, Digits::Short)).unwrap_or_default()}
                         {label.map(|k| format!(" · labelled {k}"))}
@@ -194,6 +203,7 @@ fn would_send(lab: Lab, spec: &DetectorSpec, metric: &str, series: &detect::Seri
             lifecycle: alerting::AlertConfig::default(),
             grace_secs: 0,
             whole: None,
+            silences: Vec::new(),
         };
         let check = check.as_ref().unwrap_or(&defaults);
         let slice = lab.slice();
@@ -203,7 +213,7 @@ fn would_send(lab: Lab, spec: &DetectorSpec, metric: &str, series: &detect::Seri
             detector: &detector,
             floor: check.floor,
             lifecycle: check.lifecycle,
-            silences: &[],
+            silences: &check.silences,
             grace_secs: check.grace_secs,
             period: usize::try_from(86_400 / series.step.max(1)).unwrap_or(96),
         };

@@ -357,6 +357,21 @@ pub fn silence_mutes_and_labels_are_recorded(backend: &dyn Backend) {
 
     store.end_silence(silence.id, now_after(0) + 1).unwrap();
     assert!(store.active_silences(now_after(0) + 1).unwrap().is_empty());
+    // A replay of a past span still sees the ended silence where it was in force.
+    let ended = store
+        .silences_overlapping(now_after(0) - 120, now_after(0))
+        .unwrap();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].id, silence.id);
+    assert_eq!(ended[0].ended_at, Some(now_after(0) + 1));
+    assert!(store
+        .silences_overlapping(now_after(0) + 1, now_after(3))
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .silences_overlapping(now_after(0) - 600, now_after(0) - 60)
+        .unwrap()
+        .is_empty());
 
     let id = items[0].alert_id;
     store
