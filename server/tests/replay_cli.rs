@@ -94,4 +94,40 @@ fn replay_lists_what_the_checks_record() {
                 && (start..end).contains(b)),
         "the outage alerts: {replayed:#?}"
     );
+
+    // A silence the checks would have applied (a Telegram button, the web UI),
+    // since ended: the replay reads it from the state and mutes what it covered.
+    rusqlite::Connection::open(&state)
+        .expect("state opens")
+        .execute(
+            "INSERT INTO silences (scope, metric, until, created_by, created_at, ended_at)
+             VALUES ('metric', 'feed_views', ?1, 'ann', ?2, ?3)",
+            [end + 86_400, first, last + 3600],
+        )
+        .expect("silence recorded");
+    let csv = stdout_of(&vigil(&[
+        "replay",
+        "--data-dir",
+        data_arg,
+        "--from",
+        &format_time(first),
+        "--to",
+        &format_time(last + 900 + 120),
+    ]));
+    let muted: Vec<(&str, &str)> = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells[1], cells[4])
+        })
+        .collect();
+    assert!(
+        muted.iter().any(|(metric, _)| *metric == "feed_views"),
+        "{csv}"
+    );
+    for (metric, muted) in muted {
+        let silenced = metric == "feed_views";
+        assert_eq!(muted, silenced.to_string(), "{metric} in {csv}");
+    }
 }

@@ -61,7 +61,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let detectors =
         super::check::detectors_in_effect(&runtime, &config, args.source.data_dir.as_deref());
-    let silences: Vec<detect::alerting::Silence> = config
+    let mut silences: Vec<detect::alerting::Silence> = config
         .alerting
         .silences
         .iter()
@@ -75,6 +75,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             ended_at: None,
         })
         .collect();
+    // The silences the checks applied (buttons, the web UI, `alerts silence`,
+    // ended ones too), so a muted alert replays muted.
+    silences.extend(stored_silences(
+        &config,
+        args.source.data_dir.as_deref(),
+        (first, last + BUCKET_SECONDS + grace),
+    ));
 
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -166,4 +173,30 @@ impl Counts {
     fn messages(&self) -> usize {
         self.opening_checks.len() + self.unmuted_repeats
     }
+}
+
+/// The state's silences in force somewhere in `span` (a check of the last
+/// bucket runs after it ends plus the grace). Without a state yet there are
+/// none; an unreadable one is logged and replayed without them, like applied
+/// settings.
+fn stored_silences(
+    config: &crate::config::Config,
+    data_dir: Option<&std::path::Path>,
+    (from, to): (i64, i64),
+) -> Vec<detect::alerting::Silence> {
+    let location = crate::pipeline::state_location(config, data_dir);
+    if location.holds_nothing_yet() {
+        return Vec::new();
+    }
+    crate::state::open(&location)
+        .map_err(|error| error.to_string())
+        .and_then(|store| {
+            store
+                .silences_overlapping(from, to)
+                .map_err(|error| error.to_string())
+        })
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "silences in the state unreadable; replaying the config's only");
+            Vec::new()
+        })
 }
