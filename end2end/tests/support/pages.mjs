@@ -18,9 +18,11 @@ export const WIDTHS = [1280, 375];
 /// The metric of the server without data: no event has this OS.
 export const EMPTY_METRIC = 'nowhere_views';
 
-/// The simulator's history, then a check at its feed outage (past the grace
-/// delay), before the server starts: the alert history has rows.
-async function checkTheOutage(dataDir, bin) {
+/// The simulator's history, then a check at its feed outage (its second
+/// bucket, the first the default learned detector flags as it confirms an
+/// anomaly with the bucket after it; past the grace delay), before the
+/// server starts: its alerts are history.
+export async function checkTheOutage(dataDir, bin) {
   const options = { env: { ...process.env, RUST_LOG: 'warn' }, timeout: 300_000, maxBuffer: 1 << 24 };
   const { stdout } = await run(bin, ['simulate', '--data-dir', dataDir], options);
   const line = stdout.split('\n').find((l) => /^incident \d+: outage feed_views /.test(l));
