@@ -21,7 +21,7 @@ export VIGIL_REQUIRE_CLICKHOUSE := 1
 # The PostgreSQL state tests run (they start their own server) and fail if it cannot start.
 export VIGIL_REQUIRE_POSTGRES := 1
 
-.PHONY: run test build setup setup-test lint unit golden e2e e2e-run bench clean-data
+.PHONY: run test build setup setup-test lint unit golden e2e e2e-run bench screenshots clean-data
 
 ## make run: build the release site and serve it on http://$(ADDR)
 run: setup build
@@ -92,6 +92,11 @@ bench: setup-test
 	cargo test --release -p server --test burst_bench -- --ignored --nocapture
 	$(MAKE) build && cd end2end && VIGIL_BIN=../target/release/vigil VIGIL_SITE_ROOT=../target/site node bench/perf_budget.mjs
 	scripts/bench_load.sh
+	$(MAKE) screenshots
+
+## make screenshots: every page at 375 and 1280 px, with and without data, as PNGs in target/screenshots/
+screenshots: setup-test build
+	cd end2end && VIGIL_BIN=../target/release/vigil VIGIL_SITE_ROOT=../target/site node bench/screenshots.mjs
 
 clean-data:
 	rm -rf data

@@ -75,6 +75,18 @@ pub fn amount(value: Option<f64>, quantity: Quantity, digits: Digits) -> String 
     }
 }
 
+/// A value of `quantity` for a card, and its unit: a share as a percentage
+/// (`4.12`, `%`), a count whole (`27`), another ratio as [`Digits::Table`]
+/// writes it; `–` for none.
+pub fn figure(value: Option<f64>, quantity: Quantity) -> (String, &'static str) {
+    match (quantity, value) {
+        (Quantity::Ratio { share: true }, Some(v)) if v.is_finite() => {
+            (format!("{:.2}", v * 100.0), "%")
+        }
+        _ => (amount(value, quantity, Digits::Table), ""),
+    }
+}
+
 /// An axis tick `value` on a scale whose ticks are `step` apart, with just
 /// the decimals that tell neighbouring ticks apart (`0.05`, `0.1`, `500`, `12k`).
 pub fn tick(value: f64, step: f64) -> String {
@@ -205,6 +217,13 @@ mod tests {
         assert_eq!(amount(Some(12_345.0), count, Digits::Short), "12k");
         assert_eq!(amount(None, count, Digits::Table), "–");
         assert_eq!(amount(Some(0.0412), ctr, Digits::Table), "0.0412");
+        assert_eq!(figure(Some(0.0412), ctr), ("4.12".into(), "%"));
+        assert_eq!(figure(Some(27.0), count), ("27".into(), ""));
+        assert_eq!(figure(None, ctr), ("–".into(), ""));
+        assert_eq!(
+            figure(Some(1.5), Quantity::Ratio { share: false }),
+            ("1.50".into(), "")
+        );
         assert_eq!(count.clamp(-3.67), 0.0);
         assert_eq!(ctr.clamp(1.2), 1.0);
         assert_eq!(Quantity::Ratio { share: false }.clamp(1.2), 1.2);

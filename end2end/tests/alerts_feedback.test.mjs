@@ -82,8 +82,13 @@ for (const width of [1280, 375]) {
     assert.ok(await page.locator('[data-testid="label-error"]').first().isVisible());
 
     await page.fill('#operator-token', TOKEN);
-    await page.getByRole('button', { name: `Label alert ${id} a false alarm` }).click();
-    assert.equal(await near(page, box, `tr[data-alert-id="${id}"] [data-testid="label-status"]`), 'Labelled a false alarm.');
+    // Typing the token scrolled the page up to its field (on a phone the
+    // stacked rows put it a screen above the button): where the button is now.
+    const again = page.getByRole('button', { name: `Label alert ${id} a false alarm` });
+    await again.scrollIntoViewIfNeeded();
+    const pressed = await again.boundingBox();
+    await again.click();
+    assert.equal(await near(page, pressed, `tr[data-alert-id="${id}"] [data-testid="label-status"]`), 'Labelled a false alarm.');
     await page.waitForFunction(
       (alertId) => document.querySelector(`tr[data-alert-id="${alertId}"]`)?.textContent.includes('false_alarm (by web)'),
       id,

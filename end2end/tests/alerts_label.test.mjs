@@ -4,28 +4,13 @@
 // the label is stored, so it is there after a reload.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startVigil } from './support/server.mjs';
+import { checkTheOutage } from './support/pages.mjs';
 import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
 
-const run = promisify(execFile);
 const TOKEN = 'e2e-alerts-token';
 let vigil;
 let browser;
-
-/// The simulator's history, then a check at its feed outage (its second
-/// bucket, the first the default learned detector flags as it confirms an
-/// anomaly with the bucket after it; past the grace delay), before the
-/// server starts: its alerts are history.
-async function checkTheOutage(dataDir, bin) {
-  const options = { env: { ...process.env, RUST_LOG: 'warn' }, timeout: 300_000, maxBuffer: 1 << 24 };
-  const { stdout } = await run(bin, ['simulate', '--data-dir', dataDir], options);
-  const line = stdout.split('\n').find((l) => /^incident \d+: outage feed_views /.test(l));
-  assert.ok(line, `the simulator injects a feed outage:\n${stdout}`);
-  const start = Date.parse(`${line.split(' ').slice(4, 6).join('T')}Z`) / 1000;
-  await run(bin, ['check', '--data-dir', dataDir, '--at', iso(start + 2 * 900 + 180)], options);
-}
 
 before(async () => {
   vigil = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN }, prepare: checkTheOutage });
@@ -36,8 +21,6 @@ after(async () => {
   await browser?.close();
   await vigil?.stop();
 });
-
-const iso = (unix) => new Date(unix * 1000).toISOString().replace('T', ' ').slice(0, 19);
 
 test('a past alert is labelled a false alarm from the history page', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/alerts`);

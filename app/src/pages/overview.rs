@@ -10,7 +10,7 @@ use leptos_router::components::A;
 
 use crate::api::{fetch_overview, CardAlert, CardStatus, MetricCard, Overview};
 use crate::components::sparkline::{SparkBand, Sparkline};
-use crate::format::{number, time, Digits, When};
+use crate::format::{figure, percent, time, Digits, Quantity, When};
 
 /// How often the browser asks for fresh cards.
 #[cfg(feature = "hydrate")]
@@ -120,31 +120,31 @@ fn card(card: MetricCard) -> impl IntoView {
             is_anomaly: l.is_anomaly,
         })
     });
+    let quantity = card_quantity(&card);
+    let shown = |v: Option<f64>| {
+        let (text, unit) = figure(v, quantity);
+        format!("{text}{unit}")
+    };
     let label = format!(
         "{}, last 24 hours{}",
         card.title,
         latest
             .as_ref()
             .and_then(|l| l.value)
-            .map(|v| format!(", newest checked value {}", number(Some(v), Digits::Table)))
+            .map(|v| format!(", newest checked value {}", shown(Some(v))))
             .unwrap_or_default()
     );
     let at = latest
         .as_ref()
         .map(|l| format!("at {}", time(l.bucket, When::Clock)))
         .unwrap_or_default();
-    let value = number(latest.as_ref().and_then(|l| l.value), Digits::Table);
-    let expected = number(latest.as_ref().and_then(|l| l.expected), Digits::Table);
+    let (value, unit) = figure(latest.as_ref().and_then(|l| l.value), quantity);
+    let expected = shown(latest.as_ref().and_then(|l| l.expected));
+    // A band edge below what the quantity can take (-3.7 likes) reads as its bound.
     let band_text = latest
         .as_ref()
-        .filter(|l| l.lower.is_some() && l.upper.is_some())
-        .map(|l| {
-            format!(
-                "{} – {}",
-                number(l.lower, Digits::Table),
-                number(l.upper, Digits::Table)
-            )
-        })
+        .and_then(|l| Some((quantity.clamp(l.lower?), quantity.clamp(l.upper?))))
+        .map(|(lower, upper)| format!("{} – {}", shown(Some(lower)), shown(Some(upper))))
         .unwrap_or_else(|| "–".into());
     view! {
         <li
@@ -163,7 +163,7 @@ fn card(card: MetricCard) -> impl IntoView {
             <dl class="card-figures">
                 <div>
                     <dt>"Value " <span class="when">{at}</span></dt>
-                    <dd data-testid="card-value">{value}</dd>
+                    <dd><span data-testid="card-value">{value}</span>{unit}</dd>
                 </div>
                 <div>
                     <dt>"Expected"</dt>
@@ -171,13 +171,27 @@ fn card(card: MetricCard) -> impl IntoView {
                 </div>
                 <div>
                     <dt>"Band"</dt>
-                    <dd>{band_text}</dd>
+                    <dd data-testid="card-band">{band_text}</dd>
                 </div>
             </dl>
             <p class="last-alert" data-testid="last-alert">
                 {last_alert(card.last_alert, &href)}
             </p>
         </li>
+    }
+}
+
+/// What the card's values are, read from them (the overview does not carry
+/// the metric's measure): whole values are a count, others a ratio, a share
+/// when all lie within 0 and 1 (CTR).
+fn card_quantity(card: &MetricCard) -> Quantity {
+    let mut values = card.values.iter().flatten();
+    if values.clone().all(|v| v.fract() == 0.0) {
+        Quantity::Count
+    } else {
+        Quantity::Ratio {
+            share: values.all(|v| (0.0..=1.0).contains(v)),
+        }
     }
 }
 
@@ -208,7 +222,7 @@ fn last_alert(alert: Option<CardAlert>, metric_href: &str) -> impl IntoView {
         Some(alert) => {
             let deviation = alert
                 .deviation
-                .map(|d| format!(", {:+.1}%", d * 100.0))
+                .map(|d| format!(", {}", percent(d, Digits::Table)))
                 .unwrap_or_default();
             let slice = alert.slice.map(|s| format!(" ({s})")).unwrap_or_default();
             let text = format!(

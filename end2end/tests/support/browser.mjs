@@ -18,8 +18,9 @@ export async function launchBrowser() {
 }
 
 /// Opens a page and fails the test on any uncaught error or console error in it.
-export async function openPage(browser, url) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+/// `viewport` defaults to a laptop's 1280 x 900.
+export async function openPage(browser, url, viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage({ viewport });
   const problems = [];
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {

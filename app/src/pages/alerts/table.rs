@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use super::{outcome_view, send, Outcome};
 use crate::api::{label_alert, AlertEventRow, AlertLabel, AlertPage, AlertRow, MetricSummary};
 use crate::components::operator::write_blocked;
-use crate::format::{number, percent, time, Digits, When};
+use crate::format::{amount, number, percent, time, Digits, Quantity, When};
 
 /// Why the label buttons are off on a server without an operator token.
 const LABELS_READ_ONLY: &str = "read-only: start vigil with an operator token to label";
@@ -15,6 +15,20 @@ const LABELS_READ_ONLY: &str = "read-only: start vigil with an operator token to
 /// What the history column holds, for its header's tooltip.
 const EVENTS_HELP: &str =
     "Telegram button presses and labels on this alert, oldest first (— when none)";
+
+/// The columns' headers, which also name each cell on a phone, where the
+/// rows are stacked and the header row is not shown (`data-label`).
+const STARTED: &str = "Started (UTC)";
+const METRIC: &str = "Metric";
+const SLICE: &str = "Slice";
+const VALUE: &str = "Value";
+const BAND: &str = "Band";
+const DEVIATION: &str = "Deviation";
+const STATE: &str = "State";
+const DELIVERY: &str = "Delivery";
+const MUTED: &str = "Muted";
+const LABEL: &str = "Label";
+const EVENTS: &str = "Button presses";
 
 #[component]
 pub(super) fn AlertTable(
@@ -55,19 +69,19 @@ pub(super) fn AlertTable(
             >
                 <thead>
                     <tr>
-                        <th scope="col">"Started (UTC)"</th>
-                        <th scope="col">"Metric"</th>
-                        <th scope="col">"Slice"</th>
-                        <th scope="col" class="num">"Value"</th>
-                        <th scope="col" class="num">"Band"</th>
-                        <th scope="col" class="num">"Deviation"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Delivery"</th>
-                        <th scope="col">"Muted"</th>
-                        <th scope="col">"Label"</th>
+                        <th scope="col">{STARTED}</th>
+                        <th scope="col">{METRIC}</th>
+                        <th scope="col">{SLICE}</th>
+                        <th scope="col" class="num">{VALUE}</th>
+                        <th scope="col" class="num">{BAND}</th>
+                        <th scope="col" class="num">{DEVIATION}</th>
+                        <th scope="col">{STATE}</th>
+                        <th scope="col">{DELIVERY}</th>
+                        <th scope="col">{MUTED}</th>
+                        <th scope="col">{LABEL}</th>
                         {with_events.then(|| view! {
                             <th scope="col" title=EVENTS_HELP>
-                                <abbr title=EVENTS_HELP>"Button presses"</abbr>
+                                <abbr title=EVENTS_HELP>{EVENTS}</abbr>
                             </th>
                         })}
                     </tr>
@@ -121,11 +135,10 @@ fn alert_row(
         alert.slice.as_deref(),
         Some(alert.started_at),
     );
-    let band = format!(
-        "{} – {}",
-        number(alert.lower, Digits::Table),
-        number(alert.upper, Digits::Table)
-    );
+    let band = match (alert.lower, alert.upper) {
+        (None, None) => "–".to_string(),
+        (lower, upper) => format!("{} – {}", figure(lower), figure(upper)),
+    };
     let deviation = alert
         .deviation
         .map(|d| percent(d, Digits::Table))
@@ -154,22 +167,22 @@ fn alert_row(
     let shown = title.unwrap_or_else(|| metric.clone());
     view! {
         <tr data-alert-id=alert.id.to_string()>
-            <td>{time(alert.started_at, When::Minute)}</td>
-            <td>
+            <td data-label=STARTED>{time(alert.started_at, When::Minute)}</td>
+            <td data-label=METRIC>
                 <A href=href attr:title=metric.clone()>{shown}</A>
                 " "
                 <code class="metric-id">{metric}</code>
             </td>
-            <td>{alert.slice.clone().unwrap_or_else(|| "all".into())}</td>
-            <td class="num">{number(alert.value, Digits::Table)}</td>
-            <td class="num">{band}</td>
-            <td class="num">{deviation}</td>
-            <td>
+            <td data-label=SLICE>{alert.slice.clone().unwrap_or_else(|| "all".into())}</td>
+            <td data-label=VALUE class="num">{figure(alert.value)}</td>
+            <td data-label=BAND class="num">{band}</td>
+            <td data-label=DEVIATION class="num">{deviation}</td>
+            <td data-label=STATE>
                 <span class=state_class>{state}</span>
             </td>
-            <td>{alert.delivery.clone()}</td>
-            <td>{if alert.muted { "yes" } else { "no" }}</td>
-            <td>
+            <td data-label=DELIVERY>{alert.delivery.clone()}</td>
+            <td data-label=MUTED>{if alert.muted { "yes" } else { "no" }}</td>
+            <td data-label=LABEL>
                 {label}
                 {buttons}
                 // The answer to a press, right beside the buttons.
@@ -177,7 +190,7 @@ fn alert_row(
                     {move || outcome_view(status(), "label")}
                 </span>
             </td>
-            {with_events.then(|| view! { <td>{events(alert.events)}</td> })}
+            {with_events.then(|| view! { <td data-label=EVENTS>{events(alert.events)}</td> })}
         </tr>
     }
     // Erased: a row's full view type, nested in the table's, overflows the
@@ -228,6 +241,15 @@ fn label_buttons(id: u64, controls: LabelControls) -> impl IntoView {
             {button(AlertLabel::FalseAlarm, "False alarm", format!("Label alert {id} a false alarm"))}
             {button(AlertLabel::Expected, "Expected", format!("Label alert {id} expected"))}
         </span>
+    }
+}
+
+/// A value or band edge: whole values as counts (`17`, not `17.00`), others
+/// with the table's digits.
+fn figure(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.fract() == 0.0 => amount(Some(v), Quantity::Count, Digits::Table),
+        _ => number(value, Digits::Table),
     }
 }
 

@@ -93,11 +93,37 @@ fn ratio(v: Option<f64>) -> String {
 /// Alerts listed at most (the count says how many there are).
 const LIST_LIMIT: usize = 200;
 
+/// Scrolls the chart into view when it is off-screen (on a phone it is far
+/// above the list whose click redrew it).
+#[cfg(feature = "hydrate")]
+fn reveal_chart() {
+    let Some(chart) = document()
+        .query_selector("[data-testid=\"metric-chart\"]")
+        .ok()
+        .flatten()
+    else {
+        return;
+    };
+    let rect = chart.get_bounding_client_rect();
+    let height = window()
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(f64::INFINITY);
+    if rect.top() < 0.0 || rect.bottom() > height {
+        chart.scroll_into_view();
+    }
+}
+
 #[component]
 pub fn FiguresPanel(lab: Lab) -> impl IntoView {
     let figures = Memo::new(move |_| figures(lab));
     let f = move |pick: fn(&Figures) -> String| move || figures.with(pick);
-    let focus = move |at: usize| lab.focus_bucket(at);
+    let focus = move |at: usize| {
+        lab.focus_bucket(at);
+        #[cfg(feature = "hydrate")]
+        reveal_chart();
+    };
     view! {
         <section class="figures" aria-label="What this setting would have done">
             <dl>

@@ -104,7 +104,7 @@ fn BacktestLab(
     let lab = match Lab::new(&history, detector.as_deref()) {
         Ok(lab) => lab,
         Err(error) => {
-            return view! { <p class="error" role="alert">{error}</p> }.into_any();
+            return view! { <p class="error" role="alert">{error}</p> <MetricLinks/> }.into_any();
         }
     };
     let shades = StoredValue::new(lab.labels.with_value(|labels| {
