@@ -122,7 +122,7 @@ for (const width of [1280, 375]) {
     const { page, problems } = await open(width, url);
     const notices = await text(page, '[data-testid="lab-notices"]');
     assert.match(notices, /ignored: at must be a time like 2026-12-01T14:15/);
-    assert.match(notices, /ignored: unknown parameter "state"/);
+    assert.match(notices, /ignored: "state" is not a parameter of iqr \(it has a, n\)/);
     assert.match(notices, /ignored: a \(band width in IQRs\): from 0 to 100, not -5/);
     // The rest still opens: the detector asked for, with its default a.
     assert.equal(await page.inputValue('#detector'), 'iqr');

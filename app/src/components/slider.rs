@@ -31,22 +31,27 @@ pub fn Slider(
             "{label}: enter a number (from {min} to {max})"
         )))),
     };
-    let top = move || value.get().max(max);
+    // The range input is made anew when its top moves (never while it is
+    // dragged: a drag stays within it), so its max is set before its value
+    // and the browser does not clamp the value to the old max.
+    let top = Memo::new(move |_| value.get().max(max));
     let beyond = move || value.get() > max;
     let invalid = move || problem.with(Option::is_some);
 
     view! {
         <div class="slider" class:invalid=invalid>
             <label for=id.clone()>{label}</label>
-            <input
-                type="range"
-                id=id
-                min=min
-                max=move || top().to_string()
-                step=step
-                prop:value=move || value.get().to_string()
-                on:input=move |ev| set_from(event_target_value(&ev))
-            />
+            {move || view! {
+                <input
+                    type="range"
+                    id=id.clone()
+                    min=min
+                    max=top.get()
+                    step=step
+                    prop:value=move || value.get().to_string()
+                    on:input=move |ev| set_from(event_target_value(&ev))
+                />
+            }}
             <input
                 type="number"
                 id=number_id

@@ -58,8 +58,9 @@ pub fn DetectorControls(lab: Lab) -> impl IntoView {
                     })
                     .collect_view()}
             </select>
-            {move || view! {
-                <Help what="this detector">{help::detector(name.get())}</Help>
+            {move || {
+                let what = help::detector(name.get());
+                view! { <Help what="this detector">{what}</Help> }
             }}
         </div>
         {knobs}

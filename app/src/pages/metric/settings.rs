@@ -125,8 +125,9 @@ fn InEffect(settings: DetectorSettings) -> impl IntoView {
         })
         .collect_view();
     let (words, notes) = setting_words(&settings.in_effect);
+    // A <div>: the help's <details> may not sit inside a <p>.
     view! {
-        <p data-testid="in-effect">
+        <div class="in-effect" data-testid="in-effect">
             "In effect: " <strong>{settings.name}</strong> " (" {origin} ") "
             <span data-testid="in-effect-params">{words}</span>
             {(!notes.is_empty()).then(|| view! {
@@ -134,7 +135,7 @@ fn InEffect(settings: DetectorSettings) -> impl IntoView {
                     {notes.join(". ")} "."
                 </Help>
             })}
-        </p>
+        </div>
         <details class="settings-raw">
             <summary>"As stored (JSON)"</summary>
             <code class="settings-json">{settings.in_effect}</code>
