@@ -52,6 +52,12 @@ fn refused_requests_are_answered_with_their_http_status() {
             400,
         ),
         ("fetch_metric_history", "days=1".into(), 400),
+        // More than the month a page asks for: refused, not cut short.
+        (
+            "fetch_metric_history",
+            "name=feed_views&days=400".into(),
+            400,
+        ),
         ("fetch_alerts", "limit=many".into(), 400),
         (
             "fetch_metric_history",

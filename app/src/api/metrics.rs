@@ -125,9 +125,14 @@ pub async fn fetch_metric_history(
     slice: Option<String>,
 ) -> Result<MetricHistory, ServerFnError> {
     let backend = backend::from_context()?;
-    // One month is the longest history a page asks for; bound it so a crafted
-    // request cannot make the server read years of events.
-    let days = days.clamp(1, 31);
+    // One month is the longest history a page asks for; a crafted request
+    // for more (years of events to read) is refused, not quietly cut.
+    if !(1..=HISTORY_DAYS).contains(&days) {
+        return Err(refuse(
+            Refusal::BadRequest,
+            format!("days {days}: expected 1 to {HISTORY_DAYS}"),
+        ));
+    }
     let metrics = backend.metrics();
     let metric = find_metric(&metrics, &name).map_err(|e| refuse(Refusal::NotFound, e))?;
     let slice = non_blank(slice)

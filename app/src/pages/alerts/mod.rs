@@ -6,7 +6,7 @@
 //! that sent it, and a control that cannot work (no token typed, a read-only
 //! server) says so before it is used.
 
-mod query;
+pub(crate) mod query;
 mod silences;
 mod table;
 

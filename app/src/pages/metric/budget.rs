@@ -7,6 +7,7 @@ use detect::eval::tuning;
 use detect::Detection;
 use leptos::prelude::*;
 
+use super::help::Help;
 use super::state::Lab;
 use crate::format::{time, When};
 
@@ -96,6 +97,12 @@ pub fn BudgetPanel(lab: Lab) -> impl IntoView {
     view! {
         <section class="budget" aria-labelledby="budget-title">
             <h2 id="budget-title">"Alert budget"</h2>
+            <Help what="the alert budget">
+                "Finds the most sensitive value of the detector's first parameter that raises at most \
+                 this many alerts per week on the loaded history, by bisection: it halves the interval \
+                 of values tried, about 20 runs, then applies the value found. It may lie beyond the \
+                 slider's usual range (the slider then stretches to it)."
+            </Help>
             // novalidate: the inline message explains a bad value; the browser's
             // own bubble would block the submit and say nothing on the page.
             <form novalidate on:submit=run>

@@ -6,6 +6,7 @@ use detect::eval::tuning;
 use detect::{DetectorSpec, DETECTOR_NAMES};
 use leptos::prelude::*;
 
+use super::help::{self, Help};
 use super::state::Lab;
 use crate::components::slider::Slider;
 
@@ -28,12 +29,7 @@ pub fn DetectorControls(lab: Lab) -> impl IntoView {
                 let value = Signal::derive(move || {
                     lab.spec.with(|s| tuning::get(s, key)).unwrap_or(f64::NAN)
                 });
-                let on_set = Callback::new(move |v: f64| {
-                    let mut spec = lab.spec.get_untracked();
-                    if tuning::set(&mut spec, key, v) {
-                        lab.apply(spec);
-                    }
-                });
+                let on_set = Callback::new(move |v: f64| lab.set_knob(key, v));
                 view! {
                     <Slider
                         id=format!("param-{key}")
@@ -62,6 +58,10 @@ pub fn DetectorControls(lab: Lab) -> impl IntoView {
                     })
                     .collect_view()}
             </select>
+            {move || {
+                let what = help::detector(name.get());
+                view! { <Help what="this detector">{what}</Help> }
+            }}
         </div>
         {knobs}
         {move || lab.busy.get().then(|| view! { <p class="busy" role="status">"Computing the forecast…"</p> })}

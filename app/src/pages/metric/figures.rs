@@ -6,6 +6,7 @@
 use detect::eval::{score, tuning, DEFAULT_TOLERANCE};
 use leptos::prelude::*;
 
+use super::help::Help;
 use super::state::Lab;
 use crate::format::{amount, percent, time, Digits, When};
 
@@ -90,6 +91,25 @@ fn ratio(v: Option<f64>) -> String {
     v.map_or("–".to_string(), |v| format!("{v:.2}"))
 }
 
+/// One figure: its name with a "what is this", and its value.
+#[component]
+fn Figure<V>(
+    name: &'static str,
+    testid: &'static str,
+    value: V,
+    children: Children,
+) -> impl IntoView
+where
+    V: Fn() -> String + Send + Sync + 'static,
+{
+    view! {
+        <div>
+            <dt>{name} <Help what=name>{children()}</Help></dt>
+            <dd><output data-testid=testid>{value}</output></dd>
+        </div>
+    }
+}
+
 /// Alerts listed at most (the count says how many there are).
 const LIST_LIMIT: usize = 200;
 
@@ -124,19 +144,51 @@ pub fn FiguresPanel(lab: Lab) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         reveal_chart();
     };
+    let neutral = lab.labels.with_value(|labels| {
+        labels
+            .iter()
+            .filter(|l| l.role == crate::api::LabelRole::Neutral)
+            .count()
+    });
     view! {
         <section class="figures" aria-label="What this setting would have done">
             <dl>
-                <div><dt>"Anomalies"</dt><dd><output data-testid="anomaly-count">{f(|f| f.anomalies.to_string())}</output></dd></div>
-                <div><dt>"Alerts"</dt><dd><output data-testid="alert-count">{f(|f| f.alerts.len().to_string())}</output></dd></div>
-                <div><dt>"Alerts / week"</dt><dd><output data-testid="per-week">{f(|f| format!("{:.1}", f.per_week))}</output></dd></div>
-                <div><dt>"Precision"</dt><dd><output data-testid="precision">{f(|f| ratio(f.precision))}</output></dd></div>
-                <div><dt>"Recall"</dt><dd><output data-testid="recall">{f(|f| ratio(f.recall))}</output></dd></div>
-                <div><dt>"F1"</dt><dd><output data-testid="f1">{f(|f| ratio(f.f1))}</output></dd></div>
-                <div><dt>"Median delay"</dt><dd><output data-testid="delay">{f(|f| f.delay.map_or("–".into(), |m| format!("{m:.0} min")))}</output></dd></div>
-                <div><dt>"False alerts / week"</dt><dd><output data-testid="false-per-week">{f(|f| f.false_per_week.map_or("–".into(), |v| format!("{v:.1}")))}</output></dd></div>
-                <div><dt>"Incidents caught"</dt><dd><output data-testid="caught">{f(|f| format!("{} of {}", f.found, f.incidents))}</output></dd></div>
+                <Figure name="Anomalies" testid="anomaly-count" value=f(|f| f.anomalies.to_string())>
+                    "15-minute buckets the detector judges outside what it expects. A run of them is one alert."
+                </Figure>
+                <Figure name="Alerts" testid="alert-count" value=f(|f| f.alerts.len().to_string())>
+                    "Runs of anomalous buckets: one alert each, as a person would be told."
+                </Figure>
+                <Figure name="Alerts / week" testid="per-week" value=f(|f| format!("{:.1}", f.per_week))>
+                    "Alerts divided by the weeks of history loaded."
+                </Figure>
+                <Figure name="Precision" testid="precision" value=f(|f| ratio(f.precision))>
+                    "Of the alerts, the share on a labelled incident, from 0 to 1; – when there is no alert to judge."
+                </Figure>
+                <Figure name="Recall" testid="recall" value=f(|f| ratio(f.recall))>
+                    "Of the incidents to find, the share with an alert, from 0 to 1; – when no incident of this series is labelled."
+                </Figure>
+                <Figure name="F1" testid="f1" value=f(|f| ratio(f.f1))>
+                    "Precision and recall in one number (their harmonic mean), from 0 to 1: 0 when nothing is caught, – when either is –."
+                </Figure>
+                <Figure name="Median delay" testid="delay" value=f(|f| f.delay.map_or("–".into(), |m| format!("{m:.0} min")))>
+                    "Minutes from an incident's start to its first alert, the median over the incidents caught; – when none is caught."
+                </Figure>
+                <Figure name="False alerts / week" testid="false-per-week" value=f(|f| f.false_per_week.map_or("–".into(), |v| format!("{v:.1}")))>
+                    "Alerts away from any labelled span, per week of history."
+                </Figure>
+                <Figure name="Incidents caught" testid="caught" value=f(|f| format!("{} of {}", f.found, f.incidents))>
+                    "Labelled incidents of this series (“to find”) with at least one alert. A slice's own incidents are neutral on the whole metric: shaded, not scored."
+                </Figure>
             </dl>
+            {(neutral > 0).then(|| view! {
+                <p class="hint" data-testid="neutral-note">
+                    {format!(
+                        "{neutral} more labelled span{} neutral here (a slice's incident, or marked neutral): shaded on the chart, not counted in “Incidents caught”.",
+                        if neutral == 1 { " is" } else { "s are" }
+                    )}
+                </p>
+            })}
             <details class="alert-list">
                 <summary>"Would-be alerts"</summary>
                 <ol data-testid="alert-list">

@@ -7,6 +7,7 @@
 
 use leptos::prelude::*;
 
+use super::help::Help;
 use super::state::Lab;
 use crate::api::{CreateLabel, LabelKind, LabelRole, LabelSpan, RemoveLabel};
 use crate::format::{time, When};
@@ -28,6 +29,18 @@ fn role_text(role: LabelRole) -> &'static str {
         LabelRole::Incident => "to find",
         LabelRole::Neutral => "neutral",
         LabelRole::FalseAlarm => "false alarm",
+    }
+}
+
+/// How a role counts in the figures, in words (the role's tooltip).
+fn role_meaning(role: LabelRole) -> &'static str {
+    match role {
+        LabelRole::Incident => "an incident an alert should catch: counted in recall and precision",
+        LabelRole::Neutral => {
+            "not scored: an alert here counts neither for nor against the detector \
+             (a slice's incident on the whole metric, or marked neutral)"
+        }
+        LabelRole::FalseAlarm => "nothing was wrong: an alert here counts as a false alert",
     }
 }
 
@@ -125,7 +138,7 @@ pub fn LabelsPanel(
                     " – "
                     <time>{time(label.to, When::Axis)}</time>
                     " · " <strong>{label.kind}</strong> {slice}
-                    " · " {role_text(label.role)} " · from " {origin}
+                    " · " <abbr title=role_meaning(label.role)>{role_text(label.role)}</abbr> " · from " {origin}
                     {(!label.description.is_empty()).then(|| format!(" · {}", label.description))}
                     " " {remove_button}
                 </li>
@@ -136,6 +149,11 @@ pub fn LabelsPanel(
     view! {
         <section class="lab-panel labels-panel" aria-labelledby="labels-heading" data-testid="labels">
             <h2 id="labels-heading">"Labels"</h2>
+            <Help what="a label's role">
+                "“to find”: " {role_meaning(LabelRole::Incident)} ". “neutral”: "
+                {role_meaning(LabelRole::Neutral)} ". “false alarm”: "
+                {role_meaning(LabelRole::FalseAlarm)} "."
+            </Help>
             <ul class="label-list" data-testid="label-list">{rows}</ul>
             <form class="label-form" aria-label="Mark a span" novalidate on:submit=on_submit>
                 <div class="field">

@@ -4,17 +4,22 @@
 //! their scores against the labels, a parameter heatmap, an alert-budget
 //! solver and a replay of what the live check would have sent. Labels can be
 //! marked, and the tuned detector applied to the live checks, with the
-//! operator token. `?at=UNIX` (the link in alerts) opens the day around it.
+//! operator token. `?at=UNIX` (the link in alerts) opens the day around it
+//! beside the alert as stored; the detector, its parameters and the range
+//! are kept in the URL (see [`url`]).
 
 mod budget;
 mod controls;
 mod figures;
 mod heatmap;
+mod help;
 mod labels;
 mod replay;
 mod settings;
 mod slices;
 mod state;
+mod stored;
+mod url;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,17 +29,16 @@ use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
 use crate::pages::not_found::MetricLinks;
+use leptos_router::params::ParamsMap;
 use state::Lab;
+use url::LabQuery;
 
 #[component]
 pub fn MetricPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
     let query = use_query_map();
-    let at = move || query.read().get("at").and_then(|at| at.parse::<i64>().ok());
     let slice = move || query.read().get("slice").filter(|s| !s.is_empty());
-    // `?detector=iqr` opens the lab with that detector's defaults.
-    let detector = move || query.read().get("detector").filter(|s| !s.is_empty());
     #[cfg(feature = "ssr")]
     answer_status(
         &params.with_untracked(|p| p.get("name").unwrap_or_default()),
@@ -42,12 +46,17 @@ pub fn MetricPage() -> impl IntoView {
             .with_untracked(|q| q.get("slice"))
             .filter(|s| !s.is_empty())
             .as_deref(),
+        query.with_untracked(|q| !read_query(q).1.is_empty()),
     );
     let history = Resource::new(
         move || (name(), slice()),
         |(name, slice)| fetch_metric_history(name, HISTORY_DAYS, slice),
     );
     let reload = Callback::new(move |()| history.refetch());
+    // What the lab shows, as the URL keeps it: read from the router's URL,
+    // then kept up to date by the lab (the address bar is rewritten without
+    // a navigation), so a history reloaded after a label reopens it as it was.
+    let kept = StoredValue::new(None::<(String, ParamsMap, LabQuery)>);
 
     view! {
         // The metric's ID: known before its history arrives, so the server's
@@ -55,10 +64,20 @@ pub fn MetricPage() -> impl IntoView {
         <Title text=name/>
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
+                let (wanted, notices) = query.with(|q| {
+                    let (read, notices) = read_query(q);
+                    let same = kept.with_value(|k| {
+                        k.as_ref().filter(|(n, map, _)| *n == name() && map == q).map(|(_, _, lab)| lab.clone())
+                    });
+                    (same.unwrap_or(read), notices)
+                });
+                kept.set_value(Some((name(), query.get_untracked(), wanted.clone())));
                 match history.await {
-                    Ok(history) => {
-                        view! { <BacktestLab history at=at() detector=detector() reload/> }.into_any()
+                    Ok(history) => view! {
+                        <QueryNotices notices/>
+                        <BacktestLab history wanted kept reload/>
                     }
+                    .into_any(),
                     // An unknown metric or slice: say why, then link to what exists.
                     Err(error) => view! {
                         <p class="error" role="alert">{crate::api::error_text(&error)}</p>
@@ -71,11 +90,29 @@ pub fn MetricPage() -> impl IntoView {
     }
 }
 
-/// On the server, answers an unknown metric with 404 and a slice the metric
-/// is not cut by with 400, before the page streams: the history's own error
+/// The lab's query from the router's URL, with a notice per ignored value.
+fn read_query(query: &ParamsMap) -> (LabQuery, Vec<String>) {
+    LabQuery::read(query.into_iter().map(|(k, v)| (k.as_ref(), v)))
+}
+
+/// What the URL asked for that the lab ignored, and why.
+#[component]
+fn QueryNotices(notices: Vec<String>) -> impl IntoView {
+    (!notices.is_empty()).then(|| {
+        view! {
+            <ul class="notices" role="status" data-testid="lab-notices">
+                {notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// On the server, answers an unknown metric with 404, and a slice the metric
+/// is not cut by or a query value the lab ignores (`bad_query`, each named
+/// in the page) with 400, before the page streams: the history's own error
 /// (shown in the page) arrives after the response head has gone out.
 #[cfg(feature = "ssr")]
-fn answer_status(name: &str, slice: Option<&str>) {
+fn answer_status(name: &str, slice: Option<&str>, bad_query: bool) {
     use crate::api::{backend, find_metric, metric_slice, set_status, Refusal};
     let Ok(backend) = backend::from_context() else {
         return;
@@ -83,9 +120,8 @@ fn answer_status(name: &str, slice: Option<&str>) {
     let metrics = backend.metrics();
     let refusal = match find_metric(&metrics, name) {
         Err(_) => Some(Refusal::NotFound),
-        Ok(metric) => slice
-            .filter(|text| metric_slice(metric, text).is_err())
-            .map(|_| Refusal::BadRequest),
+        Ok(metric) => (bad_query || slice.is_some_and(|text| metric_slice(metric, text).is_err()))
+            .then_some(Refusal::BadRequest),
     };
     if let Some(refusal) = refusal {
         set_status(refusal.status());
@@ -97,11 +133,13 @@ fn answer_status(name: &str, slice: Option<&str>) {
 #[component]
 fn BacktestLab(
     history: MetricHistory,
-    at: Option<i64>,
-    detector: Option<String>,
+    /// What the URL asks for.
+    wanted: LabQuery,
+    /// Where the lab keeps what it shows, for the next history.
+    kept: StoredValue<Option<(String, ParamsMap, LabQuery)>>,
     reload: Callback<()>,
 ) -> impl IntoView {
-    let lab = match Lab::new(&history, detector.as_deref()) {
+    let lab = match Lab::new(&history, wanted.spec.clone()) {
         Ok(lab) => lab,
         Err(error) => {
             return view! { <p class="error" role="alert">{error}</p> <MetricLinks/> }.into_any();
@@ -117,9 +155,18 @@ fn BacktestLab(
             .collect::<Vec<_>>()
     }));
     let token = RwSignal::new(String::new());
-    if let Some(at) = at {
+    if let Some(at) = wanted.at {
         lab.show_day_around(at);
     }
+    if let Some((from, to)) = wanted.range {
+        lab.show_range(from, to);
+    }
+    keep_in_url(lab, &history, wanted.at, kept);
+    let stored = wanted.at.map(|at| {
+        view! {
+            <stored::StoredAlert lab metric=history.name.clone() slice=history.slice.clone() at/>
+        }
+    });
     let days = (lab.len() as i64 * lab.step()) as f64 / 86_400.0;
     let label_count = lab.labels.with_value(Vec::len);
 
@@ -130,6 +177,7 @@ fn BacktestLab(
                 <code>{history.name.clone()}</code>
                 {format!(" · {days:.0} days of 15-minute buckets · {label_count} labelled incidents")}
             </p>
+            {stored}
             <div class="lab">
                 <form class="controls" aria-label="Detector and parameters" on:submit=|ev| ev.prevent_default()>
                     <controls::DetectorControls lab/>
@@ -162,4 +210,41 @@ fn BacktestLab(
         </section>
     }
     .into_any()
+}
+
+/// Keeps the lab's detector, parameters and range in the address bar once
+/// they change (the URL it opened with stays until then), and in `kept`.
+/// `at` stays while the chart still shows the day around it.
+fn keep_in_url(
+    lab: Lab,
+    history: &MetricHistory,
+    at: Option<i64>,
+    kept: StoredValue<Option<(String, ParamsMap, LabQuery)>>,
+) {
+    let opened = (lab.spec.get_untracked(), lab.view.get_untracked());
+    let name = history.name.clone();
+    let slice = history.slice.clone();
+    // Effects run only in the browser.
+    Effect::new(move |_| {
+        let (spec, view) = (lab.spec.get(), lab.view.get());
+        if (&spec, view) == (&opened.0, opened.1) {
+            return;
+        }
+        let moved = view != opened.1;
+        let query = LabQuery {
+            spec: Some(spec),
+            at: at.filter(|_| !moved),
+            range: lab.range_times(view).filter(|_| moved || at.is_none()),
+        };
+        let href = query.href(&name, slice.as_deref());
+        #[cfg(feature = "hydrate")]
+        url::replace_url(&href);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = href;
+        kept.update_value(|k| {
+            if let Some((_, _, lab_query)) = k {
+                *lab_query = query;
+            }
+        });
+    });
 }

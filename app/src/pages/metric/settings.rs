@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use super::help::{self, Help};
 use super::state::Lab;
 use crate::api::{fetch_detector, ApplyDetector, DetectorChange, DetectorOrigin, DetectorSettings};
 use crate::format::{time, When};
@@ -75,6 +76,32 @@ pub fn ApplyPanel(
     }
 }
 
+/// The stored detector's parameters in words (`a = 4 · n = 5 · smooth =
+/// asof`), and what the ones without a slider mean. A combination (or
+/// anything but one detector's flat object) reads as "several detectors".
+fn setting_words(json: &str) -> (String, Vec<&'static str>) {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(json) else {
+        return (String::new(), Vec::new());
+    };
+    if fields.contains_key("members") {
+        return ("several detectors combined".to_string(), Vec::new());
+    }
+    let mut notes = Vec::new();
+    let words: Vec<String> = fields
+        .iter()
+        .filter(|(key, _)| key.as_str() != "detector")
+        .map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            notes.extend(help::setting(key, &value));
+            format!("{key} = {value}")
+        })
+        .collect();
+    (words.join(" · "), notes)
+}
+
 #[component]
 fn InEffect(settings: DetectorSettings) -> impl IntoView {
     let origin = match settings.origin {
@@ -97,11 +124,39 @@ fn InEffect(settings: DetectorSettings) -> impl IntoView {
             }
         })
         .collect_view();
+    let (words, notes) = setting_words(&settings.in_effect);
+    // A <div>: the help's <details> may not sit inside a <p>.
     view! {
-        <p data-testid="in-effect">
+        <div class="in-effect" data-testid="in-effect">
             "In effect: " <strong>{settings.name}</strong> " (" {origin} ") "
+            <span data-testid="in-effect-params">{words}</span>
+            {(!notes.is_empty()).then(|| view! {
+                <Help what="these settings">
+                    {notes.join(". ")} "."
+                </Help>
+            })}
+        </div>
+        <details class="settings-raw">
+            <summary>"As stored (JSON)"</summary>
             <code class="settings-json">{settings.in_effect}</code>
-        </p>
+        </details>
         <ul class="setting-changes" data-testid="setting-changes">{changes}</ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stored_settings_read_as_words() {
+        let (words, notes) =
+            super::setting_words(r#"{"detector":"iqr","a":5.6,"n":23,"smooth":"asof"}"#);
+        assert_eq!(words, "a = 5.6 · n = 23 · smooth = asof");
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].starts_with("smooth = asof: "), "{notes:?}");
+        let (words, notes) = super::setting_words(r#"{"combine":"any","members":[]}"#);
+        assert_eq!(
+            (words.as_str(), notes.len()),
+            ("several detectors combined", 0)
+        );
     }
 }

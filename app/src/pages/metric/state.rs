@@ -51,10 +51,10 @@ pub struct Lab {
 impl Lab {
     /// Builds the state and runs the first detector once, so the server
     /// renders the same figures the browser starts from. The first detector
-    /// is the one `requested` names (`?detector=` in the URL) with its
-    /// defaults, else the one in effect in the live checks, else the seed's
-    /// band.
-    pub fn new(history: &MetricHistory, requested: Option<&str>) -> Result<Lab, String> {
+    /// is `requested` (the URL's `?detector=` and parameters), else the one
+    /// in effect in the live checks (applied settings are what the lab opens
+    /// with), else the seed's band.
+    pub fn new(history: &MetricHistory, requested: Option<DetectorSpec>) -> Result<Lab, String> {
         let series = trimmed_series(history)?;
         let trimmed = history.values.len() - series.len();
         let check = history.check.clone().map(|mut check| {
@@ -83,7 +83,6 @@ impl Lab {
             eval_start: 0,
         };
         let spec = requested
-            .and_then(|name| DetectorSpec::default_for(name).ok())
             .or_else(|| check.as_ref().and_then(|c| c.detector.clone()))
             .unwrap_or_else(|| DetectorSpec::Iqr(detect::IqrParams::default()));
         let detection = spec.run(&case.series).map_err(|e| e.to_string())?;
@@ -139,6 +138,42 @@ impl Lab {
         }
     }
 
+    /// Shows the buckets from unix second `from` up to `to` (a range from
+    /// the URL), clamped to the loaded history.
+    pub fn show_range(&self, from: i64, to: i64) {
+        let len = self.len() as i64;
+        let step = self.step().max(1);
+        let start = self.time(0);
+        let first = (from - start).div_euclid(step).clamp(0, len - 1);
+        let end = (to - start + step - 1)
+            .div_euclid(step)
+            .clamp(first + 1, len);
+        self.view.set((first as usize, end as usize));
+    }
+
+    /// The visible range in unix seconds (`to` exclusive); `None` when the
+    /// whole history is shown.
+    pub fn range_times(&self, (from, to): (usize, usize)) -> Option<(i64, i64)> {
+        let whole = from == 0 && to >= self.len();
+        (!whole).then(|| {
+            (
+                self.time(from),
+                self.time(to.saturating_sub(1)) + self.step(),
+            )
+        })
+    }
+
+    /// Sets knob `key` of the current detector to `value` when the knob's
+    /// range and the detector accept it; else nothing changes (the chart
+    /// keeps the previous value) and the reason comes back for the field.
+    pub fn set_knob(&self, key: &str, value: f64) -> Result<(), String> {
+        let spec = self
+            .spec
+            .with_untracked(|s| super::url::checked_knob(s, key, value))?;
+        self.apply(spec);
+        Ok(())
+    }
+
     /// The slice the series is, if it is one.
     pub fn slice(&self) -> Option<detect::SliceKey> {
         self.slice.get_value()
@@ -157,16 +192,16 @@ impl Lab {
         self.case.with_value(|c| c.series.timestamp(i))
     }
 
-    /// Applies `spec` when it is valid (and says why inline when not), then
-    /// recomputes: at once for the fast detectors, after a paint for a slow
-    /// one (the forecast), so its "computing" note shows first.
+    /// Applies `spec` when it is valid (an invalid one changes nothing and
+    /// says why inline), then recomputes: at once for the fast detectors,
+    /// after a paint for a slow one (the forecast), so its "computing" note
+    /// shows first.
     pub fn apply(&self, spec: DetectorSpec) {
-        let valid = spec.validate();
-        self.spec.set(spec.clone());
-        if let Err(error) = valid {
+        if let Err(error) = spec.validate() {
             self.error.set(Some(error.to_string()));
             return;
         }
+        self.spec.set(spec.clone());
         self.error.set(None);
         let lab = *self;
         if spec.is_slow() {
