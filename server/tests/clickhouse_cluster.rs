@@ -619,32 +619,54 @@ fn check_time_through_the_cluster_and_on_one_server() {
         ),
     ];
     for (name, url, config) in servers {
-        let (mut wall, mut server_ms) = (Vec::new(), Vec::new());
-        let mut queries = 0;
-        for _ in 0..5 {
-            let started = std::time::Instant::now();
-            dry_run_check(config, &at);
-            wall.push(started.elapsed().as_secs_f64() * 1000.0);
-            execute(&fixture.runtime, url, "SYSTEM FLUSH LOGS");
-            // This round's queries: the log so far minus the rounds before.
-            let (sent, total_ms) = query::<(u64, u64)>(
-                &fixture.runtime,
-                url,
-                &format!(
-                    "SELECT count(), sum(query_duration_ms) FROM system.query_log \
-                     WHERE toString(type) IN ('2', 'QueryFinish') AND is_initial_query \
-                     AND user = '{TEST_USER}' AND query LIKE 'SELECT%_actions%'"
-                ),
-            )[0];
-            let before: f64 = server_ms.iter().sum();
-            server_ms.push(total_ms as f64 - before);
-            queries = sent / server_ms.len() as u64;
-        }
-        println!(
-            "{name}: {queries} SELECTs per check; server time per check {:.0} ms (median of 5), \
-             whole `vigil check` {:.0} ms",
-            median(&mut server_ms),
-            median(&mut wall)
-        );
+        measure_checks(&fixture, name, url, config, &at);
     }
+    // The same with rollups: on the single server, and on every shard.
+    stdout_of(&vigil(&["clickhouse", "rollup", "--config", &one_server]));
+    let shards = &fixture.cluster.shard_urls;
+    stdout_of(&rollup_on_cluster(
+        &through_shard[0],
+        &[&shards[0], &shards[1]],
+    ));
+    for (name, url, config) in servers {
+        measure_checks(&fixture, &format!("{name}, rollups"), url, config, &at);
+    }
+}
+
+/// Five `vigil check --dry-run --at AT` through `url`, printing per check
+/// (medians): the SELECTs sent, rows they read and their server time
+/// (`system.query_log` of `url`, initial queries), and the command's wall time.
+fn measure_checks(fixture: &Fixture, name: &str, url: &str, config: &str, at: &str) {
+    let totals = || {
+        execute(&fixture.runtime, url, "SYSTEM FLUSH LOGS");
+        query::<(u64, u64, u64)>(
+            &fixture.runtime,
+            url,
+            &format!(
+                "SELECT count(), sum(read_rows), sum(query_duration_ms) FROM system.query_log \
+                 WHERE toString(type) IN ('2', 'QueryFinish') AND is_initial_query \
+                 AND user = '{TEST_USER}' AND query LIKE 'SELECT%_actions%'"
+            ),
+        )[0]
+    };
+    let (mut wall, mut rows, mut server_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut queries = 0;
+    for _ in 0..5 {
+        let before = totals();
+        let started = std::time::Instant::now();
+        dry_run_check(config, at);
+        wall.push(started.elapsed().as_secs_f64() * 1000.0);
+        // This round's queries: the log now minus the log before it.
+        let after = totals();
+        queries = after.0 - before.0;
+        rows.push((after.1 - before.1) as f64);
+        server_ms.push((after.2 - before.2) as f64);
+    }
+    println!(
+        "{name}: {queries} SELECTs per check reading {:.0} rows; server time per check {:.0} ms \
+         (median of 5), whole `vigil check` {:.0} ms",
+        median(&mut rows),
+        median(&mut server_ms),
+        median(&mut wall)
+    );
 }
