@@ -54,12 +54,11 @@ impl ClickHouseSource {
     ) -> Result<(), SourceError> {
         let tables = self.distributed_event_tables().await?;
         let Some(first) = tables.first() else {
-            if let Some(shard) = shards.first() {
+            if !shards.is_empty() {
                 return Err(SourceError::Config(format!(
-                    "--shard-url {} names a shard of a cluster, but {} and {} in {} are not \
+                    "--shard-url names the shards of a cluster, but {} and {} in {} are not \
                      Distributed tables; leave --shard-url out to build the rollups on this \
                      server; {NOTHING_CREATED}",
-                    shard.url,
                     self.tables.feed_actions,
                     self.tables.message_actions,
                     self.describe()
