@@ -425,6 +425,15 @@ fn rollups_on_every_shard_read_through_a_distributed_rollup_equal_one_server() {
             fixture.single.url
         )],
     );
+    // --shard-url against plain tables (the single server): refused too.
+    nothing_made(
+        &rollup_on_cluster(&one_server, &[shard1, shard2]),
+        &[
+            "feed_actions and message_actions in clickhouse",
+            "are not Distributed tables",
+        ],
+    );
+    assert_eq!(rollup_tables(runtime, &fixture.single.url), []);
     let dead = "http://127.0.0.1:1";
     nothing_made(
         &rollup_on_cluster(&through_shard[0], &[shard1, dead]),
