@@ -1,10 +1,13 @@
+// Over 600 lines: the cluster fixture is shared by the raw-read, rollup and timing tests.
 //! vigil on a two-shard ClickHouse cluster (`scripts/clickhouse-test-cluster.sh`):
 //! `Distributed` tables over per-shard `MergeTree` tables, created on each shard
 //! with the DDL of docs/clickhouse.md ("A sharded cluster"). `vigil simulate`
 //! writes through the Distributed tables (sharded by `cityHash64(user_id)`),
 //! the same rows are copied into one plain server, and every built-in metric,
 //! whole and by each built-in slice, read by `vigil series` through the
-//! Distributed table equals the one read from the single server.
+//! Distributed table equals the one read from the single server; so it does
+//! after `vigil clickhouse rollup --shard-url ...` built a rollup on every
+//! shard, read through a Distributed rollup.
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -246,27 +249,13 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (one_server, through_shard) = fixture.configs(dir.path());
     let (from, to) = fixture.event_span();
-    // Whole, by each built-in dimension, and one slice; a partial-bucket window too.
-    let views: [&[&str]; 5] = [
-        &[],
-        &["--by", "os"],
-        &["--by", "source"],
-        &["--by", "country"],
-        &["--slice", "os=Android"],
-    ];
-    for metric in cli::BUILTIN_METRICS {
-        for extra in views {
-            for (from, to) in [(from, to), (to - 5 * 3600 + 77, to - 1800 - 3)] {
-                let want = series(&one_server, metric, from, to, extra);
-                assert!(want.lines().count() > 4, "{metric} {extra:?}: {want}");
-                // Either server can be the initiator.
-                for config in &through_shard {
-                    let got = series(config, metric, from, to, extra);
-                    assert_eq!(got, want, "{metric} {extra:?} [{from}, {to}) via {config}");
-                }
-            }
-        }
-    }
+    // Whole, by each built-in dimension, and one slice; a partial-bucket
+    // window too; either server can be the initiator.
+    assert_cluster_reads_equal_one_server(
+        &one_server,
+        &through_shard,
+        &[(from, to), (to - 5 * 3600 + 77, to - 1800 - 3)],
+    );
 
     // What vigil sent: one flat SELECT per read (no subquery, no LIMIT, whose
     // per-shard evaluation could differ from one server's), over the
@@ -316,6 +305,263 @@ fn metrics_through_a_distributed_table_equal_one_server_with_the_same_rows() {
     );
     for shard in shards {
         assert_eq!(count(runtime, shard, &rollups), 0);
+    }
+}
+
+/// `vigil clickhouse rollup` through shard 1, naming `shard_urls`.
+fn rollup_on_cluster(config: &str, shard_urls: &[&str]) -> Output {
+    let mut args = vec!["clickhouse", "rollup", "--config", config];
+    for url in shard_urls {
+        args.extend(["--shard-url", url]);
+    }
+    vigil(&args)
+}
+
+/// `(database, name, engine)` of every rollup table or view on `url`.
+fn rollup_tables(runtime: &tokio::runtime::Runtime, url: &str) -> Vec<(String, String, String)> {
+    query(
+        runtime,
+        url,
+        "SELECT database, name, engine FROM system.tables \
+         WHERE name LIKE '%rollup%' ORDER BY database, name",
+    )
+}
+
+/// The same new events into the cluster (through shard 1's Distributed
+/// tables, synchronously) and into the single server: `rows` per table over
+/// `[start, start + 1800)`, so through the materialized views on both shards.
+fn insert_late_events(fixture: &Fixture, start: i64, rows: u32) {
+    let feed = format!(
+        "INSERT INTO {DATABASE}.feed_actions SELECT toUInt32(number % 397), toUInt32(number), \
+         if(number % 4 = 0, 'like', 'view'), toDateTime({start} + number % 1800), \
+         toUInt8(number % 2), toUInt8(25), if(number % 7 = 0, 'Poland', 'Russia'), 'Moscow', \
+         if(number % 3 = 0, 'iOS', 'Android'), if(number % 5 = 0, 'ads', 'organic'), \
+         toUInt8(number % 5) FROM system.numbers LIMIT {rows}"
+    );
+    let messages = format!(
+        "INSERT INTO {DATABASE}.message_actions SELECT toUInt32(number % 389), \
+         toUInt32(number % 101), toDateTime({start} + number % 1800), \
+         if(number % 5 = 0, 'ads', 'organic'), toUInt8(number % 5), toUInt8(1), toUInt8(30), \
+         'Russia', 'Moscow', if(number % 3 = 0, 'iOS', 'Android') FROM system.numbers LIMIT {rows}"
+    );
+    for url in [&fixture.cluster.shard_urls[0], &fixture.single.url] {
+        for sql in [&feed, &messages] {
+            fixture
+                .runtime
+                .block_on(
+                    client(url)
+                        .with_setting("insert_distributed_sync", "1")
+                        .query(sql)
+                        .execute(),
+                )
+                .unwrap_or_else(|error| panic!("{url}: {sql}: {error}"));
+        }
+    }
+}
+
+/// Every built-in metric, whole, by each built-in dimension and for one
+/// slice, over each window: read through either shard equals the single
+/// server with the same rows (raw events).
+fn assert_cluster_reads_equal_one_server(
+    one_server: &str,
+    through_shard: &[String; 2],
+    windows: &[(i64, i64)],
+) {
+    let views: [&[&str]; 5] = [
+        &[],
+        &["--by", "os"],
+        &["--by", "source"],
+        &["--by", "country"],
+        &["--slice", "os=Android"],
+    ];
+    for metric in cli::BUILTIN_METRICS {
+        for extra in views {
+            for &(from, to) in windows {
+                let want = series(one_server, metric, from, to, extra);
+                assert!(want.lines().count() > 4, "{metric} {extra:?}: {want}");
+                for config in through_shard {
+                    let got = series(config, metric, from, to, extra);
+                    assert_eq!(got, want, "{metric} {extra:?} [{from}, {to}) via {config}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rollups_on_every_shard_read_through_a_distributed_rollup_equal_one_server() {
+    let Some(fixture) = Fixture::start("rollups_on_every_shard", "2", "300") else {
+        return;
+    };
+    let (runtime, shards) = (&fixture.runtime, &fixture.cluster.shard_urls);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one_server, through_shard) = fixture.configs(dir.path());
+    let (shard1, shard2) = (shards[0].as_str(), shards[1].as_str());
+
+    // Refused before anything is made: a shard left out, a URL that is not
+    // a shard, a shard that does not answer (named in the error).
+    let nothing_made = |output: &Output, wanted: &[&str]| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        for wanted in wanted.iter().chain(&["nothing was created"]) {
+            assert!(stderr.contains(wanted), "{wanted}: {stderr}");
+        }
+        for shard in shards {
+            assert_eq!(rollup_tables(runtime, shard), []);
+        }
+    };
+    nothing_made(
+        &rollup_on_cluster(&through_shard[0], &[shard1]),
+        &["no --shard-url for shard 2 (127.0.0.1:"],
+    );
+    nothing_made(
+        &rollup_on_cluster(&through_shard[0], &[shard1, shard1]),
+        &["are both shard 1 of cluster vigil_cluster"],
+    );
+    nothing_made(
+        &rollup_on_cluster(&through_shard[0], &[shard1, &fixture.single.url]),
+        &[&format!(
+            "--shard-url {} is not a shard",
+            fixture.single.url
+        )],
+    );
+    // --shard-url against plain tables (the single server): refused too.
+    nothing_made(
+        &rollup_on_cluster(&one_server, &[shard1, shard2]),
+        &[
+            "feed_actions and message_actions in clickhouse",
+            "are not Distributed tables",
+        ],
+    );
+    assert_eq!(rollup_tables(runtime, &fixture.single.url), []);
+    let dead = "http://127.0.0.1:1";
+    nothing_made(
+        &rollup_on_cluster(&through_shard[0], &[shard1, dead]),
+        &["cannot reach --shard-url http://127.0.0.1:1"],
+    );
+
+    // Built: a line per shard, table and day.
+    let built = stdout_of(&rollup_on_cluster(&through_shard[0], &[shard2, shard1]));
+    for shard in ["shard 1", "shard 2"] {
+        for table in ["feed_actions_local", "message_actions_local"] {
+            assert!(
+                built.contains(&format!("{shard}: {table}: day ")),
+                "{shard} {table}: {built}"
+            );
+        }
+    }
+    assert!(built.contains("rollups ready in"), "{built}");
+    let made: Vec<_> = shards.iter().map(|s| rollup_tables(runtime, s)).collect();
+    for tables in &made {
+        let names: Vec<(&str, &str)> = tables
+            .iter()
+            .map(|(_, name, engine)| (name.as_str(), engine.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("feed_actions_local_rollup_15m", "AggregatingMergeTree"),
+                ("feed_actions_local_rollup_15m_mv", "MaterializedView"),
+                ("feed_actions_rollup_15m", "Distributed"),
+                ("message_actions_local_rollup_15m", "AggregatingMergeTree"),
+                ("message_actions_local_rollup_15m_mv", "MaterializedView"),
+                ("message_actions_rollup_15m", "Distributed"),
+                ("vigil_rollups", "ReplacingMergeTree"),
+            ]
+        );
+    }
+    // Each shard rolled up its own events only: the local rollups add up to
+    // every event, and neither shard holds them all.
+    let events = |url: &str, table: &str| {
+        count(
+            runtime,
+            url,
+            &format!("SELECT toUInt64(countMerge(events)) FROM {DATABASE}.{table}"),
+        )
+    };
+    for table in ["feed_actions", "message_actions"] {
+        let local = format!("{table}_local_rollup_15m");
+        let raw = count(
+            runtime,
+            &fixture.single.url,
+            &format!("SELECT count() FROM {DATABASE}.{table}"),
+        );
+        let (on1, on2) = (events(shard1, &local), events(shard2, &local));
+        assert!(
+            on1 > 0 && on2 > 0 && on1 + on2 == raw,
+            "{table}: {on1} + {on2} != {raw}"
+        );
+        assert_eq!(
+            events(shard2, &format!("{table}_rollup_15m")),
+            raw,
+            "{table}"
+        );
+    }
+
+    // A second run creates nothing and changes no value.
+    let again = stdout_of(&rollup_on_cluster(&through_shard[1], &[shard1, shard2]));
+    assert!(again.contains("rollups ready in"), "{again}");
+    for (shard, before) in shards.iter().zip(&made) {
+        assert_eq!(&rollup_tables(runtime, shard), before);
+    }
+
+    // Whole windows, a window around midnight (where one backfill chunk, a
+    // day, ends and the next begins), and a partial-bucket one.
+    let (from, to) = fixture.event_span();
+    let midnight = (from / 86_400 + 1) * 86_400;
+    let windows = [
+        (from, to),
+        (midnight - 3 * 3600 + 77, midnight + 3 * 3600 - 3),
+        (to - 5 * 3600 + 77, to - 1800 - 3),
+    ];
+    assert_cluster_reads_equal_one_server(&one_server, &through_shard, &windows);
+
+    // Events arriving after the rollup (through the views on both shards),
+    // into the newest backfilled bucket, the partial one after it, and the
+    // buckets either side of midnight.
+    insert_late_events(&fixture, to - BUCKET, 3000);
+    insert_late_events(&fixture, midnight - BUCKET, 1000);
+    let windows = [
+        (from, to + 2 * BUCKET),
+        (midnight - 3 * 3600 + 77, midnight + 3 * 3600 - 3),
+    ];
+    assert_cluster_reads_equal_one_server(&one_server, &through_shard, &windows);
+    // And a whole check decides the same.
+    for at in [to, to + BUCKET] {
+        let at = at.to_string();
+        let want = dry_run_check(&one_server, &at);
+        assert!(want.contains("feed_ctr"), "{want}");
+        assert_eq!(dry_run_check(&through_shard[0], &at), want);
+        assert_eq!(dry_run_check(&through_shard[1], &at), want);
+    }
+
+    // The reads hit the rollup: every metric read vigil sent (to either
+    // initiator) named the Distributed rollup, never the raw event tables,
+    // and the shards answered from their local rollups.
+    for shard in shards {
+        execute(runtime, shard, "SYSTEM FLUSH LOGS");
+        let reads = query::<String>(
+            runtime,
+            shard,
+            &format!(
+                "SELECT query FROM system.query_log WHERE toString(type) IN ('2', 'QueryFinish') \
+                 AND is_initial_query AND user = '{TEST_USER}' AND query LIKE 'SELECT%AS bucket%'"
+            ),
+        );
+        assert!(reads.len() >= 6 * 5, "{shard}: {reads:?}");
+        for sql in &reads {
+            assert!(
+                sql.contains("_rollup_15m`") && sql.contains("Merge"),
+                "{sql}"
+            );
+        }
+        let local_reads = count(
+            runtime,
+            shard,
+            "SELECT count() FROM system.query_log WHERE toString(type) IN ('2', 'QueryFinish') \
+             AND NOT is_initial_query AND query LIKE '%actions_local_rollup_15m%'",
+        );
+        assert!(local_reads >= 6 * 5, "{shard}: {local_reads}");
     }
 }
 
@@ -382,32 +628,54 @@ fn check_time_through_the_cluster_and_on_one_server() {
         ),
     ];
     for (name, url, config) in servers {
-        let (mut wall, mut server_ms) = (Vec::new(), Vec::new());
-        let mut queries = 0;
-        for _ in 0..5 {
-            let started = std::time::Instant::now();
-            dry_run_check(config, &at);
-            wall.push(started.elapsed().as_secs_f64() * 1000.0);
-            execute(&fixture.runtime, url, "SYSTEM FLUSH LOGS");
-            // This round's queries: the log so far minus the rounds before.
-            let (sent, total_ms) = query::<(u64, u64)>(
-                &fixture.runtime,
-                url,
-                &format!(
-                    "SELECT count(), sum(query_duration_ms) FROM system.query_log \
-                     WHERE toString(type) IN ('2', 'QueryFinish') AND is_initial_query \
-                     AND user = '{TEST_USER}' AND query LIKE 'SELECT%_actions%'"
-                ),
-            )[0];
-            let before: f64 = server_ms.iter().sum();
-            server_ms.push(total_ms as f64 - before);
-            queries = sent / server_ms.len() as u64;
-        }
-        println!(
-            "{name}: {queries} SELECTs per check; server time per check {:.0} ms (median of 5), \
-             whole `vigil check` {:.0} ms",
-            median(&mut server_ms),
-            median(&mut wall)
-        );
+        measure_checks(&fixture, name, url, config, &at);
     }
+    // The same with rollups: on the single server, and on every shard.
+    stdout_of(&vigil(&["clickhouse", "rollup", "--config", &one_server]));
+    let shards = &fixture.cluster.shard_urls;
+    stdout_of(&rollup_on_cluster(
+        &through_shard[0],
+        &[&shards[0], &shards[1]],
+    ));
+    for (name, url, config) in servers {
+        measure_checks(&fixture, &format!("{name}, rollups"), url, config, &at);
+    }
+}
+
+/// Five `vigil check --dry-run --at AT` through `url`, printing per check
+/// (medians): the SELECTs sent, rows they read and their server time
+/// (`system.query_log` of `url`, initial queries), and the command's wall time.
+fn measure_checks(fixture: &Fixture, name: &str, url: &str, config: &str, at: &str) {
+    let totals = || {
+        execute(&fixture.runtime, url, "SYSTEM FLUSH LOGS");
+        query::<(u64, u64, u64)>(
+            &fixture.runtime,
+            url,
+            &format!(
+                "SELECT count(), sum(read_rows), sum(query_duration_ms) FROM system.query_log \
+                 WHERE toString(type) IN ('2', 'QueryFinish') AND is_initial_query \
+                 AND user = '{TEST_USER}' AND query LIKE 'SELECT%_actions%'"
+            ),
+        )[0]
+    };
+    let (mut wall, mut rows, mut server_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut queries = 0;
+    for _ in 0..5 {
+        let before = totals();
+        let started = std::time::Instant::now();
+        dry_run_check(config, at);
+        wall.push(started.elapsed().as_secs_f64() * 1000.0);
+        // This round's queries: the log now minus the log before it.
+        let after = totals();
+        queries = after.0 - before.0;
+        rows.push((after.1 - before.1) as f64);
+        server_ms.push((after.2 - before.2) as f64);
+    }
+    println!(
+        "{name}: {queries} SELECTs per check reading {:.0} rows; server time per check {:.0} ms \
+         (median of 5), whole `vigil check` {:.0} ms",
+        median(&mut rows),
+        median(&mut server_ms),
+        median(&mut wall)
+    );
 }

@@ -15,12 +15,15 @@
 //! On a sharded cluster the configured tables are `Distributed` tables: reads
 //! send the same one query per check (the initiator merges the shards'
 //! aggregate states), inserts wait for every shard (`insert_distributed_sync`),
-//! and rollups are refused (see `rollup_access`).
+//! and rollups are built per shard, read through a Distributed rollup (see
+//! `cluster`, `cluster_rollup`).
 //!
 //! Credentials go in headers (`X-ClickHouse-User`/`-Key`), never in a URL: one
 //! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
 //! only scheme, host, port and database.
 
+mod cluster;
+mod cluster_rollup;
 mod daily;
 mod ddl;
 mod experiments;

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::cluster;
 use super::rollup::{self, MARKER_TABLE};
 use super::{ClickHouseSource, Kind, QUERY_TIMEOUT};
 use crate::metrics::model::{EventTable, MetricDef, SliceKey, TimeRange};
@@ -33,8 +34,10 @@ impl ReadyRollups {
 /// One backfilled day, for the progress line.
 #[derive(Clone, Debug)]
 pub struct BackfilledDay {
-    /// Physical name of the event table.
+    /// Physical name of the event table (a shard's local table on a cluster).
     pub table: String,
+    /// On a cluster, the shard (`shard_num` in `system.clusters`) rebuilt.
+    pub shard: Option<u32>,
     /// `YYYYMMDD` (server time zone), the rollup partition rebuilt.
     pub day: u32,
     pub events: u64,
@@ -49,12 +52,21 @@ impl ClickHouseSource {
     /// rebuild every day of the rollups from the raw events, one INSERT per
     /// day, calling `progress` after each, then mark them ready for reads.
     /// Safe to rerun: each day's partition is replaced, never added to.
+    /// Refused over a cluster's Distributed tables, which need the shards
+    /// named ([`Self::build_rollups_with_shards`]).
     pub async fn build_rollups(
         &self,
         progress: &mut dyn FnMut(&BackfilledDay),
     ) -> Result<(), SourceError> {
+        self.build_rollups_with_shards(&[], progress).await
+    }
+
+    /// [`Self::build_rollups`] on this one server (its event tables are plain).
+    pub(super) async fn build_local_rollups(
+        &self,
+        progress: &mut dyn FnMut(&BackfilledDay),
+    ) -> Result<(), SourceError> {
         let db = &self.database;
-        self.refuse_distributed_tables().await?;
         self.execute(
             "create rollup marker",
             &rollup::create_marker(db),
@@ -63,82 +75,80 @@ impl ClickHouseSource {
         .await?;
         for table in [EventTable::FeedActions, EventTable::MessageActions] {
             let source_table = physical_table(table, &self.tables).to_string();
-            let context = format!("rollup of {source_table}");
-            // The view first: events inserted while the backfill runs reach the
-            // rollup through it, and a rebuilt day includes those already there.
-            for statement in [
-                rollup::create_rollup(db, table, &source_table),
-                rollup::create_view(db, table, &source_table),
-            ] {
-                self.execute(&context, &statement, QUERY_TIMEOUT).await?;
-            }
-            let days_query = SqlQuery {
-                sql: rollup::backfill_days(db, &source_table),
-                params: Vec::new(),
-            };
-            let days: Vec<(u32, u32, u32, u64)> = self.fetch(&days_query, &context).await?;
-            for (index, &(day, first, last, events)) in days.iter().enumerate() {
-                let started = Instant::now();
-                self.execute(
-                    &context,
-                    &rollup::drop_day(db, &source_table, day),
-                    QUERY_TIMEOUT,
-                )
+            self.rollup_table(db, table, &source_table, None, progress)
                 .await?;
-                let insert = rollup::backfill_day(db, table, &source_table, day, first, last);
-                self.execute(&context, &insert, BACKFILL_TIMEOUT).await?;
-                progress(&BackfilledDay {
-                    table: source_table.clone(),
-                    day,
-                    events,
-                    index: index + 1,
-                    of: days.len(),
-                    elapsed: started.elapsed(),
-                });
-            }
-            let mark = self
-                .client
-                .query(&format!(
-                    "INSERT INTO {} SELECT ?, ?, now(), toUInt64(now())",
-                    super::ddl::qualified(db, MARKER_TABLE)
-                ))
-                .bind(source_table.as_str())
-                .bind(rollup::rollup_name(&source_table).as_str())
-                .execute();
-            self.guard(&context, Kind::Write, QUERY_TIMEOUT, mark)
+            self.mark_ready(db, &source_table, &rollup::rollup_name(&source_table))
                 .await?;
         }
         Ok(())
     }
 
-    /// Rollups of a sharded cluster's `Distributed` tables are refused, before
-    /// anything is created: a materialized view on a Distributed table sees
-    /// only the inserts sent through this one server, and the backfill would
-    /// gather every shard's events into this server's rollup. Per-shard
-    /// rollups need DDL on each shard, which vigil (one URL) cannot reach.
-    async fn refuse_distributed_tables(&self) -> Result<(), SourceError> {
-        let query = SqlQuery {
-            sql: "SELECT name FROM system.tables WHERE database = ? AND engine = 'Distributed' \
-                  AND (name = ? OR name = ?) ORDER BY name"
-                .into(),
-            params: vec![
-                self.database.clone(),
-                self.tables.feed_actions.clone(),
-                self.tables.message_actions.clone(),
-            ],
-        };
-        let distributed: Vec<String> = self.fetch(&query, "look for Distributed tables").await?;
-        if distributed.is_empty() {
-            return Ok(());
+    /// Create the rollup table and view of `database.source_table` (if
+    /// absent) and rebuild the rollup from its raw events, one INSERT per day.
+    pub(super) async fn rollup_table(
+        &self,
+        db: &str,
+        table: EventTable,
+        source_table: &str,
+        shard: Option<u32>,
+        progress: &mut dyn FnMut(&BackfilledDay),
+    ) -> Result<(), SourceError> {
+        let context = format!("rollup of {source_table}");
+        // The view first: events inserted while the backfill runs reach the
+        // rollup through it, and a rebuilt day includes those already there.
+        for statement in [
+            rollup::create_rollup(db, table, source_table),
+            rollup::create_view(db, table, source_table),
+        ] {
+            self.execute(&context, &statement, QUERY_TIMEOUT).await?;
         }
-        Err(SourceError::Config(format!(
-            "`vigil clickhouse rollup` does not build rollups over Distributed tables ({} in \
-             database {}): a rollup must be a local table and view on every shard, which vigil \
-             cannot reach through one URL, so metrics keep reading the raw events through the \
-             Distributed table (exact; docs/clickhouse.md, \"A sharded cluster\")",
-            distributed.join(", "),
-            self.database
-        )))
+        let days_query = SqlQuery {
+            sql: rollup::backfill_days(db, source_table),
+            params: Vec::new(),
+        };
+        let days: Vec<(u32, u32, u32, u64)> = self.fetch(&days_query, &context).await?;
+        for (index, &(day, first, last, events)) in days.iter().enumerate() {
+            let started = Instant::now();
+            self.execute(
+                &context,
+                &rollup::drop_day(db, source_table, day),
+                QUERY_TIMEOUT,
+            )
+            .await?;
+            let insert = rollup::backfill_day(db, table, source_table, day, first, last);
+            self.execute(&context, &insert, BACKFILL_TIMEOUT).await?;
+            progress(&BackfilledDay {
+                table: source_table.to_string(),
+                shard,
+                day,
+                events,
+                index: index + 1,
+                of: days.len(),
+                elapsed: started.elapsed(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Record in `vigil_rollups` (of `db`) that reads of `source_table` may
+    /// use `rollup_table`.
+    pub(super) async fn mark_ready(
+        &self,
+        db: &str,
+        source_table: &str,
+        rollup_table: &str,
+    ) -> Result<(), SourceError> {
+        let mark = self
+            .client
+            .query(&format!(
+                "INSERT INTO {} SELECT ?, ?, now(), toUInt64(now())",
+                super::ddl::qualified(db, MARKER_TABLE)
+            ))
+            .bind(source_table)
+            .bind(rollup_table)
+            .execute();
+        let context = format!("mark the rollup of {source_table} ready");
+        self.guard(&context, Kind::Write, QUERY_TIMEOUT, mark).await
     }
 
     /// The query for one metric read: from the rollup when it is ready and
@@ -194,12 +204,8 @@ impl ClickHouseSource {
 
     async fn detect_rollups(&self) -> Result<ReadyRollups, SourceError> {
         let context = "look for rollups";
-        let tables = SqlQuery {
-            sql: "SELECT name FROM system.tables WHERE database = ?".into(),
-            params: vec![self.database.clone()],
-        };
-        let names: Vec<String> = self.fetch(&tables, context).await?;
-        let marked: Vec<String> = if names.iter().any(|name| name == MARKER_TABLE) {
+        let tables = self.tables_of(&self.database, context).await?;
+        let marked: Vec<String> = if tables.iter().any(|(name, _)| name == MARKER_TABLE) {
             let marker = SqlQuery {
                 sql: format!(
                     "SELECT source_table FROM {} FINAL",
@@ -213,15 +219,17 @@ impl ClickHouseSource {
         };
         // Marked backfilled, and both the table and the view that keeps it
         // current are still there.
-        let ready = |source_table: &str| {
-            let exists = |wanted: String| names.contains(&wanted);
-            marked.iter().any(|name| name == source_table)
-                && exists(rollup::rollup_name(source_table))
-                && exists(rollup::view_name(source_table))
-        };
+        let mut ready = [false; 2];
+        for (index, source_table) in [&self.tables.feed_actions, &self.tables.message_actions]
+            .into_iter()
+            .enumerate()
+        {
+            ready[index] = marked.iter().any(|name| name == source_table)
+                && self.rollup_kept(&tables, source_table, context).await?;
+        }
         let found = ReadyRollups {
-            feed_actions: ready(&self.tables.feed_actions),
-            message_actions: ready(&self.tables.message_actions),
+            feed_actions: ready[0],
+            message_actions: ready[1],
         };
         let says = |table: &str, ready: bool| {
             if ready {
@@ -244,6 +252,53 @@ impl ClickHouseSource {
         Ok(found)
     }
 
+    /// `(name, engine_full)` of every table of `database` on this server.
+    pub(super) async fn tables_of(
+        &self,
+        database: &str,
+        context: &str,
+    ) -> Result<Vec<(String, String)>, SourceError> {
+        let query = SqlQuery {
+            sql: cluster::SELECT_TABLES.into(),
+            params: vec![database.to_string()],
+        };
+        self.fetch(&query, context).await
+    }
+
+    /// Whether the rollup of `source_table` and the view filling it exist.
+    /// A cluster's rollup is a Distributed table over each shard's local
+    /// rollup: its view is checked on this server when it is a shard (holds
+    /// the local rollup); the other shards' views are not seen from here.
+    async fn rollup_kept(
+        &self,
+        tables: &[(String, String)],
+        source_table: &str,
+        context: &str,
+    ) -> Result<bool, SourceError> {
+        let engine_of = |name: &str| {
+            tables
+                .iter()
+                .find(|(table, _)| table == name)
+                .map(|(_, engine)| engine.clone())
+        };
+        let Some(engine) = engine_of(&rollup::rollup_name(source_table)) else {
+            return Ok(false);
+        };
+        if !engine.starts_with("Distributed(") {
+            return Ok(engine_of(&rollup::view_name(source_table)).is_some());
+        }
+        let Ok(target) = cluster::parse_distributed(&engine) else {
+            return Ok(false);
+        };
+        let local = if target.database == self.database {
+            tables.to_vec()
+        } else {
+            self.tables_of(&target.database, context).await?
+        };
+        let has = |name: &str| local.iter().any(|(table, _)| table == name);
+        Ok(!has(&target.table) || has(&format!("{}_mv", target.table)))
+    }
+
     fn log_raw_fallback(&self, metric: &MetricDef, dimension: Option<&str>) {
         let key = format!("{}/{}", metric.name, dimension.unwrap_or(""));
         let first = self
@@ -261,7 +316,7 @@ impl ClickHouseSource {
         }
     }
 
-    async fn execute(
+    pub(super) async fn execute(
         &self,
         context: &str,
         statement: &str,
