@@ -516,7 +516,10 @@ impl Deliverer {
         message.extra.group = others
             .iter()
             .map(|(p, record)| {
-                let resolved = matches!(state_now(p, record), AlertState::Resolved { .. });
+                let resolved = matches!(
+                    state_now(p, record),
+                    AlertState::Resolved { .. } | AlertState::Withdrawn { .. }
+                );
                 render::group_line(p, self.metric(&p.metric), resolved)
             })
             .collect();
