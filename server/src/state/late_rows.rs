@@ -5,11 +5,13 @@
 //! alert opened on data that later arrived is withdrawn (its message edited
 //! to say so), and an anomaly the late rows show opens late.
 
+use std::collections::HashMap;
+
 use detect::alerting::Judgment;
 
 use crate::alerts::{self, AlertConfig, AlertId, Notify, OpenAlert, SeriesState, Silence, Step};
 use crate::evaluation::Evaluation;
-use crate::metrics::model::BUCKET_SECONDS;
+use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 
 use super::records::{record_step, Transact};
 use super::{AlertError, OutboxItem};
@@ -69,16 +71,36 @@ pub(crate) fn apply_late(
         let silences = rows.active_silences(now)?;
         let mut next_id = rows.next_alert_id()?;
         let mut enqueued = Vec::new();
+        // Per series: the first of the re-checked buckets in a row up to the
+        // last one seen that all read normal.
+        let mut normal_runs: HashMap<(&str, Option<&SliceKey>), (i64, Option<i64>)> =
+            HashMap::new();
         for evaluation in evaluations {
             let mut state = rows.load_state(evaluation)?;
             let judgment = evaluation.judgment();
-            let Some(late) = late_step(&mut state, &judgment, now, config, &silences, || {
-                next_id += 1;
-                next_id - 1
-            }) else {
+            let key = (evaluation.metric.as_str(), evaluation.slice.as_ref());
+            let run = normal_runs.get(&key).copied();
+            let follows = |(last, _): (i64, Option<i64>)| last + BUCKET_SECONDS == judgment.bucket;
+            let normal_since = reads_normal(&judgment, config).then(|| {
+                run.filter(|run| follows(*run))
+                    .and_then(|(_, since)| since)
+                    .unwrap_or(judgment.bucket)
+            });
+            normal_runs.insert(key, (judgment.bucket, normal_since));
+            let late = late_step(
+                &mut state,
+                &judgment,
+                normal_since.unwrap_or(judgment.bucket),
+                (now, config, &silences),
+                || {
+                    next_id += 1;
+                    next_id - 1
+                },
+            );
+            let Some(late) = late else {
                 continue;
             };
-            let note = late.withdrawn.then(|| withdrawn_note(evaluation));
+            let note = (late.withdrawn).then(|| withdrawn_note(evaluation, late.step.started_at));
             if let Some(item) = record_step(rows, evaluation, &late.step, now, note.as_deref())? {
                 enqueued.push(item);
             }
@@ -98,12 +120,21 @@ pub(crate) fn apply_late(
     Ok(enqueued)
 }
 
-/// What the message of a withdrawn alert says instead of its state.
-fn withdrawn_note(evaluation: &Evaluation) -> String {
+/// What the message of a withdrawn alert that started at `started_at` says
+/// instead of its state.
+fn withdrawn_note(evaluation: &Evaluation, started_at: i64) -> String {
     use app::format::{number, time, Digits, When};
+    let buckets = if started_at < evaluation.bucket {
+        format!(
+            "{}–{}",
+            time(started_at, When::Hour),
+            time(evaluation.bucket, When::Clock)
+        )
+    } else {
+        time(evaluation.bucket, When::Clock)
+    };
     format!(
-        "the data for {} arrived late; with it the value ({}) is in band",
-        time(evaluation.bucket, When::Clock),
+        "the data for {buckets} arrived late; with it the value ({}) is in band",
         number(evaluation.point.value, Digits::Exact)
     )
 }
@@ -118,11 +149,29 @@ pub(crate) struct LateStep {
     pub withdrawn: bool,
 }
 
+/// Whether a judgment reads as normal: a value judged and not anomalous
+/// (a gap, or a detector still warming up, reads as neither).
+pub(crate) fn reads_normal(judgment: &Judgment<'_>, config: &AlertConfig) -> bool {
+    let p = &judgment.point;
+    let judged = p.lower.is_some() || p.upper.is_some() || p.expected.is_some();
+    !reads_anomalous(judgment, config) && judged && p.value.is_some_and(f64::is_finite)
+}
+
+/// Whether a judgment opens an alert on a series without one (the
+/// lifecycle's own rule).
+fn reads_anomalous(judgment: &Judgment<'_>, config: &AlertConfig) -> bool {
+    let fresh = &mut SeriesState::default();
+    alerts::step(fresh, judgment, judgment.bucket, config, &[], || 0).is_some()
+}
+
 /// Applies the re-check of the judgment's bucket `b` to a series checked
 /// up to a later (or the same) bucket; pure, like [`alerts::step`].
-/// - Back in band at `b`: an alert that opened at `b` and saw only normal
-///   buckets since (still open, or resolved at the first chance) is
-///   withdrawn; it does not count as a recent resolution to reopen.
+/// `normal_since` is the first of the re-checked buckets in a row up to `b`
+/// that all read normal (`b` itself when only it does).
+/// - Back in band at `b`: an alert none of whose buckets is anomalous any
+///   more (it opened at or after `normal_since` and saw only normal buckets
+///   after `b`; still open, or resolved at the first chance) is withdrawn;
+///   it does not count as a recent resolution to reopen.
 /// - Anomalous at `b`, with no alert open and none that covered `b`: an
 ///   alert opens at `b` (its buckets since then count as calm ones).
 ///
@@ -131,53 +180,44 @@ pub(crate) struct LateStep {
 pub(crate) fn late_step(
     state: &mut SeriesState,
     judgment: &Judgment<'_>,
-    now: i64,
-    config: &AlertConfig,
-    silences: &[Silence],
+    normal_since: i64,
+    (now, config, silences): (i64, &AlertConfig, &[Silence]),
     new_id: impl FnOnce() -> AlertId,
 ) -> Option<LateStep> {
     let bucket = judgment.bucket;
     let last = state.last_bucket.filter(|last| *last >= bucket)?;
     let since = u32::try_from((last - bucket) / BUCKET_SECONDS).unwrap_or(u32::MAX);
     let muted = alerts::is_muted(silences, judgment.metric, judgment.slice, now);
-    // How the judgment reads on its own: would it open an alert on a fresh
-    // series (the lifecycle's own rule), or does it read as normal?
-    let anomalous = alerts::step(
-        &mut SeriesState::default(),
-        judgment,
-        now,
-        config,
-        &[],
-        || 0,
-    )
-    .is_some();
-    let p = &judgment.point;
-    let judged = p.lower.is_some() || p.upper.is_some() || p.expected.is_some();
-    let normal = !anomalous && judged && p.value.is_some_and(f64::is_finite);
-    let withdraw = |id: AlertId, announced: bool| LateStep {
+    let anomalous = reads_anomalous(judgment, config);
+    let normal = reads_normal(judgment, config);
+    let withdraw = |id: AlertId, started_at: i64, announced: bool| LateStep {
         step: Step {
             alert_id: id,
             bucket,
             notify: Notify::Resolved { lasted_secs: 0 },
             muted: muted || !announced,
-            started_at: bucket,
+            started_at,
         },
         withdrawn: true,
     };
     if normal {
         if let Some(open) = state.open.clone() {
-            if open.started_at == bucket && open.calm >= since {
+            if (normal_since..=bucket).contains(&open.started_at) && open.calm >= since {
                 state.open = None;
-                return Some(withdraw(open.id, open.announced));
+                return Some(withdraw(open.id, open.started_at, open.announced));
             }
             return None;
         }
         let resolved = state.resolved.clone()?;
         let at_first_chance = resolved.resolved_at - bucket
             <= i64::from(config.resolve_after.max(1)) * BUCKET_SECONDS;
-        if resolved.started_at == bucket && at_first_chance {
+        if (normal_since..=bucket).contains(&resolved.started_at) && at_first_chance {
             state.resolved = None;
-            return Some(withdraw(resolved.id, resolved.announced));
+            return Some(withdraw(
+                resolved.id,
+                resolved.started_at,
+                resolved.announced,
+            ));
         }
         return None;
     }
@@ -240,7 +280,7 @@ mod tests {
 
     fn late(state: &mut SeriesState, value: f64) -> Option<LateStep> {
         let config = AlertConfig::default();
-        late_step(state, &judged(value), B + 3600, &config, &[], || 42)
+        late_step(state, &judged(value), B, (B + 3600, &config, &[]), || 42)
     }
 
     #[test]
@@ -296,6 +336,18 @@ mod tests {
             resolved: None,
         };
         assert_eq!(late(&mut state, 100.0), None);
+        // Unless its first bucket was re-checked back in band too.
+        let config = AlertConfig::default();
+        let run = late_step(
+            &mut state,
+            &judged(100.0),
+            B - BUCKET_SECONDS,
+            (B, &config, &[]),
+            || 1,
+        );
+        let run = run.expect("withdrawn with its whole run");
+        assert!(run.withdrawn);
+        assert_eq!(run.step.started_at, B - BUCKET_SECONDS);
         // Still anomalous with the late rows: nothing to change.
         let mut state = SeriesState {
             last_bucket: Some(B),
@@ -350,6 +402,9 @@ mod tests {
             ..judged(0.0)
         };
         let config = AlertConfig::default();
-        assert_eq!(late_step(&mut state, &gap, B, &config, &[], || 1), None);
+        assert_eq!(
+            late_step(&mut state, &gap, B, (B, &config, &[]), || 1),
+            None
+        );
     }
 }
