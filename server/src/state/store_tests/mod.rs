@@ -49,6 +49,7 @@ macro_rules! all_store_tests {
             late_rows::an_anomaly_the_late_rows_show_opens_late,
             leases::one_leader_at_a_time,
             leases::an_outbox_item_is_claimed_by_one_sender,
+            leases::unsent_claims_of_a_failed_batch_are_released,
             reports::a_report_is_created_once_per_date_and_chat,
         );
 
