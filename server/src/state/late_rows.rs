@@ -71,10 +71,7 @@ pub(crate) fn apply_late(
         let silences = rows.active_silences(now)?;
         let mut next_id = rows.next_alert_id()?;
         let mut enqueued = Vec::new();
-        // Per series: the first of the re-checked buckets in a row up to the
-        // last one seen that all read normal.
-        let mut normal_runs: HashMap<(&str, Option<&SliceKey>), (i64, Option<i64>)> =
-            HashMap::new();
+        let mut normal_runs: HashMap<Series<'_>, NormalRun> = HashMap::new();
         for evaluation in evaluations {
             let mut state = rows.load_state(evaluation)?;
             let judgment = evaluation.judgment();
@@ -119,6 +116,14 @@ pub(crate) fn apply_late(
     }
     Ok(enqueued)
 }
+
+/// A series: its metric and slice.
+type Series<'a> = (&'a str, Option<&'a SliceKey>);
+
+/// Per series, in a re-check: the last bucket seen, and the first of the
+/// re-checked buckets in a row up to it that all read normal (none when it
+/// did not).
+type NormalRun = (i64, Option<i64>);
 
 /// What the message of a withdrawn alert that started at `started_at` says
 /// instead of its state.

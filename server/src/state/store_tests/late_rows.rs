@@ -43,7 +43,7 @@ pub fn checked_inputs_are_kept_for_their_window_and_rechecked_once(backend: &dyn
     // Re-checked with its new value: never again, even when checked anew.
     let late = input("feed_views", 1, Some(95.0));
     let items = store
-        .apply_late(&[late.clone()], &[], now_after(2), &AlertConfig::default())
+        .apply_late(&[late], &[], now_after(2), &AlertConfig::default())
         .unwrap();
     assert!(items.is_empty());
     store
