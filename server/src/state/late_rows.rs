@@ -105,13 +105,15 @@ pub(crate) fn apply_late(
         }
         Ok(enqueued)
     })?;
-    for item in &enqueued {
+    if !enqueued.is_empty() {
+        let withdrawn = enqueued
+            .iter()
+            .filter(|i| i.payload.notice.is_some())
+            .count();
         tracing::info!(
-            alert_id = item.alert_id,
-            kind = item.payload.notify.kind(),
-            metric = %item.payload.metric,
-            withdrawn = item.payload.notice.is_some(),
-            "late rows re-checked: alert notification enqueued"
+            withdrawn,
+            opened = enqueued.len() - withdrawn,
+            "late rows re-checked: notifications enqueued"
         );
     }
     Ok(enqueued)
