@@ -49,6 +49,19 @@ fn an_embedded_state_moves_to_postgres_and_is_read_there() {
     ));
     assert!(silences.contains("metric,feed_views"), "{silences}");
     assert!(silences.contains("ann"), "{silences}");
+    // Opening an existing schema runs its idempotent steps again; the
+    // server's "already exists, skipping" notices are debug, not info.
+    for (level, shown) in [("info", false), ("debug", true)] {
+        let env = [shared[0], shared[1], ("RUST_LOG", level)];
+        let listed = vigil_with_env(&["alerts", "--data-dir", data, "silences"], &env);
+        let stderr = String::from_utf8_lossy(&listed.stderr);
+        assert!(listed.status.success(), "{stderr}");
+        assert_eq!(
+            stderr.contains("already exists"),
+            shown,
+            "{level}: {stderr}"
+        );
+    }
 
     // A second copy (a new embedded state) must not mix into the shared one.
     stdout_of(&vigil(&[

@@ -153,7 +153,7 @@ impl Checker {
     /// Evaluates `metrics` at `bucket` and judges the results: marked
     /// `late` or not, below the significance floor, inhibited by their
     /// metric's alert.
-    async fn evaluate(
+    pub(super) async fn evaluate(
         &self,
         metrics: &[MetricDef],
         detectors: &crate::detector_choice::DetectorChoice,
@@ -304,6 +304,8 @@ impl Checker {
             let lifecycle = self.alerting.lifecycle;
             let to_apply = evaluations.clone();
             let staleness = staleness(&tables, bucket, schedule);
+            let inputs = super::late::inputs_of(&evaluations);
+            let forget = super::late::oldest_recheckable(bucket, schedule.late_rows_secs);
             let record = CheckRecord {
                 bucket,
                 started_at,
@@ -331,10 +333,12 @@ impl Checker {
                     let (_, series): (Vec<_>, Vec<_>) = (to_apply.into_iter())
                         .partition(|e| super::experiments::is_experiment_metric(&e.metric));
                     store.record_latest(&series)?;
+                    store.record_inputs(&inputs, forget)?;
                     store.record_check(&record)?;
                     Ok::<_, AlertError>(back + items.len())
                 })
                 .await?;
+            enqueued += self.recheck_late_rows(bucket, &detectors, &tables).await;
         }
         tracing::info!(
             bucket = %crate::times::format_time(bucket),

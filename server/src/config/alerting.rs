@@ -7,6 +7,7 @@
 //! grace_seconds = 120          # wait this long after a bucket ends (late events)
 //! catch_up_hours = 24          # after downtime, evaluate at most this far back
 //! stale_after_minutes = 60     # a table without events this long is "data stale"
+//! late_rows_minutes = 60       # a checked bucket whose rows change this soon after is checked once more (0: never)
 //! leader_lease_seconds = 30    # instances sharing a state: a dead leader is replaced within about this long
 //!
 //! [alerts]
@@ -105,6 +106,10 @@ pub struct ScheduleConfig {
     /// A table whose newest event is older than this at a check (while the
     /// source answers) opens a "data stale" alert; its metrics wait.
     pub stale_after_secs: i64,
+    /// A checked bucket whose value changed (late rows) within this long
+    /// after it ended is checked once more (0: never): an alert opened on
+    /// data that later arrived is withdrawn, one the late rows show opens late.
+    pub late_rows_secs: i64,
     /// Lifetime of the leader lease when instances share a state: the
     /// leader renews it every third of it, and another instance takes over
     /// about this long after the leader dies.
@@ -117,6 +122,7 @@ impl Default for ScheduleConfig {
             grace_seconds: 120,
             catch_up_buckets: 96,
             stale_after_secs: 60 * 60,
+            late_rows_secs: 60 * 60,
             leader_lease_secs: 30,
         }
     }
@@ -174,6 +180,7 @@ pub(super) struct RawSchedule {
     grace_seconds: Option<i64>,
     catch_up_hours: Option<u32>,
     stale_after_minutes: Option<i64>,
+    late_rows_minutes: Option<i64>,
     leader_lease_seconds: Option<i64>,
 }
 
@@ -268,6 +275,15 @@ pub(super) fn validate(
         problem(
             "schedule.stale_after_minutes",
             "expected 15..=10080 minutes (one bucket to one week)".into(),
+        );
+    }
+    let late_rows_minutes = schedule
+        .late_rows_minutes
+        .unwrap_or(defaults.schedule.late_rows_secs / 60);
+    if !(0..=24 * 60).contains(&late_rows_minutes) {
+        problem(
+            "schedule.late_rows_minutes",
+            "expected 0..=1440 minutes (0: late rows are never re-checked)".into(),
         );
     }
 
@@ -514,6 +530,7 @@ pub(super) fn validate(
             grace_seconds,
             catch_up_buckets: catch_up_hours as usize * 4,
             stale_after_secs: stale_after_minutes * 60,
+            late_rows_secs: late_rows_minutes.clamp(0, 24 * 60) * 60,
             leader_lease_secs: leader_lease_seconds.clamp(3, 600) as u64,
         },
         lifecycle: AlertConfig {

@@ -192,3 +192,27 @@ fn every_syntax_error_is_listed_in_file_order() {
         .iter()
         .all(|p| p.starts_with("vigil.toml: `(syntax)`: ")));
 }
+
+#[test]
+fn the_late_rows_window_is_read_and_checked() {
+    let config = Config::parse(
+        "[schedule]\nlate_rows_minutes = 30\n",
+        "vigil.toml",
+        &SecretEnv::default(),
+    )
+    .expect("valid");
+    assert_eq!(config.alerting.schedule.late_rows_secs, 30 * 60);
+    let off = Config::parse(
+        "[schedule]\nlate_rows_minutes = 0\n",
+        "vigil.toml",
+        &SecretEnv::default(),
+    )
+    .expect("0 turns re-checks off");
+    assert_eq!(off.alerting.schedule.late_rows_secs, 0);
+    for bad in ["-15", "1441"] {
+        let all = problems(&format!("[schedule]\nlate_rows_minutes = {bad}\n"));
+        let problem = problem_of(&all, "schedule.late_rows_minutes");
+        assert!(problem.contains("0..=1440 minutes"), "{problem}");
+        assert!(problem.contains("(line 2, "), "{problem}");
+    }
+}

@@ -126,14 +126,18 @@ impl Deliverer {
     }
 
     /// Claims every item of `batch` for this sender; false when another
-    /// sender holds one of them (it sends them: this one stops).
+    /// sender holds one of them (it sends them: this one stops, and gives
+    /// up the claims it took on the others).
     async fn claim(&self, batch: &[OutboxItem]) -> Result<bool, AlertError> {
         let ids: Vec<i64> = batch.iter().map(|item| item.id).collect();
         let claimant = self.claimant.clone();
         self.store
             .call(move |store| {
-                for id in ids {
-                    if !store.claim(id, &claimant, CLAIM_SECONDS)? {
+                for (n, id) in ids.iter().enumerate() {
+                    if !store.claim(*id, &claimant, CLAIM_SECONDS)? {
+                        for taken in &ids[..n] {
+                            store.release_claim(*taken, &claimant)?;
+                        }
                         return Ok(false);
                     }
                 }
@@ -174,8 +178,16 @@ impl Deliverer {
                 let text = error.to_string();
                 let id = first.id;
                 let stored = text.clone();
+                // The first item records the attempt (and gives up its
+                // claim); the others were not tried: their claims go too, so
+                // another sender need not wait for them to expire.
+                let unsent: Vec<i64> = batch[1..].iter().map(|item| item.id).collect();
+                let claimant = self.claimant.clone();
                 self.store
-                    .call(move |store| store.mark_failed(id, &stored, retry_at))
+                    .call(move |store| {
+                        store.mark_failed(id, &stored, retry_at)?;
+                        (unsent.iter()).try_for_each(|id| store.release_claim(*id, &claimant))
+                    })
                     .await?;
                 report.blocked = Some(Blocked {
                     error: text,
@@ -516,7 +528,10 @@ impl Deliverer {
         message.extra.group = others
             .iter()
             .map(|(p, record)| {
-                let resolved = matches!(state_now(p, record), AlertState::Resolved { .. });
+                let resolved = matches!(
+                    state_now(p, record),
+                    AlertState::Resolved { .. } | AlertState::Withdrawn { .. }
+                );
                 render::group_line(p, self.metric(&p.metric), resolved)
             })
             .collect();

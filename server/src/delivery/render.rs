@@ -80,7 +80,11 @@ pub fn state_of(payload: &NotificationPayload) -> AlertState {
         Notify::Repeat { firing_secs } => AlertState::Firing {
             for_secs: firing_secs,
         },
-        Notify::Resolved { lasted_secs } => AlertState::Resolved { lasted_secs },
+        // A withdrawal (late rows put its bucket in band) says so instead.
+        Notify::Resolved { lasted_secs } => match &payload.notice {
+            Some(note) => AlertState::Withdrawn { note: note.clone() },
+            None => AlertState::Resolved { lasted_secs },
+        },
         // Firing again: since its first bucket, the calm spell included.
         Notify::Reopened { .. } => AlertState::Firing {
             for_secs: payload.bucket - payload.started_at + BUCKET_SECONDS,
@@ -206,6 +210,7 @@ pub fn experiment_text(payload: &NotificationPayload, utc_offset_minutes: i32) -
         AlertState::Firing { for_secs } => {
             format!("Firing for {}.", app::format::duration(for_secs))
         }
+        AlertState::Withdrawn { note } => format!("{}.", escape_html(&note)),
     };
     match &finding.effect {
         Some(effect) => {

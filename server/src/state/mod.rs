@@ -9,7 +9,8 @@
 //!   message groups), [`Silences`], [`Checks`] (check runs, latest
 //!   evaluations, source availability), [`Labels`], [`DetectorSettings`],
 //!   [`Leases`] (a role such as the leader, held by one instance at a time);
-//!   [`Reports`] (the morning report's deliveries);
+//!   [`Reports`] (the morning report's deliveries); [`LateRows`] (what each
+//!   checked bucket read, for its one re-check when late rows change it);
 //! - [`StateStore`], every concern together, implemented by
 //!   [`sqlite::SqliteState`] (the schema, its migrations and the connection
 //!   policy are in [`sqlite`]);
@@ -31,6 +32,7 @@
 pub mod alerts;
 pub mod checks;
 pub mod labels;
+pub mod late_rows;
 pub mod leases;
 pub mod outbox;
 pub mod postgres;
@@ -52,6 +54,7 @@ pub use alerts::{
 };
 pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
+pub use late_rows::{CheckedInput, LateRows};
 pub use leases::{LeaseHolder, Leases};
 pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
 pub use postgres::{PostgresState, PostgresTarget};
@@ -64,7 +67,8 @@ pub use sqlite::SqliteState;
 /// tests): `use crate::state::prelude::*;`. A `dyn StateStore` needs no import.
 pub mod prelude {
     pub use super::{
-        AlertLog, Checks, DetectorSettings, Labels, Leases, Outbox, Reports, Silences, StateStore,
+        AlertLog, Checks, DetectorSettings, Labels, LateRows, Leases, Outbox, Reports, Silences,
+        StateStore,
     };
 }
 
@@ -117,12 +121,30 @@ pub fn open(location: &StateLocation) -> Result<Box<dyn StateStore>, AlertError>
 
 /// Every concern of the state, in one store.
 pub trait StateStore:
-    AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Reports + Send
+    AlertLog
+    + Outbox
+    + Silences
+    + Checks
+    + Labels
+    + DetectorSettings
+    + Leases
+    + Reports
+    + LateRows
+    + Send
 {
 }
 
 impl<T> StateStore for T where
-    T: AlertLog + Outbox + Silences + Checks + Labels + DetectorSettings + Leases + Reports + Send
+    T: AlertLog
+        + Outbox
+        + Silences
+        + Checks
+        + Labels
+        + DetectorSettings
+        + Leases
+        + Reports
+        + LateRows
+        + Send
 {
 }
 

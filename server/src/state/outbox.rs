@@ -97,6 +97,12 @@ pub trait Outbox {
     /// ([`Outbox::mark_failed`]) gives the claim up.
     fn claim(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError>;
 
+    /// Gives up `holder`'s claim on pending item `id` without an attempt
+    /// (the batch it was in failed on an earlier item), so another sender
+    /// may take it at once instead of after the claim expires. Another
+    /// holder's claim, or a sent item, is left alone.
+    fn release_claim(&mut self, id: i64, holder: &str) -> Result<(), AlertError>;
+
     /// Records a delivery. Marking an already-sent item again changes nothing.
     fn mark_sent(&mut self, id: i64, now: i64, sent: SentMessage) -> Result<(), AlertError>;
 

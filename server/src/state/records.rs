@@ -14,9 +14,9 @@ use crate::alerts::{
 use crate::evaluation::{AlertContext, Evaluation};
 use crate::metrics::model::SliceKey;
 use crate::state::{
-    AlertError, AlertLog, AlertRecord, DatabaseError, LabelError, LabelKind, LabelRecord, NewLabel,
-    NotificationPayload, OutboxItem, SettingChange, SettingsError, Silences, SOURCE_METRIC,
-    STALE_DIMENSION, STALE_METRIC,
+    AlertError, AlertLog, AlertRecord, CheckedInput, DatabaseError, LabelError, LabelKind,
+    LabelRecord, NewLabel, NotificationPayload, OutboxItem, SettingChange, SettingsError, Silences,
+    SOURCE_METRIC, STALE_DIMENSION, STALE_METRIC,
 };
 
 /// The row operations the lifecycle and the notices need, inside one
@@ -52,6 +52,9 @@ pub(crate) trait StateRows {
         muted: bool,
     ) -> Result<(), AlertError>;
     fn resolve_alert(&mut self, id: AlertId, now: i64) -> Result<(), AlertError>;
+    /// Records that `input`'s bucket was re-checked, with its new value
+    /// ([`crate::state::LateRows`]).
+    fn mark_rechecked(&mut self, input: &CheckedInput) -> Result<(), AlertError>;
 }
 
 /// A store that runs a closure on its rows in one transaction, committed if
@@ -118,7 +121,7 @@ pub(crate) fn apply(
                 continue;
             }
             if let Some(step) = &step {
-                if let Some(item) = record_step(rows, evaluation, step, now)? {
+                if let Some(item) = record_step(rows, evaluation, step, now, None)? {
                     enqueued.push(item);
                 }
             }
@@ -138,12 +141,14 @@ pub(crate) fn apply(
 }
 
 /// Persists one lifecycle step: the alert row, a history entry and (unless
-/// muted) the outbox row.
-fn record_step(
+/// muted) the outbox row. A `note` (a late-rows withdrawal, see
+/// [`super::late_rows`]) is the history entry's details and the message's.
+pub(crate) fn record_step(
     rows: &mut dyn StateRows,
     evaluation: &Evaluation,
     step: &Step,
     now: i64,
+    note: Option<&str>,
 ) -> Result<Option<OutboxItem>, AlertError> {
     rows.write_alert(evaluation, step)?;
     let p = &evaluation.point;
@@ -161,9 +166,12 @@ fn record_step(
         deviation: p.deviation,
         detector: evaluation.detector.to_string(),
         context: evaluation.context.clone(),
-        notice: None,
+        notice: note.map(str::to_string),
     };
-    let details = serde_json::to_string(&step.notify).unwrap_or_default();
+    let details = note.map_or_else(
+        || serde_json::to_string(&step.notify).unwrap_or_default(),
+        str::to_string,
+    );
     rows.insert_event(&NewEvent {
         alert_id: step.alert_id,
         at: now,

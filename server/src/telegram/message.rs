@@ -32,6 +32,9 @@ pub enum AlertState {
     Firing { for_secs: i64 },
     /// Back to normal after `lasted_secs` seconds.
     Resolved { lasted_secs: i64 },
+    /// Never was: the rows of its bucket arrived late and put it in band
+    /// (`note` says so).
+    Withdrawn { note: String },
 }
 
 /// Everything one alert message says. Plain text everywhere: escaping is done here.
@@ -287,7 +290,7 @@ pub fn format_short(alert: &AlertMessage) -> String {
 fn headline(alert: &AlertMessage) -> String {
     let icon = match alert.state {
         AlertState::Firing { .. } => "🔴",
-        AlertState::Resolved { .. } => "✅",
+        AlertState::Resolved { .. } | AlertState::Withdrawn { .. } => "✅",
     };
     format!(
         "{icon} <b>{}</b> <code>{}</code>",
@@ -297,12 +300,21 @@ fn headline(alert: &AlertMessage) -> String {
 }
 
 fn state_line(state: &AlertState) -> String {
-    match *state {
-        AlertState::Firing { for_secs } => format!("Firing for {}", duration(for_secs)),
+    match state {
+        AlertState::Firing { for_secs } => format!("Firing for {}", duration(*for_secs)),
         AlertState::Resolved { lasted_secs } => {
-            format!("Resolved after {}", duration(lasted_secs))
+            format!("Resolved after {}", duration(*lasted_secs))
         }
+        AlertState::Withdrawn { note } => escape_html(&upper_first(note)),
     }
+}
+
+/// `note` with its first letter in upper case.
+fn upper_first(note: &str) -> String {
+    let mut chars = note.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn link(title: &str, url: &str) -> String {

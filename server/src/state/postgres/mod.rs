@@ -22,6 +22,7 @@ pub mod copy;
 #[cfg(test)]
 mod copy_tests;
 mod labels;
+mod late_rows;
 mod leases;
 mod outbox;
 mod reports;

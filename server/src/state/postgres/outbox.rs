@@ -54,6 +54,16 @@ impl Outbox for PostgresState {
         Ok(changed == 1)
     }
 
+    fn release_claim(&mut self, id: i64, holder: &str) -> Result<(), AlertError> {
+        let changed = self.execute(
+            "UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL
+             WHERE id = $1 AND sent_at IS NULL AND claimed_by = $2",
+            &[&id, &holder],
+            "release claim",
+        )?;
+        self.changed_or_unknown(id, changed)
+    }
+
     fn mark_sent(&mut self, id: i64, now: i64, sent: SentMessage) -> Result<(), AlertError> {
         let changed = self.execute(
             "UPDATE outbox SET sent_at = $2, chat_id = $3, telegram_message_id = $4,

@@ -165,6 +165,17 @@ CREATE TABLE checks_started (
     started_at BIGINT NOT NULL
 );
 "#,
+    // 4: what each check read of a whole metric at its bucket, for the one
+    // re-check of a bucket whose rows arrived late.
+    r#"
+CREATE TABLE checked_inputs (
+    metric    TEXT             NOT NULL,
+    bucket    BIGINT           NOT NULL,
+    value     DOUBLE PRECISION,
+    rechecked BOOLEAN          NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (metric, bucket)
+);
+"#,
 ];
 
 /// The tables [`crate::state::postgres`] keeps, in the order a copy fills
@@ -182,6 +193,7 @@ pub const TABLES: &[&str] = &[
     "leases",
     "reports",
     "checks_started",
+    "checked_inputs",
 ];
 
 /// Serialises migrations between instances (any fixed key; vigil's own).

@@ -43,7 +43,17 @@ impl PostgresTarget {
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
-            .application_name("vigil");
+            .application_name("vigil")
+            // The server's notices ("relation ... already exists, skipping"
+            // from the idempotent schema steps at every start) are not news:
+            // debug, not the client's default of info.
+            .notice_callback(|notice| {
+                tracing::debug!(
+                    severity = notice.severity(),
+                    message = notice.message(),
+                    "PostgreSQL notice"
+                );
+            });
         let shown = shown(&config);
         Ok(Self {
             config: Box::new(config),

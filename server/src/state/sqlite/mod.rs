@@ -10,6 +10,7 @@
 mod alerts;
 mod checks;
 mod labels;
+mod late_rows;
 mod leases;
 mod outbox;
 mod reports;

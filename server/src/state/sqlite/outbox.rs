@@ -53,6 +53,21 @@ impl Outbox for SqliteState {
         Ok(changed == 1)
     }
 
+    fn release_claim(&mut self, id: i64, holder: &str) -> Result<(), AlertError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL
+                 WHERE id = ?1 AND sent_at IS NULL AND claimed_by = ?2",
+                params![id, holder],
+            )
+            .map_err(sql("release claim"))?;
+        if changed == 0 && !self.outbox_exists(id)? {
+            return Err(AlertError::UnknownOutboxItem(id));
+        }
+        Ok(())
+    }
+
     fn mark_sent(&mut self, id: i64, now: i64, sent: SentMessage) -> Result<(), AlertError> {
         let changed = self
             .conn

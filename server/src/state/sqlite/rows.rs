@@ -10,7 +10,7 @@ use super::{sql, SqliteState};
 use crate::alerts::{AlertId, Notify, SeriesState, Silence, Step};
 use crate::evaluation::Evaluation;
 use crate::state::records::{series_state, slice_parts, NewEvent, Notice, StateRows, Transact};
-use crate::state::{AlertError, NotificationPayload, OutboxItem};
+use crate::state::{AlertError, CheckedInput, NotificationPayload, OutboxItem};
 
 impl Transact for SqliteState {
     fn transact<T>(
@@ -154,6 +154,10 @@ impl StateRows for SqliteRows<'_> {
         )
         .map_err(sql("resolve notice alert"))?;
         Ok(())
+    }
+
+    fn mark_rechecked(&mut self, input: &CheckedInput) -> Result<(), AlertError> {
+        super::late_rows::mark_rechecked(self.0, input)
     }
 }
 

@@ -176,6 +176,17 @@ CREATE TABLE IF NOT EXISTS checks_started (
     started_at INTEGER NOT NULL
 );
 "#,
+    // 7: what each check read of a whole metric at its bucket, for the one
+    // re-check of a bucket whose rows arrived late.
+    r#"
+CREATE TABLE IF NOT EXISTS checked_inputs (
+    metric    TEXT    NOT NULL,
+    bucket    INTEGER NOT NULL,
+    value     REAL,
+    rechecked INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (metric, bucket)
+);
+"#,
 ];
 
 /// The version this vigil writes and reads.

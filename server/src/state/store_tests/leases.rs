@@ -91,3 +91,45 @@ pub fn an_outbox_item_is_claimed_by_one_sender(backend: &dyn Backend) {
         Err(AlertError::UnknownOutboxItem(missing)) if missing == id + 1000
     ));
 }
+
+/// The unsent items of a batch whose send failed are released at once, not
+/// after their claim expires; only by their holder.
+pub fn unsent_claims_of_a_failed_batch_are_released(backend: &dyn Backend) {
+    let (mut a, mut b) = (backend.open(), backend.open());
+    let now = 1_763_900_000;
+    let first = a.source_unavailable("down", now).unwrap().expect("queued");
+    let second = a
+        .data_stale("feed_actions", "no events", now)
+        .unwrap()
+        .expect("queued");
+    for id in [first.id, second.id] {
+        assert!(a.claim(id, "a", 120).unwrap());
+    }
+    // The batch's send fails on its first item.
+    a.mark_failed(first.id, "telegram down", now + 10).unwrap();
+    assert!(!b.claim(second.id, "b", 120).unwrap(), "still a's");
+    b.release_claim(second.id, "b").unwrap();
+    assert!(
+        !b.claim(second.id, "b", 120).unwrap(),
+        "b cannot release a's claim"
+    );
+    a.release_claim(second.id, "a").unwrap();
+    assert!(
+        b.claim(second.id, "b", 120).unwrap(),
+        "released: b takes it at once"
+    );
+    assert!(b.claim(first.id, "b", 120).unwrap());
+
+    // Releasing a sent item changes nothing; an unknown one is an error.
+    let sent = crate::state::SentMessage {
+        chat_id: -1,
+        message_id: 9,
+    };
+    b.mark_sent(second.id, now + 20, sent).unwrap();
+    a.release_claim(second.id, "b").unwrap();
+    assert!(!a.claim(second.id, "a", 120).unwrap(), "sent stays sent");
+    assert!(matches!(
+        a.release_claim(second.id + 1000, "a"),
+        Err(AlertError::UnknownOutboxItem(_))
+    ));
+}

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod concerns;
+pub mod late_rows;
 pub mod leases;
 pub mod property;
 pub mod reports;
@@ -43,8 +44,12 @@ macro_rules! all_store_tests {
             concerns::one_stale_alert_per_table_apart_from_the_source_alert,
             concerns::labels_survive_reopening_and_removal_hides_them,
             concerns::applied_settings_override_the_config_until_reverted_and_keep_a_history,
+            late_rows::checked_inputs_are_kept_for_their_window_and_rechecked_once,
+            late_rows::an_alert_on_data_that_arrived_late_is_withdrawn,
+            late_rows::an_anomaly_the_late_rows_show_opens_late,
             leases::one_leader_at_a_time,
             leases::an_outbox_item_is_claimed_by_one_sender,
+            leases::unsent_claims_of_a_failed_batch_are_released,
             reports::a_report_is_created_once_per_date_and_chat,
         );
 
