@@ -45,7 +45,8 @@ pub type OpenSince = HashMap<(String, Option<SliceKey>), i64>;
 /// Context carried by an evaluation into its alert and message.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertContext {
-    /// Evaluated after its scheduled time (catch-up after downtime).
+    /// Evaluated after its scheduled time: a catch-up after downtime, or a
+    /// re-check of rows that arrived late.
     #[serde(default)]
     pub late: bool,
     /// Relative change against the same bucket one day earlier.

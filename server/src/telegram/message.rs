@@ -179,7 +179,7 @@ pub fn format_alert(alert: &AlertMessage) -> String {
     }
     let _ = write!(out, "\n{}", state_line(&alert.state));
     if alert.extra.late {
-        out.push_str(" · evaluated late (catch-up after downtime)");
+        out.push_str(" · evaluated late (a catch-up after downtime, or rows that arrived late)");
     }
     write_group(&mut out, &alert.extra.group);
     let mut links = Vec::new();
