@@ -27,7 +27,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_scale::{env_or, scale};
+use bench_scale::env_or;
 
 /// Metrics sliced by city, on top of the built-ins (their slices: os, source, country).
 const CITY_METRICS: &str = r#"
@@ -95,6 +95,12 @@ const SIZES: [Size; 3] = [
     },
 ];
 
+/// The `vigil` binary: `VIGIL_BIN` (a copy out of a shared target
+/// directory), else the one built with this test.
+fn vigil() -> String {
+    std::env::var("VIGIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string())
+}
+
 /// What one `vigil check` took.
 struct Round {
     wall: Duration,
@@ -138,7 +144,7 @@ fn check_once(dir: &Path, config: &Path, at: &str) -> Round {
     let _ = std::fs::remove_file(dir.join("vigil-state.sqlite"));
     let log = dir.join("check.log");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+    let mut child = Command::new(vigil())
         .args(["check", "--at", at])
         .arg("--data-dir")
         .arg(dir)
@@ -216,24 +222,7 @@ fn thousands_of_series_per_check() {
 /// `vigil simulate` of [`scale`] users and days up to `now`, its users in
 /// `cities` synthetic cities (0: the real ones), into `dir`.
 fn simulate(dir: &Path, cities: u32, now: &str) {
-    let (users, days) = scale();
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["simulate", "--now", now, "--seed", "42"])
-        .args(["--users", &users.to_string(), "--days", &days.to_string()])
-        .args(["--cities", &cities.to_string()])
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("VIGIL_CONFIG")
-        .output()
-        .expect("vigil simulate runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    eprintln!(
-        "simulated {cities} cities ({users} users, {days} days) in {:.0}s",
-        started.elapsed().as_secs_f64()
-    );
+    let dir = dir.to_str().expect("a UTF-8 temp dir");
+    let cities = cities.to_string();
+    bench_scale::simulate(&["--now", now, "--cities", &cities, "--data-dir", dir]);
 }
