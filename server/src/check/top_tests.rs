@@ -1,5 +1,6 @@
 //! The capped slices of a check against SQL written independently of the
-//! metric builder, on simulated events spread over 40 synthetic cities.
+//! metric builder, and the alert comparisons read grouped against each
+//! series read alone, on simulated events spread over synthetic cities.
 
 use std::collections::BTreeMap;
 
@@ -79,4 +80,70 @@ async fn the_top_cities_and_the_other_equal_their_own_sql() {
         .collect();
     assert!(!other.is_empty());
     assert_eq!(capped_other, other);
+}
+
+#[tokio::test]
+async fn grouped_comparisons_equal_each_series_read_alone() {
+    use crate::evaluation::{AlertContext, Evaluation};
+    use crate::metrics::model::SliceKey;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("vigil.sqlite")).expect("opens");
+    let config = SimulatorConfig {
+        users: 300,
+        days: 8,
+        seed: 5,
+    };
+    let start = END - 8 * 86_400;
+    let mut simulator = Simulator::new(&config, END, Some((start, END)));
+    simulator.spread_cities(20);
+    let source = Source::Sqlite(store);
+    (source.write_events(simulator.generate(start, END)).await).expect("writes");
+    let views = catalogue::builtin_metric("feed_views").expect("built in");
+    let bucket = END - 6 * BUCKET_SECONDS;
+    let firing = |slice: Option<(&str, &str)>| Evaluation {
+        metric: views.name.clone(),
+        slice: slice.map(|(d, v)| SliceKey {
+            dimension: d.into(),
+            value: v.into(),
+        }),
+        bucket,
+        detector: "iqr".into(),
+        point: detect::Point {
+            value: Some(1.0),
+            is_anomaly: true,
+            ..detect::Point::default()
+        },
+        context: AlertContext::default(),
+    };
+    let mut evaluations = vec![
+        firing(None),
+        firing(Some(("city", "City 00001"))),
+        firing(Some(("city", "City 00002"))),
+        firing(Some(("os", "iOS"))),
+    ];
+    let metrics = [views.clone()];
+    super::context::attach_comparisons(&source, &mut evaluations, &metrics)
+        .await
+        .expect("compares");
+    for evaluation in &evaluations {
+        let alone = |back: i64| {
+            let from = bucket - back;
+            let range = TimeRange {
+                from,
+                to: from + BUCKET_SECONDS,
+            };
+            let source = &source;
+            let slice = evaluation.slice.clone();
+            let views = views.clone();
+            async move {
+                let then = (source.series(&views, range, slice.as_ref()).await).expect("reads");
+                (then.first().map(|b| b.value))
+                    .filter(|t| *t != 0.0)
+                    .map(|t| (1.0 - t) / t.abs())
+            }
+        };
+        assert_eq!(evaluation.context.vs_yesterday, alone(86_400).await);
+        assert_eq!(evaluation.context.vs_week_ago, alone(7 * 86_400).await);
+        assert!(evaluation.context.vs_week_ago.is_some(), "{evaluation:?}");
+    }
 }
