@@ -98,6 +98,9 @@ fn drilldown(whole: &Evaluation, evaluations: &[Evaluation]) -> Vec<SliceChange>
         .collect()
 }
 
+/// A metric's series at a bucket, whole (no dimension) or by one dimension.
+type Read = (String, Option<String>, i64);
+
 /// Fills `vs_yesterday` and `vs_week_ago` of every anomalous evaluation.
 /// One query per metric and series kind (whole, or grouped by one
 /// dimension) and comparison, however many of its slices fire: a check
@@ -108,8 +111,7 @@ pub async fn attach_comparisons(
     evaluations: &mut [Evaluation],
     metrics: &[MetricDef],
 ) -> Result<(), SourceError> {
-    // (metric, dimension, bucket): whole when the dimension is `None`.
-    let mut reads: Vec<(String, Option<String>, i64)> = Vec::new();
+    let mut reads: Vec<Read> = Vec::new();
     for evaluation in evaluations.iter().filter(|e| e.point.is_anomaly) {
         let dimension = evaluation.slice.as_ref().map(|s| s.dimension.clone());
         let read = (evaluation.metric.clone(), dimension, evaluation.bucket);
@@ -118,8 +120,7 @@ pub async fn attach_comparisons(
         }
     }
     // Per read and lag: the value of each slice (`""` for the whole) then.
-    let mut then: HashMap<(String, Option<String>, i64, i64), HashMap<String, f64>> =
-        HashMap::new();
+    let mut then: HashMap<(Read, i64), HashMap<String, f64>> = HashMap::new();
     for (name, dimension, bucket) in reads {
         let Some(metric) = metrics.iter().find(|m| m.name == name) else {
             continue;
@@ -140,7 +141,7 @@ pub async fn attach_comparisons(
                     .filter_map(|(value, buckets)| Some((value, buckets.first()?.value)))
                     .collect(),
             };
-            then.insert((name.clone(), dimension.clone(), bucket, back), values);
+            then.insert(((name.clone(), dimension.clone(), bucket), back), values);
         }
     }
     for evaluation in evaluations.iter_mut().filter(|e| e.point.is_anomaly) {
@@ -150,12 +151,12 @@ pub async fn attach_comparisons(
         let dimension = evaluation.slice.as_ref().map(|s| s.dimension.clone());
         let slice_value = evaluation.slice.as_ref().map_or("", |s| s.value.as_str());
         let earlier = |back: i64| {
-            let key = (
+            let read = (
                 evaluation.metric.clone(),
                 dimension.clone(),
                 evaluation.bucket,
-                back,
             );
+            let key = (read, back);
             then.get(&key)
                 .and_then(|values| values.get(slice_value))
                 .copied()
