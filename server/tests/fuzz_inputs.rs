@@ -125,6 +125,7 @@ fn metric() -> impl Strategy<Value = MetricDef> {
                 .collect(),
             slices: Vec::new(),
             depends_on: Vec::new(),
+            dimensions: Vec::new(),
         })
 }
 

@@ -7,6 +7,8 @@
 //! extra query. The day/week comparisons read two single buckets per
 //! anomalous series, only for the few series that fire.
 
+use std::collections::HashMap;
+
 use crate::evaluation::{Evaluation, SliceChange};
 use crate::metrics::model::{MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
@@ -96,36 +98,76 @@ fn drilldown(whole: &Evaluation, evaluations: &[Evaluation]) -> Vec<SliceChange>
         .collect()
 }
 
+/// A metric's series at a bucket, whole (no dimension) or by one dimension.
+type Read = (String, Option<String>, i64);
+
 /// Fills `vs_yesterday` and `vs_week_ago` of every anomalous evaluation.
+/// One query per metric and series kind (whole, or grouped by one
+/// dimension) and comparison, however many of its slices fire: a check
+/// over thousands of slices may have hundreds anomalous. `(other)` has no
+/// stored counterpart a day earlier and gets no comparison.
 pub async fn attach_comparisons(
     source: &Source,
     evaluations: &mut [Evaluation],
     metrics: &[MetricDef],
 ) -> Result<(), SourceError> {
-    for evaluation in evaluations.iter_mut().filter(|e| e.point.is_anomaly) {
-        let Some(metric) = metrics.iter().find(|m| m.name == evaluation.metric) else {
+    let mut reads: Vec<Read> = Vec::new();
+    for evaluation in evaluations.iter().filter(|e| e.point.is_anomaly) {
+        let dimension = evaluation.slice.as_ref().map(|s| s.dimension.clone());
+        let read = (evaluation.metric.clone(), dimension, evaluation.bucket);
+        if !reads.contains(&read) {
+            reads.push(read);
+        }
+    }
+    // Per read and lag: the value of each slice (`""` for the whole) then.
+    let mut then: HashMap<(Read, i64), HashMap<String, f64>> = HashMap::new();
+    for (name, dimension, bucket) in reads {
+        let Some(metric) = metrics.iter().find(|m| m.name == name) else {
             continue;
         };
+        for back in [DAY, WEEK] {
+            let from = bucket - back;
+            let range = TimeRange {
+                from,
+                to: from + BUCKET_SECONDS,
+            };
+            let values: HashMap<String, f64> = match &dimension {
+                None => (source.series(metric, range, None).await?.first())
+                    .map(|b| (String::new(), b.value))
+                    .into_iter()
+                    .collect(),
+                Some(dimension) => (source.series_by_slice(metric, range, dimension).await?)
+                    .into_iter()
+                    .filter_map(|(value, buckets)| Some((value, buckets.first()?.value)))
+                    .collect(),
+            };
+            then.insert(((name.clone(), dimension.clone(), bucket), back), values);
+        }
+    }
+    for evaluation in evaluations.iter_mut().filter(|e| e.point.is_anomaly) {
         let Some(value) = evaluation.point.value else {
             continue;
         };
+        let dimension = evaluation.slice.as_ref().map(|s| s.dimension.clone());
+        let slice_value = evaluation.slice.as_ref().map_or("", |s| s.value.as_str());
         let earlier = |back: i64| {
-            let from = evaluation.bucket - back;
-            TimeRange {
-                from,
-                to: from + BUCKET_SECONDS,
-            }
+            let read = (
+                evaluation.metric.clone(),
+                dimension.clone(),
+                evaluation.bucket,
+            );
+            let key = (read, back);
+            then.get(&key)
+                .and_then(|values| values.get(slice_value))
+                .copied()
         };
-        let slice = evaluation.slice.as_ref();
-        let day = source.series(metric, earlier(DAY), slice).await?;
-        let week = source.series(metric, earlier(WEEK), slice).await?;
         let change = |then: Option<f64>| {
             then.filter(|t| *t != 0.0)
                 .map(|t| (value - t) / t.abs())
                 .filter(|c| c.is_finite())
         };
-        evaluation.context.vs_yesterday = change(day.first().map(|b| b.value));
-        evaluation.context.vs_week_ago = change(week.first().map(|b| b.value));
+        evaluation.context.vs_yesterday = change(earlier(DAY));
+        evaluation.context.vs_week_ago = change(earlier(WEEK));
     }
     Ok(())
 }

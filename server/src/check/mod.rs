@@ -8,11 +8,15 @@ pub mod freshness;
 pub mod late;
 #[cfg(test)]
 mod open_alert_tests;
+mod parallel;
 pub mod plan;
 pub mod replay;
 #[cfg(test)]
 mod replay_tests;
 pub mod run;
+pub mod top;
+#[cfg(test)]
+mod top_tests;
 
 use detect::Ensemble;
 
@@ -64,32 +68,54 @@ pub async fn evaluate_all(
             }
         };
         let whole = source.series(metric, range, None).await?;
-        evaluations.push(evaluate(
-            metric,
-            None,
-            detector,
-            range,
-            watermark,
-            &whole,
-            mask(&None),
-        ));
+        let mut batch = vec![Series {
+            slice: None,
+            buckets: whole,
+            masked: mask(&None),
+        }];
         for dimension in &metric.slices {
             let by_value = source.series_by_slice(metric, range, dimension).await?;
-            for (value, buckets) in by_value {
+            let limit = crate::metrics::dimensions::top(metric, dimension);
+            for (value, buckets) in top::cap(&metric.aggregate, by_value, limit) {
                 let slice = Some(SliceKey {
                     dimension: dimension.clone(),
                     value,
                 });
                 let masked = mask(&slice);
-                evaluations.push(evaluate(
-                    metric, slice, detector, range, watermark, &buckets, masked,
-                ));
+                batch.push(Series {
+                    slice,
+                    buckets,
+                    masked,
+                });
             }
         }
+        // The detectors are pure and the series independent: over the cores
+        // when there are many (thousands of city slices), in order.
+        let judge = |series: &Series| {
+            let slice = series.slice.clone();
+            evaluate(
+                metric,
+                slice,
+                detector,
+                range,
+                watermark,
+                &series.buckets,
+                series.masked,
+            )
+        };
+        evaluations.extend(parallel::map(&batch, parallel::cores(), judge));
     }
     context::attach_related(&mut evaluations, metrics);
     context::attach_comparisons(source, &mut evaluations, metrics).await?;
     Ok(evaluations)
+}
+
+/// One series of a metric to judge: whole or one slice, its buckets and
+/// what of them open alerts cover.
+struct Series {
+    slice: Option<SliceKey>,
+    buckets: Vec<Bucket>,
+    masked: Masked,
 }
 
 /// What of a series' history belongs to open alerts.

@@ -183,6 +183,7 @@ impl Checker {
         dry_run: bool,
     ) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
+        let queries_before = crate::sources::stats::snapshot().queries;
         let started_at = crate::times::unix_now();
         if !dry_run {
             // Cleared when the run is recorded ok: a kill before that leaves
@@ -347,6 +348,9 @@ impl Checker {
             anomalies,
             enqueued,
             duration_ms,
+            // Sent by this process meanwhile (a `vigil serve` also counts its
+            // web pages'): the figure that must not grow with the slices.
+            queries = crate::sources::stats::snapshot().queries - queries_before,
             // Tables that have not passed the bucket (or are stale): their
             // metrics were not evaluated.
             waiting_for = %tables.skipped().join(","),

@@ -55,7 +55,7 @@ pub fn run(args: &SeriesArgs) -> anyhow::Result<()> {
         .transpose()
         .context("--slice")?;
     if let Some(dimension) = &args.by {
-        crate::metrics::slice_column(&metric.name, metric.table, dimension).context("--by")?;
+        crate::metrics::dimensions::resolve(&metric, dimension).context("--by")?;
     }
     let source = Source::open_existing(&config.source)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -123,7 +123,7 @@ fn csv_field(value: &str) -> String {
 /// `os=Android` -> a slice key whose dimension the metric's table can be split by.
 fn parse_slice(text: &str, metric: &crate::metrics::model::MetricDef) -> anyhow::Result<SliceKey> {
     let slice = SliceKey::parse(text).map_err(anyhow::Error::msg)?;
-    crate::metrics::slice_column(&metric.name, metric.table, &slice.dimension)?;
+    crate::metrics::dimensions::resolve(metric, &slice.dimension)?;
     Ok(slice)
 }
 

@@ -23,6 +23,10 @@ pub struct SimulateArgs {
     /// Seed: the same seed gives the same users, events and incidents.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Spread the users over N synthetic cities (`City 00001`, ...) instead
+    /// of the 15 real ones: thousands of city slices (default: the real ones).
+    #[arg(long, value_name = "N")]
+    pub cities: Option<u32>,
     /// Directory of the embedded store (`DIR/vigil.sqlite`); default from config or ./data.
     #[arg(long, conflicts_with = "clickhouse_url")]
     pub data_dir: Option<PathBuf>,
@@ -124,7 +128,12 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let mut out = stdout.lock();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime
-        .block_on(crate::simulator::fill_history(&source, &simulator, now))
+        .block_on(crate::simulator::fill_history_in_cities(
+            &source,
+            &simulator,
+            now,
+            args.cities.unwrap_or(0),
+        ))
         .with_context(|| format!("simulating into {}", source.describe()))?;
     if report.events() == 0 {
         writeln!(

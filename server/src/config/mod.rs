@@ -25,6 +25,12 @@
 //! # numerator = { action = "like" }    # ratio
 //! # denominator = { action = "view" }  # ratio
 //!
+//! [[dimensions]]                   # optional: a slice by another name, bands, a cap
+//! name = "age_band"                # slices = ["age_band"] in a metric
+//! column = "age"                   # default: the column of the name
+//! bands = [18, 25, 35, 45, 55]     # <18, 18-24, 25-34, 35-44, 45-54, 55+
+//! top = 50                         # values watched one by one, the rest as "(other)"
+//!
 //! [simulator]
 //! users = 2000
 //! days = 14
@@ -50,6 +56,7 @@ pub mod alerting;
 pub mod clickhouse_tls;
 pub mod clickhouse_url;
 mod detector_entries;
+mod dimensions;
 pub mod experiments;
 pub mod http_url;
 pub mod links;
@@ -320,12 +327,15 @@ impl Config {
                 .map(|(key, reason)| invalid(key, reason)),
         );
 
+        let dimensions = dimensions::read(raw.dimensions, |key, reason| {
+            problems.push(invalid(key, reason))
+        });
         let mut metrics = Vec::new();
         for (index, raw_metric) in raw.metrics.into_iter().enumerate() {
             let Some(raw_metric) = raw_metric else {
                 continue; // its problems are already listed
             };
-            match raw_metric.into_def() {
+            match raw_metric.into_def(&dimensions) {
                 Ok(def) => metrics.push(def),
                 Err((key, reason)) => {
                     problems.push(invalid(format!("metrics[{index}].{key}"), reason));

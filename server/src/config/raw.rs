@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::alerting;
 use crate::metrics;
-use crate::metrics::model::{Aggregate, EventTable, Filter, MetricDef};
+use crate::metrics::model::{Aggregate, DimensionDef, EventTable, Filter, MetricDef};
 
 /// The sections of a file, as far as they could be read (see `read`). An
 /// array entry too broken to read is `None`, so the others keep their index.
@@ -16,6 +16,7 @@ use crate::metrics::model::{Aggregate, EventTable, Filter, MetricDef};
 pub(super) struct RawConfig {
     pub(super) source: Option<RawSource>,
     pub(super) metrics: Vec<Option<RawMetric>>,
+    pub(super) dimensions: Vec<Option<RawDimension>>,
     pub(super) simulator: Option<RawSimulator>,
     pub(super) schedule: Option<alerting::RawSchedule>,
     pub(super) alerts: Option<alerting::RawAlerts>,
@@ -56,6 +57,30 @@ pub(super) enum SourceKind {
     Clickhouse,
 }
 
+/// `[[dimensions]]`: a slice dimension by name, a column cut into bands or
+/// with its own cap (see [`crate::metrics::dimensions`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDimension {
+    pub(super) name: String,
+    /// Default: the column of the dimension's name.
+    pub(super) column: Option<String>,
+    #[serde(default)]
+    pub(super) bands: Vec<u32>,
+    pub(super) top: Option<usize>,
+}
+
+impl RawDimension {
+    pub(super) fn into_def(self) -> DimensionDef {
+        DimensionDef {
+            column: self.column.unwrap_or_else(|| self.name.clone()),
+            name: self.name,
+            bands: self.bands,
+            top: self.top,
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSimulator {
@@ -93,7 +118,11 @@ pub(super) struct RawMetric {
 impl RawMetric {
     /// Turn into a definition, checking every field against the table's schema.
     /// The error is (key path within this metric, reason).
-    pub(super) fn into_def(self) -> Result<MetricDef, (String, String)> {
+    /// `dimensions`: the configured ones, of which it keeps those it slices by.
+    pub(super) fn into_def(
+        self,
+        dimensions: &[DimensionDef],
+    ) -> Result<MetricDef, (String, String)> {
         let table = self.table;
         let name = self.name;
         metrics::check_identifier("metric name", &name)
@@ -163,18 +192,24 @@ impl RawMetric {
             }
         };
         let row_filters = filters("filters", self.filters)?;
-        for (index, dimension) in self.slices.iter().enumerate() {
-            metrics::slice_column(&name, table, dimension)
-                .map_err(|error| (format!("slices[{index}]"), error.to_string()))?;
-        }
-        Ok(MetricDef {
+        let mut def = MetricDef {
             title: self.title.unwrap_or_else(|| name.clone()),
             name,
             table,
             aggregate,
             filters: row_filters,
-            slices: self.slices,
+            slices: Vec::new(),
             depends_on: self.depends_on,
-        })
+            dimensions: (dimensions.iter())
+                .filter(|d| self.slices.contains(&d.name))
+                .cloned()
+                .collect(),
+        };
+        def.slices = self.slices;
+        for (index, dimension) in def.slices.iter().enumerate() {
+            metrics::dimensions::resolve(&def, dimension)
+                .map_err(|error| (format!("slices[{index}]"), error.to_string()))?;
+        }
+        Ok(def)
     }
 }

@@ -123,6 +123,7 @@ pub(super) fn read<'a>(
             "experiments" => raw.experiments = reader.array(value, name, |_| ()),
             "state" => raw.state = reader.section(value, name),
             "report" => raw.report = reader.section(value, name),
+            "dimensions" => raw.dimensions = reader.array(value, name, |_| ()),
             "metrics" => {
                 raw.metrics = reader.array::<RawMetric>(value, name, |unread| {
                     let name = unread.as_table().and_then(|t| t.get("name"));
@@ -134,7 +135,7 @@ pub(super) fn read<'a>(
             _ => reader.problem(
                 name.to_string(),
                 format!(
-                    "unknown section (expected source, metrics, simulator, schedule, alerts, \
+                    "unknown section (expected source, metrics, dimensions, simulator, schedule, alerts, \
                      telegram, links, detectors, silences, heartbeat, web, experiments, state or report){}",
                     location(text, value.span().start)
                 ),

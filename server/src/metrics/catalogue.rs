@@ -29,6 +29,7 @@ fn metric(
         filters,
         slices: BUILTIN_SLICES.iter().map(|s| s.to_string()).collect(),
         depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
+        dimensions: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! builder ([`sql`]) that turns one definition into a query for either dialect.
 
 pub mod catalogue;
+pub mod dimensions;
 pub mod model;
 pub mod sql;
 
@@ -26,6 +27,12 @@ pub enum MetricError {
         table: &'static str,
         dimension: String,
         known: String,
+    },
+    #[error("metric `{metric}`: slice dimension `{dimension}`: {reason}")]
+    BadDimension {
+        metric: String,
+        dimension: String,
+        reason: String,
     },
     #[error("{what} `{value}` is not a valid identifier: {reason}")]
     BadIdentifier {
@@ -228,7 +235,7 @@ pub fn validate(def: &MetricDef) -> Result<(), MetricError> {
         }
     }
     for dimension in &def.slices {
-        slice_column(&def.name, table, dimension)?;
+        dimensions::resolve(def, dimension)?;
     }
     Ok(())
 }

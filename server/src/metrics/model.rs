@@ -82,6 +82,29 @@ pub struct MetricDef {
     pub slices: Vec<String>,
     /// Names of metrics this one is derived from (CTR depends on views and likes).
     pub depends_on: Vec<String>,
+    /// The configured dimensions (`[[dimensions]]`) among `slices`: a column
+    /// under another name, cut into bands, or with its own cap. A slice not
+    /// named here is the column of its name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<DimensionDef>,
+}
+
+/// A configured slice dimension: `age` cut into bands (`age_band`), or a
+/// column with its own cap on the values watched one by one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DimensionDef {
+    /// The name slices and `dimension=value` use, e.g. `age_band`.
+    pub name: String,
+    /// The whitelisted column it reads, e.g. `age`.
+    pub column: String,
+    /// Ascending band bounds: `[18, 25, 35]` gives `<18`, `18-24`, `25-34`
+    /// and `35+`. Empty: the column's own values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bands: Vec<u32>,
+    /// Values watched one by one, largest volume first; the rest are one
+    /// `other` series. `None`: [`crate::metrics::dimensions::DEFAULT_TOP`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<usize>,
 }
 
 /// A half-open time range `[from, to)` in unix seconds, aligned to buckets by the builder.

@@ -20,8 +20,9 @@
 
 pub mod experiment;
 
+use super::dimensions::{self, Dimension};
 use super::model::{Aggregate, Filter, MetricDef, SliceKey, TableNames, TimeRange, BUCKET_SECONDS};
-use super::{column, physical_table, slice_column, validate, Column, ColumnKind, MetricError};
+use super::{column, physical_table, validate, Column, ColumnKind, MetricError};
 
 /// The two SQL dialects vigil speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,8 +141,8 @@ fn build_with_bucket(
 
     // SELECT [slice_value,] bucket, value  -- placeholders pushed in text order.
     if let Some(dimension) = group_by_dimension {
-        let column = slice_column(&metric.name, metric.table, dimension)?;
-        select.push(format!("{} AS slice_value", as_text(dialect, column)));
+        let value = dimension_value(dialect, metric, dimension, &mut params)?;
+        select.push(format!("{value} AS slice_value"));
     }
     let time = quote(dialect, "time");
     select.push(format!("{bucket} AS bucket"));
@@ -190,8 +191,8 @@ fn build_with_bucket(
         conditions.push(equals(dialect, metric, filter, &mut params)?);
     }
     if let Some(slice) = slice {
-        let column = slice_column(&metric.name, metric.table, &slice.dimension)?;
-        conditions.push(format!("{} = ?", as_text(dialect, column)));
+        let value = dimension_value(dialect, metric, &slice.dimension, &mut params)?;
+        conditions.push(format!("{value} = ?"));
         params.push(slice.value.clone());
     }
 
@@ -244,6 +245,37 @@ fn as_text(dialect: Dialect, column: &Column) -> String {
         (_, Dialect::Sqlite) => format!("CAST({quoted} AS TEXT)"),
         (_, Dialect::ClickHouse) => format!("toString({quoted})"),
     }
+}
+
+/// A row's value of the slice `dimension` of `metric`, as text: the
+/// column's own, or its band (`CASE` in SQLite, `multiIf` in ClickHouse,
+/// both there since 18.16). Band labels are bound in text order; the bounds
+/// are integers.
+fn dimension_value(
+    dialect: Dialect,
+    metric: &MetricDef,
+    dimension: &str,
+    params: &mut Vec<String>,
+) -> Result<String, MetricError> {
+    let (column, bounds) = match dimensions::resolve(metric, dimension)? {
+        Dimension::Column(column) => return Ok(as_text(dialect, column)),
+        Dimension::Bands { column, bounds } => (quote(dialect, column.name), bounds),
+    };
+    let labels = dimensions::labels(bounds);
+    let (last, below) = labels.split_last().expect("one more label than bounds");
+    let mut arms = Vec::with_capacity(bounds.len());
+    for (bound, label) in bounds.iter().zip(below) {
+        params.push(label.clone());
+        arms.push(match dialect {
+            Dialect::Sqlite => format!("WHEN {column} < {bound} THEN ?"),
+            Dialect::ClickHouse => format!("{column} < {bound}, ?"),
+        });
+    }
+    params.push(last.clone());
+    Ok(match dialect {
+        Dialect::Sqlite => format!("CASE {} ELSE ? END", arms.join(" ")),
+        Dialect::ClickHouse => format!("multiIf({}, ?)", arms.join(", ")),
+    })
 }
 
 fn equals(

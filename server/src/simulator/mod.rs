@@ -72,6 +72,13 @@ impl Simulator {
         }
     }
 
+    /// Moves the users to `count` synthetic cities (see
+    /// [`population::spread_cities`]; 0 keeps the real ones): thousands of
+    /// city slices for the scale benchmark, every other draw unchanged.
+    pub fn spread_cities(&mut self, count: u32) {
+        population::spread_cities(&mut self.users, self.seed, count);
+    }
+
     /// The labelled incidents this simulator injects.
     pub fn incidents(&self) -> Vec<Incident> {
         self.planned.iter().map(|p| p.incident.clone()).collect()
@@ -369,6 +376,17 @@ pub async fn fill_history(
     config: &SimulatorConfig,
     now: i64,
 ) -> Result<HistoryReport, SourceError> {
+    fill_history_in_cities(source, config, now, 0).await
+}
+
+/// [`fill_history`] with the users in `cities` synthetic cities
+/// ([`Simulator::spread_cities`], `vigil simulate --cities`).
+pub async fn fill_history_in_cities(
+    source: &Source,
+    config: &SimulatorConfig,
+    now: i64,
+    cities: u32,
+) -> Result<HistoryReport, SourceError> {
     let started = Instant::now();
     source.ensure_tables().await?;
     let earliest =
@@ -382,6 +400,7 @@ pub async fn fill_history(
         resume_stored_experiments(source, &mut simulator, now).await?;
         simulator
     };
+    simulator.spread_cities(cities);
     let incidents = simulator.incidents();
     let experiment_labels = simulator.experiment_labels();
     let labels: Vec<Incident> = incidents

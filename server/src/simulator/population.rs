@@ -148,3 +148,28 @@ pub fn build(rng: &mut impl Rng, count: u32, history_days: f64) -> Vec<User> {
     }
     users
 }
+
+/// Moves every user to one of `count` synthetic cities (`City 00001`, ...),
+/// a few large and many small (the `k`th largest holds about `1/sqrt(k)` of
+/// the first's users), as a country's long tail of towns looks. The city is
+/// a hash of `(seed, id)`, not a draw from the simulator's random stream, so
+/// every other attribute and event stays as it is without this; `count = 0`
+/// leaves the real cities.
+pub fn spread_cities(users: &mut [User], seed: u64, count: u32) {
+    if count == 0 {
+        return;
+    }
+    for user in users {
+        let unit = (splitmix64(seed ^ u64::from(user.id)) >> 11) as f64 / (1u64 << 53) as f64;
+        let index = ((unit * unit) * f64::from(count)) as u32;
+        user.city = format!("City {:05}", index.min(count - 1) + 1);
+    }
+}
+
+/// One step of SplitMix64: a well-mixed 64-bit hash of `x`.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

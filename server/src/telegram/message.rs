@@ -219,7 +219,13 @@ fn write_drilldown(out: &mut String, drilldown: &[SliceChange]) {
     }
 }
 
-/// `Also firing (2):` and one line per other alert of the message.
+/// Lines of a group written out at most: the ones that moved most (the
+/// group comes ordered by deviation); a check over thousands of slices may
+/// group hundreds, and a message listing them all would be cut mid-line.
+pub const MAX_GROUP_LINES: usize = 15;
+
+/// `Also firing (2):` and one line per other alert of the message, at most
+/// [`MAX_GROUP_LINES`], then how many more.
 fn write_group(out: &mut String, group: &[GroupLine]) {
     if group.is_empty() {
         return;
@@ -231,7 +237,7 @@ fn write_group(out: &mut String, group: &[GroupLine]) {
         firing,
         group.len() - firing
     );
-    for line in group {
+    for line in group.iter().take(MAX_GROUP_LINES) {
         let icon = if line.resolved { "✅" } else { "🔴" };
         let _ = write!(out, "\n  {icon} {}", escape_html(&line.metric_title));
         if let Some(slice) = &line.slice {
@@ -253,6 +259,9 @@ fn write_group(out: &mut String, group: &[GroupLine]) {
                 escape_html(&line.caused_by.join(", "))
             );
         }
+    }
+    if let Some(more) = group.len().checked_sub(MAX_GROUP_LINES).filter(|n| *n > 0) {
+        let _ = write!(out, "\n  … and {more} more (all on the alerts page)");
     }
 }
 

@@ -152,6 +152,7 @@ fn exp_group_2_views() -> MetricDef {
         ],
         slices: vec!["os".into(), "gender".into(), "age".into()],
         depends_on: vec![],
+        dimensions: Vec::new(),
     }
 }
 
