@@ -305,7 +305,8 @@ fn state_line(state: &AlertState) -> String {
     }
 }
 
-fn link(title: &str, url: &str) -> String {
+/// `<a href="url">title</a>`, both escaped.
+pub fn link(title: &str, url: &str) -> String {
     format!(
         "<a href=\"{}\">{}</a>",
         escape_attr(url),
