@@ -78,7 +78,9 @@ fn period(e: &ExperimentSummary, offset: i32) -> String {
 pub fn ExperimentPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let detail = Resource::new(name, fetch_experiment);
+    // Blocking: the response head waits for it, so an unknown name is
+    // answered 404 (the error arrives before anything is streamed).
+    let detail = Resource::new_blocking(name, fetch_experiment);
     view! {
         <Title text=move || format!("Experiment {}", name())/>
         <p class="back"><a href="/experiments">"← Experiments"</a></p>

@@ -51,6 +51,8 @@ pub struct SourceBackend {
     slice_values: SliceValues,
     /// `[[experiments]]` (none: the simulator's, when its labels are there).
     experiments: Vec<ExperimentConfig>,
+    /// The experiment pages' past checkpoints.
+    experiment_sums: super::experiments::SumsCache,
 }
 
 impl SourceBackend {
@@ -74,6 +76,7 @@ impl SourceBackend {
             utc_offset_minutes: 0,
             slice_values: SliceValues::default(),
             experiments: Vec::new(),
+            experiment_sums: Default::default(),
         }
     }
 
@@ -565,7 +568,8 @@ impl Backend for SourceBackend {
         let now = crate::times::unix_now();
         Box::pin(async move {
             let offset = self.utc_offset_minutes;
-            super::report::load(&self.source, &self.metrics, &self.store, offset, date, now).await
+            let (source, metrics, experiments) = (&self.source, &self.metrics, &self.experiments);
+            super::report::load(source, metrics, experiments, &self.store, offset, date, now).await
         })
     }
 
@@ -581,7 +585,8 @@ impl Backend for SourceBackend {
         Box::pin(async move {
             let (source, metrics) = (&self.source, &self.metrics);
             let offset = self.utc_offset_minutes;
-            super::experiments::detail(source, &self.experiments, metrics, offset, &name).await
+            let (experiments, cache) = (&self.experiments, &self.experiment_sums);
+            super::experiments::detail(source, cache, experiments, metrics, offset, &name).await
         })
     }
 }

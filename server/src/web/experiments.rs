@@ -8,6 +8,9 @@ use app::api::{
     ArmComparison, ArmUsers, EffectPoint, ExperimentDetail, ExperimentList, ExperimentMetric,
     ExperimentSummary, GroupSeries,
 };
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use detect::experiments::GroupSummary;
 
 use crate::check::experiments::{
@@ -44,6 +47,7 @@ pub async fn list(
 /// checkpoints from its start to its end or the newest data.
 pub async fn detail(
     source: &Source,
+    cache: &SumsCache,
     configured: &[ExperimentConfig],
     metrics: &[MetricDef],
     utc_offset_minutes: i32,
@@ -64,13 +68,14 @@ pub async fn detail(
     let newest = newest_data(source).await.map_err(source_failed)?;
     let checkpoints = checkpoints(experiment, newest);
     let mut judged = Vec::with_capacity(checkpoints.len());
-    for &to in &checkpoints {
+    for (index, &to) in checkpoints.iter().enumerate() {
         let range = TimeRange {
             from: experiment.start,
             to,
         };
-        let sums = read_sums(source, experiment, metrics, range)
-            .await
+        // The newest checkpoint's bucket may still receive events.
+        let closed = index + 1 < checkpoints.len();
+        let sums = (cache.read(source, experiment, metrics, range, closed).await)
             .map_err(source_failed)?;
         let evaluations = judge_sums(experiment, &sums, to - BUCKET_SECONDS);
         judged.push((sums, evaluations));
@@ -254,8 +259,11 @@ fn summary(experiment: &ExperimentConfig, newest: Option<i64>) -> ExperimentSumm
     }
 }
 
-/// Ends of the totals judged: on the bucket grid, evenly spaced, the last
-/// at the experiment's end or the start of the newest (incomplete) bucket.
+/// Ends of the totals judged: every `step` on the bucket grid from the
+/// start, the step a power of two of buckets so that at most
+/// [`MAX_CHECKPOINTS`] fit (the same points on every visit until it doubles,
+/// which lets [`SumsCache`] keep them), then the experiment's end or the
+/// start of the newest (incomplete) bucket.
 pub fn checkpoints(experiment: &ExperimentConfig, newest: Option<i64>) -> Vec<i64> {
     let Some(newest) = newest else {
         return Vec::new();
@@ -267,16 +275,78 @@ pub fn checkpoints(experiment: &ExperimentConfig, newest: Option<i64>) -> Vec<i6
     if last <= experiment.start {
         return Vec::new();
     }
-    let buckets =
-        (last - experiment.start + BUCKET_SECONDS - 1).div_euclid(BUCKET_SECONDS) as usize;
-    let count = buckets.clamp(1, MAX_CHECKPOINTS);
-    let step = buckets.div_ceil(count) as i64 * BUCKET_SECONDS;
-    let mut points: Vec<i64> = (0..count as i64)
-        .map(|k| last - k * step)
-        .take_while(|&t| t > experiment.start)
+    let origin = experiment.start.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
+    let buckets = (last - origin).div_euclid(BUCKET_SECONDS) + 1;
+    let mut step = 1;
+    while buckets > step * (MAX_CHECKPOINTS as i64 - 1) {
+        step *= 2;
+    }
+    let mut points: Vec<i64> = (1..)
+        .map(|k| origin + k * step * BUCKET_SECONDS)
+        .take_while(|&t| t < last)
         .collect();
-    points.reverse();
+    points.push(last);
     points
+}
+
+/// Sums of past checkpoints, which do not change once their buckets have
+/// closed: a second visit to a page reads only its newest checkpoint.
+#[derive(Default)]
+pub struct SumsCache {
+    entries: Mutex<HashMap<SumsKey, Vec<(String, Vec<(u8, GroupSummary)>)>>>,
+}
+
+/// The experiment's name, groups and metrics, and the range summed.
+type SumsKey = (String, Vec<u8>, Vec<String>, i64, i64);
+
+/// Entries kept at most (then the cache starts over).
+const MAX_CACHED: usize = 4096;
+
+impl SumsCache {
+    /// The sums of `range`, from the cache when `cacheable` and there.
+    async fn read<'a>(
+        &self,
+        source: &Source,
+        experiment: &ExperimentConfig,
+        metrics: &'a [MetricDef],
+        range: TimeRange,
+        cacheable: bool,
+    ) -> Result<MetricSums<'a>, SourceError> {
+        let key = (
+            experiment.name.clone(),
+            experiment.groups(),
+            experiment.metrics.clone(),
+            range.from,
+            range.to,
+        );
+        let cached = cacheable.then(|| self.lock().get(&key).cloned()).flatten();
+        if let Some(cached) = cached {
+            return Ok(cached
+                .into_iter()
+                .filter_map(|(name, sums)| Some((metrics.iter().find(|m| m.name == name)?, sums)))
+                .collect());
+        }
+        let sums = read_sums(source, experiment, metrics, range).await?;
+        if cacheable {
+            let owned = (sums.iter())
+                .map(|(metric, sums)| (metric.name.clone(), sums.clone()))
+                .collect();
+            let mut entries = self.lock();
+            if entries.len() >= MAX_CACHED {
+                entries.clear();
+            }
+            entries.insert(key, owned);
+        }
+        Ok(sums)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<SumsKey, Vec<(String, Vec<(u8, GroupSummary)>)>>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The newest event in either table.
@@ -315,10 +385,13 @@ mod tests {
     fn checkpoints_are_on_the_grid_and_end_at_the_newest_data_or_the_end() {
         let day = 86_400;
         let points = checkpoints(&experiment(0, None), Some(10 * day + 100));
-        assert_eq!(points.len(), MAX_CHECKPOINTS);
+        assert!(points.len() <= MAX_CHECKPOINTS && points.len() > MAX_CHECKPOINTS / 2);
         assert_eq!(*points.last().unwrap(), 10 * day);
         assert!(points.iter().all(|t| t % BUCKET_SECONDS == 0 && *t > 0));
         assert!(points.windows(2).all(|w| w[0] < w[1]));
+        // An hour later the earlier points are the same ones.
+        let later = checkpoints(&experiment(0, None), Some(10 * day + 3700));
+        assert_eq!(later[..points.len() - 1], points[..points.len() - 1]);
         let ended = checkpoints(&experiment(0, Some(day)), Some(10 * day));
         assert_eq!(*ended.last().unwrap(), day);
         // Three buckets in: one checkpoint per bucket.
