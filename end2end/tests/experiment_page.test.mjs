@@ -108,8 +108,8 @@ test('the A/A pair is inconclusive and the broken assignment says the comparison
 
 test('the server draws the charts before any script runs; an unknown experiment is a 404 naming those there are', async () => {
   const html = await (await fetch(`${vigil.url}/experiment/feed-ranking-v2`)).text();
-  assert.match(html, /<polygon class="exp-band" points="[\d.]+,[\d.]+ /);
-  assert.match(html, /<polyline class="exp-line series-0 control" points="[\d.]+,[\d.]+ [\d.]+,[\d.]+/);
+  assert.match(html, /<polygon points="[\d.]+,[\d.]+ [^"]*" class="exp-band"/);
+  assert.match(html, /<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+[^"]*"[^>]*class="exp-line series-0 control"/);
   const missing = await fetch(`${vigil.url}/experiment/no-such-thing`);
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /no experiment (&quot;|&#34;|")no-such-thing(&quot;|&#34;|"): the checks compare .*feed-ranking-v2/);
