@@ -293,8 +293,11 @@ pub fn checkpoints(experiment: &ExperimentConfig, newest: Option<i64>) -> Vec<i6
 /// closed: a second visit to a page reads only its newest checkpoint.
 #[derive(Default)]
 pub struct SumsCache {
-    entries: Mutex<HashMap<SumsKey, Vec<(String, Vec<(u8, GroupSummary)>)>>>,
+    entries: Mutex<HashMap<SumsKey, CachedSums>>,
 }
+
+/// Each metric's name with its group sums.
+type CachedSums = Vec<(String, Vec<(u8, GroupSummary)>)>;
 
 /// The experiment's name, groups and metrics, and the range summed.
 type SumsKey = (String, Vec<u8>, Vec<String>, i64, i64);
@@ -340,9 +343,7 @@ impl SumsCache {
         Ok(sums)
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SumsKey, Vec<(String, Vec<(u8, GroupSummary)>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SumsKey, CachedSums>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
