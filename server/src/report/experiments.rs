@@ -5,15 +5,16 @@
 //! the alert's words. With no lines, the report leaves the section out.
 
 use super::LocalDay;
-use crate::check::experiments::{in_effect, judge_sums, read_sums};
+use crate::check::experiments::{judge_sums, read_sums};
 use crate::config::ExperimentConfig;
 use crate::evaluation::Evaluation;
 use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 
-/// The effects on `day` of the experiments in effect (`configured`, or the
-/// simulator's when none are), one line each (plain text; the report
-/// escapes it).
+/// The effects on `day` of the declared experiments, one line each (plain
+/// text; the report escapes it). Unlike the check, the report leaves the
+/// simulator's undeclared experiments out: a report names what its readers
+/// declared.
 pub async fn effect_lines(
     source: &Source,
     configured: &[ExperimentConfig],
@@ -21,7 +22,7 @@ pub async fn effect_lines(
     day: LocalDay,
 ) -> Result<Vec<String>, SourceError> {
     let mut lines = Vec::new();
-    for experiment in in_effect(source, configured).await {
+    for experiment in configured.iter().cloned() {
         let ran = experiment.start < day.end() && experiment.end.is_none_or(|e| e > day.start());
         if !ran {
             continue;
