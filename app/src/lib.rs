@@ -61,6 +61,8 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href="/">"Metrics"</A>
                     <A href="/alerts">"Alerts"</A>
+                    <A href="/experiments">"Experiments"</A>
+                    <A href="/report">"Report"</A>
                 </nav>
                 {move || (!hydrated.get()).then(|| view! {
                     <span class="hydrating" role="status" data-testid="hydrating">"Loading controls…"</span>
@@ -74,6 +76,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/metric/:name") view=pages::metric::MetricPage/>
                         <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
                         <Route path=path!("/report") view=pages::report::ReportPage/>
+                        <Route path=path!("/experiments") view=pages::experiment::ExperimentsPage/>
+                        <Route path=path!("/experiment/:name") view=pages::experiment::ExperimentPage/>
                     </Routes>
                 </fieldset>
             </main>

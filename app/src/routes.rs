@@ -19,6 +19,11 @@ pub fn metric_page(metric: &str, slice: Option<&str>, at: Option<i64>) -> String
     }
 }
 
+/// `/experiment/<name>`: one experiment's groups and effect over time.
+pub fn experiment_page(name: &str) -> String {
+    format!("/experiment/{}", encode(name))
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986); the
 /// server's dashboard links encode their values with it too.
 pub fn encode(text: &str) -> String {
@@ -55,5 +60,10 @@ mod tests {
             metric_page("feed_ctr", None, Some(60)),
             "/metric/feed_ctr?at=60"
         );
+        assert_eq!(
+            experiment_page("feed-ranking-v2"),
+            "/experiment/feed-ranking-v2"
+        );
+        assert_eq!(experiment_page("a b"), "/experiment/a%20b");
     }
 }

@@ -123,14 +123,17 @@ impl Pipeline {
             store: store.clone(),
             experiments: config.experiments.clone(),
         });
-        let reports = Arc::new(MorningReports::new(
-            config.report.clone(),
-            store.clone(),
-            Arc::clone(&source),
-            metrics.clone(),
-            alerting.clone(),
-            telegram.clone(),
-        ));
+        let reports = Arc::new(
+            MorningReports::new(
+                config.report.clone(),
+                store.clone(),
+                Arc::clone(&source),
+                metrics.clone(),
+                alerting.clone(),
+                telegram.clone(),
+            )
+            .with_experiments(&config.experiments),
+        );
         let deliverer = Arc::new(
             Deliverer::new(
                 store.clone(),

@@ -182,6 +182,10 @@ fn experiments_alert_in_telegram_and_resolve_when_they_end() {
         message.contains("Feed CTR (likes / views) diverges"),
         "{message}"
     );
+    assert!(
+        message.contains("/experiment/feed-ranking-v2\">Open in vigil</a>"),
+        "links to the experiment's page: {message}"
+    );
     // "Feed CTR in group 2 is 15.8% below group 1 (95% CI 6.9 to 24.4%) since ..."
     let sentence = message
         .split('\n')

@@ -2,8 +2,8 @@
 
 use super::{
     refuse, AlertFilter, AlertLabel, AlertRow, AlertState, DailyReport, DetectorSettings,
-    LabelRequest, MetricHistory, MetricSlices, MetricSummary, Overview, Refusal, SilenceRequest,
-    SilenceRow, READ_ONLY,
+    ExperimentDetail, ExperimentList, LabelRequest, MetricHistory, MetricSlices, MetricSummary,
+    Overview, Refusal, SilenceRequest, SilenceRow, READ_ONLY,
 };
 use leptos::prelude::*;
 use std::{future::Future, pin::Pin, sync::Arc};
@@ -136,6 +136,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The morning report of `date` (`YYYY-MM-DD`, default yesterday in the
     /// alerts' UTC offset); 400 for a malformed date.
     fn report(&self, date: Option<String>) -> BoxFuture<'_, ApiResult<DailyReport>>;
+
+    /// The experiments the checks compare (declared, or the simulator's).
+    fn experiments(&self) -> BoxFuture<'_, ApiResult<ExperimentList>>;
+
+    /// One experiment judged since its start; 404 for an unknown name.
+    fn experiment(&self, name: String) -> BoxFuture<'_, ApiResult<ExperimentDetail>>;
 
     /// Whether an operator token is configured at all; without one the UI is read-only.
     fn writes_enabled(&self) -> bool;

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod experiments;
 pub mod labels;
 pub mod metrics;
 pub mod overview;
@@ -15,6 +16,7 @@ pub mod report;
 pub mod settings;
 
 pub use alerts::*;
+pub use experiments::*;
 pub use labels::*;
 pub use metrics::*;
 pub use overview::*;

@@ -7,7 +7,7 @@
 
 #[cfg(feature = "hydrate")]
 mod draw;
-mod scale;
+pub mod scale;
 mod tip;
 
 pub use scale::band;

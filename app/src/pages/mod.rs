@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod alerts;
+pub mod experiment;
 pub mod metric;
 pub mod not_found;
 pub mod overview;

@@ -38,7 +38,7 @@ pub fn is_experiment_metric(metric: &str) -> bool {
 }
 
 /// "group 1" or "groups 3+4".
-fn arm_label(groups: &[u8]) -> String {
+pub fn arm_label(groups: &[u8]) -> String {
     let list: Vec<String> = groups.iter().map(u8::to_string).collect();
     match list.len() {
         1 => format!("group {}", list[0]),
@@ -122,19 +122,46 @@ async fn judge_experiment(
     range: TimeRange,
     bucket: i64,
 ) -> Result<Vec<Evaluation>, SourceError> {
+    let sums = read_sums(source, experiment, metrics, range).await?;
+    Ok(judge_sums(experiment, &sums, bucket))
+}
+
+/// The compared metrics (those of the catalogue, in the declared order),
+/// each with its group sums over `range`.
+pub type MetricSums<'a> = Vec<(&'a MetricDef, Vec<(u8, GroupSummary)>)>;
+
+/// Reads the group sums of each of the experiment's metrics over `range`:
+/// one grouped query per metric.
+pub async fn read_sums<'a>(
+    source: &Source,
+    experiment: &ExperimentConfig,
+    metrics: &'a [MetricDef],
+    range: TimeRange,
+) -> Result<MetricSums<'a>, SourceError> {
     let groups = experiment.groups();
-    let compared: Vec<&MetricDef> = (experiment.metrics.iter())
-        .filter_map(|name| metrics.iter().find(|m| &m.name == name))
-        .collect();
-    let Some(first) = compared.first() else {
-        return Ok(Vec::new());
+    let mut sums = Vec::new();
+    for name in &experiment.metrics {
+        if let Some(metric) = metrics.iter().find(|m| &m.name == name) {
+            sums.push((metric, source.group_sums(metric, range, &groups).await?));
+        }
+    }
+    Ok(sums)
+}
+
+/// The check's verdicts on `sums` (totals up to the end of `bucket`): the
+/// sample ratio evaluation first, then one per metric and treatment arm.
+/// The experiment page judges its checkpoints with it too, so the page and
+/// the alerts agree.
+pub fn judge_sums(
+    experiment: &ExperimentConfig,
+    sums: &MetricSums<'_>,
+    bucket: i64,
+) -> Vec<Evaluation> {
+    let Some((_, first)) = sums.first() else {
+        return Vec::new();
     };
     // Users are the exposed users of either table: the same for every metric.
-    let mut sums = vec![source.group_sums(first, range, &groups).await?];
-    for metric in &compared[1..] {
-        sums.push(source.group_sums(metric, range, &groups).await?);
-    }
-    let users: Vec<u64> = arms(experiment, &sums[0]).iter().map(|a| a.users).collect();
+    let users: Vec<u64> = arms(experiment, first).iter().map(|a| a.users).collect();
     let total: u64 = users.iter().sum();
     let weights: f64 = experiment.split.iter().sum();
     let labels: Vec<String> = experiment.arms().map(arm_label).collect();
@@ -166,7 +193,7 @@ async fn judge_experiment(
             ..AlertContext::default()
         },
     }];
-    for (metric, sums) in compared.iter().zip(&sums) {
+    for (metric, sums) in sums {
         let kind = match metric.aggregate {
             Aggregate::Ratio { .. } => MetricKind::Ratio,
             Aggregate::Count => MetricKind::PerUser,
@@ -234,7 +261,7 @@ async fn judge_experiment(
             });
         }
     }
-    Ok(evaluations)
+    evaluations
 }
 
 #[cfg(test)]

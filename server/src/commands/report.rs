@@ -62,6 +62,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
                 &source,
                 store.as_ref(),
                 catalogue.metrics(),
+                &config.experiments,
                 day.date,
                 offset,
             ))

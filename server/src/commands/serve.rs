@@ -244,7 +244,8 @@ async fn serve(
             operator_token,
         )
         .with_detectors(config.alerting.detectors.clone())
-        .with_alert_rules(&config.alerting),
+        .with_alert_rules(&config.alerting)
+        .with_experiments(&config.experiments),
     );
     let health = web::HealthState {
         source: Arc::clone(&source),

@@ -478,11 +478,12 @@ pub(super) fn validate(
                 "not a time like \"2026-12-01 09:00:00\" (UTC) or RFC 3339".into(),
             );
         }
-        if raw.metric != "*" && !known(&raw.metric) {
+        let experiment_alert = super::experiments::is_experiment_alert(&raw.metric, known);
+        if raw.metric != "*" && !known(&raw.metric) && !experiment_alert {
             problem(
                 &key("metric"),
                 format!(
-                    "no metric named {:?} (use \"*\" for every metric)",
+                    "no metric named {:?} (use \"*\" for every metric, or \"experiment:<name>:<metric>\" for an experiment's alerts)",
                     raw.metric
                 ),
             );

@@ -223,6 +223,24 @@ pub(super) fn validate(
     experiments
 }
 
+/// Whether `metric` names an experiment alert's pseudo-metric,
+/// `experiment:<name>:<metric>` or `experiment:<name>:sample-ratio`, whose
+/// metric `known` knows: what a `[[silences]]` entry may name. The name is
+/// checked for its form only (the simulator's experiments are not declared).
+pub fn is_experiment_alert(metric: &str, known: impl Fn(&str) -> bool) -> bool {
+    let Some(rest) = metric.strip_prefix(crate::check::experiments::PREFIX) else {
+        return false;
+    };
+    let Some((name, compared)) = rest.split_once(':') else {
+        return false;
+    };
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    name_ok && (compared == crate::check::experiments::SAMPLE_RATIO || known(compared))
+}
+
 #[cfg(test)]
 #[path = "experiments_tests.rs"]
 mod tests;

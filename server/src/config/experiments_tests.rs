@@ -93,3 +93,33 @@ fn names_times_and_keys_are_checked() {
         .to_string()
         .contains("experiments[0].control"));
 }
+
+#[test]
+fn silences_may_name_an_experiments_alerts() {
+    use super::is_experiment_alert;
+    let known = |m: &str| m == "feed_ctr";
+    assert!(is_experiment_alert(
+        "experiment:feed-ranking-v2:feed_ctr",
+        known
+    ));
+    assert!(is_experiment_alert(
+        "experiment:onboarding_v3:sample-ratio",
+        known
+    ));
+    assert!(!is_experiment_alert(
+        "experiment:feed-ranking-v2:nope",
+        known
+    ));
+    assert!(!is_experiment_alert("experiment::feed_ctr", known));
+    assert!(!is_experiment_alert("experiment:a b:feed_ctr", known));
+    assert!(!is_experiment_alert("feed_ctr", known));
+    let text = "[[silences]]\nmetric = \"experiment:feed-ranking-v2:feed_ctr\"\nslice = \"exp_group=2\"\nuntil = \"2027-01-01 12:00:00\"\n";
+    let config = parse(text).expect("an experiment's alert may be silenced");
+    assert_eq!(config.alerting.silences.len(), 1);
+    let bad = text.replace(":feed_ctr", ":nope");
+    let message = parse(&bad).unwrap_err().to_string();
+    assert!(
+        message.contains("`silences[0].metric`") && message.contains("experiment:<name>:<metric>"),
+        "{message}"
+    );
+}

@@ -18,7 +18,8 @@ impl Deliverer {
         item: &OutboxItem,
     ) -> Result<SentMessage, TelegramError> {
         let payload = &item.payload;
-        let text = render::experiment_text(payload, self.alerting.utc_offset_minutes);
+        let offset = self.alerting.utc_offset_minutes;
+        let text = render::experiment_text(payload, offset, &self.links);
         let keyboard = alert_keyboard(payload.alert_id);
         if matches!(payload.notify, Notify::Opened) {
             return send_text(client, chat, &text, Some(&keyboard)).await;

@@ -29,6 +29,11 @@ impl Links {
         let path = app::routes::metric_page(metric, slice.as_deref(), Some(bucket));
         format!("{}{path}", self.base_url)
     }
+
+    /// vigil's page for an experiment.
+    pub fn experiment_page(&self, name: &str) -> String {
+        format!("{}{}", self.base_url, app::routes::experiment_page(name))
+    }
 }
 
 /// The message of one alert from its payload. `state` is how it stands now.
@@ -188,8 +193,12 @@ pub fn effect_sentence(effect: &ExperimentEffect, since: i64, utc_offset_minutes
 
 /// The Telegram text of an experiment alert (HTML): which experiment, which
 /// groups, the effect with its interval (or the users against the split),
-/// and how it stands.
-pub fn experiment_text(payload: &NotificationPayload, utc_offset_minutes: i32) -> String {
+/// how it stands, and a link to the experiment's page.
+pub fn experiment_text(
+    payload: &NotificationPayload,
+    utc_offset_minutes: i32,
+    links: &Links,
+) -> String {
     let Some(finding) = &payload.context.experiment else {
         return escape_html(&payload.metric);
     };
@@ -212,7 +221,11 @@ pub fn experiment_text(payload: &NotificationPayload, utc_offset_minutes: i32) -
         }
         AlertState::Withdrawn { note } => format!("{}.", escape_html(&note)),
     };
-    match &finding.effect {
+    let page = crate::telegram::message::link(
+        "Open in vigil",
+        &links.experiment_page(&finding.experiment),
+    );
+    let text = match &finding.effect {
         Some(effect) => {
             let sentence = escape_html(&effect_sentence(effect, finding.since, utc_offset_minutes));
             let (icon, verdict) = if resolved {
@@ -237,7 +250,8 @@ pub fn experiment_text(payload: &NotificationPayload, utc_offset_minutes: i32) -
              can be trusted until it is fixed.\n{state}",
             finding.srm_p_value,
         ),
-    }
+    };
+    format!("{text}\n{page}")
 }
 
 /// The chart of an alert: the last 24 hours up to its bucket with the band the
@@ -425,7 +439,10 @@ mod tests {
             srm_p_value: 1.0,
         });
         assert!(is_experiment(&payload));
-        let text = experiment_text(&payload, 0);
+        let links = Links {
+            base_url: "http://v".into(),
+        };
+        let text = experiment_text(&payload, 0, &links);
         assert!(
             text.starts_with("🧪 <b>Experiment feed-ranking-v2</b>: CTR diverges"),
             "{text}"
@@ -438,8 +455,12 @@ mod tests {
             text.contains("Users: group 1 400 (split: 401), group 2 402"),
             "{text}"
         );
+        assert!(
+            text.ends_with("<a href=\"http://v/experiment/feed-ranking-v2\">Open in vigil</a>"),
+            "{text}"
+        );
         payload.notify = Notify::Resolved { lasted_secs: 7200 };
-        let text = experiment_text(&payload, 0);
+        let text = experiment_text(&payload, 0, &links);
         assert!(
             text.starts_with("✅")
                 && text.contains("no longer diverges")
@@ -451,7 +472,7 @@ mod tests {
             finding.srm_p_value = 1e-9;
         }
         payload.notify = Notify::Opened;
-        let text = experiment_text(&payload, 0);
+        let text = experiment_text(&payload, 0, &links);
         assert!(
             text.contains("sample ratio mismatch") && text.contains("comparison is invalid"),
             "{text}"

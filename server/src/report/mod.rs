@@ -8,7 +8,7 @@
 //! - [`chart`]: the 7-day small multiples PNG;
 //! - [`schedule`]: when a report is due, and creating its rows once;
 //! - [`send`]: delivering due reports (called by the sender loop);
-//! - [`experiments`]: the hook where running experiments' effects join.
+//! - [`experiments`]: the running experiments' effects, as the check judges them.
 //!
 //! A report is built when it is sent, from the source and the alert state,
 //! so a report sent late still describes its own day.
@@ -22,6 +22,7 @@ pub mod text;
 
 use chrono::NaiveDate;
 
+use crate::config::ExperimentConfig;
 use crate::metrics::model::MetricDef;
 use crate::sources::{Source, SourceError};
 use crate::state::{AlertError, AlertRecord, HistoryFilter, State};
@@ -59,11 +60,13 @@ pub struct Report {
 
 /// Builds the report of `date` (local days at `utc_offset_minutes`); the
 /// alerts come from `store` (none without a state, e.g. a dry run before
-/// vigil ever ran).
+/// vigil ever ran), the experiments from `experiments` (the simulator's
+/// when none are declared).
 pub async fn build(
     source: &Source,
     store: Option<&State>,
     metrics: &[MetricDef],
+    experiments: &[ExperimentConfig],
     date: NaiveDate,
     utc_offset_minutes: i32,
 ) -> Result<Report, ReportError> {
@@ -91,7 +94,7 @@ pub async fn build(
     let more_alerts = alerts.len().saturating_sub(MAX_ALERTS);
     alerts.truncate(MAX_ALERTS);
     alerts.sort_by_key(|alert| (alert.started_at, alert.id));
-    let experiments = experiments::effect_lines(source, day).await;
+    let experiments = experiments::effect_lines(source, experiments, metrics, day).await?;
     Ok(Report {
         day,
         late: false,

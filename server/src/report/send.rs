@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use super::schedule::{self, Due};
 use super::text::{self, Markup};
 use super::{LocalDay, Report, ReportError};
+use crate::config::ExperimentConfig;
 use crate::config::{AlertingConfig, ReportConfig};
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
@@ -29,6 +30,8 @@ pub struct MorningReports {
     store: State,
     source: Arc<Source>,
     metrics: Vec<MetricDef>,
+    /// `[[experiments]]`, whose effects the report lists.
+    experiments: Vec<ExperimentConfig>,
     alerting: AlertingConfig,
     telegram: Option<TelegramClient>,
 }
@@ -74,9 +77,16 @@ impl MorningReports {
             store,
             source,
             metrics,
+            experiments: Vec::new(),
             alerting,
             telegram,
         }
+    }
+
+    /// The declared experiments (none: the simulator's, when its labels are there).
+    pub fn with_experiments(mut self, experiments: &[ExperimentConfig]) -> Self {
+        self.experiments = experiments.to_vec();
+        self
     }
 
     /// Creates the most recent report due at `now` (see [`schedule`]) for
@@ -129,6 +139,7 @@ impl MorningReports {
             &self.source,
             Some(&self.store),
             &self.metrics,
+            &self.experiments,
             day.date,
             day.utc_offset_minutes,
         )

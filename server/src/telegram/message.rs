@@ -326,7 +326,8 @@ fn upper_first(note: &str) -> String {
     })
 }
 
-fn link(title: &str, url: &str) -> String {
+/// `<a href="url">title</a>`, both escaped.
+pub fn link(title: &str, url: &str) -> String {
     format!(
         "<a href=\"{}\">{}</a>",
         escape_attr(url),

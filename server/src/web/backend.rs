@@ -11,14 +11,14 @@ use app::api::{
 use crate::alerts::significance::{self, AlertFloor};
 use crate::alerts::silence_scope::silence_scope;
 use crate::alerts::AlertConfig;
-use crate::config::AlertingConfig;
+use crate::config::{AlertingConfig, ExperimentConfig};
 use crate::detector_choice::DetectorChoice;
 use crate::labels::{LabelError, NewLabel};
 use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::Source;
 use crate::state::AlertError;
 use crate::state::{HistoryFilter, State, StateStore};
-use app::api::{CheckRules, DailyReport};
+use app::api::{CheckRules, DailyReport, ExperimentDetail, ExperimentList};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
@@ -49,6 +49,10 @@ pub struct SourceBackend {
     utc_offset_minutes: i32,
     /// Which slices have data, for checking a typed one.
     slice_values: SliceValues,
+    /// `[[experiments]]` (none: the simulator's, when its labels are there).
+    experiments: Vec<ExperimentConfig>,
+    /// The experiment pages' past checkpoints.
+    experiment_sums: super::experiments::SumsCache,
 }
 
 impl SourceBackend {
@@ -71,7 +75,15 @@ impl SourceBackend {
             alert_rules: (AlertFloor::default(), AlertConfig::default(), 0),
             utc_offset_minutes: 0,
             slice_values: SliceValues::default(),
+            experiments: Vec::new(),
+            experiment_sums: Default::default(),
         }
+    }
+
+    /// The config file's `[[experiments]]`, for the experiment pages.
+    pub fn with_experiments(mut self, experiments: &[ExperimentConfig]) -> Self {
+        self.experiments = experiments.to_vec();
+        self
     }
 
     /// The check's alerting floor, lifecycle and schedule, for the lab's replay.
@@ -586,7 +598,25 @@ impl Backend for SourceBackend {
         let now = crate::times::unix_now();
         Box::pin(async move {
             let offset = self.utc_offset_minutes;
-            super::report::load(&self.source, &self.metrics, &self.store, offset, date, now).await
+            let (source, metrics, experiments) = (&self.source, &self.metrics, &self.experiments);
+            super::report::load(source, metrics, experiments, &self.store, offset, date, now).await
+        })
+    }
+
+    fn experiments(&self) -> BoxFuture<'_, ApiResult<ExperimentList>> {
+        Box::pin(super::experiments::list(
+            &self.source,
+            &self.experiments,
+            self.utc_offset_minutes,
+        ))
+    }
+
+    fn experiment(&self, name: String) -> BoxFuture<'_, ApiResult<ExperimentDetail>> {
+        Box::pin(async move {
+            let (source, metrics) = (&self.source, &self.metrics);
+            let offset = self.utc_offset_minutes;
+            let (experiments, cache) = (&self.experiments, &self.experiment_sums);
+            super::experiments::detail(source, cache, experiments, metrics, offset, &name).await
         })
     }
 }

@@ -5,6 +5,7 @@
 
 mod backend;
 mod decode_status;
+mod experiments;
 mod guard;
 mod health;
 mod history_cache;

@@ -5,6 +5,7 @@ use app::api::backend::{ApiError, ApiResult};
 use app::api::{DailyReport, Refusal, ReportMetric};
 use chrono::NaiveDate;
 
+use crate::config::ExperimentConfig;
 use crate::metrics::model::MetricDef;
 use crate::report::{text, LocalDay};
 use crate::sources::Source;
@@ -15,6 +16,7 @@ use crate::state::State;
 pub async fn load(
     source: &Source,
     metrics: &[MetricDef],
+    experiments: &[ExperimentConfig],
     store: &State,
     utc_offset_minutes: i32,
     date: Option<String>,
@@ -29,15 +31,22 @@ pub async fn load(
         })?,
         None => LocalDay::containing(now, utc_offset_minutes).plus(-1).date,
     };
-    let report = crate::report::build(source, Some(store), metrics, day, utc_offset_minutes)
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "report page failed");
-            ApiError::failed(format!(
-                "could not build the report of {day}: {}",
-                crate::redact::scrub(&error.to_string())
-            ))
-        })?;
+    let report = crate::report::build(
+        source,
+        Some(store),
+        metrics,
+        experiments,
+        day,
+        utc_offset_minutes,
+    )
+    .await
+    .map_err(|error| {
+        tracing::warn!(%error, "report page failed");
+        ApiError::failed(format!(
+            "could not build the report of {day}: {}",
+            crate::redact::scrub(&error.to_string())
+        ))
+    })?;
     Ok(DailyReport {
         date: report.day.iso(),
         long_date: report.day.long(),

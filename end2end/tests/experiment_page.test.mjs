@@ -1,0 +1,116 @@
+// The experiment pages on the embedded default (the simulator's experiments):
+// the list linked from the nav, and a page per experiment with the groups'
+// series overlaid, the effect over time with its confidence band and the
+// alert's figures, at desktop and phone width, drawn before any script runs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startVigil } from './support/server.mjs';
+import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+
+let vigil;
+let browser;
+
+before(async () => {
+  vigil = await startVigil();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await vigil?.stop();
+});
+
+const SIMULATED = ['aa-check', 'feed-ranking-v2', 'messenger-suggestions', 'onboarding-v3'];
+
+/// Points drawn by the polylines matching `selector` inside `root`.
+function pointsIn(root, selector) {
+  return [...root.querySelectorAll(selector)].reduce((n, line) => n + line.getAttribute('points').trim().split(' ').length, 0);
+}
+
+test('the nav leads to the experiments, each linked to its page', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Experiments' }).click();
+  await page.waitForSelector('[data-testid="experiment-row"]', { timeout: 60_000 });
+  const rows = await page.$$eval('[data-testid="experiment-row"]', (rows) =>
+    rows.map((row) => ({ name: row.querySelector('a').textContent, href: row.querySelector('a').getAttribute('href'), runs: row.lastElementChild.textContent })),
+  );
+  for (const name of SIMULATED) {
+    const row = rows.find((r) => r.name === name);
+    assert.ok(row, `${name} listed: ${JSON.stringify(rows)}`);
+    assert.equal(row.href, `/experiment/${name}`);
+  }
+  assert.ok(rows.some((r) => r.runs.startsWith('running since')), `at least one running: ${JSON.stringify(rows)}`);
+  assert.deepEqual(unexpectedProblems(problems), []);
+  await page.close();
+});
+
+for (const width of [1280, 375]) {
+  test(`at ${width} px the harmful experiment's page shows both groups, the effect band and the alert's figures`, async () => {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const problems = [];
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await page.goto(`${vigil.url}/experiment/feed-ranking-v2`);
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="comparison"]', { timeout: 60_000 });
+    const figures = await page.evaluate((pointsInSource) => {
+      const pointsIn = new Function(`return ${pointsInSource}`)();
+      const section = document.querySelector('[data-testid="experiment-metric"][data-metric="feed_ctr"]');
+      const groups = section.querySelector('[data-testid="group-chart"]');
+      const effect = section.querySelector('[data-testid="effect-chart"]');
+      const comparison = section.querySelector('[data-testid="comparison"]');
+      return {
+        groupLines: groups.querySelectorAll('polyline.exp-line').length,
+        controlLines: groups.querySelectorAll('polyline.exp-line.control').length,
+        groupPoints: pointsIn(groups, 'polyline.exp-line'),
+        legend: groups.querySelector('.legend').textContent,
+        band: effect.querySelector('polygon.exp-band')?.getAttribute('points').split(' ').length ?? 0,
+        effectPoints: pointsIn(effect, 'polyline.exp-effect'),
+        zero: effect.querySelectorAll('polyline.exp-zero').length,
+        yTicks: [...effect.querySelectorAll('.exp-y .tick')].map((t) => t.textContent),
+        verdict: comparison.dataset.verdict,
+        sentence: comparison.querySelector('[data-testid="experiment-sentence"]').textContent,
+        users: document.querySelector('[data-testid="experiment-users"]').textContent,
+        scrollWidth: document.documentElement.scrollWidth,
+        svgWidth: groups.querySelector('svg').getBoundingClientRect().width,
+      };
+    }, pointsIn.toString());
+    assert.equal(figures.groupLines, 2, JSON.stringify(figures));
+    assert.equal(figures.controlLines, 1, 'control drawn dashed');
+    assert.ok(figures.groupPoints >= 2 * 16, `groups' series: ${figures.groupPoints} points`);
+    assert.match(figures.legend, /group 1 \(control\).*group 2/);
+    assert.ok(figures.band >= 2 * 16, `confidence band: ${figures.band} corners`);
+    assert.ok(figures.effectPoints >= 16, `effect line: ${figures.effectPoints} points`);
+    assert.equal(figures.zero, 1, 'zero marked');
+    assert.ok(figures.yTicks.some((t) => /^[−-]\d+%$/.test(t)), `effect axis in percent: ${figures.yTicks}`);
+    // The simulator lowers CTR in group 2 by 15%: the page says what the alert says.
+    assert.equal(figures.verdict, 'diverged');
+    const effect = figures.sentence.match(/in group 2 is (\d+\.\d)% below group 1 \(95% CI (\d+\.\d) to (\d+\.\d)%\) since /);
+    assert.ok(effect, figures.sentence);
+    const [estimate, low, high] = effect.slice(1).map(Number);
+    assert.ok(low < estimate && estimate < high && low > 0, figures.sentence);
+    assert.ok(estimate >= 10 && estimate <= 22, `a true -15%: ${figures.sentence}`);
+    assert.match(figures.sentence, /Always-valid p = \d\.\d\de-\d+\.$/);
+    assert.match(figures.users, /^Users: group 1 \d+ \(split: \d+\), group 2 \d+ \(split: \d+\)\.$/);
+    assert.ok(figures.scrollWidth <= width, `page is ${figures.scrollWidth}px wide at ${width}`);
+    assert.ok(figures.svgWidth > width * 0.5, `chart uses the width: ${figures.svgWidth}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
+
+test('the A/A pair is inconclusive and the broken assignment says the comparison is invalid', async () => {
+  const aa = await (await fetch(`${vigil.url}/experiment/aa-check`)).text();
+  assert.match(aa, /data-verdict="inconclusive"/);
+  assert.doesNotMatch(aa, /data-verdict="diverged"/);
+  const srm = await (await fetch(`${vigil.url}/experiment/onboarding-v3`)).text();
+  assert.match(srm, /Sample ratio mismatch: users per group do not match the configured split/);
+});
+
+test('the server draws the charts before any script runs; an unknown experiment is a 404 naming those there are', async () => {
+  const html = await (await fetch(`${vigil.url}/experiment/feed-ranking-v2`)).text();
+  assert.match(html, /<polygon points="[\d.]+,[\d.]+ [^"]*" class="exp-band"/);
+  assert.match(html, /<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+[^"]*"[^>]*class="exp-line series-0 control"/);
+  const missing = await fetch(`${vigil.url}/experiment/no-such-thing`);
+  assert.equal(missing.status, 404);
+  assert.match(await missing.text(), /no experiment (&quot;|&#34;|")no-such-thing(&quot;|&#34;|"): the checks compare .*feed-ranking-v2/);
+});

@@ -1,0 +1,81 @@
+// The morning report's page on the embedded default: reached from the nav,
+// yesterday's metrics with their changes and the day's alerts, any date through the form, at desktop and phone width.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startVigil } from './support/server.mjs';
+import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+
+let vigil;
+let browser;
+
+before(async () => {
+  vigil = await startVigil();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await vigil?.stop();
+});
+
+/// `YYYY-MM-DD` of `days` before today (UTC, the default offset).
+function isoDaysAgo(days) {
+  return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+}
+
+for (const width of [1280, 375]) {
+  test(`at ${width} px the nav opens yesterday's report with metrics and alerts`, async () => {
+    const { page, problems } = await openPage(browser, `${vigil.url}/`);
+    await page.setViewportSize({ width, height: 900 });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Report' }).click();
+    await page.waitForSelector('[data-testid="report-day"]', { timeout: 60_000 });
+    const report = await page.evaluate(() => ({
+      path: location.pathname,
+      rows: [...document.querySelectorAll('.report-metrics tbody tr')].map((tr) =>
+        [...tr.children].map((td) => td.textContent.trim()),
+      ),
+      headings: [...document.querySelectorAll('main h2')].map((h) => h.textContent),
+      experiments: [...document.querySelectorAll('main h2')]
+        .find((h) => h.textContent === 'Experiments')
+        ?.nextElementSibling?.textContent ?? '',
+      scrollWidth: document.documentElement.scrollWidth,
+    }));
+    assert.equal(report.path, '/report');
+    assert.ok(report.rows.length >= 6, JSON.stringify(report.rows));
+    for (const [title, value, dayOverDay, weekOverWeek] of report.rows) {
+      assert.match(value, /^\d+(\.\d+)?( %)?$/, `${title}: value ${value}`);
+      assert.match(dayOverDay, /^([+−]\d+\.\d %|—)$/, `${title}: d/d ${dayOverDay}`);
+      assert.match(weekOverWeek, /^([+−]\d+\.\d %|—)$/, `${title}: w/w ${weekOverWeek}`);
+    }
+    assert.ok(report.headings.some((h) => /^Alerts \(\d+\)$/.test(h)), JSON.stringify(report.headings));
+    // Without [[experiments]] declared, the report lists none.
+    assert.equal(report.experiments, '');
+    assert.ok(report.scrollWidth <= width, `page is ${report.scrollWidth}px wide at ${width}`);
+    assert.deepEqual(unexpectedProblems(problems), []);
+    await page.close();
+  });
+}
+
+test('the form shows another day, and a malformed date is refused with the format', async () => {
+  const { page, problems } = await openPage(browser, `${vigil.url}/report`);
+  const day = isoDaysAgo(3);
+  await page.fill('input[name="date"]', day);
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.waitForURL(`**/report?date=${day}`);
+  await page.waitForFunction(
+    (expected) => document.querySelector('input[name="date"]')?.value === expected,
+    day,
+  );
+  const date = new Date(`${day}T00:00:00Z`);
+  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][date.getUTCMonth()];
+  const long = `${date.getUTCDate()} ${month} ${date.getUTCFullYear()}`;
+  await page.waitForFunction(
+    (expected) => document.querySelector('[data-testid="report-day"]')?.textContent.endsWith(expected),
+    long,
+    { timeout: 30_000 },
+  );
+  assert.deepEqual(unexpectedProblems(problems), []);
+  await page.close();
+  const refused = await fetch(`${vigil.url}/report?date=yesterday`);
+  assert.match(await refused.text(), /&quot;yesterday&quot; is not a date: use YYYY-MM-DD|"yesterday" is not a date: use YYYY-MM-DD/);
+});
