@@ -17,6 +17,9 @@ pub enum CardStatus {
     Ok,
     /// The whole metric (no slice) has an open alert.
     Firing,
+    /// The whole metric is in band but one of its slices has an open alert:
+    /// said on the card, so "ok" never sits beside a firing last alert.
+    SliceFiring,
     /// A silence in force covers the whole metric.
     Muted,
     /// The newest checked bucket has no value, or the source could not be read.
@@ -28,6 +31,7 @@ impl From<CardStatus> for &'static str {
         match status {
             CardStatus::Ok => "Ok",
             CardStatus::Firing => "Firing",
+            CardStatus::SliceFiring => "SliceFiring",
             CardStatus::Muted => "Muted",
             CardStatus::NoData => "NoData",
         }
@@ -38,7 +42,7 @@ impl TryFrom<String> for CardStatus {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        [Self::Ok, Self::Firing, Self::Muted, Self::NoData]
+        [Self::Ok, Self::Firing, Self::SliceFiring, Self::Muted, Self::NoData]
             .into_iter()
             .find(|status| <&str>::from(*status) == text)
             .ok_or_else(|| format!("card status {text:?}"))
@@ -46,15 +50,18 @@ impl TryFrom<String> for CardStatus {
 }
 
 impl CardStatus {
-    /// Precedence: an open alert first (muted or not, it is what matters),
-    /// then a silence, then missing data.
-    pub fn derive(firing: bool, muted: bool, has_data: bool) -> Self {
+    /// Precedence: an open alert on the whole metric first (muted or not,
+    /// it is what matters), then a silence, then missing data, then an open
+    /// alert on a slice.
+    pub fn derive(firing: bool, slice_firing: bool, muted: bool, has_data: bool) -> Self {
         if firing {
             Self::Firing
         } else if muted {
             Self::Muted
         } else if !has_data {
             Self::NoData
+        } else if slice_firing {
+            Self::SliceFiring
         } else {
             Self::Ok
         }
@@ -65,6 +72,7 @@ impl CardStatus {
         match self {
             Self::Ok => "ok",
             Self::Firing => "firing",
+            Self::SliceFiring => "slice-firing",
             Self::Muted => "muted",
             Self::NoData => "no-data",
         }
@@ -75,6 +83,7 @@ impl CardStatus {
         match self {
             Self::Ok => "ok",
             Self::Firing => "firing",
+            Self::SliceFiring => "a slice firing",
             Self::Muted => "muted",
             Self::NoData => "no data",
         }

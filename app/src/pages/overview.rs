@@ -201,6 +201,7 @@ fn StatusBadge(status: CardStatus) -> impl IntoView {
     let icon = match status {
         CardStatus::Ok => "✓",
         CardStatus::Firing => "▲",
+        CardStatus::SliceFiring => "△",
         CardStatus::Muted => "⊘",
         CardStatus::NoData => "○",
     };

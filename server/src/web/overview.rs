@@ -141,6 +141,10 @@ pub fn card(
 ) -> MetricCard {
     let latest = snapshot.latest.get(&metric.name);
     let firing = snapshot.open.contains_key(&(metric.name.clone(), None));
+    let slice_firing = snapshot
+        .open
+        .keys()
+        .any(|(name, slice)| *name == metric.name && slice.is_some());
     let muted = is_muted(&snapshot.silences, &metric.name, None, now);
     let source_ok = snapshot.last_check.as_ref().is_none_or(|check| check.ok);
     // Stale: the last successful check did not evaluate this metric (it was
@@ -163,7 +167,7 @@ pub fn card(
             upper: l.upper,
             is_anomaly: l.is_anomaly,
         }),
-        status: CardStatus::derive(firing, muted, has_data),
+        status: CardStatus::derive(firing, slice_firing, muted, has_data),
         last_alert: snapshot.last_alerts.get(&metric.name).map(|a| CardAlert {
             id: a.id,
             started_at: a.started_at,
@@ -325,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn an_open_whole_metric_alert_fires_but_a_slice_alone_does_not() {
+    fn an_open_whole_metric_alert_fires_and_a_slice_alone_says_so() {
         let mut sliced = healthy();
         let android = SliceKey {
             dimension: "os".into(),
@@ -334,7 +338,21 @@ mod tests {
         sliced
             .open
             .insert(("feed_views".into(), Some(android)), 900);
-        assert_eq!(status(&sliced, some_history()), CardStatus::Ok);
+        assert_ne!(status(&sliced, some_history()), CardStatus::Firing);
+        // Said as its own status: "ok" beside a firing last alert read as a contradiction.
+        assert_eq!(status(&sliced, some_history()), CardStatus::SliceFiring);
+        let mut other = healthy();
+        other.open.insert(
+            (
+                "feed_likes".into(),
+                Some(SliceKey {
+                    dimension: "os".into(),
+                    value: "iOS".into(),
+                }),
+            ),
+            900,
+        );
+        assert_eq!(status(&other, some_history()), CardStatus::Ok, "another metric's slice");
 
         let mut whole = healthy();
         whole.open.insert(("feed_views".into(), None), 900);
