@@ -42,10 +42,16 @@ impl TryFrom<String> for CardStatus {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        [Self::Ok, Self::Firing, Self::SliceFiring, Self::Muted, Self::NoData]
-            .into_iter()
-            .find(|status| <&str>::from(*status) == text)
-            .ok_or_else(|| format!("card status {text:?}"))
+        [
+            Self::Ok,
+            Self::Firing,
+            Self::SliceFiring,
+            Self::Muted,
+            Self::NoData,
+        ]
+        .into_iter()
+        .find(|status| <&str>::from(*status) == text)
+        .ok_or_else(|| format!("card status {text:?}"))
     }
 }
 
@@ -158,11 +164,16 @@ mod tests {
     #[test]
     fn card_status_prefers_an_open_alert_then_a_silence_then_missing_data() {
         use CardStatus::*;
-        assert_eq!(CardStatus::derive(false, false, true), Ok);
-        assert_eq!(CardStatus::derive(true, false, true), Firing);
-        assert_eq!(CardStatus::derive(true, true, false), Firing);
-        assert_eq!(CardStatus::derive(false, true, false), Muted);
-        assert_eq!(CardStatus::derive(false, false, false), NoData);
+        assert_eq!(CardStatus::derive(false, false, false, true), Ok);
+        assert_eq!(CardStatus::derive(true, false, false, true), Firing);
+        assert_eq!(CardStatus::derive(true, true, true, false), Firing);
+        assert_eq!(CardStatus::derive(false, false, true, false), Muted);
+        assert_eq!(CardStatus::derive(false, false, false, false), NoData);
+        // A firing slice under a metric in band is said, after the rest.
+        assert_eq!(CardStatus::derive(false, true, false, true), SliceFiring);
+        assert_eq!(CardStatus::derive(false, true, true, true), Muted);
+        assert_eq!(CardStatus::derive(false, true, false, false), NoData);
+        assert_eq!(SliceFiring.label(), "a slice firing");
         assert_eq!(NoData.label(), "no data");
         assert_eq!(NoData.as_str(), "no-data");
     }
@@ -172,6 +183,7 @@ mod tests {
         for status in [
             CardStatus::Ok,
             CardStatus::Firing,
+            CardStatus::SliceFiring,
             CardStatus::Muted,
             CardStatus::NoData,
         ] {

@@ -352,7 +352,11 @@ mod tests {
             ),
             900,
         );
-        assert_eq!(status(&other, some_history()), CardStatus::Ok, "another metric's slice");
+        assert_eq!(
+            status(&other, some_history()),
+            CardStatus::Ok,
+            "another metric's slice"
+        );
 
         let mut whole = healthy();
         whole.open.insert(("feed_views".into(), None), 900);
