@@ -191,12 +191,12 @@ for (const width of [1280, 375]) {
     const row = page.locator(`tr[data-alert-id="${ALERT_ID}"]`);
     await row.waitFor({ timeout: 15_000 });
     const band = (await row.locator('td.num').allTextContents()).map((t) => t.trim()).find((t) => t.includes(' – '));
-    assert.equal(band, '20.00 – 65.00');
+    assert.equal(band, '20 – 65');
     await row.locator('a[href*="/metric/feed_views"]').first().click();
     await page.waitForURL((url) => url.pathname === '/metric/feed_views' && url.searchParams.get('at') === String(ALERT_AT));
     const stored = page.getByTestId('stored-check');
     await stored.waitFor({ timeout: 15_000 });
-    assert.equal(await text(page, '[data-testid="stored-value"]'), '17.00');
+    assert.equal(await text(page, '[data-testid="stored-value"]'), '17');
     assert.equal(await text(page, '[data-testid="stored-band"]'), band);
     assert.equal(await text(page, '[data-testid="stored-state"]'), 'firing');
     assert.match(await stored.textContent(), /What the check saw \(stored alert 910000\)/);

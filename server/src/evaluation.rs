@@ -115,3 +115,32 @@ pub struct SliceChange {
     /// slices moving the same way.
     pub share: Option<f64>,
 }
+
+impl ExperimentEffect {
+    /// "Feed CTR in group 2 is 14.8% below group 1 (95% CI 11.2 to 18.1%) since
+    /// 2026-12-01 14:15 UTC". The interval reads as magnitudes when it lies on the
+    /// effect's side of 0, else signed.
+    pub fn sentence(&self, since: i64, utc_offset_minutes: i32) -> String {
+        let (low, high) = (self.interval.0 * 100.0, self.interval.1 * 100.0);
+        let direction = if self.relative < 0.0 {
+            "below"
+        } else {
+            "above"
+        };
+        let interval = if low * high > 0.0 {
+            let (a, b) = (low.abs().min(high.abs()), low.abs().max(high.abs()));
+            format!("{a:.1} to {b:.1}%")
+        } else {
+            format!("{low:+.1} to {high:+.1}%")
+        };
+        format!(
+            "{} in {} is {:.1}% {direction} {} ({:.0}% CI {interval}) since {}",
+            self.metric_title,
+            self.treatment,
+            self.relative.abs() * 100.0,
+            self.control,
+            self.confidence * 100.0,
+            app::format::local_time(since, utc_offset_minutes)
+        )
+    }
+}

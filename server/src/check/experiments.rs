@@ -17,10 +17,9 @@ use crate::evaluation::{AlertContext, Evaluation, ExperimentEffect, ExperimentFi
 use crate::metrics::model::{Aggregate, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 
-/// Every experiment alert's metric starts with this.
-pub const PREFIX: &str = "experiment:";
-/// The last part of a sample ratio alert's metric.
-pub const SAMPLE_RATIO: &str = "sample-ratio";
+/// The names of experiment alerts' metrics, kept with the declarations the
+/// config validates them against.
+pub use crate::config::experiments::{PREFIX, SAMPLE_RATIO};
 /// The detector an experiment alert names.
 const DETECTOR: &str = "msprt";
 /// How long after its end an experiment is still evaluated (on its whole

@@ -18,6 +18,11 @@
 use detect::experiments::Rules;
 use serde::Deserialize;
 
+/// Every experiment alert's metric starts with this.
+pub const PREFIX: &str = "experiment:";
+/// The last part of a sample ratio alert's metric.
+pub const SAMPLE_RATIO: &str = "sample-ratio";
+
 /// One declared experiment, validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExperimentConfig {
@@ -228,7 +233,7 @@ pub(super) fn validate(
 /// metric `known` knows: what a `[[silences]]` entry may name. The name is
 /// checked for its form only (the simulator's experiments are not declared).
 pub fn is_experiment_alert(metric: &str, known: impl Fn(&str) -> bool) -> bool {
-    let Some(rest) = metric.strip_prefix(crate::check::experiments::PREFIX) else {
+    let Some(rest) = metric.strip_prefix(PREFIX) else {
         return false;
     };
     let Some((name, compared)) = rest.split_once(':') else {
@@ -238,7 +243,7 @@ pub fn is_experiment_alert(metric: &str, known: impl Fn(&str) -> bool) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    name_ok && (compared == crate::check::experiments::SAMPLE_RATIO || known(compared))
+    name_ok && (compared == SAMPLE_RATIO || known(compared))
 }
 
 #[cfg(test)]

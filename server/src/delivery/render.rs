@@ -9,7 +9,6 @@ use crate::chart_png::ChartInput;
 use crate::check::plan::{self, CHART_BUCKETS};
 use crate::check::{grid_values, Watermarks};
 use crate::config::{AlertingConfig, LinkAlert};
-use crate::evaluation::ExperimentEffect;
 use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 use crate::state::{AlertRecord, AlertStatus, NotificationPayload, SOURCE_METRIC, STALE_METRIC};
@@ -164,33 +163,6 @@ pub fn is_experiment(payload: &NotificationPayload) -> bool {
     payload.context.experiment.is_some()
 }
 
-/// "Feed CTR in group 2 is 14.8% below group 1 (95% CI 11.2 to 18.1%) since
-/// 2026-12-01 14:15 UTC". The interval reads as magnitudes when it lies on the
-/// effect's side of 0, else signed.
-pub fn effect_sentence(effect: &ExperimentEffect, since: i64, utc_offset_minutes: i32) -> String {
-    let (low, high) = (effect.interval.0 * 100.0, effect.interval.1 * 100.0);
-    let direction = if effect.relative < 0.0 {
-        "below"
-    } else {
-        "above"
-    };
-    let interval = if low * high > 0.0 {
-        let (a, b) = (low.abs().min(high.abs()), low.abs().max(high.abs()));
-        format!("{a:.1} to {b:.1}%")
-    } else {
-        format!("{low:+.1} to {high:+.1}%")
-    };
-    format!(
-        "{} in {} is {:.1}% {direction} {} ({:.0}% CI {interval}) since {}",
-        effect.metric_title,
-        effect.treatment,
-        effect.relative.abs() * 100.0,
-        effect.control,
-        effect.confidence * 100.0,
-        app::format::local_time(since, utc_offset_minutes)
-    )
-}
-
 /// The Telegram text of an experiment alert (HTML): which experiment, which
 /// groups, the effect with its interval (or the users against the split),
 /// how it stands, and a link to the experiment's page.
@@ -227,7 +199,7 @@ pub fn experiment_text(
     );
     let text = match &finding.effect {
         Some(effect) => {
-            let sentence = escape_html(&effect_sentence(effect, finding.since, utc_offset_minutes));
+            let sentence = escape_html(&effect.sentence(finding.since, utc_offset_minutes));
             let (icon, verdict) = if resolved {
                 ("✅", "no longer diverges")
             } else {
@@ -303,6 +275,7 @@ pub async fn chart_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::ExperimentEffect;
     use crate::telegram::message::format_alert;
 
     #[test]
@@ -402,7 +375,7 @@ mod tests {
         // 2026-12-01 14:15 UTC, shown at +03:00.
         let since = 1_796_134_500;
         assert_eq!(
-            effect_sentence(&effect, since, 180),
+            effect.sentence(since, 180),
             "CTR in group 2 is 14.8% below group 1 (95% CI 11.2 to 18.1%) since 2026-12-01 17:15 UTC+03:00"
         );
         let straddling = ExperimentEffect {
@@ -410,7 +383,8 @@ mod tests {
             interval: (-0.05, 0.09),
             ..effect.clone()
         };
-        assert!(effect_sentence(&straddling, since, 0)
+        assert!(straddling
+            .sentence(since, 0)
             .contains("is 2.0% above group 1 (95% CI -5.0 to +9.0%)"));
         let mut payload = NotificationPayload {
             alert_id: 3,

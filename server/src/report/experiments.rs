@@ -68,7 +68,7 @@ fn lines_of(experiment: &ExperimentConfig, judged: &[Evaluation], offset: i32) -
             let Some(effect) = &finding.effect else {
                 return Some(format!("{name}: nothing to compare yet"));
             };
-            let sentence = crate::delivery::render::effect_sentence(effect, finding.since, offset);
+            let sentence = effect.sentence(finding.since, offset);
             let verdict = if evaluation.point.is_anomaly {
                 "diverges"
             } else {

@@ -217,13 +217,7 @@ fn comparisons(
             };
             let sentence = effect.as_ref().map_or_else(
                 || "Nothing to compare yet: too few users (or no events) in a group.".to_string(),
-                |effect| {
-                    crate::delivery::render::effect_sentence(
-                        effect,
-                        experiment.start,
-                        utc_offset_minutes,
-                    )
-                },
+                |effect| effect.sentence(experiment.start, utc_offset_minutes),
             );
             Some(ArmComparison {
                 treatment: arm_label(treatment),

@@ -9,6 +9,7 @@
 pub(crate) mod query;
 mod silences;
 mod table;
+pub(crate) use table::{band_text, figure};
 
 use leptos::prelude::*;
 use leptos_meta::Title;

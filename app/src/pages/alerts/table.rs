@@ -135,10 +135,7 @@ fn alert_row(
         alert.slice.as_deref(),
         Some(alert.started_at),
     );
-    let band = match (alert.lower, alert.upper) {
-        (None, None) => "–".to_string(),
-        (lower, upper) => format!("{} – {}", figure(lower), figure(upper)),
-    };
+    let band = band_text(alert.lower, alert.upper);
     let deviation = alert
         .deviation
         .map(|d| percent(d, Digits::Table))
@@ -244,9 +241,18 @@ fn label_buttons(id: u64, controls: LabelControls) -> impl IntoView {
     }
 }
 
+/// A band as the table writes it (`20 – 65`, or `–` without one); the lab's
+/// "what the check saw" writes it the same way.
+pub(crate) fn band_text(lower: Option<f64>, upper: Option<f64>) -> String {
+    match (lower, upper) {
+        (None, None) => "–".to_string(),
+        (lower, upper) => format!("{} – {}", figure(lower), figure(upper)),
+    }
+}
+
 /// A value or band edge: whole values as counts (`17`, not `17.00`), others
 /// with the table's digits.
-fn figure(value: Option<f64>) -> String {
+pub(crate) fn figure(value: Option<f64>) -> String {
     match value {
         Some(v) if v.fract() == 0.0 => amount(Some(v), Quantity::Count, Digits::Table),
         _ => number(value, Digits::Table),

@@ -61,16 +61,12 @@ pub fn StoredAlert(lab: Lab, metric: String, slice: Option<String>, at: i64) -> 
 /// The stored alert, as `/alerts` shows it.
 #[component]
 fn Stored(row: AlertRow) -> impl IntoView {
-    let band = format!(
-        "{} – {}",
-        number(row.lower, Digits::Table),
-        number(row.upper, Digits::Table)
-    );
+    let band = crate::pages::alerts::band_text(row.lower, row.upper);
     let deviation = row.deviation.map(|d| percent(d, Digits::Table));
     view! {
         <p data-testid="stored-check">
             <strong>"What the check saw (stored alert " {row.id} "): "</strong>
-            "value " <span data-testid="stored-value">{number(row.value, Digits::Table)}</span>
+            "value " <span data-testid="stored-value">{crate::pages::alerts::figure(row.value)}</span>
             ", band " <span data-testid="stored-band">{band}</span>
             {deviation.map(|d| format!(" ({d})"))}
             ", " <span data-testid="stored-state">{row.state.to_string()}</span> "."
