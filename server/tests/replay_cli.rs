@@ -22,16 +22,20 @@ fn replay_lists_what_the_checks_record() {
     let first = start - 3600;
     let last = end + 3600;
 
+    let replay = || {
+        stdout_of(&vigil(&[
+            "replay",
+            "--data-dir",
+            data_arg,
+            "--from",
+            &format_time(first),
+            "--to",
+            &format_time(last + 900 + 120),
+        ]))
+    };
+
     // The replay first: it must neither need nor write the alert state.
-    let csv = stdout_of(&vigil(&[
-        "replay",
-        "--data-dir",
-        data_arg,
-        "--from",
-        &format_time(first),
-        "--to",
-        &format_time(last + 900 + 120),
-    ]));
+    let csv = replay();
     let state = data.join("vigil-state.sqlite");
     assert!(!state.exists(), "replay wrote an alert state");
     let mut lines = csv.lines();
@@ -105,15 +109,7 @@ fn replay_lists_what_the_checks_record() {
             [end + 86_400, first, last + 3600],
         )
         .expect("silence recorded");
-    let csv = stdout_of(&vigil(&[
-        "replay",
-        "--data-dir",
-        data_arg,
-        "--from",
-        &format_time(first),
-        "--to",
-        &format_time(last + 900 + 120),
-    ]));
+    let csv = replay();
     let muted: Vec<(&str, &str)> = csv
         .lines()
         .skip(1)
