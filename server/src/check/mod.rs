@@ -5,6 +5,7 @@
 pub mod context;
 pub mod experiments;
 pub mod freshness;
+pub mod group_watch;
 pub mod late;
 #[cfg(test)]
 mod open_alert_tests;
