@@ -3,6 +3,7 @@
 //! Alert state and delivery build on these evaluations.
 
 pub mod context;
+pub mod experiment_replay;
 pub mod experiments;
 pub mod freshness;
 pub mod group_watch;
