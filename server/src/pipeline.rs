@@ -122,6 +122,7 @@ impl Pipeline {
             alerting: alerting.clone(),
             store: store.clone(),
             experiments: config.experiments.clone(),
+            group_watch: config.group_watch.clone(),
         });
         let reports = Arc::new(
             MorningReports::new(

@@ -240,9 +240,12 @@ fn experiments_alert_in_telegram_and_resolve_when_they_end() {
     assert_eq!(opened(store.texts("Experiment ")).len(), 2);
 
     // Declared with an end: after it, the alert resolves (two calm checks)
-    // and its message is rewritten, buttons gone.
+    // and its message is rewritten, buttons gone. The group watch is off:
+    // with only this experiment declared it would (rightly) report group 4's
+    // broken assignment as its own; it has its own tests (check::group_watch).
     store.write_config(&format!(
-        "[[experiments]]\nname = \"feed-ranking-v2\"\nmetrics = [\"feed_ctr\"]\ncontrol = [1]\n\
+        "[group_watch]\nenabled = false\n\n\
+         [[experiments]]\nname = \"feed-ranking-v2\"\nmetrics = [\"feed_ctr\"]\ncontrol = [1]\n\
          treatments = [[2]]\nstart = \"{}\"\nend = \"{}\"\n",
         cli::format_time(harmful_start),
         cli::format_time(late + 2 * BUCKET),

@@ -3,8 +3,10 @@
 //! Alert state and delivery build on these evaluations.
 
 pub mod context;
+pub mod experiment_replay;
 pub mod experiments;
 pub mod freshness;
+pub mod group_watch;
 pub mod late;
 #[cfg(test)]
 mod open_alert_tests;

@@ -195,6 +195,7 @@ async fn walk(source: &Arc<Source>, detectors: &DetectorChoice, (start, end): (i
         },
         store: store.clone(),
         experiments: Vec::new(),
+        group_watch: Default::default(),
     };
     let key = (metric().name, None);
     let mut walk = Walk::default();

@@ -119,6 +119,7 @@ async fn checked(source: &Arc<Source>, alerting: &AlertingConfig) -> BTreeSet<Re
         alerting: alerting.clone(),
         store: store.clone(),
         experiments: Vec::new(),
+        group_watch: Default::default(),
     };
     let mut bucket = WALK.0;
     while bucket <= WALK.1 {

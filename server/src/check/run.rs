@@ -45,6 +45,8 @@ pub struct Checker {
     pub store: State,
     /// `[[experiments]]`; none: the simulator's, on a simulated store.
     pub experiments: Vec<crate::config::ExperimentConfig>,
+    /// `[group_watch]`: the groups no experiment runs on, watched against each other.
+    pub group_watch: crate::config::GroupWatchConfig,
 }
 
 /// A check of [`Checker::run_due`] that failed, and its bucket.
@@ -270,6 +272,15 @@ impl Checker {
             )
             .await?;
             evaluations.extend(judged);
+            let watched = super::group_watch::evaluate_group_watch(
+                &self.source,
+                &self.group_watch,
+                &experiments,
+                &self.metrics,
+                bucket,
+            )
+            .await?;
+            evaluations.extend(watched);
             Ok::<_, SourceError>((tables, evaluations))
         }
         .await;

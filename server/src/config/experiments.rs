@@ -101,6 +101,14 @@ pub(super) fn validate(
                     raw.name
                 ),
             );
+        } else if raw.name == super::group_watch::NAME {
+            problem(
+                "name",
+                format!(
+                    "{:?} is reserved for the alerts of the undeclared-group watch ([group_watch])",
+                    raw.name
+                ),
+            );
         } else if experiments.iter().any(|e| e.name == raw.name) {
             problem("name", format!("a second experiment named {:?}", raw.name));
         }

@@ -58,6 +58,7 @@ pub mod clickhouse_url;
 mod detector_entries;
 mod dimensions;
 pub mod experiments;
+pub mod group_watch;
 pub mod http_url;
 pub mod links;
 mod raw;
@@ -70,6 +71,7 @@ pub mod state;
 pub use alerting::{AlertingConfig, ScheduleConfig, TelegramSettings, TOKEN_ENV};
 pub use clickhouse_tls::{ClickHouseTls, ClientCertFiles};
 pub use experiments::ExperimentConfig;
+pub use group_watch::GroupWatchConfig;
 pub use links::{DashboardLink, LinkAlert, LinkTemplate, TimeFormat};
 pub use report::ReportConfig;
 pub use serving::{HeartbeatConfig, WebConfig};
@@ -159,6 +161,8 @@ pub struct Config {
     pub web: WebConfig,
     /// `[[experiments]]`: A/B experiments compared at every check.
     pub experiments: Vec<ExperimentConfig>,
+    /// `[group_watch]`: that no undeclared `exp_group` drifts from the others.
+    pub group_watch: GroupWatchConfig,
     /// `[state]`: where vigil's own state lives (embedded SQLite by default).
     pub state: StateConfig,
     /// `[report]`: the morning report.
@@ -175,6 +179,7 @@ impl Default for Config {
             heartbeat: None,
             web: WebConfig::default(),
             experiments: Vec::new(),
+            group_watch: GroupWatchConfig::default(),
             state: StateConfig::default(),
             report: ReportConfig::default(),
         }
@@ -413,6 +418,8 @@ impl Config {
         let web = serving::web(raw.web, &mut alerting_problems);
         let experiments =
             experiments::validate(raw.experiments, &metric_names, &mut alerting_problems);
+        let group_watch =
+            group_watch::validate(raw.group_watch, &metric_names, &mut alerting_problems);
         let state = state::validate(raw.state, env, &mut alerting_problems, &mut problems);
         let report = report::validate(raw.report, &mut alerting_problems);
         problems.extend(
@@ -434,6 +441,7 @@ impl Config {
             heartbeat,
             web,
             experiments,
+            group_watch,
             state,
             report,
         })

@@ -27,6 +27,7 @@ pub(super) struct RawConfig {
     pub(super) heartbeat: Option<super::serving::RawHeartbeat>,
     pub(super) web: Option<super::serving::RawWeb>,
     pub(super) experiments: Vec<Option<super::experiments::RawExperiment>>,
+    pub(super) group_watch: Option<super::group_watch::RawGroupWatch>,
     pub(super) state: Option<super::state::RawState>,
     pub(super) report: Option<super::report::RawReport>,
 }

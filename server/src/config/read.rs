@@ -121,6 +121,7 @@ pub(super) fn read<'a>(
             "heartbeat" => raw.heartbeat = reader.section(value, name),
             "web" => raw.web = reader.section(value, name),
             "experiments" => raw.experiments = reader.array(value, name, |_| ()),
+            "group_watch" => raw.group_watch = reader.section(value, name),
             "state" => raw.state = reader.section(value, name),
             "report" => raw.report = reader.section(value, name),
             "dimensions" => raw.dimensions = reader.array(value, name, |_| ()),
@@ -136,7 +137,7 @@ pub(super) fn read<'a>(
                 name.to_string(),
                 format!(
                     "unknown section (expected source, metrics, dimensions, simulator, schedule, alerts, \
-                     telegram, links, detectors, silences, heartbeat, web, experiments, state or report){}",
+                     telegram, links, detectors, silences, heartbeat, web, experiments, group_watch, state or report){}",
                     location(text, value.span().start)
                 ),
             ),

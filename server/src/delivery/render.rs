@@ -29,8 +29,13 @@ impl Links {
         format!("{}{path}", self.base_url)
     }
 
-    /// vigil's page for an experiment.
+    /// vigil's page for an experiment. The group watch is no declared
+    /// experiment and has no page of its own: its alerts link to the list,
+    /// which shows the experiments that hold the other groups.
     pub fn experiment_page(&self, name: &str) -> String {
+        if name == crate::config::group_watch::NAME {
+            return format!("{}/experiments", self.base_url);
+        }
         format!("{}{}", self.base_url, app::routes::experiment_page(name))
     }
 }
