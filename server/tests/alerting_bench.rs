@@ -73,9 +73,10 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// The config the benchmark runs with: `source` plus Telegram pointing at `api_url`.
 fn config(source: &str, api_url: &str) -> Config {
+    // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
     let text = format!(
         "{source}\n[telegram]\nchat = {CHAT}\napi_url = \"{api_url}\"\n\n\
-         [alerts]\npublic_url = \"http://vigil.test\"\n"
+         [alerts]\npublic_url = \"http://vigil.test\"\n\n[report]\nenabled = false\n"
     );
     Config::parse(
         &text,
@@ -232,8 +233,9 @@ fn oneshot_check_rss(label: &str, source_toml: &str, data_dir: Option<&Path>, at
     let config_path = dir.path().join("vigil.toml");
     std::fs::write(
         &config_path,
+        // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
         format!(
-            "{source_toml}\n[telegram]\nchat = {CHAT}\napi_url = \"{}\"\npoll_updates = false\n",
+            "{source_toml}\n[telegram]\nchat = {CHAT}\napi_url = \"{}\"\npoll_updates = false\n\n[report]\nenabled = false\n",
             fake.base_url
         ),
     )
@@ -317,8 +319,9 @@ fn serve_rss(label: &str, config_toml: &str, data_dir: &Path) {
     let config_path = dir.path().join("vigil.toml");
     std::fs::write(
         &config_path,
+        // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
         format!(
-            "{config_toml}\n[telegram]\nchat = {CHAT}\napi_url = \"{}\"\npoll_updates = false\n",
+            "{config_toml}\n[telegram]\nchat = {CHAT}\napi_url = \"{}\"\npoll_updates = false\n\n[report]\nenabled = false\n",
             fake.base_url
         ),
     )

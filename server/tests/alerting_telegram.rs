@@ -42,11 +42,13 @@ impl Scenario {
         let config = dir.path().join("vigil.toml");
         std::fs::write(
             &config,
+            // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
             format!(
                 "[source]\nkind = \"sqlite\"\npath = \"{}\"\n\n\
                  [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n\
                  [alerts]\npublic_url = \"http://vigil.test\"\nutc_offset = \"+03:00\"\n\n\
-                 [[links]]\nmetric = \"*\"\ntitle = \"BI dashboard\"\nurl = \"https://bi.example/d/1\"\n",
+                 [[links]]\nmetric = \"*\"\ntitle = \"BI dashboard\"\nurl = \"https://bi.example/d/1\"\n\n\
+                 [report]\nenabled = false\n",
                 data.join("vigil.sqlite").display(),
                 fake.base_url
             ),
@@ -452,9 +454,10 @@ fn an_unreachable_clickhouse_is_one_data_unavailable_alert() {
     let config = dir.path().join("vigil.toml");
     std::fs::write(
         &config,
+        // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
         format!(
             "[source]\nkind = \"clickhouse\"\nurl = \"http://127.0.0.1:{port}\"\n\n\
-             [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n",
+             [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n[report]\nenabled = false\n",
             fake.base_url
         ),
     )

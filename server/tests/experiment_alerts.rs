@@ -53,9 +53,11 @@ impl Store {
     }
 
     fn write_config(&self, experiments: &str) {
+        // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
         let text = format!(
             "[source]\nkind = \"sqlite\"\npath = \"{}\"\n\n\
-             [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n{experiments}",
+             [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n\
+             [report]\nenabled = false\n\n{experiments}",
             self.db.display(),
             self.fake.base_url
         );

@@ -71,10 +71,12 @@ fn an_alert_on_rows_that_arrive_late_is_edited_to_say_so() {
     let config = dir.path().join("vigil.toml");
     std::fs::write(
         &config,
+        // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
         format!(
             "[source]\nkind = \"sqlite\"\npath = \"{}\"\n\n\
              [schedule]\nlate_rows_minutes = 60\n\n\
-             [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n",
+             [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n\
+             [report]\nenabled = false\n",
             db.display(),
             fake.base_url
         ),

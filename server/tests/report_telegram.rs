@@ -3,7 +3,8 @@
 //! Telegram Bot API (real HTTP) the recipient. The report of the day before
 //! arrives once at 11:00 local time, through restarts, Telegram outages and
 //! vigil's own downtime (then marked late); `vigil report --dry-run` prints
-//! the same values.
+//! the same values. The config has no `[report]` section: the report is on
+//! by default, at 11:00.
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -42,8 +43,7 @@ impl Scenario {
             format!(
                 "[source]\nkind = \"sqlite\"\npath = \"{}\"\n\n\
                  [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n\
-                 [alerts]\nutc_offset = \"+03:00\"\n\n\
-                 [report]\ntime = \"11:00\"\n",
+                 [alerts]\nutc_offset = \"+03:00\"\n",
                 data.join("vigil.sqlite").display(),
                 fake.base_url
             ),
@@ -225,8 +225,27 @@ fn report_dry_run_prints_the_report_and_writes_its_chart() {
     );
     let views = s.views_on(MARCH_4 - DAY);
     assert!(text.contains(&format!("\nFeed views: {views}  ")), "{text}");
-    // No state yet: no alerts to list.
-    assert!(text.trim_end().ends_with("No alerts that day."), "{text}");
+    // No state yet: no alerts to list. Then the experiments the check
+    // compares, here the simulator's (none is declared), that ran that day.
+    let (alerts, experiments) = text
+        .split_once("No alerts that day.\n\nExperiments\n")
+        .unwrap_or_else(|| panic!("no alerts, then the experiments: {text}"));
+    assert!(alerts.contains("\nFeed views: "), "{text}");
+    let lines: Vec<&str> = experiments.trim_end().lines().collect();
+    for name in ["aa-check", "feed-ranking-v2"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("{name}: "))
+                && (l.contains(" is ") || l.contains("nothing to compare yet"))),
+            "{name}: {text}"
+        );
+    }
+    // The A/A pair's line says what the check said of it: no divergence.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("aa-check: ") && l.contains("; inconclusive (p = ")),
+        "{text}"
+    );
     let png = std::fs::read(&chart).expect("chart written");
     assert!(png.starts_with(PNG_MAGIC));
     assert!(s.fake.requests().is_empty(), "a dry run sends nothing");

@@ -55,10 +55,12 @@ impl Store {
         let config = dir.path().join("vigil.toml");
         std::fs::write(
             &config,
+            // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
             format!(
                 "[source]\nkind = \"sqlite\"\npath = \"{}\"\n\n\
                  [schedule]\nstale_after_minutes = 60\n\n\
-                 [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n",
+                 [telegram]\nchat = {CHAT}\napi_url = \"{}\"\n\n\
+                 [report]\nenabled = false\n",
                 data.join("vigil.sqlite").display(),
                 fake.base_url
             ),

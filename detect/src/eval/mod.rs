@@ -12,9 +12,12 @@
 //!   noisy plateau; [`generate_families`]).
 //! * [`report`] — [`evaluate`]: per detector × class figures ([`Report`]),
 //!   with per scale and per family breakdowns.
+//! * [`experiments`] — scoring experiment alerts: delays to a labelled
+//!   effect ([`Delays`]) and shares of runs with their interval ([`Share`]).
 //! * [`tuning`] — what the web lab varies and searches: parameter knobs,
 //!   grids, alert events and rates, the alert-budget bisection.
 
+pub mod experiments;
 pub mod families;
 pub mod labels;
 pub mod report;
@@ -23,6 +26,7 @@ pub(crate) mod sim;
 pub mod synthetic;
 pub mod tuning;
 
+pub use experiments::{Delays, Share};
 pub use families::{generate_families, generate_family_case, Family, Level};
 pub use labels::{incidents_from_flags, IncidentSpan, LabelledSeries};
 pub use report::{

@@ -81,11 +81,21 @@ a 'false alarm' overrides a recorded incident it overlaps.
 COMBINED DETECTORS: `--detector seasonal+drop` evaluates the two (default parameters) combined by \
 --combine: any (one fires), all (every one fires) or majority (more than half fire).
 
+EXPERIMENTS (--experiments): the check's experiment verdicts scored on the simulator. --runs \
+histories of 14 days with the simulator's experiments (an A/A pair, CTR -15%, messages +25%, an \
+assignment that breaks), each judged at every bucket from its start on its running totals, as \
+the check judges it: per experiment, the minutes from the labelled effect's start (the break, \
+for the sample ratio mismatch) to the end of the first alerting bucket, the share within 60 \
+minutes (4 buckets), and alerts no label explains. Then --aa-runs histories of --aa-days \
+without experiments, groups 0/1 and 2/3 judged at every bucket: the share of pairs that ever \
+alerted, with its 95% Wilson interval, against alpha and srm_alpha.
+
 EXAMPLES: vigil eval
           vigil eval --detector seasonal --detector drop --detector seasonal+drop --cases 10 --format json
           vigil eval --families --cases 5 --detector seasonal_iqr --detector iqr_seed
           vigil eval --input labelled.csv --detector changepoint
-          vigil eval --metric feed_views --from now-14d")]
+          vigil eval --metric feed_views --from now-14d
+          vigil eval --experiments --runs 20 --aa-runs 100")]
 pub struct EvalArgs {
     /// Detector to evaluate with its default parameters, or several joined by `+`
     /// (combined by --combine); repeat for more
@@ -141,6 +151,28 @@ pub struct EvalArgs {
     /// Buckets after an incident's end where an alert still counts as true.
     #[arg(long, default_value_t = DEFAULT_TOLERANCE)]
     pub tolerance: usize,
+
+    /// Score experiment alerts on the simulator instead of detectors (see
+    /// EXPERIMENTS in --help).
+    #[arg(long, conflicts_with_all = ["detectors", "metric", "input", "families", "benchmark"])]
+    pub experiments: bool,
+
+    /// With --experiments: simulated histories with the labelled experiments
+    /// (seeds from --seed on).
+    #[arg(long, default_value_t = 20, requires = "experiments")]
+    pub runs: usize,
+
+    /// With --experiments: simulated A/A histories (two pairs of groups each).
+    #[arg(long, default_value_t = 100, requires = "experiments")]
+    pub aa_runs: usize,
+
+    /// With --experiments: days of each A/A history.
+    #[arg(long, default_value_t = 28, requires = "experiments")]
+    pub aa_days: u32,
+
+    /// With --experiments: simulated users (the embedded default's 2000).
+    #[arg(long, default_value_t = 2000, requires = "experiments")]
+    pub users: u32,
 }
 
 /// The seed rule: rolling IQR, a = 4, n = 5, as-of smoothing.
@@ -434,6 +466,9 @@ impl EvalArgs {
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    if args.experiments {
+        return super::eval_experiments::run(args);
+    }
     let rule = CombineRule::parse(&args.combine).with_context(|| {
         format!(
             "--combine {:?}: expected any, all or majority",

@@ -7,6 +7,8 @@ pub mod clickhouse;
 pub mod config;
 pub mod detect;
 pub mod eval;
+pub mod eval_experiments;
+mod eval_exposure;
 pub mod history_case;
 pub mod ingest;
 pub mod replay;

@@ -3,12 +3,13 @@
 //! ```toml
 //! [report]
 //! time = "11:00"          # local time (alerts.utc_offset) it is sent, about the day before
-//! # enabled = true        # a [report] section turns it on; false keeps the section but stops it
+//! # enabled = false       # the report is on by default; this stops it
 //! # chats = [-1001234]    # where it goes (default: the alert chat, [telegram] chat)
 //! ```
 //!
-//! Without a `[report]` section there is no morning report: existing setups
-//! keep receiving exactly what they did.
+//! The report is on without a `[report]` section: at 11:00 local time the
+//! alert chats get the day before's figures (the issue's default), and a
+//! team that does not want it says `enabled = false`.
 
 use serde::Deserialize;
 
@@ -36,7 +37,7 @@ pub const DEFAULT_TIME_MINUTES: u32 = 11 * 60;
 impl Default for ReportConfig {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: true,
             time_minutes: DEFAULT_TIME_MINUTES,
             chats: Vec::new(),
         }
@@ -100,15 +101,22 @@ mod tests {
     }
 
     #[test]
-    fn no_section_no_report_and_an_empty_section_is_eleven_to_the_alert_chat() {
-        assert!(!parse("").expect("valid").report.enabled);
-        let report = parse("[report]\n").expect("valid").report;
+    fn the_report_is_on_at_eleven_to_the_alert_chat_unless_turned_off() {
+        let eleven_to_the_alert_chat = ReportConfig {
+            enabled: true,
+            time_minutes: 660,
+            chats: Vec::new(),
+        };
+        assert_eq!(parse("").expect("valid").report, eleven_to_the_alert_chat);
         assert_eq!(
-            report,
-            ReportConfig {
-                enabled: true,
-                ..ReportConfig::default()
-            }
+            parse("[report]\n").expect("valid").report,
+            eleven_to_the_alert_chat
+        );
+        assert!(
+            !parse("[report]\nenabled = false\n")
+                .expect("valid")
+                .report
+                .enabled
         );
         let report = parse("[report]\ntime = \"07:30\"\nchats = [-100, 5]\nenabled = false\n")
             .expect("valid")

@@ -1,20 +1,22 @@
 //! The running experiments' effects in the morning report: each experiment
-//! that ran during the day, judged on its totals from its start to the end
-//! of the day by the check's own computation
+//! the check compares ([`crate::check::experiments::in_effect`]: the
+//! declared ones, or the simulator's when none are declared) that ran
+//! during the day, judged on its totals from its start to the end of the
+//! day by the check's own computation
 //! ([`crate::check::experiments::judge_sums`]), one line per comparison in
 //! the alert's words. With no lines, the report leaves the section out.
 
 use super::LocalDay;
-use crate::check::experiments::{judge_sums, read_sums};
+use crate::check::experiments::{in_effect, judge_sums, read_sums};
 use crate::config::ExperimentConfig;
 use crate::evaluation::Evaluation;
 use crate::metrics::model::{MetricDef, TimeRange, BUCKET_SECONDS};
 use crate::sources::{Source, SourceError};
 
-/// The effects on `day` of the declared experiments, one line each (plain
-/// text; the report escapes it). Unlike the check, the report leaves the
-/// simulator's undeclared experiments out: a report names what its readers
-/// declared.
+/// The effects on `day` of the experiments the check compares, one line
+/// each (plain text; the report escapes it). The same set as the check's,
+/// so a report never describes experiments its alerts are silent about,
+/// nor the reverse.
 pub async fn effect_lines(
     source: &Source,
     configured: &[ExperimentConfig],
@@ -22,7 +24,7 @@ pub async fn effect_lines(
     day: LocalDay,
 ) -> Result<Vec<String>, SourceError> {
     let mut lines = Vec::new();
-    for experiment in configured.iter().cloned() {
+    for experiment in in_effect(source, configured).await {
         let ran = experiment.start < day.end() && experiment.end.is_none_or(|e| e > day.start());
         if !ran {
             continue;
@@ -113,11 +115,12 @@ mod tests {
             .unwrap()
             .date_naive();
         let day = LocalDay::new(date, 0);
-        let undeclared = effect_lines(&source, &[], &metrics, day).await.unwrap();
-        assert!(undeclared.is_empty(), "{undeclared:#?}");
         let lines = effect_lines(&source, &experiments, &metrics, day)
             .await
             .unwrap();
+        // Without a declaration, the simulator's experiments, as the check compares them.
+        let undeclared = effect_lines(&source, &[], &metrics, day).await.unwrap();
+        assert_eq!(undeclared, lines);
         let harmful: Vec<&String> = lines
             .iter()
             .filter(|l| l.starts_with("feed-ranking-v2: "))

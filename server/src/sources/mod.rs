@@ -15,7 +15,7 @@
 
 pub mod clickhouse;
 #[cfg(test)]
-mod experiment_sums_tests;
+pub(crate) mod experiment_sums_tests;
 pub mod sqlite;
 pub mod stats;
 

@@ -109,12 +109,14 @@ impl Store {
         let config = dir.path().join("vigil.toml");
         std::fs::write(
             &config,
+            // The morning report is on by default; this test counts only alerts (report_telegram tests the report).
             format!(
                 "[source]\nkind = \"sqlite\"\npath = \"{data}/vigil.sqlite\"\n\
                  [simulator]\nusers = {users}\ndays = {days}\nseed = 7\n\
                  [schedule]\ncatch_up_hours = {hours}\nleader_lease_seconds = {lease}\n\
                  [alerts]\npublic_url = \"http://vigil.test\"\n\
-                 [telegram]\nchat = {CHAT}\napi_url = \"{api}\"\n{state}\n",
+                 [telegram]\nchat = {CHAT}\napi_url = \"{api}\"\n\
+                 [report]\nenabled = false\n{state}\n",
                 data = dir.path().display(),
                 users = scenario.users,
                 days = scenario.days,
