@@ -2,6 +2,8 @@
 //! messages (the server uses this module too), so a value reads the same
 //! wherever it is shown. Each place picks a style; the rules live only here.
 
+use detect::alerting::Measure;
+
 /// How many digits a number shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Digits {
@@ -53,6 +55,22 @@ pub enum Quantity {
 }
 
 impl Quantity {
+    /// What a metric's values are: its measure as the server says it (a
+    /// count, or one count over another); whole values read as a count when
+    /// the measure is not known. A ratio whose `values` all lie within 0 and
+    /// 1 is a share (CTR), bounded by one. The overview, the lab and
+    /// `/alerts` all decide it here.
+    pub fn of(measure: Option<Measure>, values: impl Iterator<Item = f64> + Clone) -> Quantity {
+        let whole = values.clone().all(|v| v.fract() == 0.0);
+        match measure {
+            Some(Measure::Count) => Quantity::Count,
+            None if whole => Quantity::Count,
+            _ => Quantity::Ratio {
+                share: values.into_iter().all(|v| (0.0..=1.0).contains(&v)),
+            },
+        }
+    }
+
     /// `value` moved into the range the quantity can take (a band edge of
     /// -3.7 likes is 0 likes).
     pub fn clamp(self, value: f64) -> f64 {
@@ -84,6 +102,27 @@ pub fn figure(value: Option<f64>, quantity: Quantity) -> (String, &'static str) 
             (format!("{:.2}", v * 100.0), "%")
         }
         _ => (amount(value, quantity, Digits::Table), ""),
+    }
+}
+
+/// A value of `quantity` with its unit, as the pages write one in text:
+/// the overview's cards, `/alerts`, the lab's stored alert, what-if and
+/// chart tip (`4.12%`, `27`, `1.50`; `–` for none).
+pub fn shown(value: Option<f64>, quantity: Quantity) -> String {
+    let (text, unit) = figure(value, quantity);
+    format!("{text}{unit}")
+}
+
+/// A band of `quantity` as the pages write it (`20 – 65`, `3.10% – 5.20%`),
+/// each edge moved into what the quantity can take (a count is never banded
+/// below zero); `–` without a band.
+pub fn band(lower: Option<f64>, upper: Option<f64>, quantity: Quantity) -> String {
+    match (lower, upper) {
+        (None, None) => "–".to_string(),
+        (lower, upper) => {
+            let edge = |v: Option<f64>| shown(v.map(|v| quantity.clamp(v)), quantity);
+            format!("{} – {}", edge(lower), edge(upper))
+        }
     }
 }
 
@@ -233,6 +272,27 @@ mod tests {
         assert_eq!(tick(20_000.0, 5_000.0), "20k");
         assert_eq!(time(0, When::Date), "01 Jan");
         assert_eq!(time(3600, When::Hour), "01:00");
+    }
+
+    #[test]
+    fn a_metric_is_written_by_its_kind_wherever_it_is_shown() {
+        let ctr = Quantity::of(Some(Measure::Ratio), [0.0, 0.05, 1.0].into_iter());
+        assert_eq!(ctr, Quantity::Ratio { share: true });
+        // A CTR of exactly 0 or 1 is a share, not a count.
+        assert_eq!(shown(Some(0.0), ctr), "0.00%");
+        assert_eq!(shown(Some(1.0), ctr), "100.00%");
+        assert_eq!(band(Some(-0.01), Some(1.2), ctr), "0.00% – 100.00%");
+        let views = Quantity::of(Some(Measure::Count), [12.5].into_iter());
+        assert_eq!(views, Quantity::Count);
+        assert_eq!(shown(Some(27.0), views), "27");
+        assert_eq!(band(Some(-3.67), Some(86.33), views), "0 – 86");
+        assert_eq!(band(None, None, views), "–");
+        assert_eq!(shown(None, views), "–");
+        // Without the measure, whole values read as a count.
+        assert_eq!(Quantity::of(None, [3.0, 4.0].into_iter()), Quantity::Count);
+        let other = Quantity::of(Some(Measure::Ratio), [1.5, 2.0].into_iter());
+        assert_eq!(other, Quantity::Ratio { share: false });
+        assert_eq!(shown(Some(2.0), other), "2.00");
     }
 
     #[test]

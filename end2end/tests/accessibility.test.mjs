@@ -3,12 +3,13 @@
 // serious or critical violation, text contrast included; every focus ring at
 // least 3:1 against what surrounds it; a title of its own per page; and the
 // error pages linking to what exists.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+import { openPage, unexpectedProblems } from './support/browser.mjs';
 import { PAGES, WIDTHS, startTourServers } from './support/pages.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /// WCAG 2.2 non-text contrast (1.4.11): a focus indicator against its surroundings.
@@ -17,15 +18,7 @@ const FOCUS_RING_RATIO = 3;
 let servers;
 let browser;
 
-before(async () => {
-  servers = await startTourServers();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await servers?.stop();
-});
+withVigilAndBrowser(startTourServers, (started) => ({ vigil: servers, browser } = started));
 
 /// axe's serious and critical violations, one readable line per element.
 async function seriousViolations(page) {

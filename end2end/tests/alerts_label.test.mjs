@@ -2,25 +2,18 @@
 // outage is checked (`vigil check --at` on the served data), its alerts are
 // listed, and a press on "False alarm" with the operator token labels it;
 // the label is stored, so it is there after a reload.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
 import { checkTheOutage } from './support/pages.mjs';
-import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+import { openPage, unexpectedProblems } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 const TOKEN = 'e2e-alerts-token';
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN }, prepare: checkTheOutage });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN }, prepare: checkTheOutage }), (started) => ({ vigil, browser } = started));
 
 test('a past alert is labelled a false alarm from the history page', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/alerts`);

@@ -1,24 +1,17 @@
 // The alerts page: history table and silences. Creating a silence needs the
 // operator token; without it the refusal is shown inline.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+import { openPage, unexpectedProblems } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 const TOKEN = 'e2e-operator-token';
 
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN } });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN } }), (started) => ({ vigil, browser } = started));
 
 test('the alerts page is server-rendered and linked from the nav', async () => {
   const html = await (await fetch(`${vigil.url}/alerts`)).text();

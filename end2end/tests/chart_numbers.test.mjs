@@ -3,17 +3,15 @@
 // on round times and numbers that neither overlap nor get cut, a tooltip on
 // hover, tap and keys, one range preset pressed, and legend keys for the band
 // and false alarms that differ in hue and pattern with enough contrast.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage } from './support/browser.mjs';
+import { openPage } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 let vigil;
 let browser;
-before(async () => {
-  [vigil, browser] = await Promise.all([startVigil(), launchBrowser()]);
-});
-after(async () => Promise.all([browser?.close(), vigil?.stop()]));
+withVigilAndBrowser(() => startVigil(), (started) => ({ vigil, browser } = started));
 
 const CHART = 'canvas[data-testid="metric-chart"]';
 const X_TICKS = '[data-testid="chart-x-axis"] .tick';
@@ -89,9 +87,10 @@ for (const width of WIDTHS) {
   test(`${width} px: a ratio keeps its decimals and its band stays within 0 and 1`, async () => {
     const { page, problems } = await openLab('feed_ctr', width);
     const tip = await pointAt(page, 0.5);
-    assert.match(tip.value, /^0\.\d+$/, `CTR ${tip.value} keeps its decimals`);
-    const [low, high] = tip.band.split(' – ').map(Number);
-    assert.ok(low >= 0 && high <= 1 && low <= high, `band ${tip.band} within 0 and 1`);
+    // A share, written as the overview and /alerts write it: a percentage.
+    assert.match(tip.value, /^\d{1,3}\.\d\d%$/, `CTR ${tip.value} keeps its decimals`);
+    const [low, high] = tip.band.split(' – ').map((edge) => Number(edge.replace('%', '')));
+    assert.ok(low >= 0 && high <= 100 && low <= high, `band ${tip.band} within 0 and 100%`);
     for (const tick of await boxes(page, Y_TICKS)) {
       const v = Number(tick.text);
       assert.ok(v >= 0 && v <= 1, `y tick ${tick.text} within 0 and 1`);
@@ -176,45 +175,47 @@ for (const width of WIDTHS) {
   });
 }
 
-test('the legend tells the band from false alarms by hue and by pattern, with 3:1 contrast', async () => {
-  const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);
-  const key = (cls) =>
-    page.$eval(`.legend .${cls}`, (el) => {
-      const style = getComputedStyle(el, '::before');
-      const chart = getComputedStyle(el.closest('figure')).backgroundColor;
-      return {
-        image: style.backgroundImage,
-        edge: style.borderTopColor,
-        edgeWidth: parseFloat(style.borderTopWidth),
-        chart,
-      };
-    });
-  const band = await key('key-band');
-  const falseAlarm = await key('key-false-alarm');
-  assert.match(falseAlarm.image, /repeating-linear-gradient/, 'false alarms are hatched');
-  assert.doesNotMatch(band.image, /gradient/, 'the band is not');
-  const rgb = (text) => text.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
-  const luminance = ([r, g, b]) =>
-    [r, g, b]
-      .map((c) => c / 255)
-      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
-      .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
-  const contrast = (a, b) => {
-    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-    return (hi + 0.05) / (lo + 0.05);
-  };
-  const hue = ([r, g, b]) => {
-    const [max, min] = [Math.max(r, g, b), Math.min(r, g, b)];
-    const d = max - min || 1;
-    const h = max === r ? (g - b) / d : max === g ? 2 + (b - r) / d : 4 + (r - g) / d;
-    return (h * 60 + 360) % 360;
-  };
-  for (const k of [band, falseAlarm]) {
-    assert.ok(k.edgeWidth >= 1, 'each key has a visible edge');
-    assert.ok(contrast(rgb(k.edge), rgb(k.chart)) >= 3, `edge ${k.edge} has 3:1 contrast on ${k.chart}`);
-  }
-  const apart = Math.abs(hue(rgb(band.edge)) - hue(rgb(falseAlarm.edge)));
-  assert.ok(Math.min(apart, 360 - apart) >= 60, `hues ${band.edge} and ${falseAlarm.edge} differ`);
-  assert.deepEqual(problems, []);
-  await page.close();
-});
+for (const width of [1280, 375]) {
+  test(`at ${width} px the legend tells the band from false alarms by hue and by pattern, with 3:1 contrast`, async () => {
+    const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`, { width, height: 900 });
+    const key = (cls) =>
+      page.$eval(`.legend .${cls}`, (el) => {
+        const style = getComputedStyle(el, '::before');
+        const chart = getComputedStyle(el.closest('figure')).backgroundColor;
+        return {
+          image: style.backgroundImage,
+          edge: style.borderTopColor,
+          edgeWidth: parseFloat(style.borderTopWidth),
+          chart,
+        };
+      });
+    const band = await key('key-band');
+    const falseAlarm = await key('key-false-alarm');
+    assert.match(falseAlarm.image, /repeating-linear-gradient/, 'false alarms are hatched');
+    assert.doesNotMatch(band.image, /gradient/, 'the band is not');
+    const rgb = (text) => text.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+    const luminance = ([r, g, b]) =>
+      [r, g, b]
+        .map((c) => c / 255)
+        .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+    const contrast = (a, b) => {
+      const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+      return (hi + 0.05) / (lo + 0.05);
+    };
+    const hue = ([r, g, b]) => {
+      const [max, min] = [Math.max(r, g, b), Math.min(r, g, b)];
+      const d = max - min || 1;
+      const h = max === r ? (g - b) / d : max === g ? 2 + (b - r) / d : 4 + (r - g) / d;
+      return (h * 60 + 360) % 360;
+    };
+    for (const k of [band, falseAlarm]) {
+      assert.ok(k.edgeWidth >= 1, 'each key has a visible edge');
+      assert.ok(contrast(rgb(k.edge), rgb(k.chart)) >= 3, `edge ${k.edge} has 3:1 contrast on ${k.chart}`);
+    }
+    const apart = Math.abs(hue(rgb(band.edge)) - hue(rgb(falseAlarm.edge)));
+    assert.ok(Math.min(apart, 360 - apart) >= 60, `hues ${band.edge} and ${falseAlarm.edge} differ`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}

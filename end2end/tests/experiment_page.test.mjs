@@ -2,23 +2,16 @@
 // the list linked from the nav, and a page per experiment with the groups'
 // series overlaid, the effect over time with its confidence band and the
 // alert's figures, at desktop and phone width, drawn before any script runs.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+import { openPage, unexpectedProblems } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil(), (started) => ({ vigil, browser } = started));
 
 const SIMULATED = ['aa-check', 'feed-ranking-v2', 'messenger-suggestions', 'onboarding-v3'];
 

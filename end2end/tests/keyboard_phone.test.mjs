@@ -4,23 +4,16 @@
 // alerts table is stacked rows, each value under its column's name, the
 // chart's tools keep one row, and a would-be alert's click brings the chart
 // it redraws into view.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openPage } from './support/browser.mjs';
+import { openPage } from './support/browser.mjs';
 import { WIDTHS, computeHeatmap, startWithAlerts } from './support/pages.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startWithAlerts();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(startWithAlerts, (started) => ({ vigil, browser } = started));
 
 /// Which heatmap cell has the keyboard (its index in the grid), or null.
 const focusedCell = (page) =>

@@ -1,22 +1,15 @@
 // The backtest lab on /metric/:name: detector picker, sliders, figures against
 // the simulator's labelled incidents, heatmap, alert budget and replay.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, canvasStats } from './support/browser.mjs';
+import { openPage, canvasStats } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil(), (started) => ({ vigil, browser } = started));
 
 const CHART = 'canvas[data-testid="metric-chart"]';
 const FIGURES = 'section.figures dl';

@@ -6,13 +6,14 @@
 // applied settings are what the lab opens with; an alert's link lands on the
 // alert as the check stored it, beside the lab's what-if; every figure and
 // detector has a "what is this".
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, canvasStats, unexpectedProblems } from './support/browser.mjs';
+import { openPage, canvasStats, unexpectedProblems } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 const run = promisify(execFile);
 const TOKEN = 'e2e-lab-state-token';
@@ -39,16 +40,17 @@ conn.commit()
   await run('python3', ['-c', script, path.join(server.dataDir, 'vigil-state.sqlite')]);
 }
 
-before(async () => {
-  vigil = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN } });
-  await seedAlert(vigil);
-  browser = await launchBrowser();
-});
+/// The server, with the stored alert.
+async function startSeeded() {
+  const server = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN } });
+  await seedAlert(server).catch(async (error) => {
+    await server.stop();
+    throw error;
+  });
+  return server;
+}
 
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(startSeeded, (started) => ({ vigil, browser } = started));
 
 async function open(width, url) {
   const opened = await openPage(browser, url);
@@ -120,7 +122,7 @@ for (const width of [1280, 375]) {
     assert.equal((await fetch(url)).status, 400);
     assert.equal((await fetch(`${vigil.url}/metric/feed_views?detector=iqr&a=5`)).status, 200);
     const { page, problems } = await open(width, url);
-    const notices = await text(page, '[data-testid="lab-notices"]');
+    const notices = await text(page, '[data-testid="query-notices"]');
     assert.match(notices, /ignored: at must be a time like 2026-12-01T14:15/);
     assert.match(notices, /ignored: "state" is not a parameter of iqr \(it has a, n\)/);
     assert.match(notices, /ignored: a \(band width in IQRs\): from 0 to 100, not -5/);

@@ -2,28 +2,48 @@
 // operator token; a span marked with it is stored server-side and still there
 // after a reload; the lab's detector applied with it is what the live checks
 // use from then on, and the change is listed with its old value.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+import { gap, openPage, unexpectedProblems } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 const TOKEN = 'e2e-lab-operator-token';
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN } });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil({ env: { VIGIL_OPERATOR_TOKEN: TOKEN } }), (started) => ({ vigil, browser } = started));
 
 const LABELS = '[data-testid="label-list"]';
 // A refused server function is a failed request in the browser's eyes.
 const unexpected = unexpectedProblems;
+
+// Issue 20, finding 1: without the token, Mark and Apply answer beside
+// themselves, in view, and send nothing.
+for (const width of [1280, 375]) {
+  test(`at ${width} px Mark and Apply without the token answer beside their buttons`, async () => {
+    const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`, { width, height: 900 });
+    await page.click('text=Use the visible range');
+    await page.waitForFunction(() => /^\d{4}-\d\d-\d\d \d\d:\d\d$/.test(document.querySelector('#label-from').value));
+    for (const [button, answer] of [
+      ['.label-form button[type="submit"]', '[data-testid="label-error"]'],
+      ['[data-testid="apply-current"]', '[data-testid="apply-error"]'],
+    ]) {
+      await page.locator(button).scrollIntoViewIfNeeded();
+      const box = await page.locator(button).boundingBox();
+      await page.click(button);
+      const message = page.locator(answer);
+      await message.waitFor({ timeout: 10_000 });
+      assert.match(await message.textContent(), /operator token required/);
+      const distance = gap(box, await message.boundingBox());
+      assert.ok(distance <= 100, `${answer} is ${Math.round(distance)} px from ${button}`);
+      assert.ok(await message.isVisible());
+    }
+    assert.equal(await page.locator(`${LABELS} li[data-origin="user"]`).count(), 0, 'nothing was marked');
+    assert.deepEqual(unexpected(problems), []);
+    await page.close();
+  });
+}
 
 test('a marked span needs the token, is stored, and shows after a reload', async () => {
   const { page, problems } = await openPage(browser, `${vigil.url}/metric/feed_views`);

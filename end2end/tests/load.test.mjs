@@ -2,24 +2,18 @@
 // change with its content; every page has its own title; an address that names
 // nothing answers 404 with links to what exists; until the wasm has hydrated,
 // the controls are disabled and the page says it is loading.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, unexpectedProblems } from './support/browser.mjs';
+import { openPage, unexpectedProblems } from './support/browser.mjs';
 import { bundleUrls, getRaw } from './support/bundle.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 let vigil;
 let browser;
 
-before(async () => {
-  [vigil, browser] = await Promise.all([startVigil(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil(), (started) => ({ vigil, browser } = started));
 
 const METRICS = ['feed_active_users', 'feed_views', 'feed_likes', 'feed_ctr', 'messenger_active_users', 'messages_sent'];
 
@@ -63,8 +57,9 @@ test('each page has its own title, on the server and after navigating in the bro
   const expected = {
     '/': 'Metrics · vigil',
     '/alerts': 'Alerts · vigil',
-    '/metric/feed_views': 'feed_views · vigil',
-    '/metric/feed_ctr': 'feed_ctr · vigil',
+    // The lab is named by its metric's title, as the cards and /alerts name it.
+    '/metric/feed_views': 'Feed views · vigil',
+    '/metric/feed_ctr': 'Feed CTR (likes / views) · vigil',
     '/no/such/page': 'Page not found · vigil',
   };
   for (const [path, title] of Object.entries(expected)) {
@@ -121,48 +116,50 @@ test('an address no page lives at answers 404 with links to the pages and the me
   await page.close();
 });
 
-test('the controls are disabled, and the page says it is loading, until the wasm has hydrated', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  // Hold the wasm until the server-rendered page has been looked at.
-  let release;
-  const held = new Promise((resolve) => {
-    release = resolve;
+for (const width of [1280, 375]) {
+  test(`at ${width} px the controls are disabled, and the page says it is loading, until the wasm has hydrated`, async () => {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    // Hold the wasm until the server-rendered page has been looked at.
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    let wasmRequests = 0;
+    await page.route(/\.wasm$/, async (route) => {
+      wasmRequests += 1;
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${vigil.url}/metric/feed_views?detector=iqr`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#detector', { state: 'attached', timeout: 30_000 });
+    for (let waited = 0; wasmRequests === 0 && waited < 30_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    const controls = ['#detector', '#param-a', '[data-testid="heatmap-run"]'];
+    for (const selector of controls) {
+      assert.equal(await page.$eval(selector, (el) => el.matches(':disabled')), true, `${selector} enabled before hydration`);
+    }
+    assert.equal(await page.isVisible('[data-testid="hydrating"]'), true, 'no loading note before hydration');
+    assert.match(await page.textContent('[data-testid="hydrating"]'), /Loading/);
+    assert.equal(await page.getAttribute('body', 'data-hydrated'), null);
+    // A pick now cannot happen (and so cannot be lost).
+    await assert.rejects(page.selectOption('#detector', 'seasonal', { timeout: 500 }));
+    assert.ok(wasmRequests > 0, 'the page never asked for the wasm');
+
+    release();
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+    for (const selector of controls) {
+      assert.equal(await page.$eval(selector, (el) => el.matches(':disabled')), false, `${selector} still disabled after hydration`);
+    }
+    assert.equal(await page.$('[data-testid="hydrating"]'), null, 'the loading note stays after hydration');
+    const interactive = await page.evaluate(() => performance.getEntriesByName('interactive').length);
+    assert.equal(interactive, 1);
+
+    // And now a pick sticks.
+    await page.selectOption('#detector', 'seasonal');
+    await page.waitForTimeout(300);
+    assert.equal(await page.$eval('#detector', (el) => el.value), 'seasonal');
+    await page.close();
   });
-  let wasmRequests = 0;
-  await page.route(/\.wasm$/, async (route) => {
-    wasmRequests += 1;
-    await held;
-    await route.continue();
-  });
-  await page.goto(`${vigil.url}/metric/feed_views?detector=iqr`, { waitUntil: 'domcontentloaded' });
-  await page.waitForSelector('#detector', { state: 'attached', timeout: 30_000 });
-  for (let waited = 0; wasmRequests === 0 && waited < 30_000; waited += 50) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  const controls = ['#detector', '#param-a', '[data-testid="heatmap-run"]'];
-  for (const selector of controls) {
-    assert.equal(await page.$eval(selector, (el) => el.matches(':disabled')), true, `${selector} enabled before hydration`);
-  }
-  assert.equal(await page.isVisible('[data-testid="hydrating"]'), true, 'no loading note before hydration');
-  assert.match(await page.textContent('[data-testid="hydrating"]'), /Loading/);
-  assert.equal(await page.getAttribute('body', 'data-hydrated'), null);
-  // A pick now cannot happen (and so cannot be lost).
-  await assert.rejects(page.selectOption('#detector', 'seasonal', { timeout: 500 }));
-  assert.ok(wasmRequests > 0, 'the page never asked for the wasm');
-
-  release();
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
-  for (const selector of controls) {
-    assert.equal(await page.$eval(selector, (el) => el.matches(':disabled')), false, `${selector} still disabled after hydration`);
-  }
-  assert.equal(await page.$('[data-testid="hydrating"]'), null, 'the loading note stays after hydration');
-  const interactive = await page.evaluate(() => performance.getEntriesByName('interactive').length);
-  assert.equal(interactive, 1);
-
-  // And now a pick sticks.
-  await page.selectOption('#detector', 'seasonal');
-  await page.waitForTimeout(300);
-  assert.equal(await page.$eval('#detector', (el) => el.value), 'seasonal');
-  await page.close();
-});
+}

@@ -1,22 +1,15 @@
 // The first page: a metric drawn on canvas with its IQR band; moving a slider
 // reruns detection in WebAssembly and redraws.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage, canvasStats, unexpectedProblems } from './support/browser.mjs';
+import { openPage, canvasStats, unexpectedProblems } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil(), (started) => ({ vigil, browser } = started));
 
 const COUNT = '[data-testid="anomaly-count"]';
 const CHART = 'canvas[data-testid="metric-chart"]';

@@ -1,26 +1,19 @@
 // The overview: a card per metric (sparkline, value, status), live refresh
 // after a check without a reload, and a phone-width layout without sideways scrolling.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startVigil } from './support/server.mjs';
-import { launchBrowser, openPage } from './support/browser.mjs';
+import { openPage } from './support/browser.mjs';
+import { withVigilAndBrowser } from './support/suite.mjs';
 
 const run = promisify(execFile);
 
 let vigil;
 let browser;
 
-before(async () => {
-  vigil = await startVigil();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+withVigilAndBrowser(() => startVigil(), (started) => ({ vigil, browser } = started));
 
 const CARD = '[data-testid="metric-card"]';
 const LAST_CHECK_TIME = '[data-testid="last-check"] time';
@@ -135,6 +128,65 @@ for (const path of ['/', '/alerts']) {
       const lefts = await page.$$eval(CARD, (cards) => new Set(cards.map((c) => Math.round(c.getBoundingClientRect().left))).size);
       assert.equal(lefts, 1, 'cards stack in one column');
     }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
+
+// Issue 20, finding 2: a card beside a firing last alert never says "ok".
+// One of the slices of a metric that is in band gets an open alert, as a
+// check would have written it, in the running server's state.
+const SLICE_ALERT_ID = 920_000;
+let sliceFiringMetric;
+
+/// The metric given a firing slice: the first card that is "ok", once.
+async function giveASliceAnAlert(page) {
+  if (sliceFiringMetric) return sliceFiringMetric;
+  await page.waitForSelector(`${CARD}[data-status="ok"]`, { timeout: 30_000 });
+  const metric = await page.getAttribute(`${CARD}[data-status="ok"]`, 'data-metric');
+  // The newest bucket: this is the metric's last alert.
+  const started = Math.floor(Date.now() / 1000 / 900) * 900;
+  const script = `
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=10)
+conn.execute("""INSERT INTO alerts (id, metric, slice_dimension, slice_value, started_at, resolved_at,
+    value, lower, upper, expected, deviation, detector, state, muted)
+    VALUES (?, ?, 'os', 'iOS', ?, NULL, 3.0, 20.0, 65.0, 42.5, -0.9, 'iqr', 'firing', 0)""",
+    (${SLICE_ALERT_ID}, sys.argv[2], ${started}))
+conn.commit()
+`;
+  await run('python3', ['-c', script, `${vigil.dataDir}/vigil-state.sqlite`, metric]);
+  sliceFiringMetric = metric;
+  return metric;
+}
+
+for (const width of [1280, 375]) {
+  test(`at ${width} px a card whose slice fires says "a slice firing" (△), not "ok" beside its firing last alert`, async () => {
+    const { page, problems } = await openPage(browser, `${vigil.url}/`, { width, height: 900 });
+    await lastCheck(page);
+    const metric = await giveASliceAnAlert(page);
+    const card = `${CARD}[data-metric="${metric}"]`;
+    // The page re-reads the overview every 10 s.
+    await page.waitForFunction(
+      (selector) => /firing/.test(document.querySelector(selector)?.querySelector('[data-testid="last-alert"]')?.textContent ?? ''),
+      card,
+      { timeout: 30_000 },
+    );
+    const shown = await page.$eval(card, (c) => ({
+      data: c.dataset.status,
+      status: c.querySelector('[data-testid="card-status"]').textContent.replace(/\s+/g, ' ').trim(),
+      lastAlert: c.querySelector('[data-testid="last-alert"]').textContent.replace(/\s+/g, ' ').trim(),
+      badge: c.querySelector('[data-testid="card-status"]').getBoundingClientRect().toJSON(),
+      box: c.getBoundingClientRect().toJSON(),
+    }));
+    assert.match(shown.lastAlert, /\(os=iOS\).*firing/, `${metric}: last alert ${shown.lastAlert}`);
+    assert.doesNotMatch(shown.status, /^\W*ok$/, `${metric} says "${shown.status}" beside "${shown.lastAlert}"`);
+    assert.match(shown.status, /^△\s*a slice firing$/);
+    assert.equal(shown.data, 'slice-firing');
+    // The badge is whole, inside its card, on a phone too.
+    assert.ok(shown.badge.width > 0 && shown.badge.left >= shown.box.left && shown.badge.right <= shown.box.right + 0.5,
+      `badge ${JSON.stringify(shown.badge)} inside card ${JSON.stringify(shown.box)}`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
     assert.deepEqual(problems, []);
     await page.close();
   });

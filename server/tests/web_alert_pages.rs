@@ -122,7 +122,7 @@ fn the_history_comes_a_page_at_a_time_with_its_count() {
 fn values_the_alerts_page_cannot_use_are_ignored_in_view() {
     let server = serve(&[], |_| {});
     let (status, html) = get(&server, "/alerts?at=abc&state=%27%3BDROP&page=-1");
-    assert_eq!(status, 200);
+    assert_eq!(status, 400, "the rule of every page: {html}");
     for notice in [
         "ignored: at must be a time like 2026-12-01T14:15",
         "ignored: state must be firing or resolved",
@@ -134,8 +134,132 @@ fn values_the_alerts_page_cannot_use_are_ignored_in_view() {
         !html.contains("DROP"),
         "the raw value is not echoed: {html}"
     );
-    let (_, html) = get(&server, "/alerts?state=firing");
+    let (status, html) = get(&server, "/alerts?state=firing");
+    assert_eq!(status, 200);
     assert!(!html.contains("data-testid=\"query-notices\""), "{html}");
+}
+
+/// Every page that reads its URL follows one rule for a value it cannot
+/// use: 400, the page rendered with its defaults, a notice per value.
+#[test]
+fn every_page_answers_a_bad_url_value_with_400_and_a_notice_each() {
+    let server = serve(&[], |_| {});
+    let pages = [
+        (
+            "/alerts?page=0&colour=red",
+            vec![
+                "ignored: page must be a whole number from 1",
+                "ignored: unknown parameter \"colour\" (this page reads metric, state, since, at, page)",
+            ],
+            "data-testid=\"alerts-table\"",
+        ),
+        (
+            "/metric/feed_views?at=abc&detector=iqr&a=-5",
+            vec![
+                "ignored: at must be a time like 2026-12-01T14:15",
+                "ignored: a (band width in IQRs): from 0 to 100, not -5",
+            ],
+            "class=\"metric-page\"",
+        ),
+        (
+            "/report?date=05%2F12%2F2026&colour=red",
+            vec![
+                "ignored: date \"05/12/2026\" is not a day: use YYYY-MM-DD, e.g. 2026-12-05",
+                "ignored: unknown parameter \"colour\" (this page reads date)",
+            ],
+            "data-testid=\"report-day\"",
+        ),
+    ];
+    for (path, notices, defaults) in pages {
+        let (status, html) = get(&server, path);
+        assert_eq!(status, 400, "{path}: {html}");
+        let list = html
+            .split("data-testid=\"query-notices\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: no notices: {html}"));
+        for notice in notices {
+            assert!(list.contains(notice), "{path}: {notice}: {html}");
+        }
+        assert!(
+            html.contains(defaults),
+            "{path}: the page still renders with its defaults: {html}"
+        );
+    }
+    for path in [
+        "/alerts?page=1",
+        "/metric/feed_views?detector=iqr&a=5",
+        "/report?date=2023-11-14",
+    ] {
+        let (status, html) = get(&server, path);
+        assert_eq!(status, 200, "{path}: {html}");
+        assert!(!html.contains("data-testid=\"query-notices\""), "{path}");
+    }
+}
+
+#[test]
+fn the_labs_title_is_the_metrics_title() {
+    let server = serve(&[], |_| {});
+    let (status, html) = get(&server, "/metric/feed_ctr");
+    assert_eq!(status, 200);
+    let head = &html[..html.find("</head>").expect("a head")];
+    assert!(
+        head.contains("<title>Feed CTR (likes / views) · vigil</title>"),
+        "{head}"
+    );
+    // A metric that does not exist keeps its ID as the title.
+    let (status, html) = get(&server, "/metric/does_not_exist");
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("<title>does_not_exist · vigil</title>"),
+        "{html}"
+    );
+}
+
+/// A CTR of exactly 0 or 1 alerted on: `/alerts` and the lab's stored alert
+/// write it as the share it is, as the overview does, not as a count.
+#[test]
+fn whole_ratio_values_are_written_as_shares_not_counts() {
+    let started = SEEDED_FROM + 900;
+    let server = serve(&[], |dir| {
+        let path = state_path(dir);
+        drop(SqliteState::open(&path).expect("state opens"));
+        let conn = rusqlite::Connection::open(&path).expect("state opens");
+        for (id, at, value, lower, upper) in [
+            (1, started, 0.0, 0.0, 1.0),
+            (2, started + 900, 1.0, -0.02, 0.5),
+        ] {
+            conn.execute(
+                "INSERT INTO alerts (id, metric, started_at, resolved_at, value, lower, upper,
+                     expected, deviation, detector, state, muted)
+                 VALUES (?1, 'feed_ctr', ?2, ?3, ?4, ?5, ?6, 0.05, -1.0, 'iqr', 'resolved', 0)",
+                rusqlite::params![id, at, at + 900, value, lower, upper],
+            )
+            .expect("alert inserted");
+        }
+    });
+    let (status, html) = get(&server, "/alerts?metric=feed_ctr");
+    assert_eq!(status, 200, "{html}");
+    let row = |id: u32| {
+        let start = html
+            .find(&format!("data-alert-id=\"{id}\""))
+            .unwrap_or_else(|| panic!("row {id}: {html}"));
+        let end = html[start..].find("</tr>").expect("the row ends") + start;
+        html[start..end].to_string()
+    };
+    let (zero, one) = (row(1), row(2));
+    assert!(zero.contains(">0.00%<"), "{zero}");
+    assert!(zero.contains(">0.00% – 100.00%<"), "{zero}");
+    assert!(one.contains(">100.00%<"), "{one}");
+    assert!(one.contains(">0.00% – 50.00%<"), "never below zero: {one}");
+
+    let (status, lab) = get(&server, &format!("/metric/feed_ctr?at={started}"));
+    assert_eq!(status, 200);
+    let stored = lab
+        .split("data-testid=\"stored-check\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the stored alert: {lab}"));
+    assert!(stored.contains(">0.00%<"), "{stored}");
+    assert!(stored.contains(">0.00% – 100.00%<"), "{stored}");
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub struct MetricSummary {
     /// The dimensions the metric is sliced by (none: not sliced).
     #[serde(default)]
     pub slices: Vec<String>,
+    /// What its values are (a count, or a ratio), so every page writes
+    /// them alike ([`crate::format::Quantity::of`]).
+    pub measure: detect::alerting::Measure,
 }
 
 /// The metric named `name` among `metrics`; the message lists the others.

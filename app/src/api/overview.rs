@@ -130,6 +130,8 @@ pub struct MetricCard {
     pub start: i64,
     pub step: i64,
     pub values: Vec<Option<f64>>,
+    /// What the values are (a count, or a ratio).
+    pub measure: detect::alerting::Measure,
     pub latest: Option<CardEvaluation>,
     pub status: CardStatus,
     pub last_alert: Option<CardAlert>,

@@ -5,3 +5,4 @@ pub mod operator;
 pub mod perf;
 pub mod slider;
 pub mod sparkline;
+pub mod url_query;

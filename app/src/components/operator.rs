@@ -24,6 +24,29 @@ pub fn write_blocked(writes_enabled: bool, read_only: &str, token: &str) -> Opti
     }
 }
 
+/// Whether this server takes writes, for the controls that send them to
+/// switch off up front: `true` until the server says otherwise (a write sent
+/// before then is refused with the reason, beside its control).
+pub fn use_writes_enabled() -> Signal<bool> {
+    let enabled = Resource::new(|| (), |_| fetch_writes_enabled());
+    Signal::derive(move || !matches!(enabled.get(), Some(Ok(false))))
+}
+
+/// Why a page's write controls are off on a read-only server, next to
+/// them; the controls name it (`aria-describedby`) by `id`.
+#[component]
+pub fn ReadOnlyReason(
+    writes_enabled: Signal<bool>,
+    id: &'static str,
+    text: &'static str,
+) -> impl IntoView {
+    move || {
+        (!writes_enabled.get()).then(|| {
+            view! { <p class="read-only-reason" id=id data-testid=id>{text}</p> }
+        })
+    }
+}
+
 #[component]
 pub fn ReadOnlyNotice() -> impl IntoView {
     let enabled = Resource::new(|| (), |_| fetch_writes_enabled());

@@ -10,7 +10,7 @@ use leptos_router::components::A;
 
 use crate::api::{fetch_overview, CardAlert, CardStatus, MetricCard, Overview};
 use crate::components::sparkline::{SparkBand, Sparkline};
-use crate::format::{figure, percent, time, Digits, Quantity, When};
+use crate::format::{self, figure, percent, shown, time, Digits, Quantity, When};
 
 /// How often the browser asks for fresh cards.
 #[cfg(feature = "hydrate")]
@@ -120,18 +120,14 @@ fn card(card: MetricCard) -> impl IntoView {
             is_anomaly: l.is_anomaly,
         })
     });
-    let quantity = card_quantity(&card);
-    let shown = |v: Option<f64>| {
-        let (text, unit) = figure(v, quantity);
-        format!("{text}{unit}")
-    };
+    let quantity = Quantity::of(Some(card.measure), card.values.iter().flatten().copied());
     let label = format!(
         "{}, last 24 hours{}",
         card.title,
         latest
             .as_ref()
             .and_then(|l| l.value)
-            .map(|v| format!(", newest checked value {}", shown(Some(v))))
+            .map(|v| format!(", newest checked value {}", shown(Some(v), quantity)))
             .unwrap_or_default()
     );
     let at = latest
@@ -139,13 +135,11 @@ fn card(card: MetricCard) -> impl IntoView {
         .map(|l| format!("at {}", time(l.bucket, When::Clock)))
         .unwrap_or_default();
     let (value, unit) = figure(latest.as_ref().and_then(|l| l.value), quantity);
-    let expected = shown(latest.as_ref().and_then(|l| l.expected));
-    // A band edge below what the quantity can take (-3.7 likes) reads as its bound.
+    let expected = shown(latest.as_ref().and_then(|l| l.expected), quantity);
     let band_text = latest
         .as_ref()
-        .and_then(|l| Some((quantity.clamp(l.lower?), quantity.clamp(l.upper?))))
-        .map(|(lower, upper)| format!("{} – {}", shown(Some(lower)), shown(Some(upper))))
-        .unwrap_or_else(|| "–".into());
+        .filter(|l| l.lower.is_some() && l.upper.is_some())
+        .map_or_else(|| "–".into(), |l| format::band(l.lower, l.upper, quantity));
     view! {
         <li
             class=format!("card status-{}", status.as_str())
@@ -178,20 +172,6 @@ fn card(card: MetricCard) -> impl IntoView {
                 {last_alert(card.last_alert, &href)}
             </p>
         </li>
-    }
-}
-
-/// What the card's values are, read from them (the overview does not carry
-/// the metric's measure): whole values are a count, others a ratio, a share
-/// when all lie within 0 and 1 (CTR).
-fn card_quantity(card: &MetricCard) -> Quantity {
-    let mut values = card.values.iter().flatten();
-    if values.clone().all(|v| v.fract() == 0.0) {
-        Quantity::Count
-    } else {
-        Quantity::Ratio {
-            share: values.all(|v| (0.0..=1.0).contains(v)),
-        }
     }
 }
 

@@ -2,22 +2,50 @@
 //! message says it: each metric's value with its change against the day
 //! before and a week before, then the day's alerts (default: yesterday).
 
+use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{fetch_report, DailyReport, ReportMetric};
+use crate::components::url_query::{self, shown, Ignored, QueryNotices};
 use crate::format::{number, percent, Digits};
+
+/// The day `/report?date=` asks for (`None`: the default, yesterday), with
+/// a notice per value the page ignores.
+fn read_query<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> (Option<String>, Vec<String>) {
+    let mut ignored = Ignored::default();
+    let mut date = None;
+    for (key, value) in url_query::pairs(pairs) {
+        match key {
+            "date" => match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                Ok(day) => date = Some(day.format("%Y-%m-%d").to_string()),
+                Err(_) => ignored.value(format!(
+                    "date {} is not a day: use YYYY-MM-DD, e.g. 2026-12-05",
+                    shown(value)
+                )),
+            },
+            _ => ignored.unknown(key, "date"),
+        }
+    }
+    (date, ignored.into_notices())
+}
 
 #[component]
 pub fn ReportPage() -> impl IntoView {
     let query = use_query_map();
-    let date = move || query.with(|q| q.get("date"));
+    let read = Memo::new(move |_| query.with(|q| read_query(url_query::pairs_of(q))));
+    #[cfg(feature = "ssr")]
+    read.with_untracked(|(_, notices)| url_query::answer(notices));
+    let date = move || read.with(|(date, _)| date.clone());
     let report = Resource::new(date, fetch_report);
 
     view! {
         <Title text="Morning report"/>
         <h1>"Morning report"</h1>
+        <QueryNotices notices=Signal::derive(move || read.with(|(_, notices)| notices.clone()))/>
         <form method="get" action="/report" class="report-date">
             <label>"Day " <input type="date" name="date" value=date/></label>
             <button type="submit">"Show"</button>
@@ -78,5 +106,30 @@ fn row(metric: &ReportMetric) -> impl IntoView {
             <td class="num">{change(metric.day_over_day)}</td>
             <td class="num">{change(metric.week_over_week)}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_that_is_not_one_is_ignored_with_a_notice() {
+        assert_eq!(
+            read_query([("date", "2026-12-05")]),
+            (Some("2026-12-05".into()), vec![])
+        );
+        assert_eq!(read_query([("date", " ")]), (None, vec![]));
+        assert_eq!(
+            read_query([("date", "05/12/2026"), ("colour", "red")]),
+            (
+                None,
+                vec![
+                    "ignored: date \"05/12/2026\" is not a day: use YYYY-MM-DD, e.g. 2026-12-05"
+                        .to_string(),
+                    "ignored: unknown parameter \"colour\" (this page reads date)".to_string(),
+                ]
+            )
+        );
     }
 }

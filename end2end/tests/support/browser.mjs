@@ -52,3 +52,11 @@ export async function canvasStats(page, selector) {
 export function unexpectedProblems(problems) {
   return problems.filter((p) => !/the server responded with a status of 40[0134]\b/.test(p));
 }
+
+/// Distance in CSS pixels between two boxes (0 when they touch or overlap):
+/// how far an answer appears from the control that asked for it.
+export function gap(a, b) {
+  const dx = Math.max(0, a.x - (b.x + b.width), b.x - (a.x + a.width));
+  const dy = Math.max(0, a.y - (b.y + b.height), b.y - (a.y + a.height));
+  return Math.hypot(dx, dy);
+}

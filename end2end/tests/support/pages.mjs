@@ -76,6 +76,8 @@ export const PAGES = [
   { name: 'lab', server: 'data', path: '/metric/feed_views?detector=iqr', prepare: computeHeatmap },
   { name: 'alerts', server: 'data', path: '/alerts' },
   { name: 'report', server: 'data', path: '/report' },
+  { name: 'experiments', server: 'data', path: '/experiments' },
+  { name: 'experiment', server: 'data', path: '/experiment/feed-ranking-v2' },
   { name: 'not-found', server: 'data', path: '/no/such/page' },
   { name: 'unknown-metric', server: 'data', path: '/metric/does_not_exist' },
   { name: 'overview-empty', server: 'empty', path: '/' },

@@ -479,6 +479,7 @@ impl Backend for SourceBackend {
                 name: m.name.clone(),
                 title: m.title.clone(),
                 slices: m.slices.clone(),
+                measure: significance::measure(&m.aggregate),
             })
             .collect()
     }

@@ -159,6 +159,7 @@ pub fn card(
         start: range.from,
         step: BUCKET_SECONDS,
         values: history.unwrap_or_default(),
+        measure: crate::alerts::significance::measure(&metric.aggregate),
         latest: latest.map(|l| CardEvaluation {
             bucket: l.bucket,
             value: l.value,

@@ -7,8 +7,8 @@ use detect::eval::LabelledSeries;
 use detect::Detection;
 use leptos::prelude::*;
 
-use super::scale::{band, Axes};
-use crate::format::{amount, number, time, Digits, Quantity, When};
+use super::scale::Axes;
+use crate::format::{self, number, shown, time, Digits, Quantity, When};
 
 /// What the tooltip says about one bucket.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,16 +50,13 @@ pub fn Tip(
                 top: plot.top(),
                 height: plot.bottom() - plot.top(),
                 when: time(start, When::Minute),
-                value: point.value.map_or("missing".into(), |v| {
-                    amount(Some(v), quantity, Digits::Table)
-                }),
-                band: band(&point, quantity).map_or("no band yet".into(), |(low, high)| {
-                    format!(
-                        "{} – {}",
-                        amount(Some(low), quantity, Digits::Table),
-                        amount(Some(high), quantity, Digits::Table)
-                    )
-                }),
+                value: point
+                    .value
+                    .map_or("missing".into(), |v| shown(Some(v), quantity)),
+                band: match (point.lower, point.upper) {
+                    (Some(_), Some(_)) => format::band(point.lower, point.upper, quantity),
+                    _ => "no band yet".into(),
+                },
                 score: number(Some(point.score), Digits::Short),
                 anomaly: point.is_anomaly,
             })

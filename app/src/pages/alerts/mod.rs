@@ -9,7 +9,6 @@
 pub(crate) mod query;
 mod silences;
 mod table;
-pub(crate) use table::{band_text, figure};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,6 +20,7 @@ use crate::api::{
     MetricSummary,
 };
 use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
+use crate::components::url_query::{self, QueryNotices};
 use crate::format::{time, When};
 use query::{AlertQuery, SINCE_CHOICES};
 
@@ -28,6 +28,8 @@ use query::{AlertQuery, SINCE_CHOICES};
 pub fn AlertsPage() -> impl IntoView {
     let metrics = Resource::new(|| (), |_| fetch_metrics());
     let writes = Resource::new(|| (), |_| fetch_writes_enabled());
+    #[cfg(feature = "ssr")]
+    answer_status(&use_query_map().get_untracked());
     view! {
         <Title text="Alerts"/>
         <section class="alerts-page">
@@ -54,6 +56,17 @@ pub fn AlertsPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// On the server, 400 for a URL value the page ignores, before the page
+/// streams: its notices render once the metrics are read, after the
+/// response head has gone out.
+#[cfg(feature = "ssr")]
+fn answer_status(url: &leptos_router::params::ParamsMap) {
+    if let Ok(backend) = crate::api::backend::from_context() {
+        let (_, notices) = AlertQuery::read(url_query::pairs_of(url), &backend.metrics());
+        url_query::answer(&notices);
     }
 }
 
@@ -121,9 +134,7 @@ fn AlertsView(metrics: Vec<MetricSummary>, writes_enabled: bool) -> impl IntoVie
     let known = StoredValue::new(metrics.clone());
     let read = Memo::new(move |_| {
         url.with(|pairs| {
-            known.with_value(|metrics| {
-                AlertQuery::read(pairs.into_iter().map(|(k, v)| (k.as_ref(), v)), metrics)
-            })
+            known.with_value(|metrics| AlertQuery::read(url_query::pairs_of(pairs), metrics))
         })
     });
     let query = Memo::new(move |_| read.with(|(query, _)| query.clone()));
@@ -159,14 +170,7 @@ fn AlertsView(metrics: Vec<MetricSummary>, writes_enabled: bool) -> impl IntoVie
         .collect();
 
     view! {
-        {move || {
-            let notices = read.with(|(_, notices)| notices.clone());
-            (!notices.is_empty()).then(|| view! {
-                <ul class="notices" role="status" data-testid="query-notices">
-                    {notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
-                </ul>
-            })
-        }}
+        <QueryNotices notices=Signal::derive(move || read.with(|(_, notices)| notices.clone()))/>
         <form class="filters" aria-label="Filter alerts" on:submit=|ev| ev.prevent_default()>
             {filter_select(FilterSelect {
                 id: "filter-metric",

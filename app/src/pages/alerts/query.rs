@@ -1,10 +1,11 @@
 //! `/alerts`'s URL: the filters and the page live in the query string, so a
 //! view can be shared and survives a reload. A value the page cannot use is
-//! ignored *visibly*: each comes back as a notice saying what was expected.
+//! ignored *visibly*, by the rule every page follows ([`url_query`]).
 
 use chrono::{DateTime, NaiveDateTime};
 
 use crate::api::{AlertFilter, AlertState, MetricSummary};
+use crate::components::url_query::{self, shown, Ignored};
 
 /// The "Started" choices, in hours.
 pub const SINCE_CHOICES: [(u32, &str); 3] = [
@@ -34,20 +35,19 @@ impl AlertQuery {
             page: 1,
             ..AlertQuery::default()
         };
-        let mut notices = Vec::new();
-        for (key, value) in pairs {
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
-            }
-            if let Err(why) = query.set(key, value, metrics) {
-                notices.push(format!("ignored: {why}"));
+        let mut ignored = Ignored::default();
+        for (key, value) in url_query::pairs(pairs) {
+            match query.set(key, value, metrics) {
+                Ok(true) => {}
+                Ok(false) => ignored.unknown(key, KNOWN),
+                Err(why) => ignored.value(why),
             }
         }
-        (query, notices)
+        (query, ignored.into_notices())
     }
 
-    fn set(&mut self, key: &str, value: &str, metrics: &[MetricSummary]) -> Result<(), String> {
+    /// Takes `key`'s value; `Ok(false)` for a key the page does not read.
+    fn set(&mut self, key: &str, value: &str, metrics: &[MetricSummary]) -> Result<bool, String> {
         match key {
             "metric" => {
                 if !metrics.iter().any(|m| m.name == value) {
@@ -86,14 +86,9 @@ impl AlertQuery {
                     .filter(|p| *p >= 1)
                     .ok_or("page must be a whole number from 1")?;
             }
-            other => {
-                return Err(format!(
-                    "unknown parameter {} (this page reads {KNOWN})",
-                    shown(other)
-                ))
-            }
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// This query's URL; defaults are left out.
@@ -163,12 +158,6 @@ pub fn moment_text(at: i64) -> String {
     }
 }
 
-/// A value from the URL, quoted and cut short, for a notice.
-fn shown(value: &str) -> String {
-    let cut: String = value.chars().take(40).collect();
-    format!("{cut:?}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +167,7 @@ mod tests {
             name: "feed_views".into(),
             title: "Feed views".into(),
             slices: vec!["os".into()],
+            measure: detect::alerting::Measure::Count,
         }]
     }
 

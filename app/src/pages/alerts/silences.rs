@@ -8,7 +8,7 @@ use crate::api::{
     end_silence, error_text, fetch_silences, CreateSilence, MetricSummary, SilenceRow,
     MAX_SILENCE_MINUTES,
 };
-use crate::components::operator::write_blocked;
+use crate::components::operator::{write_blocked, ReadOnlyReason};
 use crate::format::{time, When};
 
 /// Why the silence controls are off on a server without an operator token.
@@ -90,11 +90,7 @@ pub(super) fn Silences(
     view! {
         <section class="silences" data-testid="silences" aria-labelledby="silences-heading">
             <h2 id="silences-heading">"Silences"</h2>
-            {(!writes_enabled).then(|| view! {
-                <p class="read-only-reason" id="silences-read-only" data-testid="silences-read-only">
-                    {SILENCES_READ_ONLY}
-                </p>
-            })}
+            <ReadOnlyReason writes_enabled=Signal::stored(writes_enabled) id="silences-read-only" text=SILENCES_READ_ONLY/>
             <p class="row-status" role="status" aria-live="polite">
                 {move || outcome_view(ended_message(), "end")}
             </p>

@@ -6,8 +6,8 @@ use leptos_router::components::A;
 
 use super::{outcome_view, send, Outcome};
 use crate::api::{label_alert, AlertEventRow, AlertLabel, AlertPage, AlertRow, MetricSummary};
-use crate::components::operator::write_blocked;
-use crate::format::{amount, number, percent, time, Digits, Quantity, When};
+use crate::components::operator::{write_blocked, ReadOnlyReason};
+use crate::format::{self, percent, time, Digits, Quantity, When};
 
 /// Why the label buttons are off on a server without an operator token.
 const LABELS_READ_ONLY: &str = "read-only: start vigil with an operator token to label";
@@ -54,11 +54,7 @@ pub(super) fn AlertTable(
         labelled,
     };
     view! {
-        {(!writes_enabled).then(|| view! {
-            <p class="read-only-reason" id="labels-read-only" data-testid="labels-read-only">
-                {LABELS_READ_ONLY}
-            </p>
-        })}
+        <ReadOnlyReason writes_enabled=Signal::stored(writes_enabled) id="labels-read-only" text=LABELS_READ_ONLY/>
         <div class="table-scroll">
             <table
                 class="alerts"
@@ -96,15 +92,14 @@ pub(super) fn AlertTable(
                             }
                         })}
                     {rows
-                        .into_iter()
+                        .iter()
                         .map(|alert| {
-                            let title = titles.with_value(|metrics| {
-                                metrics
-                                    .iter()
-                                    .find(|m| m.name == alert.metric)
-                                    .map(|m| m.title.clone())
+                            let metric = titles.with_value(|metrics| {
+                                metrics.iter().find(|m| m.name == alert.metric).cloned()
                             });
-                            alert_row(alert, title, with_events, controls)
+                            let quantity = quantity(&rows, &alert.metric, metric.as_ref());
+                            let title = metric.map(|m| m.title);
+                            alert_row(alert.clone(), title, quantity, with_events, controls)
                         })
                         .collect_view()}
                 </tbody>
@@ -122,9 +117,20 @@ struct LabelControls {
     labelled: RwSignal<u32>,
 }
 
+/// What `metric`'s values are, by the rule every page follows: its measure,
+/// and for a ratio, whether its values on this page are shares (CTR).
+fn quantity(rows: &[AlertRow], metric: &str, summary: Option<&MetricSummary>) -> Quantity {
+    let values = rows
+        .iter()
+        .filter(|row| row.metric == metric)
+        .filter_map(|row| row.value);
+    Quantity::of(summary.map(|m| m.measure), values)
+}
+
 fn alert_row(
     alert: AlertRow,
     title: Option<String>,
+    quantity: Quantity,
     with_events: bool,
     controls: LabelControls,
 ) -> impl IntoView {
@@ -135,7 +141,7 @@ fn alert_row(
         alert.slice.as_deref(),
         Some(alert.started_at),
     );
-    let band = band_text(alert.lower, alert.upper);
+    let band = format::band(alert.lower, alert.upper, quantity);
     let deviation = alert
         .deviation
         .map(|d| percent(d, Digits::Table))
@@ -171,7 +177,7 @@ fn alert_row(
                 <code class="metric-id">{metric}</code>
             </td>
             <td data-label=SLICE>{alert.slice.clone().unwrap_or_else(|| "all".into())}</td>
-            <td data-label=VALUE class="num">{figure(alert.value)}</td>
+            <td data-label=VALUE class="num">{format::shown(alert.value, quantity)}</td>
             <td data-label=BAND class="num">{band}</td>
             <td data-label=DEVIATION class="num">{deviation}</td>
             <td data-label=STATE>
@@ -238,24 +244,6 @@ fn label_buttons(id: u64, controls: LabelControls) -> impl IntoView {
             {button(AlertLabel::FalseAlarm, "False alarm", format!("Label alert {id} a false alarm"))}
             {button(AlertLabel::Expected, "Expected", format!("Label alert {id} expected"))}
         </span>
-    }
-}
-
-/// A band as the table writes it (`20 – 65`, or `–` without one); the lab's
-/// "what the check saw" writes it the same way.
-pub(crate) fn band_text(lower: Option<f64>, upper: Option<f64>) -> String {
-    match (lower, upper) {
-        (None, None) => "–".to_string(),
-        (lower, upper) => format!("{} – {}", figure(lower), figure(upper)),
-    }
-}
-
-/// A value or band edge: whole values as counts (`17`, not `17.00`), others
-/// with the table's digits.
-pub(crate) fn figure(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v.fract() == 0.0 => amount(Some(v), Quantity::Count, Digits::Table),
-        _ => number(value, Digits::Table),
     }
 }
 

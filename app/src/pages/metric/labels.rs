@@ -44,15 +44,22 @@ fn role_meaning(role: LabelRole) -> &'static str {
     }
 }
 
+/// The lab's note of why its write controls are off (see
+/// [`crate::components::operator::ReadOnlyReason`]), which they point at.
+pub const READ_ONLY_ID: &str = "lab-read-only";
+
 #[component]
 pub fn LabelsPanel(
     lab: Lab,
     metric: String,
     labels: Vec<LabelSpan>,
     token: RwSignal<String>,
+    /// Off on a read-only server: the buttons say so before they are used.
+    writes_enabled: Signal<bool>,
     /// Reloads the page's history (and so its labels).
     reload: Callback<()>,
 ) -> impl IntoView {
+    let read_only = move || (!writes_enabled.get()).then_some(READ_ONLY_ID);
     let create = ServerAction::<CreateLabel>::new();
     let remove = ServerAction::<RemoveLabel>::new();
     let from = RwSignal::new(String::new());
@@ -119,6 +126,8 @@ pub fn LabelsPanel(
                     <button
                         type="button"
                         aria-label=format!("Remove label {id}")
+                        disabled=move || !writes_enabled.get()
+                        aria-describedby=read_only
                         on:click=move |_| {
                             remove.dispatch(RemoveLabel {
                                 id,
@@ -186,7 +195,8 @@ pub fn LabelsPanel(
                         on:input=move |ev| note.set(event_target_value(&ev))
                         prop:value=move || note.get()/>
                 </div>
-                <button type="submit" disabled=move || create.pending().get()>"Mark"</button>
+                <button type="submit" aria-describedby=read_only
+                    disabled=move || !writes_enabled.get() || create.pending().get()>"Mark"</button>
             </form>
             {move || message().map(|text| view! {
                 <p class="error" role="alert" data-testid="label-error">{text}</p>

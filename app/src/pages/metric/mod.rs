@@ -25,9 +25,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
+use crate::api::{fetch_metric_history, fetch_metrics, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
-use crate::components::operator::{OperatorTokenField, ReadOnlyNotice};
+use crate::components::operator::{
+    use_writes_enabled, OperatorTokenField, ReadOnlyNotice, ReadOnlyReason,
+};
+use crate::components::url_query::{self, QueryNotices};
 use crate::pages::not_found::MetricLinks;
 use leptos_router::params::ParamsMap;
 use state::Lab;
@@ -46,7 +49,7 @@ pub fn MetricPage() -> impl IntoView {
             .with_untracked(|q| q.get("slice"))
             .filter(|s| !s.is_empty())
             .as_deref(),
-        query.with_untracked(|q| !read_query(q).1.is_empty()),
+        &query.with_untracked(|q| read_query(q).1),
     );
     let history = Resource::new(
         move || (name(), slice()),
@@ -58,10 +61,23 @@ pub fn MetricPage() -> impl IntoView {
     // a navigation), so a history reloaded after a label reopens it as it was.
     let kept = StoredValue::new(None::<(String, ParamsMap, LabQuery)>);
 
+    // The metric's title, as the other pages name theirs. The metrics are
+    // read before the page streams (blocking, and cheap: the config, no
+    // source), so the server's <title> and the browser's agree; the ID
+    // stands in until they are here after a navigation, and for a metric
+    // that does not exist.
+    let metrics = Resource::new_blocking(|| (), |_| fetch_metrics());
+    let title = move || {
+        let name = name();
+        metrics
+            .get()
+            .and_then(Result::ok)
+            .and_then(|metrics| metrics.into_iter().find(|m| m.name == name))
+            .map_or(name, |metric| metric.title)
+    };
+
     view! {
-        // The metric's ID: known before its history arrives, so the server's
-        // <title> and the browser's agree.
-        <Title text=name/>
+        <Title text=title/>
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 let (wanted, notices) = query.with(|q| {
@@ -74,7 +90,7 @@ pub fn MetricPage() -> impl IntoView {
                 kept.set_value(Some((name(), query.get_untracked(), wanted.clone())));
                 match history.await {
                     Ok(history) => view! {
-                        <QueryNotices notices/>
+                        <QueryNotices notices=Signal::stored(notices)/>
                         <BacktestLab history wanted kept reload/>
                     }
                     .into_any(),
@@ -92,41 +108,32 @@ pub fn MetricPage() -> impl IntoView {
 
 /// The lab's query from the router's URL, with a notice per ignored value.
 fn read_query(query: &ParamsMap) -> (LabQuery, Vec<String>) {
-    LabQuery::read(query.into_iter().map(|(k, v)| (k.as_ref(), v)))
+    LabQuery::read(url_query::pairs_of(query))
 }
 
-/// What the URL asked for that the lab ignored, and why.
-#[component]
-fn QueryNotices(notices: Vec<String>) -> impl IntoView {
-    (!notices.is_empty()).then(|| {
-        view! {
-            <ul class="notices" role="status" data-testid="lab-notices">
-                {notices.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
-            </ul>
-        }
-    })
-}
-
-/// On the server, answers an unknown metric with 404, and a slice the metric
-/// is not cut by or a query value the lab ignores (`bad_query`, each named
-/// in the page) with 400, before the page streams: the history's own error
-/// (shown in the page) arrives after the response head has gone out.
+/// On the server, answers an unknown metric with 404, a slice the metric is
+/// not cut by with 400, and a query value the lab ignores (each named in the
+/// page) by the rule of every page, before the page streams: the history's
+/// own error (shown in the page) arrives after the response head has gone out.
 #[cfg(feature = "ssr")]
-fn answer_status(name: &str, slice: Option<&str>, bad_query: bool) {
+fn answer_status(name: &str, slice: Option<&str>, notices: &[String]) {
     use crate::api::{backend, find_metric, metric_slice, set_status, Refusal};
     let Ok(backend) = backend::from_context() else {
         return;
     };
     let metrics = backend.metrics();
-    let refusal = match find_metric(&metrics, name) {
-        Err(_) => Some(Refusal::NotFound),
-        Ok(metric) => (bad_query || slice.is_some_and(|text| metric_slice(metric, text).is_err()))
-            .then_some(Refusal::BadRequest),
-    };
-    if let Some(refusal) = refusal {
-        set_status(refusal.status());
+    match find_metric(&metrics, name) {
+        Err(_) => set_status(Refusal::NotFound.status()),
+        Ok(metric) if slice.is_some_and(|text| metric_slice(metric, text).is_err()) => {
+            set_status(Refusal::BadRequest.status())
+        }
+        Ok(_) => url_query::answer(notices),
     }
 }
+
+/// Why Mark and Apply are off on a read-only server.
+const LAB_READ_ONLY: &str =
+    "read-only: start vigil with an operator token to mark labels or apply settings";
 
 /// The page once the history is here. The server renders the default
 /// detector's figures; the browser recomputes on every change.
@@ -155,6 +162,7 @@ fn BacktestLab(
             .collect::<Vec<_>>()
     }));
     let token = RwSignal::new(String::new());
+    let writes_enabled = use_writes_enabled();
     if let Some(at) = wanted.at {
         lab.show_day_around(at);
     }
@@ -204,8 +212,9 @@ fn BacktestLab(
             <ReadOnlyNotice/>
             <div class="lab-tools lab-changes">
                 <OperatorTokenField token hint="needed to mark labels and to apply settings"/>
-                <labels::LabelsPanel lab metric=history.name.clone() labels=history.labels.clone() token reload/>
-                <settings::ApplyPanel lab metric=history.name.clone() slice=history.slice.clone() token/>
+                <ReadOnlyReason writes_enabled id=labels::READ_ONLY_ID text=LAB_READ_ONLY/>
+                <labels::LabelsPanel lab metric=history.name.clone() labels=history.labels.clone() token writes_enabled reload/>
+                <settings::ApplyPanel lab metric=history.name.clone() slice=history.slice.clone() token writes_enabled/>
             </div>
         </section>
     }

@@ -18,8 +18,12 @@ pub fn ApplyPanel(
     /// so the panel says they reach every slice, not just this one.
     slice: Option<String>,
     token: RwSignal<String>,
+    /// Off on a read-only server: the buttons say so before they are used.
+    writes_enabled: Signal<bool>,
 ) -> impl IntoView {
     let apply = ServerAction::<ApplyDetector>::new();
+    let off = move || !writes_enabled.get() || apply.pending().get();
+    let read_only = move || (!writes_enabled.get()).then_some(super::labels::READ_ONLY_ID);
     let metric_for_fetch = metric.clone();
     let settings = Resource::new(
         move || apply.version().get(),
@@ -60,12 +64,12 @@ pub fn ApplyPanel(
             })}
             <p>
                 <button type="button" data-testid="apply-current" on:click=apply_current
-                    disabled=move || apply.pending().get()>
+                    disabled=off aria-describedby=read_only>
                     {move || format!("Apply {} with these parameters", current())}
                 </button>
                 " "
                 <button type="button" on:click=move |_| dispatch_revert(DetectorChange::ConfigChoice)
-                    disabled=move || apply.pending().get()>
+                    disabled=off aria-describedby=read_only>
                     "Back to the config's choice"
                 </button>
             </p>

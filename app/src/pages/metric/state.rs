@@ -255,19 +255,12 @@ pub fn trimmed_series(history: &MetricHistory) -> Result<Series, String> {
 }
 
 /// What the history's values are: the check's measure when the server says
-/// it (an older one does not: then whole values read as a count). A ratio
-/// whose values all lie within 0 and 1 is a share (CTR), bounded by one.
+/// it, by the one rule of [`Quantity::of`].
 pub fn quantity_of(history: &MetricHistory) -> Quantity {
-    let mut values = history.values.iter().flatten();
-    let measure = history.check.as_ref().map(|c| c.measure);
-    let whole = values.clone().all(|v| v.fract() == 0.0);
-    match measure {
-        Some(detect::alerting::Measure::Count) => Quantity::Count,
-        None if whole => Quantity::Count,
-        _ => Quantity::Ratio {
-            share: values.all(|v| (0.0..=1.0).contains(v)),
-        },
-    }
+    Quantity::of(
+        history.check.as_ref().map(|c| c.measure),
+        history.values.iter().flatten().copied(),
+    )
 }
 
 /// Labels that overlap the series, as bucket ranges (at least one bucket).

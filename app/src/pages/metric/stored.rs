@@ -8,8 +8,7 @@ use leptos::prelude::*;
 
 use super::state::Lab;
 use crate::api::{error_text, fetch_alert_page, AlertRow};
-use crate::components::chart::band;
-use crate::format::{amount, number, percent, time, Digits, When};
+use crate::format::{band, percent, shown, time, Digits, Quantity, When};
 
 #[component]
 pub fn StoredAlert(lab: Lab, metric: String, slice: Option<String>, at: i64) -> impl IntoView {
@@ -36,7 +35,7 @@ pub fn StoredAlert(lab: Lab, metric: String, slice: Option<String>, at: i64) -> 
             <Suspense fallback=|| view! { <p class="loading">"Loading the stored alert…"</p> }>
                 {move || Suspend::new(async move {
                     match stored.await {
-                        Ok(Some(row)) => view! { <Stored row/> }.into_any(),
+                        Ok(Some(row)) => view! { <Stored row quantity=lab.quantity/> }.into_any(),
                         Ok(None) => view! {
                             <p data-testid="stored-none">
                                 "No alert of this series was stored at this moment."
@@ -60,13 +59,13 @@ pub fn StoredAlert(lab: Lab, metric: String, slice: Option<String>, at: i64) -> 
 
 /// The stored alert, as `/alerts` shows it.
 #[component]
-fn Stored(row: AlertRow) -> impl IntoView {
-    let band = crate::pages::alerts::band_text(row.lower, row.upper);
+fn Stored(row: AlertRow, quantity: Quantity) -> impl IntoView {
+    let band = band(row.lower, row.upper, quantity);
     let deviation = row.deviation.map(|d| percent(d, Digits::Table));
     view! {
         <p data-testid="stored-check">
             <strong>"What the check saw (stored alert " {row.id} "): "</strong>
-            "value " <span data-testid="stored-value">{crate::pages::alerts::figure(row.value)}</span>
+            "value " <span data-testid="stored-value">{shown(row.value, quantity)}</span>
             ", band " <span data-testid="stored-band">{band}</span>
             {deviation.map(|d| format!(" ({d})"))}
             ", " <span data-testid="stored-state">{row.state.to_string()}</span> "."
@@ -87,14 +86,10 @@ fn what_if(lab: Lab, at: i64) -> String {
     else {
         return format!("{detector} has no value for this moment in the loaded history.");
     };
-    let value = amount(point.value, lab.quantity, Digits::Short);
-    let judged = match band(&point, lab.quantity) {
-        Some((low, high)) => format!(
-            ", band {} – {}",
-            number(Some(low), Digits::Table),
-            number(Some(high), Digits::Table)
-        ),
-        None => String::new(),
+    let value = shown(point.value, lab.quantity);
+    let judged = match (point.lower, point.upper) {
+        (Some(_), Some(_)) => format!(", band {}", band(point.lower, point.upper, lab.quantity)),
+        _ => String::new(),
     };
     let verdict = if point.is_anomaly {
         "an anomaly"

@@ -1,12 +1,13 @@
 //! The lab's URL: the detector with its parameters, the chart's range and
 //! the moment an alert link points at live in the query string, so a view
 //! can be shared and a reload opens what was on screen. A value the lab
-//! cannot use is ignored *visibly* (a notice each, and the server answers
-//! the page with 400), like `/alerts`' query.
+//! cannot use is ignored *visibly*, by the rule every page follows
+//! ([`url_query`]).
 
 use detect::eval::tuning;
 use detect::{DetectorSpec, DETECTOR_NAMES};
 
+use crate::components::url_query::{self, shown, Ignored};
 use crate::pages::alerts::query::{moment_text, parse_moment};
 
 /// What `/metric/:name?…` asks for, besides the slice (the history's key).
@@ -23,21 +24,22 @@ pub struct LabQuery {
 /// A parameter the lab reads besides the detector's own.
 const KNOWN: &str = "slice, at, from, to, detector and its parameters";
 
+/// Why a URL pair is ignored: a key the lab does not read, or its value.
+enum Refused {
+    Unknown,
+    Value(String),
+}
+
 impl LabQuery {
     /// The query from the URL's pairs; what is ignored comes back as notices.
     pub fn read<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
-        let pairs: Vec<(&str, &str)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k, v.trim()))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        let mut notices = Vec::new();
-        let mut ignore = |why: String| notices.push(format!("ignored: {why}"));
+        let pairs = url_query::pairs(pairs);
+        let mut ignored = Ignored::default();
         let mut query = LabQuery::default();
         if let Some((_, name)) = pairs.iter().find(|(k, _)| *k == "detector") {
             match DetectorSpec::default_for(name) {
                 Ok(spec) => query.spec = Some(spec),
-                Err(_) => ignore(format!(
+                Err(_) => ignored.value(format!(
                     "detector {} is not one of {}",
                     shown(name),
                     DETECTOR_NAMES.join(", ")
@@ -48,7 +50,9 @@ impl LabQuery {
         for (key, value) in pairs {
             let moment = || {
                 parse_moment(value).ok_or_else(|| {
-                    format!("{key} must be a time like 2026-12-01T14:15 (UTC) or Unix seconds")
+                    Refused::Value(format!(
+                        "{key} must be a time like 2026-12-01T14:15 (UTC) or Unix seconds"
+                    ))
                 })
             };
             let outcome = match key {
@@ -58,44 +62,48 @@ impl LabQuery {
                 "to" => moment().map(|at| to = Some(at)),
                 _ => query.set_knob(key, value),
             };
-            if let Err(why) = outcome {
-                ignore(why);
+            match outcome {
+                Ok(()) => {}
+                Err(Refused::Unknown) => ignored.unknown(key, KNOWN),
+                Err(Refused::Value(why)) => ignored.value(why),
             }
         }
         match (from, to) {
             (Some(from), Some(to)) if from < to => query.range = Some((from, to)),
             (None, None) => {}
-            _ => ignore("from and to go together, from before to".to_string()),
+            _ => ignored.value("from and to go together, from before to"),
         }
-        (query, notices)
+        (query, ignored.into_notices())
     }
 
     /// A parameter of the URL's detector; any other key is refused.
-    fn set_knob(&mut self, key: &str, value: &str) -> Result<(), String> {
+    fn set_knob(&mut self, key: &str, value: &str) -> Result<(), Refused> {
         let Some(spec) = &mut self.spec else {
             let any = DETECTOR_NAMES
                 .iter()
                 .any(|name| DetectorSpec::default_for(name).is_ok_and(|s| s.knob(key).is_some()));
             return Err(if any {
-                format!("{key} without detector= (parameters go with their detector, as in detector=iqr&a=3)")
+                Refused::Value(format!("{key} without detector= (parameters go with their detector, as in detector=iqr&a=3)"))
             } else {
-                format!("unknown parameter {} (this page reads {KNOWN})", shown(key))
+                Refused::Unknown
             });
         };
         if spec.knob(key).is_none() {
-            return Err(format!(
+            return Err(Refused::Value(format!(
                 "{} is not a parameter of {} (it has {})",
                 shown(key),
                 spec.name(),
                 knob_keys(spec)
-            ));
+            )));
         }
         let number = value
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| format!("{key} must be a number, not {}", shown(value)))?;
-        *spec = checked_knob(spec, key, number)?;
+            .ok_or_else(|| {
+                Refused::Value(format!("{key} must be a number, not {}", shown(value)))
+            })?;
+        *spec = checked_knob(spec, key, number).map_err(Refused::Value)?;
         Ok(())
     }
 
@@ -156,12 +164,6 @@ pub fn checked_knob(spec: &DetectorSpec, key: &str, value: f64) -> Result<Detect
 fn knob_keys(spec: &DetectorSpec) -> String {
     let keys: Vec<&str> = tuning::knobs(spec).iter().map(|k| k.key).collect();
     keys.join(", ")
-}
-
-/// A value from the URL, quoted and cut short, for a notice.
-fn shown(value: &str) -> String {
-    let cut: String = value.chars().take(40).collect();
-    format!("{cut:?}")
 }
 
 /// Puts `href` in the address bar without a navigation: the router (and so
