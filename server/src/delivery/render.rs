@@ -96,8 +96,12 @@ pub fn state_of(payload: &NotificationPayload) -> AlertState {
     }
 }
 
-/// The state an alert record is in now (for rewriting a message).
+/// The state an alert record is in now (for rewriting a message). A
+/// withdrawn one says why, as its own edit did.
 pub fn state_of_record(record: &AlertRecord) -> AlertState {
+    if let Some(note) = &record.withdrawn {
+        return AlertState::Withdrawn { note: note.clone() };
+    }
     match (record.status, record.resolved_at) {
         (AlertStatus::Resolved, Some(resolved)) => AlertState::Resolved {
             lasted_secs: resolved - record.started_at,
