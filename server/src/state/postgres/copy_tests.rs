@@ -155,7 +155,7 @@ fn an_embedded_state_is_copied_whole_and_the_outbox_continues_after_it() {
     let copied = sqlite_to_postgres(&path, &db.target).expect("copies");
     let rows: std::collections::BTreeMap<_, _> = copied.0.iter().copied().collect();
     assert_eq!(rows["alerts"], 3, "{copied}");
-    assert_eq!(rows["outbox"], 3, "{copied}");
+    assert_eq!(rows["outbox"], 4, "three alerts and a withdrawal: {copied}");
     assert_eq!(rows["leases"], 1, "{copied}");
 
     let embedded = SqliteState::open(&path).unwrap();
