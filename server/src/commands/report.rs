@@ -80,20 +80,22 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    // Names the claims on what this run sends, alerts and reports alike.
+    let claimant = crate::instance::command_claimant("report");
     let pipeline = Pipeline::build(
         &config,
         Arc::clone(&source),
         catalogue.metrics().to_vec(),
         &state_dir,
         "http://127.0.0.1:3000",
-        &crate::instance::command_claimant("report"),
+        &claimant,
     )?;
     runtime.block_on(async {
         let created = pipeline.reports.enqueue(day, false, now).await?;
         if created == 0 {
             tracing::info!(date = %day.iso(), "this report was queued before; sending only what is still pending");
         }
-        let sent = pipeline.reports.deliver_due(now, true).await?;
+        let sent = pipeline.reports.deliver_due(now, true, &claimant).await?;
         tracing::info!(delivered = sent.delivered, abandoned = sent.abandoned, "report delivery done");
         if let Some((error, _, _)) = sent.blocked {
             anyhow::bail!("the report waits in the queue for the next run: {error}");

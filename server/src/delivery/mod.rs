@@ -26,7 +26,9 @@ use crate::config::AlertingConfig;
 use crate::metrics::model::MetricDef;
 use crate::report::send::MorningReports;
 use crate::sources::Source;
-use crate::state::{AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage};
+use crate::state::{
+    AlertError, AlertRecord, NotificationPayload, OutboxItem, SentMessage, CLAIM_SECONDS,
+};
 use crate::state::{State, StateStore};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::keyboard::alert_keyboard;
@@ -77,12 +79,6 @@ impl Outcome {
         }
     }
 }
-
-/// How long a sender's claim on the items it is sending lasts: longer than a
-/// send with Telegram's timeouts, so a live sender never loses its items, and
-/// short enough that the items of a sender that died are sent by another one
-/// soon after it takes over.
-const CLAIM_SECONDS: u64 = 120;
 
 /// Delivers the outbox.
 pub struct Deliverer {

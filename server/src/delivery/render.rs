@@ -101,8 +101,12 @@ pub fn state_of(payload: &NotificationPayload) -> AlertState {
     }
 }
 
-/// The state an alert record is in now (for rewriting a message).
+/// The state an alert record is in now (for rewriting a message). A
+/// withdrawn one says why, as its own edit did.
 pub fn state_of_record(record: &AlertRecord) -> AlertState {
+    if let Some(note) = &record.withdrawn {
+        return AlertState::Withdrawn { note: note.clone() };
+    }
     match (record.status, record.resolved_at) {
         (AlertStatus::Resolved, Some(resolved)) => AlertState::Resolved {
             lasted_secs: resolved - record.started_at,
@@ -455,6 +459,45 @@ mod tests {
         assert!(
             text.contains("sample ratio mismatch") && text.contains("comparison is invalid"),
             "{text}"
+        );
+    }
+
+    /// A message rebuilt after another alert of its group changed reads each
+    /// alert's state from its record: a withdrawn one keeps its note rather
+    /// than reading as resolved.
+    #[test]
+    fn a_withdrawn_record_keeps_its_note_when_its_message_is_rebuilt() {
+        let note = "the data for 15:30 UTC arrived late; with it the value (202) is in band";
+        let record = AlertRecord {
+            id: 7,
+            metric: "feed_views".into(),
+            slice: None,
+            started_at: 1_763_900_100,
+            resolved_at: Some(1_763_900_100),
+            value: Some(202.0),
+            lower: Some(150.0),
+            upper: Some(250.0),
+            expected: Some(200.0),
+            deviation: Some(0.01),
+            detector: "iqr".into(),
+            status: AlertStatus::Resolved,
+            muted: false,
+            label: None,
+            label_by: None,
+            delivery: "sent".into(),
+            withdrawn: Some(note.into()),
+        };
+        assert_eq!(
+            state_of_record(&record),
+            AlertState::Withdrawn { note: note.into() }
+        );
+        let resolved = AlertRecord {
+            withdrawn: None,
+            ..record
+        };
+        assert_eq!(
+            state_of_record(&resolved),
+            AlertState::Resolved { lasted_secs: 0 }
         );
     }
 }

@@ -25,7 +25,9 @@ impl Deliverer {
         let (Some(reports), None) = (&self.reports, &report.blocked) else {
             return Ok(());
         };
-        let sent = reports.deliver_due(now, ignore_backoff).await?;
+        let sent = reports
+            .deliver_due(now, ignore_backoff, &self.claimant)
+            .await?;
         report.delivered += sent.delivered;
         report.abandoned += sent.abandoned;
         report.blocked = sent

@@ -294,6 +294,7 @@ mod tests {
             label,
             label_by: Some("ana".into()),
             delivery: "sent".into(),
+            withdrawn: None,
         }
     }
 

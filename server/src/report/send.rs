@@ -2,8 +2,10 @@
 //! when due (the scheduler's tick) and delivering them (the sender loop),
 //! each (day, chat) once.
 //!
-//! A report is marked sent right after Telegram confirms it, like an alert:
-//! a crash between the two is the only way it goes out twice. A retriable
+//! A report is claimed before it is built and sent, and marked sent right
+//! after Telegram confirms it, like an alert: two instances sharing the state
+//! never both send it, and a crash between Telegram's answer and the mark is
+//! the only way it goes out twice. A retriable
 //! failure (network, 5xx, 429, the source unreachable while building it)
 //! backs off and stays pending across restarts; a permanent rejection is
 //! recorded and the report dropped.
@@ -20,7 +22,7 @@ use crate::config::ExperimentConfig;
 use crate::config::{AlertingConfig, ReportConfig};
 use crate::metrics::model::MetricDef;
 use crate::sources::Source;
-use crate::state::{backoff_secs, AlertError, ReportItem, State, LOG_CHAT};
+use crate::state::{backoff_secs, AlertError, ReportItem, State, CLAIM_SECONDS, LOG_CHAT};
 use crate::telegram::client::{ChatId, Photo, TelegramClient, TelegramError, Text};
 use crate::telegram::message::{truncate_html, visible_len, CAPTION_BUDGET, TEXT_BUDGET};
 
@@ -147,11 +149,14 @@ impl MorningReports {
     }
 
     /// Delivers the reports due at `now` (every pending one with
-    /// `ignore_backoff`), stopping at the first retriable failure.
+    /// `ignore_backoff`), stopping at the first retriable failure. Each is
+    /// claimed for `claimant` first: one that another sender holds is left
+    /// to it.
     pub async fn deliver_due(
         &self,
         now: i64,
         ignore_backoff: bool,
+        claimant: &str,
     ) -> Result<ReportDelivery, AlertError> {
         let at = if ignore_backoff { i64::MAX } else { now };
         let due = self.store.call(move |store| store.due_reports(at)).await?;
@@ -159,6 +164,14 @@ impl MorningReports {
         // One build per day, however many chats it goes to.
         let mut built: BTreeMap<String, Built> = BTreeMap::new();
         for item in due {
+            let holder = claimant.to_string();
+            let claimed = (self.store)
+                .call(move |store| store.claim_report(item.id, &holder, CLAIM_SECONDS))
+                .await?;
+            if !claimed {
+                tracing::info!(date = %item.date, chat = item.chat_id, "another instance is sending this morning report; leaving it to it");
+                continue;
+            }
             if !built.contains_key(&item.date) {
                 let made = self.build_item(&item).await;
                 built.insert(item.date.clone(), made);

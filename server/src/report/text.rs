@@ -201,6 +201,7 @@ mod tests {
                 label: None,
                 label_by: None,
                 delivery: "sent".into(),
+                withdrawn: None,
             }],
             more_alerts: 0,
             experiments: Vec::new(),

@@ -27,6 +27,8 @@ pub enum AlertError {
     UnknownAlert(AlertId),
     #[error("no outbox item with id {0}")]
     UnknownOutboxItem(i64),
+    #[error("no morning report with id {0}")]
+    UnknownReport(i64),
     #[error("no silence with id {0}")]
     UnknownSilence(i64),
 }
@@ -114,6 +116,9 @@ pub struct AlertRecord {
     /// Its notifications: `pending` (in the outbox), `sent` (to Telegram),
     /// `failed` (refused for good), `logged` (no Telegram), or `none` (all muted).
     pub delivery: String,
+    /// Withdrawn (its data arrived late and put it in band): what its
+    /// message says instead of its state.
+    pub withdrawn: Option<String>,
 }
 
 /// One history entry of an alert.

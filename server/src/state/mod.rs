@@ -56,7 +56,9 @@ pub use checks::{CheckRecord, Checks, LatestEvaluation};
 pub use labels::{LabelError, LabelKind, LabelRecord, Labels, NewLabel};
 pub use late_rows::{CheckedInput, LateRows};
 pub use leases::{LeaseHolder, Leases};
-pub use outbox::{backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage};
+pub use outbox::{
+    backoff_secs, NotificationPayload, Outbox, OutboxItem, SentMessage, CLAIM_SECONDS,
+};
 pub use postgres::{PostgresState, PostgresTarget};
 pub use reports::{ReportItem, Reports, LOG_CHAT};
 pub use settings::{DetectorSettings, SettingChange, SettingsError};

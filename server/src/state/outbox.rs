@@ -49,6 +49,12 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
 }
 
+/// How long a sender's claim on what it is sending (an outbox item, a
+/// morning report) lasts: longer than a send with Telegram's timeouts, so a
+/// live sender never loses its items, and short enough that the items of a
+/// sender that died are sent by another one soon after it takes over.
+pub const CLAIM_SECONDS: u64 = 120;
+
 /// Retry delay after the `attempts`-th failed attempt (1-based): 10 s, 30 s,
 /// 1 min, 2 min, 5 min, then 15 min for every further attempt. Deterministic
 /// (no jitter): there is one sender.

@@ -35,6 +35,8 @@ pub(crate) trait StateRows {
     ) -> Result<(), AlertError>;
     /// The alert row's change for `step` (inserted when opened, else updated).
     fn write_alert(&mut self, evaluation: &Evaluation, step: &Step) -> Result<(), AlertError>;
+    /// Keeps what a withdrawn alert's message says instead of its state.
+    fn write_withdrawn_note(&mut self, id: AlertId, note: &str) -> Result<(), AlertError>;
     fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<(), AlertError>;
     /// Appends `payload` to the outbox (its id says its place in the order).
     fn enqueue(&mut self, payload: NotificationPayload, now: i64)
@@ -151,6 +153,9 @@ pub(crate) fn record_step(
     note: Option<&str>,
 ) -> Result<Option<OutboxItem>, AlertError> {
     rows.write_alert(evaluation, step)?;
+    if let Some(note) = note {
+        rows.write_withdrawn_note(step.alert_id, note)?;
+    }
     let p = &evaluation.point;
     let payload = NotificationPayload {
         alert_id: step.alert_id,

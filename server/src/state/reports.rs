@@ -42,6 +42,15 @@ pub trait Reports {
     /// Undelivered reports whose next attempt is at or before `now`, oldest first.
     fn due_reports(&self, now: i64) -> Result<Vec<ReportItem>, AlertError>;
 
+    /// Claims undelivered report `id` for `holder` for `ttl_secs` (by the
+    /// database's clock) before building and sending it, as
+    /// [`crate::state::Outbox::claim`] does for alerts, so two instances
+    /// sharing the state never both send it: true only if nobody else holds
+    /// an unexpired claim on it (`holder`'s own is renewed; a dead sender's
+    /// expires). False for a report already delivered. A retry
+    /// ([`Reports::retry_report`]) gives the claim up.
+    fn claim_report(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError>;
+
     /// Records a finished delivery: the Telegram message it became, or none
     /// (logged, or refused for good with `note` saying why). Finishing a
     /// finished report again changes nothing.
@@ -53,7 +62,7 @@ pub trait Reports {
         note: Option<&str>,
     ) -> Result<(), AlertError>;
 
-    /// Records a failed attempt (bot tokens removed from `error`); the report
-    /// is due again at `retry_at`.
+    /// Records a failed attempt (bot tokens removed from `error`) and gives
+    /// up its claim; the report is due again at `retry_at`.
     fn retry_report(&mut self, id: i64, error: &str, retry_at: i64) -> Result<(), AlertError>;
 }

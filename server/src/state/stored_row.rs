@@ -19,7 +19,7 @@ pub(crate) trait StoredRow {
 
 /// An alert from the columns `id, metric, slice_dimension, slice_value,
 /// started_at, resolved_at, value, lower, upper, expected, deviation,
-/// detector, state, muted, label, label_by, delivery`.
+/// detector, state, muted, label, label_by, delivery, withdrawn_note`.
 pub(crate) fn alert_record<R: StoredRow>(r: &R) -> Result<AlertRecord, R::Error> {
     let label = r.opt_text(14)?;
     Ok(AlertRecord {
@@ -43,6 +43,7 @@ pub(crate) fn alert_record<R: StoredRow>(r: &R) -> Result<AlertRecord, R::Error>
         label: label.as_deref().and_then(Label::parse),
         label_by: r.opt_text(15)?,
         delivery: r.text(16)?,
+        withdrawn: r.opt_text(17)?,
     })
 }
 

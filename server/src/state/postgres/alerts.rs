@@ -173,7 +173,7 @@ const ALERT_COLUMNS: &str = "id, metric, slice_dimension, slice_value, started_a
                                     AND last_error IS NOT NULL) > 0 THEN 'failed' \
         WHEN COUNT(*) FILTER (WHERE telegram_message_id IS NOT NULL) > 0 THEN 'sent' \
         ELSE 'logged' END \
-      FROM outbox WHERE outbox.alert_id = alerts.id)";
+      FROM outbox WHERE outbox.alert_id = alerts.id), withdrawn_note";
 
 pub(super) fn insert_event(
     client: &mut impl GenericClient,

@@ -6,10 +6,10 @@ use super::copy::sqlite_to_postgres;
 use super::tests::PostgresDatabase;
 use crate::alerts::{AlertConfig, SilenceScope};
 use crate::state::prelude::*;
-use crate::state::store_tests::alerts::{eval_of, now_after};
+use crate::state::store_tests::alerts::{bucket, eval_of, now_after};
 use crate::state::{
-    state_path, CheckRecord, HistoryFilter, LabelKind, NewLabel, SentMessage, SqliteState,
-    StateStore,
+    state_path, CheckRecord, CheckedInput, HistoryFilter, LabelKind, NewLabel, SentMessage,
+    SqliteState, StateStore,
 };
 
 /// An embedded state with some of everything: alerts (one sent, two
@@ -79,6 +79,27 @@ fn embedded_state(path: &std::path::Path) {
         })
         .unwrap();
     store.acquire_lease("leader", "old-host", 600).unwrap();
+    // feed_likes' rows arrived late and put it in band: withdrawn, with its note.
+    let late = CheckedInput {
+        metric: "feed_likes".into(),
+        bucket: bucket(0),
+        value: Some(100.0),
+    };
+    let withdrawn = store
+        .apply_late(
+            &[late],
+            &[eval_of("feed_likes", None, 0, Some(100.0))],
+            now_after(1),
+            &cfg,
+        )
+        .unwrap();
+    assert!(withdrawn[0].payload.notice.is_some(), "{withdrawn:?}");
+    // A morning report some sender is sending.
+    store
+        .enqueue_reports("2026-12-05", &[-100], false, 7)
+        .unwrap();
+    let report = store.due_reports(7).unwrap()[0].id;
+    assert!(store.claim_report(report, "old-host", 600).unwrap());
 }
 
 /// What a store holds, as the traits read it.
@@ -119,6 +140,7 @@ fn contents(store: &dyn StateStore) -> Vec<String> {
             "{:?}",
             store.lease_holder("leader").unwrap().map(|h| h.holder)
         ),
+        format!("{:?}", store.due_reports(all).unwrap()),
     ]
 }
 
@@ -133,12 +155,24 @@ fn an_embedded_state_is_copied_whole_and_the_outbox_continues_after_it() {
     let copied = sqlite_to_postgres(&path, &db.target).expect("copies");
     let rows: std::collections::BTreeMap<_, _> = copied.0.iter().copied().collect();
     assert_eq!(rows["alerts"], 3, "{copied}");
-    assert_eq!(rows["outbox"], 3, "{copied}");
+    assert_eq!(rows["outbox"], 4, "three alerts and a withdrawal: {copied}");
     assert_eq!(rows["leases"], 1, "{copied}");
 
     let embedded = SqliteState::open(&path).unwrap();
     let mut shared = db.state();
     assert_eq!(contents(&shared), contents(&embedded));
+    let withdrawn = shared.history(&HistoryFilter::default(), 100).unwrap();
+    assert!(
+        withdrawn.iter().any(|a| a.metric == "feed_likes"
+            && a.withdrawn
+                .as_deref()
+                .is_some_and(|n| n.contains("arrived late"))),
+        "the withdrawn alert's note is copied: {withdrawn:?}"
+    );
+    // The report's claim is copied: its sender keeps it.
+    let report = shared.due_reports(i64::MAX).unwrap()[0].id;
+    assert!(!shared.claim_report(report, "new-host", 60).unwrap());
+    assert!(shared.claim_report(report, "old-host", 60).unwrap());
 
     // New rows come after the copied ones: the outbox order holds.
     let newest_copied = embedded.due(i64::MAX).unwrap().last().unwrap().id;

@@ -1,6 +1,7 @@
 //! [`Reports`] on PostgreSQL: the `reports` table, one row per (date, chat).
 
-use super::{sql, PostgresState};
+use super::{sql, PostgresState, DB_NOW};
+use crate::state::leases::ttl_i64;
 use crate::state::records::redact_token;
 use crate::state::{AlertError, ReportItem, Reports};
 
@@ -63,6 +64,29 @@ impl Reports for PostgresState {
             .map_err(sql("due report row"))
     }
 
+    fn claim_report(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError> {
+        let changed = self.execute(
+            &format!(
+                "UPDATE reports SET claimed_by = $2, claim_expires_at = {DB_NOW} + $3
+                 WHERE id = $1 AND sent_at IS NULL
+                   AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at <= {DB_NOW})"
+            ),
+            &[&id, &holder, &ttl_i64(ttl_secs)],
+            "claim report",
+        )?;
+        if changed == 0 {
+            let exists = self.with_client(|client| {
+                client
+                    .query_opt("SELECT 1 FROM reports WHERE id = $1", &[&id])
+                    .map_err(sql("report lookup"))
+            })?;
+            if exists.is_none() {
+                return Err(AlertError::UnknownReport(id));
+            }
+        }
+        Ok(changed == 1)
+    }
+
     fn finish_report(
         &mut self,
         id: i64,
@@ -83,7 +107,8 @@ impl Reports for PostgresState {
 
     fn retry_report(&mut self, id: i64, error: &str, retry_at: i64) -> Result<(), AlertError> {
         self.execute(
-            "UPDATE reports SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+            "UPDATE reports SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
+                                claimed_by = NULL, claim_expires_at = NULL
              WHERE id = $1 AND sent_at IS NULL",
             &[&id, &redact_token(error), &retry_at],
             "retry report",

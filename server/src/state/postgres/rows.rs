@@ -165,6 +165,16 @@ impl StateRows for PostgresRows<'_, '_> {
         Ok(())
     }
 
+    fn write_withdrawn_note(&mut self, id: AlertId, note: &str) -> Result<(), AlertError> {
+        self.0
+            .execute(
+                "UPDATE alerts SET withdrawn_note = $2 WHERE id = $1",
+                &[&(id as i64), &note],
+            )
+            .map_err(sql("withdrawn note"))?;
+        Ok(())
+    }
+
     fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<(), AlertError> {
         insert_event(self.0, event)
     }

@@ -176,6 +176,15 @@ CREATE TABLE checked_inputs (
     PRIMARY KEY (metric, bucket)
 );
 "#,
+    // 5: morning reports claimed like outbox items, so instances sharing the
+    // state never both send one.
+    r#"
+ALTER TABLE reports ADD COLUMN claimed_by TEXT;
+ALTER TABLE reports ADD COLUMN claim_expires_at BIGINT;
+"#,
+    // 6: what a withdrawn alert's message says instead of its state (its data
+    // arrived late), so a caption rebuilt later for its group keeps it.
+    "ALTER TABLE alerts ADD COLUMN withdrawn_note TEXT;",
 ];
 
 /// The tables [`crate::state::postgres`] keeps, in the order a copy fills

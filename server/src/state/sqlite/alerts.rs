@@ -173,7 +173,7 @@ const ALERT_COLUMNS: &str = concat!(
     ") > 0 THEN 'failed' \
         WHEN SUM(telegram_message_id IS NOT NULL) > 0 THEN 'sent' \
         ELSE 'logged' END \
-      FROM outbox WHERE outbox.alert_id = alerts.id)"
+      FROM outbox WHERE outbox.alert_id = alerts.id), withdrawn_note"
 );
 
 pub(super) fn insert_event(conn: &Connection, event: &NewEvent<'_>) -> Result<(), AlertError> {

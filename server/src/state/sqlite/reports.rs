@@ -1,8 +1,9 @@
 //! [`Reports`] on SQLite: the `reports` table.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
-use super::{sql, SqliteState};
+use super::{sql, SqliteState, DB_NOW};
+use crate::state::leases::ttl_i64;
 use crate::state::records::redact_token as redact;
 use crate::state::{AlertError, ReportItem, Reports};
 
@@ -59,6 +60,31 @@ impl Reports for SqliteState {
             .map_err(sql("due report row"))
     }
 
+    fn claim_report(&mut self, id: i64, holder: &str, ttl_secs: u64) -> Result<bool, AlertError> {
+        let changed = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE reports SET claimed_by = ?2, claim_expires_at = {DB_NOW} + ?3
+                     WHERE id = ?1 AND sent_at IS NULL
+                       AND (claimed_by IS NULL OR claimed_by = ?2 OR claim_expires_at <= {DB_NOW})"
+                ),
+                params![id, holder, ttl_i64(ttl_secs)],
+            )
+            .map_err(sql("claim report"))?;
+        if changed == 0 {
+            let exists = self
+                .conn
+                .query_row("SELECT 1 FROM reports WHERE id = ?1", [id], |_| Ok(()))
+                .optional()
+                .map_err(sql("report lookup"))?;
+            if exists.is_none() {
+                return Err(AlertError::UnknownReport(id));
+            }
+        }
+        Ok(changed == 1)
+    }
+
     fn finish_report(
         &mut self,
         id: i64,
@@ -80,7 +106,8 @@ impl Reports for SqliteState {
     fn retry_report(&mut self, id: i64, error: &str, retry_at: i64) -> Result<(), AlertError> {
         self.conn
             .execute(
-                "UPDATE reports SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                "UPDATE reports SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                        claimed_by = NULL, claim_expires_at = NULL
                  WHERE id = ?1 AND sent_at IS NULL",
                 params![id, redact(error), retry_at],
             )

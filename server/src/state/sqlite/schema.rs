@@ -187,6 +187,15 @@ CREATE TABLE IF NOT EXISTS checked_inputs (
     PRIMARY KEY (metric, bucket)
 );
 "#,
+    // 8: morning reports claimed like outbox items, so instances sharing the
+    // state never both send one.
+    r#"
+ALTER TABLE reports ADD COLUMN claimed_by TEXT;
+ALTER TABLE reports ADD COLUMN claim_expires_at INTEGER;
+"#,
+    // 9: what a withdrawn alert's message says instead of its state (its data
+    // arrived late), so a caption rebuilt later for its group keeps it.
+    "ALTER TABLE alerts ADD COLUMN withdrawn_note TEXT;",
 ];
 
 /// The version this vigil writes and reads.

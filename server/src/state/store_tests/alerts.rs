@@ -14,7 +14,7 @@ use crate::state::{
 
 pub(super) const T0: i64 = 1_763_900_100 - 1_763_900_100 % BUCKET_SECONDS;
 
-pub(super) fn bucket(i: i64) -> i64 {
+pub(crate) fn bucket(i: i64) -> i64 {
     T0 + i * BUCKET_SECONDS
 }
 

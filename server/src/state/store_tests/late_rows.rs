@@ -5,7 +5,7 @@
 use super::alerts::{bucket, eval_of, now_after};
 use super::Backend;
 use crate::alerts::{AlertConfig, Notify};
-use crate::state::{AlertStatus, CheckedInput};
+use crate::state::{AlertStatus, CheckedInput, SentMessage};
 
 fn input(metric: &str, i: i64, value: Option<f64>) -> CheckedInput {
     CheckedInput {
@@ -71,6 +71,13 @@ pub fn an_alert_on_data_that_arrived_late_is_withdrawn(backend: &dyn Backend) {
     let opened = store.apply(&[eval(0, 0.0)], now_after(0), &cfg).unwrap();
     assert_eq!(opened.len(), 1);
     let alert_id = opened[0].alert_id;
+    let message = SentMessage {
+        chat_id: -100,
+        message_id: 7,
+    };
+    store
+        .mark_sent(opened[0].id, now_after(0), message)
+        .unwrap();
     assert!(store
         .apply(&[eval(1, 100.0)], now_after(1), &cfg)
         .unwrap()
@@ -99,6 +106,12 @@ pub fn an_alert_on_data_that_arrived_late_is_withdrawn(backend: &dyn Backend) {
     let record = store.alert(alert_id).unwrap().expect("kept");
     assert_eq!(record.status, AlertStatus::Resolved);
     assert_eq!(record.resolved_at, Some(bucket(0)));
+    // Kept with the alert, so a caption rebuilt for its message later (when
+    // another alert of the group changes) still says why.
+    assert_eq!(record.withdrawn.as_deref(), Some(note));
+    let group = backend.open().message_group(message).unwrap();
+    assert_eq!(group.len(), 1);
+    assert_eq!(group[0].1.withdrawn.as_deref(), Some(note));
     assert!(store.open_since().unwrap().is_empty());
     let events = store.events(Some(alert_id)).unwrap();
     assert!(

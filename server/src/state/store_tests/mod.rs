@@ -51,6 +51,7 @@ macro_rules! all_store_tests {
             leases::an_outbox_item_is_claimed_by_one_sender,
             leases::unsent_claims_of_a_failed_batch_are_released,
             reports::a_report_is_created_once_per_date_and_chat,
+            reports::a_report_is_claimed_by_one_sender,
         );
 
         #[test]

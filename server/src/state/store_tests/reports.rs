@@ -47,3 +47,45 @@ pub fn a_report_is_created_once_per_date_and_chat(backend: &dyn Backend) {
         Some("2026-12-06")
     );
 }
+
+/// A report is claimed by one sender at a time, like an outbox item: two
+/// instances sharing the state never both send it.
+pub fn a_report_is_claimed_by_one_sender(backend: &dyn Backend) {
+    let mut a = backend.open();
+    let mut b = backend.open();
+    a.enqueue_reports("2026-12-05", &[7, 8], false, 100)
+        .unwrap();
+    let due = b.due_reports(100).unwrap();
+    let (first, second) = (due[0].id, due[1].id);
+    assert!(a.claim_report(first, "a", 60).unwrap(), "a claims it");
+    assert!(
+        !b.claim_report(first, "b", 60).unwrap(),
+        "b must not send it too"
+    );
+    assert!(
+        a.claim_report(first, "a", 60).unwrap(),
+        "a renews its own claim"
+    );
+    assert!(
+        b.claim_report(second, "b", 60).unwrap(),
+        "the other chat's is free"
+    );
+    // A failed attempt gives the claim up.
+    a.retry_report(first, "down", 100).unwrap();
+    assert!(b.claim_report(first, "b", 60).unwrap(), "now b sends it");
+    assert!(!a.claim_report(first, "a", 60).unwrap(), "b holds it");
+    // A dead sender's claim expires.
+    b.claim_report(second, "b", 0).unwrap();
+    assert!(
+        a.claim_report(second, "a", 60).unwrap(),
+        "an expired claim is taken over"
+    );
+    // A delivered report is claimed by nobody, not even its sender.
+    a.finish_report(second, 110, Some(41), None).unwrap();
+    assert!(!b.claim_report(second, "b", 60).unwrap());
+    assert!(!a.claim_report(second, "a", 60).unwrap());
+    assert!(matches!(
+        a.claim_report(second + 1000, "a", 60),
+        Err(crate::state::AlertError::UnknownReport(missing)) if missing == second + 1000
+    ));
+}
