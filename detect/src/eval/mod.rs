@@ -14,6 +14,8 @@
 //!   with per scale and per family breakdowns.
 //! * [`tuning`] — what the web lab varies and searches: parameter knobs,
 //!   grids, alert events and rates, the alert-budget bisection.
+//! * [`young`] — the product cases cut to ½–6 days of history before their
+//!   incident: a young store ([`generate_young`]).
 
 pub mod families;
 pub mod labels;
@@ -22,6 +24,7 @@ pub mod score;
 pub(crate) mod sim;
 pub mod synthetic;
 pub mod tuning;
+pub mod young;
 
 pub use families::{generate_families, generate_family_case, Family, Level};
 pub use labels::{incidents_from_flags, IncidentSpan, LabelledSeries};
@@ -31,3 +34,4 @@ pub use report::{
 };
 pub use score::{alert_events, score, Score, DEFAULT_TOLERANCE};
 pub use synthetic::{generate, generate_case, AnomalyClass, Scale};
+pub use young::{generate_young, generate_young_case};
