@@ -232,8 +232,9 @@ fn an_outage_on_a_young_series_alerts_within_two_buckets_and_a_calm_one_is_quiet
                 let days = history + 1;
                 let calm = young_series(scale, seed, days, None);
                 let d = params.run(&calm).unwrap();
-                let false_flags: Vec<usize> =
-                    (96..calm.len()).filter(|&i| d.point(i).is_anomaly).collect();
+                let false_flags: Vec<usize> = (96..calm.len())
+                    .filter(|&i| d.point(i).is_anomaly)
+                    .collect();
                 assert!(
                     false_flags.is_empty(),
                     "{scale:?}/{seed}, {history} days: calm but flagged at {false_flags:?}"

@@ -104,8 +104,8 @@ mod tests {
                     assert_eq!(young.family, FAMILY);
                     assert_eq!(young.class, full.class);
                     assert!(young.series.len() <= 7 * DAY, "{name}: more than a week");
-                    let from = ((young.series.start - full.series.start) / full.series.step)
-                        as usize;
+                    let from =
+                        ((young.series.start - full.series.start) / full.series.step) as usize;
                     assert_eq!(
                         young.series.raw_values(),
                         &full.series.raw_values()[from..from + young.series.len()],
