@@ -39,7 +39,12 @@ pub const MAX_HISTORY: usize = 6 * DAY;
 /// the same arguments, cut).
 pub fn generate_young_case(class: AnomalyClass, scale: Scale, seed: u64) -> LabelledSeries {
     let full = generate_case(class, scale, seed);
-    let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x5955_4E47);
+    // Mixed with the class and scale, as the full cases are: one seed's
+    // cases would otherwise all be cut at the same history.
+    let mix = seed
+        .wrapping_mul(0xD1B5_4A32_D192_ED03)
+        .wrapping_add(((class as u64) << 32) | scale as u64);
+    let mut rng = Rng(mix ^ 0x5955_4E47);
     rng.next_u64();
     // A clean case has no incident: its anchor is anywhere in the scored
     // week that leaves a day after it.
