@@ -22,7 +22,7 @@
 
 use crate::eval::labels::{IncidentSpan, LabelledSeries};
 use crate::eval::sim::Rng;
-use crate::eval::synthetic::{generate_case, AnomalyClass, Scale};
+use crate::eval::synthetic::{generate_case, generate_with, AnomalyClass, Scale};
 use crate::series::Series;
 
 /// [`LabelledSeries::family`] of every young case.
@@ -82,16 +82,7 @@ pub fn generate_young_case(class: AnomalyClass, scale: Scale, seed: u64) -> Labe
 /// seeds [`generate`](super::synthetic::generate) uses for the same `seed`
 /// (so a young case is a cut of the full case of the same name).
 pub fn generate_young(seed: u64, cases: usize) -> Vec<LabelledSeries> {
-    let mut out = Vec::new();
-    for class in AnomalyClass::ALL {
-        for scale in Scale::ALL {
-            for i in 0..cases as u64 {
-                let case_seed = seed.wrapping_mul(1_000_003).wrapping_add(i);
-                out.push(generate_young_case(class, scale, case_seed));
-            }
-        }
-    }
-    out
+    generate_with(seed, cases, generate_young_case)
 }
 
 #[cfg(test)]
