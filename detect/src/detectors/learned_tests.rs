@@ -202,3 +202,57 @@ fn a_new_threshold_reuses_the_probabilities_and_new_values_do_not() {
         .unwrap();
     assert_eq!(newest, a.point(last));
 }
+
+/// A clean product series of `days` days (from a Monday two weeks into
+/// the generated case, so growth has started), with, when `outage` is
+/// given, the hour from that bucket of the last day at 0.
+fn young_series(scale: Scale, seed: u64, days: usize, outage: Option<usize>) -> Series {
+    let case = generate_case(AnomalyClass::Clean, scale, seed);
+    let from = 14 * 96;
+    let mut values = case.series.raw_values()[from..from + days * 96].to_vec();
+    if let Some(start) = outage {
+        for v in &mut values[start..start + 4] {
+            *v = 0.0;
+        }
+    }
+    Series::from_f64(case.series.timestamp(from), 900, values).unwrap()
+}
+
+/// The defect of a young store: with 1 to 3 days of history (no same slot
+/// last week, no seasonal baseline before the third day) a whole metric at
+/// 0 for an hour must still alert within 2 buckets, at night (00:15 UTC)
+/// and in the afternoon (16:30), and the same series without the outage
+/// must stay quiet.
+#[test]
+fn an_outage_on_a_young_series_alerts_within_two_buckets_and_a_calm_one_is_quiet() {
+    let params = LearnedParams::default();
+    for scale in [Scale::Medium, Scale::Large] {
+        for seed in 0..3 {
+            for history in 1..=3 {
+                let days = history + 1;
+                let calm = young_series(scale, seed, days, None);
+                let d = params.run(&calm).unwrap();
+                let false_flags: Vec<usize> = (96..calm.len())
+                    .filter(|&i| d.point(i).is_anomaly)
+                    .collect();
+                assert!(
+                    false_flags.is_empty(),
+                    "{scale:?}/{seed}, {history} days: calm but flagged at {false_flags:?}"
+                );
+                for slot in [1, 66] {
+                    let start = history * 96 + slot;
+                    let series = young_series(scale, seed, days, Some(start));
+                    let d = params.run(&series).unwrap();
+                    assert!(
+                        (start..start + 2).any(|i| d.point(i).is_anomaly),
+                        "{scale:?}/{seed}, {history} days: outage at slot {slot} not flagged \
+                         within 2 buckets (p = {:?})",
+                        (start..start + 4)
+                            .map(|i| params.explain(&series, i).map(|e| e.probability))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -16,6 +16,8 @@
 //!   effect ([`Delays`]) and shares of runs with their interval ([`Share`]).
 //! * [`tuning`] — what the web lab varies and searches: parameter knobs,
 //!   grids, alert events and rates, the alert-budget bisection.
+//! * [`young`] — the product cases cut to ½–6 days of history before their
+//!   incident: a young store ([`generate_young`]).
 
 pub mod experiments;
 pub mod families;
@@ -25,6 +27,7 @@ pub mod score;
 pub(crate) mod sim;
 pub mod synthetic;
 pub mod tuning;
+pub mod young;
 
 pub use experiments::{Delays, Share};
 pub use families::{generate_families, generate_family_case, Family, Level};
@@ -35,3 +38,4 @@ pub use report::{
 };
 pub use score::{alert_events, score, Score, DEFAULT_TOLERANCE};
 pub use synthetic::{generate, generate_case, AnomalyClass, Scale};
+pub use young::{generate_young, generate_young_case};

@@ -336,11 +336,22 @@ pub fn generate_case(class: AnomalyClass, scale: Scale, seed: u64) -> LabelledSe
 /// The benchmark: for every class and scale, `cases` cases with seeds
 /// derived from `seed`. Deterministic per seed; class-major order.
 pub fn generate(seed: u64, cases: usize) -> Vec<LabelledSeries> {
+    generate_with(seed, cases, generate_case)
+}
+
+/// `case(class, scale, case seed)` for every class and scale, `cases`
+/// seeds each derived from `seed` (the benchmark's order and seeds, shared
+/// with [`generate_young`](super::young::generate_young)).
+pub(crate) fn generate_with(
+    seed: u64,
+    cases: usize,
+    case: fn(AnomalyClass, Scale, u64) -> LabelledSeries,
+) -> Vec<LabelledSeries> {
     let mut out = Vec::with_capacity(AnomalyClass::ALL.len() * Scale::ALL.len() * cases);
     for class in AnomalyClass::ALL {
         for scale in Scale::ALL {
             for i in 0..cases as u64 {
-                out.push(generate_case(
+                out.push(case(
                     class,
                     scale,
                     seed.wrapping_mul(1_000_003).wrapping_add(i),

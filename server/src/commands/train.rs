@@ -19,7 +19,8 @@ The model that ships with vigil is `vigil train --output detect/models/default.j
 defaults below; the tests fail when that command would make a different one.
 
 TRAINING DATA: the synthetic benchmark (every anomaly class and scale of `vigil eval`, --cases \
-series each, from --seed), plus each --metric's history between --from and --to with its labels: \
+series each, from --seed; and --young-cases each cut to half a day to 6 days of history, as `vigil eval \
+--benchmark young`), plus each --metric's history between --from and --to with its labels: \
 recorded incidents and spans marked in the web UI are incidents; alerts labelled 'expected' and \
 single-slice incidents are left out; 'false alarm' spans are normal. A store's rows weigh \
 --store-weight times a synthetic one's.
@@ -61,6 +62,11 @@ pub struct TrainArgs {
     /// Synthetic cases per class and scale learned from.
     #[arg(long, default_value_t = Recipe::default().cases)]
     pub cases: usize,
+
+    /// Synthetic cases per class and scale cut to half a day to 6 days of history
+    /// (a young store: the weekly features missing), learned from too.
+    #[arg(long, default_value_t = Recipe::default().young_cases)]
+    pub young_cases: usize,
 
     /// Seed of the held-out synthetic cases the threshold is chosen on.
     #[arg(long, default_value_t = Recipe::default().holdout_seed)]
@@ -116,6 +122,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut recipe = Recipe {
         seed: args.seed,
         cases: args.cases,
+        young_cases: args.young_cases,
         holdout_seed: args.holdout_seed,
         ..Recipe::default()
     };
