@@ -77,7 +77,10 @@ pub fn MetricPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=title/>
+        // Read in a Suspense: a resource read outside one can mismatch at hydration.
+        <Suspense fallback=|| ()>
+            <Title text=title/>
+        </Suspense>
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 let (wanted, notices) = query.with(|q| {
