@@ -196,25 +196,6 @@ fn every_page_answers_a_bad_url_value_with_400_and_a_notice_each() {
     }
 }
 
-#[test]
-fn the_labs_title_is_the_metrics_title() {
-    let server = serve(&[], |_| {});
-    let (status, html) = get(&server, "/metric/feed_ctr");
-    assert_eq!(status, 200);
-    let head = &html[..html.find("</head>").expect("a head")];
-    assert!(
-        head.contains("<title>Feed CTR (likes / views) · vigil</title>"),
-        "{head}"
-    );
-    // A metric that does not exist keeps its ID as the title.
-    let (status, html) = get(&server, "/metric/does_not_exist");
-    assert_eq!(status, 404);
-    assert!(
-        html.contains("<title>does_not_exist · vigil</title>"),
-        "{html}"
-    );
-}
-
 /// A CTR of exactly 0 or 1 alerted on: `/alerts` and the lab's stored alert
 /// write it as the share it is, as the overview does, not as a count.
 #[test]

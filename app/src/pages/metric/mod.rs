@@ -25,7 +25,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{fetch_metric_history, fetch_metrics, MetricHistory, HISTORY_DAYS};
+use crate::api::{fetch_metric_history, MetricHistory, HISTORY_DAYS};
 use crate::components::chart::{DetectionChart, Shade};
 use crate::components::operator::{
     use_writes_enabled, OperatorTokenField, ReadOnlyNotice, ReadOnlyReason,
@@ -61,26 +61,8 @@ pub fn MetricPage() -> impl IntoView {
     // a navigation), so a history reloaded after a label reopens it as it was.
     let kept = StoredValue::new(None::<(String, ParamsMap, LabQuery)>);
 
-    // The metric's title, as the other pages name theirs. The metrics are
-    // read before the page streams (blocking, and cheap: the config, no
-    // source), so the server's <title> and the browser's agree; the ID
-    // stands in until they are here after a navigation, and for a metric
-    // that does not exist.
-    let metrics = Resource::new_blocking(|| (), |_| fetch_metrics());
-    let title = move || {
-        let name = name();
-        metrics
-            .get()
-            .and_then(Result::ok)
-            .and_then(|metrics| metrics.into_iter().find(|m| m.name == name))
-            .map_or(name, |metric| metric.title)
-    };
-
     view! {
-        // Read in a Suspense: a resource read outside one can mismatch at hydration.
-        <Suspense fallback=|| ()>
-            <Title text=title/>
-        </Suspense>
+        <Title text=name/>
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 let (wanted, notices) = query.with(|q| {
