@@ -49,6 +49,7 @@ setup:
 # state's tests start their own server), Chromium for the browser tests, openssl (the
 # https tests make their own CA), and pandas (from PyPI) for the golden reference bands.
 setup-test: $(APT_STAMP) end2end/node_modules/.installed
+	@cargo nextest --version >/dev/null 2>&1 || $(FAST_INSTALL) cargo install cargo-nextest --locked
 	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install --quiet 'pandas>=2'
 
 $(APT_STAMP):
@@ -65,8 +66,11 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
+# cargo-nextest runs the test binaries side by side (.config/nextest.toml);
+# it skips doctests, which cargo test runs after it.
 unit:
-	cargo test --workspace
+	cargo nextest run --workspace
+	cargo test --workspace --doc
 
 # The golden bands come from pandas itself; regenerate them and fail on any drift.
 golden:

@@ -57,8 +57,8 @@ test('each page has its own title, on the server and after navigating in the bro
   const expected = {
     '/': 'Metrics · vigil',
     '/alerts': 'Alerts · vigil',
-    '/metric/feed_views': 'feed_views · vigil',
-    '/metric/feed_ctr': 'feed_ctr · vigil',
+    '/metric/feed_views': 'Feed views · vigil',
+    '/metric/feed_ctr': 'Feed CTR (likes / views) · vigil',
     '/no/such/page': 'Page not found · vigil',
   };
   for (const [path, title] of Object.entries(expected)) {

@@ -153,6 +153,11 @@ conn.execute("""INSERT INTO alerts (id, metric, slice_dimension, slice_value, st
     value, lower, upper, expected, deviation, detector, state, muted)
     VALUES (?, ?, 'os', 'iOS', ?, NULL, 3.0, 20.0, 65.0, 42.5, -0.9, 'iqr', 'firing', 0)""",
     (${SLICE_ALERT_ID}, sys.argv[2], ${started}))
+# What the overview reads as open: the slice's lifecycle row, as a check keeps it.
+conn.execute("""INSERT OR REPLACE INTO alert_state (metric, sliced, slice_dimension, slice_value,
+    last_bucket, open_alert_id, started_at, announced)
+    VALUES (?, 1, 'os', 'iOS', ?, ?, ?, 1)""",
+    (sys.argv[2], ${started}, ${SLICE_ALERT_ID}, ${started}))
 conn.commit()
 `;
   await run('python3', ['-c', script, `${vigil.dataDir}/vigil-state.sqlite`, metric]);

@@ -60,9 +60,21 @@ pub fn MetricPage() -> impl IntoView {
     // then kept up to date by the lab (the address bar is rewritten without
     // a navigation), so a history reloaded after a label reopens it as it was.
     let kept = StoredValue::new(None::<(String, ParamsMap, LabQuery)>);
+    // The tab says the metric's title, as its card does: the server knows it
+    // before the page streams; the browser learns it with the history (the
+    // metric's name until then, and after a move to another metric).
+    let known_title = RwSignal::new(server_title(&params.with_untracked(|p| {
+        p.get("name").unwrap_or_default()
+    })));
+    let title = move || {
+        known_title
+            .get()
+            .filter(|(metric, _)| *metric == name())
+            .map_or_else(name, |(_, title)| title)
+    };
 
     view! {
-        <Title text=name/>
+        <Title text=title/>
         <Suspense fallback=|| view! { <p class="loading">"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 let (wanted, notices) = query.with(|q| {
@@ -74,11 +86,14 @@ pub fn MetricPage() -> impl IntoView {
                 });
                 kept.set_value(Some((name(), query.get_untracked(), wanted.clone())));
                 match history.await {
-                    Ok(history) => view! {
+                    Ok(history) => {
+                        known_title.set(Some((history.name.clone(), history.title.clone())));
+                        view! {
                         <QueryNotices notices=Signal::stored(notices)/>
                         <BacktestLab history wanted kept reload/>
+                        }
+                        .into_any()
                     }
-                    .into_any(),
                     // An unknown metric or slice: say why, then link to what exists.
                     Err(error) => view! {
                         <p class="error" role="alert">{crate::api::error_text(&error)}</p>
@@ -89,6 +104,21 @@ pub fn MetricPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The metric's `(name, title)` from the metrics the server serves.
+#[cfg(feature = "ssr")]
+fn server_title(name: &str) -> Option<(String, String)> {
+    let backend = crate::api::backend::from_context().ok()?;
+    let metrics = backend.metrics();
+    let metric = crate::api::find_metric(&metrics, name).ok()?;
+    Some((metric.name.clone(), metric.title.clone()))
+}
+
+/// In the browser the title comes with the history.
+#[cfg(not(feature = "ssr"))]
+fn server_title(_name: &str) -> Option<(String, String)> {
+    None
 }
 
 /// The lab's query from the router's URL, with a notice per ignored value.
