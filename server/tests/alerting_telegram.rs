@@ -1,6 +1,7 @@
 //! Over 600 lines: every test drives the one scenario (simulated store, fake Bot API) defined here.
 //! Alerting end to end: `vigil check` runs bucket by bucket over simulated data
-//! with an injected feed outage, delivering to a fake Telegram Bot API (real
+//! with an injected feed outage (in one test, a relapse of it soon after it
+//! resolved), delivering to a fake Telegram Bot API (real
 //! HTTP) that records every call and can queue button presses, fail, or be
 //! down. What users see in Telegram is asserted call by call.
 
@@ -238,6 +239,106 @@ fn an_outage_is_one_photo_alert_then_an_edit_marking_it_resolved() {
     let before = deliveries(&s.fake).len();
     s.check(end + 8 * BUCKET);
     assert_eq!(deliveries(&s.fake).len(), before);
+}
+
+/// All feed views (no slices) and the rule that judges them: a fall below
+/// half of the last three buckets' median, flagged at its first bucket.
+/// Nothing else alerts: the default rule flags a fall below 0 × the median,
+/// which never happens, and the group watch is off.
+const ONLY_VIEWS: &str = "\n[[metrics]]\nname = \"views_total\"\ntitle = \"All feed views\"\n\
+     table = \"feed_actions\"\naggregate = \"count\"\nfilters = { action = \"view\" }\nslices = []\n\n\
+     [detectors]\ndefault = { detector = \"drop\", drop_fraction = 1.0 }\n\
+     metrics = { views_total = { detector = \"drop\", window = 3 } }\n\n\
+     [group_watch]\nenabled = false\n";
+
+#[test]
+fn an_alert_firing_again_soon_after_it_resolved_continues_its_message() {
+    let s = Scenario::new();
+    let config = std::fs::read_to_string(&s.config).expect("config") + ONLY_VIEWS;
+    std::fs::write(&s.config, config).expect("config written");
+    let (start, end) = s.outage;
+    // The outage relapses: no views again in the second and third buckets
+    // after it ends, 15 minutes after its alert resolved (after the default
+    // two buckets back in band), within the default reopen_within_minutes = 60.
+    let relapse = end + 2 * BUCKET;
+    let deleted = rusqlite::Connection::open(s.data.join("vigil.sqlite"))
+        .expect("store opens")
+        .execute(
+            "DELETE FROM feed_actions WHERE time >= ?1 AND time < ?2",
+            [relapse, relapse + 2 * BUCKET],
+        )
+        .expect("relapse");
+    assert!(deleted > 100, "{deleted} rows");
+    s.check_range(start - 2 * BUCKET, end + 6 * BUCKET);
+
+    // One message: the photo, then edits of it alone.
+    let photos = s.fake.calls("sendPhoto");
+    assert_eq!(
+        photos.len(),
+        1,
+        "{:#?}",
+        photos
+            .iter()
+            .map(|p| field(p, "caption"))
+            .collect::<Vec<_>>()
+    );
+    assert!(field(&photos[0], "caption").contains("<code>views_total</code>"));
+    assert!(s.fake.calls("sendMessage").is_empty(), "no other message");
+    let photo_id = photo_message_id(&s.fake, &photos[0]).to_string();
+    let alert = alert_id_of(&photos[0]);
+    let edits = s.fake.calls("editMessageCaption");
+    assert!(
+        edits.iter().all(|e| field(e, "message_id") == photo_id),
+        "every edit is of the photo"
+    );
+    let states: Vec<&str> = (edits.iter())
+        .map(|e| match field(e, "caption") {
+            c if c.starts_with("🔴") && c.contains("Firing for") => "firing",
+            c if c.starts_with("✅") && c.contains("Resolved after") => "resolved",
+            c => panic!("neither firing nor resolved: {c}"),
+        })
+        .collect();
+    assert_eq!(
+        states,
+        ["resolved", "firing", "resolved"],
+        "resolved, back to firing at the relapse, resolved again"
+    );
+    // Firing again, the message has its buttons back, for the same alert.
+    let buttons = field(&edits[1], "reply_markup");
+    assert!(
+        buttons.contains(&format!(":{alert}\"")),
+        "the buttons of alert {alert}: {buttons}"
+    );
+    assert!(
+        field(&edits[2], "reply_markup").is_empty(),
+        "and resolved, none"
+    );
+
+    // One alert, whose history says it reopened.
+    let kinds: Vec<(i64, String)> = s
+        .alert_events()
+        .into_iter()
+        .filter(|(_, metric, _, _)| metric == "views_total")
+        .map(|(bucket, _, _, kind)| (bucket, kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (start, "opened".to_string()),
+            (end + BUCKET, "resolved".to_string()),
+            (relapse, "reopened".to_string()),
+            (relapse + 3 * BUCKET, "resolved".to_string()),
+        ]
+    );
+    let alerts: i64 = s
+        .state()
+        .query_row(
+            "SELECT COUNT(*) FROM alerts WHERE metric = 'views_total'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("alerts");
+    assert_eq!(alerts, 1, "the relapse continues the alert");
 }
 
 /// Whether a message announces the unsliced feed_views (as its headline or

@@ -7,6 +7,8 @@ pub mod experiment_replay;
 pub mod experiments;
 pub mod freshness;
 pub mod group_watch;
+#[cfg(test)]
+mod inhibition_tests;
 pub mod late;
 #[cfg(test)]
 mod open_alert_tests;
