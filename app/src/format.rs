@@ -138,6 +138,15 @@ pub fn tick(value: f64, step: f64) -> String {
     format!("{value:.decimals$}")
 }
 
+/// An axis tick of `quantity`: a share in percent, as its tooltip and card
+/// write it (`4.5%`, ticks `step` apart), anything else as [`tick`] does.
+pub fn quantity_tick(value: f64, step: f64, quantity: Quantity) -> String {
+    match quantity {
+        Quantity::Ratio { share: true } => format!("{}%", tick(value * 100.0, step * 100.0)),
+        _ => tick(value, step),
+    }
+}
+
 /// A relative change (`-0.177` is 17.7% below) as a signed percentage.
 pub fn percent(ratio: f64, digits: Digits) -> String {
     let p = ratio * 100.0;
@@ -270,6 +279,13 @@ mod tests {
         assert_eq!(tick(0.0, 0.02), "0.00");
         assert_eq!(tick(500.0, 100.0), "500");
         assert_eq!(tick(20_000.0, 5_000.0), "20k");
+        // A share's ticks read as its tooltip does: in percent.
+        let share = Quantity::Ratio { share: true };
+        assert_eq!(quantity_tick(0.045, 0.005, share), "4.5%");
+        assert_eq!(quantity_tick(0.04, 0.01, share), "4%");
+        assert_eq!(quantity_tick(0.0, 0.02, share), "0%");
+        assert_eq!(quantity_tick(1.5, 0.5, Quantity::Ratio { share: false }), "1.5");
+        assert_eq!(quantity_tick(500.0, 100.0, Quantity::Count), "500");
         assert_eq!(time(0, When::Date), "01 Jan");
         assert_eq!(time(3600, When::Hour), "01:00");
     }

@@ -91,9 +91,11 @@ for (const width of WIDTHS) {
     assert.match(tip.value, /^\d{1,3}\.\d\d%$/, `CTR ${tip.value} keeps its decimals`);
     const [low, high] = tip.band.split(' – ').map((edge) => Number(edge.replace('%', '')));
     assert.ok(low >= 0 && high <= 100 && low <= high, `band ${tip.band} within 0 and 100%`);
+    // Its axis speaks percent too, within 0 and 100.
     for (const tick of await boxes(page, Y_TICKS)) {
-      const v = Number(tick.text);
-      assert.ok(v >= 0 && v <= 1, `y tick ${tick.text} within 0 and 1`);
+      assert.match(tick.text, /^\d+(\.\d+)?%$/, `y tick ${tick.text} is a percentage`);
+      const v = Number(tick.text.slice(0, -1));
+      assert.ok(v >= 0 && v <= 100, `y tick ${tick.text} within 0 and 100%`);
     }
     assert.deepEqual(problems, []);
     await page.close();
@@ -114,7 +116,9 @@ for (const width of WIDTHS) {
       }
       const ys = (await boxes(page, Y_TICKS)).map((t) => t.text);
       assert.ok(ys.length >= 3, `${what}: y ticks ${ys}`);
-      const values = ys.map((t) => (t.endsWith('k') ? Number(t.slice(0, -1)) * 1000 : Number(t)));
+      const values = ys.map((t) =>
+        t.endsWith('k') ? Number(t.slice(0, -1)) * 1000 : t.endsWith('%') ? Number(t.slice(0, -1)) : Number(t),
+      );
       const step = values[0] - values[1];
       const magnitude = 10 ** Math.floor(Math.log10(Math.abs(step)));
       assert.ok([1, 2, 5].includes(Math.round(Math.abs(step) / magnitude)), `${what}: y step ${step} is round`);

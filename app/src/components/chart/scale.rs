@@ -104,7 +104,7 @@ impl Axes {
             .map(|at| Tick {
                 at,
                 px: axes.y_px(at),
-                text: format::tick(at, step),
+                text: format::quantity_tick(at, step, quantity),
             })
             .collect();
         axes.x_ticks = axes.time_ticks();
