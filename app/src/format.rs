@@ -284,7 +284,10 @@ mod tests {
         assert_eq!(quantity_tick(0.045, 0.005, share), "4.5%");
         assert_eq!(quantity_tick(0.04, 0.01, share), "4%");
         assert_eq!(quantity_tick(0.0, 0.02, share), "0%");
-        assert_eq!(quantity_tick(1.5, 0.5, Quantity::Ratio { share: false }), "1.5");
+        assert_eq!(
+            quantity_tick(1.5, 0.5, Quantity::Ratio { share: false }),
+            "1.5"
+        );
         assert_eq!(quantity_tick(500.0, 100.0, Quantity::Count), "500");
         assert_eq!(time(0, When::Date), "01 Jan");
         assert_eq!(time(3600, When::Hour), "01:00");

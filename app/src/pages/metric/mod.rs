@@ -63,9 +63,9 @@ pub fn MetricPage() -> impl IntoView {
     // The tab says the metric's title, as its card does: the server knows it
     // before the page streams; the browser learns it with the history (the
     // metric's name until then, and after a move to another metric).
-    let known_title = RwSignal::new(server_title(&params.with_untracked(|p| {
-        p.get("name").unwrap_or_default()
-    })));
+    let known_title = RwSignal::new(server_title(
+        &params.with_untracked(|p| p.get("name").unwrap_or_default()),
+    ));
     let title = move || {
         known_title
             .get()
