@@ -28,9 +28,11 @@ for (const width of [1280, 375]) {
         [...tr.children].map((td) => td.textContent.trim()),
       ),
       headings: [...document.querySelectorAll('main h2')].map((h) => h.textContent),
-      experiments: [...document.querySelectorAll('main h2')]
-        .find((h) => h.textContent === 'Experiments')
-        ?.nextElementSibling?.textContent ?? '',
+      experiments: [
+        ...([...document.querySelectorAll('main h2')]
+          .find((h) => h.textContent === 'Experiments')
+          ?.nextElementSibling?.querySelectorAll('li') ?? []),
+      ].map((li) => li.textContent.trim()),
       scrollWidth: document.documentElement.scrollWidth,
     }));
     assert.equal(report.path, '/report');
@@ -41,8 +43,12 @@ for (const width of [1280, 375]) {
       assert.match(weekOverWeek, /^([+−]\d+\.\d %|—)$/, `${title}: w/w ${weekOverWeek}`);
     }
     assert.ok(report.headings.some((h) => /^Alerts \(\d+\)$/.test(h)), JSON.stringify(report.headings));
-    // Without [[experiments]] declared, the report lists none.
-    assert.equal(report.experiments, '');
+    // The experiments the checks watch (the simulator's, on the embedded
+    // default): each comparison a line, with its verdict.
+    assert.ok(report.experiments.length >= 1, JSON.stringify(report.experiments));
+    for (const line of report.experiments) {
+      assert.match(line, /^[a-z0-9-]+: .*(; diverges \(p = |; inconclusive \(p = |sample ratio mismatch|nothing to compare yet)/, line);
+    }
     assert.ok(report.scrollWidth <= width, `page is ${report.scrollWidth}px wide at ${width}`);
     assert.deepEqual(unexpectedProblems(problems), []);
     await page.close();
