@@ -147,6 +147,16 @@ pub fn quantity_tick(value: f64, step: f64, quantity: Quantity) -> String {
     }
 }
 
+/// A p-value as people read one: three decimals down to 0.001 (`0.042`,
+/// `1.000`), below that in scientific notation (`1.2e-5`).
+pub fn p_value(p: f64) -> String {
+    if p >= 0.001 || p == 0.0 || !p.is_finite() {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
 /// A relative change (`-0.177` is 17.7% below) as a signed percentage.
 pub fn percent(ratio: f64, digits: Digits) -> String {
     let p = ratio * 100.0;
@@ -289,6 +299,9 @@ mod tests {
             "1.5"
         );
         assert_eq!(quantity_tick(500.0, 100.0, Quantity::Count), "500");
+        assert_eq!(p_value(1.0), "1.000");
+        assert_eq!(p_value(0.0421), "0.042");
+        assert_eq!(p_value(0.000_011_4), "1.1e-5");
         assert_eq!(time(0, When::Date), "01 Jan");
         assert_eq!(time(3600, When::Hour), "01:00");
     }

@@ -82,7 +82,7 @@ for (const width of [1280, 375]) {
     const [estimate, low, high] = effect.slice(1).map(Number);
     assert.ok(low < estimate && estimate < high && low > 0, figures.sentence);
     assert.ok(estimate >= 10 && estimate <= 22, `a true -15%: ${figures.sentence}`);
-    assert.match(figures.sentence, /Always-valid p = \d\.\d\de-\d+\.$/);
+    assert.match(figures.sentence, /Always-valid p = (\d\.\d{3}|\d\.\de-\d+)\.$/);
     assert.match(figures.users, /^Users: group 1 \d+ \(split: \d+\), group 2 \d+ \(split: \d+\)\.$/);
     assert.ok(figures.scrollWidth <= width, `page is ${figures.scrollWidth}px wide at ${width}`);
     assert.ok(figures.svgWidth > width * 0.5, `chart uses the width: ${figures.svgWidth}`);

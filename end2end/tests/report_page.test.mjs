@@ -34,8 +34,11 @@ for (const width of [1280, 375]) {
           ?.nextElementSibling?.querySelectorAll('li') ?? []),
       ].map((li) => li.textContent.trim()),
       scrollWidth: document.documentElement.scrollWidth,
+      field: document.querySelector('input[name="date"]')?.value,
     }));
     assert.equal(report.path, '/report');
+    // The day field holds the day shown (yesterday), not an empty mm/dd/yyyy.
+    assert.equal(report.field, isoDaysAgo(1));
     assert.ok(report.rows.length >= 6, JSON.stringify(report.rows));
     for (const [title, value, dayOverDay, weekOverWeek] of report.rows) {
       assert.match(value, /^\d+(\.\d+)?( %)?$/, `${title}: value ${value}`);

@@ -108,13 +108,14 @@ fn Detail(detail: ExperimentDetail) -> impl IntoView {
         .join(", ");
     let srm = if mismatch {
         format!(
-            "Sample ratio mismatch: users per group do not match the configured split (sequential p = {:.2e}). The comparison is invalid until assignment or logging is fixed.",
-            detail.srm_p_value
+            "Sample ratio mismatch: users per group do not match the configured split (sequential p = {}). The comparison is invalid until assignment or logging is fixed.",
+            crate::format::p_value(detail.srm_p_value)
         )
     } else {
         format!(
-            "Group sizes match the split (sequential p = {:.2e}, alerts below {}).",
-            detail.srm_p_value, detail.srm_alpha
+            "Group sizes match the split (sequential p = {}, alerts below {}).",
+            crate::format::p_value(detail.srm_p_value),
+            detail.srm_alpha
         )
     };
     let rules = format!(
@@ -181,7 +182,7 @@ fn comparison(c: &ArmComparison, times: &[i64], min_effect: f64) -> impl IntoVie
     let chart = plot::effect_chart(times, &c.effects, min_effect);
     let p = c
         .p_value
-        .map(|p| format!(" Always-valid p = {p:.2e}."))
+        .map(|p| format!(" Always-valid p = {}.", crate::format::p_value(p)))
         .unwrap_or_default();
     let newest = c.effects.last().copied().flatten().map(|e| {
         format!(

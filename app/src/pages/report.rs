@@ -46,20 +46,34 @@ pub fn ReportPage() -> impl IntoView {
         <Title text="Morning report"/>
         <h1>"Morning report"</h1>
         <QueryNotices notices=Signal::derive(move || read.with(|(_, notices)| notices.clone()))/>
-        <form method="get" action="/report" class="report-date">
-            <label>"Day " <input type="date" name="date" value=date/></label>
-            <button type="submit">"Show"</button>
-        </form>
         <Suspense fallback=|| view! { <p class="loading">"Loading the report…"</p> }>
             {move || Suspend::new(async move {
                 match report.await {
-                    Ok(report) => view! { <Report report/> }.into_any(),
-                    Err(error) => {
-                        view! { <p class="error" role="alert">{crate::api::error_text(&error)}</p> }.into_any()
+                    // The field holds the day shown, the default one too.
+                    Ok(report) => view! {
+                        <DateForm day=Some(report.date.clone())/>
+                        <Report report/>
                     }
+                    .into_any(),
+                    Err(error) => view! {
+                        <DateForm day=date()/>
+                        <p class="error" role="alert">{crate::api::error_text(&error)}</p>
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Another day's report: the field starts at `day` (`YYYY-MM-DD`).
+#[component]
+fn DateForm(day: Option<String>) -> impl IntoView {
+    view! {
+        <form method="get" action="/report" class="report-date">
+            <label>"Day " <input type="date" name="date" value=day.unwrap_or_default()/></label>
+            <button type="submit">"Show"</button>
+        </form>
     }
 }
 
