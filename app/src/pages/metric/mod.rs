@@ -42,8 +42,11 @@ pub fn MetricPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let query = use_query_map();
     let slice = move || query.read().get("slice").filter(|s| !s.is_empty());
+    // The tab says the metric's title, as its card does: the server knows it
+    // before the page streams; the browser learns it with the history (the
+    // metric's name until then, and after a move to another metric).
     #[cfg(feature = "ssr")]
-    answer_status(
+    let served = answer_status(
         &params.with_untracked(|p| p.get("name").unwrap_or_default()),
         query
             .with_untracked(|q| q.get("slice"))
@@ -51,6 +54,9 @@ pub fn MetricPage() -> impl IntoView {
             .as_deref(),
         &query.with_untracked(|q| read_query(q).1),
     );
+    #[cfg(not(feature = "ssr"))]
+    let served = None;
+    let known_title = RwSignal::new(served);
     let history = Resource::new(
         move || (name(), slice()),
         |(name, slice)| fetch_metric_history(name, HISTORY_DAYS, slice),
@@ -60,12 +66,6 @@ pub fn MetricPage() -> impl IntoView {
     // then kept up to date by the lab (the address bar is rewritten without
     // a navigation), so a history reloaded after a label reopens it as it was.
     let kept = StoredValue::new(None::<(String, ParamsMap, LabQuery)>);
-    // The tab says the metric's title, as its card does: the server knows it
-    // before the page streams; the browser learns it with the history (the
-    // metric's name until then, and after a move to another metric).
-    let known_title = RwSignal::new(server_title(
-        &params.with_untracked(|p| p.get("name").unwrap_or_default()),
-    ));
     let title = move || {
         known_title
             .get()
@@ -106,21 +106,6 @@ pub fn MetricPage() -> impl IntoView {
     }
 }
 
-/// The metric's `(name, title)` from the metrics the server serves.
-#[cfg(feature = "ssr")]
-fn server_title(name: &str) -> Option<(String, String)> {
-    let backend = crate::api::backend::from_context().ok()?;
-    let metrics = backend.metrics();
-    let metric = crate::api::find_metric(&metrics, name).ok()?;
-    Some((metric.name.clone(), metric.title.clone()))
-}
-
-/// In the browser the title comes with the history.
-#[cfg(not(feature = "ssr"))]
-fn server_title(_name: &str) -> Option<(String, String)> {
-    None
-}
-
 /// The lab's query from the router's URL, with a notice per ignored value.
 fn read_query(query: &ParamsMap) -> (LabQuery, Vec<String>) {
     LabQuery::read(url_query::pairs_of(query))
@@ -130,20 +115,22 @@ fn read_query(query: &ParamsMap) -> (LabQuery, Vec<String>) {
 /// not cut by with 400, and a query value the lab ignores (each named in the
 /// page) by the rule of every page, before the page streams: the history's
 /// own error (shown in the page) arrives after the response head has gone out.
+/// Returns the served metric's `(name, title)`, for the tab.
 #[cfg(feature = "ssr")]
-fn answer_status(name: &str, slice: Option<&str>, notices: &[String]) {
+fn answer_status(name: &str, slice: Option<&str>, notices: &[String]) -> Option<(String, String)> {
     use crate::api::{backend, find_metric, metric_slice, set_status, Refusal};
-    let Ok(backend) = backend::from_context() else {
-        return;
-    };
+    let backend = backend::from_context().ok()?;
     let metrics = backend.metrics();
-    match find_metric(&metrics, name) {
-        Err(_) => set_status(Refusal::NotFound.status()),
-        Ok(metric) if slice.is_some_and(|text| metric_slice(metric, text).is_err()) => {
-            set_status(Refusal::BadRequest.status())
-        }
-        Ok(_) => url_query::answer(notices),
+    let Ok(metric) = find_metric(&metrics, name) else {
+        set_status(Refusal::NotFound.status());
+        return None;
+    };
+    if slice.is_some_and(|text| metric_slice(metric, text).is_err()) {
+        set_status(Refusal::BadRequest.status());
+    } else {
+        url_query::answer(notices);
     }
+    Some((metric.name.clone(), metric.title.clone()))
 }
 
 /// Why Mark and Apply are off on a read-only server.
