@@ -113,6 +113,13 @@ impl Scenario {
     fn state(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.data.join("vigil-state.sqlite")).expect("state opens")
     }
+
+    /// The number a `SELECT COUNT(*) ...` of the state answers.
+    fn count(&self, sql: &str) -> i64 {
+        self.state()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+    }
 }
 
 /// The successful deliveries, in order (sendPhoto, sendMessage, editMessageCaption).
@@ -330,14 +337,7 @@ fn an_alert_firing_again_soon_after_it_resolved_continues_its_message() {
             (relapse + 3 * BUCKET, "resolved".to_string()),
         ]
     );
-    let alerts: i64 = s
-        .state()
-        .query_row(
-            "SELECT COUNT(*) FROM alerts WHERE metric = 'views_total'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("alerts");
+    let alerts: i64 = s.count("SELECT COUNT(*) FROM alerts WHERE metric = 'views_total'");
     assert_eq!(alerts, 1, "the relapse continues the alert");
 }
 
@@ -435,14 +435,7 @@ fn a_rate_limit_is_waited_out_and_the_alert_delivered_once() {
     let photos = s.fake.calls("sendPhoto");
     assert_eq!(photos.len(), 2, "refused once, then delivered");
     assert_eq!(photos[0].files["photo"].2, photos[1].files["photo"].2);
-    let pending: i64 = s
-        .state()
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .expect("outbox");
+    let pending: i64 = s.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL");
     assert_eq!(pending, 0);
     // A further run sends nothing again.
     s.check(s.outage.0);
@@ -500,14 +493,7 @@ fn telegram_down_then_up_delivers_the_queue_in_order() {
         delivered.iter().any(|r| r.method == "editMessageCaption"),
         "then its resolution"
     );
-    let pending: i64 = s
-        .state()
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .expect("outbox");
+    let pending: i64 = s.count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL");
     assert_eq!(pending, 0, "nothing left behind");
 }
 
@@ -528,14 +514,8 @@ fn a_kill_mid_delivery_neither_drops_nor_repeats_the_alert() {
         "the interrupted attempt, then the delivery"
     );
     assert_eq!(alert_id_of(&photos[0]), alert_id_of(&photos[1]));
-    let alerts: i64 = s
-        .state()
-        .query_row(
-            "SELECT COUNT(*) FROM alerts WHERE metric = 'feed_views' AND slice_value IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .expect("alerts");
+    let alerts: i64 =
+        s.count("SELECT COUNT(*) FROM alerts WHERE metric = 'feed_views' AND slice_value IS NULL");
     assert_eq!(alerts, 1, "one alert, not two");
     s.check(start);
     assert_eq!(s.fake.calls("sendPhoto").len(), 2, "and no repeat");

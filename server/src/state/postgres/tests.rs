@@ -14,6 +14,7 @@ use crate::state::store_tests::alerts::{eval_of, now_after};
 use crate::state::store_tests::{all_store_tests, Backend};
 use crate::state::StateStore;
 use crate::state::{HistoryFilter, Label, LabelKind, NewLabel, SentMessage, StateLocation};
+use crate::telegram::keyboard::{AlertAction, CallbackData};
 use support::{TestServer, TEST_PASSWORD};
 
 /// A database of its own on the test server; every handle connects to it.
@@ -224,17 +225,25 @@ fn what_one_instance_writes_the_other_reads_at_once() {
     assert_eq!(seen.metric, "feed_views");
 
     // Button presses on that message, read and applied by the leader.
-    let press = |action: &str, username: &str| -> crate::telegram::client::CallbackQuery {
+    let press = |action: AlertAction, username: &str| -> crate::telegram::client::CallbackQuery {
+        let data = CallbackData {
+            alert_id: alert,
+            action,
+        };
         serde_json::from_value(serde_json::json!({
-            "id": format!("cb-{action}"),
+            "id": format!("cb-{username}"),
             "from": {"id": 42, "first_name": "Ann", "username": username},
             "message": {"message_id": message.message_id, "chat": {"id": message.chat_id, "type": "supergroup"}},
-            "data": format!("v1:{action}:{alert}"),
+            "data": data.encode(),
         }))
         .expect("a callback query")
     };
     let pressed = now + 60;
-    for (action, who) in [("ack", "ann"), ("fa", "bob"), ("m1h", "carol")] {
+    for (action, who) in [
+        (AlertAction::Acknowledge, "ann"),
+        (AlertAction::FalseAlarm, "bob"),
+        (AlertAction::MuteHour, "carol"),
+    ] {
         crate::telegram::updates::apply_press(leader.as_mut(), &press(action, who), pressed, 180)
             .expect("press applied");
     }
