@@ -60,6 +60,31 @@ for (const width of [1280, 375]) {
         effectPoints: pointsIn(effect, 'polyline.exp-effect'),
         zero: effect.querySelectorAll('polyline.exp-zero').length,
         yTicks: [...effect.querySelectorAll('.exp-y .tick')].map((t) => t.textContent),
+        // Where the zero line is drawn and where its "0%" label sits, in page pixels.
+        zeroLineY: ((r) => r.top + r.height / 2)(effect.querySelector('polyline.exp-zero').getBoundingClientRect()),
+        zeroTickY: ((t) => t && ((r) => r.top + r.height / 2)(t.getBoundingClientRect()))(
+          [...effect.querySelectorAll('.exp-y .tick')].find((t) => t.textContent === '0%'),
+        ),
+        // The newest effect as the chart draws it, read back through its own y labels.
+        newestDrawn: (() => {
+          const svg = effect.querySelector('svg');
+          const lines = [...effect.querySelectorAll('polyline.exp-effect')];
+          const [x, y] = lines.at(-1).getAttribute('points').trim().split(' ').at(-1).split(',').map(Number);
+          const at = Object.assign(svg.createSVGPoint(), { x, y }).matrixTransform(svg.getScreenCTM()).y;
+          const ticks = [...effect.querySelectorAll('.exp-y .tick')].map((t) => {
+            const r = t.getBoundingClientRect();
+            return { value: Number(t.textContent.replace('−', '-').replace('%', '')), y: r.top + r.height / 2 };
+          });
+          const [a, b] = [ticks[0], ticks.at(-1)];
+          return a.value + ((at - a.y) * (b.value - a.value)) / (b.y - a.y);
+        })(),
+        // Each time label against the strip it is clipped to.
+        xTicksCut: [...document.querySelectorAll('[data-testid="experiment-metric"] .exp-x')].flatMap((strip) => {
+          const box = strip.getBoundingClientRect();
+          return [...strip.querySelectorAll('.tick')]
+            .filter((t) => { const r = t.getBoundingClientRect(); return r.left < box.left - 1 || r.right > box.right + 1; })
+            .map((t) => t.textContent);
+        }),
         verdict: comparison.dataset.verdict,
         sentence: comparison.querySelector('[data-testid="experiment-sentence"]').textContent,
         users: document.querySelector('[data-testid="experiment-users"]').textContent,
@@ -75,6 +100,10 @@ for (const width of [1280, 375]) {
     assert.ok(figures.effectPoints >= 16, `effect line: ${figures.effectPoints} points`);
     assert.equal(figures.zero, 1, 'zero marked');
     assert.ok(figures.yTicks.some((t) => /^[−-]\d+%$/.test(t)), `effect axis in percent: ${figures.yTicks}`);
+    // The labels sit on the lines they name (they drifted by the plot's vertical stretch).
+    assert.ok(figures.zeroTickY !== undefined, `a 0% tick: ${figures.yTicks}`);
+    assert.ok(Math.abs(figures.zeroLineY - figures.zeroTickY) <= 2, `zero line at ${figures.zeroLineY}, its label at ${figures.zeroTickY}`);
+    assert.deepEqual(figures.xTicksCut, [], 'no time label cut by the plot edge');
     // The simulator lowers CTR in group 2 by 15%: the page says what the alert says.
     assert.equal(figures.verdict, 'diverged');
     const effect = figures.sentence.match(/in group 2 is (\d+\.\d)% below group 1 \(95% CI (\d+\.\d) to (\d+\.\d)%\) since /);
@@ -82,6 +111,7 @@ for (const width of [1280, 375]) {
     const [estimate, low, high] = effect.slice(1).map(Number);
     assert.ok(low < estimate && estimate < high && low > 0, figures.sentence);
     assert.ok(estimate >= 10 && estimate <= 22, `a true -15%: ${figures.sentence}`);
+    assert.ok(Math.abs(figures.newestDrawn + estimate) <= 1.5, `the chart ends at ${figures.newestDrawn}%, the sentence says -${estimate}%`);
     assert.match(figures.sentence, /Always-valid p = (\d\.\d{3}|\d\.\de-\d+)\.$/);
     assert.match(figures.users, /^Users: group 1 \d+ \(split: \d+\), group 2 \d+ \(split: \d+\)\.$/);
     assert.ok(figures.scrollWidth <= width, `page is ${figures.scrollWidth}px wide at ${width}`);

@@ -146,13 +146,24 @@ fn frame(
     y_label: impl Fn(f64, String) -> String,
 ) -> impl IntoView {
     let (left, width) = (PLOT.left(), PLOT.right() - PLOT.left());
-    let view_box = format!("{left:.1} 0 {width:.1} {:.1}", PLOT.bottom() + 1.0);
+    // The SVG stretches this box to the plot's CSS box both ways, so the HTML
+    // labels are placed in percent of it: in pixels of the canvas they drifted
+    // from their grid lines by the vertical stretch (220 / 191).
+    let height = PLOT.bottom() + 1.0;
+    let view_box = format!("{left:.1} 0 {width:.1} {height:.1}");
     let x_labels = axes
         .x_ticks
         .iter()
         .map(|t| {
             let at = (t.px - left) / width * 100.0;
-            view! { <span class="tick tick-x" style=format!("left: {at:.2}%")>{t.text.clone()}</span> }
+            // A label centred on a tick near either edge would be cut by the
+            // plot's edge ("07 D" at 375 px): those end, or start, at their tick.
+            let class = match at {
+                at if at > 88.0 => "tick tick-x tick-end",
+                at if at < 12.0 => "tick tick-x tick-start",
+                _ => "tick tick-x",
+            };
+            view! { <span class=class style=format!("left: {at:.2}%")>{t.text.clone()}</span> }
         })
         .collect_view();
     let y_labels = axes
@@ -160,7 +171,8 @@ fn frame(
         .iter()
         .map(|t| {
             let text = y_label(t.at, t.text.clone());
-            view! { <span class="tick tick-y" style=format!("top: {:.1}px", t.px)>{text}</span> }
+            let at = t.px / height * 100.0;
+            view! { <span class="tick tick-y" style=format!("top: {at:.2}%")>{text}</span> }
         })
         .collect_view();
     let grid = axes
