@@ -147,6 +147,33 @@ pub fn quantity_tick(value: f64, step: f64, quantity: Quantity) -> String {
     }
 }
 
+/// A day's total as the morning report writes it (page and message): a share
+/// in percent (`18.20 %`), a count with its thousands grouped (`66,692`), so
+/// a column of them reads at a glance.
+pub fn daily_value(value: Option<f64>, share: bool) -> String {
+    match value {
+        Some(v) if share && v.is_finite() => format!("{:.2} %", v * 100.0),
+        Some(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 => grouped(v as i64),
+        value => number(value, Digits::Exact),
+    }
+}
+
+/// A whole number with commas between its thousands (`-1,234,567`).
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// A p-value as people read one: three decimals down to 0.001 (`0.042`,
 /// `1.000`), below that in scientific notation (`1.2e-5`).
 pub fn p_value(p: f64) -> String {
@@ -263,6 +290,17 @@ mod tests {
         assert_eq!(number(Some(12_345.0), Digits::Short), "12k");
         assert_eq!(number(Some(0.125), Digits::Short), "0.12");
         assert_eq!(percent(-0.234, Digits::Short), "-23%");
+    }
+
+    #[test]
+    fn the_reports_totals_group_their_thousands() {
+        assert_eq!(daily_value(Some(66_692.0), false), "66,692");
+        assert_eq!(daily_value(Some(1_234_567.0), false), "1,234,567");
+        assert_eq!(daily_value(Some(-1_000.0), false), "-1,000");
+        assert_eq!(daily_value(Some(834.0), false), "834");
+        assert_eq!(daily_value(Some(0.182), true), "18.20 %");
+        assert_eq!(daily_value(Some(12.5), false), "12.50");
+        assert_eq!(daily_value(None, true), "—");
     }
 
     #[test]

@@ -33,6 +33,8 @@ for (const width of [1280, 375]) {
           .find((h) => h.textContent === 'Experiments')
           ?.nextElementSibling?.querySelectorAll('li') ?? []),
       ].map((li) => li.textContent.trim()),
+      // How each number column is aligned, header and cells.
+      alignments: [...document.querySelectorAll('.report-metrics tr > :not(:first-child)')].map((cell) => getComputedStyle(cell).textAlign),
       scrollWidth: document.documentElement.scrollWidth,
       field: document.querySelector('input[name="date"]')?.value,
     }));
@@ -41,10 +43,12 @@ for (const width of [1280, 375]) {
     assert.equal(report.field, isoDaysAgo(1));
     assert.ok(report.rows.length >= 6, JSON.stringify(report.rows));
     for (const [title, value, dayOverDay, weekOverWeek] of report.rows) {
-      assert.match(value, /^\d+(\.\d+)?( %)?$/, `${title}: value ${value}`);
+      // Counts with their thousands grouped (66,692), shares in percent.
+      assert.match(value, /^(\d{1,3}(,\d{3})*|\d+\.\d+ %)$/, `${title}: value ${value}`);
       assert.match(dayOverDay, /^([+−]\d+\.\d %|—)$/, `${title}: d/d ${dayOverDay}`);
       assert.match(weekOverWeek, /^([+−]\d+\.\d %|—)$/, `${title}: w/w ${weekOverWeek}`);
     }
+    assert.deepEqual([...new Set(report.alignments)], ['right'], 'numbers right-aligned');
     assert.ok(report.headings.some((h) => /^Alerts \(\d+\)$/.test(h)), JSON.stringify(report.headings));
     // The experiments the checks watch (the simulator's, on the embedded
     // default): each comparison a line, with its verdict.

@@ -16,6 +16,13 @@ use std::path::PathBuf;
 use cli::format_time;
 use fake_telegram::{FakeApi, Recorded, CHAT, TOKEN};
 
+/// A day's count as the report writes it, thousands grouped: `12,345`
+/// (the simulated days here have thousands of views, never a million).
+fn grouped(n: i64) -> String {
+    assert!((1000..1_000_000).contains(&n), "{n}");
+    format!("{},{:03}", n / 1000, n % 1000)
+}
+
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
@@ -136,7 +143,7 @@ fn the_report_arrives_once_a_day_through_restarts_outages_and_downtime() {
     let views = s.views_on(march_3);
     assert!(views > 1000, "{views}");
     assert!(
-        text.contains(&format!("\nFeed views: <b>{views}</b>  ")),
+        text.contains(&format!("\nFeed views: <b>{}</b>  ", grouped(views))),
         "{text}"
     );
     for title in [
@@ -183,7 +190,10 @@ fn the_report_arrives_once_a_day_through_restarts_outages_and_downtime() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("\nFeed views: <b>{}</b>  ", s.views_on(MARCH_4))),
+        text.contains(&format!(
+            "\nFeed views: <b>{}</b>  ",
+            grouped(s.views_on(MARCH_4))
+        )),
         "{text}"
     );
 
@@ -224,7 +234,10 @@ fn report_dry_run_prints_the_report_and_writes_its_chart() {
         "{text}"
     );
     let views = s.views_on(MARCH_4 - DAY);
-    assert!(text.contains(&format!("\nFeed views: {views}  ")), "{text}");
+    assert!(
+        text.contains(&format!("\nFeed views: {}  ", grouped(views))),
+        "{text}"
+    );
     // No state yet: no alerts to list. Then the experiments the check
     // compares, here the simulator's (none is declared), that ran that day.
     let (alerts, experiments) = text

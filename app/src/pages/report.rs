@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{fetch_report, DailyReport, ReportMetric};
 use crate::components::url_query::{self, shown, Ignored, QueryNotices};
-use crate::format::{number, percent, Digits};
+use crate::format::{daily_value, percent, Digits};
 
 /// The day `/report?date=` asks for (`None`: the default, yesterday), with
 /// a notice per value the page ignores.
@@ -84,7 +84,12 @@ fn Report(report: DailyReport) -> impl IntoView {
         <h2 data-testid="report-day">{report.long_date.clone()}</h2>
         <table class="report-metrics">
             <thead>
-                <tr><th>"Metric"</th><th>"Value"</th><th>"d/d"</th><th>"w/w"</th></tr>
+                <tr>
+                    <th scope="col">"Metric"</th>
+                    <th scope="col" class="num">"Value"</th>
+                    <th scope="col" class="num"><abbr title="against the day before">"d/d"</abbr></th>
+                    <th scope="col" class="num"><abbr title="against a week before">"w/w"</abbr></th>
+                </tr>
             </thead>
             <tbody>{report.metrics.iter().map(row).collect_view()}</tbody>
         </table>
@@ -108,14 +113,11 @@ fn Report(report: DailyReport) -> impl IntoView {
 }
 
 fn row(metric: &ReportMetric) -> impl IntoView {
-    let value = match (metric.ratio, metric.value) {
-        (true, Some(v)) => format!("{:.2} %", v * 100.0),
-        (_, value) => number(value, Digits::Exact),
-    };
+    let value = daily_value(metric.value, metric.ratio);
     let change = |c: Option<f64>| c.map_or_else(|| "—".to_string(), |c| percent(c, Digits::Exact));
     view! {
         <tr>
-            <td>{metric.title.clone()}</td>
+            <th scope="row">{metric.title.clone()}</th>
             <td class="num">{value}</td>
             <td class="num">{change(metric.day_over_day)}</td>
             <td class="num">{change(metric.week_over_week)}</td>

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use app::format::{duration, number, percent, Digits};
+use app::format::{daily_value, duration, number, percent, Digits};
 
 use super::Report;
 use crate::state::{AlertRecord, AlertStatus, Label, SOURCE_METRIC, STALE_METRIC};
@@ -53,14 +53,7 @@ pub fn head(report: &Report, markup: Markup) -> String {
     out.push_str(&markup.text("d/d: against the day before · w/w: against a week before"));
     out.push('\n');
     for metric in &report.metrics {
-        let value = if metric.ratio {
-            metric.value().map_or_else(
-                || number(None, Digits::Exact),
-                |v| format!("{:.2} %", v * 100.0),
-            )
-        } else {
-            number(metric.value(), Digits::Exact)
-        };
+        let value = daily_value(metric.value(), metric.ratio);
         let change =
             |c: Option<f64>| c.map_or_else(|| "—".to_string(), |c| percent(c, Digits::Exact));
         let _ = write!(
@@ -216,7 +209,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("\nFeed views <all>: 1000  +25.0 % d/d · −20.0 % w/w"),
+            text.contains("\nFeed views <all>: 1,000  +25.0 % d/d · −20.0 % w/w"),
             "{text}"
         );
         assert!(text.contains("\nFeed CTR: —  — d/d · — w/w"), "{text}");
@@ -241,7 +234,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains("Feed views &lt;all&gt;: <b>1000</b>"),
+            html.contains("Feed views &lt;all&gt;: <b>1,000</b>"),
             "{html}"
         );
         assert!(html.contains("No alerts that day."), "{html}");
