@@ -216,9 +216,9 @@ pub fn experiment_text(
             };
             format!(
                 "{icon} <b>Experiment {name}</b>: {} {verdict}\n{sentence}.\n\
-                 Always-valid p = {:.2e} (mSPRT, checked every 15 min). Users: {users}.\n{state}",
+                 Always-valid p = {} (mSPRT, checked every 15 min). Users: {users}.\n{state}",
                 escape_html(&effect.metric_title),
-                effect.p_value,
+                app::format::p_value(effect.p_value),
             )
         }
         None if resolved => format!(
@@ -226,10 +226,10 @@ pub fn experiment_text(
         ),
         None => format!(
             "⚠️ <b>Experiment {name}: sample ratio mismatch</b>\nThe comparison is invalid: \
-             users per group do not match the configured split (sequential p = {:.2e}). \
+             users per group do not match the configured split (sequential p = {}). \
              Users: {users}.\nAssignment or logging is broken; no effect of this experiment \
              can be trusted until it is fixed.\n{state}",
-            finding.srm_p_value,
+            app::format::p_value(finding.srm_p_value),
         ),
     };
     format!("{text}\n{page}")
@@ -438,6 +438,8 @@ mod tests {
             text.contains("Users: group 1 400 (split: 401), group 2 402"),
             "{text}"
         );
+        // p-values read as the pages write them (`format::p_value`).
+        assert!(text.contains("Always-valid p = 4.0e-4 (mSPRT"), "{text}");
         assert!(
             text.ends_with("<a href=\"http://v/experiment/feed-ranking-v2\">Open in vigil</a>"),
             "{text}"
@@ -460,6 +462,7 @@ mod tests {
             text.contains("sample ratio mismatch") && text.contains("comparison is invalid"),
             "{text}"
         );
+        assert!(text.contains("(sequential p = 1.0e-9)"), "{text}");
     }
 
     /// A message rebuilt after another alert of its group changed reads each

@@ -77,8 +77,8 @@ fn lines_of(experiment: &ExperimentConfig, judged: &[Evaluation], offset: i32) -
                 "inconclusive"
             };
             Some(format!(
-                "{name}: {sentence}; {verdict} (p = {:.1e})",
-                effect.p_value
+                "{name}: {sentence}; {verdict} (p = {})",
+                app::format::p_value(effect.p_value)
             ))
         })
         .collect()
