@@ -73,7 +73,10 @@ export async function startTourServers() {
 /// to the state worth looking at (e.g. the heatmap computed).
 export const PAGES = [
   { name: 'overview', server: 'data', path: '/' },
-  { name: 'lab', server: 'data', path: '/metric/feed_views?detector=iqr', prepare: computeHeatmap },
+  // The lab as it opens (the live default, the learned detector), and on the
+  // seed's IQR band with its parameter heatmap computed.
+  { name: 'lab', server: 'data', path: '/metric/feed_views' },
+  { name: 'lab-iqr', server: 'data', path: '/metric/feed_views?detector=iqr', prepare: computeHeatmap },
   { name: 'alerts', server: 'data', path: '/alerts' },
   { name: 'report', server: 'data', path: '/report' },
   { name: 'experiments', server: 'data', path: '/experiments' },
