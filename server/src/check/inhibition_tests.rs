@@ -10,13 +10,13 @@ use std::sync::Arc;
 use detect::{DetectorSpec, DropParams, Ensemble};
 
 use super::run::Checker;
+use super::test_events::{by_os, views_of_os};
 use crate::config::AlertingConfig;
 use crate::delivery::render::{self, Links};
 use crate::detector_choice::DetectorChoice;
 use crate::evaluation::Evaluation;
-use crate::events::{EventBatch, FeedAction, FeedActionKind};
-use crate::metrics::catalogue;
-use crate::metrics::model::{MetricDef, SliceKey, BUCKET_SECONDS};
+use crate::events::EventBatch;
+use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SqliteStore};
 use crate::state::{NotificationPayload, State, StateLocation};
 use crate::telegram::message::{plan_delivery, Delivery};
@@ -40,19 +40,7 @@ async fn store(path: &std::path::Path) -> Arc<Source> {
     while start <= INCIDENT + BUCKET_SECONDS {
         for (os, normal, incident) in VIEWS {
             let n = if start == INCIDENT { incident } else { normal };
-            feed.extend((0..n).map(|user| FeedAction {
-                user_id: user + 1,
-                post_id: 1,
-                action: FeedActionKind::View,
-                time: start + i64::from(user) * BUCKET_SECONDS / i64::from(n),
-                gender: 1,
-                age: 30,
-                country: "Russia".into(),
-                city: "Moscow".into(),
-                os: os.into(),
-                source: "organic".into(),
-                exp_group: 1,
-            }));
+            feed.extend(views_of_os(start, n, os));
         }
         start += BUCKET_SECONDS;
     }
@@ -62,13 +50,6 @@ async fn store(path: &std::path::Path) -> Arc<Source> {
     };
     source.write_events(batch).await.expect("events written");
     Arc::new(source)
-}
-
-/// Feed views by os only.
-fn metric() -> MetricDef {
-    let mut metric = catalogue::builtin_metric("feed_views").expect("built-in");
-    metric.slices = vec!["os".into()];
-    metric
 }
 
 /// A fall (or rise) of 20 % from the median of the last six buckets, at its
@@ -102,7 +83,7 @@ async fn check(
         State::open(&StateLocation::Sqlite(dir.path().join("state.sqlite"))).expect("state opens");
     let checker = Checker {
         source: Arc::clone(source),
-        metrics: vec![metric()],
+        metrics: vec![by_os("feed_views")],
         alerting: alerting(inhibit_slices),
         store: store.clone(),
         experiments: Vec::new(),
@@ -189,7 +170,7 @@ async fn slices_moving_with_a_firing_metric_are_listed_in_its_alert_and_one_movi
     };
     let message = render::alert_message(
         whole,
-        Some(&metric()),
+        Some(&by_os("feed_views")),
         &alerting,
         &links,
         render::state_of(whole),

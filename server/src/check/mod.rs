@@ -18,6 +18,8 @@ pub mod replay;
 #[cfg(test)]
 mod replay_tests;
 pub mod run;
+#[cfg(test)]
+mod test_events;
 pub mod top;
 #[cfg(test)]
 mod top_tests;

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use detect::{CombineRule, DetectorSpec, DropParams, Ensemble, Point, SeasonalParams};
 
 use super::run::Checker;
+use super::test_events::views_of_os;
 use crate::config::AlertingConfig;
 use crate::detector_choice::DetectorChoice;
-use crate::events::{EventBatch, FeedAction, FeedActionKind};
+use crate::events::{EventBatch, FeedAction};
 use crate::metrics::catalogue;
 use crate::metrics::model::{MetricDef, BUCKET_SECONDS};
 use crate::sources::{Source, SqliteStore};
@@ -91,22 +92,7 @@ fn users(t: i64) -> u32 {
 
 /// One view per active user, spread over the bucket.
 fn bucket_events(t: i64) -> Vec<FeedAction> {
-    let n = users(t);
-    (0..n)
-        .map(|user| FeedAction {
-            user_id: user + 1,
-            post_id: 1,
-            action: FeedActionKind::View,
-            time: t + i64::from(user) * BUCKET_SECONDS / i64::from(n),
-            gender: 1,
-            age: 30,
-            country: "Russia".into(),
-            city: "Moscow".into(),
-            os: "Android".into(),
-            source: "organic".into(),
-            exp_group: 1,
-        })
-        .collect()
+    views_of_os(t, users(t), "Android").collect()
 }
 
 /// An embedded store with the whole history: up to a day after the last outage.

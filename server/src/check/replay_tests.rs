@@ -12,11 +12,11 @@ use detect::{DetectorSpec, Ensemble, IqrParams};
 
 use super::replay::replay_metric;
 use super::run::Checker;
+use super::test_events::{by_os, views_of_os};
 use crate::config::AlertingConfig;
 use crate::detector_choice::DetectorChoice;
-use crate::events::{EventBatch, FeedAction, FeedActionKind};
-use crate::metrics::catalogue;
-use crate::metrics::model::{MetricDef, BUCKET_SECONDS};
+use crate::events::EventBatch;
+use crate::metrics::model::BUCKET_SECONDS;
 use crate::sources::{Source, SqliteStore};
 use crate::state::State;
 
@@ -68,19 +68,7 @@ async fn store(path: &std::path::Path) -> Arc<Source> {
             let t = DAY_0 + day * DAY + k * BUCKET_SECONDS;
             for (index, (os, _)) in OSES.iter().enumerate() {
                 let n = views(t, index);
-                feed.extend((0..n).map(|i| FeedAction {
-                    user_id: i + 1,
-                    post_id: 1,
-                    action: FeedActionKind::View,
-                    time: t + i64::from(i) * BUCKET_SECONDS / i64::from(n.max(1)),
-                    gender: 1,
-                    age: 30,
-                    country: "Russia".into(),
-                    city: "Moscow".into(),
-                    os: (*os).into(),
-                    source: "organic".into(),
-                    exp_group: 1,
-                }));
+                feed.extend(views_of_os(t, n, os));
             }
         }
         let batch = EventBatch {
@@ -90,13 +78,6 @@ async fn store(path: &std::path::Path) -> Arc<Source> {
         source.write_events(batch).await.expect("events written");
     }
     Arc::new(source)
-}
-
-/// Feed views, whole and by os.
-fn metric() -> MetricDef {
-    let mut metric = catalogue::builtin_metric("feed_views").expect("built-in");
-    metric.slices = vec!["os".into()];
-    metric
 }
 
 /// One recorded notification: bucket, series, kind, first bucket of its alert.
@@ -115,7 +96,7 @@ async fn checked(source: &Arc<Source>, alerting: &AlertingConfig) -> BTreeSet<Re
     .expect("state opens");
     let checker = Checker {
         source: Arc::clone(source),
-        metrics: vec![metric()],
+        metrics: vec![by_os("feed_views")],
         alerting: alerting.clone(),
         store: store.clone(),
         experiments: Vec::new(),
@@ -148,7 +129,7 @@ async fn checked(source: &Arc<Source>, alerting: &AlertingConfig) -> BTreeSet<Re
 /// What the replay says the same checks record.
 async fn replayed(source: &Arc<Source>, alerting: &AlertingConfig) -> BTreeSet<Record> {
     let detector = alerting.detectors.for_metric("feed_views");
-    replay_metric(source, &metric(), detector, alerting, &[], WALK)
+    replay_metric(source, &by_os("feed_views"), detector, alerting, &[], WALK)
         .await
         .expect("replay runs")
         .into_iter()
