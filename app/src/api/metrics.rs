@@ -173,12 +173,54 @@ pub struct MetricSlices {
     /// The one shown (the first when none was asked for); empty when the
     /// metric has no slices.
     pub dimension: String,
-    /// Largest total first.
+    /// The ones the page shows ([`shown_slices`]): largest total first, or
+    /// past [`SLICE_CARDS`] those that moved most.
     pub slices: Vec<SliceSeries>,
+    /// Values the dimension has in the period: more than `slices` holds
+    /// when it was cut (a city dimension has thousands).
+    pub total: usize,
 }
 
 /// Days of history in each small multiple.
 pub const SLICE_DAYS: u32 = 7;
+
+/// Small multiples the metric page shows at most: a screenful; the rest
+/// are one count. The server sends no more than these.
+pub const SLICE_CARDS: usize = 24;
+
+/// What the metric page shows of `slices` (largest total first): all of
+/// them when at most [`SLICE_CARDS`]; otherwise the ones whose latest value
+/// is farthest from their median (relative to it), the farthest first, so
+/// that a break in one of thousands of small slices is on the page. A slice
+/// without values or with a zero median does not move.
+pub fn shown_slices(slices: Vec<SliceSeries>) -> Vec<SliceSeries> {
+    if slices.len() <= SLICE_CARDS {
+        return slices;
+    }
+    let movement = |slice: &SliceSeries| {
+        let mut known: Vec<f64> = slice.values.iter().flatten().copied().collect();
+        let Some(&last) = known.last() else {
+            return 0.0;
+        };
+        known.sort_by(f64::total_cmp);
+        let median = known[known.len() / 2];
+        let moved = ((last - median) / median).abs();
+        if moved.is_finite() {
+            moved
+        } else {
+            0.0
+        }
+    };
+    let mut ranked: Vec<(f64, SliceSeries)> =
+        slices.into_iter().map(|s| (movement(&s), s)).collect();
+    // Stable: equal movements keep the largest first.
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked
+        .into_iter()
+        .take(SLICE_CARDS)
+        .map(|(_, slice)| slice)
+        .collect()
+}
 
 #[server(endpoint = "fetch_slices")]
 pub async fn fetch_slices(
@@ -196,4 +238,38 @@ pub async fn fetch_slices(
         .slices(&name, dimension, SLICE_DAYS)
         .await
         .map_err(backend::ApiError::into_server_fn_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slice(value: &str, values: &[f64]) -> SliceSeries {
+        SliceSeries {
+            value: value.into(),
+            start: 0,
+            step: 900,
+            values: values.iter().map(|v| Some(*v)).collect(),
+        }
+    }
+
+    #[test]
+    fn past_the_cards_the_slices_that_moved_most_come_first() {
+        let mut slices = vec![
+            slice("big", &[100.0, 100.0, 101.0]),
+            slice("fell", &[10.0, 10.0, 2.0]),
+            slice("rose", &[10.0, 10.0, 15.0]),
+            slice("empty", &[]),
+        ];
+        let names = |kept: &[SliceSeries]| kept.iter().map(|s| s.value.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&shown_slices(slices.clone())),
+            ["big", "fell", "rose", "empty"]
+        );
+        slices.extend((0..SLICE_CARDS).map(|k| slice(&format!("flat {k}"), &[5.0, 5.0])));
+        let shown = shown_slices(slices);
+        assert_eq!(shown.len(), SLICE_CARDS);
+        assert_eq!(names(&shown[..3]), ["fell", "rose", "big"]);
+        assert!(!names(&shown).contains(&"empty".to_string()));
+    }
 }

@@ -20,9 +20,8 @@ mod replay_tests;
 pub mod run;
 #[cfg(test)]
 mod test_events;
-pub mod top;
 #[cfg(test)]
-mod top_tests;
+pub(crate) mod top_tests;
 
 use detect::Ensemble;
 
@@ -80,9 +79,11 @@ pub async fn evaluate_all(
             masked: mask(&None),
         }];
         for dimension in &metric.slices {
-            let by_value = source.series_by_slice(metric, range, dimension).await?;
+            // Capped by the source: a city dimension's thousands of small
+            // towns cost what its largest cities and one remainder cost.
             let limit = crate::metrics::dimensions::top(metric, dimension);
-            for (value, buckets) in top::cap(&metric.aggregate, by_value, limit) {
+            let by_value = (source.top_series_by_slice(metric, range, dimension, limit)).await?;
+            for (value, buckets) in by_value {
                 let slice = Some(SliceKey {
                     dimension: dimension.clone(),
                     value,

@@ -71,21 +71,141 @@ pub fn build(
     group_by_dimension: Option<&str>,
 ) -> Result<SqlQuery, MetricError> {
     validate(metric)?;
-    let range = align_range(range)?;
-    let time = quote(dialect, "time");
-    let bucket = match dialect {
-        Dialect::Sqlite => format!("({time} / {BUCKET_SECONDS}) * {BUCKET_SECONDS}"),
-        Dialect::ClickHouse => format!("toUInt32(toStartOfFifteenMinutes({time}))"),
-    };
+    let group = group_by_dimension.map(|dimension| Group {
+        dimension,
+        kept: None,
+    });
+    let bucket = bucket_expression(dialect);
     build_with_bucket(
         dialect,
         metric,
         tables,
-        range,
+        align_range(range)?,
         slice,
-        group_by_dimension,
+        group,
         &bucket,
     )
+}
+
+/// [`build`] grouped by `dimension` and capped to its `kept` values (see
+/// [`Cap`]): the other values are summed into one [`dimensions::OTHER`]
+/// series per bucket for a count, and left out otherwise.
+pub fn build_capped(
+    dialect: Dialect,
+    metric: &MetricDef,
+    tables: &TableNames,
+    range: TimeRange,
+    dimension: &str,
+    kept: &[String],
+) -> Result<SqlQuery, MetricError> {
+    validate(metric)?;
+    let group = Group {
+        dimension,
+        kept: Some(kept),
+    };
+    let bucket = bucket_expression(dialect);
+    build_with_bucket(
+        dialect,
+        metric,
+        tables,
+        align_range(range)?,
+        None,
+        Some(group),
+        &bucket,
+    )
+}
+
+/// A row's 15-minute bucket start, in unix seconds.
+fn bucket_expression(dialect: Dialect) -> String {
+    let time = quote(dialect, "time");
+    match dialect {
+        Dialect::Sqlite => format!("({time} / {BUCKET_SECONDS}) * {BUCKET_SECONDS}"),
+        Dialect::ClickHouse => format!("toUInt32(toStartOfFifteenMinutes({time}))"),
+    }
+}
+
+/// The values of a grouped query's dimension watched one by one, and what
+/// becomes of the others.
+///
+/// Why in SQL: a dimension like city has thousands of values, and a check
+/// watches its largest few (`top`, [`dimensions::DEFAULT_TOP`]); reading
+/// every value's buckets only to drop most of them costs the reader its
+/// memory (the embedded store keeps what it reads in its bucket cache).
+/// `(other)` is the bucket-wise sum of the values left out, which is exact
+/// for counts only: a distinct count of the rest is not the sum of their
+/// distinct counts (a user in two small towns would count twice), and a
+/// ratio of the rest is not a sum of ratios. For those, the values past the
+/// cap are left out rather than shown wrong.
+#[derive(Clone, Copy, Debug)]
+pub struct Cap<'a> {
+    pub kept: &'a [String],
+    /// Whether the others are summed into [`dimensions::OTHER`].
+    pub other: bool,
+}
+
+impl<'a> Cap<'a> {
+    pub fn new(aggregate: &Aggregate, kept: &'a [String]) -> Self {
+        Self {
+            kept,
+            other: matches!(aggregate, Aggregate::Count),
+        }
+    }
+
+    /// The slice column of a grouped query whose dimension's value is
+    /// `value` (bound with `value_params`), and the condition its WHERE
+    /// needs, each with its parameters in text order.
+    pub fn slice_column(
+        &self,
+        dialect: Dialect,
+        value: &str,
+        value_params: &[String],
+    ) -> (SqlQuery, Option<SqlQuery>) {
+        let list = vec!["?"; self.kept.len()].join(", ");
+        let mut inside = value_params.to_vec();
+        inside.extend(self.kept.iter().cloned());
+        let condition = SqlQuery {
+            sql: format!("{value} IN ({list})"),
+            params: inside,
+        };
+        if !self.other {
+            let column = SqlQuery {
+                sql: value.to_string(),
+                params: value_params.to_vec(),
+            };
+            return (column, Some(condition));
+        }
+        let sql = match dialect {
+            Dialect::Sqlite => format!("CASE WHEN {} THEN {value} ELSE ? END", condition.sql),
+            Dialect::ClickHouse => format!("if({}, {value}, ?)", condition.sql),
+        };
+        let mut params = condition.params;
+        params.extend(value_params.iter().cloned());
+        params.push(dimensions::OTHER.to_string());
+        (SqlQuery { sql, params }, None)
+    }
+}
+
+/// The `top` values of a query grouped by a dimension (`slice_value`,
+/// `bucket`, `value`) by volume, the sum of their buckets' values over its
+/// range, largest first, equal volumes by value: what a check watches one
+/// by one. Valid in SQLite and in ClickHouse from 18.16 (a subquery in
+/// FROM, no window function).
+pub fn ranking(grouped: SqlQuery, top: usize) -> SqlQuery {
+    SqlQuery {
+        sql: format!(
+            "SELECT slice_value FROM ({}) GROUP BY slice_value \
+             ORDER BY sum(value) DESC, slice_value LIMIT {top}",
+            grouped.sql
+        ),
+        params: grouped.params,
+    }
+}
+
+/// A grouping of a query: by `dimension`, capped to `kept` when given.
+#[derive(Clone, Copy)]
+struct Group<'a> {
+    dimension: &'a str,
+    kept: Option<&'a [String]>,
 }
 
 /// Length of a day, in seconds: the bucket of [`build_daily`].
@@ -130,7 +250,7 @@ fn build_with_bucket(
     tables: &TableNames,
     range: TimeRange,
     slice: Option<&SliceKey>,
-    group_by_dimension: Option<&str>,
+    group: Option<Group<'_>>,
     bucket: &str,
 ) -> Result<SqlQuery, MetricError> {
     let table_name = physical_table(metric.table, tables);
@@ -140,9 +260,25 @@ fn build_with_bucket(
     let mut select = Vec::new();
 
     // SELECT [slice_value,] bucket, value  -- placeholders pushed in text order.
-    if let Some(dimension) = group_by_dimension {
-        let value = dimension_value(dialect, metric, dimension, &mut params)?;
-        select.push(format!("{value} AS slice_value"));
+    let mut cap_condition = None;
+    if let Some(group) = group {
+        let mut value_params = Vec::new();
+        let value = dimension_value(dialect, metric, group.dimension, &mut value_params)?;
+        let (column, condition) = match group.kept {
+            Some(kept) => {
+                Cap::new(&metric.aggregate, kept).slice_column(dialect, &value, &value_params)
+            }
+            None => (
+                SqlQuery {
+                    sql: value,
+                    params: value_params,
+                },
+                None,
+            ),
+        };
+        select.push(format!("{} AS slice_value", column.sql));
+        params.extend(column.params);
+        cap_condition = condition;
     }
     let time = quote(dialect, "time");
     select.push(format!("{bucket} AS bucket"));
@@ -195,6 +331,10 @@ fn build_with_bucket(
         conditions.push(format!("{value} = ?"));
         params.push(slice.value.clone());
     }
+    if let Some(condition) = cap_condition {
+        conditions.push(condition.sql);
+        params.extend(condition.params);
+    }
 
     let mut sql = format!(
         "SELECT {} FROM {} WHERE {}",
@@ -202,7 +342,7 @@ fn build_with_bucket(
         quote(dialect, table_name),
         conditions.join(" AND ")
     );
-    let order = if group_by_dimension.is_some() {
+    let order = if group.is_some() {
         "slice_value, bucket"
     } else {
         "bucket"
@@ -512,6 +652,78 @@ mod tests {
         assert!(query
             .sql
             .ends_with("GROUP BY slice_value, bucket ORDER BY slice_value, bucket"));
+    }
+
+    /// Views by city, of cities `a` (3 views), `b` (2), `c` and `d` (1
+    /// each, in other buckets), ranked and capped on SQLite as written.
+    #[test]
+    fn ranked_and_capped_in_sql_the_rest_of_a_count_is_one_sum() {
+        let connection = rusqlite::Connection::open_in_memory().expect("opens");
+        connection
+            .execute_batch(
+                "CREATE TABLE feed_actions (time INTEGER, city TEXT, action TEXT, user_id INTEGER);
+                 INSERT INTO feed_actions VALUES (0, 'a', 'view', 1), (1, 'a', 'view', 1),
+                   (900, 'a', 'view', 2), (0, 'b', 'view', 3), (900, 'b', 'view', 3),
+                   (0, 'c', 'view', 4), (900, 'd', 'view', 5), (901, 'd', 'like', 5);",
+            )
+            .expect("fills");
+        let views = catalogue::builtin_metric("feed_views").expect("built in");
+        let tables = TableNames::default();
+        let range = TimeRange { from: 0, to: 1800 };
+        let grouped = build(Dialect::Sqlite, &views, &tables, range, None, Some("city"));
+        let run = |query: SqlQuery| -> Vec<(String, i64, f64)> {
+            let mut statement = connection.prepare(&query.sql).expect("prepares");
+            let rows = statement.query_map(rusqlite::params_from_iter(&query.params), |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            });
+            rows.expect("runs").map(|row| row.expect("row")).collect()
+        };
+        let ranking = ranking(grouped.expect("builds"), 3);
+        let mut statement = connection.prepare(&ranking.sql).expect("prepares");
+        let top: Vec<String> = (statement
+            .query_map(rusqlite::params_from_iter(&ranking.params), |row| {
+                row.get(0)
+            }))
+        .expect("ranks")
+        .map(|row| row.expect("row"))
+        .collect();
+        assert_eq!(top, ["a", "b", "c"], "c before d: equal volumes by value");
+        let kept = ["a".to_string(), "b".to_string()];
+        let capped = build_capped(Dialect::Sqlite, &views, &tables, range, "city", &kept);
+        let row = |slice: &str, bucket, value| (slice.to_string(), bucket, value);
+        assert_eq!(
+            run(capped.expect("builds")),
+            [
+                row("(other)", 0, 1.0),
+                row("(other)", 900, 1.0),
+                row("a", 0, 2.0),
+                row("a", 900, 1.0),
+                row("b", 0, 1.0),
+                row("b", 900, 1.0)
+            ]
+        );
+        let users = catalogue::builtin_metric("feed_active_users").expect("built in");
+        let capped = build_capped(Dialect::Sqlite, &users, &tables, range, "city", &kept);
+        assert_eq!(
+            run(capped.expect("builds")),
+            [
+                row("a", 0, 1.0),
+                row("a", 900, 1.0),
+                row("b", 0, 1.0),
+                row("b", 900, 1.0)
+            ],
+            "no sum of distinct counts"
+        );
+        let query = build_capped(Dialect::ClickHouse, &views, &tables, range, "city", &kept)
+            .expect("builds");
+        assert!(
+            query
+                .sql
+                .starts_with("SELECT if(`city` IN (?, ?), `city`, ?) AS slice_value"),
+            "{}",
+            query.sql
+        );
+        assert_eq!(query.params, ["a", "b", "(other)", "view"]);
     }
 
     #[test]

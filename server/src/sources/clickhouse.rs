@@ -168,7 +168,7 @@ impl ClickHouseSource {
         range: TimeRange,
         slice: Option<&SliceKey>,
     ) -> Result<Vec<Bucket>, SourceError> {
-        let query = self.metric_query(metric, range, slice, None).await?;
+        let query = self.metric_query(metric, range, slice, None, None).await?;
         let rows: Vec<(u32, f64)> = self.fetch(&query, &metric.name).await?;
         Ok(rows
             .into_iter()
@@ -185,10 +185,50 @@ impl ClickHouseSource {
         range: TimeRange,
         dimension: &str,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
-        let query = self
-            .metric_query(metric, range, None, Some(dimension))
-            .await?;
+        self.grouped(metric, range, dimension, None).await
+    }
+
+    /// [`Self::series_by_slice`] capped to the `top` values by volume over
+    /// `range` (see [`sql::Cap`]): one small query ranks them
+    /// ([`sql::ranking`]), and the grouped query returns only their rows
+    /// and the `(other)` sum. Two queries rather than an `IN (subquery)`:
+    /// on a cluster's Distributed table a subquery would rank each shard's
+    /// values on their own (or need `GLOBAL IN`), and a list of values is
+    /// the same on every shard.
+    pub async fn top_series_by_slice(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        top: usize,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        self.grouped(metric, range, dimension, Some(top)).await
+    }
+
+    async fn grouped(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        top: Option<usize>,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
         let context = format!("{} by {dimension}", metric.name);
+        let kept = match top {
+            None => None,
+            Some(top) => {
+                let grouped = self
+                    .metric_query(metric, range, None, Some(dimension), None)
+                    .await?;
+                let kept: Vec<String> = self.fetch(&sql::ranking(grouped, top), &context).await?;
+                if kept.is_empty() {
+                    return Ok(BTreeMap::new());
+                }
+                Some(kept)
+            }
+        };
+        let query = self
+            .metric_query(metric, range, None, Some(dimension), kept.as_deref())
+            .await?;
         let rows: Vec<(String, u32, f64)> = self.fetch(&query, &context).await?;
         let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
         // Rows come ordered by (slice_value, bucket), so each series is sorted.

@@ -130,10 +130,47 @@ impl Source {
         range: TimeRange,
         dimension: &str,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        self.grouped(metric, range, dimension, None).await
+    }
+
+    /// What a check watches of `dimension`: the buckets of its `top` values
+    /// by volume over `range` (the sum of their buckets, ties by value),
+    /// and for a count one [`crate::metrics::dimensions::OTHER`] series
+    /// summing the rest; ranked and summed by the source, so the values
+    /// past the cap are never read (see [`crate::metrics::sql::Cap`]).
+    pub async fn top_series_by_slice(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        top: usize,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        self.grouped(metric, range, dimension, Some(top)).await
+    }
+
+    async fn grouped(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        top: Option<usize>,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
         let started = std::time::Instant::now();
-        let result = match self {
-            Source::Sqlite(store) => store.series_by_slice(metric, range, dimension).await,
-            Source::ClickHouse(source) => source.series_by_slice(metric, range, dimension).await,
+        let result = match (self, top) {
+            (Source::Sqlite(store), None) => store.series_by_slice(metric, range, dimension).await,
+            (Source::Sqlite(store), Some(top)) => {
+                store
+                    .top_series_by_slice(metric, range, dimension, top)
+                    .await
+            }
+            (Source::ClickHouse(source), None) => {
+                source.series_by_slice(metric, range, dimension).await
+            }
+            (Source::ClickHouse(source), Some(top)) => {
+                source
+                    .top_series_by_slice(metric, range, dimension, top)
+                    .await
+            }
         };
         stats::record(started, result.is_ok());
         Ok(result?
@@ -142,8 +179,8 @@ impl Source {
             .collect())
     }
 
-    /// Reads `range` of `metric` (whole, and grouped by each of `dimensions`)
-    /// into the embedded store's bucket cache, so that reading it again (an
+    /// Reads `range` of `metric` (whole, and grouped by each of `dimensions`,
+    /// capped as a check reads them) into the embedded store's bucket cache, so that reading it again (an
     /// alert's chart) runs no query; once warm, a call computes only the
     /// buckets that received events since. ClickHouse keeps no such cache:
     /// nothing happens there.
@@ -162,8 +199,9 @@ impl Source {
             if result.is_err() {
                 break;
             }
+            let top = crate::metrics::dimensions::top(metric, dimension);
             result = store
-                .series_by_slice(metric, range, dimension)
+                .top_series_by_slice(metric, range, dimension, top)
                 .await
                 .map(drop);
         }

@@ -457,16 +457,18 @@ impl SourceBackend {
                     values: on_grid(range, &buckets),
                 });
             }
-            // The biggest slices first; the long tail of a dimension like
-            // country is cut, so the page stays a glance.
+            // The biggest slices first, then only what the page shows: a
+            // city dimension's thousands of series stay here, the page
+            // gets a count.
             let total = |s: &SliceSeries| s.values.iter().flatten().sum::<f64>();
             slices.sort_by(|a, b| total(b).total_cmp(&total(a)));
-            slices.truncate(MAX_SMALL_MULTIPLES);
         }
+        let total = slices.len();
         Ok(MetricSlices {
             dimensions: metric.slices.clone(),
             dimension,
-            slices,
+            slices: app::api::shown_slices(slices),
+            total,
         })
     }
 }
@@ -644,5 +646,67 @@ fn not_sliced_by(metric: &MetricDef, dimension: &str) -> ApiError {
     )
 }
 
-/// Small multiples on the metric page at most.
-const MAX_SMALL_MULTIPLES: usize = 12;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimulatorConfig;
+    use crate::metrics::catalogue;
+    use crate::simulator::Simulator;
+    use crate::sources::SqliteStore;
+    use crate::state::StateLocation;
+
+    #[tokio::test]
+    async fn the_slices_sent_are_the_cards_the_page_shows_and_a_count() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("vigil.sqlite")).expect("opens");
+        let now = chrono::Utc::now().timestamp();
+        let end = now - now.rem_euclid(BUCKET_SECONDS);
+        let start = end - 86_400;
+        let config = SimulatorConfig {
+            users: 300,
+            days: 1,
+            seed: 9,
+        };
+        let mut simulator = Simulator::new(&config, end, Some((start, end)));
+        simulator.spread_cities(60);
+        let source = Source::Sqlite(store);
+        (source.write_events(simulator.generate(start, end)).await).expect("writes");
+        let mut views = catalogue::builtin_metric("feed_views").expect("built in");
+        views.slices = vec!["city".into(), "os".into()];
+        let state =
+            State::open(&StateLocation::Sqlite(dir.path().join("state.sqlite"))).expect("state");
+        let backend = SourceBackend::new(Arc::new(source), vec![views.clone()], state, None);
+
+        let range = TimeRange {
+            from: end - 7 * 86_400,
+            to: end,
+        };
+        let cities = (backend.source.series_by_slice(&views, range, "city").await).expect("reads");
+        let sent = (backend
+            .load_slices("feed_views", Some("city".into()), 7)
+            .await)
+            .expect("slices");
+        assert!(
+            cities.len() > app::api::SLICE_CARDS,
+            "{} cities",
+            cities.len()
+        );
+        assert_eq!(sent.total, cities.len());
+        assert_eq!(sent.slices.len(), app::api::SLICE_CARDS);
+        let mut names: Vec<&String> = sent.slices.iter().map(|s| &s.value).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), app::api::SLICE_CARDS, "each once");
+        assert!(names.iter().all(|name| cities.contains_key(*name)));
+
+        // Fewer values than cards: every one, the largest first.
+        let sent = (backend
+            .load_slices("feed_views", Some("os".into()), 7)
+            .await)
+            .expect("slices");
+        assert!(sent.total >= 2, "{sent:?}");
+        assert_eq!(sent.total, sent.slices.len());
+        let total = |s: &SliceSeries| s.values.iter().flatten().sum::<f64>();
+        assert!(sent.slices.windows(2).all(|w| total(&w[0]) >= total(&w[1])));
+    }
+}

@@ -2,13 +2,15 @@
 //! (os, source, country...), the biggest first, each a link to the lab on
 //! that slice (`?slice=os=Android`), so a break confined to one slice is
 //! seen at a glance and tuned on its own history. A dimension with more
-//! slices than fit ([`MAX_CARDS`], a city dimension has thousands) shows
-//! the ones whose latest value moved most from their week, with a count.
+//! slices than fit ([`crate::api::SLICE_CARDS`], a city dimension has
+//! thousands) shows the ones whose latest value moved most from their
+//! week, with a count: the server picks them ([`crate::api::shown_slices`])
+//! and sends only those.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{fetch_slices, MetricSlices, SliceSeries, SLICE_DAYS};
+use crate::api::{fetch_slices, MetricSlices, SLICE_DAYS};
 use crate::components::sparkline::Sparkline;
 
 #[component]
@@ -68,8 +70,8 @@ fn Multiples(
         .map(|d| view! { <option value=d.clone() selected=*d == slices.dimension>{d.clone()}</option> })
         .collect_view();
     let shown = slices.dimension.clone();
-    let total = slices.slices.len();
-    let kept = top_movers(slices.slices, MAX_CARDS);
+    let total = slices.total;
+    let kept = slices.slices;
     let count = (total > kept.len()).then(|| {
         view! {
             <p class="slice-count" data-testid="slice-count">
@@ -103,69 +105,4 @@ fn Multiples(
         <ul class="slice-grid" data-testid="slice-grid">{cards}</ul>
     }
     .into_any()
-}
-
-/// Small multiples shown at most: a screenful; the rest are one count.
-pub const MAX_CARDS: usize = 24;
-
-/// `slices` (largest first) when at most `limit`; otherwise the `limit`
-/// whose latest value is farthest from their median (relative to it), the
-/// farthest first. A slice without values or with a zero median does not move.
-fn top_movers(slices: Vec<SliceSeries>, limit: usize) -> Vec<SliceSeries> {
-    if slices.len() <= limit {
-        return slices;
-    }
-    let movement = |slice: &SliceSeries| {
-        let mut known: Vec<f64> = slice.values.iter().flatten().copied().collect();
-        let Some(&last) = known.last() else {
-            return 0.0;
-        };
-        known.sort_by(f64::total_cmp);
-        let median = known[known.len() / 2];
-        let moved = ((last - median) / median).abs();
-        if moved.is_finite() {
-            moved
-        } else {
-            0.0
-        }
-    };
-    let mut ranked: Vec<(f64, SliceSeries)> =
-        slices.into_iter().map(|s| (movement(&s), s)).collect();
-    // Stable: equal movements keep the largest first.
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-    ranked
-        .into_iter()
-        .take(limit)
-        .map(|(_, slice)| slice)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn slice(value: &str, values: &[f64]) -> SliceSeries {
-        SliceSeries {
-            value: value.into(),
-            start: 0,
-            step: 900,
-            values: values.iter().map(|v| Some(*v)).collect(),
-        }
-    }
-
-    #[test]
-    fn past_the_limit_the_slices_that_moved_most_come_first() {
-        let slices = vec![
-            slice("big", &[100.0, 100.0, 101.0]),
-            slice("fell", &[10.0, 10.0, 2.0]),
-            slice("rose", &[10.0, 10.0, 15.0]),
-            slice("empty", &[]),
-        ];
-        let names = |kept: Vec<SliceSeries>| kept.into_iter().map(|s| s.value).collect::<Vec<_>>();
-        assert_eq!(names(top_movers(slices.clone(), 2)), ["fell", "rose"]);
-        assert_eq!(
-            names(top_movers(slices, 4)),
-            ["big", "fell", "rose", "empty"]
-        );
-    }
 }

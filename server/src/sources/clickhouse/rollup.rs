@@ -20,7 +20,7 @@ use super::ddl::{qualified, quote};
 use crate::metrics::model::{
     Aggregate, EventTable, Filter, MetricDef, SliceKey, TableNames, TimeRange,
 };
-use crate::metrics::sql::{align_range, SqlQuery};
+use crate::metrics::sql::{align_range, Cap, Dialect, SqlQuery};
 use crate::metrics::{physical_table, validate, MetricError};
 
 /// Records which rollups finished their backfill: reads use a rollup only then,
@@ -180,14 +180,16 @@ pub fn unanswerable(metric: &MetricDef, dimension: Option<&str>) -> Option<Strin
 }
 
 /// The metric's query against the rollup, with the same result shape as
-/// [`crate::metrics::sql::build`]'s ClickHouse query; `None` when
-/// [`unanswerable`] (the caller reads raw events and says why).
+/// [`crate::metrics::sql::build`]'s ClickHouse query (grouped and capped to
+/// `kept` values as [`crate::metrics::sql::build_capped`]'s when given);
+/// `None` when [`unanswerable`] (the caller reads raw events and says why).
 pub fn build(
     metric: &MetricDef,
     tables: &TableNames,
     range: TimeRange,
     slice: Option<&SliceKey>,
     group_by_dimension: Option<&str>,
+    kept: Option<&[String]>,
 ) -> Result<Option<SqlQuery>, MetricError> {
     validate(metric)?;
     let range = align_range(range)?;
@@ -197,8 +199,26 @@ pub fn build(
     }
     let mut params = Vec::new();
     let mut select = Vec::new();
+    let mut cap_condition = None;
     if let Some(dimension) = group_by_dimension {
-        select.push(format!("{} AS slice_value", quote(dimension)));
+        let value = quote(dimension);
+        let column = match kept {
+            Some(kept) => {
+                let (column, condition) = Cap::new(&metric.aggregate, kept).slice_column(
+                    Dialect::ClickHouse,
+                    &value,
+                    &[],
+                );
+                cap_condition = condition;
+                column
+            }
+            None => SqlQuery {
+                sql: value,
+                params: Vec::new(),
+            },
+        };
+        select.push(format!("{} AS slice_value", column.sql));
+        params.extend(column.params);
     }
     select.push("toUInt32(bucket_start) AS bucket".to_string());
     let mut having = None;
@@ -227,6 +247,10 @@ pub fn build(
     if let Some(slice) = slice {
         conditions.push(format!("{} = ?", quote(&slice.dimension)));
         params.push(slice.value.clone());
+    }
+    if let Some(condition) = cap_condition {
+        conditions.push(condition.sql);
+        params.extend(condition.params);
     }
     let order = if group_by_dimension.is_some() {
         "slice_value, bucket"
@@ -289,6 +313,7 @@ mod tests {
                     RANGE,
                     None,
                     Some(dimension),
+                    None,
                 )
                 .expect("valid")
                 .expect("answerable");
@@ -304,9 +329,16 @@ mod tests {
             dimension: "os".into(),
             value: "iOS' OR 1=1".into(),
         };
-        let query = build(&ctr, &TableNames::default(), RANGE, Some(&slice), None)
-            .expect("valid")
-            .expect("answerable");
+        let query = build(
+            &ctr,
+            &TableNames::default(),
+            RANGE,
+            Some(&slice),
+            None,
+            None,
+        )
+        .expect("valid")
+        .expect("answerable");
         assert_eq!(
             query.sql,
             "SELECT toUInt32(bucket_start) AS bucket, toFloat64(countMergeIf(events, `action` = ?)) \
@@ -333,7 +365,7 @@ mod tests {
             .expect("exp_group is not kept")
             .contains("filters on `exp_group`"));
         assert_eq!(
-            build(&views, &TableNames::default(), RANGE, None, None),
+            build(&views, &TableNames::default(), RANGE, None, None, None),
             Ok(None)
         );
         let posts = MetricDef {

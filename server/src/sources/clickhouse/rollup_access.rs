@@ -153,31 +153,43 @@ impl ClickHouseSource {
 
     /// The query for one metric read: from the rollup when it is ready and
     /// can answer, else from raw events (saying once per metric and
-    /// dimension why a ready rollup was not used).
+    /// dimension why a ready rollup was not used). Grouped reads may be
+    /// capped to `kept` values of the dimension ([`sql::build_capped`]).
     pub(super) async fn metric_query(
         &self,
         metric: &MetricDef,
         range: TimeRange,
         slice: Option<&SliceKey>,
         group_by_dimension: Option<&str>,
+        kept: Option<&[String]>,
     ) -> Result<SqlQuery, SourceError> {
         if self.ready_rollups().await?.get(metric.table) {
             if let Some(query) =
-                rollup::build(metric, &self.tables, range, slice, group_by_dimension)?
+                rollup::build(metric, &self.tables, range, slice, group_by_dimension, kept)?
             {
                 return Ok(query);
             }
             let dimension = group_by_dimension.or(slice.map(|slice| slice.dimension.as_str()));
             self.log_raw_fallback(metric, dimension);
         }
-        Ok(sql::build(
-            Dialect::ClickHouse,
-            metric,
-            &self.tables,
-            range,
-            slice,
-            group_by_dimension,
-        )?)
+        Ok(match (group_by_dimension, kept) {
+            (Some(dimension), Some(kept)) => sql::build_capped(
+                Dialect::ClickHouse,
+                metric,
+                &self.tables,
+                range,
+                dimension,
+                kept,
+            )?,
+            _ => sql::build(
+                Dialect::ClickHouse,
+                metric,
+                &self.tables,
+                range,
+                slice,
+                group_by_dimension,
+            )?,
+        })
     }
 
     /// Found on the first read and kept for the source's life (a rollup made

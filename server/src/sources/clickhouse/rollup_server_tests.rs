@@ -102,7 +102,7 @@ async fn compare_all(source: &ClickHouseSource) -> Snapshot {
     for metric in catalogue::builtin() {
         let name = &metric.name;
         let whole_query = source
-            .metric_query(&metric, RANGE, None, None)
+            .metric_query(&metric, RANGE, None, None, None)
             .await
             .expect("query");
         assert!(
@@ -204,12 +204,29 @@ async fn rollup_reads_equal_raw_sql_after_backfill_rerun_and_new_inserts() {
 
     // A source opened before keeps reading raw events; a new one finds the rollups.
     let sql = before
-        .metric_query(&catalogue::builtin()[0], RANGE, None, None)
+        .metric_query(&catalogue::builtin()[0], RANGE, None, None, None)
         .await
         .expect("query");
     assert!(sql.sql.contains("FROM `feed_actions`"), "{}", sql.sql);
     let reader = source(&server);
     let built = compare_all(&reader).await;
+
+    // Capped in SQL through the rollup: ranked and summed there, equal to
+    // the cap of every value's series.
+    let views = catalogue::builtin_metric("feed_views").expect("built-in");
+    let kept = ["Russia".to_string()];
+    let capped = (reader
+        .metric_query(&views, RANGE, None, Some("country"), Some(&kept))
+        .await)
+        .expect("query");
+    assert!(capped.sql.contains("_rollup_15m"), "{}", capped.sql);
+    let capped_reader = crate::sources::Source::ClickHouse(source(&server));
+    for metric in catalogue::builtin() {
+        for dimension in &metric.slices {
+            crate::check::top_tests::assert_capped(&capped_reader, &metric, RANGE, dimension, 2)
+                .await;
+        }
+    }
 
     // Distinct users do not add up across slices (a user who viewed and liked
     // in a bucket is one user): the rollup merges user sets, never sums.
@@ -296,7 +313,7 @@ async fn metrics_the_rollup_cannot_answer_read_raw_events() {
     };
     for (metric, by) in [(&group_views, None), (&views, Some("city")), (&posts, None)] {
         let query = reader
-            .metric_query(metric, range, None, by)
+            .metric_query(metric, range, None, by, None)
             .await
             .expect("query");
         assert!(query.sql.contains("FROM `feed_actions`"), "{}", query.sql);

@@ -16,7 +16,7 @@ mod ingest;
 mod reader_pool;
 mod rollup;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -80,6 +80,16 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<ReaderPool>,
     cache: Arc<BucketCache>,
+    /// Per grouped query, the capped one a check read last: an alert's
+    /// chart of a kept value (or of `(other)`) is in its cache entry.
+    capped: Arc<Mutex<HashMap<CacheKey, Capped>>>,
+}
+
+/// A capped grouped query's cache key, and the slices its rows hold.
+struct Capped {
+    key: CacheKey,
+    kept: Vec<String>,
+    other: bool,
 }
 
 /// Insert `batch`'s rows inside `transaction` (prepared, cached statements).
@@ -181,6 +191,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(ReaderPool::new(path)),
             cache: Arc::new(BucketCache::default()),
+            capped: Arc::default(),
         })
     }
 
@@ -258,20 +269,51 @@ impl SqliteStore {
             .ok()
     }
 
-    /// Keeps rows computed from raw events in the file's rollup; failing to
-    /// is not an error (the next read computes them again).
+    /// Keeps rows computed from raw events in the file's rollup, and says
+    /// whether it did; failing to is not an error (the next read computes
+    /// them again).
     fn persist_rollup(
         &self,
         key: &CacheKey,
         synced: rollup::Synced,
         fetched: &[(TimeRange, Vec<CachedRow>)],
-    ) {
+    ) -> bool {
         let Ok(mut writer) = self.writer.lock() else {
-            return;
+            return false;
         };
-        if let Err(error) = rollup::store(&mut writer, key, synced, fetched) {
-            tracing::debug!(%error, table = key.table, "rollup not written");
-        }
+        rollup::store(&mut writer, key, synced, fetched)
+            .map_err(|error| tracing::debug!(%error, table = key.table, "rollup not written"))
+            .unwrap_or(false)
+    }
+
+    fn remember_capped(&self, grouped: &CacheKey, capped: &CachedQuery) {
+        let kept = capped.kept.clone().unwrap_or_default();
+        let other = sql::Cap::new(&capped.metric.aggregate, &kept).other;
+        let mut remembered = self.capped.lock().unwrap_or_else(|p| p.into_inner());
+        let capped = Capped {
+            key: capped.key.clone(),
+            kept,
+            other,
+        };
+        remembered.insert(grouped.clone(), capped);
+    }
+
+    /// One slice's rows from the cache entry of the capped query last read
+    /// for `grouped`, if it holds that slice and covers `range`.
+    fn slice_of_capped(
+        &self,
+        grouped: &CacheKey,
+        range: TimeRange,
+        value: &str,
+    ) -> Option<Vec<CachedRow>> {
+        let key = {
+            let remembered = self.capped.lock().unwrap_or_else(|p| p.into_inner());
+            let capped = remembered.get(grouped)?;
+            let held = capped.kept.iter().any(|kept| kept == value)
+                || (capped.other && value == crate::metrics::dimensions::OTHER);
+            held.then(|| capped.key.clone())?
+        };
+        self.cache.slice_of_grouped(&key, range, value)
     }
 
     pub async fn series(
@@ -297,8 +339,10 @@ impl SqliteStore {
                 .cache
                 .sync(connection, &query.key.table)
                 .map_err(|error| query_error(&context, error))?;
-            let from_grouped =
-                grouped.and_then(|(key, value)| store.cache.slice_of_grouped(&key, range, &value));
+            let from_grouped = grouped.and_then(|(key, value)| {
+                (store.cache.slice_of_grouped(&key, range, &value))
+                    .or_else(|| store.slice_of_capped(&key, range, &value))
+            });
             let rows = match from_grouped {
                 Some(rows) => rows,
                 None => query.rows(&store, connection, range, &context)?,
@@ -320,6 +364,29 @@ impl SqliteStore {
         range: TimeRange,
         dimension: &str,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        self.grouped(metric, range, dimension, None).await
+    }
+
+    /// [`Self::series_by_slice`] capped to the `top` values by volume over
+    /// `range` (see [`sql::Cap`]), ranked and summed in SQL so that only
+    /// those series are read and kept in memory.
+    pub async fn top_series_by_slice(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        top: usize,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
+        self.grouped(metric, range, dimension, Some(top)).await
+    }
+
+    async fn grouped(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        top: Option<usize>,
+    ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
         let query = CachedQuery::new(&self.tables, metric, None, Some(dimension))?;
         let context = format!("metric {} by {dimension}", metric.name);
         let store = self.clone();
@@ -329,8 +396,12 @@ impl SqliteStore {
                 .cache
                 .sync(connection, &query.key.table)
                 .map_err(|error| query_error(&context, error))?;
+            let rows = match top {
+                None => query.rows(&store, connection, range, &context)?,
+                Some(top) => query.top_rows(&store, connection, range, top, &context)?,
+            };
             let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
-            for row in query.rows(&store, connection, range, &context)? {
+            for row in rows {
                 by_value.entry(row.slice).or_default().push(Bucket {
                     start: row.bucket,
                     value: row.value,
@@ -469,6 +540,8 @@ struct CachedQuery {
     metric: MetricDef,
     slice: Option<SliceKey>,
     dimension: Option<String>,
+    /// The dimension's values kept one by one ([`sql::build_capped`]).
+    kept: Option<Vec<String>>,
 }
 
 impl CachedQuery {
@@ -478,22 +551,61 @@ impl CachedQuery {
         slice: Option<&SliceKey>,
         dimension: Option<&str>,
     ) -> Result<Self, SourceError> {
-        // The SQL for a fixed range stands for the query itself: only the
-        // range's numbers differ between two reads of it.
-        let fixed = TimeRange {
-            from: 0,
-            to: crate::metrics::model::BUCKET_SECONDS,
-        };
-        let shape = sql::build(Dialect::Sqlite, metric, tables, fixed, slice, dimension)?;
-        Ok(Self {
+        let mut query = Self {
             key: CacheKey {
                 table: crate::metrics::physical_table(metric.table, tables).to_string(),
-                shape: format!("{}\u{0}{}", shape.sql, shape.params.join("\u{0}")),
+                shape: String::new(),
             },
             tables: tables.clone(),
             metric: metric.clone(),
             slice: slice.cloned(),
             dimension: dimension.map(str::to_string),
+            kept: None,
+        };
+        query.key.shape = query.shape()?;
+        Ok(query)
+    }
+
+    /// This grouped query capped to `kept`: its own shape, so that rows
+    /// capped to other values (a ranking that changed) are never mixed in.
+    fn capped(&self, kept: Vec<String>) -> Result<Self, SourceError> {
+        let mut capped = Self {
+            key: self.key.clone(),
+            tables: self.tables.clone(),
+            metric: self.metric.clone(),
+            slice: None,
+            dimension: self.dimension.clone(),
+            kept: Some(kept),
+        };
+        capped.key.shape = capped.shape()?;
+        Ok(capped)
+    }
+
+    /// The SQL for a fixed range, which stands for the query itself: only
+    /// the range's numbers differ between two reads of it.
+    fn shape(&self) -> Result<String, SourceError> {
+        let fixed = TimeRange {
+            from: 0,
+            to: crate::metrics::model::BUCKET_SECONDS,
+        };
+        let shape = self.build(fixed)?;
+        Ok(format!("{}\u{0}{}", shape.sql, shape.params.join("\u{0}")))
+    }
+
+    fn build(&self, range: TimeRange) -> Result<sql::SqlQuery, SourceError> {
+        let (metric, tables) = (&self.metric, &self.tables);
+        Ok(match (&self.dimension, &self.kept) {
+            (Some(dimension), Some(kept)) => {
+                sql::build_capped(Dialect::Sqlite, metric, tables, range, dimension, kept)?
+            }
+            (dimension, _) => sql::build(
+                Dialect::Sqlite,
+                metric,
+                tables,
+                range,
+                self.slice.as_ref(),
+                dimension.as_deref(),
+            )?,
         })
     }
 
@@ -553,6 +665,96 @@ impl CachedQuery {
         Ok(rows)
     }
 
+    /// The rows of this grouped query over `range` capped to its `top`
+    /// values by volume. The ranking and the capped rows come from the
+    /// file's rollup (filled from raw events first where it lacks buckets,
+    /// a day at a time, never held in memory whole), else from raw events;
+    /// only the capped rows enter the memory cache, keyed by the kept values.
+    fn top_rows(
+        &self,
+        store: &SqliteStore,
+        connection: &Connection,
+        range: TimeRange,
+        top: usize,
+        context: &str,
+    ) -> Result<Vec<CachedRow>, SourceError> {
+        let in_rollup = match store.sync_rollup(&self.key.table) {
+            Some(synced) => self.fill_rollup(store, connection, synced, range, context)?,
+            None => false,
+        };
+        let ranked = if in_rollup {
+            rollup::top_values(connection, &self.key, range, top)
+                .map_err(|error| query_error(context, error))?
+        } else {
+            None
+        };
+        let kept = match ranked {
+            Some(kept) => kept,
+            None => {
+                let ranking = sql::ranking(self.build(range)?, top);
+                let mut statement = connection
+                    .prepare(&ranking.sql)
+                    .map_err(|error| query_error(context, error))?;
+                let values = statement
+                    .query_map(rusqlite::params_from_iter(&ranking.params), |row| {
+                        row.get(0)
+                    })
+                    .map_err(|error| query_error(context, error))?;
+                values
+                    .collect::<Result<Vec<String>, _>>()
+                    .map_err(|error| query_error(context, error))?
+            }
+        };
+        if kept.is_empty() {
+            return Ok(Vec::new());
+        }
+        let capped = self.capped(kept)?;
+        let kept = capped.kept.as_deref().unwrap_or_default();
+        let cap = sql::Cap::new(&self.metric.aggregate, kept);
+        store.remember_capped(&self.key, &capped);
+        store.cache.rows(&capped.key, range, |part| {
+            let from_rollup = rollup::capped_rows(connection, &self.key, part, cap)
+                .map_err(|error| query_error(context, error))?;
+            match from_rollup {
+                Some(rows) => Ok(rows),
+                // Dropped meanwhile (another process saw new events): the
+                // raw events answer the same.
+                None => capped.fetch(connection, part, context),
+            }
+        })
+    }
+
+    /// Fills the file's rollup of this query over `range` from raw events
+    /// where it lacks buckets, a day per write so that a cold read never
+    /// holds two weeks of a large dimension's rows; says whether it now
+    /// covers all of `range`. Parts before what it covers are filled
+    /// newest first, so that each write extends the span it has.
+    fn fill_rollup(
+        &self,
+        store: &SqliteStore,
+        connection: &Connection,
+        synced: rollup::Synced,
+        range: TimeRange,
+        context: &str,
+    ) -> Result<bool, SourceError> {
+        let Ok(missing) = rollup::missing(connection, &self.key, range) else {
+            return Ok(false);
+        };
+        for part in missing {
+            let mut days = day_chunks(part);
+            if part.to < range.to {
+                days.reverse();
+            }
+            for day in days {
+                let rows = self.fetch(connection, day, context)?;
+                if !store.persist_rollup(&self.key, synced, &[(day, rows)]) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(rollup::missing(connection, &self.key, range).is_ok_and(|missing| missing.is_empty()))
+    }
+
     /// Runs the query for one sub-range against the events.
     fn fetch(
         &self,
@@ -560,14 +762,7 @@ impl CachedQuery {
         range: TimeRange,
         context: &str,
     ) -> Result<Vec<CachedRow>, SourceError> {
-        let query = sql::build(
-            Dialect::Sqlite,
-            &self.metric,
-            &self.tables,
-            range,
-            self.slice.as_ref(),
-            self.dimension.as_deref(),
-        )?;
+        let query = self.build(range)?;
         let mut statement = connection
             .prepare_cached(&query.sql)
             .map_err(|error| query_error(context, error))?;
@@ -586,6 +781,18 @@ impl CachedQuery {
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|error| query_error(context, error))
     }
+}
+
+/// `range` cut at every multiple of a day (UTC), in order.
+fn day_chunks(range: TimeRange) -> Vec<TimeRange> {
+    let mut chunks = Vec::new();
+    let mut from = range.from;
+    while from < range.to {
+        let to = ((from.div_euclid(sql::DAY_SECONDS) + 1) * sql::DAY_SECONDS).min(range.to);
+        chunks.push(TimeRange { from, to });
+        from = to;
+    }
+    chunks
 }
 
 #[cfg(test)]

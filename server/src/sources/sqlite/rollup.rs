@@ -26,6 +26,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::bucket_cache::{CacheKey, CachedRow};
 use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
+use crate::metrics::sql::{self, Dialect, SqlQuery};
 
 /// Created with the event tables. `covered_from .. covered_to` is the span of
 /// buckets whose rows are all present (a bucket in it without a row had no
@@ -161,13 +162,13 @@ fn drop_from(connection: &Connection, table: &str, from: i64) -> rusqlite::Resul
     Ok(())
 }
 
-/// The persisted rows of `key` inside `range` (bucket-aligned), and the parts
-/// of `range` the rollup does not cover.
-pub fn read(
+/// The persisted shape of `key`: its id and the part of `range` it covers
+/// (empty when none), with the parts of `range` it does not cover.
+fn coverage(
     connection: &Connection,
     key: &CacheKey,
     range: TimeRange,
-) -> rusqlite::Result<(Vec<CachedRow>, Vec<TimeRange>)> {
+) -> rusqlite::Result<Option<(i64, TimeRange, Vec<TimeRange>)>> {
     let shape: Option<(i64, i64, i64)> = connection
         .prepare_cached(
             "SELECT id, covered_from, covered_to FROM vigil_rollup_shapes WHERE shape = ?1",
@@ -177,14 +178,14 @@ pub fn read(
         })
         .optional()?;
     let Some((id, covered_from, covered_to)) = shape else {
-        return Ok((Vec::new(), vec![range]));
+        return Ok(None);
     };
     let inside = TimeRange {
         from: range.from.max(covered_from),
         to: range.to.min(covered_to),
     };
     if inside.from >= inside.to {
-        return Ok((Vec::new(), vec![range]));
+        return Ok(None);
     }
     let mut missing = Vec::new();
     if range.from < inside.from {
@@ -199,6 +200,28 @@ pub fn read(
             to: range.to,
         });
     }
+    Ok(Some((id, inside, missing)))
+}
+
+/// The parts of `range` (bucket-aligned) the rollup of `key` does not cover.
+pub fn missing(
+    connection: &Connection,
+    key: &CacheKey,
+    range: TimeRange,
+) -> rusqlite::Result<Vec<TimeRange>> {
+    Ok(coverage(connection, key, range)?.map_or_else(|| vec![range], |(_, _, missing)| missing))
+}
+
+/// The persisted rows of `key` inside `range` (bucket-aligned), and the parts
+/// of `range` the rollup does not cover.
+pub fn read(
+    connection: &Connection,
+    key: &CacheKey,
+    range: TimeRange,
+) -> rusqlite::Result<(Vec<CachedRow>, Vec<TimeRange>)> {
+    let Some((id, inside, missing)) = coverage(connection, key, range)? else {
+        return Ok((Vec::new(), vec![range]));
+    };
     let mut statement = connection.prepare_cached(
         "SELECT slice, bucket, value FROM vigil_rollup_buckets \
          WHERE shape = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket, slice",
@@ -213,6 +236,86 @@ pub fn read(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, missing))
+}
+
+/// The persisted rows of the grouped query `key` over `range`, as a query
+/// of the rollup: `None` unless it covers all of `range`. The integers
+/// spliced into the text are the shape's id and the range, not input.
+fn grouped_rows_sql(
+    connection: &Connection,
+    key: &CacheKey,
+    range: TimeRange,
+) -> rusqlite::Result<Option<String>> {
+    Ok(match coverage(connection, key, range)? {
+        Some((id, _, missing)) if missing.is_empty() => Some(format!(
+            "SELECT slice AS slice_value, bucket, value FROM vigil_rollup_buckets \
+             WHERE shape = {id} AND bucket >= {} AND bucket < {}",
+            range.from, range.to
+        )),
+        _ => None,
+    })
+}
+
+/// The `top` values of the grouped query `key` over `range` by volume
+/// ([`sql::ranking`], the same ranking the raw events get), from the
+/// rollup: `None` unless it covers all of `range`.
+pub fn top_values(
+    connection: &Connection,
+    key: &CacheKey,
+    range: TimeRange,
+    top: usize,
+) -> rusqlite::Result<Option<Vec<String>>> {
+    let Some(sql) = grouped_rows_sql(connection, key, range)? else {
+        return Ok(None);
+    };
+    let query = sql::ranking(
+        SqlQuery {
+            sql,
+            params: Vec::new(),
+        },
+        top,
+    );
+    let mut statement = connection.prepare(&query.sql)?;
+    let values = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(Some(values))
+}
+
+/// The rows of the grouped query `key` over `range` capped by `cap` (see
+/// [`sql::Cap`]), summed from the rollup: `None` unless it covers all of
+/// `range`. A kept value's row is its own (one per bucket, summed alone).
+pub fn capped_rows(
+    connection: &Connection,
+    key: &CacheKey,
+    range: TimeRange,
+    cap: sql::Cap<'_>,
+) -> rusqlite::Result<Option<Vec<CachedRow>>> {
+    let Some(rows) = grouped_rows_sql(connection, key, range)? else {
+        return Ok(None);
+    };
+    let (column, condition) = cap.slice_column(Dialect::Sqlite, "slice_value", &[]);
+    let mut params = column.params;
+    let filter = condition.map_or_else(String::new, |condition| {
+        params.extend(condition.params);
+        format!(" WHERE {}", condition.sql)
+    });
+    let sql = format!(
+        "SELECT {} AS capped, bucket, SUM(value) FROM ({rows}){filter} \
+         GROUP BY capped, bucket ORDER BY bucket, capped",
+        column.sql
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let found = statement
+        .query_map(rusqlite::params_from_iter(&params), |row| {
+            Ok(CachedRow {
+                slice: row.get(0)?,
+                bucket: row.get(1)?,
+                value: row.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(found))
 }
 
 /// Persists rows computed from raw events for sub-ranges of `key`, unless the
