@@ -192,7 +192,8 @@ pub const SLICE_CARDS: usize = 24;
 /// them when at most [`SLICE_CARDS`]; otherwise the ones whose latest value
 /// is farthest from their median (relative to it), the farthest first, so
 /// that a break in one of thousands of small slices is on the page. A slice
-/// without values or with a zero median does not move.
+/// with a zero median does not move; one without values comes last (it
+/// has nothing to draw).
 pub fn shown_slices(slices: Vec<SliceSeries>) -> Vec<SliceSeries> {
     if slices.len() <= SLICE_CARDS {
         return slices;
@@ -200,7 +201,7 @@ pub fn shown_slices(slices: Vec<SliceSeries>) -> Vec<SliceSeries> {
     let movement = |slice: &SliceSeries| {
         let mut known: Vec<f64> = slice.values.iter().flatten().copied().collect();
         let Some(&last) = known.last() else {
-            return 0.0;
+            return -1.0;
         };
         known.sort_by(f64::total_cmp);
         let median = known[known.len() / 2];
