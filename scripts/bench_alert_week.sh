@@ -38,6 +38,10 @@
 #    buckets from its start to the first alert opened on the whole metric in
 #    [start, end + 4 buckets), or "missed" (or "already firing" when an alert
 #    on the whole metric opened earlier was still open at its start).
+#    Messages per incident: the messages inside incidents over the incidents
+#    overlapping the checked window (whole or slice, the 4-bucket tail
+#    included, also those that got no message); each message counts once,
+#    for the first incident it is inside.
 # 4. Prints a report and, as the last line, one JSON object.
 #
 # --fake-telegram additionally configures [telegram] against a local fake Bot
@@ -361,6 +365,18 @@ repeat_msgs = [m for m in messages if m[0] == "repeat"]
 out_alerts = [a for a in alerts if not incident_at(a["metric"], a["started"])]
 out_alerts_rel = [a for a in alerts if not incident_at(a["metric"], a["started"], related=True)]
 
+# Messages per incident: a message inside an incident counts for the first
+# incident of its alerts' metric it falls in; every incident overlapping the
+# checked window (tail included) counts, also one that got no message.
+window_incidents = [i for i in incidents if i["start"] < end and i["end"] + TAIL > first]
+by_incident = collections.Counter()
+for m in messages:
+    hit = next(filter(None, (incident_at(x["metric"], x["bucket"]) for x in m[2])), None)
+    if hit:
+        by_incident[hit["id"]] += 1
+msgs_inside = sum(by_incident.values())
+per_incident = round(msgs_inside / len(window_incidents), 2) if window_incidents else None
+
 # Incidents: delays.
 report_incidents = []
 for i in incidents:
@@ -439,6 +455,10 @@ print(f"messages: {len(messages)} = {len(opened_msgs)} alert messages (grouped) 
       f"{edits} resolution edits (not new messages)")
 print(f"messages outside incidents: {len(out_msgs)} = {pw(len(out_msgs))} per week "
       f"(incl. related metrics' incidents as inside: {len(out_msgs_rel)} = {pw(len(out_msgs_rel))} per week)")
+print(f"messages inside incidents: {msgs_inside} over {len(window_incidents)} incidents = "
+      f"{per_incident} per incident (" + ", ".join(f'#{i["id"]} {i["metric"]}'
+      + (f' [{i["dim"]}={i["value"]}]' if i["dim"] else "") + f': {by_incident[i["id"]]}'
+      for i in window_incidents) + ")")
 print(f"  outside, alert messages {sum(m[0] == 'opened' for m in out_msgs)}, repeat replies {sum(m[0] == 'repeat' for m in out_msgs)}")
 print(f"  alerts per alert message: " + ", ".join(f"{k}: {v}" for k, v in sorted(sizes.items())))
 print(f"  outside messages by leading metric: " + ", ".join(f"{k} {v}" for k, v in out_msg_metric.most_common()))
@@ -474,6 +494,8 @@ summary = {
     "messages_outside": len(out_msgs), "messages_outside_per_week": pw(len(out_msgs)),
     "messages_outside_related": len(out_msgs_rel),
     "messages_outside_related_per_week": pw(len(out_msgs_rel)),
+    "messages_inside": msgs_inside, "incidents_in_window": len(window_incidents),
+    "messages_per_incident": per_incident,
     "whole_incidents_within_2": f"{len(caught2)}/{len(whole_in)}",
     "incidents": report_incidents,
     "fake_telegram": telegram,

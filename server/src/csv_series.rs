@@ -12,8 +12,8 @@
 //! difference between consecutive timestamps; every timestamp must lie on
 //! that grid, and buckets without a row become gaps. With fewer than two rows
 //! the step is 900 s (it does not matter then: no detector has a band). A
-//! file whose grid would hold more buckets than [`bucket_limit`] allows for
-//! its rows is refused before anything is allocated for the grid.
+//! file whose grid would hold more buckets than its [`SpanLimit`] allows is
+//! refused before anything is allocated for the grid.
 //!
 //! Output: header `timestamp,value,lower,upper,expected,is_anomaly,score`, one
 //! row per bucket (gaps included), timestamps in the family of the first input
@@ -30,8 +30,11 @@ use detect::{Detection, Series};
 mod cells;
 mod limits;
 
-pub use limits::{bucket_limit, LiteralGaps, BUCKETS_PER_ROW, MAX_BUCKETS, MIN_BUCKET_LIMIT};
 use limits::{check_span, is_non_finite_literal, parse_value};
+pub use limits::{
+    LiteralGaps, SpanLimit, SpanTooLong, BUCKETS_PER_ROW, MAX_BUCKETS, MAX_BUCKETS_LEARNED,
+    MIN_BUCKET_LIMIT,
+};
 
 /// Step used when it cannot be inferred (fewer than two rows).
 pub const DEFAULT_STEP: i64 = 900;
@@ -101,7 +104,17 @@ pub fn parse_timestamp(cell: &str) -> Result<(i64, TimeFormat), String> {
 /// Reads a `timestamp,value` CSV. `name` prefixes errors:
 /// `in.csv:17: cannot parse value "abc" as a number`.
 pub fn read_series(input: impl Read, name: &str) -> anyhow::Result<CsvSeries> {
-    read_table(input, name, false).map(|(series, _)| series)
+    read_series_within(input, name, SpanLimit::DEFAULT)
+}
+
+/// [`read_series`] within another limit on the buckets the file may expand
+/// to. A span beyond it is a [`SpanTooLong`] error.
+pub fn read_series_within(
+    input: impl Read,
+    name: &str,
+    span_limit: SpanLimit,
+) -> anyhow::Result<CsvSeries> {
+    read_table(input, name, false, span_limit).map(|(series, _)| series)
 }
 
 /// Reads a `timestamp,value,label` CSV (label `0` or `1`; for `vigil eval`):
@@ -111,7 +124,7 @@ pub fn read_labelled_series(
     input: impl Read,
     name: &str,
 ) -> anyhow::Result<(CsvSeries, Vec<bool>)> {
-    read_table(input, name, true)
+    read_table(input, name, true, SpanLimit::DEFAULT)
 }
 
 fn parse_label(cell: &str) -> Result<bool, String> {
@@ -126,6 +139,7 @@ fn read_table(
     input: impl Read,
     name: &str,
     labelled: bool,
+    span_limit: SpanLimit,
 ) -> anyhow::Result<(CsvSeries, Vec<bool>)> {
     let (header, fields): (&[&str], &str) = if labelled {
         (&["timestamp", "value", "label"], "timestamp,value,label")
@@ -219,7 +233,7 @@ fn read_table(
         .min()
         .unwrap_or(DEFAULT_STEP);
     let start = rows.first().map_or(0, |r| r.1);
-    check_span(&rows, step, format, name)?;
+    check_span(&rows, step, format, name, span_limit)?;
     let mut values: Vec<Option<f64>> = Vec::with_capacity(rows.len());
     let mut labels: Vec<bool> = Vec::with_capacity(if labelled { rows.len() } else { 0 });
     for &(line, ts, value, label) in &rows {
@@ -379,16 +393,46 @@ mod tests {
             err,
             "in.csv: 3 rows from 2024-01-01 00:00:00 (line 2) to 2025-07-22 00:00:00 (line 4) \
              span 49075201 buckets of 1 s, more than the limit of 1000000 for 3 rows \
-             (100 per row, at least 1000000, at most 50000000); the step is the smallest gap \
+             (100 per row, at least 1000000, at most 5000000); the step is the smallest gap \
              between rows (1 s, lines 2 and 3): fix a mistyped timestamp, trim the range, or \
              resample the rows to a coarser step"
         );
         // The same rows at the limit are read: a series mostly of gaps is fine.
         let at_limit = "timestamp,value\n1970-01-01 00:00:00,1\n1970-01-01 00:00:01,2\n1970-01-12 13:46:39,3\n";
         assert_eq!(read(at_limit).unwrap().series.len(), 1_000_000);
-        assert_eq!(bucket_limit(3), MIN_BUCKET_LIMIT);
-        assert_eq!(bucket_limit(20_000), 2_000_000);
-        assert_eq!(bucket_limit(usize::MAX), MAX_BUCKETS);
+        let limit = |rows| SpanLimit::DEFAULT.buckets(rows);
+        assert_eq!(limit(3), MIN_BUCKET_LIMIT);
+        assert_eq!(limit(20_000), 2_000_000);
+        assert_eq!(limit(usize::MAX), MAX_BUCKETS);
+    }
+
+    /// 500,000 rows may not span 50 million buckets (2.8 GB with `iqr`, the
+    /// limit before): the cap holds however many rows a file has, a lower
+    /// one (the learned detector's) wins over the rows' minimum, and a limit
+    /// the caller names replaces both, either way.
+    #[test]
+    fn the_cap_holds_for_many_rows_and_a_given_limit_replaces_it() {
+        assert_eq!(SpanLimit::DEFAULT.buckets(500_000), MAX_BUCKETS);
+        let learned = SpanLimit::FromRows {
+            at_most: MAX_BUCKETS_LEARNED,
+        };
+        assert_eq!(learned.buckets(500_000), MAX_BUCKETS_LEARNED);
+        let tiny = SpanLimit::FromRows { at_most: 5 };
+        assert_eq!(tiny.buckets(3), 5);
+        assert_eq!(SpanLimit::Given(60_000_000).buckets(3), 60_000_000);
+        let text = "timestamp,value\n1970-01-01 00:00:00,1\n1970-01-01 00:00:01,2\n1970-01-01 00:00:09,3\n";
+        let within = |max| read_series_within(text.as_bytes(), "in.csv", SpanLimit::Given(max));
+        assert_eq!(within(10).unwrap().series.len(), 10);
+        let err = within(9).unwrap_err();
+        let span = err.downcast_ref::<SpanTooLong>().expect("a span error");
+        assert_eq!((span.buckets, span.limit), (10, 9));
+        assert_eq!(
+            err.to_string(),
+            "in.csv: 3 rows from 1970-01-01 00:00:00 (line 2) to 1970-01-01 00:00:09 (line 4) \
+             span 10 buckets of 1 s, more than the limit of 9 given; the step is the smallest \
+             gap between rows (1 s, lines 2 and 3): fix a mistyped timestamp, trim the range, \
+             or resample the rows to a coarser step"
+        );
     }
 
     /// Issue 19: a 10,000-digit number (which overflows to inf) was read as

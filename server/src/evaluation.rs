@@ -58,6 +58,11 @@ pub struct AlertContext {
     /// The slices contributing most to an unsliced metric's deviation.
     #[serde(default)]
     pub drilldown: Vec<SliceChange>,
+    /// Slices held back by inhibition (moving with this firing metric)
+    /// that the drill-down does not name: its message counts them, or with
+    /// dozens held back the rest would appear nowhere.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held_back_unlisted: usize,
     /// Metrics this one is computed from that fire in the same check.
     #[serde(default)]
     pub caused_by: Vec<String>,
@@ -71,6 +76,10 @@ pub struct AlertContext {
     /// What an experiment alert says (its pseudo-metric is `experiment:...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<ExperimentFinding>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// An experiment's verdict as its alert tells it: a treatment diverging

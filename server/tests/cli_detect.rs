@@ -155,6 +155,82 @@ fn a_span_far_beyond_the_rows_is_refused_at_once() {
         "stderr: {err}"
     );
     assert!(err.contains("lines 2 and 3"), "stderr: {err}");
+    assert!(
+        err.contains("to read it as it is, pass --max-buckets 49075201"),
+        "the figure to pass: {err}"
+    );
+}
+
+/// The learned detector keeps its features for every bucket (640 MB a
+/// million): 20,000 rows may span 2 million buckets for the others, 1
+/// million for it.
+#[test]
+fn the_learned_detector_has_a_lower_cap() {
+    // Minutes 0 and 1 set a one-minute step; 19,998 more rows 75 minutes
+    // apart: 20,000 rows over 1,499,852 buckets.
+    let minutes = [0, 1].into_iter().chain((1..=19_998).map(|k| 1 + k * 75));
+    let mut csv = String::from("timestamp,value\n");
+    for minute in minutes {
+        let time =
+            chrono::DateTime::from_timestamp(1_704_067_200 + minute * 60, 0).expect("in range");
+        csv.push_str(&format!(
+            "{},{}\n",
+            time.format("%Y-%m-%d %H:%M:%S"),
+            100 + minute % 7
+        ));
+    }
+    let out = vigil(
+        &["detect", "--input", "-", "--detector", "learned"],
+        Some(&csv),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("span 1499852 buckets of 60 s, more than the limit of 1000000 for 20000 rows"),
+        "stderr: {err}"
+    );
+    assert!(err.contains("pass --max-buckets 1499852"), "stderr: {err}");
+}
+
+/// `--max-buckets` replaces the limit from the rows both ways: a span within
+/// it is read, one beyond it is refused with both figures, and a figure the
+/// flag does not take is a usage error; none of it panics.
+#[test]
+fn max_buckets_sets_the_limit() {
+    let ten_buckets =
+        "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:01,2\n2024-01-01 00:00:09,3\n";
+    let detect = |max: &str| {
+        vigil(
+            &["detect", "--input", "-", "--max-buckets", max],
+            Some(ten_buckets),
+        )
+    };
+
+    let out = detect("10");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = rows(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(written.len(), 1 + 10, "the header and a row per bucket");
+
+    let out = detect("9");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("span 10 buckets of 1 s, more than the limit of 9 given"),
+        "stderr: {err}"
+    );
+    assert!(err.contains("pass --max-buckets 10"), "stderr: {err}");
+
+    for bad in ["0", "1000000001", "lots"] {
+        let out = detect(bad);
+        assert_eq!(out.status.code(), Some(2), "--max-buckets {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--max-buckets"), "{bad}: {err}");
+        assert!(!err.contains("panicked"), "{bad}: {err}");
+    }
 }
 
 /// Issue 19: a 10,000-digit number was silently a gap, and 1e308 turned the

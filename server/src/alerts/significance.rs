@@ -8,7 +8,7 @@ pub use detect::alerting::{AlertFloor, Measure};
 use detect::alerting::{inhibition, Parent};
 
 use crate::evaluation::{Evaluation, OpenSince};
-use crate::metrics::model::{Aggregate, MetricDef};
+use crate::metrics::model::{Aggregate, MetricDef, SliceKey};
 
 /// What the floor needs to know of a metric's aggregate.
 pub fn measure(aggregate: &Aggregate) -> Measure {
@@ -32,8 +32,10 @@ pub fn apply(floor: &AlertFloor, evaluations: &mut [Evaluation], metrics: &[Metr
 }
 
 /// Holds back the anomalous slices that move the same way as their firing
-/// metric (when `floor.inhibit_slices`): the metric's alert lists them.
-/// `open_since` is the alert state before this check, as the replay reads it.
+/// metric (when `floor.inhibit_slices`): the metric's alert lists them, the
+/// few its drill-down names by name and the rest by their number
+/// (`held_back_unlisted`). `open_since` is the alert state before this
+/// check, as the replay reads it.
 pub fn inhibit(floor: &AlertFloor, evaluations: &mut [Evaluation], open_since: &OpenSince) {
     if !floor.inhibit_slices {
         return;
@@ -47,8 +49,12 @@ pub fn inhibit(floor: &AlertFloor, evaluations: &mut [Evaluation], open_since: &
             (e.metric.clone(), e.bucket, parent)
         })
         .collect();
+    let mut held_back: Vec<(String, i64, SliceKey)> = Vec::new();
     for evaluation in evaluations.iter_mut() {
-        if evaluation.slice.is_none() || evaluation.context.suppressed.is_some() {
+        let Some(slice) = &evaluation.slice else {
+            continue;
+        };
+        if evaluation.context.suppressed.is_some() {
             continue;
         }
         let parent = parents.iter().find(|(metric, bucket, _)| {
@@ -57,7 +63,20 @@ pub fn inhibit(floor: &AlertFloor, evaluations: &mut [Evaluation], open_since: &
         if let Some((_, _, parent)) = parent {
             evaluation.context.suppressed =
                 inhibition(parent, &evaluation.metric, &evaluation.point);
+            if evaluation.context.suppressed.is_some() {
+                held_back.push((evaluation.metric.clone(), evaluation.bucket, slice.clone()));
+            }
         }
+    }
+    for whole in evaluations.iter_mut().filter(|e| e.slice.is_none()) {
+        let listed = &whole.context.drilldown;
+        whole.context.held_back_unlisted = (held_back.iter())
+            .filter(|(metric, bucket, slice)| {
+                *metric == whole.metric
+                    && *bucket == whole.bucket
+                    && !listed.iter().any(|change| change.slice == *slice)
+            })
+            .count();
     }
 }
 
@@ -66,7 +85,6 @@ mod tests {
     use super::*;
     use crate::evaluation::AlertContext;
     use crate::metrics::catalogue::builtin_metric;
-    use crate::metrics::model::SliceKey;
     use detect::Point;
 
     fn eval(metric: &str, sliced: bool, value: f64, expected: f64) -> Evaluation {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use detect::{DetectorSpec, DropParams, Ensemble};
 
+use super::context::DRILLDOWN_SLICES;
 use super::run::Checker;
 use super::test_events::{by_os, views_of_os};
 use crate::config::AlertingConfig;
@@ -19,7 +20,7 @@ use crate::events::EventBatch;
 use crate::metrics::model::{SliceKey, BUCKET_SECONDS};
 use crate::sources::{Source, SqliteStore};
 use crate::state::{NotificationPayload, State, StateLocation};
-use crate::telegram::message::{plan_delivery, Delivery};
+use crate::telegram::message::{plan_delivery, visible_len, Delivery, CAPTION_BUDGET};
 
 /// Monday 2026-01-05 00:00 UTC: the first bucket of the history.
 const DAY_0: i64 = 1_767_571_200;
@@ -31,14 +32,15 @@ const INCIDENT: i64 = DAY_0 + 16 * BUCKET_SECONDS;
 /// of it, and iOS's +100 goes against it.
 const VIEWS: [(&str, u32, u32); 3] = [("Android", 600, 300), ("web", 100, 0), ("iOS", 300, 400)];
 
-/// The history up to the incident and one normal bucket after it (so the
-/// table has passed the incident's bucket).
-async fn store(path: &std::path::Path) -> Arc<Source> {
+/// The history of `views` (os, normal, at the incident) up to the incident
+/// and one normal bucket after it (so the table has passed the incident's
+/// bucket).
+async fn store(path: &std::path::Path, views: &[(&str, u32, u32)]) -> Arc<Source> {
     let source = Source::Sqlite(SqliteStore::open(path).expect("store opens"));
     let mut feed = Vec::new();
     let mut start = DAY_0;
     while start <= INCIDENT + BUCKET_SECONDS {
-        for (os, normal, incident) in VIEWS {
+        for &(os, normal, incident) in views {
             let n = if start == INCIDENT { incident } else { normal };
             feed.extend(views_of_os(start, n, os));
         }
@@ -111,6 +113,21 @@ async fn check(
     (evaluations, queued.into_iter().map(|i| i.payload).collect())
 }
 
+/// What Telegram would get for a queued alert, as delivery renders it.
+fn delivery(payload: &NotificationPayload) -> Delivery {
+    let links = Links {
+        base_url: "http://vigil.test".into(),
+    };
+    let message = render::alert_message(
+        payload,
+        Some(&by_os("feed_views")),
+        &alerting(true),
+        &links,
+        render::state_of(payload),
+    );
+    plan_delivery(&message)
+}
+
 fn series(payloads: &[NotificationPayload]) -> Vec<String> {
     let mut names: Vec<String> = payloads
         .iter()
@@ -124,7 +141,7 @@ fn series(payloads: &[NotificationPayload]) -> Vec<String> {
 async fn slices_moving_with_a_firing_metric_are_listed_in_its_alert_and_one_moving_against_alerts()
 {
     let dir = tempfile::tempdir().expect("temp dir");
-    let source = store(&dir.path().join("vigil.sqlite")).await;
+    let source = store(&dir.path().join("vigil.sqlite"), &VIEWS).await;
 
     let (evaluations, queued) = check(&source, true).await;
     for (os, evaluation) in &evaluations {
@@ -164,19 +181,10 @@ async fn slices_moving_with_a_firing_metric_are_listed_in_its_alert_and_one_movi
         listed,
         [(os("Android"), Some(1.0)), (os("web"), Some(100.0 / 300.0))]
     );
-    let alerting = alerting(true);
-    let links = Links {
-        base_url: "http://vigil.test".into(),
+    assert_eq!(whole.context.held_back_unlisted, 0, "both are named");
+    let Delivery::Photo { caption } = delivery(whole) else {
+        panic!("the message fits a caption")
     };
-    let message = render::alert_message(
-        whole,
-        Some(&by_os("feed_views")),
-        &alerting,
-        &links,
-        render::state_of(whole),
-    );
-    let (Delivery::Photo { caption } | Delivery::PhotoThenText { caption, .. }) =
-        plan_delivery(&message);
     assert!(caption.contains("Top slices:"), "{caption}");
     for line in ["os = Android: 600 → 300", "os = web: 100 → 0"] {
         assert!(caption.contains(line), "{line:?} missing in {caption}");
@@ -186,9 +194,52 @@ async fn slices_moving_with_a_firing_metric_are_listed_in_its_alert_and_one_movi
         "{caption}"
     );
     assert!(!caption.contains("iOS"), "{caption}");
+    assert!(!caption.contains("more held back"), "{caption}");
 
     // Without inhibition every slice is an alert of its own: the check, not
     // the pure rule alone, is what held them back above.
     let (_, queued) = check(&source, false).await;
     assert_eq!(series(&queued), ["Android", "iOS", "web", "whole"]);
+}
+
+/// Every os falls with the metric: the caption names the few that moved it
+/// most and counts the rest, which appear in no other alert, in one line
+/// that keeps the message a photo caption.
+#[tokio::test]
+async fn a_caption_counts_the_slices_held_back_beyond_those_it_names() {
+    const OS: [&str; 8] = [
+        "Android",
+        "iOS",
+        "web",
+        "KaiOS",
+        "Tizen",
+        "HarmonyOS",
+        "Linux",
+        "Windows",
+    ];
+    let views: Vec<(&str, u32, u32)> = OS.iter().map(|&os| (os, 100, 40)).collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = store(&dir.path().join("vigil.sqlite"), &views).await;
+
+    let (evaluations, queued) = check(&source, true).await;
+    let held_back = (evaluations.iter())
+        .filter(|(os, e)| !os.is_empty() && e.context.suppressed.is_some())
+        .count();
+    assert_eq!(held_back, OS.len(), "every os moves with the metric");
+    assert_eq!(series(&queued), ["whole"], "one alert for all of them");
+    let whole = &queued[0];
+    assert_eq!(whole.context.drilldown.len(), DRILLDOWN_SLICES);
+    let unlisted = OS.len() - DRILLDOWN_SLICES;
+    assert_eq!(whole.context.held_back_unlisted, unlisted);
+
+    let Delivery::Photo { caption } = delivery(whole) else {
+        panic!("the count keeps the message within a caption")
+    };
+    assert!(visible_len(&caption) <= CAPTION_BUDGET, "{caption}");
+    let more = format!("… and {unlisted} more held back with it");
+    assert!(caption.contains(&more), "{more:?} missing in {caption}");
+    let named = (OS.iter())
+        .filter(|os| caption.contains(&format!("os = {os}:")))
+        .count();
+    assert_eq!(named, DRILLDOWN_SLICES, "{caption}");
 }

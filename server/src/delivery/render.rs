@@ -73,6 +73,7 @@ pub fn alert_message(
         extra: MessageExtras {
             late: payload.context.late,
             drilldown: payload.context.drilldown.clone(),
+            held_back_unlisted: payload.context.held_back_unlisted,
             caused_by: payload.context.caused_by.clone(),
             why: payload.context.why.clone(),
             group: Vec::new(),

@@ -76,6 +76,9 @@ pub struct MessageExtras {
     pub late: bool,
     /// Slices contributing most to the deviation.
     pub drilldown: Vec<SliceChange>,
+    /// Slices held back with the metric's alert that the drill-down does
+    /// not name.
+    pub held_back_unlisted: usize,
     /// Metrics it depends on that fire too (the probable cause).
     pub caused_by: Vec<String>,
     /// The learned detector's reason, in words.
@@ -165,7 +168,11 @@ pub fn format_alert(alert: &AlertMessage) -> String {
     if !comparisons.is_empty() {
         let _ = write!(out, "\n{}", comparisons.join(" · "));
     }
-    write_drilldown(&mut out, &alert.extra.drilldown);
+    write_drilldown(
+        &mut out,
+        &alert.extra.drilldown,
+        alert.extra.held_back_unlisted,
+    );
     if !alert.extra.caused_by.is_empty() {
         let _ = write!(
             out,
@@ -195,9 +202,19 @@ pub fn format_alert(alert: &AlertMessage) -> String {
     out
 }
 
-/// `Top slices: os = Android −75.0 % (75 % of the change) · ...`
-fn write_drilldown(out: &mut String, drilldown: &[SliceChange]) {
+/// `Top slices: os = Android −75.0 % (75 % of the change) · ...`, then how
+/// many more slices are held back with the metric (one line however many:
+/// the caption stays within Telegram's 1,024 characters).
+fn write_drilldown(out: &mut String, drilldown: &[SliceChange], held_back_unlisted: usize) {
     if drilldown.is_empty() {
+        // A metric whose alert is open but whose own point is back in band
+        // has no drill-down, and may still hold slices back.
+        if held_back_unlisted > 0 {
+            let _ = write!(
+                out,
+                "\nSlices held back with it: {held_back_unlisted} (not alerts of their own)"
+            );
+        }
         return;
     }
     out.push_str("\nTop slices:");
@@ -216,6 +233,12 @@ fn write_drilldown(out: &mut String, drilldown: &[SliceChange]) {
         if let Some(share) = change.share.filter(|s| s.is_finite()) {
             let _ = write!(out, ", {:.0} % of the change", share * 100.0);
         }
+    }
+    if held_back_unlisted > 0 {
+        let _ = write!(
+            out,
+            "\n  … and {held_back_unlisted} more held back with it (not alerts of their own)"
+        );
     }
 }
 

@@ -112,6 +112,39 @@ fn formats_the_alert() {
     );
 }
 
+/// The slices held back beyond the drill-down are counted after it, or on
+/// their own line when there is no drill-down (the metric's point is back
+/// in band while its alert stays open); none, no line.
+#[test]
+fn held_back_slices_are_counted() {
+    let mut whole = alert();
+    whole.slice = None;
+    whole.extra.drilldown = vec![SliceChange {
+        slice: SliceKey {
+            dimension: "os".into(),
+            value: "Android".into(),
+        },
+        value: 300.0,
+        expected: 600.0,
+        change: Some(-0.5),
+        share: Some(0.9),
+    }];
+    whole.extra.held_back_unlisted = 41;
+    let html = format_alert(&whole);
+    assert!(
+        html.contains(
+            "os = Android: 600 → 300 (−50.0 %), 90 % of the change\n  … and 41 more held back with it"
+        ),
+        "{html}"
+    );
+    whole.extra.drilldown.clear();
+    let html = format_alert(&whole);
+    assert!(!html.contains("Top slices"), "{html}");
+    assert!(html.contains("\nSlices held back with it: 41 (not alerts of their own)"));
+    whole.extra.held_back_unlisted = 0;
+    assert!(!format_alert(&whole).contains("held back"));
+}
+
 #[test]
 fn counts_like_telegram() {
     assert_eq!(visible_len("<b>a&amp;b</b>"), 3);
