@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo test --release -p server --test clickhouse_slices_bench -- --ignored --nocapture --test-threads 1
-//! VIGIL_BENCH_FEED_EVENTS=50000000 VIGIL_BENCH_MESSAGES=5000000 VIGIL_BENCH_ROUNDS=3 ...   # the defaults
+//! VIGIL_BENCH_FEED_EVENTS=50000000 VIGIL_BENCH_MESSAGES=5000000 VIGIL_BENCH_ROUNDS=3 ...   # the defaults (make bench: 1 round)
 //! ```
 //!
 //! 1. Starts ClickHouse (scripts/clickhouse-test-server.sh), creates vigil's two
