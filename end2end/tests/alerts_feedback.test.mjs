@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { startVigil } from './support/server.mjs';
-import { gap, openPage, unexpectedProblems } from './support/browser.mjs';
+import { gap, openPage, settledBox, unexpectedProblems } from './support/browser.mjs';
 import { withVigilAndBrowser } from './support/suite.mjs';
 
 const run = promisify(execFile);
@@ -58,7 +58,7 @@ withVigilAndBrowser(startBoth, ({ vigil, browser: started }) => {
 async function near(page, control, selector) {
   const message = page.locator(selector).first();
   await message.waitFor({ timeout: 15_000 });
-  const distance = gap(control, await message.boundingBox());
+  const distance = gap(control, await settledBox(message, { scroll: false }));
   assert.ok(distance <= 100, `${selector} is ${Math.round(distance)} px from its control`);
   return (await message.textContent()).trim();
 }
@@ -68,9 +68,8 @@ for (const width of [1280, 375]) {
     const { page, problems } = await openPage(browser, `${writable.url}/alerts?metric=feed_views&page=2`);
     await page.setViewportSize({ width, height: 800 });
     const button = page.getByRole('button', { name: /Label alert \d+ a false alarm/ }).first();
-    await button.scrollIntoViewIfNeeded();
+    const box = await settledBox(button);
     const id = (await button.getAttribute('aria-label')).match(/Label alert (\d+)/)[1];
-    const box = await button.boundingBox();
 
     // No token typed: said beside the button, nothing sent.
     await button.click();
@@ -81,8 +80,7 @@ for (const width of [1280, 375]) {
     // Typing the token scrolled the page up to its field (on a phone the
     // stacked rows put it a screen above the button): where the button is now.
     const again = page.getByRole('button', { name: `Label alert ${id} a false alarm` });
-    await again.scrollIntoViewIfNeeded();
-    const pressed = await again.boundingBox();
+    const pressed = await settledBox(again);
     await again.click();
     assert.equal(await near(page, pressed, `tr[data-alert-id="${id}"] [data-testid="label-status"]`), 'Labelled a false alarm.');
     await page.waitForFunction(
@@ -96,8 +94,7 @@ for (const width of [1280, 375]) {
     await page.selectOption('#silence-metric', 'feed_views');
     await page.fill('#silence-slice', 'os=Windows');
     const silence = page.locator('.silence-form button[type="submit"]');
-    await silence.scrollIntoViewIfNeeded();
-    const silenceBox = await silence.boundingBox();
+    const silenceBox = await settledBox(silence);
     await silence.click();
     const refusal = await near(page, silenceBox, '[data-testid="silence-error"]');
     assert.match(refusal, /no data for os=Windows/);

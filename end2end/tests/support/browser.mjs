@@ -53,6 +53,20 @@ export function unexpectedProblems(problems) {
   return problems.filter((p) => !/the server responded with a status of 40[0134]\b/.test(p));
 }
 
+/// Where `locator` is once it is on screen and laid out. Playwright's
+/// `boundingBox()` is null while a re-render swaps the element (typing the
+/// operator token re-renders the alert rows), so this asks again for up to 5 s.
+/// `scroll: false` measures it where it is (beside a control measured before).
+export async function settledBox(locator, { scroll = true } = {}) {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    if (scroll) await locator.scrollIntoViewIfNeeded();
+    const box = await locator.boundingBox();
+    if (box) return box;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${locator} has no box after 5 s`);
+}
+
 /// Distance in CSS pixels between two boxes (0 when they touch or overlap):
 /// how far an answer appears from the control that asked for it.
 export function gap(a, b) {
