@@ -156,21 +156,9 @@ impl Source {
         top: Option<usize>,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
         let started = std::time::Instant::now();
-        let result = match (self, top) {
-            (Source::Sqlite(store), None) => store.series_by_slice(metric, range, dimension).await,
-            (Source::Sqlite(store), Some(top)) => {
-                store
-                    .top_series_by_slice(metric, range, dimension, top)
-                    .await
-            }
-            (Source::ClickHouse(source), None) => {
-                source.series_by_slice(metric, range, dimension).await
-            }
-            (Source::ClickHouse(source), Some(top)) => {
-                source
-                    .top_series_by_slice(metric, range, dimension, top)
-                    .await
-            }
+        let result = match self {
+            Source::Sqlite(store) => store.grouped(metric, range, dimension, top).await,
+            Source::ClickHouse(source) => source.grouped(metric, range, dimension, top).await,
         };
         stats::record(started, result.is_ok());
         Ok(result?

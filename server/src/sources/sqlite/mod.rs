@@ -380,7 +380,8 @@ impl SqliteStore {
         self.grouped(metric, range, dimension, Some(top)).await
     }
 
-    async fn grouped(
+    /// [`Self::series_by_slice`], capped to the `top` values when given.
+    pub(super) async fn grouped(
         &self,
         metric: &MetricDef,
         range: TimeRange,
