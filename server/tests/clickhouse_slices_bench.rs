@@ -37,7 +37,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_scale::env_or;
+use bench_scale::{check_done_field, env_or, run_sampling_peak, vigil_bin, CITY_METRICS};
 use clickhouse::Client;
 use clickhouse_support::{TestServer, TEST_PASSWORD, TEST_USER};
 use fake_telegram::{FakeApi, CHAT, TOKEN};
@@ -52,44 +52,6 @@ const AT: &str = "2026-12-06 20:02:00";
 const AT_BUCKET_END: i64 = START + 13 * 86_400 + 20 * 3_600;
 const USERS: u64 = 200_000;
 const CITIES: u64 = 2_000;
-
-/// Metrics sliced by city, on top of the built-ins (by os, source, country).
-const CITY_METRICS: &str = r#"
-[[metrics]]
-name = "city_views"
-table = "feed_actions"
-aggregate = "count"
-filters = { action = "view" }
-slices = ["city"]
-
-[[metrics]]
-name = "city_likes"
-table = "feed_actions"
-aggregate = "count"
-filters = { action = "like" }
-slices = ["city"]
-
-[[metrics]]
-name = "city_ctr"
-table = "feed_actions"
-aggregate = "ratio"
-numerator = { action = "like" }
-denominator = { action = "view" }
-slices = ["city"]
-
-[[metrics]]
-name = "city_users"
-table = "feed_actions"
-aggregate = "distinct"
-column = "user_id"
-slices = ["city"]
-
-[[metrics]]
-name = "city_messages"
-table = "message_actions"
-aggregate = "count"
-slices = ["city"]
-"#;
 
 /// One size: the label and the city cap (`None`: no city metrics).
 const SIZES: [(&str, Option<u32>); 3] =
@@ -189,10 +151,6 @@ fn ddl() -> Vec<String> {
     ]
 }
 
-fn vigil_bin() -> String {
-    std::env::var("VIGIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string())
-}
-
 /// What one `vigil check` took.
 struct Round {
     wall: Duration,
@@ -206,35 +164,6 @@ struct Round {
     ch: (u64, u64, u64),
     telegram_sends: usize,
     log: String,
-}
-
-/// `key=value` of the "check done" log line.
-fn field(log: &str, key: &str) -> u64 {
-    let line = log
-        .lines()
-        .rev()
-        .find(|line| line.contains("check done"))
-        .unwrap_or_else(|| panic!("no `check done` line in:\n{log}"));
-    let needle = format!(" {key}=");
-    let at = line
-        .find(&needle)
-        .unwrap_or_else(|| panic!("no {key} in {line}"));
-    line[at + needle.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not a number in {line}"))
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
 }
 
 /// Totals of user `vigil`'s finished queries so far (queries, rows, ms):
@@ -277,42 +206,32 @@ fn check_once(
     let log = dir.join("check.log");
     let before = query_log_totals(runtime, client);
     let sent_before = sends(fake);
-    let started = Instant::now();
-    let mut child = Command::new(vigil_bin())
-        .args(["check", "--at", AT])
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--config")
-        .arg(config)
-        .env_remove("VIGIL_CONFIG")
-        .env("VIGIL_CLICKHOUSE_PASSWORD", TEST_PASSWORD)
-        .env("VIGIL_TELEGRAM_TOKEN", TOKEN)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("vigil check starts");
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(peak_rss_kib(child.id()));
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let wall = started.elapsed();
+    let (status, wall, peak) = run_sampling_peak(
+        Command::new(vigil_bin())
+            .args(["check", "--at", AT])
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--config")
+            .arg(config)
+            .env_remove("VIGIL_CONFIG")
+            .env("VIGIL_CLICKHOUSE_PASSWORD", TEST_PASSWORD)
+            .env("VIGIL_TELEGRAM_TOKEN", TOKEN)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file")),
+    );
     let log = std::fs::read_to_string(&log).expect("log");
     assert!(status.success(), "vigil check failed:\n{log}");
     let after = query_log_totals(runtime, client);
     Round {
         wall,
         peak_rss_kib: peak,
-        evaluated: field(&log, "evaluated"),
-        queries: field(&log, "queries"),
-        anomalies: field(&log, "anomalies"),
-        enqueued: field(&log, "enqueued"),
-        check_ms: field(&log, "duration_ms"),
+        evaluated: check_done_field(&log, "evaluated"),
+        queries: check_done_field(&log, "queries"),
+        anomalies: check_done_field(&log, "anomalies"),
+        enqueued: check_done_field(&log, "enqueued"),
+        check_ms: check_done_field(&log, "duration_ms"),
         ch: (after.0 - before.0, after.1 - before.1, after.2 - before.2),
         telegram_sends: sends(fake) - sent_before,
         log,

@@ -25,47 +25,9 @@ mod bench_scale;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bench_scale::env_or;
-
-/// Metrics sliced by city, on top of the built-ins (their slices: os, source, country).
-const CITY_METRICS: &str = r#"
-[[metrics]]
-name = "city_views"
-table = "feed_actions"
-aggregate = "count"
-filters = { action = "view" }
-slices = ["city"]
-
-[[metrics]]
-name = "city_likes"
-table = "feed_actions"
-aggregate = "count"
-filters = { action = "like" }
-slices = ["city"]
-
-[[metrics]]
-name = "city_ctr"
-table = "feed_actions"
-aggregate = "ratio"
-numerator = { action = "like" }
-denominator = { action = "view" }
-slices = ["city"]
-
-[[metrics]]
-name = "city_users"
-table = "feed_actions"
-aggregate = "distinct"
-column = "user_id"
-slices = ["city"]
-
-[[metrics]]
-name = "city_messages"
-table = "message_actions"
-aggregate = "count"
-slices = ["city"]
-"#;
+use bench_scale::{check_done_field, env_or, run_sampling_peak, vigil_bin, CITY_METRICS};
 
 /// Every city watched one by one: the cap raised above the cities.
 const UNCAPPED: &str = "\n[[dimensions]]\nname = \"city\"\ntop = 1000000\n";
@@ -95,12 +57,6 @@ const SIZES: [Size; 3] = [
     },
 ];
 
-/// The `vigil` binary: `VIGIL_BIN` (a copy out of a shared target
-/// directory), else the one built with this test.
-fn vigil() -> String {
-    std::env::var("VIGIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string())
-}
-
 /// What one `vigil check` took.
 struct Round {
     wall: Duration,
@@ -109,69 +65,29 @@ struct Round {
     queries: u64,
 }
 
-/// `key=value` of the "check done" log line.
-fn field(log: &str, key: &str) -> u64 {
-    let line = log
-        .lines()
-        .rev()
-        .find(|line| line.contains("check done"))
-        .unwrap_or_else(|| panic!("no `check done` line in:\n{log}"));
-    let needle = format!("{key}=");
-    let at = line
-        .find(&needle)
-        .unwrap_or_else(|| panic!("no {key} in {line}"));
-    line[at + needle.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not a number in {line}"))
-}
-
-/// The peak resident set of a running process, in KiB (0 once it is gone).
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 /// One `vigil check --at at` over `dir` with `config`, on a fresh alert state.
 fn check_once(dir: &Path, config: &Path, at: &str) -> Round {
     let _ = std::fs::remove_file(dir.join("vigil-state.sqlite"));
     let log = dir.join("check.log");
-    let started = Instant::now();
-    let mut child = Command::new(vigil())
-        .args(["check", "--at", at])
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("vigil check starts");
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(peak_rss_kib(child.id()));
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let wall = started.elapsed();
+    let (status, wall, peak) = run_sampling_peak(
+        Command::new(vigil_bin())
+            .args(["check", "--at", at])
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file")),
+    );
     let log = std::fs::read_to_string(&log).expect("log");
     assert!(status.success(), "vigil check failed:\n{log}");
     Round {
         wall,
         peak_rss_kib: peak,
-        evaluated: field(&log, "evaluated"),
-        queries: field(&log, "queries"),
+        evaluated: check_done_field(&log, "evaluated"),
+        queries: check_done_field(&log, "queries"),
     }
 }
 

@@ -3,9 +3,9 @@
 // Each benchmark includes this file and uses a subset of it.
 #![allow(dead_code)]
 
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::str::FromStr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// `name` from the environment, else `default` (also when unparsable).
 pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -113,4 +113,94 @@ pub fn serve_on_free_port(vigil: &str, data_dir: &str) -> (Killed, String) {
         .spawn()
         .expect("vigil serve starts");
     (Killed(server), addr)
+}
+
+/// Metrics sliced by city, on top of the built-ins (by os, source, country).
+pub const CITY_METRICS: &str = r#"
+[[metrics]]
+name = "city_views"
+table = "feed_actions"
+aggregate = "count"
+filters = { action = "view" }
+slices = ["city"]
+
+[[metrics]]
+name = "city_likes"
+table = "feed_actions"
+aggregate = "count"
+filters = { action = "like" }
+slices = ["city"]
+
+[[metrics]]
+name = "city_ctr"
+table = "feed_actions"
+aggregate = "ratio"
+numerator = { action = "like" }
+denominator = { action = "view" }
+slices = ["city"]
+
+[[metrics]]
+name = "city_users"
+table = "feed_actions"
+aggregate = "distinct"
+column = "user_id"
+slices = ["city"]
+
+[[metrics]]
+name = "city_messages"
+table = "message_actions"
+aggregate = "count"
+slices = ["city"]
+"#;
+
+/// The `vigil` binary: `VIGIL_BIN` (a copy out of a shared target
+/// directory), else the one built with this test.
+pub fn vigil_bin() -> String {
+    std::env::var("VIGIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string())
+}
+
+/// ` key=value` of the newest "check done" log line in `log`.
+pub fn check_done_field(log: &str, key: &str) -> u64 {
+    let line = log
+        .lines()
+        .rev()
+        .find(|line| line.contains("check done"))
+        .unwrap_or_else(|| panic!("no `check done` line in:\n{log}"));
+    let needle = format!(" {key}=");
+    let at = line
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {key} in {line}"));
+    line[at + needle.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} is not a number in {line}"))
+}
+
+/// Runs `command` to its end, sampling its peak resident set (VmHWM) every
+/// 5 ms: its exit status, wall time and peak in KiB.
+pub fn run_sampling_peak(command: &mut Command) -> (ExitStatus, Duration, u64) {
+    let started = Instant::now();
+    let mut child = command.spawn().expect("the command starts");
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(peak_rss_kib(child.id()));
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    (status, started.elapsed(), peak)
+}
+
+/// The peak resident set of a running process, in KiB (0 once it is gone).
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
