@@ -158,6 +158,12 @@ pub fn daily_value(value: Option<f64>, share: bool) -> String {
     }
 }
 
+/// A day's change against another day as the morning report writes it
+/// (`+1.2 %`, `−6.6 %`; `—` when there is nothing to compare with).
+pub fn daily_change(change: Option<f64>) -> String {
+    change.map_or_else(|| "—".to_string(), |c| percent(c, Digits::Exact))
+}
+
 /// A whole number with commas between its thousands (`-1,234,567`).
 fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -301,6 +307,8 @@ mod tests {
         assert_eq!(daily_value(Some(0.182), true), "18.20 %");
         assert_eq!(daily_value(Some(12.5), false), "12.50");
         assert_eq!(daily_value(None, true), "—");
+        assert_eq!(daily_change(Some(-0.066)), "−6.6 %");
+        assert_eq!(daily_change(None), "—");
     }
 
     #[test]

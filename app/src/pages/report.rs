@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{fetch_report, DailyReport, ReportMetric};
 use crate::components::url_query::{self, shown, Ignored, QueryNotices};
-use crate::format::{daily_value, percent, Digits};
+use crate::format::{daily_change, daily_value};
 
 /// The day `/report?date=` asks for (`None`: the default, yesterday), with
 /// a notice per value the page ignores.
@@ -114,13 +114,12 @@ fn Report(report: DailyReport) -> impl IntoView {
 
 fn row(metric: &ReportMetric) -> impl IntoView {
     let value = daily_value(metric.value, metric.ratio);
-    let change = |c: Option<f64>| c.map_or_else(|| "—".to_string(), |c| percent(c, Digits::Exact));
     view! {
         <tr>
             <th scope="row">{metric.title.clone()}</th>
             <td class="num">{value}</td>
-            <td class="num">{change(metric.day_over_day)}</td>
-            <td class="num">{change(metric.week_over_week)}</td>
+            <td class="num">{daily_change(metric.day_over_day)}</td>
+            <td class="num">{daily_change(metric.week_over_week)}</td>
         </tr>
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use app::format::{daily_value, duration, number, percent, Digits};
+use app::format::{daily_change, daily_value, duration, number, percent, Digits};
 
 use super::Report;
 use crate::state::{AlertRecord, AlertStatus, Label, SOURCE_METRIC, STALE_METRIC};
@@ -54,15 +54,13 @@ pub fn head(report: &Report, markup: Markup) -> String {
     out.push('\n');
     for metric in &report.metrics {
         let value = daily_value(metric.value(), metric.ratio);
-        let change =
-            |c: Option<f64>| c.map_or_else(|| "—".to_string(), |c| percent(c, Digits::Exact));
         let _ = write!(
             out,
             "\n{}: {}  {} d/d · {} w/w",
             markup.text(&metric.title),
             markup.bold(&value),
-            change(metric.day_over_day()),
-            change(metric.week_over_week()),
+            daily_change(metric.day_over_day()),
+            daily_change(metric.week_over_week()),
         );
     }
     out
