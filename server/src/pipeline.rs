@@ -69,6 +69,9 @@ impl Pipeline {
         default_base_url: &str,
         instance: &str,
     ) -> anyhow::Result<Self> {
+        // The late-rows re-check and the ClickHouse bucket cache must agree
+        // on which buckets can still change.
+        source.settle_rows_after(config.alerting.schedule.late_rows_secs);
         let location = location_in(config, state_dir);
         let store = crate::state::open(&location)
             .with_context(|| format!("opening the alert state in {location}"))?;

@@ -22,6 +22,8 @@
 //! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
 //! only scheme, host, port and database.
 
+mod bucket_cache;
+mod cached_reads;
 mod cluster;
 mod cluster_rollup;
 mod daily;
@@ -30,10 +32,12 @@ mod experiments;
 mod rollup;
 mod rollup_access;
 mod rows;
+mod slots;
 mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -65,6 +69,8 @@ const INSERT_TIMEOUT: Duration = Duration::from_secs(300);
 /// ClickHouse closes idle keep-alive connections after 3 s by default; drop
 /// ours sooner so a request never lands on a socket the server just closed.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_millis(2_500);
+/// When nothing says otherwise: `[schedule] late_rows_minutes`' default.
+const DEFAULT_SETTLE_SECS: i64 = 3600;
 
 /// ClickHouse error codes meaning "you may not talk to me" rather than "bad query".
 /// 192 UNKNOWN_USER, 193 WRONG_PASSWORD, 194 REQUIRED_PASSWORD,
@@ -89,6 +95,14 @@ pub struct ClickHouseSource {
     rollups: tokio::sync::OnceCell<rollup_access::ReadyRollups>,
     /// "metric/dimension" already logged as read raw despite a ready rollup.
     raw_fallbacks_logged: Mutex<BTreeSet<String>>,
+    /// Settled buckets of metric reads (see `bucket_cache`).
+    cache: bucket_cache::BucketCache,
+    /// Seconds after its end when a bucket's rows are final: the config's
+    /// `[schedule] late_rows_minutes` ([`Self::settle_rows_after`]).
+    settle_secs: AtomicI64,
+    /// The sub-ranges metric reads asked the server for, for tests.
+    #[cfg(test)]
+    fetched: Mutex<Vec<TimeRange>>,
 }
 
 impl std::fmt::Debug for ClickHouseSource {
@@ -154,7 +168,42 @@ impl ClickHouseSource {
             tls,
             rollups: tokio::sync::OnceCell::new(),
             raw_fallbacks_logged: Mutex::new(BTreeSet::new()),
+            cache: bucket_cache::BucketCache::default(),
+            settle_secs: AtomicI64::new(DEFAULT_SETTLE_SECS),
+            #[cfg(test)]
+            fetched: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Buckets that ended more than `secs` seconds ago are final: their
+    /// rows are cached and not read again (see `bucket_cache`). Set from
+    /// `[schedule] late_rows_minutes`, so that the late-rows re-check still
+    /// sees every bucket that may change.
+    pub fn settle_rows_after(&self, secs: i64) {
+        self.settle_secs.store(secs.max(0), Ordering::Relaxed);
+    }
+
+    fn settle_secs(&self) -> i64 {
+        self.settle_secs.load(Ordering::Relaxed)
+    }
+
+    #[cfg(test)]
+    fn note_fetch(&self, part: TimeRange) {
+        self.fetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(part);
+    }
+
+    /// The sub-ranges metric reads asked the server for since the last call.
+    #[cfg(test)]
+    fn take_fetched(&self) -> Vec<TimeRange> {
+        std::mem::take(
+            &mut *self
+                .fetched
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// "clickhouse http://host:8123 database vigil" — never the password.
@@ -168,15 +217,7 @@ impl ClickHouseSource {
         range: TimeRange,
         slice: Option<&SliceKey>,
     ) -> Result<Vec<Bucket>, SourceError> {
-        let query = self.metric_query(metric, range, slice, None, None).await?;
-        let rows: Vec<(u32, f64)> = self.fetch(&query, &metric.name).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(start, value)| Bucket {
-                start: i64::from(start),
-                value,
-            })
-            .collect())
+        self.cached_series(metric, range, slice).await
     }
 
     pub async fn series_by_slice(
@@ -213,33 +254,7 @@ impl ClickHouseSource {
         dimension: &str,
         top: Option<usize>,
     ) -> Result<BTreeMap<String, Vec<Bucket>>, SourceError> {
-        let context = format!("{} by {dimension}", metric.name);
-        let kept = match top {
-            None => None,
-            Some(top) => {
-                let grouped = self
-                    .metric_query(metric, range, None, Some(dimension), None)
-                    .await?;
-                let kept: Vec<String> = self.fetch(&sql::ranking(grouped, top), &context).await?;
-                if kept.is_empty() {
-                    return Ok(BTreeMap::new());
-                }
-                Some(kept)
-            }
-        };
-        let query = self
-            .metric_query(metric, range, None, Some(dimension), kept.as_deref())
-            .await?;
-        let rows: Vec<(String, u32, f64)> = self.fetch(&query, &context).await?;
-        let mut by_value: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
-        // Rows come ordered by (slice_value, bucket), so each series is sorted.
-        for (value_of_slice, start, value) in rows {
-            by_value.entry(value_of_slice).or_default().push(Bucket {
-                start: i64::from(start),
-                value,
-            });
-        }
-        Ok(by_value)
+        self.cached_grouped(metric, range, dimension, top).await
     }
 
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
@@ -519,6 +534,9 @@ mod tls_server_tests;
 
 #[cfg(test)]
 mod rollup_server_tests;
+
+#[cfg(test)]
+mod bucket_cache_server_tests;
 
 #[cfg(test)]
 mod tests {

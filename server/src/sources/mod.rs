@@ -98,6 +98,17 @@ impl Source {
         }
     }
 
+    /// Buckets that ended at least `secs` seconds ago are final: ClickHouse
+    /// reads cache them and never read them again (see
+    /// `clickhouse::bucket_cache`). Set from `[schedule] late_rows_minutes`,
+    /// the horizon of the late-rows re-check; an hour until set. The
+    /// embedded store's cache sees every new row and needs no horizon.
+    pub fn settle_rows_after(&self, secs: i64) {
+        if let Source::ClickHouse(source) = self {
+            source.settle_rows_after(secs);
+        }
+    }
+
     /// Human name for logs and errors ("sqlite ./data/vigil.sqlite", "clickhouse http://...").
     pub fn describe(&self) -> String {
         match self {
@@ -170,8 +181,10 @@ impl Source {
     /// Reads `range` of `metric` (whole, and grouped by each of `dimensions`,
     /// capped as a check reads them) into the embedded store's bucket cache, so that reading it again (an
     /// alert's chart) runs no query; once warm, a call computes only the
-    /// buckets that received events since. ClickHouse keeps no such cache:
-    /// nothing happens there.
+    /// buckets that received events since. Nothing happens on ClickHouse:
+    /// its cache keeps settled buckets only (`clickhouse::bucket_cache`), so
+    /// a chart still reads the unsettled tail, and the check's own reads
+    /// already cached its settled history.
     pub async fn warm(
         &self,
         metric: &MetricDef,

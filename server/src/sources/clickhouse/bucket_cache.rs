@@ -1,0 +1,389 @@
+//! Settled buckets of ClickHouse metric reads, kept in memory so that the
+//! next read of the same query shape asks the server only for what is new.
+//!
+//! Why: a check reads two weeks of history for every metric and every slice
+//! dimension to evaluate one new bucket. ClickHouse recomputes all of it on
+//! every read (about 80 s of server time per check at 10,000 series), while
+//! only the newest few buckets can still change.
+//!
+//! Rule: the rows of a bucket are final once the bucket ended more than
+//! `settle` seconds before the real clock ([`crate::times::unix_now`]);
+//! `settle` is the config's `[schedule] late_rows_minutes`, the same horizon
+//! within which a check looks again for late rows, so the two agree on which
+//! buckets can still change. Settled buckets are cached and never read
+//! again; newer buckets are read from ClickHouse on every read and never
+//! cached. Rows arriving later than `settle` (a backfill of old days, a
+//! replica lagging more than that) are not seen by a process that cached the
+//! bucket before; a restart reads them.
+//!
+//! Shape: one entry per query shape (the SQL built for a fixed range, which
+//! names the table or rollup, the filters, the slice or the dimension; see
+//! `cached_reads`), holding one contiguous settled span. Per slice value it
+//! keeps a first bucket and one `f64` slot per bucket, NaN for "no row": a
+//! few bytes per bucket instead of a `String` and a [`Bucket`] per row.
+//! A capped read's entry also holds the kept values it was ranked to
+//! ([`Kept`]); its rows are only ever served for that same list.
+//!
+//! Concurrency: the lock is never held during a query. A read plans (copies
+//! what is cached), queries the rest, then stores; a store that no longer
+//! fits the entry (its kept list changed meanwhile) is dropped, and the read
+//! still returns its own, consistent rows.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
+
+pub use super::slots::{Frame, Slots};
+
+/// Entries kept at most; the least recently used goes first. The built-in
+/// catalogue and a config's metrics, whole, by slice and capped, need a few
+/// hundred.
+const MAX_ENTRIES: usize = 1024;
+/// Slots (8 bytes each) kept at most over all entries: 128 MiB. Past it the
+/// least recently used entries go, so a dimension with very many values
+/// costs re-reads rather than unbounded memory.
+const MAX_SLOTS: usize = 16 << 20;
+/// Cached history kept beyond the longest range an entry was read for: the
+/// front is trimmed once it grew by this much (a day of a sliding check).
+const TRIM_SLACK: i64 = 96 * BUCKET_SECONDS;
+
+/// The kept values of a capped read and the range start they were ranked at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kept {
+    pub values: Vec<String>,
+    pub ranked_from: i64,
+}
+
+impl Kept {
+    /// Ranked recently enough for a read starting at `from`: at most a day
+    /// (96 buckets) before it, and not after it (an earlier range, such as a
+    /// `--at` in the past, is ranked on its own).
+    pub fn still_ranks(&self, from: i64) -> bool {
+        from >= self.ranked_from && from - self.ranked_from < TRIM_SLACK
+    }
+}
+
+/// What a lookup found: the cached part of a range and what is to be read.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The cached buckets inside `cached_span`, by slice value.
+    pub cached: Frame,
+    pub cached_span: Option<TimeRange>,
+    /// Sub-ranges to read from ClickHouse, oldest first (at most two).
+    pub fetch: Vec<TimeRange>,
+}
+
+/// The rows of the added values of a new kept list, read over `span` (the
+/// entry's covered span), which turn the old list's entry into the new one's.
+pub struct KeptDelta {
+    pub span: TimeRange,
+    pub added: Frame,
+    /// Whether the entry holds an `(other)` sum (counts), to be adjusted by
+    /// the removed and added values' buckets.
+    pub other: Option<String>,
+}
+
+#[derive(Default)]
+pub struct BucketCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, Entry>,
+    /// Use counter for least-recently-used eviction.
+    clock: u64,
+}
+
+#[derive(Default)]
+struct Entry {
+    /// The settled buckets `[from, to)` whose rows are all in `series`.
+    covered: Option<TimeRange>,
+    series: Frame,
+    kept: Option<Kept>,
+    /// The longest range read through this entry: history beyond it (and
+    /// [`TRIM_SLACK`]) is trimmed.
+    longest: i64,
+    used: u64,
+}
+
+impl Entry {
+    fn holds(&self, kept: Option<&[String]>) -> bool {
+        self.kept.as_ref().map(|kept| kept.values.as_slice()) == kept
+    }
+
+    fn slots(&self) -> usize {
+        self.series.values().map(Slots::len).sum()
+    }
+
+    fn clear(&mut self) {
+        self.covered = None;
+        self.series.clear();
+    }
+}
+
+/// The start of the first bucket not yet settled at `now`: a bucket is
+/// settled once its end is at least `settle` seconds in the past.
+pub fn settled_before(now: i64, settle: i64) -> i64 {
+    now.saturating_sub(settle.max(0))
+        .div_euclid(BUCKET_SECONDS)
+        .saturating_mul(BUCKET_SECONDS)
+}
+
+impl BucketCache {
+    /// What of `range` (bucket-aligned) the entry `key` holds for `kept`
+    /// (none for an uncapped read), and which sub-ranges must be read: the
+    /// settled ones it lacks and everything from `settled_to` on.
+    pub fn plan(
+        &self,
+        key: &str,
+        range: TimeRange,
+        settled_to: i64,
+        kept: Option<&[String]>,
+    ) -> Plan {
+        let whole = Plan {
+            fetch: vec![range],
+            ..Plan::default()
+        };
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let clock = inner.clock;
+        let Some(entry) = inner.entries.get_mut(key) else {
+            return whole;
+        };
+        entry.used = clock;
+        entry.longest = entry.longest.max(range.to - range.from);
+        let Some(covered) = entry.covered.filter(|_| entry.holds(kept)) else {
+            return whole;
+        };
+        let inside = TimeRange {
+            from: range.from.max(covered.from),
+            to: range.to.min(covered.to).min(settled_to),
+        };
+        if inside.from >= inside.to {
+            return whole;
+        }
+        let mut fetch = Vec::new();
+        if range.from < inside.from {
+            fetch.push(TimeRange {
+                from: range.from,
+                to: inside.from,
+            });
+        }
+        if inside.to < range.to {
+            fetch.push(TimeRange {
+                from: inside.to,
+                to: range.to,
+            });
+        }
+        let cached = entry
+            .series
+            .iter()
+            .filter_map(|(value, slots)| {
+                let part = slots.within(inside);
+                (!part.is_empty()).then(|| (value.clone(), part))
+            })
+            .collect();
+        Plan {
+            cached,
+            cached_span: Some(inside),
+            fetch,
+        }
+    }
+
+    /// Keeps the settled buckets of `rows`, read over `part` for `kept`, in
+    /// `key`'s entry when they adjoin what it holds (or replace a shorter
+    /// span); ignored when the entry is now for another kept list.
+    pub fn store(
+        &self,
+        key: &str,
+        part: TimeRange,
+        settled_to: i64,
+        kept: Option<&[String]>,
+        rows: &Frame,
+    ) {
+        let span = TimeRange {
+            from: part.from,
+            to: part.to.min(settled_to),
+        };
+        if span.from >= span.to {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let clock = inner.clock;
+        let entry = inner.entries.entry(key.to_string()).or_default();
+        // A capped entry gets its kept list from `set_kept` before any store.
+        if !entry.holds(kept) {
+            return;
+        }
+        entry.used = clock;
+        entry.longest = entry.longest.max(part.to - part.from);
+        let covered = match entry.covered {
+            Some(covered) if covered.to >= span.from && covered.from <= span.to => TimeRange {
+                from: covered.from.min(span.from),
+                to: covered.to.max(span.to),
+            },
+            // One contiguous span per entry: the longer stays, so that a
+            // check's sliding window is not evicted by a short look
+            // elsewhere (a chart a week back).
+            Some(covered) if span.to - span.from < covered.to - covered.from => return,
+            _ => {
+                entry.clear();
+                span
+            }
+        };
+        for (value, slots) in rows {
+            let target = entry.series.entry(value.clone()).or_default();
+            target.copy_from(slots, span);
+            if target.is_empty() {
+                entry.series.remove(value);
+            }
+        }
+        entry.covered = Some(covered);
+        trim(entry);
+        evict(&mut inner);
+    }
+
+    /// The kept list of `key`'s entry and the span it covers.
+    pub fn kept(&self, key: &str) -> (Option<Kept>, Option<TimeRange>) {
+        let inner = self.lock();
+        match inner.entries.get(key) {
+            Some(entry) => (entry.kept.clone(), entry.covered),
+            None => (None, None),
+        }
+    }
+
+    /// Makes `new` the kept list of `key`'s entry, which held `old`: the
+    /// rows of the removed values go (and are added to `(other)` for a
+    /// count), those of the added ones come from `delta` (and leave
+    /// `(other)`). Without a delta, or when the entry changed meanwhile,
+    /// its rows are dropped and the next read reads its range whole.
+    pub fn set_kept(&self, key: &str, old: Option<&[String]>, new: Kept, delta: Option<KeptDelta>) {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let clock = inner.clock;
+        let entry = inner.entries.entry(key.to_string()).or_default();
+        entry.used = clock;
+        let applies = entry.holds(old)
+            && delta
+                .as_ref()
+                .is_some_and(|delta| entry.covered == Some(delta.span));
+        match delta.filter(|_| applies) {
+            Some(delta) => apply_delta(entry, &new.values, delta),
+            None => entry.clear(),
+        }
+        entry.kept = Some(new);
+        evict(&mut inner);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every change leaves the cache consistent before the next line can
+        // panic, so a poisoned lock is still usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn apply_delta(entry: &mut Entry, new: &[String], delta: KeptDelta) {
+    let span = delta.span;
+    let removed: Vec<String> = entry
+        .series
+        .keys()
+        .filter(|value| Some(*value) != delta.other.as_ref() && !new.contains(value))
+        .cloned()
+        .collect();
+    let mut other = delta
+        .other
+        .as_ref()
+        .map(|name| entry.series.remove(name).unwrap_or_default());
+    for value in removed {
+        if let (Some(slots), Some(other)) = (entry.series.remove(&value), other.as_mut()) {
+            other.add(&slots, span, 1.0);
+        }
+    }
+    for (value, slots) in delta.added {
+        if let Some(other) = other.as_mut() {
+            other.add(&slots, span, -1.0);
+        }
+        let mut kept = Slots::default();
+        kept.copy_from(&slots, span);
+        if !kept.is_empty() {
+            entry.series.insert(value, kept);
+        }
+    }
+    if let (Some(name), Some(mut other)) = (delta.other, other) {
+        // A count of zero is no row: the capped query has none there.
+        other.clear_zeros();
+        if !other.is_empty() {
+            entry.series.insert(name, other);
+        }
+    }
+}
+
+/// Drops history older than the longest read plus a day, once there is that
+/// much of it: a check's window slides forward forever in `vigil serve`.
+fn trim(entry: &mut Entry) {
+    let Some(covered) = entry.covered else {
+        return;
+    };
+    let keep = entry.longest.max(BUCKET_SECONDS);
+    if covered.to - covered.from <= keep + TRIM_SLACK {
+        return;
+    }
+    let from = covered.to - keep;
+    entry.series.retain(|_, slots| {
+        slots.trim_before(from);
+        !slots.is_empty()
+    });
+    entry.covered = Some(TimeRange { from, ..covered });
+}
+
+fn evict(inner: &mut Inner) {
+    let mut total: usize = inner.entries.values().map(Entry::slots).sum();
+    while inner.entries.len() > MAX_ENTRIES || total > MAX_SLOTS {
+        let Some(oldest) = inner
+            .entries
+            .iter()
+            .min_by_key(|(_, entry)| entry.used)
+            .map(|(key, _)| key.clone())
+        else {
+            break;
+        };
+        if let Some(entry) = inner.entries.remove(&oldest) {
+            total -= entry.slots();
+        }
+    }
+}
+
+/// Concatenates frames of disjoint spans, in time order, into the result
+/// of a read: per slice value its buckets with rows, sorted.
+pub fn assemble(mut pieces: Vec<(i64, Frame)>) -> BTreeMap<String, Vec<Bucket>> {
+    pieces.sort_by_key(|(start, _)| *start);
+    let mut values: Vec<String> = pieces
+        .iter()
+        .flat_map(|(_, frame)| frame.keys().cloned())
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    let mut series = BTreeMap::new();
+    for value in values {
+        let mut buckets = Vec::new();
+        for (_, frame) in &mut pieces {
+            // Removed as they are copied: the slots are freed as the result grows.
+            if let Some(slots) = frame.remove(&value) {
+                buckets.extend(slots.buckets());
+            }
+        }
+        if !buckets.is_empty() {
+            series.insert(value, buckets);
+        }
+    }
+    series
+}
+
+#[cfg(test)]
+#[path = "bucket_cache_tests.rs"]
+mod tests;

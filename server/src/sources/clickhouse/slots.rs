@@ -1,0 +1,179 @@
+//! One series' buckets as a first bucket and one `f64` per bucket from it,
+//! NaN where the query returned no row: the compact form ClickHouse reads
+//! are decoded into (row by row, see `cached_reads`) and cached in
+//! (see `bucket_cache`). Query values are never NaN (a ratio with a zero
+//! denominator has no row), so NaN is free to mean "absent".
+//!
+//! Leading and trailing NaNs are never kept, so an empty series is an empty
+//! vector and a sparse slice value costs only its span.
+
+use std::collections::BTreeMap;
+
+use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
+
+/// The rows of one read or cache entry by slice value (`""` when not grouped).
+pub type Frame = BTreeMap<String, Slots>;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Slots {
+    first_bucket: i64,
+    values: Vec<f64>,
+}
+
+impl Slots {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The start of the bucket after the last slot.
+    fn end(&self) -> i64 {
+        self.first_bucket + self.values.len() as i64 * BUCKET_SECONDS
+    }
+
+    fn index(&self, bucket: i64) -> usize {
+        // Buckets are whole multiples of 15 minutes (every time zone's
+        // offset is too), so the division is exact.
+        usize::try_from((bucket - self.first_bucket).div_euclid(BUCKET_SECONDS)).unwrap_or(0)
+    }
+
+    /// The value of the bucket starting at `bucket`; NaN when absent.
+    pub fn get(&self, bucket: i64) -> f64 {
+        if self.values.is_empty() || bucket < self.first_bucket || bucket >= self.end() {
+            return f64::NAN;
+        }
+        self.values[self.index(bucket)]
+    }
+
+    /// Sets one bucket's value, growing the slots either way. Appending in
+    /// time order (how rows arrive) is amortised O(1).
+    pub fn set(&mut self, bucket: i64, value: f64) {
+        if value.is_nan() {
+            return;
+        }
+        self.extend_to(bucket, bucket + BUCKET_SECONDS);
+        let index = self.index(bucket);
+        self.values[index] = value;
+    }
+
+    /// Grows the slots (with NaN) so that they cover `[from, to)`.
+    fn extend_to(&mut self, from: i64, to: i64) {
+        if self.values.is_empty() {
+            self.first_bucket = from;
+        }
+        if from < self.first_bucket {
+            let missing = usize::try_from((self.first_bucket - from) / BUCKET_SECONDS).unwrap_or(0);
+            self.values
+                .splice(0..0, std::iter::repeat_n(f64::NAN, missing));
+            self.first_bucket = from;
+        }
+        if to > self.end() {
+            let length = usize::try_from((to - self.first_bucket) / BUCKET_SECONDS).unwrap_or(0);
+            self.values.resize(length, f64::NAN);
+        }
+    }
+
+    /// The buckets with a value, in time order.
+    pub fn buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
+        let first = self.first_bucket;
+        self.values
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| !value.is_nan())
+            .map(move |(index, value)| Bucket {
+                start: first + index as i64 * BUCKET_SECONDS,
+                value: *value,
+            })
+    }
+
+    /// A copy of the buckets inside `range`.
+    pub fn within(&self, range: TimeRange) -> Slots {
+        let mut part = Slots::default();
+        part.copy_from(self, range);
+        part
+    }
+
+    /// Sets every bucket of `other` inside `span` that has a value.
+    pub fn copy_from(&mut self, other: &Slots, span: TimeRange) {
+        let from = span.from.max(other.first_bucket);
+        let to = span.to.min(other.end());
+        if other.values.is_empty() || from >= to {
+            return;
+        }
+        let (start, stop) = (other.index(from), other.index(to));
+        let Some(first) = other.values[start..stop].iter().position(|v| !v.is_nan()) else {
+            return;
+        };
+        let last = other.values[start..stop]
+            .iter()
+            .rposition(|v| !v.is_nan())
+            .unwrap_or(first);
+        let (from, to) = (
+            from + first as i64 * BUCKET_SECONDS,
+            from + (last as i64 + 1) * BUCKET_SECONDS,
+        );
+        // One allocation of the final size rather than growth per value.
+        self.extend_to(from, to);
+        let offset = self.index(from);
+        let source = &other.values[other.index(from)..other.index(to)];
+        for (target, value) in self.values[offset..].iter_mut().zip(source) {
+            if !value.is_nan() {
+                *target = *value;
+            }
+        }
+    }
+
+    /// Adds `sign` times each value of `other` inside `span` to this series
+    /// (an absent bucket counts as zero).
+    pub fn add(&mut self, other: &Slots, span: TimeRange, sign: f64) {
+        for bucket in other.buckets() {
+            if bucket.start < span.from || bucket.start >= span.to {
+                continue;
+            }
+            let current = self.get(bucket.start);
+            let current = if current.is_nan() { 0.0 } else { current };
+            self.set(bucket.start, current + sign * bucket.value);
+        }
+    }
+
+    /// Makes zero values absent: a count of no rows is no row.
+    pub fn clear_zeros(&mut self) {
+        for value in &mut self.values {
+            if *value == 0.0 {
+                *value = f64::NAN;
+            }
+        }
+        self.tidy();
+    }
+
+    /// Drops the buckets before `from`.
+    pub fn trim_before(&mut self, from: i64) {
+        if self.values.is_empty() || from <= self.first_bucket {
+            return;
+        }
+        let cut = self.index(from).min(self.values.len());
+        self.values.drain(..cut);
+        self.first_bucket = from;
+        self.tidy();
+        self.values.shrink_to_fit();
+    }
+
+    /// Removes leading and trailing NaNs.
+    fn tidy(&mut self) {
+        let Some(first) = self.values.iter().position(|v| !v.is_nan()) else {
+            self.values.clear();
+            return;
+        };
+        let last = self
+            .values
+            .iter()
+            .rposition(|v| !v.is_nan())
+            .unwrap_or(first);
+        self.values.truncate(last + 1);
+        self.values.drain(..first);
+        self.first_bucket += first as i64 * BUCKET_SECONDS;
+    }
+}
