@@ -194,14 +194,16 @@ impl BucketCache {
 
     /// Keeps the settled buckets of `rows`, read over `part` for `kept`, in
     /// `key`'s entry when they adjoin what it holds (or replace a shorter
-    /// span); ignored when the entry is now for another kept list.
+    /// span); ignored when the entry is now for another kept list. Into an
+    /// empty entry the slots move rather than being copied, so a cold read
+    /// holds its rows once.
     pub fn store(
         &self,
         key: &str,
         part: TimeRange,
         settled_to: i64,
         kept: Option<&[String]>,
-        rows: &Frame,
+        rows: Frame,
     ) {
         let span = TimeRange {
             from: part.from,
@@ -234,11 +236,19 @@ impl BucketCache {
                 span
             }
         };
-        for (value, slots) in rows {
+        let empty = entry.series.is_empty();
+        for (value, mut slots) in rows {
+            if empty {
+                slots.keep_within(span);
+                if !slots.is_empty() {
+                    entry.series.insert(value, slots);
+                }
+                continue;
+            }
             let target = entry.series.entry(value.clone()).or_default();
-            target.copy_from(slots, span);
+            target.copy_from(&slots, span);
             if target.is_empty() {
-                entry.series.remove(value);
+                entry.series.remove(&value);
             }
         }
         entry.covered = Some(covered);
@@ -359,27 +369,28 @@ fn evict(inner: &mut Inner) {
 }
 
 /// Concatenates frames of disjoint spans, in time order, into the result
-/// of a read: per slice value its buckets with rows, sorted.
-pub fn assemble(mut pieces: Vec<(i64, Frame)>) -> BTreeMap<String, Vec<Bucket>> {
+/// of a read: per slice value its buckets with rows, sorted. Each series is
+/// allocated once at its final length.
+pub fn assemble(mut pieces: Vec<(i64, &Frame)>) -> BTreeMap<String, Vec<Bucket>> {
     pieces.sort_by_key(|(start, _)| *start);
-    let mut values: Vec<String> = pieces
-        .iter()
-        .flat_map(|(_, frame)| frame.keys().cloned())
-        .collect();
+    let mut values: Vec<&String> = pieces.iter().flat_map(|(_, frame)| frame.keys()).collect();
     values.sort_unstable();
     values.dedup();
     let mut series = BTreeMap::new();
     for value in values {
-        let mut buckets = Vec::new();
-        for (_, frame) in &mut pieces {
-            // Removed as they are copied: the slots are freed as the result grows.
-            if let Some(slots) = frame.remove(&value) {
-                buckets.extend(slots.buckets());
-            }
+        let parts: Vec<&Slots> = pieces
+            .iter()
+            .filter_map(|(_, frame)| frame.get(value))
+            .collect();
+        let length = parts.iter().map(|slots| slots.count()).sum();
+        if length == 0 {
+            continue;
         }
-        if !buckets.is_empty() {
-            series.insert(value, buckets);
+        let mut buckets = Vec::with_capacity(length);
+        for slots in parts {
+            buckets.extend(slots.buckets());
         }
+        series.insert(value.clone(), buckets);
     }
     series
 }

@@ -37,20 +37,27 @@ fn read(
     source: impl Fn(TimeRange) -> Frame,
 ) -> (BTreeMap<String, Vec<Bucket>>, Vec<TimeRange>) {
     let plan = cache.plan("k", range, settled_to, kept);
-    let mut pieces = Vec::new();
-    for part in &plan.fetch {
-        let rows = source(*part);
-        cache.store("k", *part, settled_to, kept, &rows);
-        pieces.push((part.from, rows));
-    }
+    let fetched: Vec<(TimeRange, Frame)> = plan
+        .fetch
+        .iter()
+        .map(|part| (*part, source(*part)))
+        .collect();
+    let mut pieces: Vec<(i64, &Frame)> = fetched
+        .iter()
+        .map(|(part, rows)| (part.from, rows))
+        .collect();
     if let Some(cached) = plan.cached_span {
-        pieces.push((cached.from, plan.cached));
+        pieces.push((cached.from, &plan.cached));
     }
-    (assemble(pieces), plan.fetch)
+    let result = assemble(pieces);
+    for (part, rows) in fetched {
+        cache.store("k", part, settled_to, kept, rows);
+    }
+    (result, plan.fetch)
 }
 
 fn direct(range: TimeRange) -> BTreeMap<String, Vec<Bucket>> {
-    assemble(vec![(range.from, table(range))])
+    assemble(vec![(range.from, &table(range))])
 }
 
 #[test]
@@ -192,7 +199,7 @@ fn a_changed_kept_list_is_applied_as_a_delta_with_other_adjusted() {
         vec![span(30, 33)],
         "the settled span stays cached"
     );
-    assert_eq!(rows, assemble(vec![(B, capped(&new)(span(1, 33)))]));
+    assert_eq!(rows, assemble(vec![(B, &capped(&new)(span(1, 33)))]));
     assert!(rows.contains_key(OTHER) && !rows.contains_key("b"));
 }
 
@@ -207,7 +214,7 @@ fn a_kept_list_that_changed_meanwhile_drops_the_entry() {
     cache.set_kept("k", None, kept(&old), None);
     read(&cache, span(0, 10), 20 * B, Some(&old), capped(&old));
     // Rows read for another list are not stored into this one.
-    cache.store("k", span(10, 12), 20 * B, Some(&new), &table(span(10, 12)));
+    cache.store("k", span(10, 12), 20 * B, Some(&new), table(span(10, 12)));
     let delta = KeptDelta {
         span: span(0, 5),
         added: Frame::new(),
@@ -220,7 +227,7 @@ fn a_kept_list_that_changed_meanwhile_drops_the_entry() {
         vec![span(0, 10)],
         "a delta for another span is not applied"
     );
-    assert_eq!(rows, assemble(vec![(0, capped(&new)(span(0, 10)))]));
+    assert_eq!(rows, assemble(vec![(0, &capped(&new)(span(0, 10)))]));
 }
 
 #[test]

@@ -178,7 +178,7 @@ impl ClickHouseSource {
         let settled_to = settled_before(crate::times::unix_now(), self.settle_secs());
         let plan = self.cache.plan(key, range, settled_to, kept);
         let context = context(shape);
-        let mut pieces = Vec::with_capacity(plan.fetch.len() + 1);
+        let mut fetched = Vec::with_capacity(plan.fetch.len());
         for part in &plan.fetch {
             #[cfg(test)]
             self.note_fetch(*part);
@@ -186,8 +186,7 @@ impl ClickHouseSource {
             let rows = self
                 .read_frame(&query, &context, shape.dimension.is_some())
                 .await?;
-            self.cache.store(key, *part, settled_to, kept, &rows);
-            pieces.push((part.from, rows));
+            fetched.push((*part, rows));
         }
         tracing::debug!(
             context,
@@ -195,10 +194,20 @@ impl ClickHouseSource {
             read = ?plan.fetch.iter().map(|span| (span.from, span.to)).collect::<Vec<_>>(),
             "clickhouse read through the bucket cache"
         );
+        let mut pieces: Vec<(i64, &Frame)> = fetched
+            .iter()
+            .map(|(part, rows)| (part.from, rows))
+            .collect();
         if let Some(span) = plan.cached_span {
-            pieces.push((span.from, plan.cached));
+            pieces.push((span.from, &plan.cached));
         }
-        Ok(assemble(pieces))
+        let series = assemble(pieces);
+        drop(plan);
+        // After the result is built: a cold read's rows move into the cache.
+        for (part, rows) in fetched {
+            self.cache.store(key, part, settled_to, kept, rows);
+        }
+        Ok(series)
     }
 
     /// What identifies `shape` up to its range: its SQL for a fixed range
@@ -245,6 +254,7 @@ impl ClickHouseSource {
                     slots.set(i64::from(row.bucket), row.value);
                 }
                 if !slots.is_empty() {
+                    slots.shrink();
                     frame.insert(String::new(), slots);
                 }
                 return Ok(frame);
@@ -265,13 +275,15 @@ impl ClickHouseSource {
                         let mut slots = frame.remove(&value).unwrap_or_default();
                         slots.set(bucket, row.value);
                         current = Some((value, slots));
-                        if let Some((value, slots)) = previous {
+                        if let Some((value, mut slots)) = previous {
+                            slots.shrink();
                             frame.insert(value, slots);
                         }
                     }
                 }
             }
-            if let Some((value, slots)) = current {
+            if let Some((value, mut slots)) = current {
+                slots.shrink();
                 frame.insert(value, slots);
             }
             Ok(frame)

@@ -89,6 +89,27 @@ impl Slots {
             })
     }
 
+    /// How many buckets have a value.
+    pub fn count(&self) -> usize {
+        self.values.iter().filter(|value| !value.is_nan()).count()
+    }
+
+    /// Drops the buckets outside `range`, in place.
+    pub fn keep_within(&mut self, range: TimeRange) {
+        if range.to < self.end() {
+            let keep = usize::try_from((range.to - self.first_bucket).max(0) / BUCKET_SECONDS)
+                .unwrap_or(0);
+            self.values.truncate(keep);
+        }
+        self.trim_before(range.from);
+        self.tidy();
+    }
+
+    /// Releases the spare capacity that growing by doubling left.
+    pub fn shrink(&mut self) {
+        self.values.shrink_to_fit();
+    }
+
     /// A copy of the buckets inside `range`.
     pub fn within(&self, range: TimeRange) -> Slots {
         let mut part = Slots::default();
