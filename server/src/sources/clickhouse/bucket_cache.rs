@@ -20,7 +20,7 @@
 //! names the table or rollup, the filters, the slice or the dimension; see
 //! `cached_reads`), holding one contiguous settled span. Per slice value it
 //! keeps a first bucket and one `f64` slot per bucket, NaN for "no row": a
-//! few bytes per bucket instead of a `String` and a [`Bucket`] per row.
+//! few bytes per bucket instead of a `String` and a `Bucket` per row.
 //! A capped read's entry also holds the kept values it was ranked to
 //! ([`Kept`]); its rows are only ever served for that same list.
 //!
@@ -29,21 +29,25 @@
 //! fits the entry (its kept list changed meanwhile) is dropped, and the read
 //! still returns its own, consistent rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
+use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
 
-pub use super::slots::{Frame, Slots};
+pub use super::slots::{assemble, Frame, Slots};
 
 /// Entries kept at most; the least recently used goes first. The built-in
 /// catalogue and a config's metrics, whole, by slice and capped, need a few
 /// hundred.
 const MAX_ENTRIES: usize = 1024;
-/// Slots (8 bytes each) kept at most over all entries: 128 MiB. Past it the
-/// least recently used entries go, so a dimension with very many values
-/// costs re-reads rather than unbounded memory.
+/// Slots (8 bytes each) kept at most over all entries: 128 MiB, which holds
+/// the 10,000 series of issue 18 (five metrics by 2,000 cities over 15
+/// days) with room to spare. See [`evict`] for what happens past it.
 const MAX_SLOTS: usize = 16 << 20;
+/// An entry unused for this long belongs to a metric no longer read (a
+/// config changed, a one-off `vigil series`): it goes first when full.
+const IDLE: Duration = Duration::from_secs(2 * 3600);
 /// Cached history kept beyond the longest range an entry was read for: the
 /// front is trimmed once it grew by this much (a day of a sliding check).
 const TRIM_SLACK: i64 = 96 * BUCKET_SECONDS;
@@ -106,6 +110,8 @@ struct Entry {
     /// [`TRIM_SLACK`]) is trimmed.
     longest: i64,
     used: u64,
+    /// When last read or written, for [`IDLE`].
+    touched: Option<Instant>,
 }
 
 impl Entry {
@@ -153,6 +159,7 @@ impl BucketCache {
             return whole;
         };
         entry.used = clock;
+        entry.touched = Some(Instant::now());
         entry.longest = entry.longest.max(range.to - range.from);
         let Some(covered) = entry.covered.filter(|_| entry.holds(kept)) else {
             return whole;
@@ -221,6 +228,7 @@ impl BucketCache {
             return;
         }
         entry.used = clock;
+        entry.touched = Some(Instant::now());
         entry.longest = entry.longest.max(part.to - part.from);
         let covered = match entry.covered {
             Some(covered) if covered.to >= span.from && covered.from <= span.to => TimeRange {
@@ -253,7 +261,7 @@ impl BucketCache {
         }
         entry.covered = Some(covered);
         trim(entry);
-        evict(&mut inner);
+        evict(&mut inner, key);
     }
 
     /// The kept list of `key`'s entry and the span it covers.
@@ -276,6 +284,7 @@ impl BucketCache {
         let clock = inner.clock;
         let entry = inner.entries.entry(key.to_string()).or_default();
         entry.used = clock;
+        entry.touched = Some(Instant::now());
         let applies = entry.holds(old)
             && delta
                 .as_ref()
@@ -285,7 +294,7 @@ impl BucketCache {
             None => entry.clear(),
         }
         entry.kept = Some(new);
-        evict(&mut inner);
+        evict(&mut inner, key);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -351,9 +360,14 @@ fn trim(entry: &mut Entry) {
     entry.covered = Some(TimeRange { from, ..covered });
 }
 
-fn evict(inner: &mut Inner) {
-    let mut total: usize = inner.entries.values().map(Entry::slots).sum();
-    while inner.entries.len() > MAX_ENTRIES || total > MAX_SLOTS {
+/// Keeps the cache within [`MAX_ENTRIES`] (least recently used first) and
+/// [`MAX_SLOTS`]. Over the slot budget, idle entries go, and then the rows of
+/// `stored`, the entry just written, rather than older ones: checks read
+/// their metrics in the same order every time, and evicting the least
+/// recently used would evict, each time, the entry the next read needs, so
+/// that no read would ever be served from memory. Its kept list stays.
+fn evict(inner: &mut Inner, stored: &str) {
+    while inner.entries.len() > MAX_ENTRIES {
         let Some(oldest) = inner
             .entries
             .iter()
@@ -362,37 +376,23 @@ fn evict(inner: &mut Inner) {
         else {
             break;
         };
-        if let Some(entry) = inner.entries.remove(&oldest) {
-            total -= entry.slots();
+        inner.entries.remove(&oldest);
+    }
+    let total: usize = inner.entries.values().map(Entry::slots).sum();
+    if total <= MAX_SLOTS {
+        return;
+    }
+    let idle = |entry: &Entry| entry.touched.is_none_or(|touched| touched.elapsed() > IDLE);
+    inner
+        .entries
+        .retain(|key, entry| key == stored || !idle(entry));
+    let total: usize = inner.entries.values().map(Entry::slots).sum();
+    if total > MAX_SLOTS {
+        if let Some(entry) = inner.entries.get_mut(stored) {
+            tracing::debug!(slots = total, "bucket cache full: a read's rows not kept");
+            entry.clear();
         }
     }
-}
-
-/// Concatenates frames of disjoint spans, in time order, into the result
-/// of a read: per slice value its buckets with rows, sorted. Each series is
-/// allocated once at its final length.
-pub fn assemble(mut pieces: Vec<(i64, &Frame)>) -> BTreeMap<String, Vec<Bucket>> {
-    pieces.sort_by_key(|(start, _)| *start);
-    let mut values: Vec<&String> = pieces.iter().flat_map(|(_, frame)| frame.keys()).collect();
-    values.sort_unstable();
-    values.dedup();
-    let mut series = BTreeMap::new();
-    for value in values {
-        let parts: Vec<&Slots> = pieces
-            .iter()
-            .filter_map(|(_, frame)| frame.get(value))
-            .collect();
-        let length = parts.iter().map(|slots| slots.count()).sum();
-        if length == 0 {
-            continue;
-        }
-        let mut buckets = Vec::with_capacity(length);
-        for slots in parts {
-            buckets.extend(slots.buckets());
-        }
-        series.insert(value.clone(), buckets);
-    }
-    series
 }
 
 #[cfg(test)]

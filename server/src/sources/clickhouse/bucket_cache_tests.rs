@@ -1,7 +1,10 @@
 //! The pure merging logic of the bucket cache: a read assembled from cached
 //! slots and fetched parts equals reading the whole range at once.
 
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::metrics::model::Bucket;
 use crate::metrics::model::BUCKET_SECONDS as B;
 
 fn span(from: i64, to: i64) -> TimeRange {

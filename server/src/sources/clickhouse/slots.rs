@@ -198,3 +198,30 @@ impl Slots {
         self.first_bucket += first as i64 * BUCKET_SECONDS;
     }
 }
+
+/// Concatenates frames of disjoint spans, in time order, into the result
+/// of a read: per slice value its buckets with rows, sorted. Each series is
+/// allocated once at its final length.
+pub fn assemble(mut pieces: Vec<(i64, &Frame)>) -> BTreeMap<String, Vec<Bucket>> {
+    pieces.sort_by_key(|(start, _)| *start);
+    let mut values: Vec<&String> = pieces.iter().flat_map(|(_, frame)| frame.keys()).collect();
+    values.sort_unstable();
+    values.dedup();
+    let mut series = BTreeMap::new();
+    for value in values {
+        let parts: Vec<&Slots> = pieces
+            .iter()
+            .filter_map(|(_, frame)| frame.get(value))
+            .collect();
+        let length = parts.iter().map(|slots| slots.count()).sum();
+        if length == 0 {
+            continue;
+        }
+        let mut buckets = Vec::with_capacity(length);
+        for slots in parts {
+            buckets.extend(slots.buckets());
+        }
+        series.insert(value.clone(), buckets);
+    }
+    series
+}
