@@ -71,7 +71,7 @@ impl Pipeline {
     ) -> anyhow::Result<Self> {
         // The late-rows re-check and the ClickHouse bucket cache must agree
         // on which buckets can still change.
-        source.settle_rows_after(config.alerting.schedule.late_rows_secs);
+        source.settle_rows_after(crate::sources::settle_secs(&config.alerting.schedule));
         let location = location_in(config, state_dir);
         let store = crate::state::open(&location)
             .with_context(|| format!("opening the alert state in {location}"))?;

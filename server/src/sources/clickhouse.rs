@@ -69,8 +69,9 @@ const INSERT_TIMEOUT: Duration = Duration::from_secs(300);
 /// ClickHouse closes idle keep-alive connections after 3 s by default; drop
 /// ours sooner so a request never lands on a socket the server just closed.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_millis(2_500);
-/// When nothing says otherwise: `[schedule] late_rows_minutes`' default.
-const DEFAULT_SETTLE_SECS: i64 = 3600;
+/// When nothing says otherwise: [`crate::sources::settle_secs`] of the
+/// default schedule (an hour of late rows, 2 minutes' grace, a bucket).
+const DEFAULT_SETTLE_SECS: i64 = 3600 + 120 + 900;
 
 /// ClickHouse error codes meaning "you may not talk to me" rather than "bad query".
 /// 192 UNKNOWN_USER, 193 WRONG_PASSWORD, 194 REQUIRED_PASSWORD,
@@ -97,8 +98,8 @@ pub struct ClickHouseSource {
     raw_fallbacks_logged: Mutex<BTreeSet<String>>,
     /// Settled buckets of metric reads (see `bucket_cache`).
     cache: bucket_cache::BucketCache,
-    /// Seconds after its end when a bucket's rows are final: the config's
-    /// `[schedule] late_rows_minutes` ([`Self::settle_rows_after`]).
+    /// Seconds after its end when a bucket's rows are final
+    /// ([`crate::sources::settle_secs`], [`Self::settle_rows_after`]).
     settle_secs: AtomicI64,
     /// The sub-ranges metric reads asked the server for, for tests.
     #[cfg(test)]
@@ -175,10 +176,10 @@ impl ClickHouseSource {
         })
     }
 
-    /// Buckets that ended more than `secs` seconds ago are final: their
+    /// Buckets that ended at least `secs` seconds ago are final: their
     /// rows are cached and not read again (see `bucket_cache`). Set from
-    /// `[schedule] late_rows_minutes`, so that the late-rows re-check still
-    /// sees every bucket that may change.
+    /// the schedule ([`crate::sources::settle_secs`]), so that the
+    /// late-rows re-check still sees every bucket that may change.
     pub fn settle_rows_after(&self, secs: i64) {
         self.settle_secs.store(secs.max(0), Ordering::Relaxed);
     }

@@ -100,9 +100,9 @@ impl Source {
 
     /// Buckets that ended at least `secs` seconds ago are final: ClickHouse
     /// reads cache them and never read them again (see
-    /// `clickhouse::bucket_cache`). Set from `[schedule] late_rows_minutes`,
-    /// the horizon of the late-rows re-check; an hour until set. The
-    /// embedded store's cache sees every new row and needs no horizon.
+    /// `clickhouse::bucket_cache`). Set to [`settle_secs`] of the schedule;
+    /// that of the default schedule until set. The embedded store's cache
+    /// sees every new row and needs no horizon.
     pub fn settle_rows_after(&self, secs: i64) {
         if let Source::ClickHouse(source) = self {
             source.settle_rows_after(secs);
@@ -289,6 +289,16 @@ impl Source {
             Source::ClickHouse(source) => source.incidents(range).await,
         }
     }
+}
+
+/// How long after its end a bucket's rows may still change, as checks see
+/// it: `[schedule] late_rows_minutes`, plus the grace and one bucket,
+/// because a check at the clock evaluates the bucket that ended `grace`
+/// (up to a bucket more) ago and re-checks `late_rows` before that one's
+/// start. Every bucket the re-check may read is then newer than this, so a
+/// cache of older buckets (ClickHouse's) never hides its late rows.
+pub fn settle_secs(schedule: &crate::config::ScheduleConfig) -> i64 {
+    schedule.late_rows_secs.max(0) + schedule.grace_seconds.max(0) + BUCKET_SECONDS
 }
 
 /// Apply the gap rule described in the module docs to one sorted series.

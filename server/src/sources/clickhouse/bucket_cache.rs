@@ -6,10 +6,11 @@
 //! every read (about 80 s of server time per check at 10,000 series), while
 //! only the newest few buckets can still change.
 //!
-//! Rule: the rows of a bucket are final once the bucket ended more than
+//! Rule: the rows of a bucket are final once the bucket ended at least
 //! `settle` seconds before the real clock ([`crate::times::unix_now`]);
-//! `settle` is the config's `[schedule] late_rows_minutes`, the same horizon
-//! within which a check looks again for late rows, so the two agree on which
+//! `settle` is the config's `[schedule] late_rows_minutes` plus the grace
+//! and one bucket ([`crate::sources::settle_secs`]), which covers every
+//! bucket a check's late-rows re-check may read, so the two agree on which
 //! buckets can still change. Settled buckets are cached and never read
 //! again; newer buckets are read from ClickHouse on every read and never
 //! cached. Rows arriving later than `settle` (a backfill of old days, a

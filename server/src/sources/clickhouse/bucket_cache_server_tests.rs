@@ -132,7 +132,7 @@ async fn shifted_equals_fresh(server: &TestServer, database: &str, dimension: &s
         );
         // Settled history came from memory: only the buckets from the
         // first unsettled one on were asked for (three reads, one part each).
-        let settled = bucket_cache::settled_before(crate::times::unix_now(), 3600);
+        let settled = bucket_cache::settled_before(crate::times::unix_now(), cached.settle_secs());
         let fetched = cached.take_fetched();
         assert_eq!(fetched.len(), 3, "{name}: {fetched:?}");
         assert!(
@@ -225,7 +225,7 @@ async fn events_in_an_unsettled_bucket_are_seen_and_settled_ones_not_read_again(
         value(&whole, late_bucket).map(|v| v + 1.0)
     );
 
-    let settled = bucket_cache::settled_before(crate::times::unix_now(), 3600);
+    let settled = bucket_cache::settled_before(crate::times::unix_now(), cached.settle_secs());
     let fetched = cached.take_fetched();
     assert_eq!(fetched.len(), 2, "{fetched:?}");
     for part in fetched {

@@ -253,3 +253,12 @@ fn settled_buckets_ended_at_least_settle_seconds_ago() {
     assert_eq!(settled_before(100 * B, 3600), 96 * B);
     assert_eq!(settled_before(100 * B, 0), 100 * B);
 }
+
+#[test]
+fn an_unconfigured_source_settles_like_the_default_schedule() {
+    let schedule = crate::config::ScheduleConfig::default();
+    assert_eq!(
+        crate::sources::settle_secs(&schedule),
+        super::super::DEFAULT_SETTLE_SECS
+    );
+}
