@@ -352,38 +352,66 @@ async fn figures_for_a_capped_read_of_2000_cities() {
         from: now - span + B,
         to: now + B,
     };
-    let cached = source(&server, "vigil_cache");
+    // What a check reads of four metrics: whole, 1,988 cities capped, and
+    // the built-in slices capped to the default 50.
+    let check = |source: &'static ClickHouseSource, range: TimeRange| async move {
+        let mut series = 0;
+        for name in ["feed_views", "feed_likes", "feed_active_users", "feed_ctr"] {
+            let metric = catalogue::builtin_metric(name).expect("built-in");
+            source.series(&metric, range, None).await.expect("whole");
+            series += 1;
+            for (dimension, top) in [("city", 1988), ("os", 50), ("country", 50)] {
+                let by = (source
+                    .top_series_by_slice(&metric, range, dimension, top)
+                    .await)
+                    .expect("capped");
+                series += by.len();
+            }
+        }
+        series
+    };
+    let cached: &'static ClickHouseSource = Box::leak(Box::new(source(&server, "vigil_cache")));
     let before = memory_mib();
     let started = std::time::Instant::now();
-    let cold = (cached
-        .top_series_by_slice(&views, range, "city", 1988)
-        .await)
-        .expect("cold");
-    let cold_time = started.elapsed();
-    let buckets: usize = cold.values().map(Vec::len).sum();
-    drop(cold);
+    let series = check(cached, range).await;
     let after = memory_mib();
     println!(
-        "cold capped read: {cold_time:?}, {buckets} buckets; HWM {} -> {} MiB, RSS {} -> {} MiB (cache kept)",
-        before.0, after.0, before.1, after.1
-    );
-    let shifted = TimeRange {
-        from: range.from + B,
-        to: range.to + B,
-    };
-    cached.take_fetched();
-    let started = std::time::Instant::now();
-    let warm = (cached
-        .top_series_by_slice(&views, shifted, "city", 1988)
-        .await)
-        .expect("warm");
-    println!(
-        "warm capped read 15 min later: {:?}, {} series, read {:?}",
+        "cold check-like reads: {:?}, {series} series; HWM {} -> {} MiB, RSS {} -> {} MiB (cache kept)",
         started.elapsed(),
-        warm.len(),
-        cached.take_fetched()
+        before.0,
+        after.0,
+        before.1,
+        after.1
     );
-    drop(warm);
+    cached.take_fetched();
+    for minutes in [15, 30] {
+        let shifted = TimeRange {
+            from: range.from + minutes * 60,
+            to: range.to + minutes * 60,
+        };
+        let started = std::time::Instant::now();
+        let series = check(cached, shifted).await;
+        let fetched = cached.take_fetched();
+        let buckets: i64 = fetched.iter().map(|part| (part.to - part.from) / B).sum();
+        println!(
+            "the same {minutes} min later: {:?}, {series} series, {} reads of {buckets} buckets in all; HWM {} MiB",
+            started.elapsed(),
+            fetched.len(),
+            memory_mib().0
+        );
+    }
+    let grouped = (cached
+        .metric_query(&views, range, None, Some("city"), None)
+        .await)
+        .expect("query");
+    let started = std::time::Instant::now();
+    let ranked: Vec<String> =
+        (cached.fetch(&sql::ranking(grouped, 1988), "rank").await).expect("ranking");
+    println!(
+        "one ranking of {} cities: {:?}",
+        ranked.len(),
+        started.elapsed()
+    );
 
     // The read before this change: every row into a Vec, then the map.
     let kept: Vec<String> = (0..2000).map(|city| format!("city_{city}")).collect();
