@@ -16,6 +16,7 @@
 pub mod clickhouse;
 #[cfg(test)]
 pub(crate) mod experiment_sums_tests;
+pub mod settle;
 pub mod sqlite;
 pub mod stats;
 
