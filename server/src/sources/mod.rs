@@ -14,6 +14,7 @@
 //! with a zero denominator has no value.
 
 pub mod clickhouse;
+pub mod experiment_cache;
 #[cfg(test)]
 pub(crate) mod experiment_sums_tests;
 pub mod settle;
