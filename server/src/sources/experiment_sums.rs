@@ -7,7 +7,8 @@
 //! tail; a one-shot `vigil check` starts empty and reads each experiment
 //! metric once from its start (per user), then only new spans for the
 //! buckets it catches up on. The settle delay is [`settle_secs`], set from
-//! the config where a process has one (`vigil serve`), else 60 minutes.
+//! the config by every command that loads one ([`configure`]), else 60
+//! minutes.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -17,6 +18,7 @@ use detect::experiments::GroupSummary;
 use super::experiment_cache::{Plan, SumsCache, SumsKey, MAX_ENTRIES, MAX_USERS};
 use super::settle::{settled_before, DEFAULT_SETTLE_SECS};
 use super::{Source, SourceError};
+use crate::config::ScheduleConfig;
 use crate::metrics::model::{MetricDef, TimeRange};
 
 /// The process's running sums.
@@ -28,6 +30,17 @@ static SETTLE_SECS: AtomicI64 = AtomicI64::new(DEFAULT_SETTLE_SECS);
 /// running sums (seconds, `[schedule] late_rows_minutes`; negative is 0).
 pub fn set_settle_secs(seconds: i64) {
     SETTLE_SECS.store(seconds.max(0), Ordering::Relaxed);
+}
+
+/// Sets the settle delay from the config: `[schedule] late_rows_minutes`,
+/// and at least `grace_seconds` (with late rows off, 0, a bucket is still
+/// not final before the check itself waits for its late events).
+pub fn configure(schedule: &ScheduleConfig) {
+    set_settle_secs(settle_of(schedule));
+}
+
+fn settle_of(schedule: &ScheduleConfig) -> i64 {
+    schedule.late_rows_secs.max(schedule.grace_seconds)
 }
 
 /// The settle delay in force ([`DEFAULT_SETTLE_SECS`] unless set).
@@ -93,4 +106,19 @@ pub async fn read(
 fn lock(cache: &Mutex<SumsCache>) -> MutexGuard<'_, SumsCache> {
     // The cache is consistent between calls: a panic elsewhere leaves it usable.
     cache.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settle_delay_is_the_late_rows_window_and_at_least_the_grace() {
+        let mut schedule = ScheduleConfig::default();
+        assert_eq!(settle_of(&schedule), DEFAULT_SETTLE_SECS);
+        schedule.late_rows_secs = 30 * 60;
+        assert_eq!(settle_of(&schedule), 30 * 60);
+        schedule.late_rows_secs = 0;
+        assert_eq!(settle_of(&schedule), schedule.grace_seconds);
+    }
 }
