@@ -185,7 +185,7 @@ where
     // Held back from the first write: every third event of the unsettled
     // hour before the first check (what the first check read as its tail).
     let held = |time: i64, index: usize| {
-        settled_before(first, SETTLE) <= time && time < first && index % 3 == 0
+        settled_before(first, SETTLE) <= time && time < first && index.is_multiple_of(3)
     };
     let mut written_to = first;
     let mut first_rows = Vec::new();
