@@ -169,4 +169,134 @@ mod tests {
             }
         }
     }
+
+    /// Figures for docs/benchmarks.md: one experiment metric's sums over 14
+    /// days of `VIGIL_SUMS_BENCH_ROWS` feed rows (10 million by default,
+    /// 200,000 users, a tenth as many messages), read whole, then through
+    /// the running sums cold (the first call) and warm (a check a bucket
+    /// later), with the rows ClickHouse read for each. Ignored: a minute.
+    ///
+    /// VIGIL_REQUIRE_CLICKHOUSE=1 cargo test -p server --lib incremental_sums_figures -- --ignored --nocapture
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "figures: a minute and a real ClickHouse server"]
+    async fn incremental_sums_figures() {
+        use crate::metrics::model::BUCKET_SECONDS;
+        use crate::sources::experiment_cache::SumsCache;
+        use crate::sources::experiment_sums::read;
+        use std::time::Instant;
+
+        let Some(server) = TestServer::start("incremental_sums_figures") else {
+            return;
+        };
+        let rows: u64 = std::env::var("VIGIL_SUMS_BENCH_ROWS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000_000);
+        let database = "vigil_sums_figures";
+        let source =
+            Source::ClickHouse(ClickHouseSource::new(&config(&server, database)).expect("client"));
+        source.ensure_tables().await.expect("tables");
+        let client = clickhouse::Client::default()
+            .with_url(&server.url)
+            .with_user(TEST_USER)
+            .with_password(TEST_PASSWORD)
+            .with_validation(false)
+            .with_database(database);
+        const DAYS: i64 = 14;
+        let start = crate::sources::experiment_sums_tests::START;
+        let end = start + DAYS * 86_400;
+        let user = "cityHash64(number, 7) % 200000";
+        let fill = |table: &str, count: u64, columns: &str, values: &str| {
+            format!(
+                "INSERT INTO {table} (user_id, time, exp_group, {columns}) \
+                 SELECT toUInt32({user}), toDateTime({start} + intDiv(number * {span}, {count})), \
+                 toUInt8(({user}) % 5), {values} FROM numbers({count})",
+                span = end - start
+            )
+        };
+        let started = Instant::now();
+        for sql in [
+            fill(
+                "feed_actions",
+                rows,
+                "action",
+                "if(cityHash64(number, 3) % 5 = 0, 'like', 'view')",
+            ),
+            fill(
+                "message_actions",
+                rows / 10,
+                "receiver_id",
+                "toUInt32(number % 1000)",
+            ),
+        ] {
+            client.query(&sql).execute().await.expect("filled");
+        }
+        println!(
+            "filled {} rows in {:.1} s",
+            rows + rows / 10,
+            started.elapsed().as_secs_f64()
+        );
+
+        let metric = catalogue::builtin_metric("feed_ctr").expect("built-in");
+        let groups: &[u8] = &[1, 2];
+        let from = start + 86_400 + 123;
+        let now = end - 3 * 3_600 + 120;
+        let to = |now: i64| now.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS;
+        let range = |now: i64| TimeRange { from, to: to(now) };
+        let cache = std::sync::Mutex::new(SumsCache::default());
+        let mut lines = Vec::new();
+        for (what, now) in [
+            ("whole", now),
+            ("cold", now),
+            ("warm", now + BUCKET_SECONDS),
+        ] {
+            let started = Instant::now();
+            let (sums, reads) = if what == "whole" {
+                let sums = source.full_group_sums(&metric, range(now), groups).await;
+                let whole = crate::sources::experiment_sums::Reads {
+                    full: true,
+                    ..Default::default()
+                };
+                (sums.expect("sums"), whole)
+            } else {
+                read(&source, &cache, &metric, range(now), groups, now, 3_600)
+                    .await
+                    .expect("sums")
+            };
+            let took = started.elapsed();
+            assert_eq!(
+                sums,
+                source
+                    .full_group_sums(&metric, range(now), groups)
+                    .await
+                    .expect("sums")
+            );
+            lines.push(format!(
+                "{what}: {:.0} ms, {} users, per-user rows {}, reads {reads:?}",
+                took.as_secs_f64() * 1000.0,
+                sums.iter().map(|(_, s)| s.users).sum::<u64>(),
+                reads.user_rows
+            ));
+        }
+        for line in lines {
+            println!("{line}");
+        }
+        client
+            .query("SYSTEM FLUSH LOGS")
+            .execute()
+            .await
+            .expect("flushed");
+        let logged: Vec<(u64, u64, String)> = client
+            .query(
+                "SELECT read_rows, query_duration_ms, substring(query, 1, 60) FROM system.query_log \
+                 WHERE type = 2 AND query LIKE '%UNION ALL%' AND query NOT LIKE '%query_log%' \
+                 ORDER BY event_time, query_start_time",
+            )
+            .fetch_all()
+            .await
+            .expect("query log");
+        for (read_rows, ms, query) in logged {
+            println!("read_rows {read_rows:>10}  {ms:>6} ms  {query}");
+        }
+    }
 }
