@@ -121,13 +121,13 @@ impl SumsCache {
     /// the settled past ends at `settled` ([`super::settle::settled_before`]).
     pub fn plan(&self, key: &SumsKey, range: TimeRange, settled: i64) -> Plan {
         let cut = range.to.min(settled);
-        if cut <= range.from {
-            return Plan::Full;
-        }
-        let settled_to = match self.entry(key) {
+        let (settled_to, cut) = match self.entry(key) {
             Some(entry) if range.to < entry.settled_to => return Plan::Full,
-            Some(entry) => entry.settled_to,
-            None => range.from,
+            // Kept up to a later boundary than `settled` (the delay grew):
+            // still final.
+            Some(entry) => (entry.settled_to, cut.max(entry.settled_to)),
+            None if cut <= range.from => return Plan::Full,
+            None => (range.from, cut),
         };
         Plan::Incremental {
             settle: (settled_to < cut).then_some(TimeRange {

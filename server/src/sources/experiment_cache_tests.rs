@@ -233,6 +233,19 @@ fn an_earlier_end_or_nothing_settled_reads_the_range_whole() {
             cut: settled
         }
     );
+    // A longer settle delay than the entry's (set meanwhile): the entry
+    // stays, its boundary is not moved back.
+    assert_eq!(
+        cache.plan(&key, range(settled + 900), settled - HOUR),
+        Plan::Incremental {
+            settle: None,
+            tail: Some(TimeRange {
+                from: settled,
+                to: settled + 900
+            }),
+            cut: settled
+        }
+    );
     // An experiment younger than the settle delay: nothing to keep yet.
     let young = key_from(FROM + 20 * HOUR);
     let young_range = TimeRange {
