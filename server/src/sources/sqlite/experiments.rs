@@ -81,8 +81,8 @@ impl SqliteStore {
                 let (user, group, x, y) = row.map_err(|error| query_error(&context, error))?;
                 let invalid = |what: String| query_error(&context, what);
                 sums.push(UserSums {
-                    user: u64::try_from(user)
-                        .map_err(|_| invalid(format!("user_id {user} is negative")))?,
+                    // Only a key: a negative id keeps its bits.
+                    user: user as u64,
                     group: u8::try_from(group)
                         .map_err(|_| invalid(format!("exp_group {group} is not 0..=255")))?,
                     x,
