@@ -175,6 +175,9 @@ impl SumsCache {
             if entry.settled_to != window.from {
                 return None;
             }
+            if entry.users.is_empty() {
+                entry.users.reserve(rows.len());
+            }
             for row in rows {
                 let sums = entry.users.entry((row.user, row.group)).or_default();
                 sums.0 += row.x;
