@@ -100,6 +100,7 @@ bench: setup-test
 	scripts/bench_iqr_vs_pandas.sh 1000000 5 96,672 3 0.1
 	scripts/bench_detect_csv_vs_pandas.sh 1000000 3 5
 	scripts/bench_detectors.sh
+	cargo bench -p detect --bench live_check
 	cargo test --release -p server --test alerting_bench -- --ignored --nocapture --test-threads 1
 	cargo test --release -p server --test load_bench -- --ignored --nocapture
 	cargo test --release -p server --test failover_bench -- --ignored --nocapture --test-threads 1

@@ -174,6 +174,31 @@ impl FeatureState {
         }
     }
 
+    /// Takes the next bucket's value into the history without computing
+    /// its row: for the buckets of a live check's lookback whose rows
+    /// nobody reads. The rows pushed within [`FeatureState::skip_reach`]
+    /// buckets after a skipped one differ from the full computation's; every
+    /// later row is identical (tested against [`FeatureState::push`]).
+    pub fn skip(&mut self, value: Option<f64>) {
+        let v = value.filter(|x| x.is_finite()).unwrap_or(f64::NAN);
+        self.index += 1;
+        if let Some(seasonal) = self.seasonal.as_mut() {
+            seasonal.skip(Some(v));
+        }
+        // Unknown, as for a bucket without a baseline; only the CUSUM of
+        // the next rows reads it.
+        self.residuals.push(f64::NAN);
+        self.history.push(v);
+    }
+
+    /// Rows after a skipped bucket that still depend on what it skipped:
+    /// the seasonal level's window, then the CUSUM over those rows'
+    /// residuals, and the IQR window (never fed while skipping).
+    pub fn skip_reach(&self) -> usize {
+        let seasonal = self.seasonal.as_ref().map_or(0, SeasonalState::skip_reach);
+        (seasonal + CUSUM_POINTS).max(iqr_params().n)
+    }
+
     /// The next bucket's value (`None` or non-finite: a gap) -> its row.
     pub fn push(&mut self, value: Option<f64>) -> (Row, Context) {
         let v = value.filter(|x| x.is_finite()).unwrap_or(f64::NAN);

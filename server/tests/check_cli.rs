@@ -62,6 +62,76 @@ fn check_flags_the_injected_outage_and_only_reads_what_it_evaluates() {
 }
 
 #[test]
+fn check_until_runs_each_bucket_in_turn_as_a_running_server_would() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path");
+    simulate_small_store(&data);
+    let (start, _end) = outage(&data.join("vigil.sqlite"), "feed_views");
+
+    // From the bucket before the outage to its third (the first the default
+    // detector flags, see above): four checks in one process.
+    let first = start - 900;
+    let last = start + 2 * 900;
+    let (at, until) = (
+        format_time(first + 900 + 120),
+        format_time(last + 900 + 120),
+    );
+    let output = vigil(&[
+        "check",
+        "--data-dir",
+        data_arg,
+        "--at",
+        &at,
+        "--until",
+        &until,
+    ]);
+    let csv = stdout_of(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let checked: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("check done"))
+        .map(|line| {
+            let value = line.split("bucket=").nth(1).expect("a bucket field");
+            value.get(..19).expect("a time")
+        })
+        .collect();
+    let expected: Vec<String> = (0..4).map(|k| format_time(first + k * 900)).collect();
+    assert_eq!(
+        checked, expected,
+        "each bucket once, oldest first:\n{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("delivery done").count(),
+        4,
+        "delivered after each check"
+    );
+    // The CSV is the newest check's, which flags the outage.
+    let newest = format_time(last);
+    let views = csv
+        .lines()
+        .find(|line| line.starts_with(&format!("{newest},feed_views,,")))
+        .unwrap_or_else(|| panic!("the newest bucket's feed_views row in:\n{csv}"));
+    assert_eq!(views.split(',').nth(8), Some("1"), "flagged: {views}");
+
+    let backwards = vigil(&[
+        "check",
+        "--data-dir",
+        data_arg,
+        "--at",
+        &until,
+        "--until",
+        &at,
+    ]);
+    assert!(!backwards.status.success());
+    let stderr = String::from_utf8_lossy(&backwards.stderr);
+    assert!(
+        stderr.contains("--until") && stderr.contains("is before --at"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_fails_clearly_on_bad_input() {
     let output = vigil(&["check", "--n", "1"]);
     assert!(!output.status.success());

@@ -17,14 +17,17 @@
 //!    cities; 14 days with a daily cycle (peak 18:00 UTC); CTR 0.2; and a
 //!    drop of 90 % of city_1's events in the hour before the checked bucket
 //!    ends, so the check has a real outage to deliver.
-//! 2. Times one whole `vigil check --at` (a fresh process and a fresh alert
-//!    state, the command a cron runs, delivering to a fake Telegram Bot API)
-//!    at ~60 series (the built-in metrics), ~1,000 and ~10,000 (five more
-//!    metrics sliced by city, capped by `[[dimensions]] city top`), first on
-//!    raw events, then after `vigil clickhouse rollup` (timed). Per check:
-//!    wall time, peak RSS (VmHWM sampled from /proc), the series evaluated and
-//!    queries issued (its `check done` line) and the rows ClickHouse read
-//!    (`system.query_log`, user `vigil`).
+//! 2. Times whole checks at ~60 series (the built-in metrics), ~1,000 and
+//!    ~10,000 (five more metrics sliced by city, capped by `[[dimensions]]
+//!    city top`), first on raw events, then after `vigil clickhouse rollup`
+//!    (timed). Each run is one `vigil check --at 19:02 --until 20:02` (a
+//!    fresh process and alert state, delivering to a fake Telegram Bot API):
+//!    five checks in turn, the first cold (what a cron's `vigil check` or a
+//!    server's first check costs), the four after it warm (what every later
+//!    check of a running `vigil serve` costs). Per run: each check's
+//!    duration, queries and series (its `check done` line), peak RSS (VmHWM)
+//!    and the largest RSS after the first check, and the rows ClickHouse read
+//!    (`system.query_log`, user `vigil`) by the first check and by the later ones.
 
 #[path = "support/bench_scale.rs"]
 mod bench_scale;
@@ -37,7 +40,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_scale::{check_done_field, env_or, run_sampling_peak, vigil_bin, CITY_METRICS};
+use bench_scale::{
+    check_done_field, check_done_fields, check_done_times, env_or, run_sampling_phases, vigil_bin,
+    CITY_METRICS,
+};
 use clickhouse::Client;
 use clickhouse_support::{TestServer, TEST_PASSWORD, TEST_USER};
 use fake_telegram::{FakeApi, CHAT, TOKEN};
@@ -49,6 +55,10 @@ const DAYS: i64 = 14;
 /// The checked moment: the bucket 19:45-20:00 of the last day is complete
 /// (20:00 + the default 120 s grace), the evening peak.
 const AT: &str = "2026-12-06 20:02:00";
+/// The first checked moment: an hour earlier, so one run checks five
+/// buckets in turn (18:45 to 19:45), the first cold, the others warm.
+const FIRST_AT: &str = "2026-12-06 19:02:00";
+const CHECKS: usize = 5;
 const AT_BUCKET_END: i64 = START + 13 * 86_400 + 20 * 3_600;
 const USERS: u64 = 200_000;
 const CITIES: u64 = 2_000;
@@ -151,24 +161,49 @@ fn ddl() -> Vec<String> {
     ]
 }
 
-/// What one `vigil check` took.
+/// What one run of `vigil check --at FIRST_AT --until AT` took: the first
+/// check on a fresh process (cold), then the ones after it (warm, as every
+/// check of a running `vigil serve` after its first).
 struct Round {
     wall: Duration,
     peak_rss_kib: u64,
+    /// Largest resident set once the first check was done.
+    warm_rss_kib: u64,
+    /// Each check's own `duration_ms` and `queries`, oldest first.
+    check_ms: Vec<u64>,
+    queries: Vec<u64>,
     evaluated: u64,
-    queries: u64,
     anomalies: u64,
     enqueued: u64,
-    check_ms: u64,
-    /// From system.query_log: queries, rows read, server ms.
+    /// From system.query_log: queries, rows read, server ms; of the whole
+    /// run, and of the queries started once the first check was done.
     ch: (u64, u64, u64),
+    ch_warm: (u64, u64, u64),
     telegram_sends: usize,
     log: String,
 }
 
-/// Totals of user `vigil`'s finished queries so far (queries, rows, ms):
-/// the bench's own client is `default`, so a difference is one check's.
-fn query_log_totals(runtime: &tokio::runtime::Runtime, client: &Client) -> (u64, u64, u64) {
+impl Round {
+    fn warm_checks(&self) -> usize {
+        self.check_ms.len().saturating_sub(1)
+    }
+
+    /// Median and largest duration of the checks after the first.
+    fn warm_ms(&self) -> (u64, u64) {
+        let mut warm = self.check_ms[1..].to_vec();
+        warm.sort_unstable();
+        (warm[warm.len() / 2], *warm.last().unwrap_or(&0))
+    }
+}
+
+/// Totals of user `vigil`'s finished queries started at or after `since`
+/// (unix seconds; queries, rows, ms): the bench's own client is `default`,
+/// so a difference is one run's.
+fn query_log_totals(
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    since: i64,
+) -> (u64, u64, u64) {
     runtime.block_on(async {
         client
             .query("SYSTEM FLUSH LOGS")
@@ -178,9 +213,10 @@ fn query_log_totals(runtime: &tokio::runtime::Runtime, client: &Client) -> (u64,
         client
             .query(
                 "SELECT count(), sum(read_rows), sum(query_duration_ms) FROM system.query_log \
-                 WHERE toUInt8(type) = 2 AND user = ?",
+                 WHERE toUInt8(type) = 2 AND user = ? AND query_start_time >= toDateTime(?)",
             )
             .bind(TEST_USER)
+            .bind(since)
             .fetch_one::<(u64, u64, u64)>()
             .await
             .expect("query_log")
@@ -195,7 +231,7 @@ fn sends(fake: &FakeApi) -> usize {
         .sum()
 }
 
-fn check_once(
+fn check_run(
     dir: &Path,
     config: &Path,
     runtime: &tokio::runtime::Runtime,
@@ -203,12 +239,12 @@ fn check_once(
     fake: &FakeApi,
 ) -> Round {
     let _ = std::fs::remove_file(dir.join("vigil-state.sqlite"));
-    let log = dir.join("check.log");
-    let before = query_log_totals(runtime, client);
+    let log_path = dir.join("check.log");
+    let before = query_log_totals(runtime, client, 0);
     let sent_before = sends(fake);
-    let (status, wall, peak) = run_sampling_peak(
+    let sampled = run_sampling_phases(
         Command::new(vigil_bin())
-            .args(["check", "--at", AT])
+            .args(["check", "--at", FIRST_AT, "--until", AT])
             .arg("--data-dir")
             .arg(dir)
             .arg("--config")
@@ -219,20 +255,33 @@ fn check_once(
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file")),
+            .stderr(std::fs::File::create(&log_path).expect("log file")),
+        &log_path,
     );
-    let log = std::fs::read_to_string(&log).expect("log");
-    assert!(status.success(), "vigil check failed:\n{log}");
-    let after = query_log_totals(runtime, client);
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(sampled.status.success(), "vigil check failed:\n{log}");
+    let after = query_log_totals(runtime, client, 0);
+    // Conservative: a query of the first check started in the second it
+    // ended counts as warm.
+    let first_done = check_done_times(&log)[0];
+    let warm = query_log_totals(runtime, client, first_done);
+    let check_ms = check_done_fields(&log, "duration_ms");
+    assert_eq!(
+        check_ms.len(),
+        CHECKS,
+        "one `check done` per bucket:\n{log}"
+    );
     Round {
-        wall,
-        peak_rss_kib: peak,
+        wall: sampled.wall,
+        peak_rss_kib: sampled.peak_kib,
+        warm_rss_kib: sampled.after_first_kib,
+        check_ms,
+        queries: check_done_fields(&log, "queries"),
         evaluated: check_done_field(&log, "evaluated"),
-        queries: check_done_field(&log, "queries"),
         anomalies: check_done_field(&log, "anomalies"),
-        enqueued: check_done_field(&log, "enqueued"),
-        check_ms: check_done_field(&log, "duration_ms"),
+        enqueued: check_done_fields(&log, "enqueued").iter().sum(),
         ch: (after.0 - before.0, after.1 - before.1, after.2 - before.2),
+        ch_warm: warm,
         telegram_sends: sends(fake) - sent_before,
         log,
     }
@@ -329,10 +378,13 @@ fn thousands_of_series_per_check_on_clickhouse() {
     );
 
     println!(
-        "\n| reads | series (target) | city top | series evaluated | check (median of {rounds}) \
-         | check's own duration_ms | peak RSS | vigil queries | ClickHouse queries | rows read | ClickHouse ms | anomalies | enqueued | Telegram sends |"
+        "\n| reads | series (target) | city top | series evaluated | first check | later checks (median / max of {}) \
+         | whole run | peak RSS (whole run / after the first check) | vigil queries (first / later) \
+         | ClickHouse queries (first / later, each) | rows read (first / later, each) \
+         | ClickHouse ms (first / later, each) | anomalies (newest) | enqueued | Telegram sends |",
+        CHECKS - 1
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut ten_thousand = Vec::new();
     for rollup in [false, true] {
         if rollup {
@@ -374,22 +426,37 @@ fn thousands_of_series_per_check_on_clickhouse() {
             });
             std::fs::write(&config, format!("{base}{extra}")).expect("config");
             let mut runs: Vec<Round> = (0..rounds)
-                .map(|_| check_once(dir.path(), &config, &runtime, &client, &fake))
+                .map(|_| check_run(dir.path(), &config, &runtime, &client, &fake))
                 .collect();
             runs.sort_by_key(|round| round.wall);
             let median = runs.swap_remove(runs.len() / 2);
+            let warm = median.warm_checks() as u64;
+            let (warm_median, warm_max) = median.warm_ms();
+            let first = (
+                median.ch.0 - median.ch_warm.0,
+                median.ch.1 - median.ch_warm.1,
+                median.ch.2 - median.ch_warm.2,
+            );
             println!(
-                "| {} | {label} | {} | {} | {:.2} s | {} | {:.0} MiB | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {label} | {} | {} | {:.2} s | {:.2} / {:.2} s | {:.1} s | {:.0} / {:.0} MiB | {} / {} \
+                 | {} / {} | {} / {} | {} / {} | {} | {} | {} |",
                 if rollup { "rollup" } else { "raw events" },
                 top.map_or("-".to_string(), |t| t.to_string()),
                 median.evaluated,
+                median.check_ms[0] as f64 / 1000.0,
+                warm_median as f64 / 1000.0,
+                warm_max as f64 / 1000.0,
                 median.wall.as_secs_f64(),
-                median.check_ms,
                 median.peak_rss_kib as f64 / 1024.0,
-                median.queries,
-                median.ch.0,
-                median.ch.1,
-                median.ch.2,
+                median.warm_rss_kib as f64 / 1024.0,
+                median.queries[0],
+                median.queries[1..].iter().sum::<u64>() / warm,
+                first.0,
+                median.ch_warm.0 / warm,
+                first.1,
+                median.ch_warm.1 / warm,
+                first.2,
+                median.ch_warm.2 / warm,
                 median.anomalies,
                 median.enqueued,
                 median.telegram_sends,

@@ -145,20 +145,33 @@ impl Detector for LearnedParams {
         FeatureState::lookback(Some(self.period)) + self.confirm - 1
     }
 
-    /// The features of every value (each needs the ones before it), the
-    /// trees only for the newest and the buckets its confirmation reads: a
-    /// live check asks for one point, and a prediction per history value
-    /// made a check of the built-in metrics take seconds.
+    /// The trees only for the newest and the buckets its confirmation
+    /// reads, and their rows only from the lookback: a live check asks for
+    /// one point of a series of twice the lookback, and judging every
+    /// value made a check of 10,000 city slices take seconds. The values
+    /// before those rows' reach are only taken into the history
+    /// ([`FeatureState::skip`]): about 60 full rows instead of 1,421, with
+    /// the same point (tested against the batch).
     fn newest_point(
         &self,
         values: impl IntoIterator<Item = Option<f64>>,
         clock: Clock,
     ) -> Result<Point, DetectError> {
         self.validate()?;
-        let mut features = FeatureState::new(clock, Some(self.period));
+        let values: Vec<Option<f64>> = values.into_iter().collect();
+        // The rows of the newest `confirm + 1` buckets read only the
+        // `lookback` values before them (exact, [`FeatureState::lookback`]).
+        let from = values.len().saturating_sub(self.lookback() + 1);
+        let mut features = FeatureState::new(clock.skip(from), Some(self.period));
+        let full = (self.confirm + 1) + features.skip_reach();
+        let skipped = (values.len() - from).saturating_sub(full);
         let mut recent = std::collections::VecDeque::with_capacity(self.confirm + 1);
-        for value in values {
+        for (i, value) in values[from..].iter().enumerate() {
             let value = value.filter(|v| v.is_finite());
+            if i < skipped {
+                features.skip(value);
+                continue;
+            }
             if recent.len() == self.confirm + 1 {
                 recent.pop_front();
             }

@@ -58,6 +58,39 @@ fn newest_point_matches_batch(params: LearnedParams) {
     }
 }
 
+/// The live check's newest point skips the rows nobody reads
+/// ([`crate::features::FeatureState::skip`]): from a history of twice the
+/// lookback (what the server reads), with gaps, at every few buckets, it
+/// equals the batch point that computes every row.
+#[test]
+fn the_newest_point_from_a_long_history_with_gaps_equals_the_batch() {
+    use AnomalyClass::*;
+    let params = LearnedParams::default();
+    let lookback = params.lookback();
+    for (class, seed) in [(ToZero, 1), (SlowDecline, 2), (SpikeUp, 3), (Clean, 4)] {
+        let case = generate_case(class, Scale::Tiny, seed);
+        // Gaps: every 37th bucket and a run of 30 after the first week.
+        let values: Vec<Option<f64>> = (case.series.values().enumerate())
+            .map(|(t, v)| v.filter(|_| t % 37 != 5 && !(700..730).contains(&t)))
+            .collect();
+        let series = Series::new(case.series.start, case.series.step, values.clone()).unwrap();
+        let batch = params.run(&series).unwrap();
+        assert!(
+            values.len() > 2 * lookback,
+            "{}: a history to skip",
+            case.name
+        );
+        for t in (lookback..values.len()).step_by(5) {
+            let from = t.saturating_sub(2 * lookback);
+            let clock = series.clock().skip(from);
+            let point = params
+                .newest_point(values[from..=t].iter().copied(), clock)
+                .unwrap();
+            assert_eq!(point, batch.point(t), "{} t={t}", case.name);
+        }
+    }
+}
+
 #[test]
 fn a_confirmation_drops_lone_buckets_and_keeps_what_lasts() {
     let params = |confirm| LearnedParams {

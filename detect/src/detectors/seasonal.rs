@@ -363,6 +363,22 @@ impl Baseline {
         }
         estimate
     }
+
+    /// Takes `value` into the history without estimating it: its same-slot
+    /// median is left unknown, which only the `level_window` estimates
+    /// after it would read (see [`Baseline::level_window`]).
+    pub(crate) fn skip(&mut self, value: Option<f64>) {
+        self.history.push(value.unwrap_or(f64::NAN));
+        if self.p.level_window > 0 {
+            self.medians.push(f64::NAN);
+        }
+    }
+
+    /// Estimates that read what [`Baseline::skip`] leaves unknown: the next
+    /// `level_window` after a skipped bucket.
+    pub(crate) fn level_window(&self) -> usize {
+        self.p.level_window
+    }
 }
 
 /// Incremental seasonal detector: push one bucket, get its point (exactly
@@ -386,6 +402,19 @@ impl SeasonalState {
     /// The parameters this state runs with.
     pub fn params(&self) -> &SeasonalParams {
         &self.params
+    }
+
+    /// Takes a value into the history without judging it: for a bucket
+    /// whose point nobody reads. A point pushed within
+    /// [`SeasonalState::skip_reach`] buckets after it differs from the one
+    /// the full [`Stream::push`] gives; later ones are identical.
+    pub(crate) fn skip(&mut self, value: Option<f64>) {
+        self.baseline.skip(finite(value));
+    }
+
+    /// How many points after a skipped one still depend on what it skipped.
+    pub(crate) fn skip_reach(&self) -> usize {
+        self.baseline.level_window()
     }
 }
 

@@ -130,7 +130,9 @@ async fn judge_experiment(
 pub type MetricSums<'a> = Vec<(&'a MetricDef, Vec<(u8, GroupSummary)>)>;
 
 /// Reads the group sums of each of the experiment's metrics over `range`:
-/// one grouped query per metric.
+/// per metric, the source's running sums since the start plus what settled
+/// since the last call and the unsettled tail, or one grouped query for a
+/// range ending before what is kept (`crate::sources::experiment_cache`).
 pub async fn read_sums<'a>(
     source: &Source,
     experiment: &ExperimentConfig,

@@ -28,6 +28,8 @@ use crate::times::{format_time, parse_time};
 
 /// A one-shot run waits at most this long for Telegram's flood control.
 const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
+/// `--until` checks at most a week of buckets in one run.
+const MAX_UNTIL_BUCKETS: i64 = 7 * 96;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -37,6 +39,12 @@ pub struct CheckArgs {
     /// missed buckets); same formats as `vigil series --from`.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// With --at: check every bucket from --at's up to the one complete at
+    /// TIME, one after another in this process, each delivered before the
+    /// next, as a running `vigil serve` would at those ticks (a backfill of
+    /// alert history; what a steady 15-minute check costs once warm).
+    #[arg(long, value_name = "TIME", requires = "at", conflicts_with = "dry_run")]
+    pub until: Option<String>,
     /// Evaluate and print only: no alert state, no notifications.
     #[arg(long)]
     pub dry_run: bool,
@@ -86,6 +94,10 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         Some(text) => Some(parse_time(text, now).with_context(|| format!("--at {text:?}"))?),
         None => None,
     };
+    let until = match &args.until {
+        Some(text) => Some(parse_time(text, now).with_context(|| format!("--until {text:?}"))?),
+        None => None,
+    };
     let grace = config.alerting.schedule.grace_seconds;
     let source = Arc::new(Source::open_existing(&config.source)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -122,9 +134,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         "http://127.0.0.1:3000",
         &crate::instance::command_claimant("check"),
     )?;
-    let at_bucket = at.map(|at| plan::newest_complete_bucket(at, grace));
+    let at_buckets = match at {
+        Some(at) => at_buckets(
+            plan::newest_complete_bucket(at, grace),
+            until.map(|until| plan::newest_complete_bucket(until, grace)),
+        )?,
+        None => Vec::new(),
+    };
     runtime.block_on(async {
-        if let Some(bucket) = at_bucket {
+        if let Some(&bucket) = at_buckets.first() {
             // Noted first: killed from here on (reading button presses, say),
             // the bucket is left for the next check to run again.
             (pipeline.store)
@@ -145,8 +163,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let result = match at_bucket {
-            Some(bucket) => {
+        if at_buckets.len() > 1 {
+            return check_each(&pipeline, &at_buckets, now).await;
+        }
+        let result = match at_buckets.first() {
+            Some(&bucket) => {
                 // After any earlier check that was killed or failed.
                 (pipeline.checker.run_at(bucket).await)
                     .map(|outcomes| outcomes.into_iter().last())
@@ -163,17 +184,67 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
         let delivery = deliver(&pipeline, now).await;
         let evaluations = result?;
         report_evaluations(&evaluations)?;
-        let delivery = delivery?;
-        tracing::info!(
-            delivered = delivery.delivered,
-            abandoned = delivery.abandoned,
-            "delivery done"
-        );
-        if let Some(blocked) = delivery.blocked {
-            tracing::warn!(error = %blocked.error, "some alerts wait in the outbox for the next run");
-        }
+        log_delivery(delivery?);
         Ok(())
     })
+}
+
+/// The buckets `--at` and `--until` name, oldest first (one without
+/// `--until`). Refused when `--until` is before `--at`, or spans more than a
+/// week: a typo's thousands of checks.
+fn at_buckets(first: i64, last: Option<i64>) -> anyhow::Result<Vec<i64>> {
+    let last = last.unwrap_or(first);
+    anyhow::ensure!(
+        last >= first,
+        "--until ({}) is before --at ({})",
+        format_time(last),
+        format_time(first)
+    );
+    let count = (last - first) / crate::metrics::model::BUCKET_SECONDS + 1;
+    anyhow::ensure!(
+        count <= MAX_UNTIL_BUCKETS,
+        "--at to --until spans {count} buckets; at most {MAX_UNTIL_BUCKETS} (a week) in one run"
+    );
+    Ok((0..count)
+        .map(|k| first + k * crate::metrics::model::BUCKET_SECONDS)
+        .collect())
+}
+
+/// Checks each of `buckets` in turn, delivering after each as the running
+/// server's sender would; stops at the first failure (after delivering what
+/// it queued). Prints the newest check's results.
+async fn check_each(pipeline: &Pipeline, buckets: &[i64], now: i64) -> anyhow::Result<()> {
+    let mut newest = Vec::new();
+    for (k, &bucket) in buckets.iter().enumerate() {
+        if k > 0 {
+            (pipeline.store)
+                .call(move |store| store.check_started(bucket, now))
+                .await?;
+        }
+        let result = (pipeline.checker.run_at(bucket).await)
+            .map(|outcomes| outcomes.into_iter().last())
+            .map(|outcome| outcome.map(|o| o.evaluations).unwrap_or_default())
+            .map_err(|error| due_failed(error, &pipeline.checker.source));
+        let checked_at = bucket + crate::metrics::model::BUCKET_SECONDS;
+        if let Err(error) = pipeline.reports.enqueue_due(checked_at).await {
+            tracing::error!(%error, "morning report not queued");
+        }
+        let delivery = deliver(pipeline, now).await;
+        newest = result?;
+        log_delivery(delivery?);
+    }
+    report_evaluations(&newest)
+}
+
+fn log_delivery(delivery: DeliveryReport) {
+    tracing::info!(
+        delivered = delivery.delivered,
+        abandoned = delivery.abandoned,
+        "delivery done"
+    );
+    if let Some(blocked) = delivery.blocked {
+        tracing::warn!(error = %blocked.error, "some alerts wait in the outbox for the next run");
+    }
 }
 
 /// `--grace-seconds`, `--a` and `--n` over the config.

@@ -36,6 +36,8 @@ impl SourceArgs {
         if let (Some(dir), SourceConfig::Sqlite(sqlite)) = (&self.data_dir, &mut config.source) {
             sqlite.path = dir.join("vigil.sqlite");
         }
+        // Process-wide too: when the experiments' running sums take rows as final.
+        crate::sources::experiment_sums::configure(&config.alerting.schedule);
         Ok(config)
     }
 }

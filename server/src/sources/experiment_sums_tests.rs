@@ -138,3 +138,163 @@ async fn sqlite_group_sums_equal_the_events_counted_by_hand() {
         writers.len()
     );
 }
+
+/// `batch`'s events with `keep(time, index)`; the index counts each table's rows.
+pub(crate) fn part(batch: &EventBatch, keep: impl Fn(i64, usize) -> bool) -> EventBatch {
+    EventBatch {
+        feed: (batch.feed.iter().enumerate())
+            .filter(|(i, e)| keep(e.time, *i))
+            .map(|(_, e)| e.clone())
+            .collect(),
+        messages: (batch.messages.iter().enumerate())
+            .filter(|(i, m)| keep(m.time, *i))
+            .map(|(_, m)| m.clone())
+            .collect(),
+    }
+}
+
+/// The running sums over successive checks, events arriving between them
+/// (some into a bucket the previous check read as unsettled tail), equal
+/// the full query's and the hand count at each check, and each later check
+/// reads only the newly settled span and the tail. `write` adds events to
+/// the store under test.
+pub(crate) async fn incremental_sums_follow_the_checks<W, F>(source: &Source, write: W)
+where
+    W: Fn(EventBatch) -> F,
+    F: std::future::Future<Output = ()>,
+{
+    use crate::metrics::model::BUCKET_SECONDS;
+    use crate::sources::experiment_cache::SumsCache;
+    use crate::sources::experiment_sums::{read, Reads};
+    use crate::sources::settle::settled_before;
+
+    const SETTLE: i64 = 3_600;
+    let batch = simulated();
+    let cache = std::sync::Mutex::new(SumsCache::default());
+    let groups: &[u8] = &[1, 2];
+    let from = START + 86_400 + 123;
+    // The clock at each check: 2 minutes into a bucket, a bucket apart,
+    // then three hours later.
+    let first = START + 2 * 86_400 + 18 * 3_600 + 120;
+    let checks = [
+        first,
+        first + BUCKET_SECONDS,
+        first + 2 * BUCKET_SECONDS,
+        first + 3 * 3_600,
+    ];
+    // Held back from the first write: every third event of the unsettled
+    // hour before the first check (what the first check read as its tail).
+    let held = |time: i64, index: usize| {
+        settled_before(first, SETTLE) <= time && time < first && index.is_multiple_of(3)
+    };
+    let mut written_to = first;
+    let mut first_rows = Vec::new();
+    write(part(&batch, |t, i| t < first && !held(t, i))).await;
+    let mut written = part(&batch, |t, i| t < first && !held(t, i));
+    for (n, now) in checks.into_iter().enumerate() {
+        if n > 0 {
+            write(part(&batch, |t, i| {
+                (written_to <= t && t < now) || (n == 1 && held(t, i))
+            }))
+            .await;
+            written = part(&batch, |t, _| t < now);
+            written_to = now;
+        }
+        // What a check at `now` reads: totals to the end of its bucket.
+        let range = TimeRange {
+            from,
+            to: now.div_euclid(BUCKET_SECONDS) * BUCKET_SECONDS,
+        };
+        let mut user_rows = Vec::new();
+        for name in METRICS {
+            let metric = catalogue::builtin_metric(name).expect("built-in");
+            let (sums, reads) = read(source, &cache, &metric, range, groups, now, SETTLE)
+                .await
+                .expect("incremental sums");
+            let full = source
+                .full_group_sums(&metric, range, groups)
+                .await
+                .expect("full sums");
+            assert_eq!(sums, full, "{name} at check {n}");
+            assert_eq!(
+                sums,
+                expected(&written, name, range, groups),
+                "{name} at check {n}"
+            );
+            assert!(sums.iter().all(|(_, s)| s.users > 10), "{name}: {sums:?}");
+            let settled = settled_before(now, SETTLE);
+            let previous = match n {
+                0 => from,
+                _ => settled_before(checks[n - 1], SETTLE),
+            };
+            assert_eq!(
+                reads,
+                Reads {
+                    full: false,
+                    settled: Some(TimeRange {
+                        from: previous,
+                        to: settled
+                    }),
+                    tail: Some(TimeRange {
+                        from: settled,
+                        to: range.to
+                    }),
+                    user_rows: reads.user_rows,
+                },
+                "{name} at check {n}"
+            );
+            user_rows.push(reads.user_rows);
+        }
+        // The event rows the reads select, against the range's.
+        let rows_in = |from: i64, to: i64| {
+            let inside = |time: i64| from <= time && time < to;
+            let feed = written.feed.iter().filter(|e| inside(e.time)).count();
+            feed + written.messages.iter().filter(|m| inside(m.time)).count()
+        };
+        let read_from = match n {
+            0 => from,
+            _ => settled_before(checks[n - 1], SETTLE),
+        };
+        let (selected, whole) = (rows_in(read_from, range.to), rows_in(from, range.to));
+        eprintln!(
+            "check {n}: {selected} of the range's {whole} event rows read, \
+             per-user rows returned {user_rows:?}"
+        );
+        if n > 0 {
+            assert!(selected * 5 < whole, "{selected} of {whole}");
+        }
+        if n == 1 {
+            // Only the bucket settled since and the hour of tail: fewer
+            // users than since the start.
+            assert!(
+                (user_rows.iter().zip(&first_rows)).all(|(now, first)| now < first),
+                "{user_rows:?} then {first_rows:?}"
+            );
+        }
+        if n == 0 {
+            first_rows = user_rows;
+        }
+    }
+    // The report of an earlier day: past the cached boundary, read whole.
+    let metric = catalogue::builtin_metric("feed_ctr").expect("built-in");
+    let earlier = TimeRange {
+        from,
+        to: START + 2 * 86_400,
+    };
+    let (sums, reads) = read(source, &cache, &metric, earlier, groups, checks[3], SETTLE)
+        .await
+        .expect("earlier sums");
+    assert!(reads.full && reads.user_rows == 0, "{reads:?}");
+    assert_eq!(sums, expected(&batch, "feed_ctr", earlier, groups));
+}
+
+#[tokio::test]
+async fn sqlite_incremental_sums_equal_the_full_query_at_each_check() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = Source::Sqlite(SqliteStore::open(&dir.path().join("v.sqlite")).expect("store"));
+    let store = &source;
+    incremental_sums_follow_the_checks(store, move |batch| async move {
+        store.write_events(batch).await.expect("written");
+    })
+    .await;
+}

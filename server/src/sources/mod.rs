@@ -14,8 +14,11 @@
 //! with a zero denominator has no value.
 
 pub mod clickhouse;
+pub mod experiment_cache;
+pub mod experiment_sums;
 #[cfg(test)]
 pub(crate) mod experiment_sums_tests;
+pub mod settle;
 pub mod sqlite;
 pub mod stats;
 
@@ -267,7 +270,24 @@ impl Source {
     /// Per-user sums of `metric` by `exp_group` over `range` (exact seconds),
     /// for the users of `groups` exposed in either table, with zeros
     /// ([`crate::metrics::sql::experiment`]). Groups without users are absent.
+    /// Kept between calls up to the settled past: a later call reads only
+    /// what settled since and the unsettled tail ([`experiment_sums`]).
     pub async fn group_sums(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        groups: &[u8],
+    ) -> Result<Vec<(u8, detect::experiments::GroupSummary)>, SourceError> {
+        let now = crate::times::unix_now();
+        let settle = experiment_sums::settle_secs();
+        let cache = &experiment_sums::CACHE;
+        experiment_sums::read(self, cache, metric, range, groups, now, settle)
+            .await
+            .map(|(sums, _)| sums)
+    }
+
+    /// [`Self::group_sums`] read whole by one grouped query, nothing kept.
+    pub async fn full_group_sums(
         &self,
         metric: &MetricDef,
         range: TimeRange,
@@ -280,6 +300,31 @@ impl Source {
         };
         stats::record(started, result.is_ok());
         result
+    }
+
+    /// Each exposed (user, group)'s `x` and `y` of `metric` over `range`
+    /// (the rows [`Self::full_group_sums`] adds up), in no order.
+    pub async fn user_sums(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        groups: &[u8],
+    ) -> Result<Vec<experiment_cache::UserSums>, SourceError> {
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => store.user_sums(metric, range, groups).await,
+            Source::ClickHouse(source) => source.user_sums(metric, range, groups).await,
+        };
+        stats::record(started, result.is_ok());
+        result
+    }
+
+    /// Names the store and its tables: the running sums' key.
+    fn sums_identity(&self) -> String {
+        match self {
+            Source::Sqlite(store) => store.sums_identity(),
+            Source::ClickHouse(source) => source.sums_identity(),
+        }
     }
 
     /// Incidents overlapping `range`, sorted by start.

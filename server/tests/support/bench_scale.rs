@@ -161,21 +161,88 @@ pub fn vigil_bin() -> String {
 
 /// ` key=value` of the newest "check done" log line in `log`.
 pub fn check_done_field(log: &str, key: &str) -> u64 {
-    let line = log
-        .lines()
-        .rev()
-        .find(|line| line.contains("check done"))
-        .unwrap_or_else(|| panic!("no `check done` line in:\n{log}"));
+    *check_done_fields(log, key)
+        .last()
+        .unwrap_or_else(|| panic!("no `check done` line in:\n{log}"))
+}
+
+/// ` key=value` of every "check done" log line in `log`, oldest first.
+pub fn check_done_fields(log: &str, key: &str) -> Vec<u64> {
     let needle = format!(" {key}=");
-    let at = line
-        .find(&needle)
-        .unwrap_or_else(|| panic!("no {key} in {line}"));
-    line[at + needle.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not a number in {line}"))
+    check_done_lines(log)
+        .map(|line| {
+            let at = line
+                .find(&needle)
+                .unwrap_or_else(|| panic!("no {key} in {line}"));
+            line[at + needle.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or_else(|_| panic!("{key} is not a number in {line}"))
+        })
+        .collect()
+}
+
+/// When each "check done" line was logged (its RFC 3339 timestamp, the
+/// default log format's first field), unix seconds, oldest first.
+pub fn check_done_times(log: &str) -> Vec<i64> {
+    check_done_lines(log)
+        .map(|line| {
+            let stamp = line.split_whitespace().next().unwrap_or_default();
+            chrono::DateTime::parse_from_rfc3339(stamp)
+                .unwrap_or_else(|error| panic!("no timestamp in {line}: {error}"))
+                .timestamp()
+        })
+        .collect()
+}
+
+fn check_done_lines(log: &str) -> impl Iterator<Item = &str> {
+    log.lines().filter(|line| line.contains("check done"))
+}
+
+/// What [`run_sampling_phases`] saw of a run of several checks.
+pub struct Sampled {
+    pub status: ExitStatus,
+    pub wall: Duration,
+    /// Peak resident set of the whole run (VmHWM), KiB.
+    pub peak_kib: u64,
+    /// Largest resident set (VmRSS) once the first check was done: what a
+    /// running server holds between and during its later checks, KiB.
+    pub after_first_kib: u64,
+}
+
+/// Runs `command` (whose stderr goes to `log`) to its end, sampling its
+/// memory every 5 ms, and from when `log` first has a "check done" line
+/// its resident set apart.
+pub fn run_sampling_phases(command: &mut Command, log: &std::path::Path) -> Sampled {
+    let started = Instant::now();
+    let mut child = command.spawn().expect("the command starts");
+    let (mut peak_kib, mut after_first_kib) = (0, 0);
+    let mut first_done = false;
+    let mut samples = 0u64;
+    let status = loop {
+        let pid = child.id();
+        peak_kib = peak_kib.max(status_kib(pid, "VmHWM:"));
+        // The log is a few lines a check: reading it every 100 ms is cheap.
+        if !first_done && samples % 20 == 0 {
+            first_done = std::fs::read_to_string(log).is_ok_and(|l| l.contains("check done"));
+        }
+        if first_done {
+            after_first_kib = after_first_kib.max(status_kib(pid, "VmRSS:"));
+        }
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        samples += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Sampled {
+        status,
+        wall: started.elapsed(),
+        peak_kib,
+        after_first_kib,
+    }
 }
 
 /// Runs `command` to its end, sampling its peak resident set (VmHWM) every
@@ -196,10 +263,15 @@ pub fn run_sampling_peak(command: &mut Command) -> (ExitStatus, Duration, u64) {
 
 /// The peak resident set of a running process, in KiB (0 once it is gone).
 fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A `/proc/PID/status` figure in KiB (`VmHWM:`, `VmRSS:`; 0 once gone).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let line = status.lines().find(|l| l.starts_with(field))?;
             line.split_whitespace().nth(1)?.parse().ok()
         })
         .unwrap_or(0)

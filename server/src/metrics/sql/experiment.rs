@@ -1,7 +1,7 @@
 //! One metric's per-user sums by `exp_group`, for the experiment tests
 //! (`detect::experiments::GroupSummary`, docs/experiments.md).
 //!
-//! Result shape (both dialects, in this order): `exp_group` (UInt8 /
+//! Result shape of [`group_sums`] (both dialects, in this order): `exp_group` (UInt8 /
 //! INTEGER), `users` (UInt64 / INTEGER), `sum_x`, `sum_y`, `sum_xx`,
 //! `sum_yy`, `sum_xy` (Float64 / REAL), ordered by `exp_group`.
 //!
@@ -27,6 +27,51 @@ pub fn group_sums(
     range: TimeRange,
     groups: &[u8],
 ) -> Result<SqlQuery, MetricError> {
+    let (per_user, params) = per_user(dialect, metric, tables, range, groups)?;
+    let (count, cast_group) = match dialect {
+        Dialect::Sqlite => ("COUNT(*)", "grp".to_string()),
+        Dialect::ClickHouse => ("count()", "toUInt8(grp)".to_string()),
+    };
+    let sql = format!(
+        "SELECT {cast_group} AS exp_group, {count} AS users, sum(x) AS sum_x, sum(y) AS sum_y, \
+         sum(x * x) AS sum_xx, sum(y * y) AS sum_yy, sum(x * y) AS sum_xy \
+         FROM ({per_user}) \
+         GROUP BY grp ORDER BY grp"
+    );
+    Ok(SqlQuery { sql, params })
+}
+
+/// The per-user sums [`group_sums`] adds up, one row per (user, group)
+/// exposed in `[range.from, range.to)`: `user_id` (UInt64 / INTEGER),
+/// `exp_group` (UInt8 / INTEGER), `x`, `y` (Float64 / REAL), in no order.
+/// Same users and values as `group_sums` reads, so the sums of several
+/// adjacent windows, added per (user, group), are the sums of their union
+/// (`crate::sources::experiment_cache`).
+pub fn user_sums(
+    dialect: Dialect,
+    metric: &MetricDef,
+    tables: &TableNames,
+    range: TimeRange,
+    groups: &[u8],
+) -> Result<SqlQuery, MetricError> {
+    let (per_user, params) = per_user(dialect, metric, tables, range, groups)?;
+    let (user, group) = match dialect {
+        Dialect::Sqlite => ("uid", "grp"),
+        Dialect::ClickHouse => ("toUInt64(uid)", "toUInt8(grp)"),
+    };
+    let sql = format!("SELECT {user} AS user_id, {group} AS exp_group, x, y FROM ({per_user})");
+    Ok(SqlQuery { sql, params })
+}
+
+/// `SELECT uid, grp, x, y ... GROUP BY uid, grp`: each exposed (user,
+/// group)'s numerator and denominator rows, and its placeholders' values.
+fn per_user(
+    dialect: Dialect,
+    metric: &MetricDef,
+    tables: &TableNames,
+    range: TimeRange,
+    groups: &[u8],
+) -> Result<(String, Vec<String>), MetricError> {
     validate(metric)?;
     if range.from >= range.to {
         return Err(MetricError::EmptyRange {
@@ -81,18 +126,11 @@ pub fn group_sums(
     };
     let measured = rows(metric.table, &x, &y)?;
     let exposed = rows(other, &zero(dialect), &zero(dialect))?;
-    let (count, cast_group) = match dialect {
-        Dialect::Sqlite => ("COUNT(*)", "grp".to_string()),
-        Dialect::ClickHouse => ("count()", "toUInt8(grp)".to_string()),
-    };
     let sql = format!(
-        "SELECT {cast_group} AS exp_group, {count} AS users, sum(x) AS sum_x, sum(y) AS sum_y, \
-         sum(x * x) AS sum_xx, sum(y * y) AS sum_yy, sum(x * y) AS sum_xy \
-         FROM (SELECT uid, grp, sum(ux) AS x, sum(uy) AS y \
-               FROM ({measured} UNION ALL {exposed}) GROUP BY uid, grp) \
-         GROUP BY grp ORDER BY grp"
+        "SELECT uid, grp, sum(ux) AS x, sum(uy) AS y \
+         FROM ({measured} UNION ALL {exposed}) GROUP BY uid, grp"
     );
-    Ok(SqlQuery { sql, params })
+    Ok((sql, params))
 }
 
 /// 1.0 for a row matching every filter, else 0.0 (1.0 for no filters).
