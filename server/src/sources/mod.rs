@@ -341,7 +341,9 @@ impl Source {
 /// because a check at the clock evaluates the bucket that ended `grace`
 /// (up to a bucket more) ago and re-checks `late_rows` before that one's
 /// start. Every bucket the re-check may read is then newer than this, so a
-/// cache of older buckets (ClickHouse's) never hides its late rows.
+/// cache of older buckets (ClickHouse's) never hides its late rows. (The
+/// experiments' running sums settle sooner, [`experiment_sums::configure`]:
+/// nothing re-checks them.)
 pub fn settle_secs(schedule: &crate::config::ScheduleConfig) -> i64 {
     schedule.late_rows_secs.max(0) + schedule.grace_seconds.max(0) + BUCKET_SECONDS
 }

@@ -6,8 +6,10 @@
 //! every read (about 80 s of server time per check at 10,000 series), while
 //! only the newest few buckets can still change.
 //!
-//! Rule: the rows of a bucket are final once the bucket ended at least
-//! `settle` seconds before the real clock ([`crate::times::unix_now`]);
+//! Rule (the one of [`crate::sources::settle`], shared with the
+//! experiments' running sums): the rows of a bucket are final once the
+//! bucket ended at least `settle` seconds before the real clock
+//! ([`crate::times::unix_now`]);
 //! `settle` is the config's `[schedule] late_rows_minutes` plus the grace
 //! and one bucket ([`crate::sources::settle_secs`]), which covers every
 //! bucket a check's late-rows re-check may read, so the two agree on which
@@ -37,6 +39,7 @@ use std::time::{Duration, Instant};
 use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
 
 pub use super::slots::{assemble, Frame, Slots};
+pub use crate::sources::settle::settled_before;
 
 /// Entries kept at most; the least recently used goes first. The built-in
 /// catalogue and a config's metrics, whole, by slice and capped, need a few
@@ -128,14 +131,6 @@ impl Entry {
         self.covered = None;
         self.series.clear();
     }
-}
-
-/// The start of the first bucket not yet settled at `now`: a bucket is
-/// settled once its end is at least `settle` seconds in the past.
-pub fn settled_before(now: i64, settle: i64) -> i64 {
-    now.saturating_sub(settle.max(0))
-        .div_euclid(BUCKET_SECONDS)
-        .saturating_mul(BUCKET_SECONDS)
 }
 
 impl BucketCache {

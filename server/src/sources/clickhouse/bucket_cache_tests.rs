@@ -246,15 +246,6 @@ fn a_ranking_is_reused_for_less_than_a_day() {
 }
 
 #[test]
-fn settled_buckets_ended_at_least_settle_seconds_ago() {
-    // At 10:59:59 with an hour to settle, 09:45-10:00 is still open... to rows.
-    let now = 100 * B + 899;
-    assert_eq!(settled_before(now, 3600), 96 * B);
-    assert_eq!(settled_before(100 * B, 3600), 96 * B);
-    assert_eq!(settled_before(100 * B, 0), 100 * B);
-}
-
-#[test]
 fn an_unconfigured_source_settles_like_the_default_schedule() {
     let schedule = crate::config::ScheduleConfig::default();
     assert_eq!(
