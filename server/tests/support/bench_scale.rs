@@ -225,7 +225,7 @@ pub fn run_sampling_phases(command: &mut Command, log: &std::path::Path) -> Samp
         let pid = child.id();
         peak_kib = peak_kib.max(status_kib(pid, "VmHWM:"));
         // The log is a few lines a check: reading it every 100 ms is cheap.
-        if !first_done && samples % 20 == 0 {
+        if !first_done && samples.is_multiple_of(20) {
             first_done = std::fs::read_to_string(log).is_ok_and(|l| l.contains("check done"));
         }
         if first_done {
