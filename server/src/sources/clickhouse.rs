@@ -18,6 +18,9 @@
 //! and rollups are built per shard, read through a Distributed rollup (see
 //! `cluster`, `cluster_rollup`).
 //!
+//! Metric reads keep the buckets that can no longer change in memory and
+//! ask the server only for the rest (`bucket_cache`, `cached_reads`).
+//!
 //! Credentials go in headers (`X-ClickHouse-User`/`-Key`), never in a URL: one
 //! with `user:password@` is refused, and [`ClickHouseSource::describe`] shows
 //! only scheme, host, port and database.
@@ -232,7 +235,8 @@ impl ClickHouseSource {
 
     /// [`Self::series_by_slice`] capped to the `top` values by volume over
     /// `range` (see [`sql::Cap`]): one small query ranks them
-    /// ([`sql::ranking`]), and the grouped query returns only their rows
+    /// ([`sql::ranking`]; again only once the range start moved a day, see
+    /// `cached_reads`), and the grouped query returns only their rows
     /// and the `(other)` sum. Two queries rather than an `IN (subquery)`:
     /// on a cluster's Distributed table a subquery would rank each shard's
     /// values on their own (or need `GLOBAL IN`), and a list of values is

@@ -86,6 +86,19 @@ fn slots_grow_both_ways_and_drop_edge_gaps() {
 }
 
 #[test]
+fn slots_moved_into_the_cache_keep_only_the_settled_span() {
+    let mut slots = table(span(0, 10)).remove("b").expect("b");
+    assert_eq!(slots.count(), 4, "buckets 0, 3, 6 and 9");
+    slots.keep_within(span(1, 7));
+    assert_eq!(
+        slots.buckets().map(|b| b.start / B).collect::<Vec<_>>(),
+        vec![3, 6]
+    );
+    slots.keep_within(span(4, 5));
+    assert!(slots.is_empty());
+}
+
+#[test]
 fn a_settled_range_is_read_once_then_only_the_unsettled_tail() {
     let cache = BucketCache::default();
     let settled = 20 * B;
