@@ -32,11 +32,11 @@
 //! fits the entry (its kept list changed meanwhile) is dropped, and the read
 //! still returns its own, consistent rows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
+use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
 
 pub use super::slots::{assemble, Frame, Slots};
 pub use crate::sources::settle::settled_before;
@@ -75,8 +75,10 @@ impl Kept {
 /// What a lookup found: the cached part of a range and what is to be read.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// The cached buckets inside `cached_span`, by slice value.
-    pub cached: Frame,
+    /// The cached buckets inside `cached_span`, by slice value: already the
+    /// result's form, with room for the tail to be appended, so that a warm
+    /// read holds its series once (not also as a copy of the slots).
+    pub cached: BTreeMap<String, Vec<Bucket>>,
     pub cached_span: Option<TimeRange>,
     /// Sub-ranges to read from ClickHouse, oldest first (at most two).
     pub fetch: Vec<TimeRange>,
@@ -180,12 +182,15 @@ impl BucketCache {
                 to: range.to,
             });
         }
+        let tail = usize::try_from((range.to - inside.to) / BUCKET_SECONDS).unwrap_or(0);
         let cached = entry
             .series
             .iter()
             .filter_map(|(value, slots)| {
-                let part = slots.within(inside);
-                (!part.is_empty()).then(|| (value.clone(), part))
+                let length = slots.count_within(inside);
+                let mut buckets = Vec::with_capacity(length + tail);
+                buckets.extend(slots.buckets_within(inside));
+                (length > 0).then(|| (value.clone(), buckets))
             })
             .collect();
         Plan {

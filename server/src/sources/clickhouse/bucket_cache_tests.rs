@@ -45,14 +45,15 @@ fn read(
         .iter()
         .map(|part| (*part, source(*part)))
         .collect();
-    let mut pieces: Vec<(i64, &Frame)> = fetched
-        .iter()
-        .map(|(part, rows)| (part.from, rows))
-        .collect();
-    if let Some(cached) = plan.cached_span {
-        pieces.push((cached.from, &plan.cached));
+    let starts = plan.cached_span.map(|span| span.from);
+    let (mut front, mut back) = (None, None);
+    for (part, rows) in &fetched {
+        match starts {
+            Some(start) if part.to <= start => front = Some(rows),
+            _ => back = Some(rows),
+        }
     }
-    let result = assemble(pieces);
+    let result = assemble(front, plan.cached, back);
     for (part, rows) in fetched {
         cache.store("k", part, settled_to, kept, rows);
     }
@@ -60,7 +61,7 @@ fn read(
 }
 
 fn direct(range: TimeRange) -> BTreeMap<String, Vec<Bucket>> {
-    assemble(vec![(range.from, &table(range))])
+    assemble(None, BTreeMap::new(), Some(&table(range)))
 }
 
 #[test]
@@ -77,9 +78,15 @@ fn slots_grow_both_ways_and_drop_edge_gaps() {
             .collect::<Vec<_>>(),
         vec![(3, 3.0), (5, 1.0), (8, 2.0)]
     );
-    let part = slots.within(span(4, 8));
-    assert_eq!(part.len(), 1, "trailing and leading gaps are not kept");
-    assert!(slots.within(span(6, 8)).is_empty());
+    assert_eq!(
+        slots.buckets_within(span(4, 8)).collect::<Vec<_>>(),
+        vec![Bucket {
+            start: 5 * B,
+            value: 1.0
+        }]
+    );
+    assert_eq!(slots.count_within(span(6, 8)), 0);
+    assert_eq!(slots.count_within(span(0, 100)), 3);
     slots.trim_before(4 * B);
     assert_eq!(slots.buckets().next().map(|b| b.start), Some(5 * B));
     assert!(slots.get(2 * B).is_nan() && slots.get(40 * B).is_nan());
@@ -215,7 +222,10 @@ fn a_changed_kept_list_is_applied_as_a_delta_with_other_adjusted() {
         vec![span(30, 33)],
         "the settled span stays cached"
     );
-    assert_eq!(rows, assemble(vec![(B, &capped(&new)(span(1, 33)))]));
+    assert_eq!(
+        rows,
+        assemble(None, BTreeMap::new(), Some(&capped(&new)(span(1, 33))))
+    );
     assert!(rows.contains_key(OTHER) && !rows.contains_key("b"));
 }
 
@@ -243,7 +253,10 @@ fn a_kept_list_that_changed_meanwhile_drops_the_entry() {
         vec![span(0, 10)],
         "a delta for another span is not applied"
     );
-    assert_eq!(rows, assemble(vec![(0, &capped(&new)(span(0, 10)))]));
+    assert_eq!(
+        rows,
+        assemble(None, BTreeMap::new(), Some(&capped(&new)(span(0, 10))))
+    );
 }
 
 #[test]

@@ -194,15 +194,17 @@ impl ClickHouseSource {
             read = ?plan.fetch.iter().map(|span| (span.from, span.to)).collect::<Vec<_>>(),
             "clickhouse read through the bucket cache"
         );
-        let mut pieces: Vec<(i64, &Frame)> = fetched
-            .iter()
-            .map(|(part, rows)| (part.from, rows))
-            .collect();
-        if let Some(span) = plan.cached_span {
-            pieces.push((span.from, &plan.cached));
+        // A part ending where the cached span starts was read before it.
+        let starts = plan.cached_span.map(|span| span.from);
+        let mut front = None;
+        let mut back = None;
+        for (part, rows) in &fetched {
+            match starts {
+                Some(start) if part.to <= start => front = Some(rows),
+                _ => back = Some(rows),
+            }
         }
-        let series = assemble(pieces);
-        drop(plan);
+        let series = assemble(front, plan.cached, back);
         // After the result is built: a cold read's rows move into the cache.
         for (part, rows) in fetched {
             self.cache.store(key, part, settled_to, kept, rows);

@@ -110,11 +110,24 @@ impl Slots {
         self.values.shrink_to_fit();
     }
 
-    /// A copy of the buckets inside `range`.
-    pub fn within(&self, range: TimeRange) -> Slots {
-        let mut part = Slots::default();
-        part.copy_from(self, range);
-        part
+    /// How many buckets inside `range` have a value.
+    pub fn count_within(&self, range: TimeRange) -> usize {
+        self.buckets_within(range).count()
+    }
+
+    /// The buckets inside `range` with a value, in time order.
+    pub fn buckets_within(&self, range: TimeRange) -> impl Iterator<Item = Bucket> + '_ {
+        let from = range.from.max(self.first_bucket).min(self.end());
+        let to = range.to.min(self.end()).max(from);
+        let (start, stop) = (self.index(from), self.index(to));
+        self.values[start..stop]
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| !value.is_nan())
+            .map(move |(index, value)| Bucket {
+                start: from + index as i64 * BUCKET_SECONDS,
+                value: *value,
+            })
     }
 
     /// Sets every bucket of `other` inside `span` that has a value.
@@ -199,29 +212,33 @@ impl Slots {
     }
 }
 
-/// Concatenates frames of disjoint spans, in time order, into the result
-/// of a read: per slice value its buckets with rows, sorted. Each series is
-/// allocated once at its final length.
-pub fn assemble(mut pieces: Vec<(i64, &Frame)>) -> BTreeMap<String, Vec<Bucket>> {
-    pieces.sort_by_key(|(start, _)| *start);
-    let mut values: Vec<&String> = pieces.iter().flat_map(|(_, frame)| frame.keys()).collect();
-    values.sort_unstable();
-    values.dedup();
-    let mut series = BTreeMap::new();
-    for value in values {
-        let parts: Vec<&Slots> = pieces
-            .iter()
-            .filter_map(|(_, frame)| frame.get(value))
-            .collect();
-        let length = parts.iter().map(|slots| slots.count()).sum();
-        if length == 0 {
-            continue;
-        }
-        let mut buckets = Vec::with_capacity(length);
-        for slots in parts {
+/// The result of a read: the rows read before the cached span (`front`),
+/// the cached buckets, and the rows read after it (`back`), concatenated
+/// per slice value; values without buckets are absent.
+pub fn assemble(
+    front: Option<&Frame>,
+    mut cached: BTreeMap<String, Vec<Bucket>>,
+    back: Option<&Frame>,
+) -> BTreeMap<String, Vec<Bucket>> {
+    if let Some(front) = front {
+        // Rare (a range starting before what is cached): one new vector each.
+        for (value, slots) in front {
+            let middle = cached.remove(value).unwrap_or_default();
+            let mut buckets = Vec::with_capacity(slots.count() + middle.capacity());
             buckets.extend(slots.buckets());
+            buckets.extend(middle);
+            cached.insert(value.clone(), buckets);
         }
-        series.insert(value.clone(), buckets);
     }
-    series
+    if let Some(back) = back {
+        for (value, slots) in back {
+            let series = cached.entry(value.clone()).or_default();
+            // Room for the tail was reserved by the plan; a value new in the
+            // tail is allocated once at its length.
+            series.reserve_exact(slots.count());
+            series.extend(slots.buckets());
+        }
+    }
+    cached.retain(|_, buckets| !buckets.is_empty());
+    cached
 }
