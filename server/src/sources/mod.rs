@@ -187,7 +187,8 @@ impl Source {
     /// buckets that received events since. Nothing happens on ClickHouse:
     /// its cache keeps settled buckets only (`clickhouse::bucket_cache`), so
     /// a chart still reads the unsettled tail, and the check's own reads
-    /// already cached its settled history.
+    /// already cached its settled history (a kept slice's chart is served
+    /// from its dimension's capped read).
     pub async fn warm(
         &self,
         metric: &MetricDef,

@@ -265,6 +265,46 @@ impl BucketCache {
         evict(&mut inner, key);
     }
 
+    /// One kept value's cached buckets from a capped entry whose key starts
+    /// with `prefix` (any cap of one grouped query), from `range.from` up to
+    /// the returned end (the rest is to be read): the most recently used
+    /// entry that keeps `value` and covers the start of `range`.
+    pub fn slice_of(
+        &self,
+        prefix: &str,
+        value: &str,
+        range: TimeRange,
+        settled_to: i64,
+    ) -> Option<(Vec<Bucket>, i64)> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let clock = inner.clock;
+        let (entry, held_to) = inner
+            .entries
+            .iter_mut()
+            .filter(|(key, _)| key.starts_with(prefix))
+            .filter_map(|(_, entry)| {
+                let kept = entry.kept.as_ref()?;
+                let covered = entry.covered?;
+                let held_to = range.to.min(covered.to).min(settled_to);
+                let holds = kept.values.iter().any(|kept| kept == value)
+                    && covered.from <= range.from
+                    && held_to > range.from;
+                holds.then_some((entry, held_to))
+            })
+            .max_by_key(|(entry, _)| entry.used)?;
+        entry.used = clock;
+        entry.touched = Some(Instant::now());
+        let held = TimeRange {
+            from: range.from,
+            to: held_to,
+        };
+        let buckets = (entry.series.get(value))
+            .map(|slots| slots.buckets_within(held).collect())
+            .unwrap_or_default();
+        Some((buckets, held_to))
+    }
+
     /// The kept list of `key`'s entry and the span it covers.
     pub fn kept(&self, key: &str) -> (Option<Kept>, Option<TimeRange>) {
         let inner = self.lock();

@@ -141,6 +141,29 @@ async fn shifted_equals_fresh(server: &TestServer, database: &str, dimension: &s
                 .all(|part| part.from >= settled - 2 * B && part.to == shifted.to),
             "{name}: {fetched:?}, settled before {settled}"
         );
+        // A kept value's chart comes from the capped read, but for the tail.
+        let other = crate::metrics::dimensions::OTHER;
+        let value = (again.2.keys().find(|value| *value != other)).expect("a kept value");
+        let slice = SliceKey {
+            dimension: dimension.into(),
+            value: value.clone(),
+        };
+        let chart = (cached.series(&metric, shifted, Some(&slice)).await).expect("slice");
+        let fresh_chart = (source(server, database)
+            .series(&metric, shifted, Some(&slice))
+            .await)
+            .expect("slice");
+        assert_eq!(chart, fresh_chart, "{name} {dimension}={value}");
+        assert_eq!(
+            Some(&chart),
+            fresh.2.get(value),
+            "{name} {dimension}={value}"
+        );
+        let fetched = cached.take_fetched();
+        assert!(
+            fetched.len() == 1 && fetched[0].from >= settled - 2 * B,
+            "{name} {dimension}={value}: {fetched:?}"
+        );
     }
 }
 

@@ -28,6 +28,10 @@ const KEY_RANGE: TimeRange = TimeRange {
     to: BUCKET_SECONDS,
 };
 
+/// What a capped read's cache key adds to its grouped query's key, before
+/// the cap: every cap of one query shares the prefix.
+const TOP: &str = "\u{0}top ";
+
 /// A grouped row, its slice value borrowed from the response buffer: no
 /// `String` is made per row.
 #[derive(Row, Deserialize)]
@@ -60,6 +64,11 @@ impl ClickHouseSource {
         range: TimeRange,
         slice: Option<&SliceKey>,
     ) -> Result<Vec<Bucket>, SourceError> {
+        if let Some(slice) = slice {
+            if let Some(series) = self.slice_from_capped(metric, range, slice).await? {
+                return Ok(series);
+            }
+        }
         let shape = Shape {
             metric,
             slice,
@@ -68,6 +77,53 @@ impl ClickHouseSource {
         let key = self.cache_key(shape, None).await?;
         let mut series = self.read_through(shape, range, &key, None).await?;
         Ok(series.remove("").unwrap_or_default())
+    }
+
+    /// A slice's buckets (an alert's chart) from the capped read a check
+    /// made of its dimension, when that keeps the value and holds the
+    /// range's start: only the rest is read, through the slice's own entry.
+    /// The same rows either way: a kept value's series in the capped read
+    /// is its rows, from the rollup exactly when the slice's would be.
+    async fn slice_from_capped(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        slice: &SliceKey,
+    ) -> Result<Option<Vec<Bucket>>, SourceError> {
+        if slice.value == OTHER {
+            // Not a value of the dimension: its query has no rows.
+            return Ok(None);
+        }
+        let grouped = Shape {
+            metric,
+            slice: None,
+            dimension: Some(&slice.dimension),
+        };
+        // Every cap of this grouped query: its key, then the cap.
+        let prefix = format!("{}{TOP}", self.cache_key(grouped, None).await?);
+        let range = sql::align_range(range)?;
+        let settled_to = settled_before(crate::times::unix_now(), self.settle_secs());
+        let Some((mut buckets, held_to)) =
+            self.cache
+                .slice_of(&prefix, &slice.value, range, settled_to)
+        else {
+            return Ok(None);
+        };
+        if held_to < range.to {
+            let shape = Shape {
+                metric,
+                slice: Some(slice),
+                dimension: None,
+            };
+            let slice_key = self.cache_key(shape, None).await?;
+            let rest = TimeRange {
+                from: held_to,
+                to: range.to,
+            };
+            let mut rest = self.read_through(shape, rest, &slice_key, None).await?;
+            buckets.extend(rest.remove("").unwrap_or_default());
+        }
+        Ok(Some(buckets))
     }
 
     /// One metric's buckets by value of `dimension`, capped to `top` values.
@@ -216,9 +272,9 @@ impl ClickHouseSource {
     /// (naming the table or rollup, the filters, the slice), and the cap.
     async fn cache_key(&self, shape: Shape<'_>, top: Option<usize>) -> Result<String, SourceError> {
         let query = self.query_for(shape, KEY_RANGE, None).await?;
-        let top = top.map_or(String::new(), |top| format!("top {top}"));
+        let top = top.map_or(String::new(), |top| format!("{TOP}{top}"));
         Ok(format!(
-            "{}\u{0}{}\u{0}{top}",
+            "{}\u{0}{}{top}",
             query.sql,
             query.params.join("\u{0}")
         ))
