@@ -32,6 +32,7 @@ mod cluster_rollup;
 mod daily;
 mod ddl;
 mod experiments;
+mod kept;
 mod rollup;
 mod rollup_access;
 mod rows;
@@ -542,6 +543,9 @@ mod rollup_server_tests;
 
 #[cfg(test)]
 mod bucket_cache_server_tests;
+
+#[cfg(test)]
+mod bucket_cache_figures;
 
 #[cfg(test)]
 mod tests {

@@ -38,6 +38,8 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
 
+use super::kept::apply_delta;
+pub use super::kept::{Kept, KeptDelta};
 pub use super::slots::{assemble, Frame, Slots};
 pub use crate::sources::settle::settled_before;
 
@@ -54,23 +56,7 @@ const MAX_SLOTS: usize = 16 << 20;
 const IDLE: Duration = Duration::from_secs(2 * 3600);
 /// Cached history kept beyond the longest range an entry was read for: the
 /// front is trimmed once it grew by this much (a day of a sliding check).
-const TRIM_SLACK: i64 = 96 * BUCKET_SECONDS;
-
-/// The kept values of a capped read and the range start they were ranked at.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Kept {
-    pub values: Vec<String>,
-    pub ranked_from: i64,
-}
-
-impl Kept {
-    /// Ranked recently enough for a read starting at `from`: at most a day
-    /// (96 buckets) before it, and not after it (an earlier range, such as a
-    /// `--at` in the past, is ranked on its own).
-    pub fn still_ranks(&self, from: i64) -> bool {
-        from >= self.ranked_from && from - self.ranked_from < TRIM_SLACK
-    }
-}
+pub(super) const TRIM_SLACK: i64 = 96 * BUCKET_SECONDS;
 
 /// What a lookup found: the cached part of a range and what is to be read.
 #[derive(Debug, Default)]
@@ -82,16 +68,6 @@ pub struct Plan {
     pub cached_span: Option<TimeRange>,
     /// Sub-ranges to read from ClickHouse, oldest first (at most two).
     pub fetch: Vec<TimeRange>,
-}
-
-/// The rows of the added values of a new kept list, read over `span` (the
-/// entry's covered span), which turn the old list's entry into the new one's.
-pub struct KeptDelta {
-    pub span: TimeRange,
-    pub added: Frame,
-    /// Whether the entry holds an `(other)` sum (counts), to be adjusted by
-    /// the removed and added values' buckets.
-    pub other: Option<String>,
 }
 
 #[derive(Default)]
@@ -331,7 +307,7 @@ impl BucketCache {
                 .as_ref()
                 .is_some_and(|delta| entry.covered == Some(delta.span));
         match delta.filter(|_| applies) {
-            Some(delta) => apply_delta(entry, &new.values, delta),
+            Some(delta) => apply_delta(&mut entry.series, &new.values, delta),
             None => entry.clear(),
         }
         entry.kept = Some(new);
@@ -344,42 +320,6 @@ impl BucketCache {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-fn apply_delta(entry: &mut Entry, new: &[String], delta: KeptDelta) {
-    let span = delta.span;
-    let removed: Vec<String> = entry
-        .series
-        .keys()
-        .filter(|value| Some(*value) != delta.other.as_ref() && !new.contains(value))
-        .cloned()
-        .collect();
-    let mut other = delta
-        .other
-        .as_ref()
-        .map(|name| entry.series.remove(name).unwrap_or_default());
-    for value in removed {
-        if let (Some(slots), Some(other)) = (entry.series.remove(&value), other.as_mut()) {
-            other.add(&slots, span, 1.0);
-        }
-    }
-    for (value, slots) in delta.added {
-        if let Some(other) = other.as_mut() {
-            other.add(&slots, span, -1.0);
-        }
-        let mut kept = Slots::default();
-        kept.copy_from(&slots, span);
-        if !kept.is_empty() {
-            entry.series.insert(value, kept);
-        }
-    }
-    if let (Some(name), Some(mut other)) = (delta.other, other) {
-        // A count of zero is no row: the capped query has none there.
-        other.clear_zeros();
-        if !other.is_empty() {
-            entry.series.insert(name, other);
-        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! values' series are read over the cached span, the removed ones dropped,
 //! and a count's `(other)` adjusted by both (`bucket_cache::set_kept`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use clickhouse::Row;
 use serde::Deserialize;
@@ -175,9 +175,12 @@ impl ClickHouseSource {
             ranked_from: range.from,
         };
         let old_values = old.as_ref().map(|old| old.values.as_slice());
+        let before: HashSet<&str> = (old_values.unwrap_or_default().iter())
+            .map(String::as_str)
+            .collect();
         let added: Vec<String> = values
             .iter()
-            .filter(|value| !old_values.unwrap_or_default().contains(value))
+            .filter(|value| !before.contains(value.as_str()))
             .cloned()
             .collect();
         // Reading the added values over the cached span pays when they are
