@@ -32,15 +32,10 @@ pub fn set_settle_secs(seconds: i64) {
     SETTLE_SECS.store(seconds.max(0), Ordering::Relaxed);
 }
 
-/// Sets the settle delay from the config: `[schedule] late_rows_minutes`,
-/// and at least `grace_seconds` (with late rows off, 0, a bucket is still
-/// not final before the check itself waits for its late events).
+/// Sets the settle delay from the config: the one rule the ClickHouse
+/// bucket cache follows too ([`super::settle::settle_secs`]).
 pub fn configure(schedule: &ScheduleConfig) {
-    set_settle_secs(settle_of(schedule));
-}
-
-fn settle_of(schedule: &ScheduleConfig) -> i64 {
-    schedule.late_rows_secs.max(schedule.grace_seconds)
+    set_settle_secs(super::settle::settle_secs(schedule));
 }
 
 /// The settle delay in force ([`DEFAULT_SETTLE_SECS`] unless set).
@@ -106,19 +101,4 @@ pub async fn read(
 fn lock(cache: &Mutex<SumsCache>) -> MutexGuard<'_, SumsCache> {
     // The cache is consistent between calls: a panic elsewhere leaves it usable.
     cache.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_settle_delay_is_the_late_rows_window_and_at_least_the_grace() {
-        let mut schedule = ScheduleConfig::default();
-        assert_eq!(settle_of(&schedule), DEFAULT_SETTLE_SECS);
-        schedule.late_rows_secs = 30 * 60;
-        assert_eq!(settle_of(&schedule), 30 * 60);
-        schedule.late_rows_secs = 0;
-        assert_eq!(settle_of(&schedule), schedule.grace_seconds);
-    }
 }

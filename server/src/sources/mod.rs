@@ -337,17 +337,7 @@ impl Source {
     }
 }
 
-/// How long after its end a bucket's rows may still change, as checks see
-/// it: `[schedule] late_rows_minutes`, plus the grace and one bucket,
-/// because a check at the clock evaluates the bucket that ended `grace`
-/// (up to a bucket more) ago and re-checks `late_rows` before that one's
-/// start. Every bucket the re-check may read is then newer than this, so a
-/// cache of older buckets (ClickHouse's) never hides its late rows. (The
-/// experiments' running sums settle sooner, [`experiment_sums::configure`]:
-/// nothing re-checks them.)
-pub fn settle_secs(schedule: &crate::config::ScheduleConfig) -> i64 {
-    schedule.late_rows_secs.max(0) + schedule.grace_seconds.max(0) + BUCKET_SECONDS
-}
+pub use settle::settle_secs;
 
 /// Apply the gap rule described in the module docs to one sorted series.
 pub fn fill_interior_gaps(aggregate: &Aggregate, buckets: Vec<Bucket>) -> Vec<Bucket> {

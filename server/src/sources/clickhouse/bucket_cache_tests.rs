@@ -260,7 +260,7 @@ fn a_kept_list_that_changed_meanwhile_drops_the_entry() {
 }
 
 #[test]
-fn a_ranking_is_reused_for_less_than_a_day() {
+fn a_ranking_is_reused_for_less_than_a_day_either_way() {
     let kept = Kept {
         values: names(&["a"]),
         ranked_from: 1000 * B,
@@ -268,14 +268,11 @@ fn a_ranking_is_reused_for_less_than_a_day() {
     assert!(kept.still_ranks(1000 * B));
     assert!(kept.still_ranks(1095 * B));
     assert!(!kept.still_ranks(1096 * B));
-    assert!(!kept.still_ranks(999 * B));
-}
-
-#[test]
-fn an_unconfigured_source_settles_like_the_default_schedule() {
-    let schedule = crate::config::ScheduleConfig::default();
-    assert_eq!(
-        crate::sources::settle_secs(&schedule),
-        super::super::DEFAULT_SETTLE_SECS
+    // An open alert's range reaches back to impute its span: same ranking.
+    assert!(kept.still_ranks(999 * B));
+    assert!(kept.still_ranks(905 * B));
+    assert!(
+        !kept.still_ranks(904 * B),
+        "a day before: a range of its own"
     );
 }

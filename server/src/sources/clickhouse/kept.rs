@@ -16,11 +16,15 @@ pub struct Kept {
 }
 
 impl Kept {
-    /// Ranked recently enough for a read starting at `from`: at most a day
-    /// (96 buckets) before it, and not after it (an earlier range, such as a
-    /// `--at` in the past, is ranked on its own).
+    /// Ranked recently enough for a read starting at `from`: less than a
+    /// day (96 buckets) from it either way. Earlier within the day is what
+    /// an open alert asks for (its range reaches back past the alert's span
+    /// to impute it): re-ranking then would scan the whole range again for
+    /// every capped metric the incident touched, in the check that follows
+    /// the alert. A range a day or more away (a `--at` in the past) is
+    /// ranked on its own.
     pub fn still_ranks(&self, from: i64) -> bool {
-        from >= self.ranked_from && from - self.ranked_from < TRIM_SLACK
+        (from - self.ranked_from).abs() < TRIM_SLACK
     }
 }
 
