@@ -356,15 +356,27 @@ fn build_with_bucket(
     Ok(SqlQuery { sql, params })
 }
 
-/// The query for the newest event time of a table (`NULL`/0 when empty).
-/// ClickHouse returns `toUInt32(max(time))`, which is 0 for an empty table.
-pub fn newest_event_time(dialect: Dialect, table_name: &str) -> Result<String, MetricError> {
+/// The query for the newest event time of a table (`NULL`/0 when empty),
+/// among the events at or after `since` when given (unix seconds).
+/// ClickHouse returns `toUInt32(max(time))`, which is 0 for no rows. The
+/// bound lets ClickHouse read only the recent parts of a table ordered or
+/// partitioned by time instead of its whole time column (a year of events
+/// is billions of rows, every check).
+pub fn newest_event_time(
+    dialect: Dialect,
+    table_name: &str,
+    since: Option<i64>,
+) -> Result<String, MetricError> {
     super::check_identifier("table name", table_name)?;
     let table = quote(dialect, table_name);
     let time = quote(dialect, "time");
+    let since = since.map_or(String::new(), |since| match dialect {
+        Dialect::Sqlite => format!(" WHERE {time} >= {since}"),
+        Dialect::ClickHouse => format!(" WHERE {time} >= toDateTime({})", since.max(0)),
+    });
     Ok(match dialect {
-        Dialect::Sqlite => format!("SELECT MAX({time}) FROM {table}"),
-        Dialect::ClickHouse => format!("SELECT toUInt32(max({time})) FROM {table}"),
+        Dialect::Sqlite => format!("SELECT MAX({time}) FROM {table}{since}"),
+        Dialect::ClickHouse => format!("SELECT toUInt32(max({time})) FROM {table}{since}"),
     })
 }
 

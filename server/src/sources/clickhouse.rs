@@ -75,6 +75,9 @@ const INSERT_TIMEOUT: Duration = Duration::from_secs(300);
 /// ours sooner so a request never lands on a socket the server just closed.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_millis(2_500);
 
+/// How far back the newest-event read looks first (a day).
+const NEWEST_EVENT_WINDOW_SECS: i64 = 86_400;
+
 /// ClickHouse error codes meaning "you may not talk to me" rather than "bad query".
 /// 192 UNKNOWN_USER, 193 WRONG_PASSWORD, 194 REQUIRED_PASSWORD,
 /// 195 IP_ADDRESS_NOT_ALLOWED, 516 AUTHENTICATION_FAILED.
@@ -262,8 +265,24 @@ impl ClickHouseSource {
     }
 
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
+        // A table that receives events has some from the last day: only its
+        // recent parts are read. Otherwise (an idle or historical table) the
+        // whole column answers.
+        let recent = crate::times::unix_now() - NEWEST_EVENT_WINDOW_SECS;
+        match self.newest_event_since(table, Some(recent)).await? {
+            Some(newest) => Ok(Some(newest)),
+            None => self.newest_event_since(table, None).await,
+        }
+    }
+
+    /// The newest event time in `table` at or after `since` (all when `None`).
+    async fn newest_event_since(
+        &self,
+        table: EventTable,
+        since: Option<i64>,
+    ) -> Result<Option<i64>, SourceError> {
         let name = physical_table(table, &self.tables);
-        let text = sql::newest_event_time(Dialect::ClickHouse, name)?;
+        let text = sql::newest_event_time(Dialect::ClickHouse, name, since)?;
         let query = SqlQuery {
             sql: text,
             params: Vec::new(),

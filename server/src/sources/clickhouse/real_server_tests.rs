@@ -542,3 +542,63 @@ async fn bad_input_is_a_clear_error_or_a_correct_binding() {
     );
     assert!(!error.to_string().contains(TEST_PASSWORD), "{error}");
 }
+
+/// The newest event comes from the last day's parts when the table has
+/// some (what a live table has), else from the whole column (an idle or
+/// historical table), equal either way to the newest event written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_event_is_read_from_the_recent_parts_or_else_the_whole_table() {
+    let Some(server) = TestServer::start("the_newest_event") else {
+        return;
+    };
+    let now = crate::times::unix_now();
+    let view_at = |time: i64| crate::events::FeedAction {
+        user_id: 1,
+        post_id: 7,
+        action: crate::events::FeedActionKind::View,
+        time,
+        gender: 1,
+        age: 30,
+        country: "Russia".into(),
+        city: "Moscow".into(),
+        os: "iOS".into(),
+        source: "ads".into(),
+        exp_group: 3,
+    };
+    let batch = |times: &[i64]| EventBatch {
+        feed: times.iter().map(|&t| view_at(t)).collect(),
+        messages: vec![],
+    };
+    let live = ClickHouseSource::new(&config(&server, "vigil_newest_live")).expect("client");
+    live.ensure_tables().await.expect("tables");
+    let recent = now - 600;
+    live.write_events(&batch(&[now - 5 * 86_400, recent, now - 3 * 3600]))
+        .await
+        .expect("written");
+    assert_eq!(
+        live.newest_event_time(EventTable::FeedActions)
+            .await
+            .expect("newest"),
+        Some(recent)
+    );
+    let idle = ClickHouseSource::new(&config(&server, "vigil_newest_idle")).expect("client");
+    idle.ensure_tables().await.expect("tables");
+    let old = now - 5 * 86_400;
+    idle.write_events(&batch(&[old - 3600, old]))
+        .await
+        .expect("written");
+    assert_eq!(
+        idle.newest_event_time(EventTable::FeedActions)
+            .await
+            .expect("newest"),
+        Some(old),
+        "nothing in the last day: the whole table"
+    );
+    assert_eq!(
+        idle.newest_event_time(EventTable::MessageActions)
+            .await
+            .expect("newest"),
+        None,
+        "an empty table"
+    );
+}

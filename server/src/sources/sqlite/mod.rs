@@ -415,7 +415,7 @@ impl SqliteStore {
 
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
         let name = crate::metrics::physical_table(table, &self.tables).to_string();
-        let sql = sql::newest_event_time(Dialect::Sqlite, &name)?;
+        let sql = sql::newest_event_time(Dialect::Sqlite, &name, None)?;
         self.read(move |connection| {
             connection
                 .query_row(&sql, [], |row| row.get::<_, Option<i64>>(0))
