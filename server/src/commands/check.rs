@@ -167,13 +167,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
             return check_each(&pipeline, &at_buckets, now).await;
         }
         let result = match at_buckets.first() {
-            Some(&bucket) => {
-                // After any earlier check that was killed or failed.
-                (pipeline.checker.run_at(bucket).await)
-                    .map(|outcomes| outcomes.into_iter().last())
-                    .map(|newest| newest.map(|o| o.evaluations).unwrap_or_default())
-                    .map_err(|error| due_failed(error, &source))
-            }
+            Some(&bucket) => check_at(&pipeline, bucket).await,
             None => catch_up(&pipeline, now).await,
         };
         // The morning report due at the check's time, if not created yet.
@@ -221,10 +215,7 @@ async fn check_each(pipeline: &Pipeline, buckets: &[i64], now: i64) -> anyhow::R
                 .call(move |store| store.check_started(bucket, now))
                 .await?;
         }
-        let result = (pipeline.checker.run_at(bucket).await)
-            .map(|outcomes| outcomes.into_iter().last())
-            .map(|outcome| outcome.map(|o| o.evaluations).unwrap_or_default())
-            .map_err(|error| due_failed(error, &pipeline.checker.source));
+        let result = check_at(pipeline, bucket).await;
         let checked_at = bucket + crate::metrics::model::BUCKET_SECONDS;
         if let Err(error) = pipeline.reports.enqueue_due(checked_at).await {
             tracing::error!(%error, "morning report not queued");
@@ -234,6 +225,15 @@ async fn check_each(pipeline: &Pipeline, buckets: &[i64], now: i64) -> anyhow::R
         log_delivery(delivery?);
     }
     report_evaluations(&newest)
+}
+
+/// The check of `bucket` (after any earlier one that was killed or failed):
+/// the evaluations of `bucket`'s.
+async fn check_at(pipeline: &Pipeline, bucket: i64) -> anyhow::Result<Vec<Evaluation>> {
+    (pipeline.checker.run_at(bucket).await)
+        .map(|outcomes| outcomes.into_iter().last())
+        .map(|newest| newest.map(|o| o.evaluations).unwrap_or_default())
+        .map_err(|error| due_failed(error, &pipeline.checker.source))
 }
 
 fn log_delivery(delivery: DeliveryReport) {

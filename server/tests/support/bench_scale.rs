@@ -216,6 +216,12 @@ pub struct Sampled {
 /// memory every 5 ms, and from when `log` first has a "check done" line
 /// its resident set apart.
 pub fn run_sampling_phases(command: &mut Command, log: &std::path::Path) -> Sampled {
+    sample(command, Some(log))
+}
+
+/// The sampling loop of both: VmHWM every 5 ms, and VmRSS once `log` (when
+/// given) has a "check done" line.
+fn sample(command: &mut Command, log: Option<&std::path::Path>) -> Sampled {
     let started = Instant::now();
     let mut child = command.spawn().expect("the command starts");
     let (mut peak_kib, mut after_first_kib) = (0, 0);
@@ -225,7 +231,7 @@ pub fn run_sampling_phases(command: &mut Command, log: &std::path::Path) -> Samp
         let pid = child.id();
         peak_kib = peak_kib.max(status_kib(pid, "VmHWM:"));
         // The log is a few lines a check: reading it every 100 ms is cheap.
-        if !first_done && samples.is_multiple_of(20) {
+        if let Some(log) = log.filter(|_| !first_done && samples.is_multiple_of(20)) {
             first_done = std::fs::read_to_string(log).is_ok_and(|l| l.contains("check done"));
         }
         if first_done {
@@ -248,22 +254,8 @@ pub fn run_sampling_phases(command: &mut Command, log: &std::path::Path) -> Samp
 /// Runs `command` to its end, sampling its peak resident set (VmHWM) every
 /// 5 ms: its exit status, wall time and peak in KiB.
 pub fn run_sampling_peak(command: &mut Command) -> (ExitStatus, Duration, u64) {
-    let started = Instant::now();
-    let mut child = command.spawn().expect("the command starts");
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(peak_rss_kib(child.id()));
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    (status, started.elapsed(), peak)
-}
-
-/// The peak resident set of a running process, in KiB (0 once it is gone).
-fn peak_rss_kib(pid: u32) -> u64 {
-    status_kib(pid, "VmHWM:")
+    let sampled = sample(command, None);
+    (sampled.status, sampled.wall, sampled.peak_kib)
 }
 
 /// A `/proc/PID/status` figure in KiB (`VmHWM:`, `VmRSS:`; 0 once gone).
