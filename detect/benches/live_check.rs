@@ -1,7 +1,7 @@
 //! Criterion bench: what a live check pays per series, the newest point of
-//! a history of 1,421 buckets (twice the learned detector's lookback, what
-//! the server reads) for each built-in detector with its defaults. A check
-//! of 10,000 city slices pays it 10,000 times (over the cores).
+//! the history the server reads for it (its [`detect::Reach`] and the
+//! newest) for each built-in detector with its defaults.
+//! A check of 10,000 city slices pays it 10,000 times (over the cores).
 //!
 //! `cargo bench -p detect --bench live_check` (about 20 s).
 
@@ -12,14 +12,7 @@ use std::time::Duration;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use detect::{Clock, DetectorSpec, Ensemble};
 
-/// The server's fetch for the default detector: twice its lookback, plus the newest.
-const HISTORY: usize = 1_421;
-
 fn bench_newest_point(c: &mut Criterion) {
-    let values: Vec<Option<f64>> = common::daily_cycle(HISTORY, 7)
-        .into_iter()
-        .map(Some)
-        .collect();
     let clock = Clock::new(1_700_000_000, 900);
     let mut g = c.benchmark_group("newest_point");
     g.sample_size(20)
@@ -28,6 +21,11 @@ fn bench_newest_point(c: &mut Criterion) {
         .throughput(Throughput::Elements(1));
     for name in ["learned", "iqr", "seasonal"] {
         let detector = Ensemble::single(DetectorSpec::default_for(name).expect("built in"));
+        // What the server reads: the reach, plus the newest.
+        let values: Vec<Option<f64>> = common::daily_cycle(detector.reach().buckets() + 1, 7)
+            .into_iter()
+            .map(Some)
+            .collect();
         g.bench_with_input(BenchmarkId::from_parameter(name), &detector, |b, d| {
             b.iter(|| {
                 d.newest_point(black_box(&values).iter().copied(), clock)

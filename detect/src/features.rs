@@ -174,6 +174,13 @@ impl FeatureState {
         }
     }
 
+    /// Buckets beyond [`FeatureState::lookback`] whose values a row may
+    /// still read when buckets are missing: only the IQR band looks for its
+    /// last values and skips gaps.
+    pub fn gap_reach() -> usize {
+        iqr_params().lookback()
+    }
+
     /// Takes the next bucket's value into the history without computing
     /// its row: for the buckets of a live check's lookback whose rows
     /// nobody reads. The rows pushed within [`FeatureState::skip_reach`]

@@ -62,7 +62,7 @@ pub use detection::Detection;
 pub use detectors::{
     iqr, iqr_into, run, ChangepointParams, ChangepointState, CombineRule, Detector, DetectorSpec,
     DropParams, DropState, Ensemble, EnsembleDetection, EnsemblePoint, Entry, ForecastParams,
-    ForecastState, IqrParams, IqrState, LearnedParams, LearnedState, SeasonalIqrParams,
+    ForecastState, IqrParams, IqrState, LearnedParams, LearnedState, Reach, SeasonalIqrParams,
     SeasonalIqrState, SeasonalParams, SeasonalState, Stream, BLOCKS_THRESHOLD, DETECTORS,
     DETECTOR_NAMES,
 };

@@ -7,7 +7,7 @@ use core::ops::Range;
 
 use crate::detectors::combine::{Ensemble, EnsemblePoint};
 use crate::mask::{impute_masked, LEVEL_POINTS};
-use crate::{Clock, DetectError};
+use crate::{Clock, DetectError, Reach};
 
 /// What of a series' history belongs to open alerts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,31 +21,34 @@ pub struct Masked {
 }
 
 /// Start of the history a live check of `bucket` reads, for a detector that
-/// looks back `lookback` points of `step` seconds.
+/// reaches `reach` points of `step` seconds back.
 ///
-/// Missing buckets are skipped by the detectors, so the history reaches
-/// twice the lookback back: up to `lookback` gaps still give the exact band.
-/// With an alert open over the series since `masked_from`, it also reaches
-/// past that span by the lookback (at least the [`LEVEL_POINTS`] that give
-/// the span's level) and one `period` more: the span is imputed from the
+/// That is its lookback and its gap reach ([`crate::Detector::gap_reach`]):
+/// up to `lookback` missing buckets still give the exact band. With an
+/// alert open over the series since `masked_from`, it also reaches past
+/// that span as far (each part at least the [`LEVEL_POINTS`] that give the
+/// span's level) and one `period` more: the span is imputed from the
 /// same slots a period earlier ([`impute_masked`]). Saturating, never panics.
 pub fn history_start(
     bucket: i64,
     step: i64,
-    lookback: usize,
+    reach: Reach,
     masked_from: Option<i64>,
     period: usize,
 ) -> i64 {
     let back = |from: i64, points: usize| {
-        let points = i64::try_from(points.saturating_mul(2)).unwrap_or(i64::MAX);
+        let points = i64::try_from(points).unwrap_or(i64::MAX);
         from.saturating_sub(points.saturating_mul(step))
     };
-    let start = back(bucket, lookback);
+    let start = back(bucket, reach.buckets());
     match masked_from.filter(|since| *since < bucket) {
         Some(since) => {
             let period = i64::try_from(period).unwrap_or(i64::MAX);
-            let before =
-                back(since, lookback.max(LEVEL_POINTS)).saturating_sub(period.saturating_mul(step));
+            let level = Reach {
+                lookback: reach.lookback.max(LEVEL_POINTS),
+                gaps: reach.gaps.max(LEVEL_POINTS),
+            };
+            let before = back(since, level.buckets()).saturating_sub(period.saturating_mul(step));
             start.min(before)
         }
         None => start,
@@ -86,23 +89,47 @@ mod tests {
 
     #[test]
     fn history_reaches_twice_the_lookback_and_past_a_masked_span() {
-        assert_eq!(history_start(T, STEP, 7, None, 96), T - 14 * STEP);
         assert_eq!(
-            history_start(T, STEP, 7, Some(T), 96),
+            history_start(T, STEP, Reach::skipping_gaps(7), None, 96),
+            T - 14 * STEP
+        );
+        assert_eq!(
+            history_start(T, STEP, Reach::skipping_gaps(7), Some(T), 96),
             T - 14 * STEP,
             "the judged bucket itself is never masked"
         );
         let since = T - 4 * STEP;
         assert_eq!(
-            history_start(T, STEP, 7, Some(since), 96),
+            history_start(T, STEP, Reach::skipping_gaps(7), Some(since), 96),
             since - 16 * STEP - 96 * STEP,
             "at least the level points, and a period"
         );
         assert_eq!(
-            history_start(T, STEP, 700, Some(since), 96),
+            history_start(T, STEP, Reach::skipping_gaps(700), Some(since), 96),
             since - 1400 * STEP - 96 * STEP
         );
-        let _ = history_start(i64::MIN, STEP, usize::MAX, Some(i64::MIN + 1), usize::MAX);
+        let _ = history_start(
+            i64::MIN,
+            STEP,
+            Reach::skipping_gaps(usize::MAX),
+            Some(i64::MIN + 1),
+            usize::MAX,
+        );
+    }
+
+    #[test]
+    fn a_positional_detector_reads_its_lookback_and_its_gap_reach_only() {
+        let reach = Reach {
+            lookback: 718,
+            gaps: 7,
+        };
+        assert_eq!(history_start(T, STEP, reach, None, 96), T - 725 * STEP);
+        let since = T - 4 * STEP;
+        assert_eq!(
+            history_start(T, STEP, reach, Some(since), 96),
+            since - (718 + 8) * STEP - 96 * STEP,
+            "the gap part is still at least the level points"
+        );
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn judge(
     let start = history_start(
         bucket,
         clock.step,
-        rules.detector.lookback(),
+        rules.detector.reach(),
         Some(since),
         rules.period,
     );

@@ -30,7 +30,7 @@ use crate::error::DetectError;
 use crate::point::Point;
 use crate::series::{Clock, Series};
 
-use super::{DetectorSpec, LearnedParams};
+use super::{DetectorSpec, LearnedParams, Reach};
 
 /// Most members of one ensemble (their verdicts are a bit mask).
 pub const MAX_MEMBERS: usize = 64;
@@ -256,6 +256,18 @@ impl Ensemble {
             .map(DetectorSpec::lookback)
             .max()
             .unwrap_or(0)
+    }
+
+    /// How far back a live check reads: enough for every member
+    /// ([`DetectorSpec::reach`]).
+    pub fn reach(&self) -> Reach {
+        self.members.iter().map(DetectorSpec::reach).fold(
+            Reach {
+                lookback: 0,
+                gaps: 0,
+            },
+            Reach::max,
+        )
     }
 
     /// Runs every member over the whole series and combines them per bucket.

@@ -18,6 +18,37 @@ use crate::smoothing::Smoothing;
 
 use super::DetectorSpec;
 
+/// How far back a live check reads for a detector's newest point:
+/// [`Detector::lookback`] and [`Detector::gap_reach`] buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reach {
+    pub lookback: usize,
+    pub gaps: usize,
+}
+
+impl Reach {
+    /// The reach of a detector that skips gaps: twice its lookback.
+    pub fn skipping_gaps(lookback: usize) -> Reach {
+        Reach {
+            lookback,
+            gaps: lookback,
+        }
+    }
+
+    /// Both together, saturating.
+    pub fn buckets(self) -> usize {
+        self.lookback.saturating_add(self.gaps)
+    }
+
+    /// The larger of each part: what reads enough for both.
+    pub fn max(self, other: Reach) -> Reach {
+        Reach {
+            lookback: self.lookback.max(other.lookback),
+            gaps: self.gaps.max(other.gaps),
+        }
+    }
+}
+
 /// A causal detector state: push the next bucket's value (`None` or
 /// non-finite = gap), get its point.
 pub trait Stream {
@@ -52,6 +83,16 @@ pub trait Detector: Copy + Default + PartialEq + Into<DetectorSpec> + 'static {
 
     /// Points before the evaluated one that a live check must read.
     fn lookback(&self) -> usize;
+
+    /// Buckets a live check reads beyond [`Detector::lookback`] so that up
+    /// to `lookback` missing buckets still give the exact point. A detector
+    /// that looks for its last `n` values skips gaps and needs as many
+    /// again (the default); one whose history is positional (same-slot
+    /// values, a fixed window) reads a missing bucket as a missing slot and
+    /// needs none (the exactness tests in `live.rs` run with gaps).
+    fn gap_reach(&self) -> usize {
+        self.lookback()
+    }
 
     /// A fresh state for values that start at `clock` (only a detector that
     /// reads the calendar looks at it); errors on invalid parameters.

@@ -142,6 +142,11 @@ impl Detector for DropParams {
     fn lookback(&self) -> usize {
         self.window + self.confirm - 1
     }
+
+    /// Positional: a window of the last buckets, gaps included.
+    fn gap_reach(&self) -> usize {
+        0
+    }
 }
 
 /// Incremental drop rule: push one bucket, get its point (exactly the batch

@@ -145,6 +145,13 @@ impl Detector for LearnedParams {
         FeatureState::lookback(Some(self.period)) + self.confirm - 1
     }
 
+    /// Only the features' IQR band skips gaps; the rest is positional (a
+    /// week of same-slot values, fixed windows), so reading twice the
+    /// lookback (1,422 buckets instead of 718) only cost memory.
+    fn gap_reach(&self) -> usize {
+        FeatureState::gap_reach()
+    }
+
     /// The trees only for the newest and the buckets its confirmation
     /// reads, and their rows only from the lookback: a live check asks for
     /// one point of a series of twice the lookback, and judging every

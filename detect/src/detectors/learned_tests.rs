@@ -67,6 +67,7 @@ fn the_newest_point_from_a_long_history_with_gaps_equals_the_batch() {
     use AnomalyClass::*;
     let params = LearnedParams::default();
     let lookback = params.lookback();
+    let reach = lookback + params.gap_reach();
     for (class, seed) in [(ToZero, 1), (SlowDecline, 2), (SpikeUp, 3), (Clean, 4)] {
         let case = generate_case(class, Scale::Tiny, seed);
         // Gaps: every 37th bucket and a run of 30 after the first week.
@@ -81,7 +82,7 @@ fn the_newest_point_from_a_long_history_with_gaps_equals_the_batch() {
             case.name
         );
         for t in (lookback..values.len()).step_by(5) {
-            let from = t.saturating_sub(2 * lookback);
+            let from = t.saturating_sub(reach);
             let clock = series.clock().skip(from);
             let point = params
                 .newest_point(values[from..=t].iter().copied(), clock)

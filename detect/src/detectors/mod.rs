@@ -33,7 +33,7 @@ use crate::series::{Clock, Series};
 
 pub use changepoint::{ChangepointParams, ChangepointState};
 pub use combine::{CombineRule, Ensemble, EnsembleDetection, EnsemblePoint};
-pub use contract::{Detector, Given, Knob, Param, Stream, Tunable, Value};
+pub use contract::{Detector, Given, Knob, Param, Reach, Stream, Tunable, Value};
 pub use drop::{DropParams, DropState};
 pub use forecast::{ForecastParams, ForecastState};
 pub use iqr::{iqr, iqr_into, IqrParams, IqrState, BLOCKS_THRESHOLD};

@@ -220,6 +220,17 @@ macro_rules! registry {
                 }
             }
 
+            /// How far back a live check reads: the lookback and
+            /// [`Detector::gap_reach`] more.
+            pub fn reach(&self) -> $crate::detectors::Reach {
+                match self {
+                    $($(#[cfg($cfg)])? DetectorSpec::$variant(p) => $crate::detectors::Reach {
+                        lookback: Detector::lookback(p),
+                        gaps: Detector::gap_reach(p),
+                    },)*
+                }
+            }
+
             /// The detector's point for the last of `values` (oldest first,
             /// `None` for a gap, the first at `clock`), computed in
             /// newest-point mode: the same code as batch detection, fed one

@@ -201,6 +201,11 @@ impl Detector for SeasonalParams {
     fn lookback(&self) -> usize {
         self.baseline().lookback()
     }
+
+    /// Positional: same-slot values a period apart.
+    fn gap_reach(&self) -> usize {
+        0
+    }
 }
 
 impl SeasonalParams {

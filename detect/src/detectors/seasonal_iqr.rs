@@ -96,6 +96,11 @@ impl Detector for SeasonalIqrParams {
     fn lookback(&self) -> usize {
         self.seasons * self.period
     }
+
+    /// Positional: same-slot values a period apart.
+    fn gap_reach(&self) -> usize {
+        0
+    }
 }
 
 /// Incremental seasonal IQR: push one bucket, get its point (exactly the

@@ -59,7 +59,7 @@ pub async fn evaluate_all(
             .filter(|((name, _), _)| *name == metric.name)
             .map(|(_, since)| *since)
             .min();
-        let range = plan::masked_fetch_range(bucket, detector.lookback(), masked_from);
+        let range = plan::masked_fetch_range(bucket, detector.reach(), masked_from);
         // A slice leaves out its own alert's span and the whole metric's: an
         // outage of the metric is not the normal of any of its slices either.
         let whole_since = open_since.get(&(metric.name.clone(), None)).copied();

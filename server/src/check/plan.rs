@@ -1,5 +1,7 @@
 //! Which bucket a check evaluates and which buckets it must read for that.
 
+use detect::Reach;
+
 use crate::metrics::model::{TimeRange, BUCKET_SECONDS};
 
 /// Start of the newest bucket that is complete at `now`: its end plus `grace`
@@ -14,11 +16,11 @@ pub fn newest_complete_bucket(now: i64, grace: i64) -> i64 {
         .saturating_sub(BUCKET_SECONDS)
 }
 
-/// The range to read to evaluate `bucket` with a detector that looks back
-/// `lookback` buckets ([`detect::alerting::history_start`]: twice the
-/// lookback, since missing buckets are skipped by the detectors).
-pub fn fetch_range(bucket: i64, lookback: usize) -> TimeRange {
-    masked_fetch_range(bucket, lookback, None)
+/// The range to read to evaluate `bucket` with a detector that reaches
+/// `reach` buckets back ([`detect::alerting::history_start`]: its lookback
+/// and as many more as its missing buckets may need).
+pub fn fetch_range(bucket: i64, reach: Reach) -> TimeRange {
+    masked_fetch_range(bucket, reach, None)
 }
 
 /// Buckets in a day: the period of the daily cycle an open alert's span is
@@ -29,12 +31,12 @@ pub const DAY_BUCKETS: usize = (86_400 / BUCKET_SECONDS) as usize;
 /// open since `masked_from`: the detector's own history, and the span before
 /// the alert its imputation needs ([`detect::alerting::history_start`], the
 /// rule the replay reads by too).
-pub fn masked_fetch_range(bucket: i64, lookback: usize, masked_from: Option<i64>) -> TimeRange {
+pub fn masked_fetch_range(bucket: i64, reach: Reach, masked_from: Option<i64>) -> TimeRange {
     TimeRange {
         from: detect::alerting::history_start(
             bucket,
             BUCKET_SECONDS,
-            lookback,
+            reach,
             masked_from,
             DAY_BUCKETS,
         ),
@@ -179,24 +181,27 @@ mod tests {
     fn a_masked_span_is_read_with_its_lookback_and_the_day_before() {
         let b = BUCKET_SECONDS;
         let day = DAY_BUCKETS as i64 * b;
-        assert_eq!(masked_fetch_range(T, 7, None), fetch_range(T, 7));
         assert_eq!(
-            masked_fetch_range(T, 7, Some(T)),
-            fetch_range(T, 7),
+            masked_fetch_range(T, Reach::skipping_gaps(7), None),
+            fetch_range(T, Reach::skipping_gaps(7))
+        );
+        assert_eq!(
+            masked_fetch_range(T, Reach::skipping_gaps(7), Some(T)),
+            fetch_range(T, Reach::skipping_gaps(7)),
             "the evaluated bucket itself is never masked"
         );
         let since = T - 4 * b;
-        let range = masked_fetch_range(T, 7, Some(since));
+        let range = masked_fetch_range(T, Reach::skipping_gaps(7), Some(since));
         assert_eq!(range.to, T + b);
         assert_eq!(
             range.from,
             since - 2 * 8 * b - day,
             "at least the level points"
         );
-        let range = masked_fetch_range(T, 700, Some(since));
+        let range = masked_fetch_range(T, Reach::skipping_gaps(700), Some(since));
         assert_eq!(range.from, since - 1400 * b - day);
         assert_eq!(
-            masked_fetch_range(T, 7, Some(i64::MIN)).to,
+            masked_fetch_range(T, Reach::skipping_gaps(7), Some(i64::MIN)).to,
             T + b,
             "no overflow"
         );
@@ -204,11 +209,11 @@ mod tests {
 
     #[test]
     fn fetch_range_ends_with_the_bucket_and_covers_the_lookback_twice() {
-        let range = fetch_range(T, 7);
+        let range = fetch_range(T, Reach::skipping_gaps(7));
         assert_eq!(range.to, T + BUCKET_SECONDS);
         assert_eq!(range.from, T - 14 * BUCKET_SECONDS);
         assert_eq!(
-            fetch_range(T, usize::MAX).to,
+            fetch_range(T, Reach::skipping_gaps(usize::MAX)).to,
             T + BUCKET_SECONDS,
             "no overflow"
         );

@@ -41,7 +41,7 @@ pub async fn replay_metric(
     let from = alerting::history_start(
         first,
         BUCKET_SECONDS,
-        detector.lookback(),
+        detector.reach(),
         Some(first - BUCKET_SECONDS),
         plan::DAY_BUCKETS,
     );

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 
 use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
 
+/// Slots added beyond what an append needs: a day of buckets.
+const GROWTH_SLOTS: usize = 96;
+
 /// The rows of one read or cache entry by slice value (`""` when not grouped).
 pub type Frame = BTreeMap<String, Slots>;
 
@@ -72,6 +75,15 @@ impl Slots {
         }
         if to > self.end() {
             let length = usize::try_from((to - self.first_bucket) / BUCKET_SECONDS).unwrap_or(0);
+            if length > self.values.capacity() {
+                // Room for a day's appends or an eighth more, not a
+                // doubling: a cached series grows by one bucket a check,
+                // and doubling held twice the cache's memory until the
+                // next trim (about 200 MB at 10,000 series).
+                let headroom = GROWTH_SLOTS.max(length / 8);
+                self.values
+                    .reserve_exact(length - self.values.len() + headroom);
+            }
             self.values.resize(length, f64::NAN);
         }
     }
@@ -241,4 +253,28 @@ pub fn assemble(
     }
     cached.retain(|_, buckets| !buckets.is_empty());
     cached
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appending_a_bucket_reserves_a_day_or_an_eighth_not_a_doubling() {
+        let mut slots = Slots::default();
+        for k in 0..1421 {
+            slots.set(k * BUCKET_SECONDS, k as f64);
+        }
+        slots.shrink();
+        assert_eq!(slots.values.capacity(), 1421);
+        slots.set(1421 * BUCKET_SECONDS, 1.0);
+        assert_eq!(slots.len(), 1422);
+        assert_eq!(slots.values.capacity(), 1422 + 1422 / 8);
+        let before = slots.values.as_ptr();
+        for k in 1422..1422 + 96 {
+            slots.set(k * BUCKET_SECONDS, 2.0);
+        }
+        assert_eq!(slots.values.as_ptr(), before, "a day of appends fits");
+        assert_eq!(slots.get(1500 * BUCKET_SECONDS), 2.0);
+    }
 }
