@@ -107,6 +107,7 @@ bench: setup-test
 	cargo test --release -p server --test burst_bench -- --ignored --nocapture
 	cargo test --release -p server --test slices_bench -- --ignored --nocapture --test-threads 1
 	VIGIL_BENCH_ROUNDS=1 cargo test --release -p server --test clickhouse_slices_bench -- --ignored --nocapture --test-threads 1
+	cargo run --release -p server --bin vigil -- eval --experiments --runs 20 --aa-runs 0 --users 50000
 	$(MAKE) build && cd end2end && VIGIL_BIN=../target/release/vigil VIGIL_SITE_ROOT=../target/site node bench/perf_budget.mjs
 	scripts/bench_load.sh
 	$(MAKE) screenshots

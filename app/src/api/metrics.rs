@@ -176,8 +176,9 @@ pub struct MetricSlices {
     /// The ones the page shows ([`shown_slices`]): largest total first, or
     /// past [`SLICE_CARDS`] those that moved most.
     pub slices: Vec<SliceSeries>,
-    /// Values the dimension has in the period: more than `slices` holds
-    /// when it was cut (a city dimension has thousands).
+    /// Series of the dimension in the period, as a check watches them (its
+    /// top values by volume, and the rest as one `(other)` when capped):
+    /// more than `slices` holds when it was cut.
     pub total: usize,
 }
 

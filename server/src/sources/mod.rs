@@ -162,6 +162,34 @@ impl Source {
         self.grouped(metric, range, dimension, Some(top)).await
     }
 
+    /// The values of `dimension` with data for `metric` in `range`, largest
+    /// volume first, at most `limit`: one ranking query, without reading
+    /// their buckets (a city dimension's 2,000 series of a month are about
+    /// 95 MB; their names are a few KB).
+    pub async fn dimension_values(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, SourceError> {
+        let started = std::time::Instant::now();
+        let result = match self {
+            Source::Sqlite(store) => {
+                store
+                    .dimension_values(metric, range, dimension, limit)
+                    .await
+            }
+            Source::ClickHouse(source) => {
+                source
+                    .dimension_values(metric, range, dimension, limit)
+                    .await
+            }
+        };
+        stats::record(started, result.is_ok());
+        result
+    }
+
     async fn grouped(
         &self,
         metric: &MetricDef,

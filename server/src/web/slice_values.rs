@@ -20,6 +20,9 @@ use crate::sources::Source;
 const VALUES_TTL: Duration = Duration::from_secs(60);
 /// Values named in a refusal at most; a dimension like country has hundreds.
 const NAMED_AT_MOST: usize = 20;
+/// Values of a dimension known at most (the largest by volume): a value past
+/// them is refused as if it had no data.
+const MAX_VALUES: usize = 100_000;
 
 type Values = Arc<Vec<String>>;
 
@@ -68,8 +71,8 @@ impl SliceValues {
             from: to - i64::from(HISTORY_DAYS) * 86_400,
             to,
         };
-        let by_value = source
-            .series_by_slice(metric, range, dimension)
+        let mut values = source
+            .dimension_values(metric, range, dimension, MAX_VALUES)
             .await
             .map_err(|error| {
                 tracing::warn!(metric = %metric.name, %error, "slice values query failed");
@@ -78,13 +81,8 @@ impl SliceValues {
                     metric.name
                 ))
             })?;
-        let values: Values = Arc::new(
-            by_value
-                .into_iter()
-                .filter(|(_, buckets)| !buckets.is_empty())
-                .map(|(value, _)| value)
-                .collect(),
-        );
+        values.sort();
+        let values: Values = Arc::new(values);
         self.lock()
             .insert(key, (Instant::now(), Arc::clone(&values)));
         Ok(values)

@@ -151,6 +151,26 @@ impl ClickHouseSource {
         self.read_through(shape, range, &key, Some(&kept)).await
     }
 
+    /// [`crate::sources::Source::dimension_values`]: one ranking query, no
+    /// buckets read.
+    pub(in crate::sources) async fn dimension_values(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, SourceError> {
+        let shape = Shape {
+            metric,
+            slice: None,
+            dimension: Some(dimension),
+        };
+        let range = sql::align_range(range)?;
+        let grouped = self.query_for(shape, range, None).await?;
+        self.fetch(&sql::ranking(grouped, limit), &context(shape))
+            .await
+    }
+
     /// The kept values for a capped read of `range`: the entry's, unless
     /// they were ranked a day or more before `range` starts (or after).
     async fn kept_values(

@@ -386,6 +386,27 @@ async fn every_metric_matches_hand_written_sql_and_sqlite_bit_for_bit() {
             .await)
             .expect("capped");
         assert_eq!(capped.len(), 6, "five cities and (other)");
+
+        // A dimension's values without their buckets: the same values as
+        // the grouped read, and the largest by volume are the capped ones.
+        let mut all: Vec<String> = (source.dimension_values(&views, windows[0], "city", 100_000))
+            .await
+            .expect("values");
+        let grouped = (source.series_by_slice(&views, windows[0], "city").await).expect("grouped");
+        let five: Vec<String> = all.iter().take(5).cloned().collect();
+        let kept: Vec<String> = (capped.keys())
+            .filter(|value| *value != crate::metrics::dimensions::OTHER)
+            .cloned()
+            .collect();
+        all.sort();
+        assert_eq!(all, grouped.keys().cloned().collect::<Vec<_>>());
+        let mut five_sorted = five.clone();
+        five_sorted.sort();
+        assert_eq!(five_sorted, kept, "the top five are the capped read's");
+        assert_eq!(
+            (source.dimension_values(&views, windows[0], "city", 5).await).expect("five"),
+            five
+        );
     }
 }
 

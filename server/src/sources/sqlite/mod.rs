@@ -413,6 +413,24 @@ impl SqliteStore {
         .await
     }
 
+    /// [`Source::dimension_values`].
+    pub(super) async fn dimension_values(
+        &self,
+        metric: &MetricDef,
+        range: TimeRange,
+        dimension: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, SourceError> {
+        let query = CachedQuery::new(&self.tables, metric, None, Some(dimension))?;
+        let context = format!("the {dimension} values of {}", metric.name);
+        let store = self.clone();
+        self.read(move |connection| {
+            let range = query.aligned(range)?;
+            query.top_values(&store, connection, range, limit, &context)
+        })
+        .await
+    }
+
     pub async fn newest_event_time(&self, table: EventTable) -> Result<Option<i64>, SourceError> {
         let name = crate::metrics::physical_table(table, &self.tables).to_string();
         let sql = sql::newest_event_time(Dialect::Sqlite, &name, None)?;
@@ -666,6 +684,44 @@ impl CachedQuery {
         Ok(rows)
     }
 
+    /// The `top` values of this grouped query over `range` by volume
+    /// ([`sql::ranking`]): from the file's rollup (filled first where it
+    /// lacks buckets), else from raw events.
+    fn top_values(
+        &self,
+        store: &SqliteStore,
+        connection: &Connection,
+        range: TimeRange,
+        top: usize,
+        context: &str,
+    ) -> Result<Vec<String>, SourceError> {
+        let in_rollup = match store.sync_rollup(&self.key.table) {
+            Some(synced) => self.fill_rollup(store, connection, synced, range, context)?,
+            None => false,
+        };
+        let ranked = if in_rollup {
+            rollup::top_values(connection, &self.key, range, top)
+                .map_err(|error| query_error(context, error))?
+        } else {
+            None
+        };
+        if let Some(ranked) = ranked {
+            return Ok(ranked);
+        }
+        let ranking = sql::ranking(self.build(range)?, top);
+        let mut statement = connection
+            .prepare(&ranking.sql)
+            .map_err(|error| query_error(context, error))?;
+        let values = statement
+            .query_map(rusqlite::params_from_iter(&ranking.params), |row| {
+                row.get(0)
+            })
+            .map_err(|error| query_error(context, error))?;
+        values
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|error| query_error(context, error))
+    }
+
     /// The rows of this grouped query over `range` capped to its `top`
     /// values by volume. The ranking and the capped rows come from the
     /// file's rollup (filled from raw events first where it lacks buckets,
@@ -679,33 +735,7 @@ impl CachedQuery {
         top: usize,
         context: &str,
     ) -> Result<Vec<CachedRow>, SourceError> {
-        let in_rollup = match store.sync_rollup(&self.key.table) {
-            Some(synced) => self.fill_rollup(store, connection, synced, range, context)?,
-            None => false,
-        };
-        let ranked = if in_rollup {
-            rollup::top_values(connection, &self.key, range, top)
-                .map_err(|error| query_error(context, error))?
-        } else {
-            None
-        };
-        let kept = match ranked {
-            Some(kept) => kept,
-            None => {
-                let ranking = sql::ranking(self.build(range)?, top);
-                let mut statement = connection
-                    .prepare(&ranking.sql)
-                    .map_err(|error| query_error(context, error))?;
-                let values = statement
-                    .query_map(rusqlite::params_from_iter(&ranking.params), |row| {
-                        row.get(0)
-                    })
-                    .map_err(|error| query_error(context, error))?;
-                values
-                    .collect::<Result<Vec<String>, _>>()
-                    .map_err(|error| query_error(context, error))?
-            }
-        };
+        let kept = self.top_values(store, connection, range, top, context)?;
         if kept.is_empty() {
             return Ok(Vec::new());
         }
