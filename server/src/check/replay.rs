@@ -54,7 +54,11 @@ pub async fn replay_metric(
     let whole = grid_values(metric, range, watermark, &whole);
     let mut slices = Vec::new();
     for dimension in &metric.slices {
-        for (value, buckets) in source.series_by_slice(metric, range, dimension).await? {
+        // The series a check judges: the dimension's top values by volume
+        // and `(other)` (ranked here over the replayed span; a check ranks
+        // over its own reach, so a value at the margin may differ).
+        let top = crate::metrics::dimensions::top(metric, dimension);
+        for (value, buckets) in (source.top_series_by_slice(metric, range, dimension, top)).await? {
             let key = SliceKey {
                 dimension: dimension.clone(),
                 value,

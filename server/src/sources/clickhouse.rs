@@ -27,6 +27,7 @@
 
 mod bucket_cache;
 mod cached_reads;
+mod cells;
 mod cluster;
 mod cluster_rollup;
 mod daily;

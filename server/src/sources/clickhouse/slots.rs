@@ -1,14 +1,16 @@
-//! One series' buckets as a first bucket and one `f64` per bucket from it,
-//! NaN where the query returned no row: the compact form ClickHouse reads
-//! are decoded into (row by row, see `cached_reads`) and cached in
-//! (see `bucket_cache`). Query values are never NaN (a ratio with a zero
-//! denominator has no row), so NaN is free to mean "absent".
+//! One series' buckets as a first bucket and one value per bucket from it
+//! ([`Cells`]: 4 bytes for whole numbers, else 8), absent where the query
+//! returned no row: the compact form ClickHouse reads are decoded into (row
+//! by row, see `cached_reads`) and cached in (see `bucket_cache`). Query
+//! values are never NaN (a ratio with a zero denominator has no row), so
+//! NaN is free to mean "absent".
 //!
 //! Leading and trailing NaNs are never kept, so an empty series is an empty
 //! vector and a sparse slice value costs only its span.
 
 use std::collections::BTreeMap;
 
+use super::cells::Cells;
 use crate::metrics::model::{Bucket, TimeRange, BUCKET_SECONDS};
 
 /// Slots added beyond what an append needs: a day of buckets.
@@ -20,7 +22,7 @@ pub type Frame = BTreeMap<String, Slots>;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Slots {
     first_bucket: i64,
-    values: Vec<f64>,
+    values: Cells,
 }
 
 impl Slots {
@@ -48,7 +50,7 @@ impl Slots {
         if self.values.is_empty() || bucket < self.first_bucket || bucket >= self.end() {
             return f64::NAN;
         }
-        self.values[self.index(bucket)]
+        self.values.get(self.index(bucket))
     }
 
     /// Sets one bucket's value, growing the slots either way. Appending in
@@ -59,7 +61,7 @@ impl Slots {
         }
         self.extend_to(bucket, bucket + BUCKET_SECONDS);
         let index = self.index(bucket);
-        self.values[index] = value;
+        self.values.set(index, value);
     }
 
     /// Grows the slots (with NaN) so that they cover `[from, to)`.
@@ -69,8 +71,7 @@ impl Slots {
         }
         if from < self.first_bucket {
             let missing = usize::try_from((self.first_bucket - from) / BUCKET_SECONDS).unwrap_or(0);
-            self.values
-                .splice(0..0, std::iter::repeat_n(f64::NAN, missing));
+            self.values.prepend_absent(missing);
             self.first_bucket = from;
         }
         if to > self.end() {
@@ -84,7 +85,7 @@ impl Slots {
                 self.values
                     .reserve_exact(length - self.values.len() + headroom);
             }
-            self.values.resize(length, f64::NAN);
+            self.values.resize(length);
         }
     }
 
@@ -97,7 +98,7 @@ impl Slots {
             .filter(|(_, value)| !value.is_nan())
             .map(move |(index, value)| Bucket {
                 start: first + index as i64 * BUCKET_SECONDS,
-                value: *value,
+                value,
             })
     }
 
@@ -132,13 +133,12 @@ impl Slots {
         let from = range.from.max(self.first_bucket).min(self.end());
         let to = range.to.min(self.end()).max(from);
         let (start, stop) = (self.index(from), self.index(to));
-        self.values[start..stop]
-            .iter()
-            .enumerate()
+        (start..stop)
+            .map(move |index| (index - start, self.values.get(index)))
             .filter(|(_, value)| !value.is_nan())
-            .map(move |(index, value)| Bucket {
-                start: from + index as i64 * BUCKET_SECONDS,
-                value: *value,
+            .map(move |(offset, value)| Bucket {
+                start: from + offset as i64 * BUCKET_SECONDS,
+                value,
             })
     }
 
@@ -150,12 +150,11 @@ impl Slots {
             return;
         }
         let (start, stop) = (other.index(from), other.index(to));
-        let Some(first) = other.values[start..stop].iter().position(|v| !v.is_nan()) else {
+        let Some(first) = (start..stop).position(|i| other.values.is_present(i)) else {
             return;
         };
-        let last = other.values[start..stop]
-            .iter()
-            .rposition(|v| !v.is_nan())
+        let last = (start..stop)
+            .rposition(|i| other.values.is_present(i))
             .unwrap_or(first);
         let (from, to) = (
             from + first as i64 * BUCKET_SECONDS,
@@ -164,10 +163,11 @@ impl Slots {
         // One allocation of the final size rather than growth per value.
         self.extend_to(from, to);
         let offset = self.index(from);
-        let source = &other.values[other.index(from)..other.index(to)];
-        for (target, value) in self.values[offset..].iter_mut().zip(source) {
+        let source = other.index(from)..other.index(to);
+        for (target, index) in (offset..).zip(source) {
+            let value = other.values.get(index);
             if !value.is_nan() {
-                *target = *value;
+                self.values.set(target, value);
             }
         }
     }
@@ -187,9 +187,9 @@ impl Slots {
 
     /// Makes zero values absent: a count of no rows is no row.
     pub fn clear_zeros(&mut self) {
-        for value in &mut self.values {
-            if *value == 0.0 {
-                *value = f64::NAN;
+        for index in 0..self.values.len() {
+            if self.values.get(index) == 0.0 {
+                self.values.set(index, f64::NAN);
             }
         }
         self.tidy();
@@ -201,7 +201,7 @@ impl Slots {
             return;
         }
         let cut = self.index(from).min(self.values.len());
-        self.values.drain(..cut);
+        self.values.drop_front(cut);
         self.first_bucket = from;
         self.tidy();
         self.values.shrink_to_fit();
@@ -219,7 +219,7 @@ impl Slots {
             .rposition(|v| !v.is_nan())
             .unwrap_or(first);
         self.values.truncate(last + 1);
-        self.values.drain(..first);
+        self.values.drop_front(first);
         self.first_bucket += first as i64 * BUCKET_SECONDS;
     }
 }
@@ -270,11 +270,14 @@ mod tests {
         slots.set(1421 * BUCKET_SECONDS, 1.0);
         assert_eq!(slots.len(), 1422);
         assert_eq!(slots.values.capacity(), 1422 + 1422 / 8);
-        let before = slots.values.as_ptr();
         for k in 1422..1422 + 96 {
             slots.set(k * BUCKET_SECONDS, 2.0);
         }
-        assert_eq!(slots.values.as_ptr(), before, "a day of appends fits");
+        assert_eq!(
+            slots.values.capacity(),
+            1422 + 1422 / 8,
+            "a day of appends fits"
+        );
         assert_eq!(slots.get(1500 * BUCKET_SECONDS), 2.0);
     }
 }
