@@ -136,9 +136,12 @@ fn sent(replay: ExperimentReplay) -> impl IntoView {
         }
         .into_any();
     }
-    let count = replay.notifications.len();
+    let count = match replay.notifications.len() {
+        1 => "1 notification".to_string(),
+        n => format!("{n} notifications"),
+    };
     view! {
-        <p data-testid="replay-summary">{format!("{span} with {rules}: {count} notifications.")}</p>
+        <p data-testid="replay-summary">{format!("{span} with {rules}: {count}.")}</p>
         <ol class="replay-alerts exp-replay-list" data-testid="replay-notifications" aria-label="What the checks would have sent">
             {replay.notifications.iter().map(|n| line(n, offset)).collect_view()}
         </ol>
@@ -146,18 +149,21 @@ fn sent(replay: ExperimentReplay) -> impl IntoView {
     .into_any()
 }
 
-/// "3 Dec 14:15 · alert · Feed CTR, group 2: Feed CTR in group 2 is 15.1% below ...".
+/// "2026-12-06 14:00 UTC · alert · Feed CTR in group 2 is 15.1% below
+/// ...", the comparison named first when the finding does not say it
+/// ("Sample ratio: Users per group do not match ...").
 fn line(n: &ReplayedNotification, offset: i32) -> impl IntoView {
     let about = match &n.arm {
-        Some(arm) => format!("{}, {arm}", n.subject),
-        None => n.subject.clone(),
+        _ if n.message.starts_with(&n.subject) => String::new(),
+        Some(arm) => format!("{}, {arm}: ", n.subject),
+        None => format!("{}: ", n.subject),
     };
     view! {
         <li data-testid="replay-notification" data-kind=n.notify.kind() class:muted=n.muted>
             <time>{local_time(n.bucket, offset)}</time> " · "
             <strong>{notify_words(&n.notify)}</strong>
             {n.muted.then_some(" (not sent: muted)")} " · "
-            {about} ": " {n.message.clone()}
+            {about} {n.message.clone()}
         </li>
     }
 }
