@@ -163,7 +163,7 @@ fn line(n: &ReplayedNotification, offset: i32) -> impl IntoView {
             <time>{local_time(n.bucket, offset)}</time> " · "
             <strong>{notify_words(&n.notify)}</strong>
             {n.muted.then_some(" (not sent: muted)")} " · "
-            {about} {n.message.clone()}
+            {format!("{about}{}", n.message)}
         </li>
     }
 }
