@@ -2,7 +2,7 @@
 //! messages (the server uses this module too), so a value reads the same
 //! wherever it is shown. Each place picks a style; the rules live only here.
 
-use detect::alerting::Measure;
+use detect::alerting::{Measure, Notify};
 
 /// How many digits a number shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +15,17 @@ pub enum Digits {
     /// Messages: integers exactly, then `123.4`, `1.23`, `0.0123`; `—` for
     /// none (or not finite); `−17.7 %` with a true minus sign.
     Exact,
+}
+
+/// A replayed notification in words (the lab's and the experiment page's
+/// replays).
+pub fn notify_words(notify: &Notify) -> &'static str {
+    match notify {
+        Notify::Opened => "alert",
+        Notify::Repeat { .. } => "still firing",
+        Notify::Resolved { .. } => "resolved",
+        Notify::Reopened { .. } => "firing again",
+    }
 }
 
 /// A metric value in the given style.

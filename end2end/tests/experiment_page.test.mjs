@@ -137,3 +137,54 @@ test('the server draws the charts before any script runs; an unknown experiment 
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /no experiment (&quot;|&#34;|")no-such-thing(&quot;|&#34;|"): the checks compare .*feed-ranking-v2/);
 });
+
+for (const width of [1280, 375]) {
+  test(`at ${width} px the harmful experiment's checks replay to an alert with its effect, and a huge minimum effect to nothing`, async () => {
+    const { page, problems } = await openPage(browser, `${vigil.url}/experiment/feed-ranking-v2`, { width, height: 900 });
+    const replay = page.getByTestId('experiment-replay');
+    await replay.getByRole('heading', { name: 'Replay the checks' }).waitFor();
+    // The form starts from the experiment's own rules.
+    assert.equal(await replay.getByTestId('replay-alpha').inputValue(), '0.05');
+    assert.equal(await replay.getByTestId('replay-min-effect').inputValue(), '0.05');
+    const opened = replay.locator('[data-testid="replay-notification"][data-kind="opened"]', { hasText: 'group 2' });
+    await opened.first().waitFor({ timeout: 60_000 });
+    // The alert's own sentence: CTR in group 2 about 15% below group 1.
+    const text = await opened.first().textContent();
+    assert.match(text, / · alert · Feed CTR \(likes \/ views\) in group 2 is (\d+\.\d)% below group 1 \(95% CI [\d.]+ to [\d.]+%\) since /, text);
+    assert.match(await replay.getByTestId('replay-summary').textContent(), /^Checks of .+ to .+ with alpha 0\.05, minimum effect 5%: \d+ notifications?\.$/);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= width, `page is ${wide}px wide at ${width}`);
+
+    // The what-if: an effect of 500% is never reached, so nothing is sent; the rules go in the URL.
+    await replay.getByTestId('replay-min-effect').fill('5');
+    await replay.getByTestId('replay-run').click();
+    await page.waitForURL(/min_effect=5(&|$)/, { timeout: 60_000 });
+    const empty = page.getByTestId('replay-empty');
+    await empty.waitFor({ timeout: 60_000 });
+    assert.match(await empty.textContent(), /^Checks of .+ with alpha 0\.05, minimum effect 500%: nothing would have been sent\.$/);
+    assert.equal(await page.getByTestId('replay-notification').count(), 0);
+    assert.equal(await page.getByTestId('replay-min-effect').inputValue(), '5');
+    assert.deepEqual(unexpectedProblems(problems), []);
+    await page.close();
+  });
+}
+
+test('replay rules the page cannot use are ignored aloud with a 400, and the server function refuses them', async () => {
+  const response = await fetch(`${vigil.url}/experiment/feed-ranking-v2?days=30&alpha=2`);
+  assert.equal(response.status, 400);
+  const html = await response.text();
+  assert.match(html, /ignored: days 30: expected 1 to 7/);
+  assert.match(html, /ignored: alpha 2: expected a level strictly between 0 and 1/);
+  const call = (body) => fetch(`${vigil.url}/api/replay_experiment_checks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  const refused = await call('name=feed-ranking-v2&rules[days]=8');
+  assert.equal(refused.status, 400);
+  assert.match(await refused.text(), /days 8: expected 1 to 7/);
+  const replayed = await call('name=feed-ranking-v2&rules[days]=1&rules[min_effect]=0.05');
+  assert.equal(replayed.status, 200);
+  const body = await replayed.json();
+  assert.ok(body.notifications.some((n) => n.notify.kind === 'opened' && n.arm === 'group 2'), JSON.stringify(body));
+});

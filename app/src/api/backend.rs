@@ -2,8 +2,8 @@
 
 use super::{
     refuse, AlertFilter, AlertLabel, AlertRow, AlertState, DailyReport, DetectorSettings,
-    ExperimentDetail, ExperimentList, LabelRequest, MetricHistory, MetricSlices, MetricSummary,
-    Overview, Refusal, SilenceRequest, SilenceRow, READ_ONLY,
+    ExperimentDetail, ExperimentList, ExperimentReplay, LabelRequest, MetricHistory, MetricSlices,
+    MetricSummary, Overview, Refusal, ReplayRules, SilenceRequest, SilenceRow, READ_ONLY,
 };
 use leptos::prelude::*;
 use std::{future::Future, pin::Pin, sync::Arc};
@@ -142,6 +142,14 @@ pub trait Backend: Send + Sync + 'static {
 
     /// One experiment judged since its start; 404 for an unknown name.
     fn experiment(&self, name: String) -> BoxFuture<'_, ApiResult<ExperimentDetail>>;
+
+    /// One experiment's checks replayed over the last `rules.days` of its
+    /// runtime (rules already checked); 404 for an unknown name.
+    fn replay_experiment(
+        &self,
+        name: String,
+        rules: ReplayRules,
+    ) -> BoxFuture<'_, ApiResult<ExperimentReplay>>;
 
     /// Whether an operator token is configured at all; without one the UI is read-only.
     fn writes_enabled(&self) -> bool;

@@ -3,11 +3,12 @@
 //! comparison moved since the start, as the check judges it
 //! (docs/experiments.md).
 
+use detect::alerting::Notify;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use super::backend;
+use super::{backend, refuse, Refusal};
 
 /// One experiment in the list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,4 +128,165 @@ pub async fn fetch_experiment(name: String) -> Result<ExperimentDetail, ServerFn
         .experiment(name)
         .await
         .map_err(backend::ApiError::into_server_fn_error)
+}
+
+/// The longest span an experiment's checks are replayed over: each bucket
+/// is one grouped read per metric since the start, so a crafted request for
+/// a month of them is refused, not served slowly.
+pub const MAX_REPLAY_DAYS: u32 = 7;
+
+/// What the page replays when its URL does not say.
+pub const DEFAULT_REPLAY_DAYS: u32 = 1;
+
+/// What to replay: the last `days` of the experiment's checks, with its own
+/// rules or, for a what-if, another alpha or minimum effect.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplayRules {
+    pub days: u32,
+    /// `None`: the experiment's configured level.
+    pub alpha: Option<f64>,
+    /// `None`: the experiment's configured minimum effect (0.05 = 5%).
+    pub min_effect: Option<f64>,
+}
+
+impl ReplayRules {
+    /// Why these rules cannot be replayed, in words for the page; the
+    /// server refuses them with the same words (400).
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_REPLAY_DAYS).contains(&self.days) {
+            return Err(format!(
+                "days {}: expected 1 to {MAX_REPLAY_DAYS}",
+                self.days
+            ));
+        }
+        if let Some(alpha) = self.alpha {
+            if !(alpha > 0.0 && alpha < 1.0) {
+                return Err(format!(
+                    "alpha {alpha}: expected a level strictly between 0 and 1 (0.05 is 5%)"
+                ));
+            }
+        }
+        if let Some(min_effect) = self.min_effect {
+            if !(min_effect.is_finite() && min_effect >= 0.0) {
+                return Err(format!(
+                    "minimum effect {min_effect}: expected a finite relative effect >= 0 (0.05 is 5%)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One notification the replayed checks would have sent (or held back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplayedNotification {
+    /// Start of the checked bucket (Unix seconds).
+    pub bucket: i64,
+    /// Open, repeat, resolve or reopen, as `detect::alerting::step` decided.
+    pub notify: Notify,
+    /// Recorded, not sent: a silence covered it (or it resolves an alert
+    /// never announced).
+    pub muted: bool,
+    /// The compared metric's title, or "Sample ratio" for the mismatch test.
+    pub subject: String,
+    /// The treatment arm ("group 2"); `None` for the sample ratio test.
+    pub arm: Option<String>,
+    /// The alert's finding in its own words ("Feed CTR in group 2 is 15.1%
+    /// below group 1 (95% CI ...) since ...").
+    pub message: String,
+}
+
+/// An experiment's checks replayed over a past span.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentReplay {
+    /// First and last checked bucket (Unix seconds); `None` without data
+    /// in the experiment's runtime.
+    pub span: Option<(i64, i64)>,
+    /// The rules replayed (the experiment's, or the what-if's).
+    pub alpha: f64,
+    pub min_effect: f64,
+    pub utc_offset_minutes: i32,
+    /// Oldest first.
+    pub notifications: Vec<ReplayedNotification>,
+}
+
+/// What the experiment's live checks would have sent over the last `days`
+/// of its runtime, under its rules or the what-if's; 400 for rules out of
+/// range, 404 for an unknown name.
+#[server(endpoint = "replay_experiment_checks")]
+pub async fn replay_experiment_checks(
+    name: String,
+    rules: ReplayRules,
+) -> Result<ExperimentReplay, ServerFnError> {
+    let backend = backend::from_context()?;
+    rules
+        .check()
+        .map_err(|why| refuse(Refusal::BadRequest, why))?;
+    backend
+        .replay_experiment(name, rules)
+        .await
+        .map_err(backend::ApiError::into_server_fn_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_rules_out_of_range_are_refused_in_words() {
+        let ok = ReplayRules {
+            days: 1,
+            alpha: None,
+            min_effect: None,
+        };
+        assert_eq!(ok.check(), Ok(()));
+        let what_if = ReplayRules {
+            days: MAX_REPLAY_DAYS,
+            alpha: Some(0.01),
+            min_effect: Some(5.0),
+        };
+        assert_eq!(what_if.check(), Ok(()));
+        for (bad, word) in [
+            (ReplayRules { days: 0, ..ok }, "days 0"),
+            (ReplayRules { days: 8, ..ok }, "days 8"),
+            (
+                ReplayRules {
+                    alpha: Some(0.0),
+                    ..ok
+                },
+                "alpha",
+            ),
+            (
+                ReplayRules {
+                    alpha: Some(1.0),
+                    ..ok
+                },
+                "alpha",
+            ),
+            (
+                ReplayRules {
+                    alpha: Some(f64::NAN),
+                    ..ok
+                },
+                "alpha",
+            ),
+            (
+                ReplayRules {
+                    min_effect: Some(-0.1),
+                    ..ok
+                },
+                "minimum effect",
+            ),
+            (
+                ReplayRules {
+                    min_effect: Some(f64::INFINITY),
+                    ..ok
+                },
+                "minimum effect",
+            ),
+        ] {
+            let why = bad.check().expect_err("refused");
+            assert!(why.starts_with(word), "{why}");
+        }
+    }
 }

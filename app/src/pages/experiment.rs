@@ -1,19 +1,23 @@
 //! `/experiments` (the experiments the checks compare) and
 //! `/experiment/<name>`: an experiment's groups overlaid, the effect over
 //! time with its confidence sequence, and the newest figures in the alert's
-//! words. Everything is rendered on the server (inline SVG), so the page
-//! reads before the wasm bundle loads.
+//! words, then its checks replayed (what they would have sent, with its
+//! rules or a what-if's). Everything is rendered on the server (inline
+//! SVG), so the page reads before the wasm bundle loads.
 
 mod plot;
+mod replay;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    error_text, fetch_experiment, fetch_experiments, ArmComparison, ExperimentDetail,
-    ExperimentList, ExperimentMetric, ExperimentSummary,
+    error_text, fetch_experiment, fetch_experiments, replay_experiment_checks, ArmComparison,
+    ExperimentDetail, ExperimentList, ExperimentMetric, ExperimentReplay, ExperimentSummary,
+    ReplayRules,
 };
+use crate::components::url_query::{self, QueryNotices};
 use crate::format::{local_time, number, percent, Digits};
 use crate::routes::experiment_page;
 
@@ -81,18 +85,53 @@ pub fn ExperimentPage() -> impl IntoView {
     // Blocking: the response head waits for it, so an unknown name is
     // answered 404 (the error arrives before anything is streamed).
     let detail = Resource::new_blocking(name, fetch_experiment);
+    // The replay's rules from the URL; the replay itself streams in after
+    // the page (it is not blocking: the page reads without it).
+    let query = use_query_map();
+    let read = Memo::new(move |_| query.with(|q| replay::read_query(url_query::pairs_of(q))));
+    #[cfg(feature = "ssr")]
+    read.with_untracked(|(_, notices)| url_query::answer(notices));
+    let rules = move || read.with(|(rules, _)| *rules);
+    let replay = Resource::new(
+        move || (name(), rules()),
+        |(name, rules)| replay_experiment_checks(name, rules),
+    );
     view! {
         <Title text=move || format!("Experiment {}", name())/>
         <p class="back"><a href="/experiments">"← Experiments"</a></p>
         <h1>"Experiment " {name}</h1>
+        <QueryNotices notices=Signal::derive(move || read.with(|(_, notices)| notices.clone()))/>
         <Suspense fallback=|| view! { <p class="loading">"Judging the experiment since its start…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => view! { <Detail detail/> }.into_any(),
+                    Ok(detail) => view! {
+                        <Detail detail=detail.clone()/>
+                        <Replay detail rules=rules() replay/>
+                    }
+                    .into_any(),
                     Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The replay section, its form starting from the URL's rules or else the
+/// experiment's.
+#[component]
+fn Replay(
+    detail: ExperimentDetail,
+    rules: ReplayRules,
+    replay: Resource<Result<ExperimentReplay, ServerFnError>>,
+) -> impl IntoView {
+    view! {
+        <replay::ReplaySection
+            name=detail.summary.name.clone()
+            rules
+            alpha=rules.alpha.unwrap_or(detail.alpha)
+            min_effect=rules.min_effect.unwrap_or(detail.min_effect)
+            replay
+        />
     }
 }
 

@@ -1,19 +1,21 @@
 //! An experiment's checks replayed over a span of buckets: at each bucket
 //! the check's own verdicts ([`super::experiments::evaluate_experiments`]:
-//! the same sums query, `judge_sums`, the same handling of the end), fed to
+//! the same sums, `judge_sums`, the same handling of the end), fed to
 //! the same lifecycle (`detect::alerting::step`: open, repeat, resolve,
 //! reopen, silences). What it returns is what `vigil check --at` at each of
 //! those buckets would have recorded for the experiment, from no open
 //! alert; with other rules (alpha, minimum effect) it is the what-if.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use detect::alerting::{self, AlertConfig, Silence, Step};
 
-use super::experiments::evaluate_experiments;
+use super::experiments::evaluate_experiments_in;
 use crate::config::ExperimentConfig;
 use crate::evaluation::Evaluation;
 use crate::metrics::model::{MetricDef, BUCKET_SECONDS};
+use crate::sources::experiment_cache::{SumsCache, MAX_ENTRIES, MAX_USERS};
 use crate::sources::{Source, SourceError};
 
 /// One notification the replayed checks would have queued (or recorded muted).
@@ -37,10 +39,15 @@ pub async fn replay_experiment(
     let mut series: BTreeMap<(String, Option<String>), alerting::SeriesState> = BTreeMap::new();
     let mut next_id = 0;
     let mut replayed = Vec::new();
+    // Running sums of the replay's own, walked forward with it: each bucket
+    // adds what settled since the last one (the process's sums are past
+    // these buckets and would answer each with a grouped query over the
+    // whole run: a day of checks took 33 s instead of 0.4 s).
+    let sums = Mutex::new(SumsCache::new(MAX_ENTRIES, MAX_USERS));
+    let experiments = std::slice::from_ref(experiment);
     let mut bucket = first;
     while bucket <= last {
-        let judged =
-            evaluate_experiments(source, std::slice::from_ref(experiment), metrics, bucket).await?;
+        let judged = evaluate_experiments_in(source, &sums, experiments, metrics, bucket).await?;
         let now = bucket + BUCKET_SECONDS + grace_secs;
         for evaluation in judged {
             let key = (

@@ -9,12 +9,15 @@
 //! `experiment:<name>:<metric>` with the treatment arm as slice
 //! `exp_group=<groups>`, and `experiment:<name>:sample-ratio` (no slice).
 
+use std::sync::Mutex;
+
 use detect::experiments::{judge, GroupSummary, MetricKind, SrmTest, Verdict};
 use detect::Point;
 
 use crate::config::ExperimentConfig;
 use crate::evaluation::{AlertContext, Evaluation, ExperimentEffect, ExperimentFinding};
 use crate::metrics::model::{Aggregate, MetricDef, SliceKey, TimeRange, BUCKET_SECONDS};
+use crate::sources::experiment_cache::SumsCache;
 use crate::sources::{Source, SourceError};
 
 /// The names of experiment alerts' metrics, kept with the declarations the
@@ -73,6 +76,21 @@ pub async fn evaluate_experiments(
     metrics: &[MetricDef],
     bucket: i64,
 ) -> Result<Vec<Evaluation>, SourceError> {
+    let sums = &crate::sources::experiment_sums::CACHE;
+    evaluate_experiments_in(source, sums, experiments, metrics, bucket).await
+}
+
+/// [`evaluate_experiments`] with its running sums kept in `sums`: a replay
+/// walks past buckets forward through its own, since the process's are
+/// already past them (they would answer each bucket with a grouped query
+/// over the whole run).
+pub async fn evaluate_experiments_in(
+    source: &Source,
+    sums: &Mutex<SumsCache>,
+    experiments: &[ExperimentConfig],
+    metrics: &[MetricDef],
+    bucket: i64,
+) -> Result<Vec<Evaluation>, SourceError> {
     let end_of_bucket = bucket + BUCKET_SECONDS;
     let mut evaluations = Vec::new();
     for experiment in experiments {
@@ -90,7 +108,8 @@ pub async fn evaluate_experiments(
             from: experiment.start,
             to,
         };
-        let mut judged = judge_experiment(source, experiment, metrics, range, bucket).await?;
+        let read = read_sums_in(source, sums, experiment, metrics, range).await?;
+        let mut judged = judge_sums(experiment, &read, bucket);
         // An experiment that ended alerts no more: its open alerts resolve.
         if experiment.end.is_some_and(|end| end < end_of_bucket) {
             for evaluation in &mut judged {
@@ -114,17 +133,6 @@ fn arms(experiment: &ExperimentConfig, sums: &[(u8, GroupSummary)]) -> Vec<Group
         .collect()
 }
 
-async fn judge_experiment(
-    source: &Source,
-    experiment: &ExperimentConfig,
-    metrics: &[MetricDef],
-    range: TimeRange,
-    bucket: i64,
-) -> Result<Vec<Evaluation>, SourceError> {
-    let sums = read_sums(source, experiment, metrics, range).await?;
-    Ok(judge_sums(experiment, &sums, bucket))
-}
-
 /// The compared metrics (those of the catalogue, in the declared order),
 /// each with its group sums over `range`.
 pub type MetricSums<'a> = Vec<(&'a MetricDef, Vec<(u8, GroupSummary)>)>;
@@ -139,11 +147,26 @@ pub async fn read_sums<'a>(
     metrics: &'a [MetricDef],
     range: TimeRange,
 ) -> Result<MetricSums<'a>, SourceError> {
+    let cache = &crate::sources::experiment_sums::CACHE;
+    read_sums_in(source, cache, experiment, metrics, range).await
+}
+
+/// [`read_sums`] through the running sums kept in `cache`.
+async fn read_sums_in<'a>(
+    source: &Source,
+    cache: &Mutex<SumsCache>,
+    experiment: &ExperimentConfig,
+    metrics: &'a [MetricDef],
+    range: TimeRange,
+) -> Result<MetricSums<'a>, SourceError> {
     let groups = experiment.groups();
     let mut sums = Vec::new();
     for name in &experiment.metrics {
         if let Some(metric) = metrics.iter().find(|m| &m.name == name) {
-            sums.push((metric, source.group_sums(metric, range, &groups).await?));
+            sums.push((
+                metric,
+                source.group_sums_in(cache, metric, range, &groups).await?,
+            ));
         }
     }
     Ok(sums)

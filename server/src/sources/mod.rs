@@ -307,9 +307,21 @@ impl Source {
         range: TimeRange,
         groups: &[u8],
     ) -> Result<Vec<(u8, detect::experiments::GroupSummary)>, SourceError> {
+        self.group_sums_in(&experiment_sums::CACHE, metric, range, groups)
+            .await
+    }
+
+    /// [`Self::group_sums`] through the running sums kept in `cache`
+    /// instead of the process's.
+    pub async fn group_sums_in(
+        &self,
+        cache: &std::sync::Mutex<experiment_cache::SumsCache>,
+        metric: &MetricDef,
+        range: TimeRange,
+        groups: &[u8],
+    ) -> Result<Vec<(u8, detect::experiments::GroupSummary)>, SourceError> {
         let now = crate::times::unix_now();
         let settle = experiment_sums::settle_secs();
-        let cache = &experiment_sums::CACHE;
         experiment_sums::read(self, cache, metric, range, groups, now, settle)
             .await
             .map(|(sums, _)| sums)

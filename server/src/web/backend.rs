@@ -18,7 +18,9 @@ use crate::metrics::model::{on_grid, MetricDef, SliceKey, TimeRange, BUCKET_SECO
 use crate::sources::Source;
 use crate::state::AlertError;
 use crate::state::{HistoryFilter, State, StateStore};
-use app::api::{CheckRules, DailyReport, ExperimentDetail, ExperimentList};
+use app::api::{
+    CheckRules, DailyReport, ExperimentDetail, ExperimentList, ExperimentReplay, ReplayRules,
+};
 
 use super::history_cache::HistoryCache;
 use super::overview::SparkCache;
@@ -624,6 +626,26 @@ impl Backend for SourceBackend {
             let offset = self.utc_offset_minutes;
             let (experiments, cache) = (&self.experiments, &self.experiment_sums);
             super::experiments::detail(source, cache, experiments, metrics, offset, &name).await
+        })
+    }
+
+    fn replay_experiment(
+        &self,
+        name: String,
+        rules: ReplayRules,
+    ) -> BoxFuture<'_, ApiResult<ExperimentReplay>> {
+        Box::pin(async move {
+            let (_, lifecycle, grace_secs) = self.alert_rules;
+            let context = super::experiment_replay::ReplayContext {
+                source: &self.source,
+                store: &self.store,
+                configured: &self.experiments,
+                metrics: &self.metrics,
+                lifecycle,
+                grace_secs,
+                utc_offset_minutes: self.utc_offset_minutes,
+            };
+            super::experiment_replay::load(&context, &name, rules).await
         })
     }
 }

@@ -53,18 +53,7 @@ pub async fn detail(
     utc_offset_minutes: i32,
     name: &str,
 ) -> ApiResult<ExperimentDetail> {
-    let experiments = in_effect(source, configured).await;
-    let Some(experiment) = experiments.iter().find(|e| e.name == name) else {
-        let known: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
-        return Err(ApiError::not_found(format!(
-            "no experiment {name:?}: the checks compare {}",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        )));
-    };
+    let experiment = &find(source, configured, name).await?;
     let newest = newest_data(source).await.map_err(source_failed)?;
     let checkpoints = checkpoints(experiment, newest);
     let mut judged = Vec::with_capacity(checkpoints.len());
@@ -88,6 +77,29 @@ pub async fn detail(
         checkpoints,
         &judged,
     ))
+}
+
+/// The experiment in effect called `name`; 404 naming those there are.
+pub async fn find(
+    source: &Source,
+    configured: &[ExperimentConfig],
+    name: &str,
+) -> ApiResult<ExperimentConfig> {
+    let mut experiments = in_effect(source, configured).await;
+    match experiments.iter().position(|e| e.name == name) {
+        Some(index) => Ok(experiments.swap_remove(index)),
+        None => {
+            let known: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
+            Err(ApiError::not_found(format!(
+                "no experiment {name:?}: the checks compare {}",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )))
+        }
+    }
 }
 
 /// The page from each checkpoint's sums and verdicts.
@@ -345,13 +357,13 @@ impl SumsCache {
 }
 
 /// The newest event in either table.
-async fn newest_data(source: &Source) -> Result<Option<i64>, SourceError> {
+pub async fn newest_data(source: &Source) -> Result<Option<i64>, SourceError> {
     let feed = source.newest_event_time(EventTable::FeedActions).await?;
     let messages = source.newest_event_time(EventTable::MessageActions).await?;
     Ok(feed.max(messages))
 }
 
-fn source_failed(error: SourceError) -> ApiError {
+pub fn source_failed(error: SourceError) -> ApiError {
     tracing::warn!(%error, "experiment page failed");
     ApiError::failed(format!(
         "could not read the experiment's groups: {}",

@@ -5,6 +5,7 @@
 
 mod backend;
 mod decode_status;
+mod experiment_replay;
 mod experiments;
 mod guard;
 mod health;

@@ -5,13 +5,13 @@
 //! slices held back while their metric fires, resolving after calm
 //! buckets), with the server's rules for this series.
 
-use detect::alerting::{self, Notify, Sent};
+use detect::alerting::{self, Sent};
 use detect::eval::{IncidentSpan, DEFAULT_TOLERANCE};
 use detect::{DetectorSpec, Ensemble};
 use leptos::prelude::*;
 
 use super::state::Lab;
-use crate::format::{self, amount, percent, Digits, When};
+use crate::format::{self, amount, notify_words, percent, Digits, When};
 
 /// Milliseconds between two replay frames.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -234,16 +234,6 @@ fn would_send(lab: Lab, spec: &DetectorSpec, metric: &str, series: &detect::Seri
             .map(|all| all.into_iter().filter(ours).collect())
             .unwrap_or_default()
     })
-}
-
-/// A notification in words.
-fn notify_words(notify: &Notify) -> &'static str {
-    match notify {
-        Notify::Opened => "alert",
-        Notify::Repeat { .. } => "still firing",
-        Notify::Resolved { .. } => "resolved",
-        Notify::Reopened { .. } => "firing again",
-    }
 }
 
 /// The learned detector's judgment of bucket `i` in words (`p = 0.97:
