@@ -147,7 +147,7 @@ impl Detector for LearnedParams {
 
     /// Only the features' IQR band skips gaps; the rest is positional (a
     /// week of same-slot values, fixed windows), so reading twice the
-    /// lookback (1,422 buckets instead of 718) only cost memory.
+    /// lookback (1,422 buckets instead of 723) only cost memory.
     fn gap_reach(&self) -> usize {
         FeatureState::gap_reach()
     }
