@@ -16,7 +16,11 @@
 //! `confirm` buckets before it: on noisy series most single buckets over the
 //! threshold are noise that the next bucket does not repeat, while an
 //! incident lasts (and a slow one hovering around the threshold still gets
-//! through, since the buckets need not be consecutive). The point's expectation
+//! through, since the buckets need not be consecutive). A bucket whose
+//! probability also reaches `sure` needs no confirmation: a whole metric at
+//! zero is as clear in its first bucket as in its second, and waiting for
+//! the second cost every outage 15 minutes (and an outage of one bucket its
+//! alert). The point's expectation
 //! is the seasonal baseline (same slot of earlier days, scaled to the
 //! recent level), or the recent median without a daily cycle; it has no
 //! band (the model's judgment is not an interval), and its score is the
@@ -51,6 +55,9 @@ pub struct LearnedParams {
     /// `confirm` before it (1 = the newest alone decides; at most
     /// [`MAX_CONFIRM`]).
     pub confirm: usize,
+    /// A bucket whose probability reaches this (and the threshold) is
+    /// anomalous alone, without confirmation (0 < sure <= 1; 1 = never).
+    pub sure: f64,
     /// Points per day (>= 2): the seasonal features' cycle.
     pub period: usize,
     /// The model: `builtin` or the id of a model file named in the config.
@@ -66,6 +73,7 @@ impl Default for LearnedParams {
             threshold: model.threshold,
             min_change: 0.0,
             confirm: model.provenance.confirm,
+            sure: model.provenance.sure,
             period: 96,
             model,
         }
@@ -104,6 +112,14 @@ impl Detector for LearnedParams {
             |p| p.confirm,
             |p, v| p.confirm = v,
         ),
+        number(
+            "sure",
+            "a bucket whose probability also reaches this alerts alone, without confirmation \
+             (0 < sure <= 1; 1 = never; the default is the one chosen for the model)",
+            |p: &LearnedParams| p.sure,
+            |p, v| p.sure = v,
+        )
+        .default_reads("the model's"),
         period(|p| p.period, |p, v| p.period = v),
     ];
     const KNOBS: &'static [Tunable<Self>] = &[
@@ -137,6 +153,13 @@ impl Detector for LearnedParams {
             });
         }
         crate::detectors::common::check_count("confirm", self.confirm, 1, MAX_CONFIRM)?;
+        if !(self.sure > 0.0 && self.sure <= 1.0) {
+            return Err(DetectError::InvalidNumber {
+                name: "sure",
+                value: self.sure,
+                requirement: "in (0, 1]",
+            });
+        }
         crate::detectors::common::check_count("period", self.period, 2, 1 << 20)
     }
 
@@ -192,7 +215,7 @@ impl Detector for LearnedParams {
         let mut confirmation = Confirmation::new(self.confirm);
         let mut confirmed = false;
         for ((value, (_, context)), p) in recent.iter().zip(&probabilities) {
-            confirmed = confirmation.push(self.reaches(*value, expectation(context), *p));
+            confirmed = confirmation.push(self.reach(*value, expectation(context), *p));
         }
         let newest = *probabilities.last().unwrap_or(&0.0);
         Ok(self.point_from(*value, expectation(context), newest, confirmed))
@@ -222,7 +245,7 @@ impl Detector for LearnedParams {
             .zip(&judged.expected)
             .zip(&judged.probabilities)
         {
-            let confirmed = confirmation.push(self.reaches(value, *expected, *p));
+            let confirmed = confirmation.push(self.reach(value, *expected, *p));
             out.push(self.point_from(value, *expected, *p, confirmed));
         }
         Ok(())
@@ -280,11 +303,12 @@ impl Judged {
 }
 
 impl LearnedParams {
-    /// Whether a bucket reaches the threshold: a value whose probability is
-    /// at least `threshold`, at least `min_change` from its expectation.
-    fn reaches(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> bool {
+    /// How far a bucket reaches: the threshold when its value's
+    /// probability is at least `threshold` and it is at least `min_change`
+    /// from its expectation; `sure` when its probability is that high too.
+    fn reach(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> Reach {
         let big_enough = deviation(value, expected).is_none_or(|d| d.abs() >= self.min_change);
-        value.is_some() && p >= self.threshold && big_enough
+        Reach::of(p, self.threshold, self.sure, value.is_some() && big_enough)
     }
 
     /// The point of a bucket whose expectation is `expected` and
@@ -309,11 +333,36 @@ impl LearnedParams {
     }
 }
 
+/// How far one bucket's probability reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Under the threshold (or too close to its expectation).
+    Below,
+    /// The threshold: anomalous when confirmed.
+    Threshold,
+    /// `sure` too: anomalous alone.
+    Sure,
+}
+
+impl Reach {
+    /// The reach of probability `p` under `threshold` and `sure` (1 =
+    /// never alone), for a bucket that may alert at all (`eligible`).
+    pub(crate) fn of(p: f64, threshold: f64, sure: f64, eligible: bool) -> Reach {
+        if !eligible || p < threshold {
+            Reach::Below
+        } else if sure < 1.0 && p >= sure {
+            Reach::Sure
+        } else {
+            Reach::Threshold
+        }
+    }
+}
+
 /// The confirmation rule over a run of buckets, one at a time: whether the
-/// newest, which reaches the threshold or not, is anomalous because it and
-/// at least `confirm - 1` of the `confirm` buckets before it reach it. The
-/// batch run, the stream, the newest point and training's threshold choice
-/// all flag through it.
+/// newest is anomalous because it reaches `sure`, or it and at least
+/// `confirm - 1` of the `confirm` buckets before it reach the threshold.
+/// The batch run, the stream, the newest point and training's choice of
+/// the threshold and `sure` all flag through it.
 #[derive(Debug, Clone)]
 pub(crate) struct Confirmation {
     confirm: usize,
@@ -331,8 +380,10 @@ impl Confirmation {
     }
 
     /// Takes the next bucket; returns whether it is anomalous.
-    pub(crate) fn push(&mut self, reaches: bool) -> bool {
-        let confirmed = reaches && self.before.iter().filter(|&&r| r).count() + 1 >= self.confirm;
+    pub(crate) fn push(&mut self, reach: Reach) -> bool {
+        let reaches = reach != Reach::Below;
+        let confirmed = reach == Reach::Sure
+            || (reaches && self.before.iter().filter(|&&r| r).count() + 1 >= self.confirm);
         if self.before.len() == self.confirm {
             self.before.pop_front();
         }
@@ -367,7 +418,7 @@ impl Stream for LearnedState {
         let (row, context) = self.features.push(value);
         let p = params.model.probability(&row);
         let expected = expectation(&context);
-        let confirmed = self.confirmation.push(params.reaches(value, expected, p));
+        let confirmed = self.confirmation.push(params.reach(value, expected, p));
         params.point_from(value, expected, p, confirmed)
     }
 }

@@ -18,10 +18,13 @@ fn the_builtin_model_loads_and_is_the_default() {
 #[test]
 fn batch_equals_the_newest_point_from_the_lookback() {
     for confirm in [1, 2, 3] {
-        newest_point_matches_batch(LearnedParams {
-            confirm,
-            ..LearnedParams::default()
-        });
+        for sure in [1.0, 0.9] {
+            newest_point_matches_batch(LearnedParams {
+                confirm,
+                sure,
+                ..LearnedParams::default()
+            });
+        }
     }
 }
 
@@ -96,6 +99,7 @@ fn the_newest_point_from_a_long_history_with_gaps_equals_the_batch() {
 fn a_confirmation_drops_lone_buckets_and_keeps_what_lasts() {
     let params = |confirm| LearnedParams {
         confirm,
+        sure: 1.0,
         ..LearnedParams::default()
     };
     for seed in 0..6 {
@@ -117,6 +121,41 @@ fn a_confirmation_drops_lone_buckets_and_keeps_what_lasts() {
             case.name
         );
     }
+}
+
+/// A bucket that reaches `sure` is anomalous alone; the others still need
+/// their confirmation.
+#[test]
+fn a_sure_bucket_needs_no_confirmation() {
+    let params = |confirm, sure| LearnedParams {
+        confirm,
+        sure,
+        ..LearnedParams::default()
+    };
+    let mut lone_sure_buckets = 0;
+    for seed in 0..6 {
+        let case = generate_case(AnomalyClass::ToZero, Scale::Large, seed);
+        let alone = params(1, 1.0).run(&case.series).unwrap();
+        let confirmed = params(2, 1.0).run(&case.series).unwrap();
+        let with_sure = params(2, 0.9).run(&case.series).unwrap();
+        for t in 0..case.series.len() {
+            // A point's score is its probability when it is anomalous.
+            let sure = alone.point(t).is_anomaly && alone.point(t).score >= 0.9;
+            let want = confirmed.point(t).is_anomaly || sure;
+            assert_eq!(with_sure.point(t).is_anomaly, want, "{} t={t}", case.name);
+            if want && !confirmed.point(t).is_anomaly {
+                lone_sure_buckets += 1;
+            }
+        }
+        // A whole series at zero alerts at its first bucket.
+        let start = case.incidents[0].start;
+        assert!(
+            with_sure.point(start).is_anomaly,
+            "{} at its start",
+            case.name
+        );
+    }
+    assert!(lone_sure_buckets > 0, "sure changed nothing");
 }
 
 #[test]

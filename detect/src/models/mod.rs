@@ -50,6 +50,8 @@ pub enum ModelError {
     Features { found: u32, count: usize },
     #[error("threshold {0} is not a probability in (0, 1]")]
     Threshold(f64),
+    #[error("provenance.sure {0} is not a probability in (0, 1]")]
+    Sure(f64),
     #[error("the trees do not load: {0}")]
     Trees(String),
     #[error("model `{0}` is not loaded: name its file under [detectors] (see docs/learned.md)")]
@@ -57,7 +59,7 @@ pub enum ModelError {
 }
 
 /// How a model was made, kept in its file and printed by `vigil train`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     /// The command that made it.
     pub command: String,
@@ -72,12 +74,39 @@ pub struct Provenance {
     /// detector's default with this model). Files written before it mean 1.
     #[serde(default = "confirm_alone")]
     pub confirm: usize,
+    /// The probability at which one bucket alerts without confirmation,
+    /// chosen after the threshold for the same target (the detector's
+    /// default `sure` with this model). Files written before it mean 1
+    /// (never alone).
+    #[serde(default = "never_alone")]
+    pub sure: f64,
     /// Held-out figures at the chosen threshold.
     pub held_out: Figures,
 }
 
+impl Default for Provenance {
+    /// What a file that does not say means: one bucket decides, and
+    /// `sure` is never needed.
+    fn default() -> Self {
+        Provenance {
+            command: String::new(),
+            seed: 0,
+            cases: 0,
+            store_cases: 0,
+            target_false_per_week: 0.0,
+            confirm: confirm_alone(),
+            sure: never_alone(),
+            held_out: Figures::default(),
+        }
+    }
+}
+
 fn confirm_alone() -> usize {
     1
+}
+
+fn never_alone() -> f64 {
+    1.0
 }
 
 /// Event-level figures (as `vigil eval` scores them).
@@ -178,6 +207,10 @@ impl Model {
         }
         if !(file.threshold > 0.0 && file.threshold <= 1.0) {
             return Err(ModelError::Threshold(file.threshold));
+        }
+        let sure = file.provenance.sure;
+        if !(sure > 0.0 && sure <= 1.0) {
+            return Err(ModelError::Sure(sure));
         }
         let booster = GradientBooster::from_json(&file.trees.to_string())
             .map_err(|e| ModelError::Trees(e.to_string()))?;

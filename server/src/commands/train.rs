@@ -172,12 +172,24 @@ pub fn write_report(
     writeln!(
         out,
         "threshold {:.2}: the lowest probability with at most {} false alerts per series per week on held-out series, \
-         a bucket flagged when {} of it and the {} before reach it\n",
+         a bucket flagged when {} of it and the {} before reach it",
         report.threshold,
         model.provenance.target_false_per_week,
         model.provenance.confirm,
         model.provenance.confirm
     )?;
+    if report.sure < 1.0 {
+        writeln!(
+            out,
+            "sure {:.2}: the lowest probability at which one bucket alone is flagged, within the same target\n",
+            report.sure
+        )?;
+    } else {
+        writeln!(
+            out,
+            "sure 1: no probability flags one bucket alone within the same target\n"
+        )?;
+    }
     writeln!(
         out,
         "{:<22} {:>9} {:>7} {:>6} {:>8} {:>7}",

@@ -110,7 +110,11 @@ fn load_models(entry: &mut toml::Value, config_dir: &Path) -> Result<(), String>
         .map_err(|e| format!("model {name:?}: cannot read {}: {e}", path.display()))?;
     let model = detect::models::Model::from_json(&text, name.clone())
         .map_err(|e| format!("model {name:?} ({}): {e}", path.display()))?;
-    let (threshold, confirm) = (model.threshold, model.provenance.confirm);
+    let (threshold, confirm, sure) = (
+        model.threshold,
+        model.provenance.confirm,
+        model.provenance.sure,
+    );
     detect::models::ModelRef::register(model);
     table
         .entry("threshold")
@@ -118,5 +122,6 @@ fn load_models(entry: &mut toml::Value, config_dir: &Path) -> Result<(), String>
     table
         .entry("confirm")
         .or_insert(toml::Value::Integer(confirm as i64));
+    table.entry("sure").or_insert(toml::Value::Float(sure));
     Ok(())
 }
