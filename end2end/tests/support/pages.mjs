@@ -19,9 +19,9 @@ export const WIDTHS = [1280, 375];
 export const EMPTY_METRIC = 'nowhere_views';
 
 /// The simulator's history, then a check at its feed outage (its second
-/// bucket, the first the default learned detector flags as it confirms an
-/// anomaly with the bucket after it; past the grace delay), before the
-/// server starts: its alerts are history.
+/// bucket: by then the default learned detector has flagged it, alone when
+/// its first bucket is sure, else confirmed by the second; past the grace
+/// delay), before the server starts: its alerts are history.
 export async function checkTheOutage(dataDir, bin) {
   const options = { env: { ...process.env, RUST_LOG: 'warn' }, timeout: 300_000, maxBuffer: 1 << 24 };
   const { stdout } = await run(bin, ['simulate', '--data-dir', dataDir], options);
