@@ -511,6 +511,19 @@ mod tests {
         assert_eq!(a.to_json(), b.to_json(), "same cases, same model");
         assert!(report.positives > 0 && report.rows > report.positives);
         assert!(report.held_out.recall.unwrap() > 0.5, "{report:?}");
+        // `sure` is chosen at or above the threshold, within the target.
+        assert!(
+            report.sure >= report.threshold && report.sure <= 1.0,
+            "{report:?}"
+        );
+        assert_eq!(a.provenance.sure, report.sure);
+        if report.sure < 1.0 {
+            let false_per_week = report.held_out.false_per_week.unwrap_or(0.0);
+            assert!(
+                false_per_week <= options.target_false_per_week,
+                "{report:?}"
+            );
+        }
         // The file round-trips.
         let back = Model::from_json(&a.to_json(), "x").unwrap();
         assert_eq!(back.to_json(), a.to_json());
