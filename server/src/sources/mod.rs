@@ -18,6 +18,7 @@ pub mod experiment_cache;
 pub mod experiment_sums;
 #[cfg(test)]
 pub(crate) mod experiment_sums_tests;
+pub(crate) mod lru;
 pub mod settle;
 pub mod sqlite;
 pub mod stats;

@@ -348,17 +348,7 @@ fn trim(entry: &mut Entry) {
 /// recently used would evict, each time, the entry the next read needs, so
 /// that no read would ever be served from memory. Its kept list stays.
 fn evict(inner: &mut Inner, stored: &str) {
-    while inner.entries.len() > MAX_ENTRIES {
-        let Some(oldest) = inner
-            .entries
-            .iter()
-            .min_by_key(|(_, entry)| entry.used)
-            .map(|(key, _)| key.clone())
-        else {
-            break;
-        };
-        inner.entries.remove(&oldest);
-    }
+    crate::sources::lru::keep_most_recent(&mut inner.entries, MAX_ENTRIES, |entry| entry.used);
     let total: usize = inner.entries.values().map(Entry::slots).sum();
     if total <= MAX_SLOTS {
         return;

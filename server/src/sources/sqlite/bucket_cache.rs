@@ -326,17 +326,7 @@ impl BucketCache {
                     .push((row.slice, row.value));
             }
         }
-        while inner.entries.len() > MAX_ENTRIES {
-            let Some(oldest) = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.used)
-                .map(|(key, _)| key.clone())
-            else {
-                break;
-            };
-            inner.entries.remove(&oldest);
-        }
+        crate::sources::lru::keep_most_recent(&mut inner.entries, MAX_ENTRIES, |entry| entry.used);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
