@@ -69,7 +69,7 @@ pub struct CheckArgs {
 /// The detectors a real check would use: the config's, under the settings
 /// applied from the lab (read from the state file, when there is one; a
 /// command that only reads creates none).
-pub(super) fn detectors_in_effect(
+fn detectors_in_effect(
     runtime: &tokio::runtime::Runtime,
     config: &Config,
     data_dir: Option<&std::path::Path>,

@@ -59,8 +59,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     }
     let source = Source::open_existing(&config.source)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let detectors =
-        super::check::detectors_in_effect(&runtime, &config, args.source.data_dir.as_deref());
+    let stored = Stored::read(
+        &config,
+        args.source.data_dir.as_deref(),
+        (first, last + BUCKET_SECONDS + grace),
+    );
+    let detectors = stored.detectors;
     let mut silences: Vec<detect::alerting::Silence> = config
         .alerting
         .silences
@@ -77,11 +81,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         .collect();
     // The silences the checks applied (buttons, the web UI, `alerts silence`,
     // ended ones too), so a muted alert replays muted.
-    silences.extend(stored_silences(
-        &config,
-        args.source.data_dir.as_deref(),
-        (first, last + BUCKET_SECONDS + grace),
-    ));
+    silences.extend(stored.silences);
 
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -175,28 +175,48 @@ impl Counts {
     }
 }
 
-/// The state's silences in force somewhere in `span` (a check of the last
-/// bucket runs after it ends plus the grace). Without a state yet there are
-/// none; an unreadable one is logged and replayed without them, like applied
-/// settings.
-fn stored_silences(
-    config: &crate::config::Config,
-    data_dir: Option<&std::path::Path>,
-    (from, to): (i64, i64),
-) -> Vec<detect::alerting::Silence> {
-    let location = crate::pipeline::state_location(config, data_dir);
-    if location.holds_nothing_yet() {
-        return Vec::new();
-    }
-    crate::state::open(&location)
-        .map_err(|error| error.to_string())
-        .and_then(|store| {
-            store
-                .silences_overlapping(from, to)
-                .map_err(|error| error.to_string())
-        })
-        .unwrap_or_else(|error| {
+/// What the state holds that the checks applied: detector settings from
+/// the lab, and the silences over the replayed span (buttons, the web UI,
+/// `alerts silence`, ended ones too), read from one opening of the state. A
+/// store without a state file has none; an unreadable one is logged and
+/// the config's detectors are replayed without stored silences, as a check
+/// would.
+struct Stored {
+    detectors: crate::detector_choice::DetectorChoice,
+    silences: Vec<detect::alerting::Silence>,
+}
+
+impl Stored {
+    fn read(
+        config: &crate::config::Config,
+        data_dir: Option<&std::path::Path>,
+        (from, to): (i64, i64),
+    ) -> Stored {
+        let configured = &config.alerting.detectors;
+        let nothing = || Stored {
+            detectors: configured.clone(),
+            silences: Vec::new(),
+        };
+        let location = crate::pipeline::state_location(config, data_dir);
+        if location.holds_nothing_yet() {
+            return nothing();
+        }
+        let store = match crate::state::open(&location) {
+            Ok(store) => store,
+            Err(error) => {
+                let error = error.to_string();
+                tracing::warn!(%error, "state unreadable; replaying the config's detectors and silences only");
+                return nothing();
+            }
+        };
+        let silences = store.silences_overlapping(from, to).unwrap_or_else(|error| {
+            let error = error.to_string();
             tracing::warn!(%error, "silences in the state unreadable; replaying the config's only");
             Vec::new()
-        })
+        });
+        Stored {
+            detectors: crate::settings::effective_in(store.as_ref(), configured),
+            silences,
+        }
+    }
 }

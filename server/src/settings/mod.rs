@@ -5,7 +5,7 @@
 //! in effect.
 
 use crate::detector_choice::DetectorChoice;
-use crate::state::{State, StateLocation};
+use crate::state::{State, StateLocation, StateStore};
 
 pub use crate::state::{SettingChange, SettingsError};
 
@@ -30,6 +30,13 @@ pub async fn effective_at(location: StateLocation, configured: &DetectorChoice) 
     .await
     .unwrap_or_else(|e| Err(format!("the settings task failed: {e}")));
     or_configured(result, configured)
+}
+
+/// [`in_effect`] read from a store a command already opened (`vigil
+/// replay`, which also reads its silences).
+pub fn effective_in(store: &dyn StateStore, configured: &DetectorChoice) -> DetectorChoice {
+    let result = store.effective_detectors(configured);
+    or_configured(result.map_err(|e| e.to_string()), configured)
 }
 
 /// A state that cannot be read leaves the config's choice in effect (logged):
