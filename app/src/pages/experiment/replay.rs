@@ -142,7 +142,14 @@ fn sent(replay: ExperimentReplay) -> impl IntoView {
     };
     view! {
         <p data-testid="replay-summary">{format!("{span} with {rules}: {count}.")}</p>
-        <ol class="replay-alerts exp-replay-list" data-testid="replay-notifications" aria-label="What the checks would have sent">
+        // A list of plain text that scrolls: focusable, so a keyboard can
+        // scroll it (axe's scrollable-region-focusable).
+        <ol
+            class="replay-alerts exp-replay-list"
+            data-testid="replay-notifications"
+            aria-label="What the checks would have sent"
+            tabindex="0"
+        >
             {replay.notifications.iter().map(|n| line(n, offset)).collect_view()}
         </ol>
     }
