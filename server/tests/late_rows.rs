@@ -83,7 +83,8 @@ fn an_alert_on_rows_that_arrive_late_is_edited_to_say_so() {
     )
     .expect("config written");
 
-    // Checked up to the outage's third bucket (its alert opens at the second or third).
+    // Checked up to the outage's third bucket (its alert opens at the first,
+    // when that bucket is sure, to the third).
     let alerting = start + 2 * BUCKET;
     let mut bucket = start - 4 * BUCKET;
     while bucket <= alerting {
@@ -91,7 +92,12 @@ fn an_alert_on_rows_that_arrive_late_is_edited_to_say_so() {
         bucket += BUCKET;
     }
     let photo = views_photo(&fake).expect("the outage is announced");
-    assert!(edits(&fake).is_empty(), "nothing edited yet");
+    // A message may have been edited already (the table's other metrics
+    // joining the feed views alert a bucket later), but nothing withdrawn.
+    assert!(
+        !edits(&fake).iter().any(|c| c.contains("arrived late")),
+        "nothing withdrawn yet"
+    );
     assert!(photo
         .fields
         .get("caption")

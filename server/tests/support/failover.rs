@@ -308,7 +308,10 @@ pub fn run(store: &Store, scenario: &Scenario, deadline: Duration) -> Outcome {
         let leader = wait_for(deadline, started, || {
             instances.iter().position(|i| leads(&i.addr()))
         });
-        std::thread::sleep(Duration::from_millis(moments.next_ms(200, 2_500)));
+        // Within a second of a leader: an 18-hour catch-up takes 3-4 s of
+        // checks here, and moments of up to 2.5 s let it finish before the
+        // third kill on some runs (the kills must land mid-check).
+        std::thread::sleep(Duration::from_millis(moments.next_ms(150, 1_000)));
         if caught_up(&instances[leader].addr()) {
             break; // nothing left to interrupt
         }
