@@ -14,6 +14,11 @@ ADDR ?= 127.0.0.1:3000
 # single-threaded optimisation for a tool that here only drives cargo,
 # wasm-bindgen and a small CSS/JS minify. Installed tools build without it.
 FAST_INSTALL := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+# cargo-leptos unoptimised: its compile is the largest step of a cold `make
+# test` (9.5 min as above, 4.1 min at opt-level 0), and a build with it takes
+# as long as with the optimised one, its time being cargo's and rustc's
+# (measured in docs/benchmarks.md, "CI time").
+LEPTOS_INSTALL := $(FAST_INSTALL) CARGO_PROFILE_RELEASE_OPT_LEVEL=0
 APT_STAMP := target/.apt-test-packages
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # Tests that need ClickHouse fail instead of skipping when the server is missing.
@@ -48,7 +53,7 @@ setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@if cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then :; else \
 		echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles for several minutes, once)"; \
-		$(FAST_INSTALL) cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; fi
+		$(LEPTOS_INSTALL) cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; fi
 	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then :; else \
 		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (matches Cargo.lock)"; \
 		$(FAST_INSTALL) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
