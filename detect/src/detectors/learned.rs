@@ -215,7 +215,7 @@ impl Detector for LearnedParams {
         let mut confirmation = Confirmation::new(self.confirm);
         let mut confirmed = false;
         for ((value, (_, context)), p) in recent.iter().zip(&probabilities) {
-            confirmed = confirmation.push(self.reach(*value, expectation(context), *p));
+            confirmed = confirmation.push(self.verdict(*value, expectation(context), *p));
         }
         let newest = *probabilities.last().unwrap_or(&0.0);
         Ok(self.point_from(*value, expectation(context), newest, confirmed))
@@ -245,7 +245,7 @@ impl Detector for LearnedParams {
             .zip(&judged.expected)
             .zip(&judged.probabilities)
         {
-            let confirmed = confirmation.push(self.reach(value, *expected, *p));
+            let confirmed = confirmation.push(self.verdict(value, *expected, *p));
             out.push(self.point_from(value, *expected, *p, confirmed));
         }
         Ok(())
@@ -306,9 +306,9 @@ impl LearnedParams {
     /// How far a bucket reaches: the threshold when its value's
     /// probability is at least `threshold` and it is at least `min_change`
     /// from its expectation; `sure` when its probability is that high too.
-    fn reach(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> Reach {
+    fn verdict(&self, value: Option<f64>, expected: Option<f64>, p: f64) -> Verdict {
         let big_enough = deviation(value, expected).is_none_or(|d| d.abs() >= self.min_change);
-        Reach::of(p, self.threshold, self.sure, value.is_some() && big_enough)
+        Verdict::of(p, self.threshold, self.sure, value.is_some() && big_enough)
     }
 
     /// The point of a bucket whose expectation is `expected` and
@@ -333,9 +333,10 @@ impl LearnedParams {
     }
 }
 
-/// How far one bucket's probability reaches.
+/// How far one bucket's probability reaches (named apart from
+/// [`crate::Reach`], the buckets a live check reads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reach {
+pub(crate) enum Verdict {
     /// Under the threshold (or too close to its expectation).
     Below,
     /// The threshold: anomalous when confirmed.
@@ -344,16 +345,16 @@ pub(crate) enum Reach {
     Sure,
 }
 
-impl Reach {
-    /// The reach of probability `p` under `threshold` and `sure` (1 =
+impl Verdict {
+    /// The verdict on probability `p` under `threshold` and `sure` (1 =
     /// never alone), for a bucket that may alert at all (`eligible`).
-    pub(crate) fn of(p: f64, threshold: f64, sure: f64, eligible: bool) -> Reach {
+    pub(crate) fn of(p: f64, threshold: f64, sure: f64, eligible: bool) -> Verdict {
         if !eligible || p < threshold {
-            Reach::Below
+            Verdict::Below
         } else if sure < 1.0 && p >= sure {
-            Reach::Sure
+            Verdict::Sure
         } else {
-            Reach::Threshold
+            Verdict::Threshold
         }
     }
 }
@@ -380,9 +381,9 @@ impl Confirmation {
     }
 
     /// Takes the next bucket; returns whether it is anomalous.
-    pub(crate) fn push(&mut self, reach: Reach) -> bool {
-        let reaches = reach != Reach::Below;
-        let confirmed = reach == Reach::Sure
+    pub(crate) fn push(&mut self, verdict: Verdict) -> bool {
+        let reaches = verdict != Verdict::Below;
+        let confirmed = verdict == Verdict::Sure
             || (reaches && self.before.iter().filter(|&&r| r).count() + 1 >= self.confirm);
         if self.before.len() == self.confirm {
             self.before.pop_front();
@@ -418,7 +419,7 @@ impl Stream for LearnedState {
         let (row, context) = self.features.push(value);
         let p = params.model.probability(&row);
         let expected = expectation(&context);
-        let confirmed = self.confirmation.push(params.reach(value, expected, p));
+        let confirmed = self.confirmation.push(params.verdict(value, expected, p));
         params.point_from(value, expected, p, confirmed)
     }
 }

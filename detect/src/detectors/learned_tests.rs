@@ -219,6 +219,14 @@ fn invalid_parameters_are_refused() {
         ..LearnedParams::default()
     };
     assert!(p.validate().is_err());
+    for sure in [0.0, -0.1, 1.5, f64::NAN] {
+        let p = LearnedParams {
+            sure,
+            ..LearnedParams::default()
+        };
+        let error = p.validate().unwrap_err().to_string();
+        assert!(error.contains("sure"), "{sure}: {error}");
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
 
-use crate::detectors::learned::{Confirmation, Reach};
+use crate::detectors::learned::{Confirmation, Verdict};
 use crate::eval::families::generate_families;
 use crate::eval::labels::LabelledSeries;
 use crate::eval::report::daily_period;
@@ -294,7 +294,7 @@ pub fn train(
         cases: &held_out.families,
         probabilities: probabilities_of(&held_out.families),
     };
-    let (threshold, _) = choose_threshold(product.cases, &product.probabilities, options);
+    let threshold = choose_threshold(&product, options);
     let (sure, held_out_figures) = choose_sure(&product, &families, threshold, options);
     let level = Level { threshold, sure };
     model.threshold = threshold;
@@ -302,9 +302,7 @@ pub fn train(
     model.provenance.confirm = options.confirm;
     model.provenance.sure = sure;
     model.provenance.held_out = held_out_figures;
-    let group = |key: fn(&LabelledSeries) -> &str| {
-        grouped(product.cases, &product.probabilities, level, options, key)
-    };
+    let group = |key: fn(&LabelledSeries) -> &str| grouped(&product, level, options, key);
     let report = TrainReport {
         rows: rows_all.len(),
         positives,
@@ -356,7 +354,7 @@ fn pooled(
         let mut confirmation = Confirmation::new(options.confirm);
         let flags: Vec<bool> = p
             .iter()
-            .map(|&p| confirmation.push(Reach::of(p, level.threshold, level.sure, true)))
+            .map(|&p| confirmation.push(Verdict::of(p, level.threshold, level.sure, true)))
             .collect();
         total.merge(&score_flags(&flags, c.case, options.tolerance));
     }
@@ -366,29 +364,22 @@ fn pooled(
 /// The lowest threshold (most incidents caught) whose false alerts per
 /// series per week stay within `target`, every bucket confirmed, on a 0.01
 /// grid; the highest when none does.
-fn choose_threshold(
-    cases: &[TrainingCase],
-    probabilities: &[Vec<f64>],
-    options: &TrainOptions,
-) -> (f64, Figures) {
-    let grid = (1..=99).map(|k| f64::from(k) / 100.0);
-    let mut last = (0.99, Figures::default());
-    for threshold in grid {
+fn choose_threshold(product: &Held, options: &TrainOptions) -> f64 {
+    for k in 1..=99 {
+        let threshold = f64::from(k) / 100.0;
         let level = Level {
             threshold,
             sure: 1.0,
         };
-        let score = pooled(cases, probabilities, level, options);
-        let figures = figures(&score);
-        last = (threshold, figures);
-        if figures
+        if product
+            .figures(level, options)
             .false_per_week
             .is_some_and(|f| f <= options.target_false_per_week)
         {
-            break;
+            return threshold;
         }
     }
-    last
+    0.99
 }
 
 /// Held-out cases and the model's probabilities for them.
@@ -448,16 +439,15 @@ fn choose_sure(
     chosen
 }
 
-/// Figures per group of cases (`key`: class or scale) at `level`.
+/// Figures per group of held-out cases (`key`: class or scale) at `level`.
 fn grouped(
-    cases: &[TrainingCase],
-    probabilities: &[Vec<f64>],
+    held: &Held,
     level: Level,
     options: &TrainOptions,
     key: fn(&LabelledSeries) -> &str,
 ) -> Vec<(String, Figures)> {
     let mut names: Vec<&str> = Vec::new();
-    for c in cases {
+    for c in held.cases {
         if !names.contains(&key(c.case)) {
             names.push(key(c.case));
         }
@@ -465,9 +455,10 @@ fn grouped(
     names
         .into_iter()
         .map(|name| {
-            let (members, p): (Vec<TrainingCase>, Vec<Vec<f64>>) = cases
+            let (members, p): (Vec<TrainingCase>, Vec<Vec<f64>>) = held
+                .cases
                 .iter()
-                .zip(probabilities)
+                .zip(&held.probabilities)
                 .filter(|(c, _)| key(c.case) == name)
                 .map(|(c, p)| (*c, p.clone()))
                 .unzip();
