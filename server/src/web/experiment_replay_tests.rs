@@ -178,17 +178,8 @@ async fn the_page_replays_what_the_check_would_have_sent() {
 
 #[test]
 fn the_span_is_the_last_days_of_the_runtime_and_the_resolving_checks() {
+    use crate::web::experiments::tests::experiment;
     let lifecycle = AlertConfig::default();
-    let experiment = |start: i64, end: Option<i64>| ExperimentConfig {
-        name: "x".into(),
-        metrics: vec!["feed_ctr".into()],
-        control: vec![1],
-        treatments: vec![vec![2]],
-        split: vec![1.0, 1.0],
-        start,
-        end,
-        rules: Default::default(),
-    };
     let b = BUCKET_SECONDS;
     // Running: the last day up to the newest complete bucket.
     let newest = 10 * DAY + 100;

@@ -372,10 +372,12 @@ pub fn source_failed(error: SourceError) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn experiment(start: i64, end: Option<i64>) -> ExperimentConfig {
+    /// A declared experiment on CTR, group 2 against group 1, running from
+    /// `start` to `end` (the replay's tests use it too).
+    pub(crate) fn experiment(start: i64, end: Option<i64>) -> ExperimentConfig {
         ExperimentConfig {
             name: "x".into(),
             metrics: vec!["feed_ctr".into()],
