@@ -25,7 +25,7 @@ pub async fn effective_at(location: StateLocation, configured: &DetectorChoice) 
     let owned = configured.clone();
     let result = tokio::task::spawn_blocking(move || {
         let store = crate::state::open(&location).map_err(|e| e.to_string())?;
-        store.effective_detectors(&owned).map_err(|e| e.to_string())
+        Ok(effective_in(store.as_ref(), &owned))
     })
     .await
     .unwrap_or_else(|e| Err(format!("the settings task failed: {e}")));
